@@ -1,0 +1,162 @@
+//! Turns a catalog entry's `[nixos]` tree into Nix values for one instance.
+//!
+//! Strings may contain placeholders written `@name@` or `@name:arg@` (the
+//! substitution style nixpkgs uses, chosen because service configuration
+//! languages such as Alloy's and Caddy's use braces themselves):
+//!
+//! | placeholder          | becomes                                           |
+//! |----------------------|---------------------------------------------------|
+//! | `@port@`             | the instance port (an integer when alone)         |
+//! | `@address@`          | the bind address, `127.0.0.1`                     |
+//! | `@fqdn@`, `@url@`    | the instance's main name and `https://` URL       |
+//! | `@data:<state>@`     | the path of one of the entry's state directories  |
+//! | `@secret:<slot>@`    | the agenix secret: `config.age.secrets.…path` when alone, else its path |
+//! | `@db@`               | the database (and role) name                      |
+//! | `@endpoint:<entry>@` | `http://host:port` of the fleet's instance of an entry |
+//! | `@timezone@`, `@admin_email@`, `@domain@`, `@internal_domain@`, `@hostname@`, `@instance@` | homelab facts |
+//!
+//! A table `{ nix = "…" }` is a raw Nix expression, for the few settings that
+//! must be code (`pkgs.…`). Only the embedded catalog can write one.
+
+use crate::render::nix::{Attrs, Nix};
+use std::collections::BTreeMap;
+
+/// The values placeholders stand for, for one instance.
+#[derive(Debug, Default, Clone)]
+pub struct Placeholders {
+    pub simple: BTreeMap<&'static str, String>,
+    pub port: Option<u16>,
+    pub data: BTreeMap<String, String>,
+    /// Slot name to agenix secret name.
+    pub secrets: BTreeMap<String, String>,
+    /// Entry name to `http://address:port`.
+    pub endpoints: BTreeMap<String, String>,
+}
+
+/// Expands a catalog `[nixos]` table. Errors name the bad placeholder; they
+/// mean the catalog (or a missing dependency) is wrong.
+pub fn expand(table: &toml::Table, p: &Placeholders) -> Result<Attrs, String> {
+    let mut out = Attrs::new();
+    for (k, v) in table {
+        out.insert(k.clone(), value(v, p)?);
+    }
+    Ok(out)
+}
+
+fn value(v: &toml::Value, p: &Placeholders) -> Result<Nix, String> {
+    Ok(match v {
+        toml::Value::String(s) => string(s, p)?,
+        toml::Value::Integer(i) => Nix::Int(*i),
+        toml::Value::Float(f) => Nix::Float(*f),
+        toml::Value::Boolean(b) => Nix::Bool(*b),
+        toml::Value::Datetime(d) => Nix::Str(d.to_string()),
+        toml::Value::Array(items) => Nix::List(items.iter().map(|i| value(i, p)).collect::<Result<_, _>>()?),
+        toml::Value::Table(t) => match (t.len(), t.get("nix")) {
+            (1, Some(toml::Value::String(code))) => Nix::Raw(code.clone()),
+            _ => Nix::Attrs(expand(t, p)?),
+        },
+    })
+}
+
+/// Expands one string; a string that is exactly one placeholder may become
+/// a non-string value (`@port@` an integer, `@secret:x@` an expression).
+fn string(s: &str, p: &Placeholders) -> Result<Nix, String> {
+    let whole = s.len() > 2 && s.starts_with('@') && s.ends_with('@') && !s[1..s.len() - 1].contains('@');
+    if whole {
+        let name = &s[1..s.len() - 1];
+        if name == "port" {
+            return p.port.map(Nix::from).ok_or_else(|| "`@port@` in an entry without a port".to_string());
+        }
+        if let Some(slot) = name.strip_prefix("secret:") {
+            let secret = secret_name(p, slot)?;
+            return Ok(Nix::Raw(format!("config.age.secrets.{}.path", crate::render::nix::attr_name(secret))));
+        }
+    }
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(start) = rest.find('@') {
+        let after = &rest[start + 1..];
+        let Some(end) = after.find('@') else { break };
+        let name = &after[..end];
+        if !is_placeholder_name(name) {
+            out.push_str(&rest[..=start]);
+            rest = after;
+            continue;
+        }
+        out.push_str(&rest[..start]);
+        out.push_str(&lookup(name, p)?);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(Nix::Str(out))
+}
+
+fn is_placeholder_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | ':' | '-'))
+}
+
+fn secret_name<'a>(p: &'a Placeholders, slot: &str) -> Result<&'a str, String> {
+    p.secrets
+        .get(slot)
+        .map(String::as_str)
+        .ok_or_else(|| format!("`@secret:{slot}@` names no secret slot of the entry"))
+}
+
+fn lookup(name: &str, p: &Placeholders) -> Result<String, String> {
+    if name == "port" {
+        return p.port.map(|v| v.to_string()).ok_or_else(|| "`@port@` in an entry without a port".into());
+    }
+    if let Some(state) = name.strip_prefix("data:") {
+        return p.data.get(state).cloned().ok_or_else(|| format!("`@{name}@` names no state directory"));
+    }
+    if let Some(slot) = name.strip_prefix("secret:") {
+        return Ok(format!("/run/agenix/{}", secret_name(p, slot)?));
+    }
+    if let Some(entry) = name.strip_prefix("endpoint:") {
+        return p
+            .endpoints
+            .get(entry)
+            .cloned()
+            .ok_or_else(|| format!("`@{name}@`: the fleet has no `{entry}` (add it as a dependency)"));
+    }
+    p.simple.get(name).cloned().ok_or_else(|| format!("unknown placeholder `@{name}@`"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ph() -> Placeholders {
+        let mut p = Placeholders {
+            port: Some(3001),
+            ..Default::default()
+        };
+        p.simple.insert("address", "127.0.0.1".into());
+        p.secrets.insert("admin".into(), "grafana-admin".into());
+        p.endpoints.insert("loki".into(), "http://127.0.0.1:3100".into());
+        p
+    }
+
+    #[test]
+    fn whole_placeholders_keep_their_type() {
+        let t: toml::Table = toml::from_str("a = '@port@'\nb = '@secret:admin@'\nc = 'x @address@:@port@'").unwrap();
+        let out = expand(&t, &ph()).unwrap();
+        assert_eq!(out["a"], Nix::Int(3001));
+        assert_eq!(out["b"], Nix::raw("config.age.secrets.grafana-admin.path"));
+        assert_eq!(out["c"], Nix::str("x 127.0.0.1:3001"));
+    }
+
+    #[test]
+    fn text_with_at_signs_is_left_alone() {
+        let t: toml::Table = toml::from_str("a = 'mail me@x.org @ home'\nb = '@endpoint:loki@/push'").unwrap();
+        let out = expand(&t, &ph()).unwrap();
+        assert_eq!(out["a"], Nix::str("mail me@x.org @ home"));
+        assert_eq!(out["b"], Nix::str("http://127.0.0.1:3100/push"));
+    }
+
+    #[test]
+    fn unknown_placeholders_are_errors() {
+        let t: toml::Table = toml::from_str("a = '@nope@'").unwrap();
+        assert!(expand(&t, &ph()).unwrap_err().contains("@nope@"));
+    }
+}

@@ -1,0 +1,255 @@
+//! One diagnostic type for every stage, and its two renderers.
+//!
+//! Every problem the tool finds in a spec (a TOML syntax error, an unknown
+//! key, a port clash) becomes a [`Diagnostic`] with a stable code, a span
+//! into the spec, optional secondary spans ("first used here"), and a help
+//! line saying what to do. The human renderer draws the source line with a
+//! caret; the JSON renderer gives the same facts to scripts.
+
+use codespan_reporting::diagnostic as cs;
+use codespan_reporting::files::SimpleFile;
+use codespan_reporting::term;
+use serde::Serialize;
+use std::ops::Range;
+
+/// A byte range in the spec source.
+pub type Span = Range<usize>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// A span with a short note, shown under the source line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Label {
+    pub span: Span,
+    pub note: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnostic {
+    /// Stable, documented identifier, e.g. `unknown-key`.
+    pub code: &'static str,
+    pub severity: Severity,
+    pub message: String,
+    pub primary: Option<Label>,
+    pub secondary: Vec<Label>,
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn error(code: &'static str, message: impl Into<String>) -> Self {
+        Diagnostic {
+            code,
+            severity: Severity::Error,
+            message: message.into(),
+            primary: None,
+            secondary: Vec::new(),
+            help: None,
+        }
+    }
+
+    pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, message)
+        }
+    }
+
+    pub fn at(mut self, span: Span, note: impl Into<String>) -> Self {
+        self.primary = Some(Label {
+            span,
+            note: note.into(),
+        });
+        self
+    }
+
+    pub fn also(mut self, span: Span, note: impl Into<String>) -> Self {
+        self.secondary.push(Label {
+            span,
+            note: note.into(),
+        });
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// Suggests the closest of `candidates` to `word`, if any is close enough
+/// to be a plausible typo.
+pub fn did_you_mean<'a, I>(word: &str, candidates: I) -> Option<&'a str>
+where
+    I: IntoIterator<Item = &'a str>,
+{
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(word, c), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+/// Formats a list of names for a message: `a`, `b` and `c`.
+pub fn name_list<S: AsRef<str>>(names: &[S]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{}`", n.as_ref())).collect();
+    match quoted.len() {
+        0 => "nothing".to_string(),
+        1 => quoted[0].clone(),
+        n => format!("{} and {}", quoted[..n - 1].join(", "), quoted[n - 1]),
+    }
+}
+
+/// The spec source a diagnostic points into.
+pub struct SourceFile<'a> {
+    pub name: &'a str,
+    pub text: &'a str,
+}
+
+/// Renders diagnostics the way a compiler does, with the source line and a
+/// caret under the offending span.
+pub fn render_human(diags: &[Diagnostic], source: &SourceFile, color: bool) -> String {
+    let file = SimpleFile::new(source.name, source.text);
+    let config = term::Config::default();
+    let mut buffer = if color {
+        term::termcolor::Buffer::ansi()
+    } else {
+        term::termcolor::Buffer::no_color()
+    };
+    for diag in diags {
+        let severity = match diag.severity {
+            Severity::Error => cs::Severity::Error,
+            Severity::Warning => cs::Severity::Warning,
+        };
+        let mut labels = Vec::new();
+        if let Some(p) = &diag.primary {
+            labels.push(cs::Label::primary((), clamp(&p.span, source.text)).with_message(&p.note));
+        }
+        for s in &diag.secondary {
+            labels.push(cs::Label::secondary((), clamp(&s.span, source.text)).with_message(&s.note));
+        }
+        let mut out = cs::Diagnostic::new(severity)
+            .with_code(diag.code)
+            .with_message(&diag.message)
+            .with_labels(labels);
+        if let Some(help) = &diag.help {
+            out = out.with_notes(vec![format!("help: {help}")]);
+        }
+        term::emit_to_write_style(&mut buffer, &config, &file, &out)
+            .expect("writing to a memory buffer cannot fail");
+    }
+    String::from_utf8_lossy(buffer.as_slice()).into_owned()
+}
+
+fn clamp(span: &Span, text: &str) -> Span {
+    let end = span.end.min(text.len());
+    span.start.min(end)..end
+}
+
+/// 1-based line and column of a byte offset (columns count characters).
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..floor_char_boundary(text, offset)];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    (line, column)
+}
+
+fn floor_char_boundary(text: &str, mut i: usize) -> usize {
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+#[derive(Serialize)]
+struct JsonPosition {
+    line: usize,
+    column: usize,
+    end_line: usize,
+    end_column: usize,
+}
+
+#[derive(Serialize)]
+struct JsonLabel {
+    position: JsonPosition,
+    note: String,
+}
+
+#[derive(Serialize)]
+struct JsonDiagnostic<'a> {
+    code: &'a str,
+    severity: Severity,
+    message: &'a str,
+    file: &'a str,
+    #[serde(flatten)]
+    position: Option<JsonPosition>,
+    note: Option<&'a str>,
+    related: Vec<JsonLabel>,
+    help: Option<&'a str>,
+}
+
+fn position(text: &str, span: &Span) -> JsonPosition {
+    let (line, column) = line_col(text, span.start);
+    let (end_line, end_column) = line_col(text, span.end);
+    JsonPosition {
+        line,
+        column,
+        end_line,
+        end_column,
+    }
+}
+
+/// Renders diagnostics as a JSON array, one object per diagnostic.
+pub fn render_json(diags: &[Diagnostic], source: &SourceFile) -> String {
+    let items: Vec<JsonDiagnostic> = diags
+        .iter()
+        .map(|d| JsonDiagnostic {
+            code: d.code,
+            severity: d.severity,
+            message: &d.message,
+            file: source.name,
+            position: d.primary.as_ref().map(|p| position(source.text, &p.span)),
+            note: d.primary.as_ref().map(|p| p.note.as_str()),
+            related: d
+                .secondary
+                .iter()
+                .map(|s| JsonLabel {
+                    position: position(source.text, &s.span),
+                    note: s.note.clone(),
+                })
+                .collect(),
+            help: d.help.as_deref(),
+        })
+        .collect();
+    serde_json::to_string_pretty(&items).expect("diagnostics always serialize")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_from_one() {
+        let text = "a = 1\nbé = 2\n";
+        assert_eq!(line_col(text, 0), (1, 1));
+        assert_eq!(line_col(text, 6), (2, 1));
+        assert_eq!(line_col(text, 9), (2, 3));
+    }
+
+    #[test]
+    fn suggestion_needs_similarity() {
+        assert_eq!(did_you_mean("grafanna", ["grafana", "loki"]), Some("grafana"));
+        assert_eq!(did_you_mean("zzz", ["grafana", "loki"]), None);
+    }
+}

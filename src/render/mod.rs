@@ -1,0 +1,3 @@
+//! Stage 5: render. Fleet → Nix values → files of the generated flake.
+
+pub mod nix;

@@ -1,0 +1,239 @@
+//! The one Nix printer. Deterministic: the same value always prints to the
+//! same bytes (attribute sets are sorted maps, floats use a fixed format).
+//!
+//! Readability matters because users may keep the generated flake without
+//! the tool: a chain of single-attribute sets prints as a dotted path
+//! (`services.caddy.enable = true;`), and multi-line strings print as
+//! indented strings when that round-trips exactly.
+
+use super::value::{Attrs, Nix};
+
+const INDENT: &str = "  ";
+
+/// Prints a value as a complete Nix expression, ending with a newline.
+pub fn print(value: &Nix) -> String {
+    let mut out = String::new();
+    write_value(&mut out, value, 0);
+    out.push('\n');
+    out
+}
+
+fn write_value(out: &mut String, value: &Nix, depth: usize) {
+    match value {
+        Nix::Null => out.push_str("null"),
+        Nix::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Nix::Int(i) => {
+            // Nix has no negative literals: `-1` parses as `0 - 1`, which
+            // is an expression; parenthesise it so it stays one list item.
+            if *i < 0 {
+                out.push_str(&format!("({i})"));
+            } else {
+                out.push_str(&i.to_string());
+            }
+        }
+        Nix::Float(f) => out.push_str(&float(*f)),
+        Nix::Str(s) => write_string(out, s, depth),
+        Nix::Path(p) => out.push_str(p),
+        Nix::Raw(code) => out.push_str(code),
+        Nix::List(items) => write_list(out, items, depth),
+        Nix::Attrs(attrs) => write_attrs(out, attrs, depth),
+        Nix::Lambda {
+            formals,
+            ellipsis,
+            at,
+            body,
+        } => {
+            let mut names: Vec<&str> = formals.iter().map(String::as_str).collect();
+            if *ellipsis {
+                names.push("...");
+            }
+            out.push_str("{ ");
+            out.push_str(&names.join(", "));
+            out.push_str(" }");
+            if let Some(at) = at {
+                out.push('@');
+                out.push_str(at);
+            }
+            out.push_str(":\n");
+            out.push_str(&INDENT.repeat(depth));
+            write_value(out, body, depth);
+        }
+        Nix::Call { func, args } => {
+            out.push_str(func);
+            for arg in args {
+                out.push(' ');
+                let simple = matches!(
+                    arg,
+                    Nix::Attrs(_) | Nix::List(_) | Nix::Str(_) | Nix::Path(_) | Nix::Null | Nix::Bool(_)
+                ) || matches!(arg, Nix::Int(i) if *i >= 0);
+                if simple {
+                    write_value(out, arg, depth);
+                } else {
+                    out.push('(');
+                    write_value(out, arg, depth);
+                    out.push(')');
+                }
+            }
+        }
+    }
+}
+
+fn write_list(out: &mut String, items: &[Nix], depth: usize) {
+    if items.is_empty() {
+        out.push_str("[ ]");
+        return;
+    }
+    out.push_str("[\n");
+    for item in items {
+        out.push_str(&INDENT.repeat(depth + 1));
+        // Applications and lambdas inside a list must be parenthesised, or
+        // the list would read them as several items.
+        let needs_parens = matches!(item, Nix::Call { .. } | Nix::Lambda { .. } | Nix::Raw(_));
+        if needs_parens {
+            out.push('(');
+        }
+        write_value(out, item, depth + 1);
+        if needs_parens {
+            out.push(')');
+        }
+        out.push('\n');
+    }
+    out.push_str(&INDENT.repeat(depth));
+    out.push(']');
+}
+
+fn write_attrs(out: &mut String, attrs: &Attrs, depth: usize) {
+    if attrs.is_empty() {
+        out.push_str("{ }");
+        return;
+    }
+    out.push_str("{\n");
+    for (key, value) in attrs {
+        out.push_str(&INDENT.repeat(depth + 1));
+        out.push_str(&attr_name(key));
+        // Collapse `a = { b = { c = 1; }; }` into `a.b.c = 1;`.
+        let mut value = value;
+        while let Nix::Attrs(inner) = value {
+            if inner.len() != 1 {
+                break;
+            }
+            let (k, v) = inner.iter().next().expect("one entry");
+            out.push('.');
+            out.push_str(&attr_name(k));
+            value = v;
+        }
+        out.push_str(" = ");
+        write_value(out, value, depth + 1);
+        out.push_str(";\n");
+    }
+    out.push_str(&INDENT.repeat(depth));
+    out.push('}');
+}
+
+/// An attribute name: bare when it is a plain identifier, quoted otherwise.
+pub fn attr_name(key: &str) -> String {
+    if is_identifier(key) {
+        key.to_string()
+    } else {
+        quote(key)
+    }
+}
+
+const KEYWORDS: &[&str] = &[
+    "if", "then", "else", "assert", "with", "let", "in", "rec", "inherit", "or",
+];
+
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    let Some(first) = chars.next() else {
+        return false;
+    };
+    (first.is_ascii_alphabetic() || first == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '\'' | '-'))
+        && !KEYWORDS.contains(&s)
+}
+
+/// A double-quoted Nix string with everything special escaped.
+pub fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '$' if chars.peek() == Some(&'{') => out.push_str("\\$"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn write_string(out: &mut String, s: &str, depth: usize) {
+    if fits_indented(s) {
+        write_indented(out, s, depth);
+    } else {
+        out.push_str(&quote(s));
+    }
+}
+
+/// Indented strings strip common leading whitespace and treat a few
+/// characters specially; use them only where the text is certain to
+/// round-trip: several lines, each non-empty line starting with a visible
+/// character, no carriage returns or tabs, and no whitespace-only lines.
+fn fits_indented(s: &str) -> bool {
+    s.contains('\n')
+        && !s.contains('\r')
+        && !s.contains('\t')
+        && s.lines().all(|line| {
+            line.is_empty() || !line.starts_with(|c: char| c.is_whitespace())
+        })
+        && s.lines().all(|line| line.is_empty() || !line.trim().is_empty())
+        && !s.chars().any(|c| c.is_control() && c != '\n')
+        // A quote right before the closing `''` would read as an escape.
+        && !s.ends_with('\'')
+}
+
+fn write_indented(out: &mut String, s: &str, depth: usize) {
+    let pad = INDENT.repeat(depth + 1);
+    out.push_str("''\n");
+    let body = s.strip_suffix('\n');
+    let text = body.unwrap_or(s);
+    for line in text.split('\n') {
+        if !line.is_empty() {
+            out.push_str(&pad);
+            out.push_str(&escape_indented(line));
+        }
+        out.push('\n');
+    }
+    if body.is_none() {
+        // No trailing newline: the closing quotes go on the last line.
+        out.pop();
+    } else {
+        out.push_str(&INDENT.repeat(depth));
+    }
+    out.push_str("''");
+}
+
+fn escape_indented(line: &str) -> String {
+    line.replace("''", "'''").replace("${", "''${")
+}
+
+fn float(f: f64) -> String {
+    if f.is_finite() {
+        let s = format!("{f:?}");
+        if s.contains('.') || s.contains('e') {
+            s
+        } else {
+            format!("{s}.0")
+        }
+    } else {
+        // Nix has no literal for infinity or NaN; the spec layer rejects
+        // them, so reaching here is a bug worth showing in the output.
+        "null".to_string()
+    }
+}

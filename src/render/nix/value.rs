@@ -1,0 +1,163 @@
+//! The Nix value model: the only way the renderer produces Nix.
+//!
+//! Data (strings, numbers, attribute names) is always escaped by the printer,
+//! so no spec value can turn into Nix code. Code that is meant as code, such
+//! as `config.age.secrets.x.path`, must be spelled out as [`Nix::Raw`], which
+//! only the renderer and the embedded catalog create, never the user's spec.
+
+use std::collections::BTreeMap;
+
+/// An attribute set with sorted keys, so printing is deterministic.
+pub type Attrs = BTreeMap<String, Nix>;
+
+/// A Nix value, or an explicit piece of Nix code.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Nix {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    /// A string; printed escaped.
+    Str(String),
+    /// A path literal relative to the file it is printed in, e.g. `./core.nix`.
+    Path(String),
+    List(Vec<Nix>),
+    Attrs(Attrs),
+    /// Nix code taken verbatim. Never built from user input.
+    Raw(String),
+    /// `{ a, b, ... }@name: body`.
+    Lambda {
+        formals: Vec<String>,
+        ellipsis: bool,
+        at: Option<String>,
+        body: Box<Nix>,
+    },
+    /// A function (given as code) applied to arguments.
+    Call { func: String, args: Vec<Nix> },
+}
+
+impl Nix {
+    pub fn str(s: impl Into<String>) -> Nix {
+        Nix::Str(s.into())
+    }
+
+    pub fn raw(s: impl Into<String>) -> Nix {
+        Nix::Raw(s.into())
+    }
+
+    pub fn list<I: IntoIterator<Item = Nix>>(items: I) -> Nix {
+        Nix::List(items.into_iter().collect())
+    }
+
+    pub fn strs<I, S>(items: I) -> Nix
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Nix::List(items.into_iter().map(|s| Nix::Str(s.into())).collect())
+    }
+
+    /// A NixOS module `{ config, lib, pkgs, ... }: body`.
+    pub fn module(body: Attrs) -> Nix {
+        Nix::Lambda {
+            formals: vec!["config".into(), "lib".into(), "pkgs".into()],
+            ellipsis: true,
+            at: None,
+            body: Box::new(Nix::Attrs(body)),
+        }
+    }
+
+    pub fn call(func: impl Into<String>, args: Vec<Nix>) -> Nix {
+        Nix::Call {
+            func: func.into(),
+            args,
+        }
+    }
+}
+
+impl From<bool> for Nix {
+    fn from(b: bool) -> Self {
+        Nix::Bool(b)
+    }
+}
+impl From<i64> for Nix {
+    fn from(i: i64) -> Self {
+        Nix::Int(i)
+    }
+}
+impl From<u16> for Nix {
+    fn from(i: u16) -> Self {
+        Nix::Int(i64::from(i))
+    }
+}
+impl From<&str> for Nix {
+    fn from(s: &str) -> Self {
+        Nix::Str(s.to_string())
+    }
+}
+impl From<String> for Nix {
+    fn from(s: String) -> Self {
+        Nix::Str(s)
+    }
+}
+impl From<Attrs> for Nix {
+    fn from(a: Attrs) -> Self {
+        Nix::Attrs(a)
+    }
+}
+
+/// Builds nested attribute sets from dotted paths, merging as it goes.
+///
+/// `set(&mut a, &["services", "caddy", "enable"], true)` is the Nix
+/// `services.caddy.enable = true;`. Two writes to the same leaf keep the
+/// later one; lists at the same leaf are concatenated, as the NixOS module
+/// system would merge them.
+pub fn set(attrs: &mut Attrs, path: &[&str], value: impl Into<Nix>) {
+    let (first, rest) = path.split_first().expect("attribute path is never empty");
+    if rest.is_empty() {
+        merge_into(attrs, first, value.into());
+        return;
+    }
+    let child = attrs
+        .entry((*first).to_string())
+        .or_insert_with(|| Nix::Attrs(Attrs::new()));
+    if !matches!(child, Nix::Attrs(_)) {
+        *child = Nix::Attrs(Attrs::new());
+    }
+    if let Nix::Attrs(inner) = child {
+        set(inner, rest, value);
+    }
+}
+
+/// Merges `value` at `key`: attribute sets merge deeply, lists concatenate,
+/// anything else is replaced.
+pub fn merge_into(attrs: &mut Attrs, key: &str, value: Nix) {
+    match (attrs.get_mut(key), value) {
+        (Some(Nix::Attrs(old)), Nix::Attrs(new)) => {
+            for (k, v) in new {
+                merge_into(old, &k, v);
+            }
+        }
+        (Some(Nix::List(old)), Nix::List(new)) => old.extend(new),
+        (_, value) => {
+            attrs.insert(key.to_string(), value);
+        }
+    }
+}
+
+/// Splits a dotted option path (`services.caddy.enable`) into its parts.
+/// Parts may be quoted: `environment.etc."alloy/config.alloy".text`.
+pub fn split_path(path: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for c in path.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            '.' if !quoted => parts.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    parts.push(cur);
+    parts
+}

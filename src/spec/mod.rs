@@ -1,0 +1,10 @@
+//! Stage 1: the spec. Reads `homelab.toml` strictly, with spans, into typed
+//! values. Nothing later reads the raw TOML.
+
+mod model;
+mod parse;
+pub mod reader;
+
+pub use model::*;
+pub use parse::{is_dns_label, parse};
+pub use reader::Sp;

@@ -1,0 +1,278 @@
+//! The typed spec: what `homelab.toml` says, validated field by field but
+//! not yet combined with the catalog. Every value keeps its span so later
+//! stages can point back at the line that caused a problem.
+
+use super::reader::Sp;
+
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub homelab: Homelab,
+    pub hosts: Vec<Host>,
+    pub services: Vec<ServiceSpec>,
+    pub access: Access,
+    pub backup: Option<Backup>,
+    pub secrets: Vec<SecretSpec>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Homelab {
+    pub name: Sp<String>,
+    /// Public DNS zone, for `public` services (`photos.example.org`).
+    pub domain: Sp<String>,
+    /// Zone for LAN and tailnet names (`grafana.home.example.org`).
+    pub internal_domain: Sp<String>,
+    pub timezone: Sp<String>,
+    pub admin_email: Sp<String>,
+    /// NixOS release branch pinned in `flake.nix`.
+    pub nixpkgs: Sp<String>,
+    pub admin_user: Sp<String>,
+    /// SSH public keys of the administrator (login and agenix recipient).
+    pub admin_keys: Vec<Sp<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    Main,
+    HomeAutomation,
+    Nas,
+}
+
+impl Role {
+    pub const NAMES: [&'static str; 3] = ["main", "home-automation", "nas"];
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "main" => Some(Role::Main),
+            "home-automation" => Some(Role::HomeAutomation),
+            "nas" => Some(Role::Nas),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        Role::NAMES[self as usize]
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Host {
+    pub name: Sp<String>,
+    pub role: Sp<Role>,
+    pub system: Sp<String>,
+    /// How the deployer reaches the host (LAN address or DNS name).
+    pub address: Sp<String>,
+    pub ram_gb: Sp<i64>,
+    /// The host's SSH public key: agenix encrypts its secrets to it.
+    pub host_key: Option<Sp<String>>,
+    /// Disk for the boot pool, e.g. `/dev/disk/by-id/nvme-…`.
+    pub boot_disk: Option<Sp<String>>,
+    pub pools: Vec<Pool>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Pool {
+    pub name: Sp<String>,
+    /// `single`, `mirror`, `raidz1`, `raidz2` or `raidz3`.
+    pub mode: Sp<String>,
+    pub disks: Vec<Sp<String>>,
+    /// Usable size, for quota budgeting.
+    pub size: Sp<Size>,
+    pub compression: Sp<String>,
+}
+
+/// A size in bytes, written like ZFS does: `20T`, `3.95T`, `500G`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Size(pub u64);
+
+impl Size {
+    /// Parses `<number>[K|M|G|T|P]` (binary units, as ZFS uses).
+    pub fn parse(s: &str) -> Option<Size> {
+        let s = s.trim();
+        let (num, unit) = match s.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+            Some((i, _)) => (&s[..i], &s[i..]),
+            None => (s, ""),
+        };
+        let shift = match unit.to_ascii_uppercase().trim_end_matches('B') {
+            "" => 0,
+            "K" => 10,
+            "M" => 20,
+            "G" => 30,
+            "T" => 40,
+            "P" => 50,
+            _ => return None,
+        };
+        if num.is_empty() || num.starts_with('.') || num.ends_with('.') {
+            return None;
+        }
+        let value: f64 = num.parse().ok().filter(|v: &f64| v.is_finite() && *v >= 0.0)?;
+        let bytes = value * (1u64 << shift) as f64;
+        (bytes < u64::MAX as f64).then_some(Size(bytes.round() as u64))
+    }
+
+    /// The size as ZFS accepts it, in the largest unit it reaches, with at
+    /// most two decimals (`6T`, `500G`, `3.95T`).
+    pub fn zfs(self) -> String {
+        const UNITS: [(&str, u32); 5] = [("P", 50), ("T", 40), ("G", 30), ("M", 20), ("K", 10)];
+        for (unit, shift) in UNITS {
+            let base = 1u64 << shift;
+            if self.0 >= base {
+                let text = format!("{:.2}", self.0 as f64 / base as f64);
+                let text = text.trim_end_matches('0').trim_end_matches('.');
+                return format!("{text}{unit}");
+            }
+        }
+        self.0.to_string()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Exposure {
+    Host,
+    Lan,
+    Tailnet,
+    Public,
+}
+
+impl Exposure {
+    pub const NAMES: [&'static str; 4] = ["host", "lan", "tailnet", "public"];
+
+    pub fn parse(s: &str) -> Option<Exposure> {
+        match s {
+            "host" => Some(Exposure::Host),
+            "lan" => Some(Exposure::Lan),
+            "tailnet" => Some(Exposure::Tailnet),
+            "public" => Some(Exposure::Public),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        Exposure::NAMES[self as usize]
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DataClass {
+    Critical,
+    Standard,
+    Disposable,
+}
+
+impl DataClass {
+    pub const NAMES: [&'static str; 3] = ["critical", "standard", "disposable"];
+
+    pub fn parse(s: &str) -> Option<DataClass> {
+        match s {
+            "critical" => Some(DataClass::Critical),
+            "standard" => Some(DataClass::Standard),
+            "disposable" => Some(DataClass::Disposable),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        DataClass::NAMES[self as usize]
+    }
+}
+
+/// One service instance: `[services.<name>]`.
+#[derive(Debug, Clone)]
+pub struct ServiceSpec {
+    pub name: Sp<String>,
+    /// Catalog entry; defaults to the instance name.
+    pub service: Sp<String>,
+    pub host: Option<Sp<String>>,
+    pub exposure: Option<Sp<Exposure>>,
+    pub subdomain: Option<Sp<String>>,
+    pub port: Option<Sp<i64>>,
+    pub data: Vec<DataSpec>,
+    /// Extra NixOS settings below the service's module, passed through.
+    pub nixos: Option<Sp<toml::Value>>,
+}
+
+/// Overrides for one state directory of a service: `[services.x.data.<dir>]`.
+#[derive(Debug, Clone)]
+pub struct DataSpec {
+    pub name: Sp<String>,
+    pub class: Option<Sp<DataClass>>,
+    pub quota: Option<Sp<Size>>,
+    pub recordsize: Option<Sp<String>>,
+    pub pool: Option<Sp<String>>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    pub proxy: Option<Proxy>,
+    pub tailscale: Option<Tailscale>,
+    pub tunnel: Option<Tunnel>,
+}
+
+/// Reverse proxy with a DNS-01 wildcard certificate.
+#[derive(Debug, Clone)]
+pub struct Proxy {
+    pub span: crate::diagnostic::Span,
+    /// lego DNS provider name, e.g. `cloudflare`.
+    pub dns_provider: Sp<String>,
+    /// Secret holding the provider's credentials as environment variables.
+    pub credentials_secret: Sp<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Tailscale {
+    pub span: crate::diagnostic::Span,
+    pub auth_key_secret: Option<Sp<String>>,
+    pub ssh: Sp<bool>,
+}
+
+/// Cloudflare Tunnel for `public` services.
+#[derive(Debug, Clone)]
+pub struct Tunnel {
+    pub span: crate::diagnostic::Span,
+    /// Tunnel UUID as Cloudflare shows it.
+    pub id: Sp<String>,
+    pub credentials_secret: Sp<String>,
+}
+
+/// Offsite backup target (restic repository).
+#[derive(Debug, Clone)]
+pub struct Backup {
+    pub span: crate::diagnostic::Span,
+    pub repository: Sp<String>,
+    pub password_secret: Sp<String>,
+    /// Secret with `AWS_ACCESS_KEY_ID` etc. for S3-style repositories.
+    pub environment_secret: Option<Sp<String>>,
+    pub schedule: Sp<String>,
+}
+
+/// `[secrets.<name>]`: a secret the spec declares explicitly.
+#[derive(Debug, Clone)]
+pub struct SecretSpec {
+    pub name: Sp<String>,
+    pub owner: Option<Sp<String>>,
+    pub hosts: Vec<Sp<String>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Size;
+
+    #[test]
+    fn sizes_parse_in_binary_units() {
+        assert_eq!(Size::parse("2G"), Some(Size(2 << 30)));
+        assert_eq!(Size::parse("1.5K"), Some(Size(1536)));
+        assert_eq!(Size::parse("20TB"), Some(Size(20 << 40)));
+        assert_eq!(Size::parse("2X"), None);
+        assert_eq!(Size::parse("."), None);
+        assert_eq!(Size::parse(""), None);
+    }
+
+    #[test]
+    fn sizes_print_for_zfs() {
+        assert_eq!(Size(500 << 30).zfs(), "500G");
+        assert_eq!(Size(6 << 40).zfs(), "6T");
+        assert_eq!(Size::parse("3.95T").unwrap().zfs(), "3.95T");
+        assert_eq!(Size(1000).zfs(), "1000");
+    }
+}

@@ -1,0 +1,430 @@
+//! Decodes `homelab.toml` into a [`Spec`], reporting every problem at once.
+
+use super::model::*;
+use super::reader::{Sink, Sp, Table, type_name};
+use crate::diagnostic::Diagnostic;
+use toml::de::{DeTable, DeValue};
+
+/// Parses and validates the spec text. On any error, returns every
+/// diagnostic found (and no spec).
+pub fn parse(text: &str) -> Result<Spec, Vec<Diagnostic>> {
+    let doc = match DeTable::parse(text) {
+        Ok(doc) => doc,
+        Err(e) => return Err(vec![syntax_error(&e, text)]),
+    };
+    let mut sink = Sink::default();
+    let mut root = Table::new(doc.get_ref(), 0..0, "");
+    let spec = decode(&mut root, &mut sink);
+    root.finish(&mut sink);
+    match spec {
+        Some(spec) if sink.diags.is_empty() => Ok(spec),
+        _ => {
+            sink.diags.sort_by_key(|d| d.primary.as_ref().map(|p| p.span.start));
+            Err(sink.diags)
+        }
+    }
+}
+
+fn syntax_error(e: &toml::de::Error, text: &str) -> Diagnostic {
+    let span = e.span().unwrap_or(0..0);
+    // Point at one character so the caret sits where the parser stopped.
+    let end = text[span.start.min(text.len())..]
+        .chars()
+        .next()
+        .map_or(span.start, |c| span.start + c.len_utf8());
+    let message = e.message().trim().trim_end_matches('.').to_string();
+    Diagnostic::error("syntax", "the spec is not valid TOML")
+        .at(span.start..end.max(span.start), message)
+        .help("see https://toml.io for the syntax; strings need double quotes")
+}
+
+fn decode(root: &mut Table, sink: &mut Sink) -> Option<Spec> {
+    let homelab = match root.table(sink, "homelab") {
+        Some(mut t) => {
+            let h = homelab(&mut t, sink);
+            t.finish(sink);
+            h
+        }
+        None => {
+            sink.push(
+                Diagnostic::error("missing-key", "the spec has no `[homelab]` table")
+                    .at(0..0, "expected `[homelab]` with the name, domains and time zone")
+                    .help("run `homelab init` for a commented starter spec"),
+            );
+            None
+        }
+    };
+
+    let mut hosts = Vec::new();
+    for (name, mut t) in root.named_tables(sink, "hosts") {
+        dns_label(sink, &name, "host name");
+        if let Some(h) = host(name, &mut t, sink) {
+            hosts.push(h);
+        }
+        t.finish(sink);
+    }
+
+    let mut services = Vec::new();
+    for (name, mut t) in root.named_tables(sink, "services") {
+        if let Some(s) = service(name, &mut t, sink) {
+            services.push(s);
+        }
+        t.finish(sink);
+    }
+
+    let access = match root.table(sink, "access") {
+        Some(mut t) => {
+            let a = access(&mut t, sink);
+            t.finish(sink);
+            a
+        }
+        None => Access::default(),
+    };
+
+    let backup = root.table(sink, "backup").and_then(|mut t| {
+        let b = backup(&mut t, sink);
+        t.finish(sink);
+        b
+    });
+
+    let mut secrets = Vec::new();
+    for (name, mut t) in root.named_tables(sink, "secrets") {
+        secrets.push(SecretSpec {
+            name,
+            owner: t.str(sink, "owner"),
+            hosts: t.str_list(sink, "hosts").unwrap_or_default(),
+        });
+        t.finish(sink);
+    }
+
+    Some(Spec {
+        homelab: homelab?,
+        hosts,
+        services,
+        access,
+        backup,
+        secrets,
+    })
+}
+
+fn homelab(t: &mut Table, sink: &mut Sink) -> Option<Homelab> {
+    let name = t.req_str(sink, "name", "\"home\"");
+    let domain = t.req_str(sink, "domain", "\"example.org\"");
+    let internal_domain = t.str(sink, "internal_domain");
+    let timezone = t.req_str(sink, "timezone", "\"Europe/Prague\"");
+    let admin_email = t.req_str(sink, "admin_email", "\"you@example.org\"");
+    let nixpkgs = t.str(sink, "nixpkgs");
+    let admin_user = t.str(sink, "admin_user");
+    let admin_keys = t.str_list(sink, "admin_keys").unwrap_or_default();
+    if let Some(n) = &name {
+        dns_label(sink, n, "homelab name");
+    }
+    for d in [&domain, &internal_domain].into_iter().flatten() {
+        domain_name(sink, d);
+    }
+    if let Some(m) = &admin_email
+        && !m.value.contains('@')
+    {
+        sink.push(
+            Diagnostic::error("invalid-value", format!("`{}` is not an e-mail address", m.value))
+                .at(m.span.clone(), "expected `name@domain`"),
+        );
+    }
+    for key in &admin_keys {
+        ssh_key(sink, key);
+    }
+    let domain = domain?;
+    Some(Homelab {
+        internal_domain: internal_domain
+            .unwrap_or_else(|| Sp::new(format!("home.{}", domain.value), domain.span.clone())),
+        name: name?,
+        domain,
+        timezone: timezone?,
+        admin_email: admin_email?,
+        nixpkgs: nixpkgs.unwrap_or_else(|| Sp::new(crate::NIXPKGS_RELEASE.to_string(), 0..0)),
+        admin_user: admin_user.unwrap_or_else(|| Sp::new("admin".to_string(), 0..0)),
+        admin_keys,
+    })
+}
+
+const SYSTEMS: [&str; 2] = ["x86_64-linux", "aarch64-linux"];
+const POOL_MODES: [&str; 5] = ["single", "mirror", "raidz1", "raidz2", "raidz3"];
+
+fn host(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<Host> {
+    let role = t.choice(sink, "role", &Role::NAMES);
+    let system = t.choice(sink, "system", &SYSTEMS);
+    let address = t.req_str(sink, "address", "\"192.168.1.10\"");
+    let ram_gb = t.int(sink, "ram_gb", 1, 4096);
+    if t.get("ram_gb").is_none() {
+        sink.push(
+            Diagnostic::error("missing-key", format!("`[{}]` has no `ram_gb`", t.path))
+                .at(t.span.clone(), "`ram_gb` (an integer) is required here")
+                .help("add `ram_gb = 16`: the RAM budget of the host's services is checked against it"),
+        );
+    }
+    let host_key = t.str(sink, "host_key");
+    if let Some(k) = &host_key {
+        ssh_key(sink, k);
+    }
+    let boot_disk = t.str(sink, "boot_disk");
+    let mut pools = Vec::new();
+    for (pool_name, mut p) in t.named_tables(sink, "pools") {
+        let mode = p.choice(sink, "mode", &POOL_MODES);
+        let disks = p.str_list(sink, "disks").unwrap_or_default();
+        let size = size(&mut p, sink, "size");
+        if p.get("size").is_none() {
+            sink.push(
+                Diagnostic::error("missing-key", format!("`[{}]` has no `size`", p.path))
+                    .at(p.span.clone(), "`size` (usable size) is required here")
+                    .help("add `size = \"18T\"`: dataset quotas are budgeted against it"),
+            );
+        }
+        let compression = p.str(sink, "compression");
+        p.finish(sink);
+        if let Some(size) = size {
+            pools.push(Pool {
+                mode: mode.unwrap_or_else(|| Sp::new("single".into(), pool_name.span.clone())),
+                compression: compression.unwrap_or_else(|| Sp::new("zstd".into(), pool_name.span.clone())),
+                name: pool_name,
+                disks,
+                size,
+            });
+        }
+    }
+    Some(Host {
+        role: role
+            .and_then(|r| Role::parse(&r.value).map(|v| Sp::new(v, r.span)))
+            .unwrap_or_else(|| Sp::new(Role::Main, name.span.clone())),
+        system: system.unwrap_or_else(|| Sp::new("x86_64-linux".into(), name.span.clone())),
+        name,
+        address: address?,
+        ram_gb: ram_gb?,
+        host_key,
+        boot_disk,
+        pools,
+    })
+}
+
+fn size(t: &mut Table, sink: &mut Sink, key: &'static str) -> Option<Sp<Size>> {
+    let s = t.str(sink, key)?;
+    match Size::parse(&s.value) {
+        Some(v) => Some(Sp::new(v, s.span)),
+        None => {
+            sink.push(
+                Diagnostic::error("invalid-value", format!("`{}` is not a size", s.value))
+                    .at(s.span, "expected a number and a unit")
+                    .help("write sizes like ZFS does: \"500G\", \"2T\", \"3.5T\""),
+            );
+            None
+        }
+    }
+}
+
+fn service(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<ServiceSpec> {
+    dns_label(sink, &name, "service instance name");
+    let service = t.str(sink, "service").unwrap_or_else(|| name.clone());
+    let host = t.str(sink, "host");
+    let exposure = t
+        .choice(sink, "exposure", &Exposure::NAMES)
+        .and_then(|e| Exposure::parse(&e.value).map(|v| Sp::new(v, e.span)));
+    let subdomain = t.str(sink, "subdomain");
+    if let Some(s) = &subdomain
+        && !s.value.is_empty()
+    {
+        dns_label(sink, s, "subdomain");
+    }
+    let port = t.int(sink, "port", 1, 65535);
+    let mut data = Vec::new();
+    for (dir, mut d) in t.named_tables(sink, "data") {
+        let class = d
+            .choice(sink, "class", &DataClass::NAMES)
+            .and_then(|c| DataClass::parse(&c.value).map(|v| Sp::new(v, c.span)));
+        let quota = size(&mut d, sink, "quota");
+        let recordsize = d.str(sink, "recordsize");
+        if let Some(r) = &recordsize {
+            recordsize_value(sink, r);
+        }
+        let pool = d.str(sink, "pool");
+        d.finish(sink);
+        data.push(DataSpec {
+            name: dir,
+            class,
+            quota,
+            recordsize,
+            pool,
+        });
+    }
+    let nixos = t.get("nixos").and_then(|v| match v.get_ref() {
+        DeValue::Table(_) => plain_value(v, sink).map(|val| Sp::new(val, v.span())),
+        other => {
+            sink.push(
+                Diagnostic::error("wrong-type", format!("`{}.nixos` must be a table", t.path))
+                    .at(v.span(), format!("this is {}", type_name(other)))
+                    .help("write extra module settings as `[services.<name>.nixos]` keys"),
+            );
+            None
+        }
+    });
+    Some(ServiceSpec {
+        name,
+        service,
+        host,
+        exposure,
+        subdomain,
+        port,
+        data,
+        nixos,
+    })
+}
+
+/// Record sizes ZFS accepts: powers of two from 512 bytes to 16M.
+fn recordsize_value(sink: &mut Sink, r: &Sp<String>) {
+    let ok = Size::parse(&r.value)
+        .is_some_and(|s| s.0.is_power_of_two() && (512..=16 << 20).contains(&s.0));
+    if !ok {
+        sink.push(
+            Diagnostic::error("invalid-value", format!("`{}` is not a ZFS record size", r.value))
+                .at(r.span.clone(), "expected a power of two from 512 to 16M")
+                .help("databases want \"8K\" or \"16K\", media \"1M\", the default is \"128K\""),
+        );
+    }
+}
+
+fn access(t: &mut Table, sink: &mut Sink) -> Access {
+    let proxy = t.table(sink, "proxy").and_then(|mut p| {
+        let dns_provider = p.req_str(sink, "dns_provider", "\"cloudflare\"");
+        let credentials_secret = p.req_str(sink, "credentials_secret", "\"acme-dns\"");
+        let span = p.span.clone();
+        p.finish(sink);
+        Some(Proxy {
+            span,
+            dns_provider: dns_provider?,
+            credentials_secret: credentials_secret?,
+        })
+    });
+    let tailscale = t.table(sink, "tailscale").map(|mut p| {
+        let ts = Tailscale {
+            span: p.span.clone(),
+            auth_key_secret: p.str(sink, "auth_key_secret"),
+            ssh: p.bool(sink, "ssh").unwrap_or_else(|| Sp::new(false, 0..0)),
+        };
+        p.finish(sink);
+        ts
+    });
+    let tunnel = t.table(sink, "tunnel").and_then(|mut p| {
+        let id = p.req_str(sink, "id", "\"00000000-0000-0000-0000-000000000000\"");
+        let credentials_secret = p.req_str(sink, "credentials_secret", "\"cloudflared\"");
+        let span = p.span.clone();
+        p.finish(sink);
+        Some(Tunnel {
+            span,
+            id: id?,
+            credentials_secret: credentials_secret?,
+        })
+    });
+    Access {
+        proxy,
+        tailscale,
+        tunnel,
+    }
+}
+
+fn backup(t: &mut Table, sink: &mut Sink) -> Option<Backup> {
+    let repository = t.req_str(sink, "repository", "\"s3:https://s3.example.org/homelab\"");
+    let password_secret = t.req_str(sink, "password_secret", "\"restic-password\"");
+    let environment_secret = t.str(sink, "environment_secret");
+    let schedule = t.str(sink, "schedule");
+    Some(Backup {
+        span: t.span.clone(),
+        repository: repository?,
+        password_secret: password_secret?,
+        environment_secret,
+        schedule: schedule.unwrap_or_else(|| Sp::new("daily".into(), 0..0)),
+    })
+}
+
+/// Converts a free-form TOML value to a plain `toml::Value`. Date-times have
+/// no Nix equivalent and are refused.
+fn plain_value(v: &toml::Spanned<DeValue>, sink: &mut Sink) -> Option<toml::Value> {
+    Some(match v.get_ref() {
+        DeValue::String(s) => toml::Value::String(s.to_string()),
+        DeValue::Integer(i) => {
+            let n = i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()).ok()?;
+            toml::Value::Integer(n)
+        }
+        DeValue::Float(f) => {
+            let x: f64 = f.as_str().replace('_', "").parse().ok()?;
+            if !x.is_finite() {
+                sink.push(
+                    Diagnostic::error("invalid-value", "Nix has no infinity or NaN")
+                        .at(v.span(), "not a finite number"),
+                );
+                return None;
+            }
+            toml::Value::Float(x)
+        }
+        DeValue::Boolean(b) => toml::Value::Boolean(*b),
+        DeValue::Datetime(_) => {
+            sink.push(
+                Diagnostic::error("invalid-value", "Nix has no date-time values")
+                    .at(v.span(), "a TOML date-time")
+                    .help("write the date as a string in quotes"),
+            );
+            return None;
+        }
+        DeValue::Array(items) => toml::Value::Array(
+            items.iter().map(|i| plain_value(i, sink)).collect::<Option<Vec<_>>>()?,
+        ),
+        DeValue::Table(t) => {
+            let mut out = toml::Table::new();
+            for (k, item) in t.iter() {
+                out.insert(k.get_ref().to_string(), plain_value(item, sink)?);
+            }
+            toml::Value::Table(out)
+        }
+    })
+}
+
+/// RFC 1123 label: lowercase letters, digits and inner hyphens, 1 to 63.
+pub fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+fn dns_label(sink: &mut Sink, s: &Sp<String>, what: &str) {
+    if !is_dns_label(&s.value) {
+        sink.push(
+            Diagnostic::error("invalid-name", format!("`{}` is not a valid {what}", s.value))
+                .at(s.span.clone(), "not a DNS label")
+                .help("use 1 to 63 lowercase letters, digits and inner hyphens, e.g. `photos`"),
+        );
+    }
+}
+
+fn domain_name(sink: &mut Sink, s: &Sp<String>) {
+    let ok = s.value.len() <= 253 && s.value.contains('.') && s.value.split('.').all(is_dns_label);
+    if !ok {
+        sink.push(
+            Diagnostic::error("invalid-name", format!("`{}` is not a valid domain", s.value))
+                .at(s.span.clone(), "expected a domain like `example.org`")
+                .help("use lowercase DNS labels separated by dots"),
+        );
+    }
+}
+
+fn ssh_key(sink: &mut Sink, k: &Sp<String>) {
+    let mut parts = k.value.split_whitespace();
+    let kind = parts.next().unwrap_or("");
+    let body = parts.next().unwrap_or("");
+    let ok = matches!(kind, "ssh-ed25519" | "ssh-rsa" | "ecdsa-sha2-nistp256") && body.starts_with("AAAA");
+    if !ok {
+        sink.push(
+            Diagnostic::error("invalid-value", "not an SSH public key")
+                .at(k.span.clone(), "expected `ssh-ed25519 AAAA…`")
+                .help("paste the line from `~/.ssh/id_ed25519.pub` or `/etc/ssh/ssh_host_ed25519_key.pub`"),
+        );
+    }
+}
