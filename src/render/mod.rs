@@ -1,3 +1,130 @@
-//! Stage 5: render. Fleet → Nix values → files of the generated flake.
+//! Stage 5: render. Fleet → Nix values → the files of the generated flake.
+//!
+//! The layout follows the contribution pattern: `hosts/<h>/services/<s>.nix`
+//! holds a service and everything it contributes (dataset, backup paths,
+//! proxy route, status check, dashboard entry, database, secrets), so a
+//! reader finds all of a service in one file; `core.nix` and
+//! `infrastructure.nix` hold what the host needs whatever it runs.
 
+mod core;
+mod disko;
+mod flake;
+mod infrastructure;
 pub mod nix;
+mod secrets;
+mod service;
+
+use crate::fleet::{Fleet, HostPlan};
+use nix::{Attrs, Nix};
+
+/// Who owns a file of the flake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// Rewritten on every build; hand edits are detected and refused.
+    Tool,
+    /// Written once when missing, never touched again.
+    User,
+}
+
+/// One file of the generated flake.
+#[derive(Debug, Clone)]
+pub struct File {
+    /// Relative path with `/` separators.
+    pub path: String,
+    pub owner: Owner,
+    pub value: Nix,
+    /// A comment printed above the value (without `#`).
+    pub comment: Option<String>,
+}
+
+impl File {
+    fn tool(path: impl Into<String>, value: Nix) -> File {
+        File {
+            path: path.into(),
+            owner: Owner::Tool,
+            value,
+            comment: None,
+        }
+    }
+
+    /// The module body, for files that are NixOS modules.
+    pub fn module_body(&self) -> Option<&Attrs> {
+        match &self.value {
+            Nix::Lambda { body, .. } => match body.as_ref() {
+                Nix::Attrs(a) => Some(a),
+                _ => None,
+            },
+            Nix::Attrs(a) if self.path.starts_with("hosts/") => Some(a),
+            _ => None,
+        }
+    }
+
+    /// The file's text: its comment, then the printed value.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        if let Some(c) = &self.comment {
+            for line in c.lines() {
+                out.push_str(if line.is_empty() { "#" } else { "# " });
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        out.push_str(&nix::print(&self.value));
+        out
+    }
+}
+
+/// Renders the whole flake, in a fixed order.
+pub fn render(fleet: &Fleet) -> Vec<File> {
+    let mut files = vec![flake::flake(fleet), secrets::recipients(fleet)];
+    for host in &fleet.hosts {
+        files.extend(host_files(fleet, host));
+    }
+    files
+}
+
+fn host_files(fleet: &Fleet, host: &HostPlan) -> Vec<File> {
+    let dir = format!("hosts/{}", host.name());
+    let services: Vec<_> = fleet.instances.iter().filter(|i| i.host == host.name()).collect();
+    let mut imports = vec![
+        Nix::Path("./hardware.nix".into()),
+        Nix::Path("./extra.nix".into()),
+        Nix::Path("./core.nix".into()),
+        Nix::Path("./infrastructure.nix".into()),
+        Nix::Path("./disko.nix".into()),
+    ];
+    imports.extend(services.iter().map(|i| Nix::Path(format!("./services/{}.nix", i.name.value))));
+    let mut default = Attrs::new();
+    default.insert("imports".into(), Nix::List(imports));
+
+    let mut files = vec![
+        File::tool(format!("{dir}/default.nix"), Nix::Attrs(default)),
+        File::tool(format!("{dir}/core.nix"), Nix::module(core::core(fleet, host))),
+        File::tool(format!("{dir}/infrastructure.nix"), Nix::module(infrastructure::infrastructure(fleet, host))),
+        File::tool(format!("{dir}/disko.nix"), Nix::module(disko::disko(host))),
+    ];
+    for i in services {
+        files.push(File::tool(
+            format!("{dir}/services/{}.nix", i.name.value),
+            Nix::module(service::service(fleet, host, i)),
+        ));
+    }
+    files.push(user_file(
+        format!("{dir}/hardware.nix"),
+        "Hardware of this machine: replace with the output of\n`nixos-generate-config --show-hardware-config`.\nThis file is yours: homelab created it once and never rewrites it.",
+    ));
+    files.push(user_file(
+        format!("{dir}/extra.nix"),
+        "Hand-written NixOS settings for this host.\nThis file is yours: homelab created it once and never rewrites it.",
+    ));
+    files
+}
+
+fn user_file(path: String, comment: &str) -> File {
+    File {
+        path,
+        owner: Owner::User,
+        value: Nix::module(Attrs::new()),
+        comment: Some(comment.to_string()),
+    }
+}

@@ -1,0 +1,101 @@
+//! Network rules: ports and names must not clash, and each exposure needs
+//! the access path that provides it.
+
+use crate::catalog;
+use crate::diagnostic::{Diagnostic, Span};
+use crate::fleet::{Fleet, Instance};
+use crate::spec::Exposure;
+use std::collections::BTreeMap;
+
+/// Two services on one host cannot listen on the same port, and no service
+/// may take a port the host's infrastructure uses (SSH, the proxy…).
+pub fn port_clash(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+    for host in &fleet.hosts {
+        let mut taken: BTreeMap<u16, (&str, Option<Span>)> = BTreeMap::new();
+        for infra in &host.infrastructure {
+            let entry = catalog::get(infra).expect("infrastructure entries exist");
+            for port in entry.port.iter().chain(&entry.extra_ports) {
+                taken.insert(*port, (entry.title.as_str(), None));
+            }
+        }
+        let mine = fleet.instances.iter().filter(|i| i.host == host.name());
+        for i in mine {
+            let ports = i.port.iter().chain(&i.entry.extra_ports);
+            for &port in ports {
+                match taken.get(&port) {
+                    Some((other, span)) => out.push(clash(i, port, other, span.clone(), host.name())),
+                    None => {
+                        taken.insert(port, (i.name.value.as_str(), Some(i.port_span.clone())));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn clash(i: &Instance, port: u16, other: &str, other_span: Option<Span>, host: &str) -> Diagnostic {
+    let note = if i.port == Some(port) && i.port_span != i.name.span {
+        format!("`{}` set to port {port} here", i.name.value)
+    } else {
+        format!("`{}` uses port {port} (catalog default)", i.name.value)
+    };
+    let mut d = Diagnostic::error("port-clash", format!("port {port} is used twice on host `{host}`"))
+        .at(i.port_span.clone(), note)
+        .help(format!("give `{}` another port with `port = …`", i.name.value));
+    d = match other_span {
+        Some(span) => d.also(span, format!("`{other}` uses port {port} here")),
+        None => d.help(format!("port {port} belongs to {other} on this host; give `{}` another port", i.name.value)),
+    };
+    d
+}
+
+/// Two services cannot be served under the same name.
+pub fn duplicate_name(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+    let mut seen: BTreeMap<&str, &Instance> = BTreeMap::new();
+    for i in &fleet.instances {
+        for name in [&i.fqdn, &i.public_fqdn].into_iter().flatten() {
+            if let Some(first) = seen.get(name.value.as_str()) {
+                if first.name.value == i.name.value {
+                    continue;
+                }
+                out.push(
+                    Diagnostic::error("duplicate-name", format!("`{}` is served twice", name.value))
+                        .at(name.span.clone(), format!("`{}` is served at `{}`", i.name.value, name.value))
+                        .also(
+                            first.fqdn.as_ref().map_or(first.name.span.clone(), |f| f.span.clone()),
+                            format!("`{}` is already served there", first.name.value),
+                        )
+                        .help(format!("give `{}` another `subdomain`", i.name.value)),
+                );
+            } else {
+                seen.insert(&name.value, i);
+            }
+        }
+    }
+}
+
+/// `lan`/`tailnet` need the reverse proxy, `tailnet` needs Tailscale,
+/// `public` needs the tunnel.
+pub fn exposure_needs_access(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+    for i in &fleet.instances {
+        let e = i.exposure.value;
+        let span = i.exposure.span.clone();
+        let missing = |what: &str, table: &str, example: &str| {
+            Diagnostic::error(
+                "missing-access",
+                format!("`{}` is `{}` but the spec has no {what}", i.name.value, e.as_str()),
+            )
+            .at(span.clone(), format!("`{}` exposure needs {what}", e.as_str()))
+            .help(format!("add `[access.{table}]` with {example}, or narrow the exposure"))
+        };
+        if i.fqdn.is_some() && fleet.access.proxy.is_none() {
+            out.push(missing("reverse proxy", "proxy", "`dns_provider` and `credentials_secret`"));
+        }
+        if e >= Exposure::Tailnet && fleet.access.tailscale.is_none() {
+            out.push(missing("tailnet", "tailscale", "`auth_key_secret`"));
+        }
+        if e == Exposure::Public && fleet.access.tunnel.is_none() {
+            out.push(missing("tunnel", "tunnel", "`id` and `credentials_secret`"));
+        }
+    }
+}

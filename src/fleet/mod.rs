@@ -1,0 +1,7 @@
+//! Stage 3: the fleet, the resolved model every later stage reads.
+
+mod model;
+mod resolve;
+
+pub use model::*;
+pub use resolve::{resolve, toml_to_nix};

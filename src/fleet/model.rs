@@ -1,0 +1,104 @@
+//! The resolved fleet: every service instance placed on a host with its
+//! port, names, datasets, database, secrets and module settings. A pure
+//! function of spec and catalog; every later stage reads only this.
+
+use crate::catalog::Entry;
+use crate::diagnostic::Span;
+use crate::render::nix::Attrs;
+use crate::spec::{Access, Backup, DataClass, Exposure, Homelab, Host, Size, Sp};
+use std::collections::BTreeMap;
+
+/// Services listen here; only the proxy and the tunnel reach them.
+pub const BIND_ADDRESS: &str = "127.0.0.1";
+
+#[derive(Debug, Clone)]
+pub struct Fleet {
+    pub homelab: Homelab,
+    pub hosts: Vec<HostPlan>,
+    pub instances: Vec<Instance>,
+    pub access: Access,
+    pub backup: Option<Backup>,
+    /// Every agenix secret the fleet uses, by name.
+    pub secrets: BTreeMap<String, Secret>,
+}
+
+#[derive(Debug, Clone)]
+pub struct HostPlan {
+    pub spec: Host,
+    /// `networking.hostId`, derived from the names so it is stable.
+    pub host_id: String,
+    /// Infrastructure the host needs, as catalog entry names.
+    pub infrastructure: Vec<&'static str>,
+}
+
+impl HostPlan {
+    pub fn name(&self) -> &str {
+        &self.spec.name.value
+    }
+
+    pub fn runs(&self, infra: &str) -> bool {
+        self.infrastructure.contains(&infra)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Instance {
+    pub name: Sp<String>,
+    pub entry: &'static Entry,
+    pub host: String,
+    pub port: Option<u16>,
+    /// Where the port was set (the override, or the instance name when the
+    /// catalog default applies), for clash reports.
+    pub port_span: Span,
+    pub exposure: Sp<Exposure>,
+    /// LAN/tailnet name served by the proxy, e.g. `grafana.home.example.org`.
+    pub fqdn: Option<Sp<String>>,
+    /// Internet name served through the tunnel.
+    pub public_fqdn: Option<Sp<String>>,
+    pub data: Vec<DataDir>,
+    /// PostgreSQL database (and role) name.
+    pub database: Option<String>,
+    /// Slot name to agenix secret name.
+    pub secrets: BTreeMap<String, String>,
+    /// The module settings: catalog `[nixos]` expanded, pass-through merged.
+    pub nixos: Attrs,
+}
+
+impl Instance {
+    /// The URL a person opens: the public one when there is one.
+    pub fn url(&self) -> Option<String> {
+        self.public_fqdn
+            .as_ref()
+            .or(self.fqdn.as_ref())
+            .map(|f| format!("https://{}", f.value))
+    }
+
+    /// `http://127.0.0.1:port`, how the proxy and checks reach it.
+    pub fn local_endpoint(&self) -> Option<String> {
+        self.port.map(|p| format!("http://{BIND_ADDRESS}:{p}"))
+    }
+}
+
+/// A state directory of an instance and where it lives.
+#[derive(Debug, Clone)]
+pub struct DataDir {
+    pub state: String,
+    pub path: String,
+    pub class: DataClass,
+    pub recordsize: String,
+    pub quota: Option<Size>,
+    /// `(pool, dataset below the pool)` when the host has a ZFS pool.
+    pub dataset: Option<(String, String)>,
+    /// Where the spec overrides this directory, if it does.
+    pub span: Option<Span>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Secret {
+    pub name: String,
+    pub description: String,
+    /// Owner of the decrypted file on the host.
+    pub owner: Option<String>,
+    /// Hosts that decrypt it (agenix recipients besides the admin keys).
+    pub hosts: Vec<String>,
+}

@@ -1,0 +1,70 @@
+//! `core.nix`: what every host has whatever it runs — identity, the admin
+//! user, SSH hardening, the firewall, fail2ban, nix settings, boot.
+
+use super::nix::{Attrs, Nix, set};
+use crate::fleet::{Fleet, HostPlan};
+
+/// The NixOS release whose defaults the generated hosts start from.
+const STATE_VERSION: &str = "25.05";
+
+/// Address ranges never banned by fail2ban: loopback, the home network
+/// ranges and the tailnet.
+const TRUSTED_RANGES: [&str; 5] = [
+    "127.0.0.0/8",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+];
+
+pub fn core(fleet: &Fleet, host: &HostPlan) -> Attrs {
+    let h = &fleet.homelab;
+    let mut m = Attrs::new();
+    set(&mut m, &["networking", "hostName"], host.name());
+    set(&mut m, &["networking", "hostId"], host.host_id.as_str());
+    set(&mut m, &["nixpkgs", "hostPlatform"], host.spec.system.value.as_str());
+    set(&mut m, &["time", "timeZone"], h.timezone.value.as_str());
+    set(&mut m, &["system", "stateVersion"], STATE_VERSION);
+
+    set(&mut m, &["boot", "loader", "systemd-boot", "enable"], true);
+    set(&mut m, &["boot", "loader", "systemd-boot", "configurationLimit"], 20i64);
+    set(&mut m, &["boot", "loader", "efi", "canTouchEfiVariables"], true);
+
+    set(
+        &mut m,
+        &["nix", "settings", "experimental-features"],
+        Nix::strs(["nix-command", "flakes"]),
+    );
+    set(&mut m, &["nix", "settings", "trusted-users"], Nix::strs(["root", "@wheel"]));
+    set(&mut m, &["nix", "gc", "automatic"], true);
+    set(&mut m, &["nix", "gc", "dates"], "weekly");
+    set(&mut m, &["nix", "gc", "options"], "--delete-older-than 30d");
+
+    // The admin logs in with keys only; deploy-rs connects as this user and
+    // activates as root through sudo.
+    let keys = Nix::strs(h.admin_keys.iter().map(|k| k.value.clone()));
+    let admin = h.admin_user.value.as_str();
+    set(&mut m, &["users", "mutableUsers"], false);
+    set(&mut m, &["users", "users", admin, "isNormalUser"], true);
+    set(&mut m, &["users", "users", admin, "extraGroups"], Nix::strs(["wheel"]));
+    set(&mut m, &["users", "users", admin, "openssh", "authorizedKeys", "keys"], keys);
+    set(&mut m, &["security", "sudo", "wheelNeedsPassword"], false);
+
+    let ssh = ["services", "openssh"];
+    set(&mut m, &[ssh[0], ssh[1], "enable"], true);
+    set(&mut m, &[ssh[0], ssh[1], "openFirewall"], true);
+    for (k, v) in [("PasswordAuthentication", false), ("KbdInteractiveAuthentication", false)] {
+        set(&mut m, &[ssh[0], ssh[1], "settings", k], v);
+    }
+    set(&mut m, &[ssh[0], ssh[1], "settings", "PermitRootLogin"], "no");
+
+    set(&mut m, &["networking", "firewall", "enable"], true);
+    set(&mut m, &["networking", "firewall", "allowPing"], true);
+    set(&mut m, &["networking", "firewall", "logRefusedConnections"], true);
+
+    set(&mut m, &["services", "fail2ban", "enable"], true);
+    set(&mut m, &["services", "fail2ban", "maxretry"], 5i64);
+    set(&mut m, &["services", "fail2ban", "bantime"], "1h");
+    set(&mut m, &["services", "fail2ban", "ignoreIP"], Nix::strs(TRUSTED_RANGES));
+    m
+}

@@ -1,0 +1,83 @@
+//! `flake.nix`: inputs pinned to the release the option facts describe,
+//! one `nixosConfigurations.<host>` and one deploy-rs node per host.
+
+use super::File;
+use super::nix::{Attrs, Nix, set};
+use crate::fleet::Fleet;
+
+pub fn flake(fleet: &Fleet) -> File {
+    let mut inputs = Attrs::new();
+    set(
+        &mut inputs,
+        &["nixpkgs", "url"],
+        format!("github:NixOS/nixpkgs/{}", fleet.homelab.nixpkgs.value),
+    );
+    for (name, url) in [
+        ("agenix", "github:ryantm/agenix"),
+        ("disko", "github:nix-community/disko"),
+        ("deploy-rs", "github:serokell/deploy-rs"),
+    ] {
+        set(&mut inputs, &[name, "url"], url);
+        set(&mut inputs, &[name, "inputs", "nixpkgs", "follows"], "nixpkgs");
+    }
+
+    let mut outputs = Attrs::new();
+    for host in &fleet.hosts {
+        let name = host.name();
+        let mut system = Attrs::new();
+        set(&mut system, &["specialArgs", "inputs"], Nix::raw("inputs"));
+        system.insert(
+            "modules".into(),
+            Nix::list([
+                Nix::raw("agenix.nixosModules.default"),
+                Nix::raw("disko.nixosModules.disko"),
+                Nix::Path(format!("./hosts/{name}")),
+            ]),
+        );
+        set(
+            &mut outputs,
+            &["nixosConfigurations", name],
+            Nix::call("nixpkgs.lib.nixosSystem", vec![Nix::Attrs(system)]),
+        );
+
+        let mut node = Attrs::new();
+        node.insert("hostname".into(), Nix::str(&host.spec.address.value));
+        node.insert("sshUser".into(), Nix::str(&fleet.homelab.admin_user.value));
+        set(&mut node, &["profiles", "system", "user"], "root");
+        set(
+            &mut node,
+            &["profiles", "system", "path"],
+            Nix::call(
+                format!("deploy-rs.lib.{}.activate.nixos", host.spec.system.value),
+                vec![Nix::raw(format!(
+                    "self.nixosConfigurations.{}",
+                    super::nix::attr_name(name)
+                ))],
+            ),
+        );
+        set(&mut outputs, &["deploy", "nodes", name], Nix::Attrs(node));
+    }
+    outputs.insert(
+        "checks".into(),
+        Nix::raw("builtins.mapAttrs (system: deployLib: deployLib.deployChecks self.deploy) deploy-rs.lib"),
+    );
+
+    let mut flake = Attrs::new();
+    flake.insert(
+        "description".into(),
+        Nix::str(format!("The {} homelab", fleet.homelab.name.value)),
+    );
+    flake.insert("inputs".into(), Nix::Attrs(inputs));
+    flake.insert(
+        "outputs".into(),
+        Nix::Lambda {
+            formals: ["self", "nixpkgs", "agenix", "disko", "deploy-rs"]
+                .map(String::from)
+                .to_vec(),
+            ellipsis: true,
+            at: Some("inputs".into()),
+            body: Box::new(Nix::Attrs(outputs)),
+        },
+    );
+    File::tool("flake.nix", Nix::Attrs(flake))
+}

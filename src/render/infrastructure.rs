@@ -1,0 +1,170 @@
+//! `infrastructure.nix`: the shared machinery a host's services plug into —
+//! ZFS, the reverse proxy with its wildcard certificate, the tailnet, the
+//! tunnel, PostgreSQL with dumps, snapshot templates and offsite backup.
+//! Services add their own parts (routes, paths, datasets) in their files.
+
+use super::nix::{Attrs, Nix, quote, set};
+use crate::fleet::{Fleet, HostPlan};
+
+/// Where `services.postgresqlBackup` writes dumps (the module's default).
+pub const DUMP_DIR: &str = "/var/backup/postgresql";
+/// The restic job every service adds its paths to.
+pub const OFFSITE_JOB: &str = "offsite";
+/// The tailnet's address range (Tailscale's CGNAT block).
+pub const TAILNET_RANGE: &str = "100.64.0.0/10";
+
+pub fn infrastructure(fleet: &Fleet, host: &HostPlan) -> Attrs {
+    let mut m = Attrs::new();
+    if host.runs("zfs") {
+        zfs(&mut m, host);
+    }
+    if host.runs("caddy") {
+        proxy(&mut m, fleet);
+    }
+    if host.runs("tailscale") {
+        tailnet(&mut m, fleet);
+    }
+    if host.runs("cloudflared") {
+        tunnel(&mut m, fleet);
+    }
+    if host.runs("postgresql") {
+        set(&mut m, &["services", "postgresql", "enable"], true);
+        set(&mut m, &["services", "postgresqlBackup", "enable"], true);
+        set(&mut m, &["services", "postgresqlBackup", "compression"], "zstd");
+        set(&mut m, &["services", "postgresqlBackup", "startAt"], "*-*-* 01:15:00");
+    }
+    if fleet.backup.is_some() {
+        offsite(&mut m, fleet, host);
+    }
+    m
+}
+
+/// Declares an agenix secret; `depth` is how many folders below the flake
+/// root the declaring file sits.
+pub fn age_secret(m: &mut Attrs, fleet: &Fleet, name: &str, depth: usize) {
+    let up = "../".repeat(depth);
+    let file = Nix::raw(format!("{up}secrets + {}", quote(&format!("/{name}.age"))));
+    set(m, &["age", "secrets", name, "file"], file);
+    if let Some(owner) = fleet.secrets.get(name).and_then(|s| s.owner.as_deref()) {
+        set(m, &["age", "secrets", name, "owner"], owner);
+    }
+}
+
+/// `config.age.secrets."name".path`, the decrypted file at run time.
+pub fn secret_path(name: &str) -> Nix {
+    Nix::raw(format!("config.age.secrets.{}.path", super::nix::attr_name(name)))
+}
+
+fn zfs(m: &mut Attrs, host: &HostPlan) {
+    let pools: Vec<String> = host.spec.pools.iter().map(|p| p.name.value.clone()).collect();
+    set(m, &["boot", "supportedFilesystems"], Nix::strs(["zfs"]));
+    set(m, &["boot", "zfs", "extraPools"], Nix::strs(pools.clone()));
+    set(m, &["services", "zfs", "autoScrub", "enable"], true);
+    set(m, &["services", "zfs", "autoScrub", "pools"], Nix::strs(pools));
+    set(m, &["services", "zfs", "trim", "enable"], true);
+
+    // Snapshot policies by data class; datasets opt in from service files.
+    set(m, &["services", "sanoid", "enable"], true);
+    for (template, frequently, hourly, daily, weekly, monthly) in
+        [("critical", 4, 24, 7, 4, 12), ("standard", 0, 24, 7, 4, 6)]
+    {
+        let t = ["services", "sanoid", "templates", template];
+        let mut put = |k: &str, v: i64| set(m, &[t[0], t[1], t[2], t[3], k], v);
+        put("frequently", frequently);
+        put("hourly", hourly);
+        put("daily", daily);
+        put("weekly", weekly);
+        put("monthly", monthly);
+        set(m, &[t[0], t[1], t[2], t[3], "autosnap"], true);
+        set(m, &[t[0], t[1], t[2], t[3], "autoprune"], true);
+    }
+}
+
+fn proxy(m: &mut Attrs, fleet: &Fleet) {
+    let Some(p) = &fleet.access.proxy else { return };
+    let zone = fleet.homelab.internal_domain.value.as_str();
+    set(m, &["services", "caddy", "enable"], true);
+    set(m, &["networking", "firewall", "allowedTCPPorts"], Nix::list([Nix::Int(80), Nix::Int(443)]));
+
+    // One wildcard certificate through DNS-01, so no name leaks into
+    // certificate transparency logs and nothing needs port 80 from outside.
+    set(m, &["security", "acme", "acceptTerms"], true);
+    set(m, &["security", "acme", "defaults", "email"], fleet.homelab.admin_email.value.as_str());
+    let cert = ["security", "acme", "certs", zone];
+    set(m, &[cert[0], cert[1], cert[2], cert[3], "domain"], format!("*.{zone}"));
+    set(m, &[cert[0], cert[1], cert[2], cert[3], "extraDomainNames"], Nix::strs([zone]));
+    set(m, &[cert[0], cert[1], cert[2], cert[3], "dnsProvider"], p.dns_provider.value.as_str());
+    set(m, &[cert[0], cert[1], cert[2], cert[3], "group"], "caddy");
+    set(
+        m,
+        &[cert[0], cert[1], cert[2], cert[3], "environmentFile"],
+        secret_path(&p.credentials_secret.value),
+    );
+    age_secret(m, fleet, &p.credentials_secret.value, 2);
+}
+
+fn tailnet(m: &mut Attrs, fleet: &Fleet) {
+    let Some(t) = &fleet.access.tailscale else { return };
+    set(m, &["services", "tailscale", "enable"], true);
+    set(m, &["services", "tailscale", "openFirewall"], true);
+    set(m, &["services", "tailscale", "useRoutingFeatures"], "server");
+    if t.ssh.value {
+        set(m, &["services", "tailscale", "extraUpFlags"], Nix::strs(["--ssh"]));
+    }
+    if let Some(k) = &t.auth_key_secret {
+        set(m, &["services", "tailscale", "authKeyFile"], secret_path(&k.value));
+        age_secret(m, fleet, &k.value, 2);
+    }
+    // The proxy listens on 443 for the tailnet too; services stay on
+    // localhost, so trusting the interface opens nothing else.
+    set(m, &["networking", "firewall", "trustedInterfaces"], Nix::strs(["tailscale0"]));
+}
+
+fn tunnel(m: &mut Attrs, fleet: &Fleet) {
+    let Some(t) = &fleet.access.tunnel else { return };
+    let base = ["services", "cloudflared", "tunnels", t.id.value.as_str()];
+    set(m, &["services", "cloudflared", "enable"], true);
+    set(m, &[base[0], base[1], base[2], base[3], "credentialsFile"], secret_path(&t.credentials_secret.value));
+    set(m, &[base[0], base[1], base[2], base[3], "default"], "http_status:404");
+    age_secret(m, fleet, &t.credentials_secret.value, 2);
+}
+
+fn offsite(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
+    let Some(b) = &fleet.backup else { return };
+    let job = ["services", "restic", "backups", OFFSITE_JOB];
+    let put = |m: &mut Attrs, k: &str, v: Nix| set(m, &[job[0], job[1], job[2], job[3], k], v);
+    put(m, "repository", Nix::str(&b.repository.value));
+    put(m, "passwordFile", secret_path(&b.password_secret.value));
+    age_secret(m, fleet, &b.password_secret.value, 2);
+    if let Some(e) = &b.environment_secret {
+        put(m, "environmentFile", secret_path(&e.value));
+        age_secret(m, fleet, &e.value, 2);
+    }
+    put(m, "initialize", Nix::Bool(true));
+    put(m, "timerConfig", {
+        let mut t = Attrs::new();
+        t.insert("OnCalendar".into(), Nix::str(&b.schedule.value));
+        t.insert("Persistent".into(), Nix::Bool(true));
+        t.insert("RandomizedDelaySec".into(), Nix::str("1h"));
+        Nix::Attrs(t)
+    });
+    put(
+        m,
+        "pruneOpts",
+        Nix::strs(["--keep-daily 7", "--keep-weekly 5", "--keep-monthly 12", "--keep-yearly 3"]),
+    );
+    let mut paths = Vec::new();
+    let dumps: Vec<String> = fleet
+        .instances
+        .iter()
+        .filter(|i| i.host == host.name())
+        .filter_map(|i| i.database.as_ref().map(|db| format!("postgresqlBackup-{db}.service")))
+        .collect();
+    if !dumps.is_empty() {
+        // Dump the databases first, so the file backup holds a consistent copy.
+        paths.push(DUMP_DIR.to_string());
+        let units = quote(&format!(" {}", dumps.join(" ")));
+        put(m, "backupPrepareCommand", Nix::raw(format!("\"${{pkgs.systemd}}/bin/systemctl start\" + {units}")));
+    }
+    put(m, "paths", Nix::strs(paths));
+}

@@ -1,0 +1,192 @@
+//! `services/<instance>.nix`: one service and everything it contributes.
+//!
+//! The NixOS module system merges lists and attribute sets across files, so
+//! each service adds its own dataset, snapshot policy, backup paths, proxy
+//! route, tunnel ingress, status check, dashboard entry, scrape target,
+//! database and secrets here, next to its module settings.
+
+use super::infrastructure::{OFFSITE_JOB, TAILNET_RANGE, age_secret};
+use super::nix::{Attrs, Nix, merge_into, set};
+use crate::fleet::{Fleet, HostPlan, Instance};
+use crate::spec::{DataClass, Exposure};
+
+pub fn service(fleet: &Fleet, host: &HostPlan, i: &Instance) -> Attrs {
+    let mut m = Attrs::new();
+    for (k, v) in &i.nixos {
+        merge_into(&mut m, k, v.clone());
+    }
+    datasets(&mut m, i);
+    backup(&mut m, fleet, i);
+    route(&mut m, fleet, i);
+    status_check(&mut m, fleet, host, i);
+    dashboard(&mut m, fleet, host, i);
+    scrape(&mut m, fleet, host, i);
+    database(&mut m, i);
+    for secret in i.secrets.values() {
+        age_secret(&mut m, fleet, secret, 3);
+    }
+    m
+}
+
+/// Fleet instances of a catalog entry on the same host, e.g. the status
+/// page a check should be added to.
+fn local<'f>(fleet: &'f Fleet, host: &HostPlan, entry: &str) -> Option<&'f Instance> {
+    fleet
+        .instances
+        .iter()
+        .find(|x| x.entry.name == entry && x.host == host.name())
+}
+
+fn datasets(m: &mut Attrs, i: &Instance) {
+    let mut parents = Vec::new();
+    for d in &i.data {
+        let Some((pool, name)) = &d.dataset else { continue };
+        let base = ["disko", "devices", "zpool", pool.as_str(), "datasets"];
+        if let Some((parent, _)) = name.rsplit_once('/')
+            && !parents.contains(&(pool.clone(), parent.to_string()))
+        {
+            parents.push((pool.clone(), parent.to_string()));
+            set(m, &[base[0], base[1], base[2], base[3], base[4], parent, "type"], "zfs_fs");
+            set(m, &[base[0], base[1], base[2], base[3], base[4], parent, "options", "mountpoint"], "none");
+        }
+        let ds = [base[0], base[1], base[2], base[3], base[4], name.as_str()];
+        set(m, &[ds[0], ds[1], ds[2], ds[3], ds[4], ds[5], "type"], "zfs_fs");
+        set(m, &[ds[0], ds[1], ds[2], ds[3], ds[4], ds[5], "mountpoint"], d.path.as_str());
+        let mut options = Attrs::new();
+        options.insert("recordsize".into(), Nix::str(&d.recordsize));
+        if let Some(q) = d.quota {
+            options.insert("quota".into(), Nix::str(q.zfs()));
+        }
+        set(m, &[ds[0], ds[1], ds[2], ds[3], ds[4], ds[5], "options"], Nix::Attrs(options));
+
+        let template = match d.class {
+            DataClass::Critical => "critical",
+            DataClass::Standard => "standard",
+            DataClass::Disposable => continue,
+        };
+        set(
+            m,
+            &["services", "sanoid", "datasets", &format!("{pool}/{name}"), "use_template"],
+            Nix::strs([template]),
+        );
+    }
+}
+
+/// Critical and standard data goes offsite; disposable data is left out on
+/// purpose (it can be re-created).
+fn backup(m: &mut Attrs, fleet: &Fleet, i: &Instance) {
+    if fleet.backup.is_none() {
+        return;
+    }
+    let paths: Vec<&str> = i
+        .data
+        .iter()
+        .filter(|d| d.class != DataClass::Disposable)
+        .map(|d| d.path.as_str())
+        .collect();
+    if !paths.is_empty() {
+        set(m, &["services", "restic", "backups", OFFSITE_JOB, "paths"], Nix::strs(paths));
+    }
+}
+
+/// The proxy route on the internal name, limited to the networks the
+/// exposure allows; the tunnel ingress for the public name.
+fn route(m: &mut Attrs, fleet: &Fleet, i: &Instance) {
+    let Some(endpoint) = i.local_endpoint() else { return };
+    let upstream = endpoint.trim_start_matches("http://");
+    if let Some(fqdn) = &i.fqdn {
+        let mut allowed = "private_ranges".to_string();
+        if i.exposure.value >= Exposure::Tailnet {
+            allowed.push(' ');
+            allowed.push_str(TAILNET_RANGE);
+        }
+        let config = format!(
+            "@outside not remote_ip {allowed}\nrespond @outside \"Not reachable from this network\" 403\nreverse_proxy {upstream}\n"
+        );
+        let vhost = ["services", "caddy", "virtualHosts", fqdn.value.as_str()];
+        set(
+            m,
+            &[vhost[0], vhost[1], vhost[2], vhost[3], "useACMEHost"],
+            fleet.homelab.internal_domain.value.as_str(),
+        );
+        set(m, &[vhost[0], vhost[1], vhost[2], vhost[3], "extraConfig"], config);
+    }
+    if let (Some(public), Some(t)) = (&i.public_fqdn, &fleet.access.tunnel) {
+        set(
+            m,
+            &["services", "cloudflared", "tunnels", t.id.value.as_str(), "ingress", public.value.as_str()],
+            endpoint,
+        );
+    }
+}
+
+fn status_check(m: &mut Attrs, fleet: &Fleet, host: &HostPlan, i: &Instance) {
+    let (Some(path), Some(endpoint)) = (&i.entry.health, i.local_endpoint()) else { return };
+    if local(fleet, host, "gatus").is_none() {
+        return;
+    }
+    let mut e = Attrs::new();
+    e.insert("name".into(), Nix::str(&i.name.value));
+    e.insert("group".into(), Nix::str(i.entry.group.as_deref().unwrap_or("Services")));
+    e.insert("url".into(), Nix::str(format!("{endpoint}{path}")));
+    e.insert("interval".into(), Nix::str("1m"));
+    e.insert(
+        "conditions".into(),
+        Nix::strs(["[STATUS] == 200", "[RESPONSE_TIME] < 2000"]),
+    );
+    set(m, &["services", "gatus", "settings", "endpoints"], Nix::list([Nix::Attrs(e)]));
+}
+
+fn dashboard(m: &mut Attrs, fleet: &Fleet, host: &HostPlan, i: &Instance) {
+    let Some(url) = i.url() else { return };
+    if i.entry.name == "homepage" || local(fleet, host, "homepage").is_none() {
+        return;
+    }
+    let mut item = Attrs::new();
+    item.insert("href".into(), Nix::str(url));
+    item.insert("description".into(), Nix::str(&i.entry.description));
+    if let Some(icon) = &i.entry.icon {
+        item.insert("icon".into(), Nix::str(icon));
+    }
+    if let (Some(path), Some(endpoint)) = (&i.entry.health, i.local_endpoint()) {
+        item.insert("siteMonitor".into(), Nix::str(format!("{endpoint}{path}")));
+    }
+    let mut entry = Attrs::new();
+    entry.insert(i.entry.title.clone(), Nix::Attrs(item));
+    let mut group = Attrs::new();
+    group.insert(
+        i.entry.group.clone().unwrap_or_else(|| "Services".into()),
+        Nix::list([Nix::Attrs(entry)]),
+    );
+    set(m, &["services", "homepage-dashboard", "services"], Nix::list([Nix::Attrs(group)]));
+}
+
+fn scrape(m: &mut Attrs, fleet: &Fleet, host: &HostPlan, i: &Instance) {
+    let (Some(path), Some(port)) = (&i.entry.metrics, i.port) else { return };
+    if local(fleet, host, "victoriametrics").is_none() {
+        return;
+    }
+    let mut target = Attrs::new();
+    target.insert("targets".into(), Nix::strs([format!("127.0.0.1:{port}")]));
+    let mut job = Attrs::new();
+    job.insert("job_name".into(), Nix::str(&i.name.value));
+    job.insert("metrics_path".into(), Nix::str(path));
+    job.insert("static_configs".into(), Nix::list([Nix::Attrs(target)]));
+    set(
+        m,
+        &["services", "victoriametrics", "prometheusConfig", "scrape_configs"],
+        Nix::list([Nix::Attrs(job)]),
+    );
+}
+
+fn database(m: &mut Attrs, i: &Instance) {
+    let (Some(db), Some(spec)) = (&i.database, &i.entry.database) else { return };
+    if !spec.module_managed {
+        set(m, &["services", "postgresql", "ensureDatabases"], Nix::strs([db.as_str()]));
+        let mut user = Attrs::new();
+        user.insert("name".into(), Nix::str(db));
+        user.insert("ensureDBOwnership".into(), Nix::Bool(true));
+        set(m, &["services", "postgresql", "ensureUsers"], Nix::list([Nix::Attrs(user)]));
+    }
+    set(m, &["services", "postgresqlBackup", "databases"], Nix::strs([db.as_str()]));
+}
