@@ -80,7 +80,7 @@ pub struct Entry {
     #[serde(default)]
     pub secrets: Vec<SecretSlot>,
     /// Module settings, as a tree of absolute option paths. Strings may hold
-    /// `{placeholders}` (see `template.rs`).
+    /// `@placeholders@` (see `template.rs`).
     #[serde(default)]
     pub nixos: toml::Table,
     /// Where the NixOS facts for this entry are recorded
@@ -125,7 +125,7 @@ pub struct Database {
 }
 
 /// A secret the service needs. The agenix secret is named
-/// `<instance>-<name>`, and `{secret:<name>}` in `[nixos]` refers to it.
+/// `<instance>-<name>`, and `@secret:<name>@` in `[nixos]` refers to it.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SecretSlot {

@@ -58,6 +58,14 @@ fn datasets(m: &mut Attrs, i: &Instance) {
             options.insert("quota".into(), Nix::str(q.zfs()));
         }
         set(m, &[ds[0], ds[1], ds[2], ds[3], ds[4], ds[5], "options"], Nix::Attrs(options));
+        // A freshly mounted dataset belongs to root; hand it to the service.
+        if let Some(user) = &i.entry.user {
+            let rule = format!("10-homelab-{}", i.name.value);
+            let d = ["systemd", "tmpfiles", "settings", rule.as_str(), d.path.as_str(), "d"];
+            set(m, &[d[0], d[1], d[2], d[3], d[4], d[5], "user"], user.as_str());
+            set(m, &[d[0], d[1], d[2], d[3], d[4], d[5], "group"], user.as_str());
+            set(m, &[d[0], d[1], d[2], d[3], d[4], d[5], "mode"], "0750");
+        }
 
         let template = match d.class {
             DataClass::Critical => "critical",

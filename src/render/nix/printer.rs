@@ -54,19 +54,16 @@ fn write_value(out: &mut String, value: &Nix, depth: usize) {
                 out.push('@');
                 out.push_str(at);
             }
-            out.push_str(":\n");
-            out.push_str(&INDENT.repeat(depth));
+            // A module's lambda opens the file on its own line; a nested
+            // one (flake outputs) keeps its body on the same line.
+            out.push_str(if depth == 0 { ":\n" } else { ": " });
             write_value(out, body, depth);
         }
         Nix::Call { func, args } => {
             out.push_str(func);
             for arg in args {
                 out.push(' ');
-                let simple = matches!(
-                    arg,
-                    Nix::Attrs(_) | Nix::List(_) | Nix::Str(_) | Nix::Path(_) | Nix::Null | Nix::Bool(_)
-                ) || matches!(arg, Nix::Int(i) if *i >= 0);
-                if simple {
+                if is_atom(arg) {
                     write_value(out, arg, depth);
                 } else {
                     out.push('(');
@@ -78,22 +75,51 @@ fn write_value(out: &mut String, value: &Nix, depth: usize) {
     }
 }
 
+/// True for values that print as one token, so they need no parentheses
+/// as a list item or a function argument.
+fn is_atom(v: &Nix) -> bool {
+    match v {
+        // Negative numbers print parenthesised already.
+        Nix::Int(_) => true,
+        Nix::Raw(code) => !code.contains(char::is_whitespace),
+        Nix::Call { .. } | Nix::Lambda { .. } | Nix::Float(_) => false,
+        _ => true,
+    }
+}
+
+/// Short lists of scalars print on one line: `[ "zfs" ]`.
+const INLINE_LIST_WIDTH: usize = 60;
+
 fn write_list(out: &mut String, items: &[Nix], depth: usize) {
     if items.is_empty() {
         out.push_str("[ ]");
         return;
+    }
+    let scalar = |v: &Nix| matches!(v, Nix::Int(_) | Nix::Bool(_) | Nix::Null | Nix::Path(_))
+        || matches!(v, Nix::Str(s) if !s.contains('\n'));
+    if items.iter().all(scalar) {
+        let mut line = String::from("[");
+        for item in items {
+            line.push(' ');
+            write_value(&mut line, item, depth + 1);
+        }
+        line.push_str(" ]");
+        if line.len() <= INLINE_LIST_WIDTH {
+            out.push_str(&line);
+            return;
+        }
     }
     out.push_str("[\n");
     for item in items {
         out.push_str(&INDENT.repeat(depth + 1));
         // Applications and lambdas inside a list must be parenthesised, or
         // the list would read them as several items.
-        let needs_parens = matches!(item, Nix::Call { .. } | Nix::Lambda { .. } | Nix::Raw(_));
-        if needs_parens {
+        let parens = !is_atom(item) && !matches!(item, Nix::Float(_));
+        if parens {
             out.push('(');
         }
         write_value(out, item, depth + 1);
-        if needs_parens {
+        if parens {
             out.push(')');
         }
         out.push('\n');
@@ -194,6 +220,10 @@ fn fits_indented(s: &str) -> bool {
         })
         && s.lines().all(|line| line.is_empty() || !line.trim().is_empty())
         && !s.chars().any(|c| c.is_control() && c != '\n')
+        // Escapes inside indented strings interact (`'` before `''${`
+        // lexes as `'''`); text that would need one is printed quoted.
+        && !s.contains("''")
+        && !s.contains("${")
         // A quote right before the closing `''` would read as an escape.
         && !s.ends_with('\'')
 }
@@ -206,7 +236,7 @@ fn write_indented(out: &mut String, s: &str, depth: usize) {
     for line in text.split('\n') {
         if !line.is_empty() {
             out.push_str(&pad);
-            out.push_str(&escape_indented(line));
+            out.push_str(line);
         }
         out.push('\n');
     }
@@ -217,10 +247,6 @@ fn write_indented(out: &mut String, s: &str, depth: usize) {
         out.push_str(&INDENT.repeat(depth));
     }
     out.push_str("''");
-}
-
-fn escape_indented(line: &str) -> String {
-    line.replace("''", "'''").replace("${", "''${")
 }
 
 fn float(f: f64) -> String {
@@ -235,5 +261,48 @@ fn float(f: f64) -> String {
         // Nix has no literal for infinity or NaN; the spec layer rejects
         // them, so reaching here is a bug worth showing in the output.
         "null".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::nix::set;
+
+    #[test]
+    fn single_attribute_chains_print_as_paths() {
+        let mut a = Attrs::new();
+        set(&mut a, &["services", "caddy", "enable"], true);
+        set(&mut a, &["services", "caddy", "email"], "a@b");
+        assert_eq!(
+            print(&Nix::Attrs(a)),
+            "{\n  services.caddy = {\n    email = \"a@b\";\n    enable = true;\n  };\n}\n"
+        );
+    }
+
+    #[test]
+    fn strings_escape_interpolation_and_quotes() {
+        assert_eq!(quote("a\"${b}\\"), r#""a\"\${b}\\""#);
+        assert_eq!(attr_name("x.age"), "\"x.age\"");
+        assert_eq!(attr_name("if"), "\"if\"");
+        assert_eq!(attr_name("systemd-boot"), "systemd-boot");
+    }
+
+    #[test]
+    fn multi_line_text_uses_indented_strings_when_exact() {
+        let out = print(&Nix::str("a $x\nb '\n"));
+        assert_eq!(out, "''\n  a $x\n  b '\n''\n");
+        // Text that would need escapes inside `''` is printed quoted.
+        assert_eq!(print(&Nix::str("'${\n")), "\"'\\${\\n\"\n");
+        // Leading indentation would be stripped by Nix: fall back to quotes.
+        assert_eq!(print(&Nix::str("  a\nb\n")), "\"  a\\nb\\n\"\n");
+    }
+
+    #[test]
+    fn negative_numbers_and_calls_stay_single_items() {
+        let v = Nix::List(vec![Nix::Int(-1), Nix::call("f", vec![Nix::Int(1)])]);
+        assert_eq!(print(&v), "[\n  (-1)\n  (f 1)\n]\n");
+        assert_eq!(print(&Nix::List(vec![Nix::Int(-1), Nix::str("a")])), "[ (-1) \"a\" ]\n");
+        assert_eq!(print(&Nix::List(vec![Nix::raw("a.b"), Nix::raw("a b")])), "[\n  a.b\n  (a b)\n]\n");
     }
 }

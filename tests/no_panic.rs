@@ -1,0 +1,77 @@
+//! No input makes the front half of the pipeline panic: arbitrary text, and
+//! valid specs cut, spliced and sprinkled with TOML-ish fragments so the
+//! inputs reach resolution and the checks, not just the TOML parser.
+
+use proptest::prelude::*;
+
+const BASE: &str = r#"
+[homelab]
+name = "home"
+domain = "example.org"
+timezone = "Europe/Prague"
+admin_email = "admin@example.org"
+
+[hosts.server]
+address = "192.168.1.10"
+ram_gb = 16
+
+[hosts.server.pools.tank]
+disks = ["/dev/disk/by-id/a"]
+size = "4T"
+
+[services.grafana]
+port = 3001
+exposure = "lan"
+
+[services.grafana.data.data]
+quota = "10G"
+
+[services.victoriametrics]
+
+[access.proxy]
+dns_provider = "cloudflare"
+credentials_secret = "acme"
+"#;
+
+fn fragment() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("\n[services.x]\n".to_string()),
+        Just("\nport = 22\n".to_string()),
+        Just("\nport = -1\n".to_string()),
+        Just("\nexposure = \"public\"\n".to_string()),
+        Just("\nhost = \"nope\"\n".to_string()),
+        Just("\nsubdomain = \"\"\n".to_string()),
+        Just("\n[services.grafana.nixos]\na.b = 1979-05-27\n".to_string()),
+        Just("\nquota = \"1e400T\"\n".to_string()),
+        Just("\nsize = \"99999999999P\"\n".to_string()),
+        Just("\"".to_string()),
+        Just("[[".to_string()),
+        Just("=".to_string()),
+        "[a-z_.\\[\\]=\" \n0-9]{0,20}",
+        any::<String>(),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_text_never_panics(text in any::<String>()) {
+        let _ = homelab::compile(&text);
+    }
+
+    #[test]
+    fn mutated_specs_never_panic(cut in 0usize..BASE.len(), len in 0usize..40, insert in fragment()) {
+        let mut text = BASE.to_string();
+        let start = (0..=cut).rev().find(|i| text.is_char_boundary(*i)).unwrap();
+        let end = (start + len).min(text.len());
+        let end = (end..=text.len()).find(|i| text.is_char_boundary(*i)).unwrap();
+        text.replace_range(start..end, &insert);
+        if let Ok((fleet, _)) = homelab::compile(&text) {
+            // Whatever compiles also renders and prints.
+            for f in homelab::render::render(&fleet) {
+                let _ = f.text();
+            }
+        }
+    }
+}
