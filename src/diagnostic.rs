@@ -135,7 +135,8 @@ pub fn render_human(diags: &[Diagnostic], source: &SourceFile, color: bool) -> S
             labels.push(cs::Label::primary((), clamp(&p.span, source.text)).with_message(&p.note));
         }
         for s in &diag.secondary {
-            labels.push(cs::Label::secondary((), clamp(&s.span, source.text)).with_message(&s.note));
+            labels
+                .push(cs::Label::secondary((), clamp(&s.span, source.text)).with_message(&s.note));
         }
         let mut out = cs::Diagnostic::new(severity)
             .with_code(diag.code)
@@ -249,7 +250,10 @@ mod tests {
 
     #[test]
     fn suggestion_needs_similarity() {
-        assert_eq!(did_you_mean("grafanna", ["grafana", "loki"]), Some("grafana"));
+        assert_eq!(
+            did_you_mean("grafanna", ["grafana", "loki"]),
+            Some("grafana")
+        );
         assert_eq!(did_you_mean("zzz", ["grafana", "loki"]), None);
     }
 }

@@ -10,6 +10,7 @@ pub mod diagnostic;
 pub mod fleet;
 pub mod output;
 pub mod render;
+pub mod show;
 pub mod spec;
 
 /// The NixOS release the generated flake pins, and that the option index

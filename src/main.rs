@@ -63,6 +63,23 @@ enum Command {
         #[command(flatten)]
         display: Display,
     },
+    /// Print a table computed from the spec.
+    ///
+    /// ports: every listening port per host; exposure: who can reach each
+    /// service (LAN, tailnet, tunnel); storage: datasets, quotas and the pool
+    /// budget; snapshots: what is snapshotted how often; resources: RAM
+    /// estimates against each host; graph: what each service needs;
+    /// backups: how every state directory is protected.
+    Show {
+        /// Which table.
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(homelab::show::TABLES))]
+        table: String,
+        #[command(flatten)]
+        input: Input,
+        /// Print the rows as a JSON array of objects.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(clap::Args)]
@@ -110,6 +127,10 @@ fn main() -> ExitCode {
             display,
         } => match load(&input) {
             Ok(src) => build(&src, out, force, display.format),
+            Err(code) => code,
+        },
+        Command::Show { table, input, json } => match load(&input) {
+            Ok(src) => show(&src, &table, json),
             Err(code) => code,
         },
     }
@@ -164,7 +185,10 @@ fn load(input: &Input) -> Result<Source, ExitCode> {
         Ok(text) => Ok(Source {
             name: path.display().to_string(),
             text,
-            dir: Some(path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)),
+            dir: Some(
+                path.parent()
+                    .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+            ),
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(fail(format_args!(
             "{} not found; run `homelab init` to create one, or try `--example frame1`",
@@ -182,7 +206,10 @@ fn report(src: &Source, diags: &[Diagnostic], format: Format) {
     match format {
         Format::Json => println!("{}", render_json(diags, &file)),
         Format::Human if !diags.is_empty() => {
-            eprint!("{}", render_human(diags, &file, std::io::stderr().is_terminal()));
+            eprint!(
+                "{}",
+                render_human(diags, &file, std::io::stderr().is_terminal())
+            );
             let errors = diags.iter().filter(|d| d.is_error()).count();
             let warnings = diags.len() - errors;
             eprintln!("{}: {}", src.name, counts(errors, warnings));
@@ -193,7 +220,11 @@ fn report(src: &Source, diags: &[Diagnostic], format: Format) {
 
 fn counts(errors: usize, warnings: usize) -> String {
     let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
-    format!("{}, {}", plural(errors, "error"), plural(warnings, "warning"))
+    format!(
+        "{}, {}",
+        plural(errors, "error"),
+        plural(warnings, "warning")
+    )
 }
 
 fn check(src: &Source, format: Format) -> ExitCode {
@@ -227,7 +258,12 @@ fn build(src: &Source, out: Option<PathBuf>, force: bool, format: Format) -> Exi
         }
     };
     report(src, &warnings, format);
-    let out = out.unwrap_or_else(|| src.dir.clone().unwrap_or_else(|| PathBuf::from(".")).join("flake"));
+    let out = out.unwrap_or_else(|| {
+        src.dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("."))
+            .join("flake")
+    });
     let files = render::render(&fleet);
     let spec_name = Path::new(&src.name)
         .file_name()
@@ -254,11 +290,39 @@ fn build(src: &Source, out: Option<PathBuf>, force: bool, format: Format) -> Exi
             for p in &paths {
                 eprintln!("  {}", p.display());
             }
-            eprintln!("help: move your changes into the spec (or hosts/<host>/extra.nix), then build again;");
+            eprintln!(
+                "help: move your changes into the spec (or hosts/<host>/extra.nix), then build again;"
+            );
             eprintln!("      or run `homelab build --force` to overwrite them");
             eprintln!("nothing was written");
             ExitCode::from(1)
         }
         Err(e) => fail(e),
     }
+}
+
+fn show(src: &Source, table: &str, json: bool) -> ExitCode {
+    let format = if json { Format::Json } else { Format::Human };
+    let fleet = match homelab::compile(&src.text) {
+        Ok((fleet, warnings)) => {
+            if !json {
+                report(src, &warnings, format);
+            }
+            fleet
+        }
+        Err(diags) => {
+            report(src, &diags, Format::Human);
+            return ExitCode::from(1);
+        }
+    };
+    let table = homelab::show::table(&fleet, table).expect("clap allows only known tables");
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&table.json()).expect("tables serialize")
+        );
+    } else {
+        print!("{}", table.text());
+    }
+    ExitCode::SUCCESS
 }

@@ -10,6 +10,7 @@ name = "home"
 domain = "example.org"
 timezone = "Europe/Prague"
 admin_email = "admin@example.org"
+admin_keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleKeyForTests test"]
 
 [hosts.server]
 address = "192.168.1.10"

@@ -50,7 +50,12 @@ fn value(v: &toml::Value, p: &Placeholders) -> Result<Nix, String> {
         toml::Value::Float(f) => Nix::Float(*f),
         toml::Value::Boolean(b) => Nix::Bool(*b),
         toml::Value::Datetime(d) => Nix::Str(d.to_string()),
-        toml::Value::Array(items) => Nix::List(items.iter().map(|i| value(i, p)).collect::<Result<_, _>>()?),
+        toml::Value::Array(items) => Nix::List(
+            items
+                .iter()
+                .map(|i| value(i, p))
+                .collect::<Result<_, _>>()?,
+        ),
         toml::Value::Table(t) => match (t.len(), t.get("nix")) {
             (1, Some(toml::Value::String(code))) => Nix::Raw(code.clone()),
             _ => Nix::Attrs(expand(t, p)?),
@@ -61,15 +66,22 @@ fn value(v: &toml::Value, p: &Placeholders) -> Result<Nix, String> {
 /// Expands one string; a string that is exactly one placeholder may become
 /// a non-string value (`@port@` an integer, `@secret:x@` an expression).
 fn string(s: &str, p: &Placeholders) -> Result<Nix, String> {
-    let whole = s.len() > 2 && s.starts_with('@') && s.ends_with('@') && !s[1..s.len() - 1].contains('@');
+    let whole =
+        s.len() > 2 && s.starts_with('@') && s.ends_with('@') && !s[1..s.len() - 1].contains('@');
     if whole {
         let name = &s[1..s.len() - 1];
         if name == "port" {
-            return p.port.map(Nix::from).ok_or_else(|| "`@port@` in an entry without a port".to_string());
+            return p
+                .port
+                .map(Nix::from)
+                .ok_or_else(|| "`@port@` in an entry without a port".to_string());
         }
         if let Some(slot) = name.strip_prefix("secret:") {
             let secret = secret_name(p, slot)?;
-            return Ok(Nix::Raw(format!("config.age.secrets.{}.path", crate::render::nix::attr_name(secret))));
+            return Ok(Nix::Raw(format!(
+                "config.age.secrets.{}.path",
+                crate::render::nix::attr_name(secret)
+            )));
         }
     }
     let mut out = String::new();
@@ -92,7 +104,10 @@ fn string(s: &str, p: &Placeholders) -> Result<Nix, String> {
 }
 
 fn is_placeholder_name(name: &str) -> bool {
-    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | ':' | '-'))
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | ':' | '-'))
 }
 
 fn secret_name<'a>(p: &'a Placeholders, slot: &str) -> Result<&'a str, String> {
@@ -104,22 +119,30 @@ fn secret_name<'a>(p: &'a Placeholders, slot: &str) -> Result<&'a str, String> {
 
 fn lookup(name: &str, p: &Placeholders) -> Result<String, String> {
     if name == "port" {
-        return p.port.map(|v| v.to_string()).ok_or_else(|| "`@port@` in an entry without a port".into());
+        return p
+            .port
+            .map(|v| v.to_string())
+            .ok_or_else(|| "`@port@` in an entry without a port".into());
     }
     if let Some(state) = name.strip_prefix("data:") {
-        return p.data.get(state).cloned().ok_or_else(|| format!("`@{name}@` names no state directory"));
+        return p
+            .data
+            .get(state)
+            .cloned()
+            .ok_or_else(|| format!("`@{name}@` names no state directory"));
     }
     if let Some(slot) = name.strip_prefix("secret:") {
         return Ok(format!("/run/agenix/{}", secret_name(p, slot)?));
     }
     if let Some(entry) = name.strip_prefix("endpoint:") {
-        return p
-            .endpoints
-            .get(entry)
-            .cloned()
-            .ok_or_else(|| format!("`@{name}@`: the fleet has no `{entry}` (add it as a dependency)"));
+        return p.endpoints.get(entry).cloned().ok_or_else(|| {
+            format!("`@{name}@`: the fleet has no `{entry}` (add it as a dependency)")
+        });
     }
-    p.simple.get(name).cloned().ok_or_else(|| format!("unknown placeholder `@{name}@`"))
+    p.simple
+        .get(name)
+        .cloned()
+        .ok_or_else(|| format!("unknown placeholder `@{name}@`"))
 }
 
 #[cfg(test)]
@@ -133,13 +156,15 @@ mod tests {
         };
         p.simple.insert("address", "127.0.0.1".into());
         p.secrets.insert("admin".into(), "grafana-admin".into());
-        p.endpoints.insert("loki".into(), "http://127.0.0.1:3100".into());
+        p.endpoints
+            .insert("loki".into(), "http://127.0.0.1:3100".into());
         p
     }
 
     #[test]
     fn whole_placeholders_keep_their_type() {
-        let t: toml::Table = toml::from_str("a = '@port@'\nb = '@secret:admin@'\nc = 'x @address@:@port@'").unwrap();
+        let t: toml::Table =
+            toml::from_str("a = '@port@'\nb = '@secret:admin@'\nc = 'x @address@:@port@'").unwrap();
         let out = expand(&t, &ph()).unwrap();
         assert_eq!(out["a"], Nix::Int(3001));
         assert_eq!(out["b"], Nix::raw("config.age.secrets.grafana-admin.path"));
@@ -148,7 +173,8 @@ mod tests {
 
     #[test]
     fn text_with_at_signs_is_left_alone() {
-        let t: toml::Table = toml::from_str("a = 'mail me@x.org @ home'\nb = '@endpoint:loki@/push'").unwrap();
+        let t: toml::Table =
+            toml::from_str("a = 'mail me@x.org @ home'\nb = '@endpoint:loki@/push'").unwrap();
         let out = expand(&t, &ph()).unwrap();
         assert_eq!(out["a"], Nix::str("mail me@x.org @ home"));
         assert_eq!(out["b"], Nix::str("http://127.0.0.1:3100/push"));

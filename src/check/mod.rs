@@ -1,6 +1,7 @@
 //! Stage 4: checks over the resolved fleet. Each rule is a small function
 //! with a stable code; errors stop `build`, warnings do not.
 
+mod login;
 mod network;
 
 use crate::diagnostic::Diagnostic;
@@ -13,6 +14,7 @@ const RULES: &[Rule] = &[
     network::port_clash,
     network::duplicate_name,
     network::exposure_needs_access,
+    login::admin_can_log_in,
 ];
 
 /// Runs every rule; diagnostics come back sorted by position in the spec.

@@ -23,7 +23,9 @@ pub fn port_clash(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
             let ports = i.port.iter().chain(&i.entry.extra_ports);
             for &port in ports {
                 match taken.get(&port) {
-                    Some((other, span)) => out.push(clash(i, port, other, span.clone(), host.name())),
+                    Some((other, span)) => {
+                        out.push(clash(i, port, other, span.clone(), host.name()))
+                    }
                     None => {
                         taken.insert(port, (i.name.value.as_str(), Some(i.port_span.clone())));
                     }
@@ -39,12 +41,21 @@ fn clash(i: &Instance, port: u16, other: &str, other_span: Option<Span>, host: &
     } else {
         format!("`{}` uses port {port} (catalog default)", i.name.value)
     };
-    let mut d = Diagnostic::error("port-clash", format!("port {port} is used twice on host `{host}`"))
-        .at(i.port_span.clone(), note)
-        .help(format!("give `{}` another port with `port = …`", i.name.value));
+    let mut d = Diagnostic::error(
+        "port-clash",
+        format!("port {port} is used twice on host `{host}`"),
+    )
+    .at(i.port_span.clone(), note)
+    .help(format!(
+        "give `{}` another port with `port = …`",
+        i.name.value
+    ));
     d = match other_span {
         Some(span) => d.also(span, format!("`{other}` uses port {port} here")),
-        None => d.help(format!("port {port} belongs to {other} on this host; give `{}` another port", i.name.value)),
+        None => d.help(format!(
+            "port {port} belongs to {other} on this host; give `{}` another port",
+            i.name.value
+        )),
     };
     d
 }
@@ -59,13 +70,22 @@ pub fn duplicate_name(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
                     continue;
                 }
                 out.push(
-                    Diagnostic::error("duplicate-name", format!("`{}` is served twice", name.value))
-                        .at(name.span.clone(), format!("`{}` is served at `{}`", i.name.value, name.value))
-                        .also(
-                            first.fqdn.as_ref().map_or(first.name.span.clone(), |f| f.span.clone()),
-                            format!("`{}` is already served there", first.name.value),
-                        )
-                        .help(format!("give `{}` another `subdomain`", i.name.value)),
+                    Diagnostic::error(
+                        "duplicate-name",
+                        format!("`{}` is served twice", name.value),
+                    )
+                    .at(
+                        name.span.clone(),
+                        format!("`{}` is served at `{}`", i.name.value, name.value),
+                    )
+                    .also(
+                        first
+                            .fqdn
+                            .as_ref()
+                            .map_or(first.name.span.clone(), |f| f.span.clone()),
+                        format!("`{}` is already served there", first.name.value),
+                    )
+                    .help(format!("give `{}` another `subdomain`", i.name.value)),
                 );
             } else {
                 seen.insert(&name.value, i);
@@ -83,13 +103,26 @@ pub fn exposure_needs_access(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
         let missing = |what: &str, table: &str, example: &str| {
             Diagnostic::error(
                 "missing-access",
-                format!("`{}` is `{}` but the spec has no {what}", i.name.value, e.as_str()),
+                format!(
+                    "`{}` is `{}` but the spec has no {what}",
+                    i.name.value,
+                    e.as_str()
+                ),
             )
-            .at(span.clone(), format!("`{}` exposure needs {what}", e.as_str()))
-            .help(format!("add `[access.{table}]` with {example}, or narrow the exposure"))
+            .at(
+                span.clone(),
+                format!("`{}` exposure needs {what}", e.as_str()),
+            )
+            .help(format!(
+                "add `[access.{table}]` with {example}, or narrow the exposure"
+            ))
         };
         if i.fqdn.is_some() && fleet.access.proxy.is_none() {
-            out.push(missing("reverse proxy", "proxy", "`dns_provider` and `credentials_secret`"));
+            out.push(missing(
+                "reverse proxy",
+                "proxy",
+                "`dns_provider` and `credentials_secret`",
+            ));
         }
         if e >= Exposure::Tailnet && fleet.access.tailscale.is_none() {
             out.push(missing("tailnet", "tailscale", "`auth_key_secret`"));

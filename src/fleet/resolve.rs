@@ -15,7 +15,10 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
     if spec.hosts.is_empty() {
         diags.push(
             Diagnostic::error("no-hosts", "the spec has no hosts")
-                .at(spec.homelab.name.span.clone(), "this homelab has no `[hosts.<name>]`")
+                .at(
+                    spec.homelab.name.span.clone(),
+                    "this homelab has no `[hosts.<name>]`",
+                )
                 .help("add a host: `[hosts.server]` with `address` and `ram_gb`"),
         );
         return Err(diags);
@@ -35,7 +38,10 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
         .iter()
         .filter_map(|(s, e, h)| {
             let port = port_of(s, e)?;
-            let addr = if placed.iter().all(|(_, _, other)| other.name.value == h.name.value) {
+            let addr = if placed
+                .iter()
+                .all(|(_, _, other)| other.name.value == h.name.value)
+            {
                 BIND_ADDRESS.to_string()
             } else {
                 h.address.value.clone()
@@ -48,7 +54,9 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
     for (s, entry, _) in &placed {
         for dep in &entry.depends {
             // The catalog test proves every dependency exists.
-            let Some(dep_entry) = catalog::get(dep) else { continue };
+            let Some(dep_entry) = catalog::get(dep) else {
+                continue;
+            };
             if dep_entry.kind == Kind::Infrastructure {
                 continue;
             }
@@ -56,9 +64,15 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
                 diags.push(
                     Diagnostic::error(
                         "missing-dependency",
-                        format!("`{}` needs `{dep}`, which the spec does not have", s.name.value),
+                        format!(
+                            "`{}` needs `{dep}`, which the spec does not have",
+                            s.name.value
+                        ),
                     )
-                    .at(s.name.span.clone(), format!("{} depends on {}", entry.title, dep_entry.title))
+                    .at(
+                        s.name.span.clone(),
+                        format!("{} depends on {}", entry.title, dep_entry.title),
+                    )
                     .help(format!("add `[services.{dep}]`")),
                 );
                 missing.push(s.name.value.as_str());
@@ -110,11 +124,17 @@ fn lookup_entry(s: &ServiceSpec) -> Result<&'static Entry, Diagnostic> {
             format!("`{}` is infrastructure, not a service", e.name),
         )
         .at(s.service.span.clone(), "placed by the tool itself")
-        .help(format!("remove this table; `{}` is added when the spec needs it (see `[access]`)", e.name))),
+        .help(format!(
+            "remove this table; `{}` is added when the spec needs it (see `[access]`)",
+            e.name
+        ))),
         None => {
             let names = catalog::service_names();
-            let mut d = Diagnostic::error("unknown-service", format!("the catalog has no service `{}`", s.service.value))
-                .at(s.service.span.clone(), "not in the catalog");
+            let mut d = Diagnostic::error(
+                "unknown-service",
+                format!("the catalog has no service `{}`", s.service.value),
+            )
+            .at(s.service.span.clone(), "not in the catalog");
             d = match did_you_mean(&s.service.value, names.iter().copied()) {
                 Some(m) => d.help(format!("did you mean `{m}`?")),
                 None => d.help(format!("known services: {}", names.join(", "))),
@@ -127,18 +147,30 @@ fn lookup_entry(s: &ServiceSpec) -> Result<&'static Entry, Diagnostic> {
 fn place<'s>(spec: &'s Spec, s: &ServiceSpec) -> Result<&'s Host, Diagnostic> {
     let names: Vec<&str> = spec.hosts.iter().map(|h| h.name.value.as_str()).collect();
     match &s.host {
-        Some(h) => spec.hosts.iter().find(|x| x.name.value == h.value).ok_or_else(|| {
-            let d = Diagnostic::error("unknown-host", format!("there is no host `{}`", h.value))
-                .at(h.span.clone(), "not a host of this spec");
-            match did_you_mean(&h.value, names.iter().copied()) {
-                Some(m) => d.help(format!("did you mean `{m}`? hosts: {}", name_list(&names))),
-                None => d.help(format!("hosts: {}", name_list(&names))),
-            }
-        }),
+        Some(h) => spec
+            .hosts
+            .iter()
+            .find(|x| x.name.value == h.value)
+            .ok_or_else(|| {
+                let d =
+                    Diagnostic::error("unknown-host", format!("there is no host `{}`", h.value))
+                        .at(h.span.clone(), "not a host of this spec");
+                match did_you_mean(&h.value, names.iter().copied()) {
+                    Some(m) => d.help(format!("did you mean `{m}`? hosts: {}", name_list(&names))),
+                    None => d.help(format!("hosts: {}", name_list(&names))),
+                }
+            }),
         None if spec.hosts.len() == 1 => Ok(&spec.hosts[0]),
-        None => Err(Diagnostic::error("missing-host", format!("`{}` does not say which host runs it", s.name.value))
-            .at(s.name.span.clone(), "several hosts could run this")
-            .help(format!("add `host = \"{}\"` (hosts: {})", names[0], name_list(&names)))),
+        None => Err(Diagnostic::error(
+            "missing-host",
+            format!("`{}` does not say which host runs it", s.name.value),
+        )
+        .at(s.name.span.clone(), "several hosts could run this")
+        .help(format!(
+            "add `host = \"{}\"` (hosts: {})",
+            names[0],
+            name_list(&names)
+        ))),
     }
 }
 
@@ -158,9 +190,18 @@ fn instance(
     if let Some(p) = &s.port {
         if entry.port_fixed {
             diags.push(
-                Diagnostic::error("fixed-port", format!("{} cannot listen on another port", entry.title))
-                    .at(p.span.clone(), format!("the NixOS module fixes the port at {}", entry.port.unwrap_or(0)))
-                    .help("remove `port`; the proxy reaches the service on its own port"),
+                Diagnostic::error(
+                    "fixed-port",
+                    format!("{} cannot listen on another port", entry.title),
+                )
+                .at(
+                    p.span.clone(),
+                    format!(
+                        "the NixOS module fixes the port at {}",
+                        entry.port.unwrap_or(0)
+                    ),
+                )
+                .help("remove `port`; the proxy reaches the service on its own port"),
             );
         } else if entry.port.is_none() {
             diags.push(
@@ -175,20 +216,43 @@ fn instance(
         .clone()
         .unwrap_or_else(|| Sp::new(entry.default_exposure, s.name.span.clone()));
 
-    let subdomain = s
-        .subdomain
-        .clone()
-        .unwrap_or_else(|| Sp::new(entry.subdomain.clone().unwrap_or_else(|| name.clone()), s.name.span.clone()));
-    let join = |sub: &str, zone: &str| if sub.is_empty() { zone.to_string() } else { format!("{sub}.{zone}") };
+    let subdomain = s.subdomain.clone().unwrap_or_else(|| {
+        Sp::new(
+            entry.subdomain.clone().unwrap_or_else(|| name.clone()),
+            s.name.span.clone(),
+        )
+    });
+    let join = |sub: &str, zone: &str| {
+        if sub.is_empty() {
+            zone.to_string()
+        } else {
+            format!("{sub}.{zone}")
+        }
+    };
     let served = entry.proxied && exposure.value >= Exposure::Lan;
-    let fqdn = served.then(|| Sp::new(join(&subdomain.value, &spec.homelab.internal_domain.value), subdomain.span.clone()));
-    let public_fqdn = (entry.proxied && exposure.value == Exposure::Public)
-        .then(|| Sp::new(join(&subdomain.value, &spec.homelab.domain.value), subdomain.span.clone()));
+    let fqdn = served.then(|| {
+        Sp::new(
+            join(&subdomain.value, &spec.homelab.internal_domain.value),
+            subdomain.span.clone(),
+        )
+    });
+    let public_fqdn = (entry.proxied && exposure.value == Exposure::Public).then(|| {
+        Sp::new(
+            join(&subdomain.value, &spec.homelab.domain.value),
+            subdomain.span.clone(),
+        )
+    });
     if !entry.proxied && exposure.value > Exposure::Host {
         diags.push(
-            Diagnostic::error("not-proxied", format!("{} has no web interface to expose", entry.title))
-                .at(exposure.span.clone(), format!("`{}` needs a web interface", exposure.value.as_str()))
-                .help("use `exposure = \"host\"`"),
+            Diagnostic::error(
+                "not-proxied",
+                format!("{} has no web interface to expose", entry.title),
+            )
+            .at(
+                exposure.span.clone(),
+                format!("`{}` needs a web interface", exposure.value.as_str()),
+            )
+            .help("use `exposure = \"host\"`"),
         );
     }
 
@@ -197,12 +261,18 @@ fn instance(
         .database
         .as_ref()
         .map(|db| db.name.clone().unwrap_or_else(|| name.replace('-', "_")));
-    let secrets: BTreeMap<String, String> =
-        entry.secrets.iter().map(|slot| (slot.name.clone(), format!("{name}-{}", slot.name))).collect();
+    let secrets: BTreeMap<String, String> = entry
+        .secrets
+        .iter()
+        .map(|slot| (slot.name.clone(), format!("{name}-{}", slot.name)))
+        .collect();
 
     let mut ph = Placeholders {
         port: port_of(s, entry),
-        data: data.iter().map(|d| (d.state.clone(), d.path.clone())).collect(),
+        data: data
+            .iter()
+            .map(|d| (d.state.clone(), d.path.clone()))
+            .collect(),
         secrets: secrets.clone(),
         endpoints: endpoints.clone(),
         ..Default::default()
@@ -215,7 +285,12 @@ fn instance(
     let h = &spec.homelab;
     for (k, v) in [
         ("address", BIND_ADDRESS.to_string()),
-        ("fqdn", fqdn.as_ref().or(public_fqdn.as_ref()).map_or(BIND_ADDRESS.to_string(), |f| f.value.clone())),
+        (
+            "fqdn",
+            fqdn.as_ref()
+                .or(public_fqdn.as_ref())
+                .map_or(BIND_ADDRESS.to_string(), |f| f.value.clone()),
+        ),
         ("url", url),
         ("db", database.clone().unwrap_or_default()),
         ("timezone", h.timezone.value.clone()),
@@ -244,7 +319,10 @@ fn instance(
         return Err(diags);
     }
     Ok(Instance {
-        port_span: s.port.as_ref().map_or(s.name.span.clone(), |p| p.span.clone()),
+        port_span: s
+            .port
+            .as_ref()
+            .map_or(s.name.span.clone(), |p| p.span.clone()),
         name: s.name.clone(),
         entry,
         host: host.name.value.clone(),
@@ -259,17 +337,29 @@ fn instance(
     })
 }
 
-fn data_dirs(s: &ServiceSpec, entry: &Entry, host: &Host, diags: &mut Vec<Diagnostic>) -> Vec<DataDir> {
+fn data_dirs(
+    s: &ServiceSpec,
+    entry: &Entry,
+    host: &Host,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<DataDir> {
     let states: Vec<&str> = entry.state.iter().map(|st| st.name.as_str()).collect();
     for o in &s.data {
         if !states.contains(&o.name.value.as_str()) {
             let d = Diagnostic::error(
                 "unknown-state",
-                format!("{} keeps no state directory `{}`", entry.title, o.name.value),
+                format!(
+                    "{} keeps no state directory `{}`",
+                    entry.title, o.name.value
+                ),
             )
             .at(o.name.span.clone(), "not a state directory of this service");
             diags.push(match did_you_mean(&o.name.value, states.iter().copied()) {
-                Some(m) => d.help(format!("did you mean `{m}`? ({} keeps {})", entry.title, name_list(&states))),
+                Some(m) => d.help(format!(
+                    "did you mean `{m}`? ({} keeps {})",
+                    entry.title,
+                    name_list(&states)
+                )),
                 None => d.help(format!("{} keeps {}", entry.title, name_list(&states))),
             });
         }
@@ -278,13 +368,19 @@ fn data_dirs(s: &ServiceSpec, entry: &Entry, host: &Host, diags: &mut Vec<Diagno
         {
             let pools: Vec<&str> = host.pools.iter().map(|x| x.name.value.as_str()).collect();
             diags.push(
-                Diagnostic::error("unknown-pool", format!("host `{}` has no pool `{}`", host.name.value, p.value))
-                    .at(p.span.clone(), "not a pool of this host")
-                    .help(if pools.is_empty() {
-                        format!("declare it under `[hosts.{}.pools.{}]`", host.name.value, p.value)
-                    } else {
-                        format!("pools of `{}`: {}", host.name.value, name_list(&pools))
-                    }),
+                Diagnostic::error(
+                    "unknown-pool",
+                    format!("host `{}` has no pool `{}`", host.name.value, p.value),
+                )
+                .at(p.span.clone(), "not a pool of this host")
+                .help(if pools.is_empty() {
+                    format!(
+                        "declare it under `[hosts.{}.pools.{}]`",
+                        host.name.value, p.value
+                    )
+                } else {
+                    format!("pools of `{}`: {}", host.name.value, name_list(&pools))
+                }),
             );
         }
     }
@@ -299,7 +395,9 @@ fn data_dirs(s: &ServiceSpec, entry: &Entry, host: &Host, diags: &mut Vec<Diagno
             DataDir {
                 state: st.name.clone(),
                 path: st.path.clone(),
-                class: o.and_then(|o| o.class.as_ref().map(|c| c.value)).unwrap_or(st.class),
+                class: o
+                    .and_then(|o| o.class.as_ref().map(|c| c.value))
+                    .unwrap_or(st.class),
                 recordsize: o
                     .and_then(|o| o.recordsize.as_ref().map(|r| r.value.clone()))
                     .unwrap_or_else(|| st.recordsize.clone()),
@@ -314,12 +412,20 @@ fn data_dirs(s: &ServiceSpec, entry: &Entry, host: &Host, diags: &mut Vec<Diagno
 }
 
 /// Merges `[services.x.nixos]` below the entry's module; the user wins.
-fn pass_through(nixos: &mut Attrs, entry: &Entry, extra: &Sp<toml::Value>, diags: &mut Vec<Diagnostic>) {
+fn pass_through(
+    nixos: &mut Attrs,
+    entry: &Entry,
+    extra: &Sp<toml::Value>,
+    diags: &mut Vec<Diagnostic>,
+) {
     if entry.module.is_empty() {
         diags.push(
-            Diagnostic::error("no-module", format!("{} has no NixOS module to pass settings to", entry.title))
-                .at(extra.span.clone(), "nothing to pass these to")
-                .help("put hand-written Nix in `hosts/<host>/extra.nix`"),
+            Diagnostic::error(
+                "no-module",
+                format!("{} has no NixOS module to pass settings to", entry.title),
+            )
+            .at(extra.span.clone(), "nothing to pass these to")
+            .help("put hand-written Nix in `hosts/<host>/extra.nix`"),
         );
         return;
     }
@@ -328,11 +434,15 @@ fn pass_through(nixos: &mut Attrs, entry: &Entry, extra: &Sp<toml::Value>, diags
     let leaf = path.pop().expect("module path is not empty");
     let mut cursor = nixos;
     for part in &path {
-        let next = cursor.entry(part.clone()).or_insert_with(|| Nix::Attrs(Attrs::new()));
+        let next = cursor
+            .entry(part.clone())
+            .or_insert_with(|| Nix::Attrs(Attrs::new()));
         if !matches!(next, Nix::Attrs(_)) {
             *next = Nix::Attrs(Attrs::new());
         }
-        let Nix::Attrs(inner) = next else { unreachable!() };
+        let Nix::Attrs(inner) = next else {
+            unreachable!()
+        };
         cursor = inner;
     }
     merge_into(cursor, &leaf, value);
@@ -347,11 +457,17 @@ pub fn toml_to_nix(v: &toml::Value) -> Nix {
         toml::Value::Boolean(b) => Nix::Bool(*b),
         toml::Value::Datetime(d) => Nix::Str(d.to_string()),
         toml::Value::Array(a) => Nix::List(a.iter().map(toml_to_nix).collect()),
-        toml::Value::Table(t) => Nix::Attrs(t.iter().map(|(k, v)| (k.clone(), toml_to_nix(v))).collect()),
+        toml::Value::Table(t) => {
+            Nix::Attrs(t.iter().map(|(k, v)| (k.clone(), toml_to_nix(v))).collect())
+        }
     }
 }
 
-fn secrets(spec: &Spec, instances: &[Instance], diags: &mut Vec<Diagnostic>) -> BTreeMap<String, Secret> {
+fn secrets(
+    spec: &Spec,
+    instances: &[Instance],
+    diags: &mut Vec<Diagnostic>,
+) -> BTreeMap<String, Secret> {
     let mut out: BTreeMap<String, Secret> = BTreeMap::new();
     let mut add = |name: &str, description: String, owner: Option<String>, host: &str| {
         let s = out.entry(name.to_string()).or_insert_with(|| Secret {
@@ -367,29 +483,64 @@ fn secrets(spec: &Spec, instances: &[Instance], diags: &mut Vec<Diagnostic>) -> 
     for i in instances {
         for slot in &i.entry.secrets {
             let owner = slot.owner.clone().or_else(|| i.entry.user.clone());
-            add(&i.secrets[&slot.name], slot.description.clone(), owner, &i.host);
+            add(
+                &i.secrets[&slot.name],
+                slot.description.clone(),
+                owner,
+                &i.host,
+            );
         }
     }
     // Access and backup secrets live on every host that uses them.
     for h in &spec.hosts {
         let host = h.name.value.as_str();
         let runs_proxy = instances.iter().any(|i| i.host == host && i.fqdn.is_some());
-        let runs_tunnel = instances.iter().any(|i| i.host == host && i.public_fqdn.is_some());
+        let runs_tunnel = instances
+            .iter()
+            .any(|i| i.host == host && i.public_fqdn.is_some());
         if let (Some(p), true) = (&spec.access.proxy, runs_proxy) {
-            add(&p.credentials_secret.value, format!("{} DNS API credentials for the ACME DNS-01 challenge", p.dns_provider.value), Some("acme".into()), host);
+            add(
+                &p.credentials_secret.value,
+                format!(
+                    "{} DNS API credentials for the ACME DNS-01 challenge",
+                    p.dns_provider.value
+                ),
+                Some("acme".into()),
+                host,
+            );
         }
         if let Some(t) = &spec.access.tailscale
             && let Some(k) = &t.auth_key_secret
         {
-            add(&k.value, "Tailscale auth key for joining the tailnet".into(), None, host);
+            add(
+                &k.value,
+                "Tailscale auth key for joining the tailnet".into(),
+                None,
+                host,
+            );
         }
         if let (Some(t), true) = (&spec.access.tunnel, runs_tunnel) {
-            add(&t.credentials_secret.value, "Cloudflare Tunnel credentials file".into(), None, host);
+            add(
+                &t.credentials_secret.value,
+                "Cloudflare Tunnel credentials file".into(),
+                None,
+                host,
+            );
         }
         if let Some(b) = &spec.backup {
-            add(&b.password_secret.value, "restic repository password".into(), None, host);
+            add(
+                &b.password_secret.value,
+                "restic repository password".into(),
+                None,
+                host,
+            );
             if let Some(e) = &b.environment_secret {
-                add(&e.value, "restic repository credentials (environment file)".into(), None, host);
+                add(
+                    &e.value,
+                    "restic repository credentials (environment file)".into(),
+                    None,
+                    host,
+                );
             }
         }
     }
@@ -400,17 +551,25 @@ fn secrets(spec: &Spec, instances: &[Instance], diags: &mut Vec<Diagnostic>) -> 
                 hosts.push(h.value.clone());
             } else {
                 diags.push(
-                    Diagnostic::error("unknown-host", format!("secret `{}` names no host `{}`", declared.name.value, h.value))
-                        .at(h.span.clone(), "not a host of this spec"),
+                    Diagnostic::error(
+                        "unknown-host",
+                        format!(
+                            "secret `{}` names no host `{}`",
+                            declared.name.value, h.value
+                        ),
+                    )
+                    .at(h.span.clone(), "not a host of this spec"),
                 );
             }
         }
-        let s = out.entry(declared.name.value.clone()).or_insert_with(|| Secret {
-            name: declared.name.value.clone(),
-            description: "declared in the spec".into(),
-            owner: None,
-            hosts: Vec::new(),
-        });
+        let s = out
+            .entry(declared.name.value.clone())
+            .or_insert_with(|| Secret {
+                name: declared.name.value.clone(),
+                description: "declared in the spec".into(),
+                owner: None,
+                hosts: Vec::new(),
+            });
         if let Some(o) = &declared.owner {
             s.owner = Some(o.value.clone());
         }
@@ -425,7 +584,10 @@ fn secrets(spec: &Spec, instances: &[Instance], diags: &mut Vec<Diagnostic>) -> 
 
 /// The infrastructure a host runs, derived from what its services need.
 fn infrastructure(spec: &Spec, host: &Host, instances: &[Instance]) -> Vec<&'static str> {
-    let mine: Vec<&Instance> = instances.iter().filter(|i| i.host == host.name.value).collect();
+    let mine: Vec<&Instance> = instances
+        .iter()
+        .filter(|i| i.host == host.name.value)
+        .collect();
     let mut out = vec!["openssh", "firewall", "fail2ban"];
     if !host.pools.is_empty() {
         out.push("zfs");

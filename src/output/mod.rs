@@ -76,7 +76,12 @@ fn generated_intact(text: &str) -> Option<bool> {
 }
 
 /// Writes `files` into `out`, atomically.
-pub fn write_tree(out: &Path, files: &[File], spec_name: &str, force: bool) -> Result<Summary, WriteError> {
+pub fn write_tree(
+    out: &Path,
+    files: &[File],
+    spec_name: &str,
+    force: bool,
+) -> Result<Summary, WriteError> {
     let existing = scan(out)?;
     let edited: Vec<PathBuf> = existing
         .iter()
@@ -108,7 +113,10 @@ pub fn write_tree(out: &Path, files: &[File], spec_name: &str, force: bool) -> R
     for file in files {
         let target = stage.path().join(&file.path);
         let text = with_header(file, spec_name);
-        let before = existing.iter().find(|(p, _)| p == Path::new(&file.path)).map(|(_, t)| t);
+        let before = existing
+            .iter()
+            .find(|(p, _)| p == Path::new(&file.path))
+            .map(|(_, t)| t);
         if file.owner == Owner::User && before.is_some() {
             continue;
         }
@@ -233,13 +241,23 @@ mod tests {
         assert_eq!(second.updated, vec!["a.nix"]);
         assert_eq!(fs::read_to_string(out.join("mine.txt")).unwrap(), "keep me");
 
-        let edited = fs::read_to_string(out.join("a.nix")).unwrap().replace("2\n", "3\n");
+        let edited = fs::read_to_string(out.join("a.nix"))
+            .unwrap()
+            .replace("2\n", "3\n");
         fs::write(out.join("a.nix"), &edited).unwrap();
         let err = write_tree(&out, &[file("a.nix", 4)], "s", false).unwrap_err();
         assert!(matches!(err, WriteError::Edited(ref p) if p == &vec![out.join("a.nix")]));
-        assert_eq!(fs::read_to_string(out.join("a.nix")).unwrap(), edited, "nothing written");
+        assert_eq!(
+            fs::read_to_string(out.join("a.nix")).unwrap(),
+            edited,
+            "nothing written"
+        );
         write_tree(&out, &[file("a.nix", 4)], "s", true).unwrap();
-        assert!(fs::read_to_string(out.join("a.nix")).unwrap().ends_with("4\n"));
+        assert!(
+            fs::read_to_string(out.join("a.nix"))
+                .unwrap()
+                .ends_with("4\n")
+        );
         let leftovers: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no staging folders left behind");
     }

@@ -22,20 +22,36 @@ pub fn core(fleet: &Fleet, host: &HostPlan) -> Attrs {
     let mut m = Attrs::new();
     set(&mut m, &["networking", "hostName"], host.name());
     set(&mut m, &["networking", "hostId"], host.host_id.as_str());
-    set(&mut m, &["nixpkgs", "hostPlatform"], host.spec.system.value.as_str());
+    set(
+        &mut m,
+        &["nixpkgs", "hostPlatform"],
+        host.spec.system.value.as_str(),
+    );
     set(&mut m, &["time", "timeZone"], h.timezone.value.as_str());
     set(&mut m, &["system", "stateVersion"], STATE_VERSION);
 
     set(&mut m, &["boot", "loader", "systemd-boot", "enable"], true);
-    set(&mut m, &["boot", "loader", "systemd-boot", "configurationLimit"], 20i64);
-    set(&mut m, &["boot", "loader", "efi", "canTouchEfiVariables"], true);
+    set(
+        &mut m,
+        &["boot", "loader", "systemd-boot", "configurationLimit"],
+        20i64,
+    );
+    set(
+        &mut m,
+        &["boot", "loader", "efi", "canTouchEfiVariables"],
+        true,
+    );
 
     set(
         &mut m,
         &["nix", "settings", "experimental-features"],
         Nix::strs(["nix-command", "flakes"]),
     );
-    set(&mut m, &["nix", "settings", "trusted-users"], Nix::strs(["root", "@wheel"]));
+    set(
+        &mut m,
+        &["nix", "settings", "trusted-users"],
+        Nix::strs(["root", "@wheel"]),
+    );
     set(&mut m, &["nix", "gc", "automatic"], true);
     set(&mut m, &["nix", "gc", "dates"], "weekly");
     set(&mut m, &["nix", "gc", "options"], "--delete-older-than 30d");
@@ -46,25 +62,48 @@ pub fn core(fleet: &Fleet, host: &HostPlan) -> Attrs {
     let admin = h.admin_user.value.as_str();
     set(&mut m, &["users", "mutableUsers"], false);
     set(&mut m, &["users", "users", admin, "isNormalUser"], true);
-    set(&mut m, &["users", "users", admin, "extraGroups"], Nix::strs(["wheel"]));
-    set(&mut m, &["users", "users", admin, "openssh", "authorizedKeys", "keys"], keys);
+    set(
+        &mut m,
+        &["users", "users", admin, "extraGroups"],
+        Nix::strs(["wheel"]),
+    );
+    set(
+        &mut m,
+        &["users", "users", admin, "openssh", "authorizedKeys", "keys"],
+        keys,
+    );
     set(&mut m, &["security", "sudo", "wheelNeedsPassword"], false);
 
     let ssh = ["services", "openssh"];
     set(&mut m, &[ssh[0], ssh[1], "enable"], true);
     set(&mut m, &[ssh[0], ssh[1], "openFirewall"], true);
-    for (k, v) in [("PasswordAuthentication", false), ("KbdInteractiveAuthentication", false)] {
+    for (k, v) in [
+        ("PasswordAuthentication", false),
+        ("KbdInteractiveAuthentication", false),
+    ] {
         set(&mut m, &[ssh[0], ssh[1], "settings", k], v);
     }
-    set(&mut m, &[ssh[0], ssh[1], "settings", "PermitRootLogin"], "no");
+    set(
+        &mut m,
+        &[ssh[0], ssh[1], "settings", "PermitRootLogin"],
+        "no",
+    );
 
     set(&mut m, &["networking", "firewall", "enable"], true);
     set(&mut m, &["networking", "firewall", "allowPing"], true);
-    set(&mut m, &["networking", "firewall", "logRefusedConnections"], true);
+    set(
+        &mut m,
+        &["networking", "firewall", "logRefusedConnections"],
+        true,
+    );
 
     set(&mut m, &["services", "fail2ban", "enable"], true);
     set(&mut m, &["services", "fail2ban", "maxretry"], 5i64);
     set(&mut m, &["services", "fail2ban", "bantime"], "1h");
-    set(&mut m, &["services", "fail2ban", "ignoreIP"], Nix::strs(TRUSTED_RANGES));
+    set(
+        &mut m,
+        &["services", "fail2ban", "ignoreIP"],
+        Nix::strs(TRUSTED_RANGES),
+    );
     m
 }

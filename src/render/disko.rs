@@ -16,17 +16,45 @@ pub fn disko(host: &HostPlan) -> Attrs {
             let key = format!("{name}-{n}");
             let d = ["disko", "devices", "disk", key.as_str()];
             set(&mut m, &[d[0], d[1], d[2], d[3], "type"], "disk");
-            set(&mut m, &[d[0], d[1], d[2], d[3], "device"], disk.value.as_str());
+            set(
+                &mut m,
+                &[d[0], d[1], d[2], d[3], "device"],
+                disk.value.as_str(),
+            );
             set(&mut m, &[d[0], d[1], d[2], d[3], "content", "type"], "gpt");
             let part = [d[0], d[1], d[2], d[3], "content", "partitions", "zfs"];
-            set(&mut m, &[part[0], part[1], part[2], part[3], part[4], part[5], part[6], "size"], "100%");
-            set(&mut m, &[part[0], part[1], part[2], part[3], part[4], part[5], part[6], "content", "type"], "zfs");
-            set(&mut m, &[part[0], part[1], part[2], part[3], part[4], part[5], part[6], "content", "pool"], name);
+            set(
+                &mut m,
+                &[
+                    part[0], part[1], part[2], part[3], part[4], part[5], part[6], "size",
+                ],
+                "100%",
+            );
+            set(
+                &mut m,
+                &[
+                    part[0], part[1], part[2], part[3], part[4], part[5], part[6], "content",
+                    "type",
+                ],
+                "zfs",
+            );
+            set(
+                &mut m,
+                &[
+                    part[0], part[1], part[2], part[3], part[4], part[5], part[6], "content",
+                    "pool",
+                ],
+                name,
+            );
         }
         let z = ["disko", "devices", "zpool", name];
         set(&mut m, &[z[0], z[1], z[2], z[3], "type"], "zpool");
         // disko spells a single-disk (striped) vdev as the empty mode.
-        let mode = if pool.mode.value == "single" { "" } else { pool.mode.value.as_str() };
+        let mode = if pool.mode.value == "single" {
+            ""
+        } else {
+            pool.mode.value.as_str()
+        };
         set(&mut m, &[z[0], z[1], z[2], z[3], "mode"], mode);
         set(&mut m, &[z[0], z[1], z[2], z[3], "options", "ashift"], "12");
         let mut fs = Attrs::new();
@@ -39,7 +67,11 @@ pub fn disko(host: &HostPlan) -> Attrs {
         ] {
             fs.insert(k.into(), Nix::str(v));
         }
-        set(&mut m, &[z[0], z[1], z[2], z[3], "rootFsOptions"], Nix::Attrs(fs));
+        set(
+            &mut m,
+            &[z[0], z[1], z[2], z[3], "rootFsOptions"],
+            Nix::Attrs(fs),
+        );
     }
     m
 }
@@ -56,7 +88,11 @@ fn boot_disk(m: &mut Attrs, device: &str) {
     set(&mut esp, &["content", "type"], "filesystem");
     set(&mut esp, &["content", "format"], "vfat");
     set(&mut esp, &["content", "mountpoint"], "/boot");
-    set(&mut esp, &["content", "mountOptions"], Nix::strs(["umask=0077"]));
+    set(
+        &mut esp,
+        &["content", "mountOptions"],
+        Nix::strs(["umask=0077"]),
+    );
     let mut root = Attrs::new();
     set(&mut root, &["size"], "100%");
     set(&mut root, &["content", "type"], "filesystem");
@@ -65,5 +101,9 @@ fn boot_disk(m: &mut Attrs, device: &str) {
     let mut parts = Attrs::new();
     parts.insert("ESP".into(), Nix::Attrs(esp));
     parts.insert("root".into(), Nix::Attrs(root));
-    set(m, &[d[0], d[1], d[2], d[3], "content", "partitions"], Nix::Attrs(parts));
+    set(
+        m,
+        &[d[0], d[1], d[2], d[3], "content", "partitions"],
+        Nix::Attrs(parts),
+    );
 }

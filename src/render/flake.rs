@@ -18,7 +18,11 @@ pub fn flake(fleet: &Fleet) -> File {
         ("deploy-rs", "github:serokell/deploy-rs"),
     ] {
         set(&mut inputs, &[name, "url"], url);
-        set(&mut inputs, &[name, "inputs", "nixpkgs", "follows"], "nixpkgs");
+        set(
+            &mut inputs,
+            &[name, "inputs", "nixpkgs", "follows"],
+            "nixpkgs",
+        );
     }
 
     let mut outputs = Attrs::new();

@@ -4,7 +4,8 @@
 //! Services add their own parts (routes, paths, datasets) in their files.
 
 use super::nix::{Attrs, Nix, quote, set};
-use crate::fleet::{Fleet, HostPlan};
+use crate::fleet::{Fleet, HostPlan, policy};
+use crate::spec::DataClass;
 
 /// Where `services.postgresqlBackup` writes dumps (the module's default).
 pub const DUMP_DIR: &str = "/var/backup/postgresql";
@@ -30,8 +31,16 @@ pub fn infrastructure(fleet: &Fleet, host: &HostPlan) -> Attrs {
     if host.runs("postgresql") {
         set(&mut m, &["services", "postgresql", "enable"], true);
         set(&mut m, &["services", "postgresqlBackup", "enable"], true);
-        set(&mut m, &["services", "postgresqlBackup", "compression"], "zstd");
-        set(&mut m, &["services", "postgresqlBackup", "startAt"], "*-*-* 01:15:00");
+        set(
+            &mut m,
+            &["services", "postgresqlBackup", "compression"],
+            "zstd",
+        );
+        set(
+            &mut m,
+            &["services", "postgresqlBackup", "startAt"],
+            "*-*-* 01:15:00",
+        );
     }
     if fleet.backup.is_some() {
         offsite(&mut m, fleet, host);
@@ -52,31 +61,52 @@ pub fn age_secret(m: &mut Attrs, fleet: &Fleet, name: &str, depth: usize) {
 
 /// `config.age.secrets."name".path`, the decrypted file at run time.
 pub fn secret_path(name: &str) -> Nix {
-    Nix::raw(format!("config.age.secrets.{}.path", super::nix::attr_name(name)))
+    Nix::raw(format!(
+        "config.age.secrets.{}.path",
+        super::nix::attr_name(name)
+    ))
 }
 
 fn zfs(m: &mut Attrs, host: &HostPlan) {
-    let pools: Vec<String> = host.spec.pools.iter().map(|p| p.name.value.clone()).collect();
+    let pools: Vec<String> = host
+        .spec
+        .pools
+        .iter()
+        .map(|p| p.name.value.clone())
+        .collect();
     set(m, &["boot", "supportedFilesystems"], Nix::strs(["zfs"]));
     set(m, &["boot", "zfs", "extraPools"], Nix::strs(pools.clone()));
     set(m, &["services", "zfs", "autoScrub", "enable"], true);
-    set(m, &["services", "zfs", "autoScrub", "pools"], Nix::strs(pools));
+    set(
+        m,
+        &["services", "zfs", "autoScrub", "pools"],
+        Nix::strs(pools),
+    );
     set(m, &["services", "zfs", "trim", "enable"], true);
 
     // Snapshot policies by data class; datasets opt in from service files.
     set(m, &["services", "sanoid", "enable"], true);
-    for (template, frequently, hourly, daily, weekly, monthly) in
-        [("critical", 4, 24, 7, 4, 12), ("standard", 0, 24, 7, 4, 6)]
-    {
-        let t = ["services", "sanoid", "templates", template];
-        let mut put = |k: &str, v: i64| set(m, &[t[0], t[1], t[2], t[3], k], v);
-        put("frequently", frequently);
-        put("hourly", hourly);
-        put("daily", daily);
-        put("weekly", weekly);
-        put("monthly", monthly);
-        set(m, &[t[0], t[1], t[2], t[3], "autosnap"], true);
-        set(m, &[t[0], t[1], t[2], t[3], "autoprune"], true);
+    for class in [DataClass::Critical, DataClass::Standard] {
+        let Some(p) = policy::snapshots(class) else {
+            continue;
+        };
+        let mut t = Attrs::new();
+        for (k, v) in [
+            ("frequently", p.frequently),
+            ("hourly", p.hourly),
+            ("daily", p.daily),
+            ("weekly", p.weekly),
+            ("monthly", p.monthly),
+        ] {
+            t.insert(k.into(), Nix::Int(i64::from(v)));
+        }
+        t.insert("autosnap".into(), Nix::Bool(true));
+        t.insert("autoprune".into(), Nix::Bool(true));
+        set(
+            m,
+            &["services", "sanoid", "templates", class.as_str()],
+            Nix::Attrs(t),
+        );
     }
 }
 
@@ -84,16 +114,36 @@ fn proxy(m: &mut Attrs, fleet: &Fleet) {
     let Some(p) = &fleet.access.proxy else { return };
     let zone = fleet.homelab.internal_domain.value.as_str();
     set(m, &["services", "caddy", "enable"], true);
-    set(m, &["networking", "firewall", "allowedTCPPorts"], Nix::list([Nix::Int(80), Nix::Int(443)]));
+    set(
+        m,
+        &["networking", "firewall", "allowedTCPPorts"],
+        Nix::list([Nix::Int(80), Nix::Int(443)]),
+    );
 
     // One wildcard certificate through DNS-01, so no name leaks into
     // certificate transparency logs and nothing needs port 80 from outside.
     set(m, &["security", "acme", "acceptTerms"], true);
-    set(m, &["security", "acme", "defaults", "email"], fleet.homelab.admin_email.value.as_str());
+    set(
+        m,
+        &["security", "acme", "defaults", "email"],
+        fleet.homelab.admin_email.value.as_str(),
+    );
     let cert = ["security", "acme", "certs", zone];
-    set(m, &[cert[0], cert[1], cert[2], cert[3], "domain"], format!("*.{zone}"));
-    set(m, &[cert[0], cert[1], cert[2], cert[3], "extraDomainNames"], Nix::strs([zone]));
-    set(m, &[cert[0], cert[1], cert[2], cert[3], "dnsProvider"], p.dns_provider.value.as_str());
+    set(
+        m,
+        &[cert[0], cert[1], cert[2], cert[3], "domain"],
+        format!("*.{zone}"),
+    );
+    set(
+        m,
+        &[cert[0], cert[1], cert[2], cert[3], "extraDomainNames"],
+        Nix::strs([zone]),
+    );
+    set(
+        m,
+        &[cert[0], cert[1], cert[2], cert[3], "dnsProvider"],
+        p.dns_provider.value.as_str(),
+    );
     set(m, &[cert[0], cert[1], cert[2], cert[3], "group"], "caddy");
     set(
         m,
@@ -104,28 +154,56 @@ fn proxy(m: &mut Attrs, fleet: &Fleet) {
 }
 
 fn tailnet(m: &mut Attrs, fleet: &Fleet) {
-    let Some(t) = &fleet.access.tailscale else { return };
+    let Some(t) = &fleet.access.tailscale else {
+        return;
+    };
     set(m, &["services", "tailscale", "enable"], true);
     set(m, &["services", "tailscale", "openFirewall"], true);
-    set(m, &["services", "tailscale", "useRoutingFeatures"], "server");
+    set(
+        m,
+        &["services", "tailscale", "useRoutingFeatures"],
+        "server",
+    );
     if t.ssh.value {
-        set(m, &["services", "tailscale", "extraUpFlags"], Nix::strs(["--ssh"]));
+        set(
+            m,
+            &["services", "tailscale", "extraUpFlags"],
+            Nix::strs(["--ssh"]),
+        );
     }
     if let Some(k) = &t.auth_key_secret {
-        set(m, &["services", "tailscale", "authKeyFile"], secret_path(&k.value));
+        set(
+            m,
+            &["services", "tailscale", "authKeyFile"],
+            secret_path(&k.value),
+        );
         age_secret(m, fleet, &k.value, 2);
     }
     // The proxy listens on 443 for the tailnet too; services stay on
     // localhost, so trusting the interface opens nothing else.
-    set(m, &["networking", "firewall", "trustedInterfaces"], Nix::strs(["tailscale0"]));
+    set(
+        m,
+        &["networking", "firewall", "trustedInterfaces"],
+        Nix::strs(["tailscale0"]),
+    );
 }
 
 fn tunnel(m: &mut Attrs, fleet: &Fleet) {
-    let Some(t) = &fleet.access.tunnel else { return };
+    let Some(t) = &fleet.access.tunnel else {
+        return;
+    };
     let base = ["services", "cloudflared", "tunnels", t.id.value.as_str()];
     set(m, &["services", "cloudflared", "enable"], true);
-    set(m, &[base[0], base[1], base[2], base[3], "credentialsFile"], secret_path(&t.credentials_secret.value));
-    set(m, &[base[0], base[1], base[2], base[3], "default"], "http_status:404");
+    set(
+        m,
+        &[base[0], base[1], base[2], base[3], "credentialsFile"],
+        secret_path(&t.credentials_secret.value),
+    );
+    set(
+        m,
+        &[base[0], base[1], base[2], base[3], "default"],
+        "http_status:404",
+    );
     age_secret(m, fleet, &t.credentials_secret.value, 2);
 }
 
@@ -151,20 +229,35 @@ fn offsite(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
     put(
         m,
         "pruneOpts",
-        Nix::strs(["--keep-daily 7", "--keep-weekly 5", "--keep-monthly 12", "--keep-yearly 3"]),
+        Nix::strs([
+            "--keep-daily 7",
+            "--keep-weekly 5",
+            "--keep-monthly 12",
+            "--keep-yearly 3",
+        ]),
     );
     let mut paths = Vec::new();
     let dumps: Vec<String> = fleet
         .instances
         .iter()
         .filter(|i| i.host == host.name())
-        .filter_map(|i| i.database.as_ref().map(|db| format!("postgresqlBackup-{db}.service")))
+        .filter_map(|i| {
+            i.database
+                .as_ref()
+                .map(|db| format!("postgresqlBackup-{db}.service"))
+        })
         .collect();
     if !dumps.is_empty() {
         // Dump the databases first, so the file backup holds a consistent copy.
         paths.push(DUMP_DIR.to_string());
         let units = quote(&format!(" {}", dumps.join(" ")));
-        put(m, "backupPrepareCommand", Nix::raw(format!("\"${{pkgs.systemd}}/bin/systemctl start\" + {units}")));
+        put(
+            m,
+            "backupPrepareCommand",
+            Nix::raw(format!(
+                "\"${{pkgs.systemd}}/bin/systemctl start\" + {units}"
+            )),
+        );
     }
     put(m, "paths", Nix::strs(paths));
 }

@@ -85,7 +85,11 @@ pub fn render(fleet: &Fleet) -> Vec<File> {
 
 fn host_files(fleet: &Fleet, host: &HostPlan) -> Vec<File> {
     let dir = format!("hosts/{}", host.name());
-    let services: Vec<_> = fleet.instances.iter().filter(|i| i.host == host.name()).collect();
+    let services: Vec<_> = fleet
+        .instances
+        .iter()
+        .filter(|i| i.host == host.name())
+        .collect();
     let mut imports = vec![
         Nix::Path("./hardware.nix".into()),
         Nix::Path("./extra.nix".into()),
@@ -93,14 +97,24 @@ fn host_files(fleet: &Fleet, host: &HostPlan) -> Vec<File> {
         Nix::Path("./infrastructure.nix".into()),
         Nix::Path("./disko.nix".into()),
     ];
-    imports.extend(services.iter().map(|i| Nix::Path(format!("./services/{}.nix", i.name.value))));
+    imports.extend(
+        services
+            .iter()
+            .map(|i| Nix::Path(format!("./services/{}.nix", i.name.value))),
+    );
     let mut default = Attrs::new();
     default.insert("imports".into(), Nix::List(imports));
 
     let mut files = vec![
         File::tool(format!("{dir}/default.nix"), Nix::Attrs(default)),
-        File::tool(format!("{dir}/core.nix"), Nix::module(core::core(fleet, host))),
-        File::tool(format!("{dir}/infrastructure.nix"), Nix::module(infrastructure::infrastructure(fleet, host))),
+        File::tool(
+            format!("{dir}/core.nix"),
+            Nix::module(core::core(fleet, host)),
+        ),
+        File::tool(
+            format!("{dir}/infrastructure.nix"),
+            Nix::module(infrastructure::infrastructure(fleet, host)),
+        ),
         File::tool(format!("{dir}/disko.nix"), Nix::module(disko::disko(host))),
     ];
     for i in services {

@@ -6,7 +6,12 @@ use super::nix::{Attrs, Nix, set};
 use crate::fleet::Fleet;
 
 pub fn recipients(fleet: &Fleet) -> File {
-    let admin: Vec<String> = fleet.homelab.admin_keys.iter().map(|k| k.value.clone()).collect();
+    let admin: Vec<String> = fleet
+        .homelab
+        .admin_keys
+        .iter()
+        .map(|k| k.value.clone())
+        .collect();
     let mut m = Attrs::new();
     for secret in fleet.secrets.values() {
         let mut keys = admin.clone();
@@ -22,7 +27,11 @@ pub fn recipients(fleet: &Fleet) -> File {
                 keys.push(k.value.clone());
             }
         }
-        set(&mut m, &[&format!("{}.age", secret.name), "publicKeys"], Nix::strs(keys));
+        set(
+            &mut m,
+            &[&format!("{}.age", secret.name), "publicKeys"],
+            Nix::strs(keys),
+        );
     }
     let mut file = File::tool("secrets/secrets.nix", Nix::Attrs(m));
     file.comment = Some(

@@ -7,8 +7,8 @@
 
 use super::infrastructure::{OFFSITE_JOB, TAILNET_RANGE, age_secret};
 use super::nix::{Attrs, Nix, merge_into, set};
-use crate::fleet::{Fleet, HostPlan, Instance};
-use crate::spec::{DataClass, Exposure};
+use crate::fleet::{Fleet, HostPlan, Instance, policy};
+use crate::spec::Exposure;
 
 pub fn service(fleet: &Fleet, host: &HostPlan, i: &Instance) -> Attrs {
     let mut m = Attrs::new();
@@ -40,43 +40,92 @@ fn local<'f>(fleet: &'f Fleet, host: &HostPlan, entry: &str) -> Option<&'f Insta
 fn datasets(m: &mut Attrs, i: &Instance) {
     let mut parents = Vec::new();
     for d in &i.data {
-        let Some((pool, name)) = &d.dataset else { continue };
+        let Some((pool, name)) = &d.dataset else {
+            continue;
+        };
         let base = ["disko", "devices", "zpool", pool.as_str(), "datasets"];
         if let Some((parent, _)) = name.rsplit_once('/')
             && !parents.contains(&(pool.clone(), parent.to_string()))
         {
             parents.push((pool.clone(), parent.to_string()));
-            set(m, &[base[0], base[1], base[2], base[3], base[4], parent, "type"], "zfs_fs");
-            set(m, &[base[0], base[1], base[2], base[3], base[4], parent, "options", "mountpoint"], "none");
+            set(
+                m,
+                &[base[0], base[1], base[2], base[3], base[4], parent, "type"],
+                "zfs_fs",
+            );
+            set(
+                m,
+                &[
+                    base[0],
+                    base[1],
+                    base[2],
+                    base[3],
+                    base[4],
+                    parent,
+                    "options",
+                    "mountpoint",
+                ],
+                "none",
+            );
         }
         let ds = [base[0], base[1], base[2], base[3], base[4], name.as_str()];
-        set(m, &[ds[0], ds[1], ds[2], ds[3], ds[4], ds[5], "type"], "zfs_fs");
-        set(m, &[ds[0], ds[1], ds[2], ds[3], ds[4], ds[5], "mountpoint"], d.path.as_str());
+        set(
+            m,
+            &[ds[0], ds[1], ds[2], ds[3], ds[4], ds[5], "type"],
+            "zfs_fs",
+        );
+        set(
+            m,
+            &[ds[0], ds[1], ds[2], ds[3], ds[4], ds[5], "mountpoint"],
+            d.path.as_str(),
+        );
         let mut options = Attrs::new();
         options.insert("recordsize".into(), Nix::str(&d.recordsize));
         if let Some(q) = d.quota {
             options.insert("quota".into(), Nix::str(q.zfs()));
         }
-        set(m, &[ds[0], ds[1], ds[2], ds[3], ds[4], ds[5], "options"], Nix::Attrs(options));
+        set(
+            m,
+            &[ds[0], ds[1], ds[2], ds[3], ds[4], ds[5], "options"],
+            Nix::Attrs(options),
+        );
         // A freshly mounted dataset belongs to root; hand it to the service.
         if let Some(user) = &i.entry.user {
             let rule = format!("10-homelab-{}", i.name.value);
-            let d = ["systemd", "tmpfiles", "settings", rule.as_str(), d.path.as_str(), "d"];
-            set(m, &[d[0], d[1], d[2], d[3], d[4], d[5], "user"], user.as_str());
-            set(m, &[d[0], d[1], d[2], d[3], d[4], d[5], "group"], user.as_str());
+            let d = [
+                "systemd",
+                "tmpfiles",
+                "settings",
+                rule.as_str(),
+                d.path.as_str(),
+                "d",
+            ];
+            set(
+                m,
+                &[d[0], d[1], d[2], d[3], d[4], d[5], "user"],
+                user.as_str(),
+            );
+            set(
+                m,
+                &[d[0], d[1], d[2], d[3], d[4], d[5], "group"],
+                user.as_str(),
+            );
             set(m, &[d[0], d[1], d[2], d[3], d[4], d[5], "mode"], "0750");
         }
 
-        let template = match d.class {
-            DataClass::Critical => "critical",
-            DataClass::Standard => "standard",
-            DataClass::Disposable => continue,
-        };
-        set(
-            m,
-            &["services", "sanoid", "datasets", &format!("{pool}/{name}"), "use_template"],
-            Nix::strs([template]),
-        );
+        if policy::snapshots(d.class).is_some() {
+            set(
+                m,
+                &[
+                    "services",
+                    "sanoid",
+                    "datasets",
+                    &format!("{pool}/{name}"),
+                    "use_template",
+                ],
+                Nix::strs([d.class.as_str()]),
+            );
+        }
     }
 }
 
@@ -89,18 +138,24 @@ fn backup(m: &mut Attrs, fleet: &Fleet, i: &Instance) {
     let paths: Vec<&str> = i
         .data
         .iter()
-        .filter(|d| d.class != DataClass::Disposable)
+        .filter(|d| policy::offsite(d.class))
         .map(|d| d.path.as_str())
         .collect();
     if !paths.is_empty() {
-        set(m, &["services", "restic", "backups", OFFSITE_JOB, "paths"], Nix::strs(paths));
+        set(
+            m,
+            &["services", "restic", "backups", OFFSITE_JOB, "paths"],
+            Nix::strs(paths),
+        );
     }
 }
 
 /// The proxy route on the internal name, limited to the networks the
 /// exposure allows; the tunnel ingress for the public name.
 fn route(m: &mut Attrs, fleet: &Fleet, i: &Instance) {
-    let Some(endpoint) = i.local_endpoint() else { return };
+    let Some(endpoint) = i.local_endpoint() else {
+        return;
+    };
     let upstream = endpoint.trim_start_matches("http://");
     if let Some(fqdn) = &i.fqdn {
         let mut allowed = "private_ranges".to_string();
@@ -117,32 +172,52 @@ fn route(m: &mut Attrs, fleet: &Fleet, i: &Instance) {
             &[vhost[0], vhost[1], vhost[2], vhost[3], "useACMEHost"],
             fleet.homelab.internal_domain.value.as_str(),
         );
-        set(m, &[vhost[0], vhost[1], vhost[2], vhost[3], "extraConfig"], config);
+        set(
+            m,
+            &[vhost[0], vhost[1], vhost[2], vhost[3], "extraConfig"],
+            config,
+        );
     }
     if let (Some(public), Some(t)) = (&i.public_fqdn, &fleet.access.tunnel) {
         set(
             m,
-            &["services", "cloudflared", "tunnels", t.id.value.as_str(), "ingress", public.value.as_str()],
+            &[
+                "services",
+                "cloudflared",
+                "tunnels",
+                t.id.value.as_str(),
+                "ingress",
+                public.value.as_str(),
+            ],
             endpoint,
         );
     }
 }
 
 fn status_check(m: &mut Attrs, fleet: &Fleet, host: &HostPlan, i: &Instance) {
-    let (Some(path), Some(endpoint)) = (&i.entry.health, i.local_endpoint()) else { return };
+    let (Some(path), Some(endpoint)) = (&i.entry.health, i.local_endpoint()) else {
+        return;
+    };
     if local(fleet, host, "gatus").is_none() {
         return;
     }
     let mut e = Attrs::new();
     e.insert("name".into(), Nix::str(&i.name.value));
-    e.insert("group".into(), Nix::str(i.entry.group.as_deref().unwrap_or("Services")));
+    e.insert(
+        "group".into(),
+        Nix::str(i.entry.group.as_deref().unwrap_or("Services")),
+    );
     e.insert("url".into(), Nix::str(format!("{endpoint}{path}")));
     e.insert("interval".into(), Nix::str("1m"));
     e.insert(
         "conditions".into(),
         Nix::strs(["[STATUS] == 200", "[RESPONSE_TIME] < 2000"]),
     );
-    set(m, &["services", "gatus", "settings", "endpoints"], Nix::list([Nix::Attrs(e)]));
+    set(
+        m,
+        &["services", "gatus", "settings", "endpoints"],
+        Nix::list([Nix::Attrs(e)]),
+    );
 }
 
 fn dashboard(m: &mut Attrs, fleet: &Fleet, host: &HostPlan, i: &Instance) {
@@ -166,11 +241,17 @@ fn dashboard(m: &mut Attrs, fleet: &Fleet, host: &HostPlan, i: &Instance) {
         i.entry.group.clone().unwrap_or_else(|| "Services".into()),
         Nix::list([Nix::Attrs(entry)]),
     );
-    set(m, &["services", "homepage-dashboard", "services"], Nix::list([Nix::Attrs(group)]));
+    set(
+        m,
+        &["services", "homepage-dashboard", "services"],
+        Nix::list([Nix::Attrs(group)]),
+    );
 }
 
 fn scrape(m: &mut Attrs, fleet: &Fleet, host: &HostPlan, i: &Instance) {
-    let (Some(path), Some(port)) = (&i.entry.metrics, i.port) else { return };
+    let (Some(path), Some(port)) = (&i.entry.metrics, i.port) else {
+        return;
+    };
     if local(fleet, host, "victoriametrics").is_none() {
         return;
     }
@@ -182,19 +263,38 @@ fn scrape(m: &mut Attrs, fleet: &Fleet, host: &HostPlan, i: &Instance) {
     job.insert("static_configs".into(), Nix::list([Nix::Attrs(target)]));
     set(
         m,
-        &["services", "victoriametrics", "prometheusConfig", "scrape_configs"],
+        &[
+            "services",
+            "victoriametrics",
+            "prometheusConfig",
+            "scrape_configs",
+        ],
         Nix::list([Nix::Attrs(job)]),
     );
 }
 
 fn database(m: &mut Attrs, i: &Instance) {
-    let (Some(db), Some(spec)) = (&i.database, &i.entry.database) else { return };
+    let (Some(db), Some(spec)) = (&i.database, &i.entry.database) else {
+        return;
+    };
     if !spec.module_managed {
-        set(m, &["services", "postgresql", "ensureDatabases"], Nix::strs([db.as_str()]));
+        set(
+            m,
+            &["services", "postgresql", "ensureDatabases"],
+            Nix::strs([db.as_str()]),
+        );
         let mut user = Attrs::new();
         user.insert("name".into(), Nix::str(db));
         user.insert("ensureDBOwnership".into(), Nix::Bool(true));
-        set(m, &["services", "postgresql", "ensureUsers"], Nix::list([Nix::Attrs(user)]));
+        set(
+            m,
+            &["services", "postgresql", "ensureUsers"],
+            Nix::list([Nix::Attrs(user)]),
+        );
     }
-    set(m, &["services", "postgresqlBackup", "databases"], Nix::strs([db.as_str()]));
+    set(
+        m,
+        &["services", "postgresqlBackup", "databases"],
+        Nix::strs([db.as_str()]),
+    );
 }

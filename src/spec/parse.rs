@@ -19,7 +19,8 @@ pub fn parse(text: &str) -> Result<Spec, Vec<Diagnostic>> {
     match spec {
         Some(spec) if sink.diags.is_empty() => Ok(spec),
         _ => {
-            sink.diags.sort_by_key(|d| d.primary.as_ref().map(|p| p.span.start));
+            sink.diags
+                .sort_by_key(|d| d.primary.as_ref().map(|p| p.span.start));
             Err(sink.diags)
         }
     }
@@ -48,7 +49,10 @@ fn decode(root: &mut Table, sink: &mut Sink) -> Option<Spec> {
         None => {
             sink.push(
                 Diagnostic::error("missing-key", "the spec has no `[homelab]` table")
-                    .at(0..0, "expected `[homelab]` with the name, domains and time zone")
+                    .at(
+                        0..0,
+                        "expected `[homelab]` with the name, domains and time zone",
+                    )
                     .help("run `homelab init` for a commented starter spec"),
             );
             None
@@ -126,8 +130,11 @@ fn homelab(t: &mut Table, sink: &mut Sink) -> Option<Homelab> {
         && !m.value.contains('@')
     {
         sink.push(
-            Diagnostic::error("invalid-value", format!("`{}` is not an e-mail address", m.value))
-                .at(m.span.clone(), "expected `name@domain`"),
+            Diagnostic::error(
+                "invalid-value",
+                format!("`{}` is not an e-mail address", m.value),
+            )
+            .at(m.span.clone(), "expected `name@domain`"),
         );
     }
     for key in &admin_keys {
@@ -184,7 +191,8 @@ fn host(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<Host> {
         if let Some(size) = size {
             pools.push(Pool {
                 mode: mode.unwrap_or_else(|| Sp::new("single".into(), pool_name.span.clone())),
-                compression: compression.unwrap_or_else(|| Sp::new("zstd".into(), pool_name.span.clone())),
+                compression: compression
+                    .unwrap_or_else(|| Sp::new("zstd".into(), pool_name.span.clone())),
                 name: pool_name,
                 disks,
                 size,
@@ -283,9 +291,12 @@ fn recordsize_value(sink: &mut Sink, r: &Sp<String>) {
         .is_some_and(|s| s.0.is_power_of_two() && (512..=16 << 20).contains(&s.0));
     if !ok {
         sink.push(
-            Diagnostic::error("invalid-value", format!("`{}` is not a ZFS record size", r.value))
-                .at(r.span.clone(), "expected a power of two from 512 to 16M")
-                .help("databases want \"8K\" or \"16K\", media \"1M\", the default is \"128K\""),
+            Diagnostic::error(
+                "invalid-value",
+                format!("`{}` is not a ZFS record size", r.value),
+            )
+            .at(r.span.clone(), "expected a power of two from 512 to 16M")
+            .help("databases want \"8K\" or \"16K\", media \"1M\", the default is \"128K\""),
         );
     }
 }
@@ -373,7 +384,10 @@ fn plain_value(v: &toml::Spanned<DeValue>, sink: &mut Sink) -> Option<toml::Valu
             return None;
         }
         DeValue::Array(items) => toml::Value::Array(
-            items.iter().map(|i| plain_value(i, sink)).collect::<Option<Vec<_>>>()?,
+            items
+                .iter()
+                .map(|i| plain_value(i, sink))
+                .collect::<Option<Vec<_>>>()?,
         ),
         DeValue::Table(t) => {
             let mut out = toml::Table::new();
@@ -389,7 +403,8 @@ fn plain_value(v: &toml::Spanned<DeValue>, sink: &mut Sink) -> Option<toml::Valu
 pub fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !s.starts_with('-')
         && !s.ends_with('-')
 }
@@ -397,9 +412,12 @@ pub fn is_dns_label(s: &str) -> bool {
 fn dns_label(sink: &mut Sink, s: &Sp<String>, what: &str) {
     if !is_dns_label(&s.value) {
         sink.push(
-            Diagnostic::error("invalid-name", format!("`{}` is not a valid {what}", s.value))
-                .at(s.span.clone(), "not a DNS label")
-                .help("use 1 to 63 lowercase letters, digits and inner hyphens, e.g. `photos`"),
+            Diagnostic::error(
+                "invalid-name",
+                format!("`{}` is not a valid {what}", s.value),
+            )
+            .at(s.span.clone(), "not a DNS label")
+            .help("use 1 to 63 lowercase letters, digits and inner hyphens, e.g. `photos`"),
         );
     }
 }
@@ -408,9 +426,12 @@ fn domain_name(sink: &mut Sink, s: &Sp<String>) {
     let ok = s.value.len() <= 253 && s.value.contains('.') && s.value.split('.').all(is_dns_label);
     if !ok {
         sink.push(
-            Diagnostic::error("invalid-name", format!("`{}` is not a valid domain", s.value))
-                .at(s.span.clone(), "expected a domain like `example.org`")
-                .help("use lowercase DNS labels separated by dots"),
+            Diagnostic::error(
+                "invalid-name",
+                format!("`{}` is not a valid domain", s.value),
+            )
+            .at(s.span.clone(), "expected a domain like `example.org`")
+            .help("use lowercase DNS labels separated by dots"),
         );
     }
 }
@@ -419,7 +440,8 @@ fn ssh_key(sink: &mut Sink, k: &Sp<String>) {
     let mut parts = k.value.split_whitespace();
     let kind = parts.next().unwrap_or("");
     let body = parts.next().unwrap_or("");
-    let ok = matches!(kind, "ssh-ed25519" | "ssh-rsa" | "ecdsa-sha2-nistp256") && body.starts_with("AAAA");
+    let ok = matches!(kind, "ssh-ed25519" | "ssh-rsa" | "ecdsa-sha2-nistp256")
+        && body.starts_with("AAAA");
     if !ok {
         sink.push(
             Diagnostic::error("invalid-value", "not an SSH public key")

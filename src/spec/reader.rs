@@ -91,8 +91,11 @@ impl<'a, 'i> Table<'a, 'i> {
 
     fn wrong_type(&self, sink: &mut Sink, key: &str, v: &Spanned<DeValue>, expected: &str) {
         sink.push(
-            Diagnostic::error("wrong-type", format!("`{}` must be {expected}", self.full(key)))
-                .at(v.span(), format!("this is {}", type_name(v.get_ref()))),
+            Diagnostic::error(
+                "wrong-type",
+                format!("`{}` must be {expected}", self.full(key)),
+            )
+            .at(v.span(), format!("this is {}", type_name(v.get_ref()))),
         );
     }
 
@@ -104,7 +107,10 @@ impl<'a, 'i> Table<'a, 'i> {
         };
         sink.push(
             Diagnostic::error("missing-key", format!("{place} has no `{key}`"))
-                .at(self.span.clone(), format!("`{key}` ({expected}) is required here"))
+                .at(
+                    self.span.clone(),
+                    format!("`{key}` ({expected}) is required here"),
+                )
                 .help(format!("add `{key} = {example}`")),
         );
     }
@@ -120,7 +126,12 @@ impl<'a, 'i> Table<'a, 'i> {
         }
     }
 
-    pub fn req_str(&mut self, sink: &mut Sink, key: &'static str, example: &str) -> Option<Sp<String>> {
+    pub fn req_str(
+        &mut self,
+        sink: &mut Sink,
+        key: &'static str,
+        example: &str,
+    ) -> Option<Sp<String>> {
         if !self.table.contains_key(key) {
             self.asked.push(key);
             self.missing(sink, key, "a string", example);
@@ -141,7 +152,13 @@ impl<'a, 'i> Table<'a, 'i> {
     }
 
     /// An integer within `min..=max`.
-    pub fn int(&mut self, sink: &mut Sink, key: &'static str, min: i64, max: i64) -> Option<Sp<i64>> {
+    pub fn int(
+        &mut self,
+        sink: &mut Sink,
+        key: &'static str,
+        min: i64,
+        max: i64,
+    ) -> Option<Sp<i64>> {
         let v = self.get(key)?;
         let DeValue::Integer(i) = v.get_ref() else {
             self.wrong_type(sink, key, v, "an integer");
@@ -164,7 +181,12 @@ impl<'a, 'i> Table<'a, 'i> {
     }
 
     /// A string that must be one of `allowed`.
-    pub fn choice(&mut self, sink: &mut Sink, key: &'static str, allowed: &[&str]) -> Option<Sp<String>> {
+    pub fn choice(
+        &mut self,
+        sink: &mut Sink,
+        key: &'static str,
+        allowed: &[&str],
+    ) -> Option<Sp<String>> {
         let s = self.str(sink, key)?;
         if allowed.contains(&s.value.as_str()) {
             return Some(s);
@@ -173,7 +195,10 @@ impl<'a, 'i> Table<'a, 'i> {
             "invalid-value",
             format!("`{}` cannot be `{}`", self.full(key), s.value),
         )
-        .at(s.span.clone(), format!("expected one of {}", name_list(allowed)));
+        .at(
+            s.span.clone(),
+            format!("expected one of {}", name_list(allowed)),
+        );
         if let Some(m) = did_you_mean(&s.value, allowed.iter().copied()) {
             d = d.help(format!("did you mean `{m}`?"));
         }
@@ -212,7 +237,11 @@ impl<'a, 'i> Table<'a, 'i> {
 
     /// Every entry of a table whose keys the user chooses (`[hosts.<name>]`),
     /// each as a sub-table. Entries that are not tables are reported.
-    pub fn named_tables(&mut self, sink: &mut Sink, key: &'static str) -> Vec<(Sp<String>, Table<'a, 'i>)> {
+    pub fn named_tables(
+        &mut self,
+        sink: &mut Sink,
+        key: &'static str,
+    ) -> Vec<(Sp<String>, Table<'a, 'i>)> {
         let Some(outer) = self.table(sink, key) else {
             return Vec::new();
         };
@@ -231,7 +260,9 @@ impl<'a, 'i> Table<'a, 'i> {
     }
 
     /// Every entry of this table, for free-form content.
-    pub fn entries(&self) -> impl Iterator<Item = (&'a Spanned<Cow<'i, str>>, &'a Spanned<DeValue<'i>>)> {
+    pub fn entries(
+        &self,
+    ) -> impl Iterator<Item = (&'a Spanned<Cow<'i, str>>, &'a Spanned<DeValue<'i>>)> {
         self.table.iter()
     }
 
@@ -265,5 +296,9 @@ pub fn quote_key(key: &str) -> String {
         && key
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if bare { key.to_string() } else { format!("\"{key}\"") }
+    if bare {
+        key.to_string()
+    } else {
+        format!("\"{key}\"")
+    }
 }

@@ -95,8 +95,10 @@ fn write_list(out: &mut String, items: &[Nix], depth: usize) {
         out.push_str("[ ]");
         return;
     }
-    let scalar = |v: &Nix| matches!(v, Nix::Int(_) | Nix::Bool(_) | Nix::Null | Nix::Path(_))
-        || matches!(v, Nix::Str(s) if !s.contains('\n'));
+    let scalar = |v: &Nix| {
+        matches!(v, Nix::Int(_) | Nix::Bool(_) | Nix::Null | Nix::Path(_))
+            || matches!(v, Nix::Str(s) if !s.contains('\n'))
+    };
     if items.iter().all(scalar) {
         let mut line = String::from("[");
         for item in items {
@@ -302,7 +304,13 @@ mod tests {
     fn negative_numbers_and_calls_stay_single_items() {
         let v = Nix::List(vec![Nix::Int(-1), Nix::call("f", vec![Nix::Int(1)])]);
         assert_eq!(print(&v), "[\n  (-1)\n  (f 1)\n]\n");
-        assert_eq!(print(&Nix::List(vec![Nix::Int(-1), Nix::str("a")])), "[ (-1) \"a\" ]\n");
-        assert_eq!(print(&Nix::List(vec![Nix::raw("a.b"), Nix::raw("a b")])), "[\n  a.b\n  (a b)\n]\n");
+        assert_eq!(
+            print(&Nix::List(vec![Nix::Int(-1), Nix::str("a")])),
+            "[ (-1) \"a\" ]\n"
+        );
+        assert_eq!(
+            print(&Nix::List(vec![Nix::raw("a.b"), Nix::raw("a b")])),
+            "[\n  a.b\n  (a b)\n]\n"
+        );
     }
 }

@@ -33,7 +33,10 @@ pub enum Nix {
         body: Box<Nix>,
     },
     /// A function (given as code) applied to arguments.
-    Call { func: String, args: Vec<Nix> },
+    Call {
+        func: String,
+        args: Vec<Nix>,
+    },
 }
 
 impl Nix {

@@ -1,0 +1,354 @@
+//! `homelab show`: the tables homelab owners keep by hand (port map,
+//! access matrix, storage budget, snapshot plan, RAM budget, dependency
+//! graph, backup coverage), computed from the fleet so they cannot drift.
+
+mod table;
+
+pub use table::{Cell, Table};
+
+use crate::catalog;
+use crate::fleet::{Fleet, policy};
+use crate::spec::{Exposure, Size};
+
+/// The tables `show` knows, in the order `--help` lists them.
+pub const TABLES: [&str; 7] = [
+    "ports",
+    "exposure",
+    "storage",
+    "snapshots",
+    "resources",
+    "graph",
+    "backups",
+];
+
+pub fn table(fleet: &Fleet, name: &str) -> Option<Table> {
+    Some(match name {
+        "ports" => ports(fleet),
+        "exposure" => exposure(fleet),
+        "storage" => storage(fleet),
+        "snapshots" => snapshots(fleet),
+        "resources" => resources(fleet),
+        "graph" => graph(fleet),
+        "backups" => backups(fleet),
+        _ => return None,
+    })
+}
+
+/// Every listening port per host: services and infrastructure.
+pub fn ports(fleet: &Fleet) -> Table {
+    let mut t = Table::new(
+        "Port map",
+        &["host", "service", "port", "bind", "exposure", "url"],
+    );
+    for host in &fleet.hosts {
+        let mut rows: Vec<(u16, Vec<Cell>)> = Vec::new();
+        for infra in &host.infrastructure {
+            let e = catalog::get(infra).expect("infrastructure entries exist");
+            for port in e.port.iter().chain(&e.extra_ports) {
+                let bind = if matches!(*infra, "openssh" | "caddy")
+                    && (*port == 22 || *port == 80 || *port == 443)
+                {
+                    "0.0.0.0"
+                } else {
+                    "127.0.0.1"
+                };
+                rows.push((
+                    *port,
+                    vec![
+                        host.name().into(),
+                        e.title.as_str().into(),
+                        u64::from(*port).into(),
+                        bind.into(),
+                        "infrastructure".into(),
+                        Cell::from(None::<String>),
+                    ],
+                ));
+            }
+        }
+        for i in fleet.instances.iter().filter(|i| i.host == host.name()) {
+            for (n, port) in i.port.iter().chain(&i.entry.extra_ports).enumerate() {
+                let url = if n == 0 { i.url() } else { None };
+                rows.push((
+                    *port,
+                    vec![
+                        host.name().into(),
+                        i.name.value.as_str().into(),
+                        u64::from(*port).into(),
+                        crate::fleet::BIND_ADDRESS.into(),
+                        i.exposure.value.as_str().into(),
+                        url.into(),
+                    ],
+                ));
+            }
+        }
+        rows.sort_by_key(|(p, _)| *p);
+        for (_, row) in rows {
+            t.row(row);
+        }
+    }
+    t
+}
+
+/// Who can reach each service, the access matrix.
+pub fn exposure(fleet: &Fleet) -> Table {
+    let mut t = Table::new(
+        "Access matrix (services listen on 127.0.0.1; reached through the proxy or the tunnel)",
+        &[
+            "service",
+            "host",
+            "exposure",
+            "lan",
+            "tailnet",
+            "tunnel",
+            "internal url",
+            "public url",
+        ],
+    );
+    for i in &fleet.instances {
+        let e = i.exposure.value;
+        let mark = |open: bool| Cell::with_text(open, if open { "✓" } else { "✗" });
+        t.row(vec![
+            i.name.value.as_str().into(),
+            i.host.as_str().into(),
+            e.as_str().into(),
+            mark(e >= Exposure::Lan && i.fqdn.is_some()),
+            mark(e >= Exposure::Tailnet && i.fqdn.is_some()),
+            mark(i.public_fqdn.is_some()),
+            i.fqdn
+                .as_ref()
+                .map(|f| format!("https://{}", f.value))
+                .into(),
+            i.public_fqdn
+                .as_ref()
+                .map(|f| format!("https://{}", f.value))
+                .into(),
+        ]);
+    }
+    t
+}
+
+fn size_cell(s: Option<Size>) -> Cell {
+    match s {
+        Some(s) => Cell::with_text(s.0, s.zfs()),
+        None => Cell::with_text(serde_json::Value::Null, "-"),
+    }
+}
+
+/// Datasets per pool with quotas, and the quota total against pool size.
+pub fn storage(fleet: &Fleet) -> Table {
+    let mut t = Table::new(
+        "Storage allocation",
+        &[
+            "host",
+            "pool",
+            "dataset",
+            "mountpoint",
+            "class",
+            "recordsize",
+            "quota",
+        ],
+    );
+    for host in &fleet.hosts {
+        for pool in &host.spec.pools {
+            let mut total = 0u64;
+            let mut unbounded = 0;
+            for i in fleet.instances.iter().filter(|i| i.host == host.name()) {
+                for d in &i.data {
+                    let Some((p, name)) = &d.dataset else {
+                        continue;
+                    };
+                    if p != &pool.name.value {
+                        continue;
+                    }
+                    match d.quota {
+                        Some(q) => total += q.0,
+                        None => unbounded += 1,
+                    }
+                    t.row(vec![
+                        host.name().into(),
+                        p.as_str().into(),
+                        format!("{p}/{name}").into(),
+                        d.path.as_str().into(),
+                        d.class.as_str().into(),
+                        d.recordsize.as_str().into(),
+                        size_cell(d.quota),
+                    ]);
+                }
+            }
+            let size = pool.size.value.0;
+            let pct = if size == 0 {
+                0.0
+            } else {
+                total as f64 * 100.0 / size as f64
+            };
+            t.notes.push(format!(
+                "{}/{}: quotas total {} of {} ({pct:.0}%), {} free{}",
+                host.name(),
+                pool.name.value,
+                Size(total).zfs(),
+                pool.size.value.zfs(),
+                Size(size.saturating_sub(total)).zfs(),
+                if unbounded > 0 {
+                    format!("; {unbounded} dataset(s) without a quota")
+                } else {
+                    String::new()
+                },
+            ));
+        }
+        for i in fleet.instances.iter().filter(|i| i.host == host.name()) {
+            for d in i.data.iter().filter(|d| d.dataset.is_none()) {
+                t.row(vec![
+                    host.name().into(),
+                    "-".into(),
+                    "- (root file system)".into(),
+                    d.path.as_str().into(),
+                    d.class.as_str().into(),
+                    "-".into(),
+                    size_cell(d.quota),
+                ]);
+            }
+        }
+    }
+    t
+}
+
+/// What is snapshotted how often, per dataset.
+pub fn snapshots(fleet: &Fleet) -> Table {
+    let mut t = Table::new(
+        "Snapshot strategy (snapshots kept)",
+        &[
+            "dataset", "class", "15 min", "hourly", "daily", "weekly", "monthly",
+        ],
+    );
+    for i in &fleet.instances {
+        for d in &i.data {
+            let name = match &d.dataset {
+                Some((pool, name)) => format!("{pool}/{name}"),
+                None => format!("{} (no dataset: not snapshotted)", d.path),
+            };
+            let p = d.dataset.as_ref().and(policy::snapshots(d.class));
+            let n = |f: fn(&policy::SnapshotPolicy) -> u32| match &p {
+                Some(p) => Cell::from(u64::from(f(p))),
+                None => Cell::with_text(0, "-"),
+            };
+            t.row(vec![
+                name.into(),
+                d.class.as_str().into(),
+                n(|p| p.frequently),
+                n(|p| p.hourly),
+                n(|p| p.daily),
+                n(|p| p.weekly),
+                n(|p| p.monthly),
+            ]);
+        }
+    }
+    t
+}
+
+/// Catalog RAM estimates against each host's memory.
+pub fn resources(fleet: &Fleet) -> Table {
+    let mut t = Table::new(
+        "RAM budget (catalog estimates)",
+        &["host", "component", "kind", "ram"],
+    );
+    let mib = |m: u64| Cell::with_text(m, format!("{m} MiB"));
+    for host in &fleet.hosts {
+        let mut total = 0u64;
+        for infra in &host.infrastructure {
+            let e = catalog::get(infra).expect("infrastructure entries exist");
+            total += u64::from(e.ram_mb);
+            t.row(vec![
+                host.name().into(),
+                e.title.as_str().into(),
+                "infrastructure".into(),
+                mib(e.ram_mb.into()),
+            ]);
+        }
+        for i in fleet.instances.iter().filter(|i| i.host == host.name()) {
+            total += u64::from(i.entry.ram_mb);
+            t.row(vec![
+                host.name().into(),
+                i.name.value.as_str().into(),
+                "service".into(),
+                mib(i.entry.ram_mb.into()),
+            ]);
+        }
+        let ram = host.spec.ram_gb.value as u64 * 1024;
+        t.notes.push(format!(
+            "{}: {total} MiB of {ram} MiB ({:.0}%)",
+            host.name(),
+            total as f64 * 100.0 / ram.max(1) as f64
+        ));
+    }
+    t
+}
+
+/// What each service needs: the dependency graph as edges.
+pub fn graph(fleet: &Fleet) -> Table {
+    let mut t = Table::new("Dependency graph", &["service", "host", "needs", "kind"]);
+    for i in &fleet.instances {
+        for dep in &i.entry.depends {
+            let kind = catalog::get(dep).map_or("service", |e| match e.kind {
+                catalog::Kind::Service => "service",
+                catalog::Kind::Infrastructure => "infrastructure",
+            });
+            t.row(vec![
+                i.name.value.as_str().into(),
+                i.host.as_str().into(),
+                dep.as_str().into(),
+                kind.into(),
+            ]);
+        }
+        if i.fqdn.is_some() {
+            t.row(vec![
+                i.name.value.as_str().into(),
+                i.host.as_str().into(),
+                "caddy".into(),
+                "infrastructure".into(),
+            ]);
+        }
+        if i.public_fqdn.is_some() {
+            t.row(vec![
+                i.name.value.as_str().into(),
+                i.host.as_str().into(),
+                "cloudflared".into(),
+                "infrastructure".into(),
+            ]);
+        }
+    }
+    t
+}
+
+/// Backup coverage of every state directory.
+pub fn backups(fleet: &Fleet) -> Table {
+    let mut t = Table::new(
+        "Backup coverage",
+        &[
+            "service",
+            "path",
+            "class",
+            "snapshots",
+            "offsite",
+            "database dump",
+        ],
+    );
+    for i in &fleet.instances {
+        for d in &i.data {
+            let snap = d.dataset.is_some() && policy::snapshots(d.class).is_some();
+            let offsite = fleet.backup.is_some() && policy::offsite(d.class);
+            t.row(vec![
+                i.name.value.as_str().into(),
+                d.path.as_str().into(),
+                d.class.as_str().into(),
+                snap.into(),
+                offsite.into(),
+                i.database.clone().into(),
+            ]);
+        }
+    }
+    if fleet.backup.is_none() {
+        t.notes
+            .push("no [backup] target: nothing is copied offsite".into());
+    }
+    t
+}
