@@ -13,7 +13,9 @@ fn pipeline(c: &mut Criterion) {
         group.bench_function("baseline: toml parse", |b| {
             b.iter(|| black_box(text.parse::<toml::Table>().unwrap()))
         });
-        group.bench_function("check", |b| b.iter(|| black_box(homelab::compile(text).unwrap())));
+        group.bench_function("check", |b| {
+            b.iter(|| black_box(homelab::compile(text).unwrap()))
+        });
         group.bench_function("check + render + print", |b| {
             b.iter(|| {
                 let (fleet, _) = homelab::compile(text).unwrap();
