@@ -1,10 +1,12 @@
-//! Check and render for each embedded example, against a baseline measured
+//! Check and render for each embedded example, against baselines measured
 //! in the same run: parsing the same spec as plain TOML (`toml::Value`),
-//! which any tool reading the file must do. Read the figures as ratios to
-//! that baseline.
+//! which any tool reading the file must do, and `nix-instantiate --parse`
+//! of the generated tree (the cheapest thing Nix itself does with it).
+//! Read the figures as ratios to those baselines.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
+use std::process::Command;
 
 fn pipeline(c: &mut Criterion) {
     for name in homelab::examples::names() {
@@ -23,6 +25,29 @@ fn pipeline(c: &mut Criterion) {
                 black_box(files.iter().map(|f| f.text().len()).sum::<usize>())
             })
         });
+
+        // The generated tree, parsed by Nix in one process.
+        let dir = tempfile::tempdir().unwrap();
+        let (fleet, _) = homelab::compile(text).unwrap();
+        let mut paths = Vec::new();
+        for file in homelab::render::render(&fleet) {
+            let path = dir.path().join(file.path.replace('/', "_"));
+            std::fs::write(&path, file.text()).unwrap();
+            paths.push(path);
+        }
+        if Command::new("nix-instantiate").arg("--version").output().is_ok() {
+            group.sample_size(20);
+            group.bench_function("baseline: nix-instantiate --parse of the tree", |b| {
+                b.iter(|| {
+                    let out = Command::new("nix-instantiate")
+                        .arg("--parse")
+                        .args(&paths)
+                        .output()
+                        .unwrap();
+                    assert!(out.status.success());
+                })
+            });
+        }
         group.finish();
     }
 }

@@ -20,6 +20,8 @@ pub type Span = Range<usize>;
 pub enum Severity {
     Error,
     Warning,
+    /// A finding the spec silenced, with its reason; listed, never fatal.
+    Silenced,
 }
 
 /// A span with a short note, shown under the source line.
@@ -38,6 +40,9 @@ pub struct Diagnostic {
     pub primary: Option<Label>,
     pub secondary: Vec<Label>,
     pub help: Option<String>,
+    /// The service instance a policy finding is about, so the spec can
+    /// silence the rule for that service.
+    pub subject: Option<String>,
 }
 
 impl Diagnostic {
@@ -49,6 +54,7 @@ impl Diagnostic {
             primary: None,
             secondary: Vec::new(),
             help: None,
+            subject: None,
         }
     }
 
@@ -77,6 +83,11 @@ impl Diagnostic {
 
     pub fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
+        self
+    }
+
+    pub fn about(mut self, instance: &str) -> Self {
+        self.subject = Some(instance.to_string());
         self
     }
 
@@ -129,6 +140,7 @@ pub fn render_human(diags: &[Diagnostic], source: &SourceFile, color: bool) -> S
         let severity = match diag.severity {
             Severity::Error => cs::Severity::Error,
             Severity::Warning => cs::Severity::Warning,
+            Severity::Silenced => cs::Severity::Note,
         };
         let mut labels = Vec::new();
         if let Some(p) = &diag.primary {

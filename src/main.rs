@@ -2,7 +2,7 @@
 //! errors (or the build was refused), 2 the command could not run.
 
 use clap::{Parser, Subcommand, ValueEnum};
-use homelab::diagnostic::{Diagnostic, SourceFile, render_human, render_json};
+use homelab::diagnostic::{Diagnostic, Severity, SourceFile, render_human, render_json};
 use homelab::{examples, output, render};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -210,21 +210,32 @@ fn report(src: &Source, diags: &[Diagnostic], format: Format) {
                 "{}",
                 render_human(diags, &file, std::io::stderr().is_terminal())
             );
-            let errors = diags.iter().filter(|d| d.is_error()).count();
-            let warnings = diags.len() - errors;
-            eprintln!("{}: {}", src.name, counts(errors, warnings));
+            let count = |s: Severity| diags.iter().filter(|d| d.severity == s).count();
+            eprintln!(
+                "{}: {}",
+                src.name,
+                counts(
+                    count(Severity::Error),
+                    count(Severity::Warning),
+                    count(Severity::Silenced)
+                )
+            );
         }
         Format::Human => {}
     }
 }
 
-fn counts(errors: usize, warnings: usize) -> String {
+fn counts(errors: usize, warnings: usize, silenced: usize) -> String {
     let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
-    format!(
+    let mut out = format!(
         "{}, {}",
         plural(errors, "error"),
         plural(warnings, "warning")
-    )
+    );
+    if silenced > 0 {
+        out.push_str(&format!(", {silenced} silenced"));
+    }
+    out
 }
 
 fn check(src: &Source, format: Format) -> ExitCode {

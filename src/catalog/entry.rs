@@ -65,6 +65,10 @@ pub struct Entry {
     /// Catalog entries this service cannot work without.
     #[serde(default)]
     pub depends: Vec<String>,
+    /// Devices the service needs on its host (`gpu`, `zigbee`, `zwave`,
+    /// `coral`); the host must list them under `hardware`.
+    #[serde(default)]
+    pub hardware: Vec<String>,
     /// HTTP path that answers 200 when the service is healthy.
     pub health: Option<String>,
     /// Prometheus metrics path on the service port, if it exports metrics.

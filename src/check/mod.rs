@@ -1,10 +1,18 @@
-//! Stage 4: checks over the resolved fleet. Each rule is a small function
-//! with a stable code; errors stop `build`, warnings do not.
+//! Stage 4: policy over the resolved fleet. Each rule is a small function
+//! with a stable code (documented in `docs/rules.md`); errors stop `build`,
+//! warnings do not. A rule about one service can be silenced for it with
+//! a reason (`[services.<name>.silence] <code> = "why"`); silenced findings
+//! are still listed, as such.
 
+mod backup;
+mod exposure;
 mod login;
 mod network;
+mod placement;
+mod resources;
+mod secrets;
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Severity, did_you_mean};
 use crate::fleet::Fleet;
 
 /// A rule: looks at the fleet, reports what is wrong.
@@ -15,6 +23,28 @@ const RULES: &[Rule] = &[
     network::duplicate_name,
     network::exposure_needs_access,
     login::admin_can_log_in,
+    exposure::admin_never_public,
+    exposure::public_needs_auth,
+    exposure::widening_needs_reason,
+    backup::data_is_protected,
+    secrets::no_literal_secrets,
+    resources::ram_budget,
+    resources::pool_budget,
+    resources::recordsize_sanity,
+    placement::hardware_present,
+];
+
+/// Codes of the rules that can be silenced for one service.
+pub const SILENCEABLE: [&str; 9] = [
+    "admin-public",
+    "public-without-auth",
+    "exposure-without-reason",
+    "no-snapshots",
+    "no-offsite",
+    "no-replica",
+    "literal-secret",
+    "recordsize",
+    "missing-hardware",
 ];
 
 /// Runs every rule; diagnostics come back sorted by position in the spec.
@@ -23,6 +53,55 @@ pub fn check(fleet: &Fleet) -> Vec<Diagnostic> {
     for rule in RULES {
         rule(fleet, &mut out);
     }
+    apply_silences(fleet, &mut out);
     out.sort_by_key(|d| (d.primary.as_ref().map(|p| p.span.start), d.severity));
     out
+}
+
+/// Marks findings the spec silenced, and reports silences that name no
+/// rule or silence nothing.
+fn apply_silences(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+    let mut extra = Vec::new();
+    for i in &fleet.instances {
+        for (code, reason) in &i.silence {
+            if !SILENCEABLE.contains(&code.value.as_str()) {
+                let mut d = Diagnostic::error(
+                    "unknown-rule",
+                    format!("there is no rule `{}` to silence", code.value),
+                )
+                .at(
+                    code.span.clone(),
+                    "not a rule that can be silenced per service",
+                );
+                d = match did_you_mean(&code.value, SILENCEABLE) {
+                    Some(m) => d.help(format!("did you mean `{m}`?")),
+                    None => d.help(format!(
+                        "rules that can be silenced: {}",
+                        SILENCEABLE.join(", ")
+                    )),
+                };
+                extra.push(d);
+                continue;
+            }
+            let mut used = false;
+            for d in out.iter_mut() {
+                if d.code == code.value && d.subject.as_deref() == Some(i.name.value.as_str()) {
+                    d.severity = Severity::Silenced;
+                    d.help = Some(format!("silenced: {}", reason.value));
+                    used = true;
+                }
+            }
+            if !used {
+                extra.push(
+                    Diagnostic::warning(
+                        "unused-silence",
+                        format!("`{}` does not fire for `{}`", code.value, i.name.value),
+                    )
+                    .at(code.span.clone(), "nothing to silence")
+                    .help("remove this line"),
+                );
+            }
+        }
+    }
+    out.append(&mut extra);
 }

@@ -334,6 +334,9 @@ fn instance(
         database,
         secrets,
         nixos,
+        passthrough_strings: s.nixos_strings.clone(),
+        exposure_reason: s.exposure_reason.clone(),
+        silence: s.silence.clone(),
     })
 }
 

@@ -66,6 +66,8 @@ pub struct Host {
     pub host_key: Option<Sp<String>>,
     /// Disk for the boot pool, e.g. `/dev/disk/by-id/nvme-…`.
     pub boot_disk: Option<Sp<String>>,
+    /// Devices services may need: `gpu`, `zigbee`, `zwave`, `coral`.
+    pub hardware: Vec<Sp<String>>,
     pub pools: Vec<Pool>,
 }
 
@@ -197,6 +199,12 @@ pub struct ServiceSpec {
     pub data: Vec<DataSpec>,
     /// Extra NixOS settings below the service's module, passed through.
     pub nixos: Option<Sp<toml::Value>>,
+    /// Why the exposure is wider than the catalog default.
+    pub exposure_reason: Option<Sp<String>>,
+    /// Rules silenced for this service: code and the reason.
+    pub silence: Vec<(Sp<String>, Sp<String>)>,
+    /// Every string in `nixos`, by dotted key path, with its span.
+    pub nixos_strings: Vec<(String, crate::diagnostic::Span)>,
 }
 
 /// Overrides for one state directory of a service: `[services.x.data.<dir>]`.

@@ -154,6 +154,8 @@ fn homelab(t: &mut Table, sink: &mut Sink) -> Option<Homelab> {
     })
 }
 
+/// Devices a catalog entry can need (`hardware` in the catalog).
+pub const HARDWARE: [&str; 4] = ["gpu", "zigbee", "zwave", "coral"];
 const SYSTEMS: [&str; 2] = ["x86_64-linux", "aarch64-linux"];
 const POOL_MODES: [&str; 5] = ["single", "mirror", "raidz1", "raidz2", "raidz3"];
 
@@ -174,6 +176,20 @@ fn host(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<Host> {
         ssh_key(sink, k);
     }
     let boot_disk = t.str(sink, "boot_disk");
+    let hardware = t.str_list(sink, "hardware").unwrap_or_default();
+    for h in &hardware {
+        if !HARDWARE.contains(&h.value.as_str()) {
+            sink.push(
+                Diagnostic::error("invalid-value", format!("unknown hardware `{}`", h.value)).at(
+                    h.span.clone(),
+                    format!(
+                        "expected one of {}",
+                        crate::diagnostic::name_list(&HARDWARE)
+                    ),
+                ),
+            );
+        }
+    }
     let mut pools = Vec::new();
     for (pool_name, mut p) in t.named_tables(sink, "pools") {
         let mode = p.choice(sink, "mode", &POOL_MODES);
@@ -209,6 +225,7 @@ fn host(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<Host> {
         ram_gb: ram_gb?,
         host_key,
         boot_disk,
+        hardware,
         pools,
     })
 }
@@ -273,6 +290,33 @@ fn service(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<ServiceSp
             None
         }
     });
+    let mut nixos_strings = Vec::new();
+    if let Some(v) = t.get("nixos") {
+        string_leaves(v, String::new(), &mut nixos_strings);
+    }
+    let exposure_reason = t.str(sink, "exposure_reason");
+    let mut silence = Vec::new();
+    if let Some(s) = t.table(sink, "silence") {
+        for (code, reason) in s.entries() {
+            match reason.get_ref() {
+                DeValue::String(r) if !r.trim().is_empty() => silence.push((
+                    Sp::new(code.get_ref().to_string(), code.span()),
+                    Sp::new(r.to_string(), reason.span()),
+                )),
+                _ => sink.push(
+                    Diagnostic::error(
+                        "wrong-type",
+                        format!("silencing `{}` needs a reason", code.get_ref()),
+                    )
+                    .at(reason.span(), "expected a non-empty string")
+                    .help(format!(
+                        "write `{} = \"why this is fine here\"`",
+                        code.get_ref()
+                    )),
+                ),
+            }
+        }
+    }
     Some(ServiceSpec {
         name,
         service,
@@ -282,6 +326,9 @@ fn service(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<ServiceSp
         port,
         data,
         nixos,
+        exposure_reason,
+        silence,
+        nixos_strings,
     })
 }
 
@@ -397,6 +444,33 @@ fn plain_value(v: &toml::Spanned<DeValue>, sink: &mut Sink) -> Option<toml::Valu
             toml::Value::Table(out)
         }
     })
+}
+
+/// Every string value under `v`, with its dotted key path and span.
+fn string_leaves(
+    v: &toml::Spanned<DeValue>,
+    path: String,
+    out: &mut Vec<(String, crate::diagnostic::Span)>,
+) {
+    match v.get_ref() {
+        DeValue::String(_) => out.push((path, v.span())),
+        DeValue::Array(items) => {
+            for item in items {
+                string_leaves(item, path.clone(), out);
+            }
+        }
+        DeValue::Table(t) => {
+            for (k, item) in t.iter() {
+                let key = if path.is_empty() {
+                    k.get_ref().to_string()
+                } else {
+                    format!("{path}.{}", k.get_ref())
+                };
+                string_leaves(item, key, out);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// RFC 1123 label: lowercase letters, digits and inner hyphens, 1 to 63.

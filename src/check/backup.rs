@@ -1,0 +1,87 @@
+//! 3-2-1 by default: critical data has snapshots, a replica on a second
+//! machine and an encrypted offsite copy; standard data has snapshots and
+//! offsite; disposable data is stated as such (by its class). One finding
+//! per service, naming its directories.
+
+use crate::diagnostic::{Diagnostic, Span};
+use crate::fleet::{DataDir, Fleet, Instance, policy};
+use crate::spec::DataClass;
+
+/// Where to point for a set of directories: the first override in the
+/// spec, else the service itself.
+fn span(i: &Instance, dirs: &[&DataDir]) -> Span {
+    dirs.iter()
+        .find_map(|d| d.span.clone())
+        .unwrap_or_else(|| i.name.span.clone())
+}
+
+fn paths(dirs: &[&DataDir]) -> String {
+    dirs.iter()
+        .map(|d| d.path.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub fn data_is_protected(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+    for i in &fleet.instances {
+        let kept: Vec<&DataDir> = i
+            .data
+            .iter()
+            .filter(|d| d.class != DataClass::Disposable)
+            .collect();
+        let critical: Vec<&DataDir> = kept
+            .iter()
+            .copied()
+            .filter(|d| d.class == DataClass::Critical)
+            .collect();
+
+        let unsnapshotted: Vec<&DataDir> = kept
+            .iter()
+            .copied()
+            .filter(|d| d.dataset.is_none())
+            .collect();
+        if !unsnapshotted.is_empty() {
+            out.push(
+                Diagnostic::warning("no-snapshots", format!("`{}` keeps data that is never snapshotted", i.name.value))
+                    .at(span(i, &unsnapshotted), format!("host `{}` has no ZFS pool for {}", i.host, paths(&unsnapshotted)))
+                    .help(format!("add `[hosts.{}.pools.<name>]`: each directory then gets a dataset and snapshots", i.host))
+                    .about(&i.name.value),
+            );
+        }
+
+        let offsite: Vec<&DataDir> = kept
+            .iter()
+            .copied()
+            .filter(|d| policy::offsite(d.class))
+            .collect();
+        if fleet.backup.is_none() && !offsite.is_empty() {
+            let (severity, class): (fn(&'static str, String) -> Diagnostic, _) =
+                if critical.is_empty() {
+                    (Diagnostic::warning, "standard")
+                } else {
+                    (Diagnostic::error, "critical")
+                };
+            out.push(
+                severity("no-offsite", format!("`{}` has {class} data with no offsite copy", i.name.value))
+                    .at(span(i, &offsite), format!("only this machine holds {}", paths(&offsite)))
+                    .help("add `[backup]` with an encrypted restic repository off the premises, or mark re-creatable data `class = \"disposable\"`")
+                    .about(&i.name.value),
+            );
+        }
+
+        if !critical.is_empty() && fleet.hosts.len() < 2 {
+            out.push(
+                Diagnostic::warning(
+                    "no-replica",
+                    format!("`{}` has critical data on one machine only", i.name.value),
+                )
+                .at(
+                    span(i, &critical),
+                    format!("no replica of {}", paths(&critical)),
+                )
+                .help("add a second host (a NAS) to replicate snapshots to")
+                .about(&i.name.value),
+            );
+        }
+    }
+}
