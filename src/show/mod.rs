@@ -76,7 +76,7 @@ pub fn ports(fleet: &Fleet) -> Table {
                         i.name.value.as_str().into(),
                         u64::from(*port).into(),
                         crate::fleet::BIND_ADDRESS.into(),
-                        i.exposure.value.as_str().into(),
+                        exposure.into(),
                         url.into(),
                     ],
                 ));
