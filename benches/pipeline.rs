@@ -35,7 +35,11 @@ fn pipeline(c: &mut Criterion) {
             std::fs::write(&path, file.text()).unwrap();
             paths.push(path);
         }
-        if Command::new("nix-instantiate").arg("--version").output().is_ok() {
+        if Command::new("nix-instantiate")
+            .arg("--version")
+            .output()
+            .is_ok()
+        {
             group.sample_size(20);
             group.bench_function("baseline: nix-instantiate --parse of the tree", |b| {
                 b.iter(|| {

@@ -46,11 +46,17 @@ fn expectations(text: &str, file: &str) -> Vec<Expect> {
 #[test]
 fn every_bad_spec_reports_what_it_must() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad-specs");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     let mut failures = Vec::new();
     let mut count = 0;
-    for path in files.iter().filter(|p| p.extension().is_some_and(|e| e == "toml")) {
+    for path in files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+    {
         count += 1;
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let text = std::fs::read_to_string(path).unwrap();
@@ -73,12 +79,18 @@ fn every_bad_spec_reports_what_it_must() {
         let found: Vec<(String, usize, usize, Severity)> = diags
             .iter()
             .map(|d| {
-                let (l, c) = d.primary.as_ref().map_or((0, 0), |p| line_col(&text, p.span.start));
+                let (l, c) = d
+                    .primary
+                    .as_ref()
+                    .map_or((0, 0), |p| line_col(&text, p.span.start));
                 (d.code.to_string(), l, c, d.severity)
             })
             .collect();
         for e in &expected {
-            if !found.iter().any(|f| f.0 == e.code && f.1 == e.line && f.2 == e.column && f.3 == e.severity) {
+            if !found
+                .iter()
+                .any(|f| f.0 == e.code && f.1 == e.line && f.2 == e.column && f.3 == e.severity)
+            {
                 failures.push(format!(
                     "{name}: expected {:?} `{}` at {}:{}, found {:?}",
                     e.severity, e.code, e.line, e.column, found
@@ -86,6 +98,9 @@ fn every_bad_spec_reports_what_it_must() {
             }
         }
     }
-    assert!(count >= 40, "the corpus has {count} specs; it needs at least 40");
+    assert!(
+        count >= 40,
+        "the corpus has {count} specs; it needs at least 40"
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -68,7 +68,11 @@ pub fn ports(fleet: &Fleet) -> Table {
         for i in fleet.instances.iter().filter(|i| i.host == host.name()) {
             for (n, port) in i.port.iter().chain(&i.entry.extra_ports).enumerate() {
                 // Extra ports (workers, gRPC) are never proxied.
-                let (url, exposure) = if n == 0 { (i.url(), i.exposure.value.as_str()) } else { (None, "host") };
+                let (url, exposure) = if n == 0 {
+                    (i.url(), i.exposure.value.as_str())
+                } else {
+                    (None, "host")
+                };
                 rows.push((
                     *port,
                     vec![
