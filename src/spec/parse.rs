@@ -32,6 +32,7 @@ fn syntax_error(e: &toml::de::Error, text: &str) -> Diagnostic {
     let end = text[span.start.min(text.len())..]
         .chars()
         .next()
+        .filter(|c| *c != '\n' && *c != '\r')
         .map_or(span.start, |c| span.start + c.len_utf8());
     let message = e.message().trim().trim_end_matches('.').to_string();
     Diagnostic::error("syntax", "the spec is not valid TOML")

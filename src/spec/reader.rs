@@ -224,8 +224,8 @@ impl<'a, 'i> Table<'a, 'i> {
 
     /// A sub-table, with the span of its key.
     pub fn table(&mut self, sink: &mut Sink, key: &'static str) -> Option<Table<'a, 'i>> {
-        let (k, v) = self.table.get_key_value(key)?;
         self.asked.push(key);
+        let (k, v) = self.table.get_key_value(key)?;
         match v.get_ref() {
             DeValue::Table(t) => Some(Table::new(t, k.span(), self.full(key))),
             _ => {

@@ -1,0 +1,239 @@
+//! The real binary, run as a user would: exact exit codes and exact output
+//! (source line, caret, help) for broken specs, and the behaviour of `init`,
+//! `check`, `build` and `show` around files.
+
+use std::path::Path;
+use std::process::Command;
+
+/// Runs `homelab` in `dir`; returns exit code, stdout and stderr.
+fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_homelab"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("homelab runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// `check` on a spec from the corpus, copied to `homelab.toml` so that the
+/// path in the output is stable.
+fn check_corpus(name: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/bad-specs")
+        .join(format!("{name}.toml"));
+    std::fs::copy(src, dir.path().join("homelab.toml")).unwrap();
+    let (code, stdout, stderr) = run(dir.path(), &["check"]);
+    format!("exit: {code}\n--- stdout\n{stdout}--- stderr\n{stderr}")
+}
+
+/// Broken specs whose full output is pinned (snapshots in `tests/snapshots/`).
+const PINNED: [&str; 20] = [
+    "syntax-unclosed-string",
+    "syntax-duplicate-key",
+    "wrong-type-ram",
+    "out-of-range-port",
+    "unknown-key-top",
+    "unknown-key-service",
+    "missing-domain",
+    "missing-ram",
+    "invalid-exposure",
+    "invalid-subdomain",
+    "invalid-size",
+    "unknown-service-typo",
+    "unknown-service-far",
+    "not-a-service",
+    "unknown-host",
+    "missing-host",
+    "port-clash-services",
+    "port-clash-infra",
+    "duplicate-name",
+    "missing-dependency",
+];
+
+#[test]
+fn broken_specs_print_exactly_this() {
+    for name in PINNED {
+        insta::assert_snapshot!(name, check_corpus(name));
+    }
+}
+
+#[test]
+fn policy_findings_print_exactly_this() {
+    for name in [
+        "admin-public",
+        "literal-secret",
+        "no-offsite",
+        "silenced-replica",
+        "unknown-rule",
+    ] {
+        insta::assert_snapshot!(name, check_corpus(name));
+    }
+}
+
+fn assert_tail(text: &str, tail: &str) {
+    assert!(
+        text.ends_with(tail),
+        "expected the output to end with:\n{tail}\ngot:\n{text}"
+    );
+}
+
+#[test]
+fn a_missing_spec_cannot_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = run(dir.path(), &["check"]);
+    assert_eq!((code, stdout.as_str()), (2, ""));
+    assert_eq!(
+        stderr,
+        "error: homelab.toml not found; run `homelab init` to create one, or try `--example frame1`\n"
+    );
+}
+
+#[test]
+fn an_unknown_example_lists_the_known_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = run(dir.path(), &["check", "--example", "nope"]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr,
+        "error: there is no example `nope`; examples: frame1, nuc\n"
+    );
+}
+
+#[test]
+fn init_writes_a_spec_that_checks_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, _) = run(dir.path(), &["init"]);
+    assert_eq!(code, 0);
+    assert!(stdout.starts_with("wrote ./homelab.toml\n"), "{stdout}");
+    let written = std::fs::read_to_string(dir.path().join("homelab.toml")).unwrap();
+    assert_eq!(written, homelab::examples::STARTER);
+
+    let (code, stdout, stderr) = run(dir.path(), &["check"]);
+    assert_eq!(code, 0, "the starter spec checks clean:\n{stderr}");
+    assert!(stdout.contains("homelab.toml: ok"), "{stdout}");
+
+    std::fs::write(dir.path().join("homelab.toml"), "# mine\n").unwrap();
+    let (code, _, stderr) = run(dir.path(), &["init"]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr,
+        "error: ./homelab.toml already exists; homelab init never overwrites a spec\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("homelab.toml")).unwrap(),
+        "# mine\n"
+    );
+}
+
+#[test]
+fn json_diagnostics_carry_code_and_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let src =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad-specs/unknown-service-typo.toml");
+    std::fs::copy(src, dir.path().join("homelab.toml")).unwrap();
+    let (code, stdout, stderr) = run(dir.path(), &["check", "--format", "json"]);
+    assert_eq!((code, stderr.as_str()), (1, ""));
+    let diags: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let d = &diags[0];
+    assert_eq!(d["code"], "unknown-service");
+    assert_eq!(d["severity"], "error");
+    assert_eq!(d["file"], "homelab.toml");
+    assert_eq!(
+        (d["line"].as_u64(), d["column"].as_u64()),
+        (Some(24), Some(11))
+    );
+    assert_eq!(d["help"], "did you mean `vaultwarden`?");
+}
+
+#[test]
+fn a_build_with_errors_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let src =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad-specs/port-clash-services.toml");
+    std::fs::copy(src, dir.path().join("homelab.toml")).unwrap();
+    let (code, _, stderr) = run(dir.path(), &["build", "--out", "flake"]);
+    assert_eq!(code, 1);
+    assert!(stderr.ends_with("nothing was written\n"), "{stderr}");
+    assert!(!dir.path().join("flake").exists());
+}
+
+#[test]
+fn a_hand_edited_file_stops_the_build_until_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, _) = run(
+        dir.path(),
+        &["build", "--example", "frame1", "--out", "flake"],
+    );
+    assert_eq!(code, 0);
+    assert!(stdout.starts_with("wrote flake: "), "{stdout}");
+    let (_, stdout, _) = run(
+        dir.path(),
+        &["build", "--example", "frame1", "--out", "flake"],
+    );
+    assert!(stdout.contains("0 created, 0 updated"), "{stdout}");
+
+    // User-owned files are never rewritten.
+    let hardware = dir.path().join("flake/hosts/frame1/hardware.nix");
+    std::fs::write(
+        &hardware,
+        "{ ... }: { boot.kernelModules = [ \"kvm-intel\" ]; }\n",
+    )
+    .unwrap();
+    let core = dir.path().join("flake/hosts/frame1/core.nix");
+    let edited = std::fs::read_to_string(&core)
+        .unwrap()
+        .replace("Europe/Prague", "UTC");
+    std::fs::write(&core, &edited).unwrap();
+
+    let (code, _, stderr) = run(
+        dir.path(),
+        &["build", "--example", "frame1", "--out", "flake"],
+    );
+    assert_eq!(code, 1);
+    // The example's warnings come first; the refusal closes the output.
+    assert_tail(
+        &stderr,
+        "error: generated files were edited by hand:\n  flake/hosts/frame1/core.nix\nhelp: move your changes into the spec (or hosts/<host>/extra.nix), then build again;\n      or run `homelab build --force` to overwrite them\nnothing was written\n",
+    );
+    assert_eq!(std::fs::read_to_string(&core).unwrap(), edited);
+
+    let (code, _, _) = run(
+        dir.path(),
+        &["build", "--example", "frame1", "--out", "flake", "--force"],
+    );
+    assert_eq!(code, 0);
+    assert!(
+        std::fs::read_to_string(&core)
+            .unwrap()
+            .contains("Europe/Prague")
+    );
+    assert!(
+        std::fs::read_to_string(&hardware)
+            .unwrap()
+            .contains("kvm-intel")
+    );
+}
+
+#[test]
+fn show_prints_tables_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, _) = run(dir.path(), &["show", "ports", "--example", "frame1"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("frame1  grafana          3001   127.0.0.1  lan             https://grafana.local.kaifer.dev"), "{stdout}");
+    let (code, stdout, _) = run(
+        dir.path(),
+        &["show", "exposure", "--example", "nuc", "--json"],
+    );
+    assert_eq!(code, 0);
+    let rows: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 4);
+    let (code, _, stderr) = run(dir.path(), &["show", "nonsense", "--example", "nuc"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("invalid value 'nonsense'"), "{stderr}");
+}
