@@ -109,6 +109,10 @@ pub struct State {
     pub recordsize: String,
     /// Default quota, e.g. `20G`.
     pub quota: Option<String>,
+    /// False when the files are not the backup: a running database's files
+    /// are inconsistent, its dumps are what goes offsite.
+    #[serde(default = "yes")]
+    pub offsite: bool,
 }
 
 fn default_recordsize() -> String {

@@ -4,7 +4,7 @@
 //! per service, naming its directories.
 
 use crate::diagnostic::{Diagnostic, Span};
-use crate::fleet::{DataDir, Fleet, Instance, policy};
+use crate::fleet::{DataDir, Fleet, Instance};
 use crate::spec::DataClass;
 
 /// Where to point for a set of directories: the first override in the
@@ -49,11 +49,7 @@ pub fn data_is_protected(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
             );
         }
 
-        let offsite: Vec<&DataDir> = kept
-            .iter()
-            .copied()
-            .filter(|d| policy::offsite(d.class))
-            .collect();
+        let offsite: Vec<&DataDir> = kept.iter().copied().filter(|d| d.goes_offsite()).collect();
         if fleet.backup.is_none() && !offsite.is_empty() {
             let (severity, class): (fn(&'static str, String) -> Diagnostic, _) =
                 if critical.is_empty() {

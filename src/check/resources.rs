@@ -48,10 +48,9 @@ pub fn pool_budget(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     for host in &fleet.hosts {
         for pool in &host.spec.pools {
             let quotas: u64 = fleet
-                .instances
-                .iter()
-                .filter(|i| i.host == host.name())
-                .flat_map(|i| &i.data)
+                .data_on(host)
+                .into_iter()
+                .map(|(_, d)| d)
                 .filter(|d| {
                     d.dataset
                         .as_ref()

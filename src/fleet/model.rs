@@ -22,6 +22,20 @@ pub struct Fleet {
     pub secrets: BTreeMap<String, Secret>,
 }
 
+impl Fleet {
+    /// Every state directory on a host, its services' then its
+    /// infrastructure's, with the name of what owns it.
+    pub fn data_on<'a>(&'a self, host: &'a HostPlan) -> Vec<(&'a str, &'a DataDir)> {
+        let services = self
+            .instances
+            .iter()
+            .filter(|i| i.host == host.name())
+            .flat_map(|i| i.data.iter().map(move |d| (i.name.value.as_str(), d)));
+        let infrastructure = host.data.iter().map(|(e, d)| (e.name.as_str(), d));
+        services.chain(infrastructure).collect()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct HostPlan {
     pub spec: Host,
@@ -29,6 +43,9 @@ pub struct HostPlan {
     pub host_id: String,
     /// Infrastructure the host needs, as catalog entry names.
     pub infrastructure: Vec<&'static str>,
+    /// State of that infrastructure (PostgreSQL's databases, certificates,
+    /// tailnet identity), with the entry it belongs to.
+    pub data: Vec<(&'static Entry, DataDir)>,
 }
 
 impl HostPlan {
@@ -97,6 +114,15 @@ pub struct DataDir {
     pub dataset: Option<(String, String)>,
     /// Where the spec overrides this directory, if it does.
     pub span: Option<Span>,
+    /// False when another copy is what goes offsite (database dumps).
+    pub offsite: bool,
+}
+
+impl DataDir {
+    /// Whether the offsite backup copies this directory.
+    pub fn goes_offsite(&self) -> bool {
+        self.offsite && super::policy::offsite(self.class)
+    }
 }
 
 #[derive(Debug, Clone)]

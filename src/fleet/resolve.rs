@@ -100,10 +100,14 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
     let hosts = spec
         .hosts
         .iter()
-        .map(|h| HostPlan {
-            host_id: host_id(&spec.homelab.name.value, &h.name.value),
-            infrastructure: infrastructure(spec, h, &instances),
-            spec: h.clone(),
+        .map(|h| {
+            let infrastructure = infrastructure(spec, h, &instances);
+            HostPlan {
+                host_id: host_id(&spec.homelab.name.value, &h.name.value),
+                data: infrastructure_data(h, &infrastructure),
+                infrastructure,
+                spec: h.clone(),
+            }
         })
         .collect();
     Ok(Fleet {
@@ -409,6 +413,7 @@ fn data_dirs(
                     .or_else(|| st.quota.as_deref().and_then(Size::parse)),
                 dataset: pool.map(|p| (p, format!("{}/{}", s.name.value, st.name))),
                 span: o.map(|o| o.name.span.clone()),
+                offsite: st.offsite,
             }
         })
         .collect()
@@ -608,6 +613,44 @@ fn infrastructure(spec: &Spec, host: &Host, instances: &[Instance]) -> Vec<&'sta
         out.push("postgresql");
     }
     out
+}
+
+/// Infrastructure state. Critical state (databases) gets a dataset on the
+/// host's first pool, for its record size and snapshots; the rest is small
+/// and stays on the root file system, backed up like everything else.
+fn infrastructure_data(
+    host: &Host,
+    infrastructure: &[&'static str],
+) -> Vec<(&'static Entry, DataDir)> {
+    let pool = host.pools.first().map(|p| p.name.value.clone());
+    infrastructure
+        .iter()
+        .filter_map(|name| catalog::get(name))
+        .flat_map(|entry| {
+            let pool = pool.clone();
+            entry.state.iter().map(move |st| {
+                let dataset = (st.class == crate::spec::DataClass::Critical)
+                    .then(|| {
+                        pool.clone()
+                            .map(|p| (p, format!("{}/{}", entry.name, st.name)))
+                    })
+                    .flatten();
+                (
+                    entry,
+                    DataDir {
+                        state: st.name.clone(),
+                        path: st.path.clone(),
+                        class: st.class,
+                        recordsize: st.recordsize.clone(),
+                        quota: st.quota.as_deref().and_then(Size::parse),
+                        dataset,
+                        span: None,
+                        offsite: st.offsite,
+                    },
+                )
+            })
+        })
+        .collect()
 }
 
 /// A stable 8-hex-digit `networking.hostId` (ZFS needs one per machine).

@@ -45,6 +45,15 @@ pub fn infrastructure(fleet: &Fleet, host: &HostPlan) -> Attrs {
     if fleet.backup.is_some() {
         offsite(&mut m, fleet, host);
     }
+    for (entry, dir) in &host.data {
+        super::datasets::contribute(
+            &mut m,
+            fleet,
+            &entry.name,
+            entry.user.as_deref(),
+            std::slice::from_ref(dir),
+        );
+    }
     m
 }
 

@@ -7,6 +7,7 @@
 //! `infrastructure.nix` hold what the host needs whatever it runs.
 
 mod core;
+mod datasets;
 mod disko;
 mod flake;
 mod infrastructure;

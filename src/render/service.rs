@@ -5,9 +5,10 @@
 //! route, tunnel ingress, status check, dashboard entry, scrape target,
 //! database and secrets here, next to its module settings.
 
-use super::infrastructure::{OFFSITE_JOB, TAILNET_RANGE, age_secret};
+use super::datasets;
+use super::infrastructure::{TAILNET_RANGE, age_secret};
 use super::nix::{Attrs, Nix, merge_into, set};
-use crate::fleet::{Fleet, HostPlan, Instance, policy};
+use crate::fleet::{Fleet, HostPlan, Instance};
 use crate::spec::Exposure;
 
 pub fn service(fleet: &Fleet, host: &HostPlan, i: &Instance) -> Attrs {
@@ -15,8 +16,13 @@ pub fn service(fleet: &Fleet, host: &HostPlan, i: &Instance) -> Attrs {
     for (k, v) in &i.nixos {
         merge_into(&mut m, k, v.clone());
     }
-    datasets(&mut m, i);
-    backup(&mut m, fleet, i);
+    datasets::contribute(
+        &mut m,
+        fleet,
+        &i.name.value,
+        i.entry.user.as_deref(),
+        &i.data,
+    );
     route(&mut m, fleet, i);
     status_check(&mut m, fleet, host, i);
     dashboard(&mut m, fleet, host, i);
@@ -35,119 +41,6 @@ fn local<'f>(fleet: &'f Fleet, host: &HostPlan, entry: &str) -> Option<&'f Insta
         .instances
         .iter()
         .find(|x| x.entry.name == entry && x.host == host.name())
-}
-
-fn datasets(m: &mut Attrs, i: &Instance) {
-    let mut parents = Vec::new();
-    for d in &i.data {
-        let Some((pool, name)) = &d.dataset else {
-            continue;
-        };
-        let base = ["disko", "devices", "zpool", pool.as_str(), "datasets"];
-        if let Some((parent, _)) = name.rsplit_once('/')
-            && !parents.contains(&(pool.clone(), parent.to_string()))
-        {
-            parents.push((pool.clone(), parent.to_string()));
-            set(
-                m,
-                &[base[0], base[1], base[2], base[3], base[4], parent, "type"],
-                "zfs_fs",
-            );
-            set(
-                m,
-                &[
-                    base[0],
-                    base[1],
-                    base[2],
-                    base[3],
-                    base[4],
-                    parent,
-                    "options",
-                    "mountpoint",
-                ],
-                "none",
-            );
-        }
-        let ds = [base[0], base[1], base[2], base[3], base[4], name.as_str()];
-        set(
-            m,
-            &[ds[0], ds[1], ds[2], ds[3], ds[4], ds[5], "type"],
-            "zfs_fs",
-        );
-        set(
-            m,
-            &[ds[0], ds[1], ds[2], ds[3], ds[4], ds[5], "mountpoint"],
-            d.path.as_str(),
-        );
-        let mut options = Attrs::new();
-        options.insert("recordsize".into(), Nix::str(&d.recordsize));
-        if let Some(q) = d.quota {
-            options.insert("quota".into(), Nix::str(q.zfs()));
-        }
-        set(
-            m,
-            &[ds[0], ds[1], ds[2], ds[3], ds[4], ds[5], "options"],
-            Nix::Attrs(options),
-        );
-        // A freshly mounted dataset belongs to root; hand it to the service.
-        if let Some(user) = &i.entry.user {
-            let rule = format!("10-homelab-{}", i.name.value);
-            let d = [
-                "systemd",
-                "tmpfiles",
-                "settings",
-                rule.as_str(),
-                d.path.as_str(),
-                "d",
-            ];
-            set(
-                m,
-                &[d[0], d[1], d[2], d[3], d[4], d[5], "user"],
-                user.as_str(),
-            );
-            set(
-                m,
-                &[d[0], d[1], d[2], d[3], d[4], d[5], "group"],
-                user.as_str(),
-            );
-            set(m, &[d[0], d[1], d[2], d[3], d[4], d[5], "mode"], "0750");
-        }
-
-        if policy::snapshots(d.class).is_some() {
-            set(
-                m,
-                &[
-                    "services",
-                    "sanoid",
-                    "datasets",
-                    &format!("{pool}/{name}"),
-                    "use_template",
-                ],
-                Nix::strs([d.class.as_str()]),
-            );
-        }
-    }
-}
-
-/// Critical and standard data goes offsite; disposable data is left out on
-/// purpose (it can be re-created).
-fn backup(m: &mut Attrs, fleet: &Fleet, i: &Instance) {
-    if fleet.backup.is_none() {
-        return;
-    }
-    let paths: Vec<&str> = i
-        .data
-        .iter()
-        .filter(|d| policy::offsite(d.class))
-        .map(|d| d.path.as_str())
-        .collect();
-    if !paths.is_empty() {
-        set(
-            m,
-            &["services", "restic", "backups", OFFSITE_JOB, "paths"],
-            Nix::strs(paths),
-        );
-    }
 }
 
 /// The proxy route on the internal name, limited to the networks the

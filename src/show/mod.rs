@@ -157,28 +157,26 @@ pub fn storage(fleet: &Fleet) -> Table {
         for pool in &host.spec.pools {
             let mut total = 0u64;
             let mut unbounded = 0;
-            for i in fleet.instances.iter().filter(|i| i.host == host.name()) {
-                for d in &i.data {
-                    let Some((p, name)) = &d.dataset else {
-                        continue;
-                    };
-                    if p != &pool.name.value {
-                        continue;
-                    }
-                    match d.quota {
-                        Some(q) => total += q.0,
-                        None => unbounded += 1,
-                    }
-                    t.row(vec![
-                        host.name().into(),
-                        p.as_str().into(),
-                        format!("{p}/{name}").into(),
-                        d.path.as_str().into(),
-                        d.class.as_str().into(),
-                        d.recordsize.as_str().into(),
-                        size_cell(d.quota),
-                    ]);
+            for (_, d) in fleet.data_on(host) {
+                let Some((p, name)) = &d.dataset else {
+                    continue;
+                };
+                if p != &pool.name.value {
+                    continue;
                 }
+                match d.quota {
+                    Some(q) => total += q.0,
+                    None => unbounded += 1,
+                }
+                t.row(vec![
+                    host.name().into(),
+                    p.as_str().into(),
+                    format!("{p}/{name}").into(),
+                    d.path.as_str().into(),
+                    d.class.as_str().into(),
+                    d.recordsize.as_str().into(),
+                    size_cell(d.quota),
+                ]);
             }
             let size = pool.size.value.0;
             let pct = if size == 0 {
@@ -200,18 +198,20 @@ pub fn storage(fleet: &Fleet) -> Table {
                 },
             ));
         }
-        for i in fleet.instances.iter().filter(|i| i.host == host.name()) {
-            for d in i.data.iter().filter(|d| d.dataset.is_none()) {
-                t.row(vec![
-                    host.name().into(),
-                    "-".into(),
-                    "- (root file system)".into(),
-                    d.path.as_str().into(),
-                    d.class.as_str().into(),
-                    "-".into(),
-                    size_cell(d.quota),
-                ]);
-            }
+        for (_, d) in fleet
+            .data_on(host)
+            .into_iter()
+            .filter(|(_, d)| d.dataset.is_none())
+        {
+            t.row(vec![
+                host.name().into(),
+                "-".into(),
+                "- (root file system)".into(),
+                d.path.as_str().into(),
+                d.class.as_str().into(),
+                "-".into(),
+                size_cell(d.quota),
+            ]);
         }
     }
     t
@@ -225,8 +225,8 @@ pub fn snapshots(fleet: &Fleet) -> Table {
             "dataset", "class", "15 min", "hourly", "daily", "weekly", "monthly",
         ],
     );
-    for i in &fleet.instances {
-        for d in &i.data {
+    for host in &fleet.hosts {
+        for (_, d) in fleet.data_on(host) {
             let name = match &d.dataset {
                 Some((pool, name)) => format!("{pool}/{name}"),
                 None => format!("{} (no dataset: not snapshotted)", d.path),
@@ -329,7 +329,7 @@ pub fn backups(fleet: &Fleet) -> Table {
     let mut t = Table::new(
         "Backup coverage",
         &[
-            "service",
+            "owner",
             "path",
             "class",
             "snapshots",
@@ -337,17 +337,22 @@ pub fn backups(fleet: &Fleet) -> Table {
             "database dump",
         ],
     );
-    for i in &fleet.instances {
-        for d in &i.data {
+    for host in &fleet.hosts {
+        for (owner, d) in fleet.data_on(host) {
             let snap = d.dataset.is_some() && policy::snapshots(d.class).is_some();
-            let offsite = fleet.backup.is_some() && policy::offsite(d.class);
+            let offsite = fleet.backup.is_some() && d.goes_offsite();
+            let database = fleet
+                .instances
+                .iter()
+                .find(|i| i.name.value == owner)
+                .and_then(|i| i.database.clone());
             t.row(vec![
-                i.name.value.as_str().into(),
+                owner.into(),
                 d.path.as_str().into(),
                 d.class.as_str().into(),
                 snap.into(),
                 offsite.into(),
-                i.database.clone().into(),
+                database.into(),
             ]);
         }
     }

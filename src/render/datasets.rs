@@ -1,0 +1,75 @@
+//! ZFS datasets for state directories: the disko dataset (created at
+//! install, mounted at the directory), the snapshot policy of its class,
+//! ownership for the service user, and the offsite backup paths.
+
+use super::infrastructure::OFFSITE_JOB;
+use super::nix::{Attrs, Nix, set};
+use crate::fleet::{DataDir, Fleet, policy};
+
+/// Adds everything the directories of one owner (a service instance, or a
+/// host's infrastructure) contribute.
+pub fn contribute(m: &mut Attrs, fleet: &Fleet, owner: &str, user: Option<&str>, data: &[DataDir]) {
+    for d in data {
+        let Some((pool, name)) = &d.dataset else {
+            continue;
+        };
+        let datasets = ["disko", "devices", "zpool", pool.as_str(), "datasets"];
+        if let Some((parent, _)) = name.rsplit_once('/') {
+            // The parent only groups its children; it mounts nowhere.
+            let mut p = Attrs::new();
+            set(&mut p, &["type"], "zfs_fs");
+            set(&mut p, &["options", "mountpoint"], "none");
+            set(m, &[&datasets[..], &[parent]].concat(), Nix::Attrs(p));
+        }
+        let mut ds = Attrs::new();
+        set(&mut ds, &["type"], "zfs_fs");
+        set(&mut ds, &["mountpoint"], d.path.as_str());
+        set(&mut ds, &["options", "recordsize"], d.recordsize.as_str());
+        if let Some(q) = d.quota {
+            set(&mut ds, &["options", "quota"], q.zfs());
+        }
+        set(
+            m,
+            &[&datasets[..], &[name.as_str()]].concat(),
+            Nix::Attrs(ds),
+        );
+
+        // A freshly mounted dataset belongs to root; hand it to the service.
+        if let Some(user) = user {
+            let rule = format!("10-homelab-{owner}");
+            let mut perms = Attrs::new();
+            set(&mut perms, &["user"], user);
+            set(&mut perms, &["group"], user);
+            set(&mut perms, &["mode"], "0750");
+            set(
+                m,
+                &["systemd", "tmpfiles", "settings", &rule, &d.path, "d"],
+                Nix::Attrs(perms),
+            );
+        }
+        if policy::snapshots(d.class).is_some() {
+            let full = format!("{pool}/{name}");
+            set(
+                m,
+                &["services", "sanoid", "datasets", &full, "use_template"],
+                Nix::strs([d.class.as_str()]),
+            );
+        }
+    }
+    // Critical and standard data goes offsite; disposable data is left
+    // out on purpose (it can be re-created).
+    if fleet.backup.is_some() {
+        let paths: Vec<&str> = data
+            .iter()
+            .filter(|d| d.goes_offsite())
+            .map(|d| d.path.as_str())
+            .collect();
+        if !paths.is_empty() {
+            set(
+                m,
+                &["services", "restic", "backups", OFFSITE_JOB, "paths"],
+                Nix::strs(paths),
+            );
+        }
+    }
+}
