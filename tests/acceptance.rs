@@ -14,7 +14,7 @@ fn example(name: &str) -> (Fleet, Vec<File>) {
     (fleet, files)
 }
 
-fn text<'a>(files: &'a [File], path: &str) -> String {
+fn text(files: &[File], path: &str) -> String {
     files
         .iter()
         .find(|f| f.path == path)
