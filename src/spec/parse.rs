@@ -94,6 +94,7 @@ fn decode(root: &mut Table, sink: &mut Sink) -> Option<Spec> {
 
     let mut secrets = Vec::new();
     for (name, mut t) in root.named_tables(sink, "secrets") {
+        secret_name(sink, &name);
         secrets.push(SecretSpec {
             name,
             owner: t.str(sink, "owner"),
@@ -381,6 +382,14 @@ fn access(t: &mut Table, sink: &mut Sink) -> Access {
             credentials_secret: credentials_secret?,
         })
     });
+    let names = [
+        proxy.as_ref().map(|p| &p.credentials_secret),
+        tailscale.as_ref().and_then(|t| t.auth_key_secret.as_ref()),
+        tunnel.as_ref().map(|t| &t.credentials_secret),
+    ];
+    for name in names.into_iter().flatten() {
+        secret_name(sink, name);
+    }
     Access {
         proxy,
         tailscale,
@@ -393,6 +402,12 @@ fn backup(t: &mut Table, sink: &mut Sink) -> Option<Backup> {
     let password_secret = t.req_str(sink, "password_secret", "\"restic-password\"");
     let environment_secret = t.str(sink, "environment_secret");
     let schedule = t.str(sink, "schedule");
+    for name in [&password_secret, &environment_secret]
+        .into_iter()
+        .flatten()
+    {
+        secret_name(sink, name);
+    }
     Some(Backup {
         span: t.span.clone(),
         repository: repository?,
@@ -507,6 +522,26 @@ fn domain_name(sink: &mut Sink, s: &Sp<String>) {
             )
             .at(s.span.clone(), "expected a domain like `example.org`")
             .help("use lowercase DNS labels separated by dots"),
+        );
+    }
+}
+
+/// Secret names become file names (`secrets/<name>.age`).
+fn secret_name(sink: &mut Sink, s: &Sp<String>) {
+    let ok = s.value.len() <= 100
+        && s.value
+            .starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && s.value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'));
+    if !ok {
+        sink.push(
+            Diagnostic::error(
+                "invalid-name",
+                format!("`{}` is not a valid secret name", s.value),
+            )
+            .at(s.span.clone(), "it names the file secrets/<name>.age")
+            .help("use lowercase letters, digits, `-`, `_` and `.`, e.g. `restic-password`"),
         );
     }
 }
