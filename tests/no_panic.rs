@@ -10,7 +10,7 @@ name = "home"
 domain = "example.org"
 timezone = "Europe/Prague"
 admin_email = "admin@example.org"
-admin_keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleKeyForTests test"]
+admin_keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEBTIGiXnUDiGk9cY1PIrmdVLGAqMXOkUmnI4w2GTgRN me@laptop"]
 
 [hosts.server]
 address = "192.168.1.10"

@@ -547,16 +547,41 @@ fn secret_name(sink: &mut Sink, s: &Sp<String>) {
 }
 
 fn ssh_key(sink: &mut Sink, k: &Sp<String>) {
-    let mut parts = k.value.split_whitespace();
-    let kind = parts.next().unwrap_or("");
-    let body = parts.next().unwrap_or("");
-    let ok = matches!(kind, "ssh-ed25519" | "ssh-rsa" | "ecdsa-sha2-nistp256")
-        && body.starts_with("AAAA");
-    if !ok {
+    if parse_ssh_key(&k.value).is_none() {
         sink.push(
             Diagnostic::error("invalid-value", "not an SSH public key")
                 .at(k.span.clone(), "expected `ssh-ed25519 AAAA…`")
                 .help("paste the line from `~/.ssh/id_ed25519.pub` or `/etc/ssh/ssh_host_ed25519_key.pub`"),
         );
     }
+}
+
+/// The wire-format blob of an OpenSSH public key line (`type base64
+/// [comment]`), when the line is one: the blob must decode and start with
+/// the same key type, and an ed25519 key must hold 32 bytes.
+pub fn parse_ssh_key(line: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let mut parts = line.split_whitespace();
+    let kind = parts.next()?;
+    if !matches!(kind, "ssh-ed25519" | "ssh-rsa" | "ecdsa-sha2-nistp256") {
+        return None;
+    }
+    let blob = base64::engine::general_purpose::STANDARD
+        .decode(parts.next()?)
+        .ok()?;
+    let field = |at: usize| -> Option<(&[u8], usize)> {
+        let len = u32::from_be_bytes(blob.get(at..at + 4)?.try_into().ok()?) as usize;
+        Some((blob.get(at + 4..at + 4 + len)?, at + 4 + len))
+    };
+    let (name, next) = field(0)?;
+    if name != kind.as_bytes() {
+        return None;
+    }
+    if kind == "ssh-ed25519" {
+        let (key, end) = field(next)?;
+        if key.len() != 32 || end != blob.len() {
+            return None;
+        }
+    }
+    Some(blob)
 }
