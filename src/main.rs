@@ -3,6 +3,7 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use homelab::diagnostic::{Diagnostic, Severity, SourceFile, render_human, render_json};
+use homelab::fleet::Fleet;
 use homelab::{examples, output, render};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -238,8 +239,32 @@ fn counts(errors: usize, warnings: usize, silenced: usize) -> String {
     out
 }
 
+/// The checks that read files next to the spec: the encrypted secrets of
+/// the flake folder. Errors among them fail the command like spec errors.
+fn with_file_checks(
+    compiled: Result<(Fleet, Vec<Diagnostic>), Vec<Diagnostic>>,
+    flake: Option<&Path>,
+) -> Result<(Fleet, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let (fleet, mut diags) = compiled?;
+    if let Some(flake) = flake {
+        diags.extend(homelab::check::secret_files::check(&fleet, flake));
+        diags.sort_by_key(|d| d.primary.as_ref().map(|p| p.span.start));
+    }
+    if diags.iter().any(Diagnostic::is_error) {
+        Err(diags)
+    } else {
+        Ok((fleet, diags))
+    }
+}
+
+fn default_flake(src: &Source) -> Option<PathBuf> {
+    src.dir.as_ref().map(|d| d.join("flake"))
+}
+
 fn check(src: &Source, format: Format) -> ExitCode {
-    match homelab::compile(&src.text) {
+    // Before the first build there is no flake folder and nothing to read.
+    let flake = default_flake(src).filter(|f| f.is_dir());
+    match with_file_checks(homelab::compile(&src.text), flake.as_deref()) {
         Ok((fleet, warnings)) => {
             report(src, &warnings, format);
             if format == Format::Human {
@@ -260,7 +285,8 @@ fn check(src: &Source, format: Format) -> ExitCode {
 }
 
 fn build(src: &Source, out: Option<PathBuf>, force: bool, format: Format) -> ExitCode {
-    let (fleet, warnings) = match homelab::compile(&src.text) {
+    let out = out.unwrap_or_else(|| default_flake(src).unwrap_or_else(|| PathBuf::from("flake")));
+    let (fleet, warnings) = match with_file_checks(homelab::compile(&src.text), Some(&out)) {
         Ok(ok) => ok,
         Err(diags) => {
             report(src, &diags, format);
@@ -269,12 +295,6 @@ fn build(src: &Source, out: Option<PathBuf>, force: bool, format: Format) -> Exi
         }
     };
     report(src, &warnings, format);
-    let out = out.unwrap_or_else(|| {
-        src.dir
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("."))
-            .join("flake")
-    });
     let files = render::render(&fleet);
     let spec_name = Path::new(&src.name)
         .file_name()

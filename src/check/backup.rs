@@ -7,12 +7,9 @@ use crate::diagnostic::{Diagnostic, Span};
 use crate::fleet::{DataDir, Fleet, Instance};
 use crate::spec::DataClass;
 
-/// Where to point for a set of directories: the first override in the
-/// spec, else the service itself.
-fn span(i: &Instance, dirs: &[&DataDir]) -> Span {
-    dirs.iter()
-        .find_map(|d| d.span.clone())
-        .unwrap_or_else(|| i.name.span.clone())
+/// Findings name the directories in their note and point at the service.
+fn span(i: &Instance) -> Span {
+    i.name.span.clone()
 }
 
 fn paths(dirs: &[&DataDir]) -> String {
@@ -43,7 +40,7 @@ pub fn data_is_protected(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
         if !unsnapshotted.is_empty() {
             out.push(
                 Diagnostic::warning("no-snapshots", format!("`{}` keeps data that is never snapshotted", i.name.value))
-                    .at(span(i, &unsnapshotted), format!("host `{}` has no ZFS pool for {}", i.host, paths(&unsnapshotted)))
+                    .at(span(i), format!("host `{}` has no ZFS pool for {}", i.host, paths(&unsnapshotted)))
                     .help(format!("add `[hosts.{}.pools.<name>]`: each directory then gets a dataset and snapshots", i.host))
                     .about(&i.name.value),
             );
@@ -59,7 +56,7 @@ pub fn data_is_protected(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
                 };
             out.push(
                 severity("no-offsite", format!("`{}` has {class} data with no offsite copy", i.name.value))
-                    .at(span(i, &offsite), format!("only this machine holds {}", paths(&offsite)))
+                    .at(span(i), format!("only this machine holds {}", paths(&offsite)))
                     .help("add `[backup]` with an encrypted restic repository off the premises, or mark re-creatable data `class = \"disposable\"`")
                     .about(&i.name.value),
             );
@@ -71,10 +68,7 @@ pub fn data_is_protected(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
                     "no-replica",
                     format!("`{}` has critical data on one machine only", i.name.value),
                 )
-                .at(
-                    span(i, &critical),
-                    format!("no replica of {}", paths(&critical)),
-                )
+                .at(span(i), format!("no replica of {}", paths(&critical)))
                 .help("add a second host (a NAS) to replicate snapshots to")
                 .about(&i.name.value),
             );

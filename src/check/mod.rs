@@ -10,6 +10,7 @@ mod login;
 mod network;
 mod placement;
 mod resources;
+pub mod secret_files;
 mod secrets;
 
 use crate::diagnostic::{Diagnostic, Severity, did_you_mean};

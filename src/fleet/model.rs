@@ -133,4 +133,6 @@ pub struct Secret {
     pub owner: Option<String>,
     /// Hosts that decrypt it (agenix recipients besides the admin keys).
     pub hosts: Vec<String>,
+    /// Where the spec names it (or the service that needs it).
+    pub span: Span,
 }

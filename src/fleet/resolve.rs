@@ -477,12 +477,13 @@ fn secrets(
     diags: &mut Vec<Diagnostic>,
 ) -> BTreeMap<String, Secret> {
     let mut out: BTreeMap<String, Secret> = BTreeMap::new();
-    let mut add = |name: &str, description: String, owner: Option<String>, host: &str| {
-        let s = out.entry(name.to_string()).or_insert_with(|| Secret {
-            name: name.to_string(),
+    let mut add = |name: &Sp<String>, description: String, owner: Option<String>, host: &str| {
+        let s = out.entry(name.value.clone()).or_insert_with(|| Secret {
+            name: name.value.clone(),
             description,
             owner,
             hosts: Vec::new(),
+            span: name.span.clone(),
         });
         if !s.hosts.iter().any(|h| h == host) {
             s.hosts.push(host.to_string());
@@ -492,7 +493,7 @@ fn secrets(
         for slot in &i.entry.secrets {
             let owner = slot.owner.clone().or_else(|| i.entry.user.clone());
             add(
-                &i.secrets[&slot.name],
+                &Sp::new(i.secrets[&slot.name].clone(), i.name.span.clone()),
                 slot.description.clone(),
                 owner,
                 &i.host,
@@ -508,7 +509,7 @@ fn secrets(
             .any(|i| i.host == host && i.public_fqdn.is_some());
         if let (Some(p), true) = (&spec.access.proxy, runs_proxy) {
             add(
-                &p.credentials_secret.value,
+                &p.credentials_secret,
                 format!(
                     "{} DNS API credentials for the ACME DNS-01 challenge",
                     p.dns_provider.value
@@ -521,7 +522,7 @@ fn secrets(
             && let Some(k) = &t.auth_key_secret
         {
             add(
-                &k.value,
+                k,
                 "Tailscale auth key for joining the tailnet".into(),
                 None,
                 host,
@@ -529,7 +530,7 @@ fn secrets(
         }
         if let (Some(t), true) = (&spec.access.tunnel, runs_tunnel) {
             add(
-                &t.credentials_secret.value,
+                &t.credentials_secret,
                 "Cloudflare Tunnel credentials file".into(),
                 None,
                 host,
@@ -537,14 +538,14 @@ fn secrets(
         }
         if let Some(b) = &spec.backup {
             add(
-                &b.password_secret.value,
+                &b.password_secret,
                 "restic repository password".into(),
                 None,
                 host,
             );
             if let Some(e) = &b.environment_secret {
                 add(
-                    &e.value,
+                    e,
                     "restic repository credentials (environment file)".into(),
                     None,
                     host,
@@ -577,6 +578,7 @@ fn secrets(
                 description: "declared in the spec".into(),
                 owner: None,
                 hosts: Vec::new(),
+                span: declared.name.span.clone(),
             });
         if let Some(o) = &declared.owner {
             s.owner = Some(o.value.clone());
