@@ -10,6 +10,7 @@ pub mod diagnostic;
 pub mod fleet;
 pub mod output;
 pub mod render;
+pub mod report;
 pub mod show;
 pub mod spec;
 
@@ -21,19 +22,46 @@ pub mod examples;
 
 use diagnostic::Diagnostic;
 
-/// The front half of the pipeline: parse, resolve, check. Returns the fleet
-/// and its warnings, or every diagnostic when there is an error.
-pub fn compile(text: &str) -> Result<(fleet::Fleet, Vec<Diagnostic>), Vec<Diagnostic>> {
+/// What the front half of the pipeline learned about a spec: the resolved
+/// fleet when the spec parsed and resolved (policy errors leave it intact, so
+/// tables and reports can show what the errors are about), and every
+/// diagnostic in spec order.
+pub struct Analysis {
+    pub fleet: Option<fleet::Fleet>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Analysis {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Parse, resolve and check, keeping the fleet whatever the policy says.
+pub fn analyze(text: &str) -> Analysis {
     let by_position = |mut d: Vec<Diagnostic>| {
         d.sort_by_key(|d| d.primary.as_ref().map(|p| p.span.start));
         d
     };
-    let spec = spec::parse(text).map_err(by_position)?;
-    let fleet = fleet::resolve(&spec).map_err(by_position)?;
-    let diags = check::check(&fleet);
-    if diags.iter().any(Diagnostic::is_error) {
-        Err(diags)
-    } else {
-        Ok((fleet, diags))
+    let resolved = spec::parse(text).and_then(|spec| fleet::resolve(&spec));
+    match resolved {
+        Ok(fleet) => Analysis {
+            diagnostics: check::check(&fleet),
+            fleet: Some(fleet),
+        },
+        Err(diags) => Analysis {
+            fleet: None,
+            diagnostics: by_position(diags),
+        },
+    }
+}
+
+/// The front half of the pipeline: parse, resolve, check. Returns the fleet
+/// and its warnings, or every diagnostic when there is an error.
+pub fn compile(text: &str) -> Result<(fleet::Fleet, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let Analysis { fleet, diagnostics } = analyze(text);
+    match fleet {
+        Some(fleet) if !diagnostics.iter().any(Diagnostic::is_error) => Ok((fleet, diagnostics)),
+        _ => Err(diagnostics),
     }
 }

@@ -81,6 +81,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write one self-contained HTML page about the homelab.
+    ///
+    /// The page holds the access matrix, storage and memory bars per host,
+    /// the dependency graph, backup coverage per state directory and every
+    /// finding of `check`. It loads nothing from the network and runs no
+    /// script. It is written even when the spec has errors (they are on the
+    /// page); the exit status is then 1.
+    Report {
+        #[command(flatten)]
+        input: Input,
+        /// Where to write the page.
+        #[arg(long, short, default_value = "report.html")]
+        out: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -132,6 +146,10 @@ fn main() -> ExitCode {
         },
         Command::Show { table, input, json } => match load(&input) {
             Ok(src) => show(&src, &table, json),
+            Err(code) => code,
+        },
+        Command::Report { input, out } => match load(&input) {
+            Ok(src) => write_report(&src, &out),
             Err(code) => code,
         },
     }
@@ -333,20 +351,16 @@ fn build(src: &Source, out: Option<PathBuf>, force: bool, format: Format) -> Exi
 }
 
 fn show(src: &Source, table: &str, json: bool) -> ExitCode {
-    let format = if json { Format::Json } else { Format::Human };
-    let fleet = match homelab::compile(&src.text) {
-        Ok((fleet, warnings)) => {
-            if !json {
-                report(src, &warnings, format);
-            }
-            fleet
-        }
-        Err(diags) => {
-            report(src, &diags, Format::Human);
-            return ExitCode::from(1);
-        }
+    // The tables need only a resolved fleet: with policy errors they still
+    // print, so the table can show what the errors are about.
+    let analysis = homelab::analyze(&src.text);
+    if !json || analysis.fleet.is_none() || analysis.has_errors() {
+        report(src, &analysis.diagnostics, Format::Human);
+    }
+    let Some(fleet) = &analysis.fleet else {
+        return ExitCode::from(1);
     };
-    let table = homelab::show::table(&fleet, table).expect("clap allows only known tables");
+    let table = homelab::show::table(fleet, table).expect("clap allows only known tables");
     if json {
         println!(
             "{}",
@@ -355,5 +369,45 @@ fn show(src: &Source, table: &str, json: bool) -> ExitCode {
     } else {
         print!("{}", table.text());
     }
-    ExitCode::SUCCESS
+    exit_status(&analysis)
+}
+
+fn exit_status(analysis: &homelab::Analysis) -> ExitCode {
+    if analysis.has_errors() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn write_report(src: &Source, out: &Path) -> ExitCode {
+    let mut analysis = homelab::analyze(&src.text);
+    if let (Some(fleet), Some(flake)) = (&analysis.fleet, default_flake(src).filter(|f| f.is_dir())) {
+        analysis
+            .diagnostics
+            .extend(homelab::check::secret_files::check(fleet, &flake));
+        analysis
+            .diagnostics
+            .sort_by_key(|d| d.primary.as_ref().map(|p| p.span.start));
+    }
+    let page = homelab::report::html(
+        analysis.fleet.as_ref(),
+        &analysis.diagnostics,
+        &src.text,
+        &src.name,
+    );
+    if let Err(e) = output::write_file(out, page.as_bytes()) {
+        return fail(format_args!("cannot write {}: {e}", out.display()));
+    }
+    let count = |s: Severity| analysis.diagnostics.iter().filter(|d| d.severity == s).count();
+    println!(
+        "wrote {} ({})",
+        out.display(),
+        counts(
+            count(Severity::Error),
+            count(Severity::Warning),
+            count(Severity::Silenced)
+        )
+    );
+    exit_status(&analysis)
 }
