@@ -382,7 +382,8 @@ fn exit_status(analysis: &homelab::Analysis) -> ExitCode {
 
 fn write_report(src: &Source, out: &Path) -> ExitCode {
     let mut analysis = homelab::analyze(&src.text);
-    if let (Some(fleet), Some(flake)) = (&analysis.fleet, default_flake(src).filter(|f| f.is_dir())) {
+    if let (Some(fleet), Some(flake)) = (&analysis.fleet, default_flake(src).filter(|f| f.is_dir()))
+    {
         analysis
             .diagnostics
             .extend(homelab::check::secret_files::check(fleet, &flake));
@@ -399,7 +400,13 @@ fn write_report(src: &Source, out: &Path) -> ExitCode {
     if let Err(e) = output::write_file(out, page.as_bytes()) {
         return fail(format_args!("cannot write {}: {e}", out.display()));
     }
-    let count = |s: Severity| analysis.diagnostics.iter().filter(|d| d.severity == s).count();
+    let count = |s: Severity| {
+        analysis
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == s)
+            .count()
+    };
     println!(
         "wrote {} ({})",
         out.display(),

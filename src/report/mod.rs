@@ -90,12 +90,23 @@ pub fn html(
 fn hosts(page: &mut String, fleet: &Fleet) {
     page.push_str(r#"<section id="hosts"><h2>Hosts</h2><div class="cards">"#);
     for host in &fleet.hosts {
-        let services = fleet.instances.iter().filter(|i| i.host == host.name()).count();
+        let services = fleet
+            .instances
+            .iter()
+            .filter(|i| i.host == host.name())
+            .count();
         let pools: Vec<String> = host
             .spec
             .pools
             .iter()
-            .map(|p| format!("{} ({}, {})", p.name.value, p.mode.value, p.size.value.zfs()))
+            .map(|p| {
+                format!(
+                    "{} ({}, {})",
+                    p.name.value,
+                    p.mode.value,
+                    p.size.value.zfs()
+                )
+            })
             .collect();
         let _ = write!(
             page,
@@ -105,18 +116,29 @@ fn hosts(page: &mut String, fleet: &Fleet) {
             esc(&host.spec.address.value),
             host.spec.ram_gb.value,
             services,
-            if pools.is_empty() { "none".to_string() } else { esc(&pools.join(", ")) }
+            if pools.is_empty() {
+                "none".to_string()
+            } else {
+                esc(&pools.join(", "))
+            }
         );
     }
     page.push_str("</div></section>");
 }
 
 fn mark(open: bool) -> &'static str {
-    if open { r#"<td class="yes">✓</td>"# } else { r#"<td class="no">✗</td>"# }
+    if open {
+        r#"<td class="yes">✓</td>"#
+    } else {
+        r#"<td class="no">✗</td>"#
+    }
 }
 
 fn link(url: Option<String>) -> String {
-    url.map_or_else(|| "—".to_string(), |u| format!(r#"<a href="{0}">{0}</a>"#, esc(&u)))
+    url.map_or_else(
+        || "—".to_string(),
+        |u| format!(r#"<a href="{0}">{0}</a>"#, esc(&u)),
+    )
 }
 
 fn exposure(page: &mut String, fleet: &Fleet) {
@@ -136,7 +158,11 @@ fn exposure(page: &mut String, fleet: &Fleet) {
             mark(i.fqdn.is_some() && e >= Exposure::Tailnet),
             mark(i.public_fqdn.is_some()),
             link(i.fqdn.as_ref().map(|f| format!("https://{}", f.value))),
-            link(i.public_fqdn.as_ref().map(|f| format!("https://{}", f.value))),
+            link(
+                i.public_fqdn
+                    .as_ref()
+                    .map(|f| format!("https://{}", f.value))
+            ),
         );
     }
     page.push_str("</tbody></table></section>");
@@ -157,7 +183,9 @@ fn storage(page: &mut String, fleet: &Fleet) {
             let mut segments = Vec::new();
             let mut unbounded = Vec::new();
             for (owner, d) in fleet.data_on(host) {
-                let Some((p, name)) = &d.dataset else { continue };
+                let Some((p, name)) = &d.dataset else {
+                    continue;
+                };
                 if p != &pool.name.value {
                     continue;
                 }
@@ -212,11 +240,17 @@ fn memory(page: &mut String, fleet: &Fleet) {
                 class: "infra",
             })
             .collect();
-        segments.extend(fleet.instances.iter().filter(|i| i.host == host.name()).map(|i| Segment {
-            label: format!("{}: {} MiB", i.name.value, i.entry.ram_mb),
-            value: f64::from(i.entry.ram_mb),
-            class: "service",
-        }));
+        segments.extend(
+            fleet
+                .instances
+                .iter()
+                .filter(|i| i.host == host.name())
+                .map(|i| Segment {
+                    label: format!("{}: {} MiB", i.name.value, i.entry.ram_mb),
+                    value: f64::from(i.entry.ram_mb),
+                    class: "service",
+                }),
+        );
         let used: f64 = segments.iter().map(|s| s.value).sum();
         let ram = host.spec.ram_gb.value as f64 * 1024.0;
         let _ = write!(
@@ -247,7 +281,11 @@ fn graph(page: &mut String, fleet: &Fleet) {
     let mut edges = Vec::new();
     for row in show::graph(fleet).rows {
         let (from, to) = (row[0].text.clone(), row[2].text.clone());
-        let target = fleet.instances.iter().find(|i| i.entry.name == to).map(|i| i.name.value.clone());
+        let target = fleet
+            .instances
+            .iter()
+            .find(|i| i.entry.name == to)
+            .map(|i| i.name.value.clone());
         let id = target.unwrap_or_else(|| to.clone());
         if !nodes.iter().any(|n| n.id == id) {
             let title = catalog::get(&to).map_or(to.clone(), |e| e.title.clone());
@@ -274,7 +312,11 @@ fn backups(page: &mut String, fleet: &Fleet) {
             let snap = d.dataset.as_ref().and(policy::snapshots(d.class));
             let offsite = fleet.backup.is_some() && d.goes_offsite();
             let exposed = d.class == DataClass::Critical && !offsite && d.offsite;
-            let db = fleet.instances.iter().find(|i| i.name.value == owner).and_then(|i| i.database.clone());
+            let db = fleet
+                .instances
+                .iter()
+                .find(|i| i.name.value == owner)
+                .and_then(|i| i.database.clone());
             let _ = write!(
                 page,
                 r#"<tr class="{}"><td>{}</td><td><code>{}</code></td><td><span class="key {}">{}</span></td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
@@ -356,7 +398,10 @@ fn diagnostics_section(page: &mut String, diagnostics: &[Diagnostic], spec_text:
                 esc(d.code),
                 at,
                 message_html(&d.message),
-                d.help.as_ref().map_or(String::new(), |h| format!(r#"<div class="help">{}</div>"#, message_html(h)))
+                d.help.as_ref().map_or(String::new(), |h| format!(
+                    r#"<div class="help">{}</div>"#,
+                    message_html(h)
+                ))
             );
         }
         page.push_str("</ul>");

@@ -22,8 +22,15 @@ pub fn bar(segments: &[Segment], total: f64, marks: &[(f64, &str)]) -> String {
         r#"<svg class="bar" viewBox="0 0 {W} {}" role="img" preserveAspectRatio="none">"#,
         H + 16.0
     );
-    let scale = if total > 0.0 { W / total.max(segments.iter().map(|s| s.value).sum()) } else { 0.0 };
-    let _ = write!(svg, r#"<rect class="track" x="0" y="0" width="{W}" height="{H}" rx="4"/>"#);
+    let scale = if total > 0.0 {
+        W / total.max(segments.iter().map(|s| s.value).sum())
+    } else {
+        0.0
+    };
+    let _ = write!(
+        svg,
+        r#"<rect class="track" x="0" y="0" width="{W}" height="{H}" rx="4"/>"#
+    );
     let mut x = 0.0;
     for s in segments {
         let w = s.value * scale;
@@ -62,7 +69,11 @@ pub struct Node {
 /// Lays out a directed graph (edge `a → b`: a needs b) in columns: what
 /// needs nothing sits right, each service left of what it needs.
 pub fn graph(nodes: &[Node], edges: &[(String, String)]) -> String {
-    let index: BTreeMap<&str, usize> = nodes.iter().enumerate().map(|(n, node)| (node.id.as_str(), n)).collect();
+    let index: BTreeMap<&str, usize> = nodes
+        .iter()
+        .enumerate()
+        .map(|(n, node)| (node.id.as_str(), n))
+        .collect();
     // Depth: the longest chain of needs below a node (cycles cannot occur in
     // the catalog, and are cut at the node count).
     let mut depth = vec![0usize; nodes.len()];
@@ -95,7 +106,9 @@ pub fn graph(nodes: &[Node], edges: &[(String, String)]) -> String {
         r#"<svg class="graph" viewBox="0 0 {width:.0} {height:.0}" width="{width:.0}" height="{height:.0}" role="img"><defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z"/></marker></defs>"#
     );
     for (a, b) in edges {
-        let (Some(&ia), Some(&ib)) = (index.get(a.as_str()), index.get(b.as_str())) else { continue };
+        let (Some(&ia), Some(&ib)) = (index.get(a.as_str()), index.get(b.as_str())) else {
+            continue;
+        };
         let ((ax, ay), (bx, by)) = (pos(ia), pos(ib));
         let (x1, y1, x2, y2) = (ax + NW, ay + NH / 2.0, bx, by + NH / 2.0);
         let mid = (x1 + x2) / 2.0;
