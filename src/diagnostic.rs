@@ -195,6 +195,7 @@ struct JsonPosition {
 
 #[derive(Serialize)]
 struct JsonLabel {
+    #[serde(flatten)]
     position: JsonPosition,
     note: String,
 }

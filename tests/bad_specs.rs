@@ -4,11 +4,14 @@
 //! ```toml
 //! # expect: port-clash 17:8
 //! # expect: no-replica 12:11 warning
+//! # absent: missing-dependency
 //! ```
 //!
 //! Every expected code must appear at exactly that line:column (1-based,
 //! counting the comment lines) with that severity (error unless said), and
-//! the spec must not compile when an error is expected. No file may panic.
+//! the spec must not compile when an error is expected; an `absent` code
+//! must not appear at all (a follow-on error that would only repeat the
+//! real one). No file may panic.
 
 use homelab::diagnostic::{Severity, line_col};
 use std::path::Path;
@@ -86,6 +89,14 @@ fn every_bad_spec_reports_what_it_must() {
                 (d.code.to_string(), l, c, d.severity)
             })
             .collect();
+        for code in text.lines().filter_map(|l| l.strip_prefix("# absent:")) {
+            if found.iter().any(|f| f.0 == code.trim()) {
+                failures.push(format!(
+                    "{name}: `{}` must not be reported: {found:?}",
+                    code.trim()
+                ));
+            }
+        }
         for e in &expected {
             if !found
                 .iter()

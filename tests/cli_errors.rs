@@ -112,7 +112,7 @@ fn unclosed_string_is_a_syntax_error() {
 2 │ name = "home
   │             ^ invalid basic string, expected `"`
   │
-  = help: see https://toml.io for the syntax; strings need double quotes
+  = help: close the string on the same line; multi-line text goes between `"""` and `"""`
 
 homelab.toml: 1 error, 0 warnings
 "#,
@@ -127,10 +127,13 @@ fn duplicate_table_is_a_syntax_error() {
         r#"error[syntax]: the spec is not valid TOML
    ┌─ homelab.toml:23:11
    │
+17 │ [services.grafana]
+   │ ------------------ first opened here
+   ·
 23 │ [services.grafana]
    │           ^ duplicate key
    │
-   = help: see https://toml.io for the syntax; strings need double quotes
+   = help: a table may be opened once; merge the two into one
 
 homelab.toml: 1 error, 0 warnings
 "#,
@@ -147,6 +150,8 @@ fn string_where_an_integer_belongs() {
    │
 10 │ ram_gb = "16"
    │          ^^^^ this is a string
+   │
+   = help: remove the quotes: `ram_gb = 16`
 
 homelab.toml: 1 error, 0 warnings
 "#,
@@ -236,7 +241,7 @@ fn unknown_service_lists_the_catalog() {
 23 │ [services.plex]
    │           ^^^^ not in the catalog
    │
-   = help: known services: alloy, gatus, grafana, homepage, immich, jellyfin, loki, nextcloud, node-exporter, vaultwarden, victoriametrics
+   = help: known services: `alloy`, `gatus`, `grafana`, `homepage`, `immich`, `jellyfin`, `loki`, `nextcloud`, `node-exporter`, `vaultwarden` and `victoriametrics`
 
 homelab.toml: 1 error, 0 warnings
 "#,
@@ -293,7 +298,7 @@ fn port_clash_with_ssh() {
 22 │ port = 22
    │        ^^ `homepage` set to port 22 here
    │
-   = help: port 22 belongs to OpenSSH on this host; give `homepage` another port
+   = help: port 22 belongs to OpenSSH on this host; give `homepage` another port with `port = …`
 
 homelab.toml: 1 error, 0 warnings
 "#,
@@ -311,7 +316,7 @@ fn port_clash_with_the_proxy() {
 22 │ port = 443
    │        ^^^ `homepage` set to port 443 here
    │
-   = help: port 443 belongs to Caddy on this host; give `homepage` another port
+   = help: port 443 belongs to Caddy on this host; give `homepage` another port with `port = …`
 
 homelab.toml: 1 error, 0 warnings
 "#,
@@ -328,6 +333,8 @@ fn out_of_range_port() {
    │
 22 │ port = 70000
    │        ^^^^^ out of range
+   │
+   = help: use a whole number from 1 to 65535
 
 homelab.toml: 1 error, 0 warnings
 "#,
@@ -573,11 +580,11 @@ fn public_without_tunnel() {
             "[services.homepage]",
             "\n[services.jellyfin]\nexposure = \"public\"\nexposure_reason = \"friends watch from their homes\"",
         ),
-        r#"error[missing-access]: `jellyfin` is `public` but the spec has no tunnel
+        r#"error[missing-access]: `jellyfin` is `public` but the spec does not set up the tunnel
    ┌─ homelab.toml:24:12
    │
 24 │ exposure = "public"
-   │            ^^^^^^^^ `public` exposure needs tunnel
+   │            ^^^^^^^^ `public` exposure needs the tunnel
    │
    = help: add `[access.tunnel]` with `id` and `credentials_secret`, or narrow the exposure
 
@@ -603,11 +610,11 @@ exposure_reason = "the family opens it on their phones"
                 "",
             ),
         ]),
-        r#"error[missing-access]: `homepage` is `tailnet` but the spec has no tailnet
+        r#"error[missing-access]: `homepage` is `tailnet` but the spec does not set up the tailnet
    ┌─ homelab.toml:22:12
    │
 22 │ exposure = "tailnet"
-   │            ^^^^^^^^^ `tailnet` exposure needs tailnet
+   │            ^^^^^^^^^ `tailnet` exposure needs the tailnet
    │
    = help: add `[access.tailscale]` with `auth_key_secret`, or narrow the exposure
 
@@ -693,7 +700,7 @@ fn json_format_of_one_error() {
     );
     assert_eq!(d["note"], "this is a string");
     assert_eq!(d["related"], serde_json::json!([]));
-    assert_eq!(d["help"], serde_json::Value::Null);
+    assert_eq!(d["help"], "remove the quotes: `ram_gb = 16`");
 }
 
 /// The second place of a port clash is a related position in JSON.
@@ -714,7 +721,7 @@ fn json_format_lists_the_other_place() {
     assert_eq!(
         d["related"],
         serde_json::json!([{
-            "position": {"line": 17, "column": 11, "end_line": 17, "end_column": 18},
+            "line": 17, "column": 11, "end_line": 17, "end_column": 18,
             "note": "`grafana` uses port 3000 here",
         }])
     );
@@ -735,7 +742,7 @@ fn build_with_an_error_writes_nothing() {
 22 │ port = 22
    │        ^^ `homepage` set to port 22 here
    │
-   = help: port 22 belongs to OpenSSH on this host; give `homepage` another port
+   = help: port 22 belongs to OpenSSH on this host; give `homepage` another port with `port = …`
 
 homelab.toml: 1 error, 0 warnings
 nothing was written

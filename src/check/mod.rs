@@ -13,7 +13,7 @@ mod resources;
 pub mod secret_files;
 mod secrets;
 
-use crate::diagnostic::{Diagnostic, Severity, did_you_mean};
+use crate::diagnostic::{Diagnostic, Severity, did_you_mean, name_list};
 use crate::fleet::Fleet;
 
 /// A rule: looks at the fleet, reports what is wrong.
@@ -78,7 +78,7 @@ fn apply_silences(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
                     Some(m) => d.help(format!("did you mean `{m}`?")),
                     None => d.help(format!(
                         "rules that can be silenced: {}",
-                        SILENCEABLE.join(", ")
+                        name_list(&SILENCEABLE)
                     )),
                 };
                 extra.push(d);

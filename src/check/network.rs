@@ -36,28 +36,40 @@ pub fn port_clash(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
 }
 
 fn clash(i: &Instance, port: u16, other: &str, other_span: Option<Span>, host: &str) -> Diagnostic {
-    let note = if i.port == Some(port) && i.port_span != i.name.span {
+    // The main port can move; extra ports are fixed by the catalog entry.
+    let movable = i.port == Some(port);
+    let note = if !movable {
+        format!(
+            "`{}` also needs port {port}, which cannot change",
+            i.name.value
+        )
+    } else if i.port_span != i.name.span {
         format!("`{}` set to port {port} here", i.name.value)
     } else {
         format!("`{}` uses port {port} (catalog default)", i.name.value)
     };
-    let mut d = Diagnostic::error(
+    let d = Diagnostic::error(
         "port-clash",
         format!("port {port} is used twice on host `{host}`"),
     )
-    .at(i.port_span.clone(), note)
-    .help(format!(
-        "give `{}` another port with `port = …`",
-        i.name.value
-    ));
-    d = match other_span {
-        Some(span) => d.also(span, format!("`{other}` uses port {port} here")),
-        None => d.help(format!(
-            "port {port} belongs to {other} on this host; give `{}` another port",
+    .at(i.port_span.clone(), note);
+    let help = match (movable, other_span.is_some()) {
+        (true, true) => format!("give `{}` another port with `port = …`", i.name.value),
+        (true, false) => format!(
+            "port {port} belongs to {other} on this host; give `{}` another port with `port = …`",
             i.name.value
-        )),
+        ),
+        (false, true) => format!("give `{other}` another port with `port = …`"),
+        (false, false) => format!(
+            "port {port} belongs to {other} on this host; run `{}` on another host",
+            i.name.value
+        ),
     };
-    d
+    let d = d.help(help);
+    match other_span {
+        Some(span) => d.also(span, format!("`{other}` uses port {port} here")),
+        None => d,
+    }
 }
 
 /// Two services cannot be served under the same name.
@@ -104,7 +116,7 @@ pub fn exposure_needs_access(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
             Diagnostic::error(
                 "missing-access",
                 format!(
-                    "`{}` is `{}` but the spec has no {what}",
+                    "`{}` is `{}` but the spec does not set up {what}",
                     i.name.value,
                     e.as_str()
                 ),
@@ -119,16 +131,20 @@ pub fn exposure_needs_access(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
         };
         if i.fqdn.is_some() && fleet.access.proxy.is_none() {
             out.push(missing(
-                "reverse proxy",
+                "the reverse proxy",
                 "proxy",
                 "`dns_provider` and `credentials_secret`",
             ));
         }
         if e >= Exposure::Tailnet && fleet.access.tailscale.is_none() {
-            out.push(missing("tailnet", "tailscale", "`auth_key_secret`"));
+            out.push(missing("the tailnet", "tailscale", "`auth_key_secret`"));
         }
         if e == Exposure::Public && fleet.access.tunnel.is_none() {
-            out.push(missing("tunnel", "tunnel", "`id` and `credentials_secret`"));
+            out.push(missing(
+                "the tunnel",
+                "tunnel",
+                "`id` and `credentials_secret`",
+            ));
         }
     }
 }

@@ -60,7 +60,16 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
             if dep_entry.kind == Kind::Infrastructure {
                 continue;
             }
-            if !placed.iter().any(|(_, e, _)| &e.name == dep) {
+            if placed.iter().any(|(_, e, _)| &e.name == dep) {
+                continue;
+            }
+            // In the spec but not placed: its own error says why; this
+            // instance only cannot be completed.
+            if spec.services.iter().any(|o| &o.service.value == dep) {
+                missing.push(s.name.value.as_str());
+                continue;
+            }
+            {
                 diags.push(
                     Diagnostic::error(
                         "missing-dependency",
@@ -141,7 +150,7 @@ fn lookup_entry(s: &ServiceSpec) -> Result<&'static Entry, Diagnostic> {
             .at(s.service.span.clone(), "not in the catalog");
             d = match did_you_mean(&s.service.value, names.iter().copied()) {
                 Some(m) => d.help(format!("did you mean `{m}`?")),
-                None => d.help(format!("known services: {}", names.join(", "))),
+                None => d.help(format!("known services: {}", name_list(&names))),
             };
             Err(d)
         }
@@ -192,7 +201,7 @@ fn instance(
     let mut diags = Vec::new();
     let name = s.name.value.clone();
     if let Some(p) = &s.port {
-        if entry.port_fixed {
+        if entry.port_fixed && entry.port != Some(p.value as u16) {
             diags.push(
                 Diagnostic::error(
                     "fixed-port",

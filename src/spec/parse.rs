@@ -2,7 +2,7 @@
 
 use super::model::*;
 use super::reader::{Sink, Sp, Table, type_name};
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Span, line_col, name_list};
 use toml::de::{DeTable, DeValue};
 
 /// Parses and validates the spec text. On any error, returns every
@@ -14,7 +14,7 @@ pub fn parse(text: &str) -> Result<Spec, Vec<Diagnostic>> {
     };
     let mut sink = Sink::default();
     let mut root = Table::new(doc.get_ref(), 0..0, "");
-    let spec = decode(&mut root, &mut sink);
+    let spec = decode(&mut root, &mut sink, text);
     root.finish(&mut sink);
     match spec {
         Some(spec) if sink.diags.is_empty() => Ok(spec),
@@ -28,19 +28,96 @@ pub fn parse(text: &str) -> Result<Spec, Vec<Diagnostic>> {
 
 fn syntax_error(e: &toml::de::Error, text: &str) -> Diagnostic {
     let span = e.span().unwrap_or(0..0);
+    let start = span.start.min(text.len());
     // Point at one character so the caret sits where the parser stopped.
-    let end = text[span.start.min(text.len())..]
+    let end = text[start..]
         .chars()
         .next()
         .filter(|c| *c != '\n' && *c != '\r')
-        .map_or(span.start, |c| span.start + c.len_utf8());
+        .map_or(start, |c| start + c.len_utf8());
     let message = e.message().trim().trim_end_matches('.').to_string();
-    Diagnostic::error("syntax", "the spec is not valid TOML")
-        .at(span.start..end.max(span.start), message)
-        .help("see https://toml.io for the syntax; strings need double quotes")
+    let d = Diagnostic::error("syntax", "the spec is not valid TOML").at(start..end, &message);
+    if message.starts_with("duplicate key") {
+        return duplicate(d, text, start);
+    }
+    let help = if message.contains("must be quoted") {
+        "text values need double quotes: `name = \"home\"`; sizes too: `quota = \"500G\"`"
+    } else if message.contains("basic string") || message.contains("literal string") {
+        "close the string on the same line; multi-line text goes between `\"\"\"` and `\"\"\"`"
+    } else if message.contains("expected `=`") {
+        "every key needs a value: `key = value`"
+    } else if message.contains("expected newline") {
+        "one `key = value` per line"
+    } else if message.starts_with("unclosed array") {
+        "close the array with `]`; it may span lines until then"
+    } else if message.starts_with("unclosed") {
+        "close the bracket"
+    } else {
+        "see https://toml.io for the syntax, and docs/spec.md for the keys of homelab.toml"
+    };
+    d.help(help)
 }
 
-fn decode(root: &mut Table, sink: &mut Sink) -> Option<Spec> {
+/// A duplicate key or table: also point at its first occurrence, found by
+/// the text of the line (a table header, or a key within the same table).
+fn duplicate(d: Diagnostic, text: &str, at: usize) -> Diagnostic {
+    let line_start = text[..at].rfind('\n').map_or(0, |n| n + 1);
+    let line = text[line_start..].lines().next().unwrap_or("").trim();
+    let is_header = line.starts_with('[');
+    let key = if is_header {
+        line.split('#').next().unwrap_or("").trim()
+    } else {
+        line.split('=').next().unwrap_or("").trim()
+    };
+    let mut offset = 0;
+    let mut first = None;
+    for l in text[..line_start].split_inclusive('\n') {
+        let t = l.trim();
+        let this = if is_header {
+            t.split('#').next().unwrap_or("").trim()
+        } else {
+            if t.starts_with('[') {
+                first = None; // another table: an earlier same key is fine
+            }
+            t.split('=').next().unwrap_or("").trim()
+        };
+        if !key.is_empty() && this == key {
+            let indent = l.len() - l.trim_start().len();
+            first = Some(offset + indent..offset + indent + key.len());
+        }
+        offset += l.len();
+    }
+    let (first_note, help) = if is_header {
+        (
+            "first opened here",
+            "a table may be opened once; merge the two into one",
+        )
+    } else {
+        (
+            "first set here",
+            "a key may be set once per table; keep one of them",
+        )
+    };
+    let d = match first {
+        Some(span) => d.also(span, first_note),
+        None => d,
+    };
+    d.help(help)
+}
+
+/// The keys of `[homelab]`, to recognise them written above any table.
+const HOMELAB_KEYS: [&str; 8] = [
+    "name",
+    "domain",
+    "internal_domain",
+    "timezone",
+    "admin_email",
+    "nixpkgs",
+    "admin_user",
+    "admin_keys",
+];
+
+fn decode(root: &mut Table, sink: &mut Sink, root_text: &str) -> Option<Spec> {
     let homelab = match root.table(sink, "homelab") {
         Some(mut t) => {
             let h = homelab(&mut t, sink);
@@ -48,14 +125,32 @@ fn decode(root: &mut Table, sink: &mut Sink) -> Option<Spec> {
             h
         }
         None => {
-            sink.push(
-                Diagnostic::error("missing-key", "the spec has no `[homelab]` table")
-                    .at(
-                        0..0,
-                        "expected `[homelab]` with the name, domains and time zone",
-                    )
-                    .help("run `homelab init` for a commented starter spec"),
-            );
+            // Settings written above any table: the header was forgotten.
+            let stray: Vec<(&str, Span)> = HOMELAB_KEYS
+                .iter()
+                .filter_map(|k| root.key_span(k).map(|span| (*k, span)))
+                .collect();
+            if let Some(first) = stray.iter().map(|(_, s)| s.clone()).min_by_key(|s| s.start) {
+                let (line, _) = line_col(root_text, first.start);
+                let names: Vec<&str> = stray.iter().map(|(k, _)| *k).collect();
+                sink.push(
+                    Diagnostic::error("missing-key", "the spec has no `[homelab]` table")
+                        .at(
+                            first,
+                            format!("{} belong in `[homelab]`", name_list(&names)),
+                        )
+                        .help(format!("add a line `[homelab]` above line {line}")),
+                );
+            } else {
+                sink.push(
+                    Diagnostic::error("missing-key", "the spec has no `[homelab]` table")
+                        .at(
+                            0..0,
+                            "expected `[homelab]` with the name, domains and time zone",
+                        )
+                        .help("run `homelab init` for a commented starter spec"),
+                );
+            }
             None
         }
     };

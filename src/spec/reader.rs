@@ -56,6 +56,48 @@ pub fn type_name(v: &DeValue) -> &'static str {
     }
 }
 
+/// How to write a value of the expected type, using the value given when
+/// only its quoting is wrong (`"16"` for 16, `80` for `"80"`).
+fn retype_help(key: &str, path: &str, v: &DeValue, expected: &str) -> String {
+    let unquoted = match v {
+        DeValue::String(s) => Some(s.to_string()),
+        _ => None,
+    };
+    let written = match v {
+        DeValue::Integer(i) => Some(i.as_str().to_string()),
+        DeValue::Float(f) => Some(f.as_str().to_string()),
+        DeValue::Boolean(b) => Some(b.to_string()),
+        _ => None,
+    };
+    match expected {
+        "an integer"
+            if unquoted
+                .as_deref()
+                .is_some_and(|s| s.parse::<i64>().is_ok()) =>
+        {
+            format!(
+                "remove the quotes: `{key} = {}`",
+                unquoted.unwrap_or_default()
+            )
+        }
+        "`true` or `false`" if matches!(unquoted.as_deref(), Some("true" | "false")) => {
+            format!(
+                "remove the quotes: `{key} = {}`",
+                unquoted.unwrap_or_default()
+            )
+        }
+        "a string" if written.is_some() => {
+            format!(
+                "put it in double quotes: `{key} = \"{}\"`",
+                written.unwrap_or_default()
+            )
+        }
+        "an array of strings" => format!("write a list in brackets: `{key} = [\"…\", \"…\"]`"),
+        "a table" => format!("write it as a table: `[{path}]` with its keys below it"),
+        _ => format!("`{key}` takes {expected}; see docs/spec.md"),
+    }
+}
+
 pub struct Table<'a, 'i> {
     table: &'a DeTable<'i>,
     /// Where the table is named (its header key), for "missing key" errors.
@@ -89,13 +131,20 @@ impl<'a, 'i> Table<'a, 'i> {
         self.table.get(key)
     }
 
+    /// The span of `key` itself when present, marking it as known.
+    pub fn key_span(&mut self, key: &'static str) -> Option<Span> {
+        self.asked.push(key);
+        self.table.get_key_value(key).map(|(k, _)| k.span())
+    }
+
     fn wrong_type(&self, sink: &mut Sink, key: &str, v: &Spanned<DeValue>, expected: &str) {
         sink.push(
             Diagnostic::error(
                 "wrong-type",
                 format!("`{}` must be {expected}", self.full(key)),
             )
-            .at(v.span(), format!("this is {}", type_name(v.get_ref()))),
+            .at(v.span(), format!("this is {}", type_name(v.get_ref())))
+            .help(retype_help(key, &self.full(key), v.get_ref(), expected)),
         );
     }
 
@@ -173,7 +222,8 @@ impl<'a, 'i> Table<'a, 'i> {
                         "out-of-range",
                         format!("`{}` must be between {min} and {max}", self.full(key)),
                     )
-                    .at(v.span(), "out of range"),
+                    .at(v.span(), "out of range")
+                    .help(format!("use a whole number from {min} to {max}")),
                 );
                 None
             }
