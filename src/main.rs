@@ -102,7 +102,7 @@ struct Input {
     /// The spec file.
     #[arg(default_value = "homelab.toml", conflicts_with = "example")]
     spec: PathBuf,
-    /// Use a spec built into homelab instead of a file (frame1, nuc).
+    /// Use a spec built into homelab instead of a file (family, frame1, nuc).
     #[arg(long, value_name = "NAME")]
     example: Option<String>,
 }

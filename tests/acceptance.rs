@@ -1,7 +1,8 @@
 //! The embedded examples reproduce the homelabs they were written from:
 //! frame1 serves the services of its "Enabled Services" table on the same
 //! ports and URLs; nuc has the datasets, quotas and access matrix of its
-//! architecture document (sections 3.2, 3.4, 5.2, 5.3, 7.1).
+//! architecture document (sections 3.2, 3.4, 5.2, 5.3, 7.1); family makes
+//! 3-2-1 whole with a NAS that pulls every critical dataset.
 
 use homelab::fleet::Fleet;
 use homelab::render::{File, render};
@@ -201,4 +202,67 @@ fn nuc_has_the_datasets_of_section_5() {
     // 5.4: thumbnails and transcodes are not snapshotted, photos are.
     assert!(immich_nix.contains("\"storagepool/immich/library\".use_template = [ \"critical\" ];"));
     assert!(!immich_nix.contains("storagepool/immich/thumbs\".use_template"));
+}
+
+#[test]
+fn family_replicates_every_critical_dataset_to_the_nas() {
+    let text_of = homelab::examples::get("family").unwrap();
+    let (fleet, warnings) = homelab::compile(text_of).unwrap();
+    let codes: Vec<&str> = warnings.iter().map(|d| d.code).collect();
+    assert!(!codes.contains(&"no-replica"), "{codes:?}");
+    assert!(!codes.contains(&"no-offsite"), "{codes:?}");
+
+    // What must be pulled: every critical directory with a dataset on the
+    // server, computed from the fleet, not listed by hand.
+    let server = fleet.hosts.iter().find(|h| h.name() == "server").unwrap();
+    let mut critical: Vec<String> = fleet
+        .data_on(server)
+        .into_iter()
+        .filter(|(_, d)| d.class == homelab::spec::DataClass::Critical)
+        .map(|(_, d)| {
+            let (pool, name) = d.dataset.clone().unwrap();
+            format!("{pool}/{name}")
+        })
+        .collect();
+    critical.sort();
+    assert_eq!(
+        critical,
+        [
+            "tank/immich/library",
+            "tank/immich/profile",
+            "tank/immich/upload",
+            "tank/nextcloud/data",
+            "tank/postgresql/data",
+            "tank/vaultwarden/data",
+        ]
+    );
+
+    let files = render(&fleet);
+    let nas = text(&files, "hosts/nas/infrastructure.nix");
+    let source = text(&files, "hosts/server/infrastructure.nix");
+    for ds in &critical {
+        let flat = ds.trim_start_matches("tank/").replace('/', "-");
+        assert!(
+            nas.contains(&format!("source = \"syncoid@192.168.1.10:{ds}\";")),
+            "{ds} not pulled:\n{nas}"
+        );
+        assert!(nas.contains(&format!("target = \"vault/replicas/server/{flat}\";")));
+        assert!(source.contains(&format!(
+            "zfs allow -u syncoid bookmark,hold,send,snapshot,destroy,mount {ds}\n"
+        )));
+    }
+    // Nothing else is pulled, and nothing disposable.
+    assert_eq!(nas.matches("source = \"syncoid@").count(), critical.len());
+    assert!(!nas.contains("immich/thumbs"));
+    // The pulling key is decrypted on the NAS only; the server authorizes
+    // its public half.
+    assert!(nas.contains("sshKey = config.age.secrets.replication-ssh-key.path;"));
+    assert!(!source.contains("replication-ssh-key"));
+    assert!(source.contains("syncoid@nas\""));
+    assert_eq!(
+        fleet.secrets["replication-ssh-key"].hosts,
+        ["nas".to_string()]
+    );
+    // The NAS runs no service of its own and pulls nothing from itself.
+    assert!(!nas.contains("syncoid@192.168.1.20"));
 }

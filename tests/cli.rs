@@ -101,7 +101,7 @@ fn an_unknown_example_lists_the_known_ones() {
     assert_eq!(code, 2);
     assert_eq!(
         stderr,
-        "error: there is no example `nope`; examples: frame1, nuc\n"
+        "error: there is no example `nope`; examples: family, frame1, nuc\n"
     );
 }
 

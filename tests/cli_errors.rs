@@ -781,7 +781,7 @@ fn unknown_example_cannot_run() {
     let (code, stdout, stderr) = run_in(dir.path(), &["check", "--example", "nope"]);
     assert_eq!(
         stderr,
-        "error: there is no example `nope`; examples: frame1, nuc\n"
+        "error: there is no example `nope`; examples: family, frame1, nuc\n"
     );
     assert_eq!((code, stdout.as_str()), (2, ""));
 
@@ -789,7 +789,7 @@ fn unknown_example_cannot_run() {
         run_in(dir.path(), &["build", "--example", "nope", "--out", "out"]);
     assert_eq!(
         stderr,
-        "error: there is no example `nope`; examples: frame1, nuc\n"
+        "error: there is no example `nope`; examples: family, frame1, nuc\n"
     );
     assert_eq!((code, stdout.as_str()), (2, ""));
     assert!(!dir.path().join("out").exists());

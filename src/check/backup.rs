@@ -62,16 +62,44 @@ pub fn data_is_protected(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
             );
         }
 
-        if !critical.is_empty() && fleet.hosts.len() < 2 {
+        let lonely: Vec<&DataDir> = critical
+            .iter()
+            .copied()
+            .filter(|d| !fleet.replicated(&i.host, d))
+            .collect();
+        if !lonely.is_empty() {
             out.push(
                 Diagnostic::warning(
                     "no-replica",
                     format!("`{}` has critical data on one machine only", i.name.value),
                 )
-                .at(span(i), format!("no replica of {}", paths(&critical)))
-                .help("add a second host (a NAS) to replicate snapshots to")
+                .at(span(i), format!("no replica of {}", paths(&lonely)))
+                .help(replica_help(fleet, i))
                 .about(&i.name.value),
             );
         }
+    }
+}
+
+/// How to get a replica, from where the fleet stands.
+fn replica_help(fleet: &Fleet, i: &Instance) -> String {
+    let other = fleet
+        .hosts
+        .iter()
+        .find(|h| h.name() != i.host && !h.spec.pools.is_empty());
+    match (&fleet.replica, other) {
+        (Some(r), _) if r.host == i.host => format!(
+            "`{}` is the replica host itself; its own critical data needs another machine to be copied to",
+            i.host
+        ),
+        (_, _) if i.data.iter().all(|d| d.dataset.is_none()) => {
+            format!("replicas are ZFS snapshots: give `{}` a pool first", i.host)
+        }
+        (None, Some(h)) => format!(
+            "add `replica = \"{}\"` to `[backup]`, with `replica_key_secret` and `replica_public_key`",
+            h.name()
+        ),
+        _ => "add a second host with a ZFS pool (a NAS) and name it in `[backup] replica`"
+            .to_string(),
     }
 }

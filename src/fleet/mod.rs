@@ -2,7 +2,9 @@
 
 mod model;
 pub mod policy;
+mod replica;
 mod resolve;
 
 pub use model::*;
+pub use replica::{Pulled, REPLICAS, ReplicaPlan};
 pub use resolve::{resolve, toml_to_nix};

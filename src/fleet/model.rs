@@ -18,6 +18,8 @@ pub struct Fleet {
     pub instances: Vec<Instance>,
     pub access: Access,
     pub backup: Option<Backup>,
+    /// The host that keeps replicas of the critical datasets.
+    pub replica: Option<super::ReplicaPlan>,
     /// Every agenix secret the fleet uses, by name.
     pub secrets: BTreeMap<String, Secret>,
 }

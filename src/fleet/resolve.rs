@@ -103,6 +103,7 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
     }
 
     let secrets = secrets(spec, &instances, &mut diags);
+    let replica = super::replica::resolve(spec, &mut diags);
     if !diags.is_empty() {
         return Err(diags);
     }
@@ -125,6 +126,7 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
         instances,
         access: spec.access.clone(),
         backup: spec.backup.clone(),
+        replica,
         secrets,
     })
 }
@@ -557,6 +559,14 @@ fn secrets(
                     e,
                     "restic repository credentials (environment file)".into(),
                     None,
+                    host,
+                );
+            }
+            if let Some(r) = b.replica.as_ref().filter(|r| r.host.value == host) {
+                add(
+                    &r.key_secret,
+                    "SSH private key the replica host pulls ZFS snapshots with".into(),
+                    Some("syncoid".into()),
                     host,
                 );
             }

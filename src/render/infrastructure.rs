@@ -45,6 +45,7 @@ pub fn infrastructure(fleet: &Fleet, host: &HostPlan) -> Attrs {
     if fleet.backup.is_some() {
         offsite(&mut m, fleet, host);
     }
+    super::replication::contribute(&mut m, fleet, host);
     for (entry, dir) in &host.data {
         super::datasets::contribute(
             &mut m,

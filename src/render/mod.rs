@@ -12,6 +12,7 @@ mod disko;
 mod flake;
 mod infrastructure;
 pub mod nix;
+mod replication;
 mod secrets;
 mod service;
 

@@ -306,12 +306,14 @@ fn graph(page: &mut String, fleet: &Fleet) {
 }
 
 fn backups(page: &mut String, fleet: &Fleet) {
-    page.push_str(r#"<section id="backups"><h2>Backups</h2><table><thead><tr><th>owner</th><th>directory</th><th>class</th><th>snapshots</th><th>offsite</th><th>database dump</th></tr></thead><tbody>"#);
+    page.push_str(r#"<section id="backups"><h2>Backups</h2><table><thead><tr><th>host</th><th>owner</th><th>directory</th><th>class</th><th>snapshots</th><th>replica</th><th>offsite</th><th>database dump</th></tr></thead><tbody>"#);
     for host in &fleet.hosts {
         for (owner, d) in fleet.data_on(host) {
             let snap = d.dataset.as_ref().and(policy::snapshots(d.class));
             let offsite = fleet.backup.is_some() && d.goes_offsite();
-            let exposed = d.class == DataClass::Critical && !offsite && d.offsite;
+            let replicated = fleet.replicated(host.name(), d);
+            let exposed =
+                d.class == DataClass::Critical && (!replicated || (!offsite && d.offsite));
             let db = fleet
                 .instances
                 .iter()
@@ -319,13 +321,19 @@ fn backups(page: &mut String, fleet: &Fleet) {
                 .and_then(|i| i.database.clone());
             let _ = write!(
                 page,
-                r#"<tr class="{}"><td>{}</td><td><code>{}</code></td><td><span class="key {}">{}</span></td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+                r#"<tr class="{}"><td>{}</td><td>{}</td><td><code>{}</code></td><td><span class="key {}">{}</span></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
                 if exposed { "unprotected" } else { "" },
+                esc(host.name()),
                 esc(owner),
                 esc(&d.path),
                 class_css(d.class),
                 d.class.as_str(),
                 snap.map_or("—".to_string(), |p| retention(&p)),
+                match &fleet.replica {
+                    Some(r) if replicated => format!("✓ {}", esc(&r.host)),
+                    _ if d.class == DataClass::Critical => "✗".to_string(),
+                    _ => "—".to_string(),
+                },
                 if offsite {
                     "✓ restic"
                 } else if d.class == DataClass::Disposable {

@@ -329,10 +329,12 @@ pub fn backups(fleet: &Fleet) -> Table {
     let mut t = Table::new(
         "Backup coverage",
         &[
+            "host",
             "owner",
             "path",
             "class",
             "snapshots",
+            "replica",
             "offsite",
             "database dump",
         ],
@@ -340,6 +342,11 @@ pub fn backups(fleet: &Fleet) -> Table {
     for host in &fleet.hosts {
         for (owner, d) in fleet.data_on(host) {
             let snap = d.dataset.is_some() && policy::snapshots(d.class).is_some();
+            let replica = fleet
+                .replica
+                .as_ref()
+                .filter(|_| fleet.replicated(host.name(), d))
+                .map(|r| r.host.clone());
             let offsite = fleet.backup.is_some() && d.goes_offsite();
             let database = fleet
                 .instances
@@ -347,10 +354,12 @@ pub fn backups(fleet: &Fleet) -> Table {
                 .find(|i| i.name.value == owner)
                 .and_then(|i| i.database.clone());
             t.row(vec![
+                host.name().into(),
                 owner.into(),
                 d.path.as_str().into(),
                 d.class.as_str().into(),
                 snap.into(),
+                replica.into(),
                 offsite.into(),
                 database.into(),
             ]);

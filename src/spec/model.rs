@@ -259,6 +259,21 @@ pub struct Backup {
     /// Secret with `AWS_ACCESS_KEY_ID` etc. for S3-style repositories.
     pub environment_secret: Option<Sp<String>>,
     pub schedule: Sp<String>,
+    /// The second machine that pulls a ZFS replica of every critical dataset.
+    pub replica: Option<Replica>,
+}
+
+/// `[backup] replica = "nas"` and its keys: the replica host pulls the
+/// critical datasets of the other hosts with syncoid over SSH.
+#[derive(Debug, Clone)]
+pub struct Replica {
+    pub host: Sp<String>,
+    /// The replica host's pool to keep the copies in (default: its only pool).
+    pub pool: Option<Sp<String>>,
+    /// Agenix secret with the SSH private key the replica host pulls with.
+    pub key_secret: Sp<String>,
+    /// Its public half, authorized for the `syncoid` user on the sources.
+    pub public_key: Sp<String>,
 }
 
 /// `[secrets.<name>]`: a secret the spec declares explicitly.

@@ -497,9 +497,14 @@ fn backup(t: &mut Table, sink: &mut Sink) -> Option<Backup> {
     let password_secret = t.req_str(sink, "password_secret", "\"restic-password\"");
     let environment_secret = t.str(sink, "environment_secret");
     let schedule = t.str(sink, "schedule");
-    for name in [&password_secret, &environment_secret]
-        .into_iter()
-        .flatten()
+    let replica = replica(t, sink);
+    for name in [
+        &password_secret,
+        &environment_secret,
+        &replica.as_ref().map(|r| r.key_secret.clone()),
+    ]
+    .into_iter()
+    .flatten()
     {
         secret_name(sink, name);
     }
@@ -509,6 +514,48 @@ fn backup(t: &mut Table, sink: &mut Sink) -> Option<Backup> {
         password_secret: password_secret?,
         environment_secret,
         schedule: schedule.unwrap_or_else(|| Sp::new("daily".into(), 0..0)),
+        replica,
+    })
+}
+
+/// The replica keys of `[backup]`: with `replica`, the key pair it pulls
+/// with is required.
+fn replica(t: &mut Table, sink: &mut Sink) -> Option<Replica> {
+    let host = t.str(sink, "replica");
+    let pool = t.str(sink, "replica_pool");
+    let (key_secret, public_key) = if host.is_some() {
+        (
+            t.req_str(sink, "replica_key_secret", "\"replication-ssh-key\""),
+            t.req_str(
+                sink,
+                "replica_public_key",
+                "\"ssh-ed25519 AAAA… syncoid@nas\"",
+            ),
+        )
+    } else {
+        (
+            t.str(sink, "replica_key_secret"),
+            t.str(sink, "replica_public_key"),
+        )
+    };
+    if let Some(k) = &public_key {
+        ssh_key(sink, k);
+    }
+    let Some(host) = host else {
+        for stray in [&pool, &key_secret, &public_key].into_iter().flatten() {
+            sink.push(
+                Diagnostic::error("missing-key", "replica settings without `replica`")
+                    .at(stray.span.clone(), "used only with `replica = \"<host>\"`")
+                    .help("add `replica = \"<host>\"` to `[backup]`, or remove this key"),
+            );
+        }
+        return None;
+    };
+    Some(Replica {
+        host,
+        pool,
+        key_secret: key_secret?,
+        public_key: public_key?,
     })
 }
 

@@ -1,0 +1,173 @@
+//! ZFS replication, the "2" of 3-2-1: the replica host pulls every critical
+//! dataset of the other hosts with syncoid over SSH. Pulling keeps the
+//! sources unable to touch the copies: a compromised server cannot destroy
+//! its replicas. Received datasets are never mounted on the replica.
+
+use super::infrastructure::{age_secret, secret_path};
+use super::nix::{Attrs, Nix, set};
+use crate::fleet::{Fleet, HostPlan, REPLICAS};
+use crate::spec::DataClass;
+
+/// What the source hosts grant the pulling user on their datasets (the
+/// syncoid module's own default for a local source).
+const SOURCE_ALLOW: &str = "bookmark,hold,send,snapshot,destroy,mount";
+/// The user syncoid runs as on the replica and logs in as on the sources.
+const USER: &str = "syncoid";
+
+pub fn contribute(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
+    let Some(r) = &fleet.replica else { return };
+    let pulled = fleet.pulled();
+    if r.host == host.name() && !pulled.is_empty() {
+        pull(m, fleet, &pulled);
+    }
+    let mine: Vec<&str> = pulled
+        .iter()
+        .filter(|p| p.source_host.name() == host.name())
+        .map(|p| p.source.as_str())
+        .collect();
+    if !mine.is_empty() {
+        serve(m, &r.public_key, &mine);
+    }
+}
+
+/// On the replica host: one syncoid command per dataset, and the parent
+/// datasets they are received below.
+fn pull(m: &mut Attrs, fleet: &Fleet, pulled: &[crate::fleet::Pulled]) {
+    let r = fleet.replica.as_ref().expect("called with a replica");
+    let s = ["services", "syncoid"];
+    set(m, &[s[0], s[1], "enable"], true);
+    set(m, &[s[0], s[1], "interval"], "hourly");
+    set(m, &[s[0], s[1], "sshKey"], secret_path(&r.key_secret));
+    age_secret(m, fleet, &r.key_secret, 2);
+    let mut parents = Vec::new();
+    let mut units = Vec::new();
+    for p in pulled {
+        // The module names the unit `syncoid-<command>`; a name of plain
+        // unit characters keeps that unit name predictable.
+        let name: String = format!("{}-{}", p.source_host.name(), p.source)
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "_.-".contains(c) {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        units.push(format!("syncoid-{name}.service"));
+        let c = [s[0], s[1], "commands", name.as_str()];
+        let address = &p.source_host.spec.address.value;
+        set(
+            m,
+            &[c[0], c[1], c[2], c[3], "source"],
+            format!("{USER}@{address}:{}", p.source),
+        );
+        set(m, &[c[0], c[1], c[2], c[3], "target"], p.target.as_str());
+        // -u: do not mount on receipt; canmount=off: nor at boot, where the
+        // source's mountpoints would shadow the replica host's own.
+        set(
+            m,
+            &[c[0], c[1], c[2], c[3], "recvOptions"],
+            "u o canmount=off",
+        );
+        let parent = format!("{}/{REPLICAS}/{}", r.pool, p.source_host.name());
+        if !parents.contains(&parent) {
+            parents.push(parent);
+        }
+    }
+    // The replicas keep the critical retention: sanoid prunes the received
+    // snapshots (it takes none of its own there), or they would pile up.
+    let all = format!("{}/{REPLICAS}", r.pool);
+    let d = ["services", "sanoid", "datasets", all.as_str()];
+    set(
+        m,
+        &[d[0], d[1], d[2], d[3], "use_template"],
+        Nix::strs([DataClass::Critical.as_str()]),
+    );
+    set(m, &[d[0], d[1], d[2], d[3], "recursive"], true);
+    set(m, &[d[0], d[1], d[2], d[3], "autosnap"], false);
+    // zfs receive needs the parent dataset; create it before the first pull.
+    let script: Vec<String> = parents
+        .iter()
+        .map(|p| format!("zfs list -H {p} >/dev/null 2>&1 || zfs create -p -o canmount=off -o mountpoint=none {p}"))
+        .collect();
+    oneshot(
+        m,
+        "homelab-replica-datasets",
+        "Create the datasets replicas are received below",
+        &script,
+        &["zfs-mount.service"],
+        &units.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+}
+
+/// On a source host: the user the replica logs in as, with just the ZFS
+/// rights a pull needs on exactly the replicated datasets.
+fn serve(m: &mut Attrs, public_key: &str, datasets: &[&str]) {
+    let u = ["users", "users", USER];
+    set(m, &[u[0], u[1], u[2], "isSystemUser"], true);
+    set(m, &[u[0], u[1], u[2], "group"], USER);
+    // syncoid runs zfs through the login shell.
+    set(m, &[u[0], u[1], u[2], "useDefaultShell"], true);
+    set(
+        m,
+        &[u[0], u[1], u[2], "openssh", "authorizedKeys", "keys"],
+        Nix::strs([public_key]),
+    );
+    set(m, &["users", "groups", USER], Nix::Attrs(Attrs::new()));
+    let script: Vec<String> = datasets
+        .iter()
+        .map(|d| format!("zfs allow -u {USER} {SOURCE_ALLOW} {d}"))
+        .collect();
+    oneshot(
+        m,
+        "homelab-replica-source",
+        "Allow the replica host to pull ZFS snapshots",
+        &script,
+        &["zfs-mount.service"],
+        &[],
+    );
+}
+
+fn oneshot(
+    m: &mut Attrs,
+    name: &str,
+    description: &str,
+    script: &[String],
+    after: &[&str],
+    before: &[&str],
+) {
+    let u = ["systemd", "services", name];
+    set(m, &[u[0], u[1], u[2], "description"], description);
+    set(
+        m,
+        &[u[0], u[1], u[2], "wantedBy"],
+        Nix::strs(["multi-user.target"]),
+    );
+    set(
+        m,
+        &[u[0], u[1], u[2], "after"],
+        Nix::strs(after.iter().copied()),
+    );
+    if !before.is_empty() {
+        set(
+            m,
+            &[u[0], u[1], u[2], "before"],
+            Nix::strs(before.iter().copied()),
+        );
+    }
+    set(
+        m,
+        &[u[0], u[1], u[2], "path"],
+        Nix::list([Nix::raw("config.boot.zfs.package")]),
+    );
+    set(m, &[u[0], u[1], u[2], "serviceConfig", "Type"], "oneshot");
+    set(
+        m,
+        &[u[0], u[1], u[2], "serviceConfig", "RemainAfterExit"],
+        true,
+    );
+    let mut text = script.join("\n");
+    text.push('\n');
+    set(m, &[u[0], u[1], u[2], "script"], text);
+}
