@@ -69,6 +69,22 @@ pub struct Entry {
     /// `coral`); the host must list them under `hardware`.
     #[serde(default)]
     pub hardware: Vec<String>,
+    /// Roles this service fills for others (`download-client`,
+    /// `indexer-manager`, `media-manager`).
+    #[serde(default)]
+    pub provides: Vec<String>,
+    /// Roles some service of the fleet must fill (an *arr app needs a
+    /// download client and an indexer manager).
+    #[serde(default)]
+    pub needs: Vec<String>,
+    /// Runs only inside the VPN namespace, with a kill switch (torrent
+    /// clients): without `[access.vpn]` the spec is refused.
+    #[serde(default)]
+    pub vpn: bool,
+    /// Works in the host's shared media tree (`/srv/media`): downloads and
+    /// the library on one dataset, so imports are hardlinks, not copies.
+    #[serde(default)]
+    pub media: bool,
     /// HTTP path that answers 200 when the service is healthy.
     pub health: Option<String>,
     /// Prometheus metrics path on the service port, if it exports metrics.

@@ -7,6 +7,7 @@
 mod backup;
 mod exposure;
 mod login;
+mod media;
 mod network;
 mod placement;
 mod resources;
@@ -33,6 +34,9 @@ const RULES: &[Rule] = &[
     resources::pool_budget,
     resources::recordsize_sanity,
     placement::hardware_present,
+    media::roles_filled,
+    media::vpn_confined,
+    media::media_together,
 ];
 
 /// Codes of the rules that can be silenced for one service.

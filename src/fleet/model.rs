@@ -10,6 +10,13 @@ use std::collections::BTreeMap;
 
 /// Services listen here; only the proxy and the tunnel reach them.
 pub const BIND_ADDRESS: &str = "127.0.0.1";
+/// Where a service confined to the VPN namespace is reached from its host
+/// (the namespace's own address; VPN-Confinement's default).
+pub const VPN_NAMESPACE_ADDRESS: &str = "192.168.15.1";
+/// The VPN namespace (VPN-Confinement wants fewer than 8 characters).
+pub const VPN_NAMESPACE: &str = "wg";
+/// The shared media tree: downloads and the library on one dataset.
+pub const MEDIA_ROOT: &str = "/srv/media";
 
 #[derive(Debug, Clone)]
 pub struct Fleet {
@@ -65,6 +72,8 @@ pub struct Instance {
     pub name: Sp<String>,
     pub entry: &'static Entry,
     pub host: String,
+    /// Where the spec places it (`host = …`, or the instance name).
+    pub host_span: Span,
     pub port: Option<u16>,
     /// Where the port was set (the override, or the instance name when the
     /// catalog default applies), for clash reports.
@@ -98,9 +107,15 @@ impl Instance {
             .map(|f| format!("https://{}", f.value))
     }
 
-    /// `http://127.0.0.1:port`, how the proxy and checks reach it.
+    /// `http://127.0.0.1:port`, how the proxy and checks reach it; a
+    /// service confined to the VPN is reached at its namespace's address.
     pub fn local_endpoint(&self) -> Option<String> {
-        self.port.map(|p| format!("http://{BIND_ADDRESS}:{p}"))
+        let address = if self.entry.vpn {
+            VPN_NAMESPACE_ADDRESS
+        } else {
+            BIND_ADDRESS
+        };
+        self.port.map(|p| format!("http://{address}:{p}"))
     }
 }
 

@@ -334,6 +334,10 @@ fn instance(
         return Err(diags);
     }
     Ok(Instance {
+        host_span: s
+            .host
+            .as_ref()
+            .map_or(s.name.span.clone(), |h| h.span.clone()),
         port_span: s
             .port
             .as_ref()
@@ -543,6 +547,15 @@ fn secrets(
             add(
                 &t.credentials_secret,
                 "Cloudflare Tunnel credentials file".into(),
+                None,
+                host,
+            );
+        }
+        let runs_confined = instances.iter().any(|i| i.host == host && i.entry.vpn);
+        if let (Some(v), true) = (&spec.access.vpn, runs_confined) {
+            add(
+                &v.wireguard_secret,
+                "wg-quick configuration of the VPN torrent clients are confined to".into(),
                 None,
                 host,
             );

@@ -12,11 +12,17 @@ pub fn flake(fleet: &Fleet) -> File {
         &["nixpkgs", "url"],
         format!("github:NixOS/nixpkgs/{}", fleet.homelab.nixpkgs.value),
     );
-    for (name, url) in [
+    // VPN-Confinement only when a host confines a service to the VPN.
+    let confining = fleet.hosts.iter().any(|h| super::media::confines(fleet, h));
+    let mut extra_inputs = vec![
         ("agenix", "github:ryantm/agenix"),
         ("disko", "github:nix-community/disko"),
         ("deploy-rs", "github:serokell/deploy-rs"),
-    ] {
+    ];
+    if confining {
+        extra_inputs.push(("vpn-confinement", "github:Maroka-chan/VPN-Confinement"));
+    }
+    for (name, url) in extra_inputs {
         set(&mut inputs, &[name, "url"], url);
         set(
             &mut inputs,
@@ -30,14 +36,15 @@ pub fn flake(fleet: &Fleet) -> File {
         let name = host.name();
         let mut system = Attrs::new();
         set(&mut system, &["specialArgs", "inputs"], Nix::raw("inputs"));
-        system.insert(
-            "modules".into(),
-            Nix::list([
-                Nix::raw("agenix.nixosModules.default"),
-                Nix::raw("disko.nixosModules.disko"),
-                Nix::Path(format!("./hosts/{name}")),
-            ]),
-        );
+        let mut modules = vec![
+            Nix::raw("agenix.nixosModules.default"),
+            Nix::raw("disko.nixosModules.disko"),
+        ];
+        if super::media::confines(fleet, host) {
+            modules.push(Nix::raw("inputs.vpn-confinement.nixosModules.default"));
+        }
+        modules.push(Nix::Path(format!("./hosts/{name}")));
+        system.insert("modules".into(), Nix::List(modules));
         set(
             &mut outputs,
             &["nixosConfigurations", name],

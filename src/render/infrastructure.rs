@@ -46,6 +46,7 @@ pub fn infrastructure(fleet: &Fleet, host: &HostPlan) -> Attrs {
         offsite(&mut m, fleet, host);
     }
     super::replication::contribute(&mut m, fleet, host);
+    super::media::infrastructure(&mut m, fleet, host);
     for (entry, dir) in &host.data {
         super::datasets::contribute(
             &mut m,

@@ -11,6 +11,7 @@ mod datasets;
 mod disko;
 mod flake;
 mod infrastructure;
+mod media;
 pub mod nix;
 mod replication;
 mod secrets;

@@ -28,6 +28,7 @@ pub fn service(fleet: &Fleet, host: &HostPlan, i: &Instance) -> Attrs {
     dashboard(&mut m, fleet, host, i);
     scrape(&mut m, fleet, host, i);
     database(&mut m, i);
+    super::media::contribute(&mut m, i);
     for secret in i.secrets.values() {
         age_secret(&mut m, fleet, secret, 3);
     }

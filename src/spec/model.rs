@@ -222,6 +222,16 @@ pub struct Access {
     pub proxy: Option<Proxy>,
     pub tailscale: Option<Tailscale>,
     pub tunnel: Option<Tunnel>,
+    pub vpn: Option<Vpn>,
+}
+
+/// `[access.vpn]`: the WireGuard tunnel that torrent clients are confined
+/// to (a network namespace whose only way out is the VPN).
+#[derive(Debug, Clone)]
+pub struct Vpn {
+    pub span: crate::diagnostic::Span,
+    /// Secret holding the provider's wg-quick configuration file.
+    pub wireguard_secret: Sp<String>,
 }
 
 /// Reverse proxy with a DNS-01 wildcard certificate.

@@ -477,10 +477,20 @@ fn access(t: &mut Table, sink: &mut Sink) -> Access {
             credentials_secret: credentials_secret?,
         })
     });
+    let vpn = t.table(sink, "vpn").and_then(|mut p| {
+        let wireguard_secret = p.req_str(sink, "wireguard_secret", "\"vpn-wireguard\"");
+        let span = p.span.clone();
+        p.finish(sink);
+        Some(Vpn {
+            span,
+            wireguard_secret: wireguard_secret?,
+        })
+    });
     let names = [
         proxy.as_ref().map(|p| &p.credentials_secret),
         tailscale.as_ref().and_then(|t| t.auth_key_secret.as_ref()),
         tunnel.as_ref().map(|t| &t.credentials_secret),
+        vpn.as_ref().map(|v| &v.wireguard_secret),
     ];
     for name in names.into_iter().flatten() {
         secret_name(sink, name);
@@ -489,6 +499,7 @@ fn access(t: &mut Table, sink: &mut Sink) -> Access {
         proxy,
         tailscale,
         tunnel,
+        vpn,
     }
 }
 

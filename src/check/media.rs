@@ -1,0 +1,100 @@
+//! The media stack: request UIs need their *arr apps, *arr apps need a
+//! download client and an indexer manager, the torrent client runs only
+//! inside the VPN, and downloads and the library share one file system so
+//! imports are hardlinks, not copies.
+
+use crate::catalog;
+use crate::diagnostic::{Diagnostic, name_list};
+use crate::fleet::Fleet;
+
+/// Every role a service needs is filled by some service of the fleet.
+pub fn roles_filled(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+    for i in &fleet.instances {
+        for role in &i.entry.needs {
+            let filled = fleet
+                .instances
+                .iter()
+                .any(|o| o.entry.provides.contains(role));
+            if filled {
+                continue;
+            }
+            let candidates: Vec<&str> = catalog::service_names()
+                .into_iter()
+                .filter(|n| catalog::get(n).is_some_and(|e| e.provides.contains(role)))
+                .collect();
+            out.push(
+                Diagnostic::error(
+                    "missing-dependency",
+                    format!(
+                        "`{}` needs a {}, which the spec does not have",
+                        i.name.value,
+                        role.replace('-', " ")
+                    ),
+                )
+                .at(
+                    i.name.span.clone(),
+                    format!(
+                        "{} cannot work without a {}",
+                        i.entry.title,
+                        role.replace('-', " ")
+                    ),
+                )
+                .help(format!(
+                    "add one of {} as `[services.<name>]`",
+                    name_list(&candidates)
+                ))
+                .about(&i.name.value),
+            );
+        }
+    }
+}
+
+/// A service that must not reach the internet but through the VPN has a
+/// VPN to be confined to.
+pub fn vpn_confined(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+    if fleet.access.vpn.is_some() {
+        return;
+    }
+    for i in fleet.instances.iter().filter(|i| i.entry.vpn) {
+        out.push(
+            Diagnostic::error(
+                "vpn-required",
+                format!("`{}` may only run inside the VPN", i.name.value),
+            )
+            .at(
+                i.name.span.clone(),
+                format!("{} would reach peers from the home address", i.entry.title),
+            )
+            .help("add `[access.vpn]` with `wireguard_secret`, your VPN provider's wg-quick file as a secret; the client then runs in a namespace whose only way out is the tunnel")
+            .about(&i.name.value),
+        );
+    }
+}
+
+/// Downloads and the library are one tree on one host: an import across
+/// machines is a copy over the network, never a hardlink.
+pub fn media_together(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+    let media: Vec<_> = fleet.instances.iter().filter(|i| i.entry.media).collect();
+    let Some(first) = media.first() else { return };
+    for i in media.iter().filter(|i| i.host != first.host) {
+        out.push(
+            Diagnostic::error(
+                "media-split",
+                format!(
+                    "`{}` and `{}` share the media tree but run on different hosts",
+                    i.name.value, first.name.value
+                ),
+            )
+            .at(
+                i.host_span.clone(),
+                format!("on `{}`, away from the downloads and library", i.host),
+            )
+            .also(first.host_span.clone(), format!("`{}` is on `{}`", first.name.value, first.host))
+            .help(format!(
+                "run every service of the media stack on `{}`, so that imports are hardlinks within one dataset",
+                first.host
+            ))
+            .about(&i.name.value),
+        );
+    }
+}
