@@ -33,7 +33,7 @@ fn check_corpus(name: &str) -> String {
 }
 
 /// Broken specs whose full output is pinned (snapshots in `tests/snapshots/`).
-const PINNED: [&str; 20] = [
+const PINNED: [&str; 27] = [
     "syntax-unclosed-string",
     "syntax-duplicate-key",
     "wrong-type-ram",
@@ -54,6 +54,13 @@ const PINNED: [&str; 20] = [
     "port-clash-infra",
     "duplicate-name",
     "missing-dependency",
+    "missing-homelab-header",
+    "port-clash-extra",
+    "replica-unknown-host",
+    "replica-without-pool",
+    "requests-without-arr",
+    "torrent-without-vpn",
+    "media-split",
 ];
 
 #[test]

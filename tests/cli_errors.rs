@@ -241,7 +241,7 @@ fn unknown_service_lists_the_catalog() {
 23 │ [services.plex]
    │           ^^^^ not in the catalog
    │
-   = help: known services: `alloy`, `gatus`, `grafana`, `homepage`, `immich`, `jellyfin`, `loki`, `nextcloud`, `node-exporter`, `vaultwarden` and `victoriametrics`
+   = help: known services: `alloy`, `gatus`, `grafana`, `homepage`, `immich`, `jellyfin`, `jellyseerr`, `loki`, `nextcloud`, `node-exporter`, `prowlarr`, `qbittorrent`, `radarr`, `sonarr`, `vaultwarden` and `victoriametrics`
 
 homelab.toml: 1 error, 0 warnings
 "#,

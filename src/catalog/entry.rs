@@ -129,6 +129,10 @@ pub struct State {
     /// are inconsistent, its dumps are what goes offsite.
     #[serde(default = "yes")]
     pub offsite: bool,
+    /// Infrastructure state that gets a dataset whatever its class (the
+    /// media tree); service state always has one.
+    #[serde(default)]
+    pub dataset: bool,
 }
 
 fn default_recordsize() -> String {

@@ -39,10 +39,13 @@ pub fn roles_filled(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
                         role.replace('-', " ")
                     ),
                 )
-                .help(format!(
-                    "add one of {} as `[services.<name>]`",
-                    name_list(&candidates)
-                ))
+                .help(match candidates.as_slice() {
+                    [one] => format!("add `[services.{one}]`"),
+                    many => format!(
+                        "add one of {}",
+                        name_list(many).replacen(" and ", " or ", 1)
+                    ),
+                })
                 .about(&i.name.value),
             );
         }

@@ -646,12 +646,16 @@ fn infrastructure(spec: &Spec, host: &Host, instances: &[Instance]) -> Vec<&'sta
     if mine.iter().any(|i| i.database.is_some()) {
         out.push("postgresql");
     }
+    if mine.iter().any(|i| i.entry.media) {
+        out.push("media");
+    }
     out
 }
 
-/// Infrastructure state. Critical state (databases) gets a dataset on the
-/// host's first pool, for its record size and snapshots; the rest is small
-/// and stays on the root file system, backed up like everything else.
+/// Infrastructure state. Critical state (databases) and the media tree get
+/// a dataset on the host's first pool, for record size and snapshots; the
+/// rest is small and stays on the root file system, backed up like
+/// everything else.
 fn infrastructure_data(
     host: &Host,
     infrastructure: &[&'static str],
@@ -663,7 +667,7 @@ fn infrastructure_data(
         .flat_map(|entry| {
             let pool = pool.clone();
             entry.state.iter().map(move |st| {
-                let dataset = (st.class == crate::spec::DataClass::Critical)
+                let dataset = (st.class == crate::spec::DataClass::Critical || st.dataset)
                     .then(|| {
                         pool.clone()
                             .map(|p| (p, format!("{}/{}", entry.name, st.name)))

@@ -24,7 +24,8 @@ fn on<'f>(fleet: &'f Fleet, host: &'f HostPlan) -> impl Iterator<Item = &'f Inst
         .filter(move |i| i.host == host.name())
 }
 
-/// The host's part: the namespace and the media tree.
+/// The host's part: the namespace, and the media tree's group and folders
+/// (its dataset comes with the `media` infrastructure state).
 pub fn infrastructure(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
     if let (Some(vpn), true) = (&fleet.access.vpn, confines(fleet, host)) {
         let ns = ["vpnNamespaces", VPN_NAMESPACE];
@@ -36,7 +37,7 @@ pub fn infrastructure(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
         );
         age_secret(m, fleet, &vpn.wireguard_secret.value, 2);
     }
-    if !on(fleet, host).any(|i| i.entry.media) {
+    if !host.runs("media") {
         return;
     }
     set(
@@ -44,26 +45,6 @@ pub fn infrastructure(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
         &["users", "groups", MEDIA_GROUP],
         Nix::Attrs(Attrs::new()),
     );
-    // Media can be downloaded again: one dataset, large records, no
-    // snapshots and no backup (the disposable class, stated here).
-    if let Some(pool) = host.spec.pools.first() {
-        let mut ds = Attrs::new();
-        set(&mut ds, &["type"], "zfs_fs");
-        set(&mut ds, &["mountpoint"], MEDIA_ROOT);
-        set(&mut ds, &["options", "recordsize"], "1M");
-        set(
-            m,
-            &[
-                "disko",
-                "devices",
-                "zpool",
-                &pool.name.value,
-                "datasets",
-                "media",
-            ],
-            Nix::Attrs(ds),
-        );
-    }
     // setgid directories: whatever a member writes stays in the group.
     let rule = ["systemd", "tmpfiles", "settings", "10-homelab-media"];
     for dir in std::iter::once(MEDIA_ROOT.to_string())
