@@ -103,7 +103,7 @@ pub fn graph(nodes: &[Node], edges: &[(String, String)]) -> String {
         (10.0 + c as f64 * (NW + GX), 10.0 + r as f64 * (NH + GY))
     };
     let mut svg = format!(
-        r#"<svg class="graph" viewBox="0 0 {width:.0} {height:.0}" width="{width:.0}" height="{height:.0}" role="img"><defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z"/></marker></defs>"#
+        r#"<svg class="graph" viewBox="0 0 {width:.0} {height:.0}" style="max-width: {width:.0}px" role="img"><defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z"/></marker></defs>"#
     );
     for (a, b) in edges {
         let (Some(&ia), Some(&ib)) = (index.get(a.as_str()), index.get(b.as_str())) else {

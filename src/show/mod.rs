@@ -304,6 +304,21 @@ pub fn graph(fleet: &Fleet) -> Table {
                 kind.into(),
             ]);
         }
+        // Roles: every service of the fleet that fills one the entry needs.
+        for role in &i.entry.needs {
+            for provider in fleet
+                .instances
+                .iter()
+                .filter(|o| o.entry.provides.contains(role))
+            {
+                t.row(vec![
+                    i.name.value.as_str().into(),
+                    i.host.as_str().into(),
+                    provider.entry.name.as_str().into(),
+                    role.as_str().into(),
+                ]);
+            }
+        }
         if i.fqdn.is_some() {
             t.row(vec![
                 i.name.value.as_str().into(),
