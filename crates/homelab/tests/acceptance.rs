@@ -4,13 +4,13 @@
 //! architecture document (sections 3.2, 3.4, 5.2, 5.3, 7.1); family makes
 //! 3-2-1 whole with a NAS that pulls every critical dataset.
 
-use homelab::fleet::Fleet;
-use homelab::render::{File, render};
-use homelab::show;
-use homelab::spec::Size;
+use compile::fleet::Fleet;
+use compile::render::{File, render};
+use compile::show;
+use compile::spec::Size;
 
 fn example(name: &str) -> (Fleet, Vec<File>) {
-    let (fleet, _) = homelab::compile(homelab::examples::get(name).unwrap()).unwrap();
+    let (fleet, _) = compile::compile(compile::examples::get(name).unwrap()).unwrap();
     let files = render(&fleet);
     (fleet, files)
 }
@@ -206,8 +206,8 @@ fn nuc_has_the_datasets_of_section_5() {
 
 #[test]
 fn family_replicates_every_critical_dataset_to_the_nas() {
-    let text_of = homelab::examples::get("family").unwrap();
-    let (fleet, warnings) = homelab::compile(text_of).unwrap();
+    let text_of = compile::examples::get("family").unwrap();
+    let (fleet, warnings) = compile::compile(text_of).unwrap();
     let codes: Vec<&str> = warnings.iter().map(|d| d.code).collect();
     assert!(!codes.contains(&"no-replica"), "{codes:?}");
     assert!(!codes.contains(&"no-offsite"), "{codes:?}");
@@ -218,7 +218,7 @@ fn family_replicates_every_critical_dataset_to_the_nas() {
     let mut critical: Vec<String> = fleet
         .data_on(server)
         .into_iter()
-        .filter(|(_, d)| d.class == homelab::spec::DataClass::Critical)
+        .filter(|(_, d)| d.class == compile::spec::DataClass::Critical)
         .map(|(_, d)| {
             let (pool, name) = d.dataset.clone().unwrap();
             format!("{pool}/{name}")

@@ -2,7 +2,7 @@
 //! value or key in the spec's pass-through settings — the real Nix
 //! evaluator reads back unchanged. Needs `nix-instantiate` (Debian nix-bin).
 
-use homelab::render::nix::{Attrs, Nix, print};
+use compile::render::nix::{Attrs, Nix, print};
 use proptest::prelude::*;
 use std::process::Command;
 
@@ -105,8 +105,8 @@ proptest! {
             "{SPEC}\n[services.victoriametrics.nixos.prometheusConfig.global]\n{}",
             toml::to_string(&table).unwrap(),
         );
-        let (fleet, _) = homelab::compile(&spec).expect("spec compiles");
-        let files = homelab::render::render(&fleet);
+        let (fleet, _) = compile::compile(&spec).expect("spec compiles");
+        let files = compile::render::render(&fleet);
         let file = files.iter().find(|f| f.path.ends_with("services/victoriametrics.nix")).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("svc.nix");

@@ -2,13 +2,13 @@
 //!
 //! The pipeline, one folder per stage: [`spec`] (parse) → [`catalog`]
 //! (what each service needs) → [`fleet`] (the resolved model) → [`check`]
-//! (policy) → [`render`] (Nix) → [`output`] (atomic writes).
+//! (policy) → [`render`] (Nix). Nothing here touches the world: the
+//! `operate` crate writes the tree and runs tools on hosts.
 
 pub mod catalog;
 pub mod check;
 pub mod diagnostic;
 pub mod fleet;
-pub mod output;
 pub mod render;
 pub mod report;
 pub mod show;

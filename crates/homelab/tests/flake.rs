@@ -42,7 +42,7 @@ fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 }
 
 fn examples() -> Vec<&'static str> {
-    let names = homelab::examples::names();
+    let names = compile::examples::names();
     assert!(
         names.contains(&"frame1") && names.contains(&"nuc"),
         "examples: {names:?}"
@@ -91,7 +91,7 @@ fn building_twice_gives_identical_trees() {
 
 #[test]
 fn every_assigned_option_exists_in_the_index() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let shared = root.join("../shared/nixos-options");
     let local = root.join("nixos-options");
     assert!(
@@ -102,9 +102,9 @@ fn every_assigned_option_exists_in_the_index() {
     let index = Index::load(&[shared.as_path(), local.as_path()]);
     let mut unknown = Vec::new();
     for example in examples() {
-        let text = homelab::examples::get(example).unwrap();
-        let (fleet, _) = homelab::compile(text).expect("example compiles");
-        for file in homelab::render::render(&fleet) {
+        let text = compile::examples::get(example).unwrap();
+        let (fleet, _) = compile::compile(text).expect("example compiles");
+        for file in compile::render::render(&fleet) {
             if let Some(body) = file.module_body() {
                 for path in index.unknown_paths(body) {
                     unknown.push(format!("{example}: {}: {path}", file.path));

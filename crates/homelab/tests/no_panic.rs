@@ -58,7 +58,7 @@ proptest! {
 
     #[test]
     fn arbitrary_text_never_panics(text in any::<String>()) {
-        let _ = homelab::compile(&text);
+        let _ = compile::compile(&text);
     }
 
     #[test]
@@ -68,9 +68,9 @@ proptest! {
         let end = (start + len).min(text.len());
         let end = (end..=text.len()).find(|i| text.is_char_boundary(*i)).unwrap();
         text.replace_range(start..end, &insert);
-        if let Ok((fleet, _)) = homelab::compile(&text) {
+        if let Ok((fleet, _)) = compile::compile(&text) {
             // Whatever compiles also renders and prints.
-            for f in homelab::render::render(&fleet) {
+            for f in compile::render::render(&fleet) {
                 let _ = f.text();
             }
         }

@@ -2,12 +2,12 @@
 
 mod support;
 
-use homelab::render::nix::{Attrs, Nix, set};
+use compile::render::nix::{Attrs, Nix, set};
 use std::path::Path;
 use support::nixos_options::Index;
 
 fn index() -> Index {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     Index::load(&[
         &root.join("../shared/nixos-options"),
         &root.join("nixos-options"),

@@ -3,7 +3,7 @@
 
 use include_dir::{Dir, include_dir};
 
-static EXAMPLES: Dir = include_dir!("$CARGO_MANIFEST_DIR/examples");
+static EXAMPLES: Dir = include_dir!("$CARGO_MANIFEST_DIR/../../examples");
 
 /// The commented starter spec `homelab init` writes.
 pub const STARTER: &str = include_str!("spec/starter.toml");

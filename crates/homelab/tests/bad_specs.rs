@@ -13,7 +13,7 @@
 //! must not appear at all (a follow-on error that would only repeat the
 //! real one). No file may panic.
 
-use homelab::diagnostic::{Severity, line_col};
+use compile::diagnostic::{Severity, line_col};
 use std::path::Path;
 
 struct Expect {
@@ -65,7 +65,7 @@ fn every_bad_spec_reports_what_it_must() {
         let text = std::fs::read_to_string(path).unwrap();
         let expected = expectations(&text, &name);
         assert!(!expected.is_empty(), "{name} has no `# expect:` line");
-        let result = std::panic::catch_unwind(|| homelab::compile(&text));
+        let result = std::panic::catch_unwind(|| compile::compile(&text));
         let Ok(result) = result else {
             failures.push(format!("{name}: panicked"));
             continue;

@@ -8,7 +8,7 @@
 //! `flake.lock`, `.git` — and then renamed into place, so a failure leaves
 //! the old tree as it was.
 
-use crate::render::{File, Owner};
+use compile::render::{File, Owner};
 use sha2::{Digest, Sha256};
 use std::fs;
 use std::io;
@@ -234,7 +234,7 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::nix::Nix;
+    use compile::render::nix::Nix;
 
     fn file(path: &str, v: i64) -> File {
         File {

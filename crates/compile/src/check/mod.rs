@@ -11,7 +11,6 @@ mod media;
 mod network;
 mod placement;
 mod resources;
-pub mod secret_files;
 mod secrets;
 
 use crate::diagnostic::{Diagnostic, Severity, did_you_mean, name_list};

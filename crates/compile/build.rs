@@ -3,6 +3,6 @@
 
 fn main() {
     println!("cargo:rerun-if-changed=src/catalog/entries");
-    println!("cargo:rerun-if-changed=examples");
+    println!("cargo:rerun-if-changed=../../examples");
     println!("cargo:rerun-if-changed=src/spec/starter.toml");
 }

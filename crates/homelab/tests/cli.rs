@@ -119,7 +119,7 @@ fn init_writes_a_spec_that_checks_and_never_overwrites() {
     assert_eq!(code, 0);
     assert!(stdout.starts_with("wrote ./homelab.toml\n"), "{stdout}");
     let written = std::fs::read_to_string(dir.path().join("homelab.toml")).unwrap();
-    assert_eq!(written, homelab::examples::STARTER);
+    assert_eq!(written, compile::examples::STARTER);
 
     let (code, stdout, stderr) = run(dir.path(), &["check"]);
     assert_eq!(code, 0, "the starter spec checks clean:\n{stderr}");

@@ -4,11 +4,11 @@
 //! hosts that use it). Read from the age header alone; nothing is
 //! decrypted.
 
-use crate::diagnostic::Diagnostic;
-use crate::fleet::Fleet;
-use crate::spec::parse_ssh_key;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+use compile::diagnostic::Diagnostic;
+use compile::fleet::Fleet;
+use compile::spec::parse_ssh_key;
 use sha2::{Digest, Sha256};
 use std::path::Path;
 

@@ -2,9 +2,10 @@
 //! errors (or the build was refused), 2 the command could not run.
 
 use clap::{Parser, Subcommand, ValueEnum};
-use homelab::diagnostic::{Diagnostic, Severity, SourceFile, render_human, render_json};
-use homelab::fleet::Fleet;
-use homelab::{examples, output, render};
+use compile::diagnostic::{Diagnostic, Severity, SourceFile, render_human, render_json};
+use compile::fleet::Fleet;
+use compile::{examples, render};
+use operate::flake_tree as output;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -73,7 +74,7 @@ enum Command {
     /// backups: how every state directory is protected.
     Show {
         /// Which table.
-        #[arg(value_parser = clap::builder::PossibleValuesParser::new(homelab::show::TABLES))]
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(compile::show::TABLES))]
         table: String,
         #[command(flatten)]
         input: Input,
@@ -265,7 +266,7 @@ fn with_file_checks(
 ) -> Result<(Fleet, Vec<Diagnostic>), Vec<Diagnostic>> {
     let (fleet, mut diags) = compiled?;
     if let Some(flake) = flake {
-        diags.extend(homelab::check::secret_files::check(&fleet, flake));
+        diags.extend(operate::secret_files::check(&fleet, flake));
         diags.sort_by_key(|d| d.primary.as_ref().map(|p| p.span.start));
     }
     if diags.iter().any(Diagnostic::is_error) {
@@ -282,7 +283,7 @@ fn default_flake(src: &Source) -> Option<PathBuf> {
 fn check(src: &Source, format: Format) -> ExitCode {
     // Before the first build there is no flake folder and nothing to read.
     let flake = default_flake(src).filter(|f| f.is_dir());
-    match with_file_checks(homelab::compile(&src.text), flake.as_deref()) {
+    match with_file_checks(compile::compile(&src.text), flake.as_deref()) {
         Ok((fleet, warnings)) => {
             report(src, &warnings, format);
             if format == Format::Human {
@@ -304,7 +305,7 @@ fn check(src: &Source, format: Format) -> ExitCode {
 
 fn build(src: &Source, out: Option<PathBuf>, force: bool, format: Format) -> ExitCode {
     let out = out.unwrap_or_else(|| default_flake(src).unwrap_or_else(|| PathBuf::from("flake")));
-    let (fleet, warnings) = match with_file_checks(homelab::compile(&src.text), Some(&out)) {
+    let (fleet, warnings) = match with_file_checks(compile::compile(&src.text), Some(&out)) {
         Ok(ok) => ok,
         Err(diags) => {
             report(src, &diags, format);
@@ -353,14 +354,14 @@ fn build(src: &Source, out: Option<PathBuf>, force: bool, format: Format) -> Exi
 fn show(src: &Source, table: &str, json: bool) -> ExitCode {
     // The tables need only a resolved fleet: with policy errors they still
     // print, so the table can show what the errors are about.
-    let analysis = homelab::analyze(&src.text);
+    let analysis = compile::analyze(&src.text);
     if !json || analysis.fleet.is_none() || analysis.has_errors() {
         report(src, &analysis.diagnostics, Format::Human);
     }
     let Some(fleet) = &analysis.fleet else {
         return ExitCode::from(1);
     };
-    let table = homelab::show::table(fleet, table).expect("clap allows only known tables");
+    let table = compile::show::table(fleet, table).expect("clap allows only known tables");
     if json {
         println!(
             "{}",
@@ -372,7 +373,7 @@ fn show(src: &Source, table: &str, json: bool) -> ExitCode {
     exit_status(&analysis)
 }
 
-fn exit_status(analysis: &homelab::Analysis) -> ExitCode {
+fn exit_status(analysis: &compile::Analysis) -> ExitCode {
     if analysis.has_errors() {
         ExitCode::from(1)
     } else {
@@ -381,17 +382,17 @@ fn exit_status(analysis: &homelab::Analysis) -> ExitCode {
 }
 
 fn write_report(src: &Source, out: &Path) -> ExitCode {
-    let mut analysis = homelab::analyze(&src.text);
+    let mut analysis = compile::analyze(&src.text);
     if let (Some(fleet), Some(flake)) = (&analysis.fleet, default_flake(src).filter(|f| f.is_dir()))
     {
         analysis
             .diagnostics
-            .extend(homelab::check::secret_files::check(fleet, &flake));
+            .extend(operate::secret_files::check(fleet, &flake));
         analysis
             .diagnostics
             .sort_by_key(|d| d.primary.as_ref().map(|p| p.span.start));
     }
-    let page = homelab::report::html(
+    let page = compile::report::html(
         analysis.fleet.as_ref(),
         &analysis.diagnostics,
         &src.text,

@@ -1,0 +1,207 @@
+//! The catalog: what the tool knows about each service, as data.
+//!
+//! One TOML file per service under `src/catalog/entries/`, embedded in the
+//! binary. Adding a service means adding a file, not code. An entry says
+//! which NixOS module it drives and how (`[nixos]`, a tree of module
+//! settings with `@placeholders@` filled in per instance), what state it
+//! keeps and how precious that state is, what it needs (database, secrets,
+//! other services) and how to check that it is healthy.
+
+mod entry;
+mod template;
+
+pub use entry::*;
+pub use template::{Placeholders, expand};
+
+use include_dir::{Dir, include_dir};
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+static ENTRIES: Dir = include_dir!("$CARGO_MANIFEST_DIR/src/catalog/entries");
+
+/// Every catalog entry, by name. Entries are validated by the test suite,
+/// so a malformed embedded file is a build defect, not a user error.
+pub fn catalog() -> &'static BTreeMap<String, Entry> {
+    static CATALOG: OnceLock<BTreeMap<String, Entry>> = OnceLock::new();
+    CATALOG.get_or_init(|| {
+        let mut map = BTreeMap::new();
+        for file in ENTRIES.files() {
+            let name = file
+                .path()
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default();
+            let text = file.contents_utf8().unwrap_or_default();
+            match toml::from_str::<Entry>(text) {
+                Ok(entry) => {
+                    map.insert(name.to_string(), entry);
+                }
+                Err(e) => panic!("catalog entry {name} is malformed: {e}"),
+            }
+        }
+        map
+    })
+}
+
+pub fn get(name: &str) -> Option<&'static Entry> {
+    catalog().get(name)
+}
+
+/// Names of the entries a user can place as a service (not infrastructure).
+pub fn service_names() -> Vec<&'static str> {
+    catalog()
+        .iter()
+        .filter(|(_, e)| e.kind == Kind::Service)
+        .map(|(n, _)| n.as_str())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Any set of catalog services can share a host without a port
+    /// override: no two entries default to the same port.
+    #[test]
+    fn default_ports_never_clash() {
+        let mut seen: std::collections::BTreeMap<u16, &str> = Default::default();
+        for (name, e) in catalog() {
+            for port in e.port.iter().chain(&e.extra_ports) {
+                if let Some(other) = seen.insert(*port, name) {
+                    panic!("{name} and {other} both default to port {port}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_entry_loads_and_is_consistent() {
+        let cat = catalog();
+        assert!(cat.len() >= 19, "catalog has {} entries", cat.len());
+        for (name, e) in cat {
+            assert_eq!(&e.name, name, "file name and `name` differ");
+            for dep in &e.depends {
+                assert!(cat.contains_key(dep), "{name} depends on unknown {dep}");
+            }
+            if e.kind == Kind::Service && e.proxied {
+                assert!(e.port.is_some(), "{name} is proxied but has no port");
+            }
+            let mut names: Vec<&str> = e.state.iter().map(|s| s.name.as_str()).collect();
+            names.sort_unstable();
+            names.dedup();
+            assert_eq!(names.len(), e.state.len(), "{name} repeats a state name");
+            let mut slots: Vec<&str> = e.secrets.iter().map(|s| s.name.as_str()).collect();
+            slots.sort_unstable();
+            slots.dedup();
+            assert_eq!(slots.len(), e.secrets.len(), "{name} repeats a secret slot");
+            for st in &e.state {
+                assert!(
+                    st.path.starts_with('/'),
+                    "{name}: state {} is not an absolute path",
+                    st.name
+                );
+                assert!(
+                    matches!(
+                        st.recordsize.as_str(),
+                        "4K" | "8K" | "16K" | "32K" | "64K" | "128K" | "256K" | "512K" | "1M"
+                    ),
+                    "{name}: state {} has recordsize {}",
+                    st.name,
+                    st.recordsize
+                );
+            }
+            for st in e.state.iter().filter_map(|st| st.quota.as_deref()) {
+                assert!(
+                    crate::spec::Size::parse(st).is_some(),
+                    "{name}: quota {st} does not parse"
+                );
+            }
+            if e.kind == Kind::Infrastructure {
+                assert!(
+                    e.nixos.is_empty(),
+                    "{name}: the renderer configures infrastructure itself"
+                );
+                assert!(!e.proxied, "{name}: infrastructure is not proxied");
+            }
+        }
+    }
+
+    /// Placeholder values for one instance of `e`, with every state
+    /// directory, secret slot and dependency endpoint the entry may name.
+    fn placeholders(e: &Entry) -> Placeholders {
+        let mut p = Placeholders {
+            port: e.port,
+            data: e
+                .state
+                .iter()
+                .map(|s| (s.name.clone(), s.path.clone()))
+                .collect(),
+            secrets: e
+                .secrets
+                .iter()
+                .map(|s| (s.name.clone(), format!("{}-{}", e.name, s.name)))
+                .collect(),
+            endpoints: e
+                .depends
+                .iter()
+                .filter_map(|d| Some((d.clone(), format!("http://127.0.0.1:{}", get(d)?.port?))))
+                .collect(),
+            ..Default::default()
+        };
+        let fqdn = format!("{}.home.example.org", e.name);
+        for (k, v) in [
+            ("address", "127.0.0.1".to_string()),
+            ("url", format!("https://{fqdn}")),
+            ("fqdn", fqdn),
+            ("timezone", "Europe/Prague".into()),
+            ("admin_email", "admin@example.org".into()),
+            ("domain", "example.org".into()),
+            ("internal_domain", "home.example.org".into()),
+            ("hostname", "server".into()),
+            ("instance", e.name.clone()),
+        ] {
+            p.simple.insert(k, v);
+        }
+        if let Some(db) = &e.database {
+            p.simple.insert(
+                "db",
+                db.name.clone().unwrap_or_else(|| e.name.replace('-', "_")),
+            );
+        }
+        p
+    }
+
+    #[test]
+    fn every_placeholder_names_something_the_entry_has() {
+        for (name, e) in catalog() {
+            if let Err(err) = expand(&e.nixos, &placeholders(e)) {
+                panic!("catalog entry {name}: {err}");
+            }
+        }
+    }
+
+    #[test]
+    fn settings_sit_below_the_module_they_drive() {
+        for (name, e) in catalog() {
+            if e.nixos.is_empty() {
+                continue;
+            }
+            assert!(!e.module.is_empty(), "{name} has settings but no `module`");
+            let mut t = &e.nixos;
+            for part in crate::render::nix::split_path(&e.module) {
+                match t.get(&part) {
+                    Some(toml::Value::Table(inner)) => t = inner,
+                    _ => panic!(
+                        "{name}: `[nixos]` does not configure its module `{}`",
+                        e.module
+                    ),
+                }
+            }
+            assert_eq!(
+                t.get("enable"),
+                Some(&toml::Value::Boolean(true)),
+                "{name}: module not enabled"
+            );
+        }
+    }
+}
