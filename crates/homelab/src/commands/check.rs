@@ -1,0 +1,50 @@
+//! `homelab check`: the spec and the secret files next to it.
+
+use crate::cli::Format;
+use crate::print;
+use crate::source::{Source, default_flake};
+use compile::diagnostic::Diagnostic;
+use compile::fleet::Fleet;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// The checks that read files next to the spec: the encrypted secrets of
+/// the flake folder. Errors among them fail the command like spec errors.
+pub fn with_file_checks(
+    compiled: Result<(Fleet, Vec<Diagnostic>), Vec<Diagnostic>>,
+    flake: Option<&Path>,
+) -> Result<(Fleet, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let (fleet, mut diags) = compiled?;
+    if let Some(flake) = flake {
+        diags.extend(operate::secret_files::check(&fleet, flake));
+        diags.sort_by_key(|d| d.primary.as_ref().map(|p| p.span.start));
+    }
+    if diags.iter().any(Diagnostic::is_error) {
+        Err(diags)
+    } else {
+        Ok((fleet, diags))
+    }
+}
+
+pub fn run(src: &Source, format: Format) -> ExitCode {
+    // Before the first build there is no flake folder and nothing to read.
+    let flake = default_flake(src).filter(|f| f.is_dir());
+    match with_file_checks(compile::compile(&src.text), flake.as_deref()) {
+        Ok((fleet, warnings)) => {
+            print::diagnostics(src, &warnings, format);
+            if format == Format::Human {
+                println!(
+                    "{}: ok — {} host(s), {} service(s)",
+                    src.name,
+                    fleet.hosts.len(),
+                    fleet.instances.len()
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(diags) => {
+            print::diagnostics(src, &diags, format);
+            ExitCode::from(1)
+        }
+    }
+}

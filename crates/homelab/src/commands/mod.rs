@@ -1,0 +1,8 @@
+//! One module per command: each takes parsed arguments, calls the compile
+//! and operate libraries, prints, and returns the exit status.
+
+pub mod build;
+pub mod check;
+pub mod init;
+pub mod report;
+pub mod show;
