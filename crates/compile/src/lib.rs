@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod check;
 pub mod diagnostic;
 pub mod fleet;
+pub mod nix;
 pub mod render;
 pub mod report;
 pub mod show;

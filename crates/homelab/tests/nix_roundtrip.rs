@@ -2,7 +2,7 @@
 //! value or key in the spec's pass-through settings — the real Nix
 //! evaluator reads back unchanged. Needs `nix-instantiate` (Debian nix-bin).
 
-use compile::render::nix::{Attrs, Nix, print};
+use compile::nix::{Attrs, Nix, print};
 use proptest::prelude::*;
 use std::process::Command;
 

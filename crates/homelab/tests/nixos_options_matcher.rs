@@ -2,7 +2,7 @@
 
 mod support;
 
-use compile::render::nix::{Attrs, Nix, set};
+use compile::nix::{Attrs, Nix, set};
 use std::path::Path;
 use support::nixos_options::Index;
 

@@ -234,7 +234,7 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use compile::render::nix::Nix;
+    use compile::nix::Nix;
 
     fn file(path: &str, v: i64) -> File {
         File {

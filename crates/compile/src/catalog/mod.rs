@@ -188,7 +188,7 @@ mod tests {
             }
             assert!(!e.module.is_empty(), "{name} has settings but no `module`");
             let mut t = &e.nixos;
-            for part in crate::render::nix::split_path(&e.module) {
+            for part in crate::nix::split_path(&e.module) {
                 match t.get(&part) {
                     Some(toml::Value::Table(inner)) => t = inner,
                     _ => panic!(

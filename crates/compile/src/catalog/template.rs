@@ -18,7 +18,7 @@
 //! A table `{ nix = "…" }` is a raw Nix expression, for the few settings that
 //! must be code (`pkgs.…`). Only the embedded catalog can write one.
 
-use crate::render::nix::{Attrs, Nix};
+use crate::nix::{Attrs, Nix};
 use std::collections::BTreeMap;
 
 /// The values placeholders stand for, for one instance.
@@ -80,7 +80,7 @@ fn string(s: &str, p: &Placeholders) -> Result<Nix, String> {
             let secret = secret_name(p, slot)?;
             return Ok(Nix::Raw(format!(
                 "config.age.secrets.{}.path",
-                crate::render::nix::attr_name(secret)
+                crate::nix::attr_name(secret)
             )));
         }
     }

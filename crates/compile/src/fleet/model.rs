@@ -4,7 +4,7 @@
 
 use crate::catalog::Entry;
 use crate::diagnostic::Span;
-use crate::render::nix::Attrs;
+use crate::nix::Attrs;
 use crate::spec::{Access, Backup, DataClass, Exposure, Homelab, Host, Size, Sp};
 use std::collections::BTreeMap;
 

@@ -4,7 +4,7 @@
 use super::model::*;
 use crate::catalog::{self, Entry, Kind, Placeholders};
 use crate::diagnostic::{Diagnostic, did_you_mean, name_list};
-use crate::render::nix::{Attrs, Nix, merge_into};
+use crate::nix::{Attrs, Nix, merge_into};
 use crate::spec::{Exposure, Host, ServiceSpec, Size, Sp, Spec};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -453,7 +453,7 @@ fn pass_through(
         return;
     }
     let value = toml_to_nix(&extra.value);
-    let mut path: Vec<String> = crate::render::nix::split_path(&entry.module);
+    let mut path: Vec<String> = crate::nix::split_path(&entry.module);
     let leaf = path.pop().expect("module path is not empty");
     let mut cursor = nixos;
     for part in &path {

@@ -1,8 +1,8 @@
 //! `core.nix`: what every host has whatever it runs — identity, the admin
 //! user, SSH hardening, the firewall, fail2ban, nix settings, boot.
 
-use super::nix::{Attrs, Nix, set};
 use crate::fleet::{Fleet, HostPlan};
+use crate::nix::{Attrs, Nix, set};
 
 /// The NixOS release whose defaults the generated hosts start from.
 const STATE_VERSION: &str = "25.05";

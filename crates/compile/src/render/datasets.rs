@@ -3,8 +3,8 @@
 //! ownership for the service user, and the offsite backup paths.
 
 use super::infrastructure::OFFSITE_JOB;
-use super::nix::{Attrs, Nix, set};
 use crate::fleet::{DataDir, Fleet, policy};
+use crate::nix::{Attrs, Nix, set};
 
 /// Adds everything the directories of one owner (a service instance, or a
 /// host's infrastructure) contribute.

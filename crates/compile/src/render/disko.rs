@@ -2,8 +2,8 @@
 //! the pools services put their datasets on. Dataset entries come from the
 //! service files.
 
-use super::nix::{Attrs, Nix, set};
 use crate::fleet::HostPlan;
+use crate::nix::{Attrs, Nix, set};
 
 pub fn disko(host: &HostPlan) -> Attrs {
     let mut m = Attrs::new();

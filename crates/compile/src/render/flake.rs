@@ -2,8 +2,8 @@
 //! one `nixosConfigurations.<host>` and one deploy-rs node per host.
 
 use super::File;
-use super::nix::{Attrs, Nix, set};
 use crate::fleet::Fleet;
+use crate::nix::{Attrs, Nix, set};
 
 pub fn flake(fleet: &Fleet) -> File {
     let mut inputs = Attrs::new();
@@ -62,7 +62,7 @@ pub fn flake(fleet: &Fleet) -> File {
                 format!("deploy-rs.lib.{}.activate.nixos", host.spec.system.value),
                 vec![Nix::raw(format!(
                     "self.nixosConfigurations.{}",
-                    super::nix::attr_name(name)
+                    crate::nix::attr_name(name)
                 ))],
             ),
         );

@@ -3,8 +3,8 @@
 //! tunnel, PostgreSQL with dumps, snapshot templates and offsite backup.
 //! Services add their own parts (routes, paths, datasets) in their files.
 
-use super::nix::{Attrs, Nix, quote, set};
 use crate::fleet::{Fleet, HostPlan, policy};
+use crate::nix::{Attrs, Nix, quote, set};
 use crate::spec::DataClass;
 
 /// Where `services.postgresqlBackup` writes dumps (the module's default).
@@ -74,7 +74,7 @@ pub fn age_secret(m: &mut Attrs, fleet: &Fleet, name: &str, depth: usize) {
 pub fn secret_path(name: &str) -> Nix {
     Nix::raw(format!(
         "config.age.secrets.{}.path",
-        super::nix::attr_name(name)
+        crate::nix::attr_name(name)
     ))
 }
 

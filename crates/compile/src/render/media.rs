@@ -4,8 +4,8 @@
 //! *arr apps import with hardlinks instead of copies.
 
 use super::infrastructure::{age_secret, secret_path};
-use super::nix::{Attrs, Nix, set};
 use crate::fleet::{Fleet, HostPlan, Instance, MEDIA_ROOT, VPN_NAMESPACE};
+use crate::nix::{Attrs, Nix, set};
 
 /// The group that may write the media tree.
 const MEDIA_GROUP: &str = "media";

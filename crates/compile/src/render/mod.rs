@@ -12,13 +12,12 @@ mod disko;
 mod flake;
 mod infrastructure;
 mod media;
-pub mod nix;
 mod replication;
 mod secrets;
 mod service;
 
 use crate::fleet::{Fleet, HostPlan};
-use nix::{Attrs, Nix};
+use crate::nix::{self, Attrs, Nix};
 
 /// Who owns a file of the flake.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,8 +4,8 @@
 //! its replicas. Received datasets are never mounted on the replica.
 
 use super::infrastructure::{age_secret, secret_path};
-use super::nix::{Attrs, Nix, set};
 use crate::fleet::{Fleet, HostPlan, REPLICAS};
+use crate::nix::{Attrs, Nix, set};
 use crate::spec::DataClass;
 
 /// What the source hosts grant the pulling user on their datasets (the

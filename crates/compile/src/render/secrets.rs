@@ -2,8 +2,8 @@
 //! keys and the hosts that use it. The `.age` files are the user's.
 
 use super::File;
-use super::nix::{Attrs, Nix, set};
 use crate::fleet::Fleet;
+use crate::nix::{Attrs, Nix, set};
 
 pub fn recipients(fleet: &Fleet) -> File {
     let admin: Vec<String> = fleet

@@ -7,8 +7,8 @@
 
 use super::datasets;
 use super::infrastructure::{TAILNET_RANGE, age_secret};
-use super::nix::{Attrs, Nix, merge_into, set};
 use crate::fleet::{Fleet, HostPlan, Instance};
+use crate::nix::{Attrs, Nix, merge_into, set};
 use crate::spec::Exposure;
 
 pub fn service(fleet: &Fleet, host: &HostPlan, i: &Instance) -> Attrs {

@@ -8,7 +8,7 @@
 //! `freeform`. Below a submodule option the walk goes on: `age.secrets.x.fiel`
 //! is caught although `age.secrets` exists.
 
-use compile::render::nix::{Attrs, Nix, split_path};
+use compile::nix::{Attrs, Nix, split_path};
 use std::path::Path;
 
 struct Opt {

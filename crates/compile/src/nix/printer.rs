@@ -269,7 +269,7 @@ fn float(f: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::nix::set;
+    use crate::nix::set;
 
     #[test]
     fn single_attribute_chains_print_as_paths() {
