@@ -33,13 +33,14 @@ const RULES: &[Rule] = &[
     resources::pool_budget,
     resources::recordsize_sanity,
     placement::hardware_present,
+    placement::hardware_used,
     media::roles_filled,
     media::vpn_confined,
     media::media_together,
 ];
 
 /// Codes of the rules that can be silenced for one service.
-pub const SILENCEABLE: [&str; 9] = [
+pub const SILENCEABLE: [&str; 8] = [
     "admin-public",
     "public-without-auth",
     "exposure-without-reason",
@@ -48,7 +49,6 @@ pub const SILENCEABLE: [&str; 9] = [
     "no-replica",
     "literal-secret",
     "recordsize",
-    "missing-hardware",
 ];
 
 /// Runs every rule; diagnostics come back sorted by position in the spec.

@@ -290,6 +290,7 @@ fn instance(
             .collect(),
         secrets: secrets.clone(),
         endpoints: endpoints.clone(),
+        devices: device_paths(entry, host),
         ..Default::default()
     };
     let url = public_fqdn
@@ -695,4 +696,20 @@ fn infrastructure_data(
 fn host_id(homelab: &str, host: &str) -> String {
     let digest = Sha256::digest(format!("{homelab}/{host}").as_bytes());
     digest[..4].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The serial paths an entry's settings name (`@device:zigbee@`). A device
+/// the host lacks gets a path that names the gap; `missing-hardware`
+/// (an error that cannot be silenced) stops such a spec before it builds.
+fn device_paths(entry: &Entry, host: &Host) -> BTreeMap<String, String> {
+    entry
+        .hardware
+        .iter()
+        .map(|kind| {
+            let path = host
+                .device_path(kind)
+                .map_or_else(|| format!("/dev/missing-{kind}"), str::to_string);
+            (kind.clone(), path)
+        })
+        .collect()
 }

@@ -47,6 +47,7 @@ pub fn infrastructure(fleet: &Fleet, host: &HostPlan) -> Attrs {
     }
     super::replication::contribute(&mut m, fleet, host);
     super::media::infrastructure(&mut m, fleet, host);
+    super::hardware::infrastructure(&mut m, fleet, host);
     for (entry, dir) in &host.data {
         super::datasets::contribute(
             &mut m,

@@ -65,10 +65,17 @@ pub fn infrastructure(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
 /// A service's part: its place in the namespace and in the media group.
 pub fn contribute(m: &mut Attrs, i: &Instance) {
     let unit = i.entry.module.rsplit('.').next().unwrap_or(&i.entry.module);
+    let units: Vec<&str> = if i.entry.units.is_empty() {
+        vec![unit]
+    } else {
+        i.entry.units.iter().map(String::as_str).collect()
+    };
     if i.entry.vpn {
-        let c = ["systemd", "services", unit, "vpnConfinement"];
-        set(m, &[c[0], c[1], c[2], c[3], "enable"], true);
-        set(m, &[c[0], c[1], c[2], c[3], "vpnNamespace"], VPN_NAMESPACE);
+        for unit in units {
+            let c = ["systemd", "services", unit, "vpnConfinement"];
+            set(m, &[c[0], c[1], c[2], c[3], "enable"], true);
+            set(m, &[c[0], c[1], c[2], c[3], "vpnNamespace"], VPN_NAMESPACE);
+        }
         if let Some(port) = i.port {
             // Opens the web UI to the host, where the proxy reaches it.
             let mut map = Attrs::new();

@@ -10,6 +10,7 @@ mod core;
 mod datasets;
 mod disko;
 mod flake;
+mod hardware;
 mod infrastructure;
 mod media;
 mod replication;

@@ -29,6 +29,7 @@ pub fn service(fleet: &Fleet, host: &HostPlan, i: &Instance) -> Attrs {
     scrape(&mut m, fleet, host, i);
     database(&mut m, i);
     super::media::contribute(&mut m, i);
+    super::hardware::contribute(&mut m, host, i);
     for secret in i.secrets.values() {
         age_secret(&mut m, fleet, secret, 3);
     }

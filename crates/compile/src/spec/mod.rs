@@ -6,5 +6,5 @@ mod parse;
 pub mod reader;
 
 pub use model::*;
-pub use parse::{is_dns_label, parse, parse_ssh_key};
+pub use parse::{HARDWARE, SERIAL_DEVICES, is_dns_label, parse, parse_ssh_key};
 pub use reader::Sp;

@@ -66,8 +66,12 @@ pub struct Host {
     pub host_key: Option<Sp<String>>,
     /// Disk for the boot pool, e.g. `/dev/disk/by-id/nvme-…`.
     pub boot_disk: Option<Sp<String>>,
-    /// Devices services may need: `gpu`, `zigbee`, `zwave`, `coral`.
+    /// Devices services may need or use: `gpu-intel`, `gpu-nvidia`,
+    /// `gpu-amd`, `coral-usb`, `coral-pcie`, `zigbee-usb`, `zwave-usb`.
     pub hardware: Vec<Sp<String>>,
+    /// Stable paths of the serial devices (`zigbee-usb` →
+    /// `/dev/serial/by-id/…`).
+    pub devices: Vec<(Sp<String>, Sp<String>)>,
     pub pools: Vec<Pool>,
 }
 
@@ -314,5 +318,29 @@ mod tests {
         assert_eq!(Size(6 << 40).zfs(), "6T");
         assert_eq!(Size::parse("3.95T").unwrap().zfs(), "3.95T");
         assert_eq!(Size(1000).zfs(), "1000");
+    }
+}
+
+/// What a catalog entry asks for when a host has this device: `gpu-intel`
+/// is a `gpu`, `zigbee-usb` a `zigbee`.
+pub fn hardware_kind(device: &str) -> &str {
+    device.split('-').next().unwrap_or(device)
+}
+
+impl Host {
+    /// The host's devices of one kind (`gpu`, `coral`, `zigbee`, `zwave`).
+    pub fn devices_of<'h>(&'h self, kind: &'h str) -> impl Iterator<Item = &'h str> + 'h {
+        self.hardware
+            .iter()
+            .map(|h| h.value.as_str())
+            .filter(move |h| hardware_kind(h) == kind)
+    }
+
+    /// The path given for a serial device of this kind, if any.
+    pub fn device_path(&self, kind: &str) -> Option<&str> {
+        self.devices
+            .iter()
+            .find(|(k, _)| hardware_kind(&k.value) == kind)
+            .map(|(_, p)| p.value.as_str())
     }
 }
