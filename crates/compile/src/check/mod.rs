@@ -6,6 +6,7 @@
 
 mod backup;
 mod exposure;
+mod images;
 mod login;
 mod media;
 mod network;
@@ -34,6 +35,7 @@ const RULES: &[Rule] = &[
     resources::recordsize_sanity,
     placement::hardware_present,
     placement::hardware_used,
+    images::images_pinned,
     media::roles_filled,
     media::vpn_confined,
     media::media_together,

@@ -9,6 +9,8 @@ use crate::nix::{Attrs, Nix, set};
 
 /// Groups that own the GPU's device nodes (`/dev/dri/renderD*`, `card*`).
 const GPU_GROUPS: [&str; 2] = ["render", "video"];
+/// NVIDIA device nodes besides `/dev/nvidia0` that NVENC opens.
+const NVIDIA_NODES: [&str; 3] = ["/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools"];
 /// Unfree packages of the NVIDIA driver, for the unfree allow-list.
 const NVIDIA_UNFREE: [&str; 3] = ["nvidia-x11", "nvidia-settings", "nvidia-persistenced"];
 
@@ -99,24 +101,41 @@ pub fn contribute(m: &mut Attrs, host: &HostPlan, i: &Instance) {
 /// The module's own acceleration switches, per entry.
 fn accelerate(m: &mut Attrs, i: &Instance, device: &str) {
     match i.entry.name.as_str() {
-        "jellyfin" => {
-            let kind = match device {
-                "gpu-nvidia" => "nvenc",
-                _ => "vaapi",
-            };
-            let hw = ["services", "jellyfin", "hardwareAcceleration"];
-            set(m, &[hw[0], hw[1], hw[2], "enable"], true);
-            set(m, &[hw[0], hw[1], hw[2], "type"], kind);
-            if device != "gpu-nvidia" {
-                set(m, &[hw[0], hw[1], hw[2], "device"], "/dev/dri/renderD128");
-            }
-        }
+        "jellyfin" => jellyfin(m, device),
         "tdarr" => {
             let w = ["services", "tdarr", "nodes", "main", "workers"];
             set(m, &[w[0], w[1], w[2], w[3], w[4], "transcodeGPU"], Nix::Int(1));
             set(m, &[w[0], w[1], w[2], w[3], w[4], "healthcheckGPU"], Nix::Int(1));
         }
         _ => {}
+    }
+}
+
+/// Jellyfin's acceleration: the module opens one device to the service
+/// (DeviceAllow) and writes `encoding.xml` on first start.
+fn jellyfin(m: &mut Attrs, device: &str) {
+    let hw = ["services", "jellyfin", "hardwareAcceleration"];
+    set(m, &[hw[0], hw[1], hw[2], "enable"], true);
+    if device == "gpu-nvidia" {
+        set(m, &[hw[0], hw[1], hw[2], "type"], "nvenc");
+        set(m, &[hw[0], hw[1], hw[2], "device"], "/dev/nvidia0");
+        // NVENC also needs the control and unified-memory nodes.
+        set(
+            m,
+            &["systemd", "services", "jellyfin", "serviceConfig", "DeviceAllow"],
+            Nix::strs(NVIDIA_NODES.iter().map(|n| format!("{n} rw"))),
+        );
+    } else {
+        set(m, &[hw[0], hw[1], hw[2], "type"], "vaapi");
+        // The first GPU's render node.
+        set(m, &[hw[0], hw[1], hw[2], "device"], "/dev/dri/renderD128");
+    }
+    let t = ["services", "jellyfin", "transcoding"];
+    set(m, &[t[0], t[1], t[2], "enableHardwareEncoding"], true);
+    // Codecs every supported GPU generation decodes (Intel gen 9, NVIDIA
+    // Pascal, AMD Polaris and later).
+    for codec in ["h264", "hevc", "hevc10bit", "vp9"] {
+        set(m, &[t[0], t[1], t[2], "hardwareDecodingCodecs", codec], true);
     }
 }
 
