@@ -92,7 +92,10 @@ password_secret = "restic-password"
 "#,
         hardware.join(", ")
     );
-    let serial: Vec<&&str> = devices.iter().filter(|d| d.ends_with("-usb") && !d.starts_with("coral")).collect();
+    let serial: Vec<&&str> = devices
+        .iter()
+        .filter(|d| d.ends_with("-usb") && !d.starts_with("coral"))
+        .collect();
     if !serial.is_empty() {
         text.push_str("\n[hosts.server.devices]\n");
         for d in serial {
@@ -104,7 +107,9 @@ password_secret = "restic-password"
     }
     for e in &services {
         text.push_str(&format!("\n[services.{}]\n", e.name));
-        if e.module.starts_with("virtualisation.oci-containers.containers.") {
+        if e.module
+            .starts_with("virtualisation.oci-containers.containers.")
+        {
             let image = e.nixos_image().expect("a container entry names its image");
             text.push_str(&format!(
                 "\n[services.{}.nixos]\nimage = \"{image}@sha256:{TEST_DIGEST}\"\n",
@@ -182,7 +187,10 @@ fn matches(pattern: &[String], path: &[String]) -> bool {
 fn required_options() -> Vec<Vec<String>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut out = Vec::new();
-    for dir in [root.join("../shared/nixos-options"), root.join("nixos-options")] {
+    for dir in [
+        root.join("../shared/nixos-options"),
+        root.join("nixos-options"),
+    ] {
         let Ok(files) = std::fs::read_dir(&dir) else {
             continue;
         };
@@ -210,7 +218,11 @@ fn required_options() -> Vec<Vec<String>> {
 /// The required options `body` leaves unset. An option without `<name>` or
 /// `*` is required when it lies below the entry's module; one inside a
 /// submodule is required in every instance of that submodule the body sets.
-fn unset_required(entry: &Entry, body: &[(Vec<String>, Nix)], required: &[Vec<String>]) -> Vec<String> {
+fn unset_required(
+    entry: &Entry,
+    body: &[(Vec<String>, Nix)],
+    required: &[Vec<String>],
+) -> Vec<String> {
     let module = split_path(&entry.module);
     let mut out = Vec::new();
     for pattern in required {
@@ -256,9 +268,9 @@ fn is_localhost(v: &Nix) -> bool {
         // none to every address.
         Nix::List(items) => {
             items.iter().any(is_localhost)
-                && !items
-                    .iter()
-                    .any(|i| matches!(i, Nix::Str(s) if s.contains("0.0.0.0") || s.contains("[::]")))
+                && !items.iter().any(
+                    |i| matches!(i, Nix::Str(s) if s.contains("0.0.0.0") || s.contains("[::]")),
+                )
         }
         _ => false,
     }
@@ -268,7 +280,9 @@ fn is_localhost(v: &Nix) -> bool {
 fn every_service_sets_required_options_and_binds_to_localhost() {
     let required = required_options();
     assert!(
-        required.iter().any(|p| p.join(".") == "services.zwave-js-ui.serialPort"),
+        required
+            .iter()
+            .any(|p| p.join(".") == "services.zwave-js-ui.serialPort"),
         "the index marks options without a default"
     );
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -289,7 +303,10 @@ fn every_service_sets_required_options_and_binds_to_localhost() {
                     .filter(|d| d.is_error())
                     .map(|d| format!("{}: {}", d.code, d.message))
                     .collect();
-                problems.push(format!("{}: the one-host spec does not check: {errors:?}", entry.name));
+                problems.push(format!(
+                    "{}: the one-host spec does not check: {errors:?}",
+                    entry.name
+                ));
                 continue;
             }
         };
@@ -302,18 +319,30 @@ fn every_service_sets_required_options_and_binds_to_localhost() {
         for f in files.iter().filter(|f| f.path.starts_with("hosts/server/")) {
             if let Some(body) = f.module_body() {
                 for unknown in index.unknown_paths(body) {
-                    problems.push(format!("{}: {}: `{unknown}` is not in the option index", entry.name, f.path));
+                    problems.push(format!(
+                        "{}: {}: `{unknown}` is not in the option index",
+                        entry.name, f.path
+                    ));
                 }
             }
         }
-        for f in [file, files.iter().find(|f| f.path == "hosts/server/infrastructure.nix").unwrap()] {
+        for f in [
+            file,
+            files
+                .iter()
+                .find(|f| f.path == "hosts/server/infrastructure.nix")
+                .unwrap(),
+        ] {
             if let Err(e) = parses(&scratch.path().join("module.nix"), &f.text()) {
                 problems.push(format!("{}: {} does not parse: {e}", entry.name, f.path));
             }
         }
         let body = body_paths(file.module_body().expect("a service file is a module"));
         for option in unset_required(entry, &body, &required) {
-            problems.push(format!("{}: required option `{option}` is not set", entry.name));
+            problems.push(format!(
+                "{}: required option `{option}` is not set",
+                entry.name
+            ));
         }
         match (&entry.bind, &entry.bind_exception) {
             (Some(bind), _) => {

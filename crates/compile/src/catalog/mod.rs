@@ -204,7 +204,8 @@ mod tests {
             }
             // A container is enabled by being declared with its image.
             let enabled = t.get("enable") == Some(&toml::Value::Boolean(true))
-                || e.module.starts_with("virtualisation.oci-containers.containers.")
+                || e.module
+                    .starts_with("virtualisation.oci-containers.containers.")
                     && t.contains_key("image");
             assert!(enabled, "{name}: module not enabled");
         }

@@ -22,7 +22,10 @@ pub fn images_pinned(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
         out.push(
             Diagnostic::error(
                 "unpinned-image",
-                format!("`{}` runs the image `{image}` without a digest", i.name.value),
+                format!(
+                    "`{}` runs the image `{image}` without a digest",
+                    i.name.value
+                ),
             )
             .at(i.name.span.clone(), "its container image must be pinned")
             .help(format!(
@@ -54,13 +57,13 @@ fn image(i: &Instance) -> Option<String> {
 }
 
 fn pinned(image: &str) -> bool {
-    image
-        .rsplit_once("@sha256:")
-        .is_some_and(|(repo, digest)| {
-            !repo.is_empty()
-                && digest.len() == 64
-                && digest.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-        })
+    image.rsplit_once("@sha256:").is_some_and(|(repo, digest)| {
+        !repo.is_empty()
+            && digest.len() == 64
+            && digest
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    })
 }
 
 #[cfg(test)]

@@ -76,9 +76,7 @@ pub fn infrastructure(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
         set(
             m,
             &["nixpkgs", "config", "allowUnfreePredicate"],
-            Nix::raw(format!(
-                "pkg: builtins.elem (lib.getName pkg) [ {names} ]"
-            )),
+            Nix::raw(format!("pkg: builtins.elem (lib.getName pkg) [ {names} ]")),
         );
     }
 }
@@ -88,12 +86,20 @@ pub fn contribute(m: &mut Attrs, host: &HostPlan, i: &Instance) {
     let uses = |kind: &str| i.entry.optional_hardware.iter().any(|k| k == kind);
     if let (true, Some(device)) = (uses("gpu"), gpu(host)) {
         if let Some(user) = &i.entry.user {
-            set(m, &["users", "users", user, "extraGroups"], Nix::strs(GPU_GROUPS));
+            set(
+                m,
+                &["users", "users", user, "extraGroups"],
+                Nix::strs(GPU_GROUPS),
+            );
         }
         accelerate(m, i, device);
     }
     if let (true, Some(device), Some(user)) = (uses("coral"), coral(host), &i.entry.user) {
-        set(m, &["users", "users", user, "extraGroups"], Nix::strs(["coral"]));
+        set(
+            m,
+            &["users", "users", user, "extraGroups"],
+            Nix::strs(["coral"]),
+        );
         detector(m, i, device);
     }
 }
@@ -104,8 +110,16 @@ fn accelerate(m: &mut Attrs, i: &Instance, device: &str) {
         "jellyfin" => jellyfin(m, device),
         "tdarr" => {
             let w = ["services", "tdarr", "nodes", "main", "workers"];
-            set(m, &[w[0], w[1], w[2], w[3], w[4], "transcodeGPU"], Nix::Int(1));
-            set(m, &[w[0], w[1], w[2], w[3], w[4], "healthcheckGPU"], Nix::Int(1));
+            set(
+                m,
+                &[w[0], w[1], w[2], w[3], w[4], "transcodeGPU"],
+                Nix::Int(1),
+            );
+            set(
+                m,
+                &[w[0], w[1], w[2], w[3], w[4], "healthcheckGPU"],
+                Nix::Int(1),
+            );
         }
         _ => {}
     }
@@ -122,7 +136,13 @@ fn jellyfin(m: &mut Attrs, device: &str) {
         // NVENC also needs the control and unified-memory nodes.
         set(
             m,
-            &["systemd", "services", "jellyfin", "serviceConfig", "DeviceAllow"],
+            &[
+                "systemd",
+                "services",
+                "jellyfin",
+                "serviceConfig",
+                "DeviceAllow",
+            ],
             Nix::strs(NVIDIA_NODES.iter().map(|n| format!("{n} rw"))),
         );
     } else {
@@ -135,7 +155,11 @@ fn jellyfin(m: &mut Attrs, device: &str) {
     // Codecs every supported GPU generation decodes (Intel gen 9, NVIDIA
     // Pascal, AMD Polaris and later).
     for codec in ["h264", "hevc", "hevc10bit", "vp9"] {
-        set(m, &[t[0], t[1], t[2], "hardwareDecodingCodecs", codec], true);
+        set(
+            m,
+            &[t[0], t[1], t[2], "hardwareDecodingCodecs", codec],
+            true,
+        );
     }
 }
 

@@ -299,7 +299,7 @@ fn host(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<Host> {
             );
         }
     }
-    let devices = devices(t, sink, &hardware);
+    let devices = devices(t, sink, &name.value, &hardware);
     let mut pools = Vec::new();
     for (pool_name, mut p) in t.named_tables(sink, "pools") {
         let mode = p.choice(sink, "mode", &POOL_MODES);
@@ -344,7 +344,12 @@ fn host(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<Host> {
 /// `[hosts.<h>.devices]`: the serial path of each USB coordinator, which a
 /// serial device must have (`/dev/ttyACM0` changes with plugging order;
 /// `/dev/serial/by-id/…` does not).
-fn devices(t: &mut Table, sink: &mut Sink, hardware: &[Sp<String>]) -> Vec<(Sp<String>, Sp<String>)> {
+fn devices(
+    t: &mut Table,
+    sink: &mut Sink,
+    host: &str,
+    hardware: &[Sp<String>],
+) -> Vec<(Sp<String>, Sp<String>)> {
     let mut out = Vec::new();
     if let Some(table) = t.table(sink, "devices") {
         for (k, v) in table.entries() {
@@ -352,12 +357,15 @@ fn devices(t: &mut Table, sink: &mut Sink, hardware: &[Sp<String>]) -> Vec<(Sp<S
             let listed = hardware.iter().any(|h| h.value == key.value);
             if !SERIAL_DEVICES.contains(&key.value.as_str()) || !listed {
                 sink.push(
-                    Diagnostic::error("invalid-value", format!("no serial device `{}` on this host", key.value))
-                        .at(key.span.clone(), "not a serial device listed in `hardware`")
-                        .help(format!(
-                            "device paths are for {} listed in the host's `hardware`",
-                            crate::diagnostic::name_list(&SERIAL_DEVICES)
-                        )),
+                    Diagnostic::error(
+                        "invalid-value",
+                        format!("no serial device `{}` on this host", key.value),
+                    )
+                    .at(key.span.clone(), "not a serial device listed in `hardware`")
+                    .help(format!(
+                        "device paths are for {} listed in the host's `hardware`",
+                        crate::diagnostic::name_list(&SERIAL_DEVICES)
+                    )),
                 );
                 continue;
             }
@@ -366,9 +374,15 @@ fn devices(t: &mut Table, sink: &mut Sink, hardware: &[Sp<String>]) -> Vec<(Sp<S
                     out.push((key, Sp::new(path.to_string(), v.span())));
                 }
                 _ => sink.push(
-                    Diagnostic::error("invalid-value", format!("`{}` needs a device path", key.value))
-                        .at(v.span(), "expected a path below /dev")
-                        .help(format!("write `{} = \"/dev/serial/by-id/usb-…\"`", key.value)),
+                    Diagnostic::error(
+                        "invalid-value",
+                        format!("`{}` needs a device path", key.value),
+                    )
+                    .at(v.span(), "expected a path below /dev")
+                    .help(format!(
+                        "write `{} = \"/dev/serial/by-id/usb-…\"`",
+                        key.value
+                    )),
                 ),
             }
         }
@@ -380,7 +394,7 @@ fn devices(t: &mut Table, sink: &mut Sink, hardware: &[Sp<String>]) -> Vec<(Sp<S
                 Diagnostic::error("missing-device", format!("`{}` has no device path", h.value))
                     .at(h.span.clone(), "a serial coordinator needs its stable path")
                     .help(format!(
-                        "add `[hosts.<host>.devices]` with `{} = \"/dev/serial/by-id/usb-…\"` (`ls -l /dev/serial/by-id/` on the host)",
+                        "add `[hosts.{host}.devices]` with `{} = \"/dev/serial/by-id/usb-…\"` (`ls -l /dev/serial/by-id/` on the host)",
                         h.value
                     )),
             );
