@@ -39,6 +39,7 @@ const RULES: &[Rule] = &[
     media::roles_filled,
     media::vpn_confined,
     media::media_together,
+    media::media_quotas_apply,
 ];
 
 /// Codes of the rules that can be silenced for one service.

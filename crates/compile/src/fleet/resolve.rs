@@ -119,7 +119,8 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
                 spec: h.clone(),
             }
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let media_quotas = super::quotas::resolve(&spec.media.quotas, &hosts);
     Ok(Fleet {
         homelab: spec.homelab.clone(),
         hosts,
@@ -128,6 +129,7 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
         backup: spec.backup.clone(),
         replica,
         secrets,
+        media_quotas,
     })
 }
 

@@ -12,6 +12,23 @@ pub struct Spec {
     pub access: Access,
     pub backup: Option<Backup>,
     pub secrets: Vec<SecretSpec>,
+    /// `[media]`: limits of the shared media tree.
+    pub media: Media,
+}
+
+/// `[media]`.
+#[derive(Debug, Clone, Default)]
+pub struct Media {
+    /// Folders of the media tree and their ZFS project quotas.
+    pub quotas: Vec<MediaQuota>,
+}
+
+/// `"library/movies" = "6T"` in `[media.quotas]`.
+#[derive(Debug, Clone)]
+pub struct MediaQuota {
+    /// Relative to the media tree's root.
+    pub dir: Sp<String>,
+    pub size: Sp<Size>,
 }
 
 #[derive(Debug, Clone)]

@@ -198,6 +198,15 @@ fn decode(root: &mut Table, sink: &mut Sink, root_text: &str) -> Option<Spec> {
         t.finish(sink);
     }
 
+    let media = match root.table(sink, "media") {
+        Some(mut t) => {
+            let m = super::media::media(&mut t, sink);
+            t.finish(sink);
+            m
+        }
+        None => Media::default(),
+    };
+
     Some(Spec {
         homelab: homelab?,
         hosts,
@@ -205,6 +214,7 @@ fn decode(root: &mut Table, sink: &mut Sink, root_text: &str) -> Option<Spec> {
         access,
         backup,
         secrets,
+        media,
     })
 }
 
