@@ -202,10 +202,10 @@ fn required_options() -> Vec<Vec<String>> {
             let json: serde_json::Value =
                 serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
             for o in json["options"].as_array().into_iter().flatten() {
-                if o["required"].as_bool() == Some(true) {
-                    if let Some(p) = o["path"].as_str() {
-                        out.push(split_path(p));
-                    }
+                if o["required"].as_bool() == Some(true)
+                    && let Some(p) = o["path"].as_str()
+                {
+                    out.push(split_path(p));
                 }
             }
         }

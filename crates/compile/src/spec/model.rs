@@ -315,29 +315,6 @@ pub struct SecretSpec {
     pub hosts: Vec<Sp<String>>,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::Size;
-
-    #[test]
-    fn sizes_parse_in_binary_units() {
-        assert_eq!(Size::parse("2G"), Some(Size(2 << 30)));
-        assert_eq!(Size::parse("1.5K"), Some(Size(1536)));
-        assert_eq!(Size::parse("20TB"), Some(Size(20 << 40)));
-        assert_eq!(Size::parse("2X"), None);
-        assert_eq!(Size::parse("."), None);
-        assert_eq!(Size::parse(""), None);
-    }
-
-    #[test]
-    fn sizes_print_for_zfs() {
-        assert_eq!(Size(500 << 30).zfs(), "500G");
-        assert_eq!(Size(6 << 40).zfs(), "6T");
-        assert_eq!(Size::parse("3.95T").unwrap().zfs(), "3.95T");
-        assert_eq!(Size(1000).zfs(), "1000");
-    }
-}
-
 /// What a catalog entry asks for when a host has this device: `gpu-intel`
 /// is a `gpu`, `zigbee-usb` a `zigbee`.
 pub fn hardware_kind(device: &str) -> &str {
@@ -359,5 +336,28 @@ impl Host {
             .iter()
             .find(|(k, _)| hardware_kind(&k.value) == kind)
             .map(|(_, p)| p.value.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Size;
+
+    #[test]
+    fn sizes_parse_in_binary_units() {
+        assert_eq!(Size::parse("2G"), Some(Size(2 << 30)));
+        assert_eq!(Size::parse("1.5K"), Some(Size(1536)));
+        assert_eq!(Size::parse("20TB"), Some(Size(20 << 40)));
+        assert_eq!(Size::parse("2X"), None);
+        assert_eq!(Size::parse("."), None);
+        assert_eq!(Size::parse(""), None);
+    }
+
+    #[test]
+    fn sizes_print_for_zfs() {
+        assert_eq!(Size(500 << 30).zfs(), "500G");
+        assert_eq!(Size(6 << 40).zfs(), "6T");
+        assert_eq!(Size::parse("3.95T").unwrap().zfs(), "3.95T");
+        assert_eq!(Size(1000).zfs(), "1000");
     }
 }
