@@ -148,8 +148,18 @@ pub struct Secret {
     pub description: String,
     /// Owner of the decrypted file on the host.
     pub owner: Option<String>,
+    /// Group of the decrypted file (agenix's default: the owner's group).
+    pub group: Option<String>,
+    /// Permissions of the decrypted file.
+    pub mode: String,
     /// Hosts that decrypt it (agenix recipients besides the admin keys).
     pub hosts: Vec<String>,
+    /// What reads it: service instances, `[access.proxy]`, `[backup]`…
+    pub used_by: Vec<String>,
+    /// systemd units that read the decrypted file.
+    pub units: Vec<String>,
+    /// How it is made by machine; `Argon2::from` names a fleet secret.
+    pub generator: Option<crate::catalog::Generator>,
     /// Where the spec names it (or the service that needs it).
     pub span: Span,
 }
