@@ -33,32 +33,13 @@ pub fn recipients(fleet: &Fleet) -> File {
     file
 }
 
-/// The public keys a secret is encrypted to: every admin key, then the
-/// host key of each host that decrypts it, without repeats.
+/// The public keys a secret is encrypted to.
 pub fn recipient_keys(fleet: &Fleet, name: &str) -> Vec<String> {
-    let mut keys: Vec<String> = Vec::new();
-    let mut push = |k: &str| {
-        if !keys.iter().any(|x| x == k) {
-            keys.push(k.to_string());
-        }
-    };
-    for k in &fleet.homelab.admin_keys {
-        push(&k.value);
-    }
-    let Some(secret) = fleet.secrets.get(name) else {
-        return keys;
-    };
-    for host in &secret.hosts {
-        if let Some(k) = fleet
-            .hosts
-            .iter()
-            .find(|h| h.name() == host)
-            .and_then(|h| h.spec.host_key.as_ref())
-        {
-            push(&k.value);
-        }
-    }
-    keys
+    fleet
+        .secret_readers(name)
+        .into_iter()
+        .map(|r| r.key)
+        .collect()
 }
 
 /// Declares `age.secrets.<name>` (file, owner, group, mode) and orders the
