@@ -11,7 +11,7 @@
 use super::Error;
 use super::age_file::Plaintext;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -44,6 +44,7 @@ pub fn edit_value(label: &str, current: &[u8], editor: &str) -> Result<Outcome, 
     let base = private_base();
     let dir = tempfile::Builder::new()
         .prefix("homelab-secret-")
+        .permissions(std::fs::Permissions::from_mode(0o700))
         .tempdir_in(&base)
         .map_err(Error::io("create a private folder in", &base))?;
     let path = dir.path().join(label);

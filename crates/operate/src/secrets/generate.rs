@@ -31,6 +31,7 @@ pub fn random(length: u16, alphabet: Alphabet) -> Plaintext {
 pub fn ssh_key_pair(runner: &dyn Runner, comment: &str) -> Result<(Plaintext, String), Error> {
     let dir = tempfile::Builder::new()
         .prefix("homelab-key-")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
         .tempdir()
         .map_err(Error::io("create a temporary folder in", std::env::temp_dir()))?;
     let key = dir.path().join("key");
