@@ -124,8 +124,14 @@ fn a_file_set_by_homelab_is_decrypted_by_the_age_cli_with_host_and_admin_keys() 
     let lab = Lab::new();
     ok(&lab.run(&["secrets", "set", "s1"], b"correct horse\n"));
     let file = lab.secret("s1");
-    assert_eq!(age_decrypt(&file, &lab.path("a")).unwrap(), b"correct horse\n");
-    assert_eq!(age_decrypt(&file, &lab.path("admin")).unwrap(), b"correct horse\n");
+    assert_eq!(
+        age_decrypt(&file, &lab.path("a")).unwrap(),
+        b"correct horse\n"
+    );
+    assert_eq!(
+        age_decrypt(&file, &lab.path("admin")).unwrap(),
+        b"correct horse\n"
+    );
     // Host b does not use s1: not a recipient.
     assert_eq!(age_decrypt(&file, &lab.path("b")), None);
 }
@@ -152,9 +158,20 @@ fn files_written_by_the_age_cli_are_shown() {
 
     // Armored, to a native X25519 recipient, read with an age identity file.
     let key = lab.path("admin.agekey");
-    assert!(Command::new("age-keygen").arg("-o").arg(&key).output().unwrap().status.success());
+    assert!(
+        Command::new("age-keygen")
+            .arg("-o")
+            .arg(&key)
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
     let text = std::fs::read_to_string(&key).unwrap();
-    let recipient = text.lines().find_map(|l| l.strip_prefix("# public key: ")).unwrap();
+    let recipient = text
+        .lines()
+        .find_map(|l| l.strip_prefix("# public key: "))
+        .unwrap();
     let written = Command::new("age")
         .args(["-a", "-r", recipient, "-o"])
         .arg(lab.secret("s1"))
@@ -166,7 +183,10 @@ fn files_written_by_the_age_cli_are_shown() {
         })
         .unwrap();
     assert!(written.success());
-    let shown = lab.run(&["secrets", "show", "s1", "--identity", key.to_str().unwrap()], b"");
+    let shown = lab.run(
+        &["secrets", "show", "s1", "--identity", key.to_str().unwrap()],
+        b"",
+    );
     assert_eq!(ok(&shown), "x25519 value");
 }
 
@@ -189,13 +209,22 @@ fn a_wrong_identity_gives_one_clear_message() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.starts_with("error: secrets/s3.age is not encrypted to the identity b (SSH key)"), "{err}");
+    assert!(
+        err.starts_with("error: secrets/s3.age is not encrypted to the identity b (SSH key)"),
+        "{err}"
+    );
     assert!(out.stdout.is_empty());
 
-    let out = lab.run(&["secrets", "show", "s3", "--identity", "homelab.toml"], b"");
+    let out = lab.run(
+        &["secrets", "show", "s3", "--identity", "homelab.toml"],
+        b"",
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("homelab.toml is not a usable identity"), "{err}");
+    assert!(
+        err.contains("homelab.toml is not a usable identity"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -217,7 +246,10 @@ fn rekey_follows_added_replaced_and_removed_hosts_and_leaves_the_rest_untouched(
     let out = ok(&lab.run(&["secrets", "rekey"], b""));
     assert!(out.contains("rekeyed secrets/s2.age"), "{out}");
     assert!(!out.contains("s1.age") && !out.contains("s3.age"), "{out}");
-    assert_eq!(age_decrypt(&lab.secret("s2"), &lab.path("b")).unwrap(), b"value of s2");
+    assert_eq!(
+        age_decrypt(&lab.secret("s2"), &lab.path("b")).unwrap(),
+        b"value of s2"
+    );
     assert_eq!(before("s1"), s1, "s1's recipients did not change");
     assert_eq!(before("s3"), s3, "s3's recipients did not change");
 
@@ -225,9 +257,15 @@ fn rekey_follows_added_replaced_and_removed_hosts_and_leaves_the_rest_untouched(
     keygen(lab.dir.path(), "a2");
     ok(&lab.run(&["secrets", "add-host", "a", "--key", "a2.pub"], b""));
     let spec = std::fs::read_to_string(lab.path("homelab.toml")).unwrap();
-    assert!(spec.contains("  # the first server"), "comment after the key kept:\n{spec}");
+    assert!(
+        spec.contains("  # the first server"),
+        "comment after the key kept:\n{spec}"
+    );
     ok(&lab.run(&["secrets", "rekey"], b""));
-    assert_eq!(age_decrypt(&lab.secret("s1"), &lab.path("a2")).unwrap(), b"value of s1");
+    assert_eq!(
+        age_decrypt(&lab.secret("s1"), &lab.path("a2")).unwrap(),
+        b"value of s1"
+    );
     assert_eq!(age_decrypt(&lab.secret("s1"), &lab.path("a")), None);
 
     // s2 no longer goes to host b: b's key no longer decrypts it.
@@ -236,7 +274,10 @@ fn rekey_follows_added_replaced_and_removed_hosts_and_leaves_the_rest_untouched(
     let s3 = before("s3");
     ok(&lab.run(&["secrets", "rekey"], b""));
     assert_eq!(age_decrypt(&lab.secret("s2"), &lab.path("b")), None);
-    assert_eq!(age_decrypt(&lab.secret("s2"), &lab.path("admin")).unwrap(), b"value of s2");
+    assert_eq!(
+        age_decrypt(&lab.secret("s2"), &lab.path("admin")).unwrap(),
+        b"value of s2"
+    );
     assert_eq!(before("s3"), s3);
     let out = ok(&lab.run(&["secrets", "rekey"], b""));
     assert!(out.contains("nothing to rekey"), "{out}");
@@ -248,7 +289,10 @@ fn editor(lab: &Lab, body: &str) -> (String, PathBuf) {
     let script = lab.path("editor.sh");
     std::fs::write(
         &script,
-        format!("#!/bin/sh\nprintf '%s' \"$1\" > '{}'\n{body}\n", record.display()),
+        format!(
+            "#!/bin/sh\nprintf '%s' \"$1\" > '{}'\n{body}\n",
+            record.display()
+        ),
     )
     .unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -261,19 +305,47 @@ fn edit_leaves_no_plaintext_whatever_the_editor_does() {
     ok(&lab.run(&["secrets", "set", "s1"], b"old value"));
     let original = std::fs::read(lab.secret("s1")).unwrap();
     let cases = [
-        ("exits non-zero", "printf 'half-typed' > \"$1\"\nexit 3", Some(2)),
-        ("is killed", "printf 'half-typed' > \"$1\"\nkill -9 $$", Some(2)),
-        ("saves nothing new", "test \"$(cat \"$1\")\" = 'old value'", Some(0)),
+        (
+            "exits non-zero",
+            "printf 'half-typed' > \"$1\"\nexit 3",
+            Some(2),
+        ),
+        (
+            "is killed",
+            "printf 'half-typed' > \"$1\"\nkill -9 $$",
+            Some(2),
+        ),
+        (
+            "saves nothing new",
+            "test \"$(cat \"$1\")\" = 'old value'",
+            Some(0),
+        ),
     ];
     for (what, body, code) in cases {
         let (script, record) = editor(&lab, body);
         let out = lab.run_env(&["secrets", "edit", "s1"], &[("EDITOR", script.as_str())]);
-        assert_eq!(out.status.code(), code, "editor {what}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            code,
+            "editor {what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let edited = PathBuf::from(std::fs::read_to_string(&record).unwrap());
         assert!(edited.is_absolute(), "{what}: {}", edited.display());
-        assert!(!edited.exists(), "editor {what}: {} is still there", edited.display());
-        assert!(!edited.parent().unwrap().exists(), "editor {what}: its folder is still there");
-        assert_eq!(std::fs::read(lab.secret("s1")).unwrap(), original, "editor {what}: file changed");
+        assert!(
+            !edited.exists(),
+            "editor {what}: {} is still there",
+            edited.display()
+        );
+        assert!(
+            !edited.parent().unwrap().exists(),
+            "editor {what}: its folder is still there"
+        );
+        assert_eq!(
+            std::fs::read(lab.secret("s1")).unwrap(),
+            original,
+            "editor {what}: file changed"
+        );
     }
 
     // The file handed to the editor is private, and a real change is saved.
@@ -286,7 +358,10 @@ fn edit_leaves_no_plaintext_whatever_the_editor_does() {
     assert_eq!(String::from_utf8_lossy(&out.stderr), "600\n700\n");
     let edited = PathBuf::from(std::fs::read_to_string(&record).unwrap());
     assert!(!edited.parent().unwrap().exists());
-    assert_eq!(age_decrypt(&lab.secret("s1"), &lab.path("a")).unwrap(), b"new value");
+    assert_eq!(
+        age_decrypt(&lab.secret("s1"), &lab.path("a")).unwrap(),
+        b"new value"
+    );
 }
 
 #[test]
@@ -299,7 +374,12 @@ fn check_names_each_kind_of_problem() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|p| (p["kind"].as_str().unwrap().into(), p["secret"].as_str().unwrap().into()))
+            .map(|p| {
+                (
+                    p["kind"].as_str().unwrap().into(),
+                    p["secret"].as_str().unwrap().into(),
+                )
+            })
             .collect();
         (out.status.code(), kinds)
     };
@@ -308,7 +388,10 @@ fn check_names_each_kind_of_problem() {
     for s in ["s1", "s2", "s3"] {
         assert!(kinds.contains(&("missing".into(), s.into())), "{kinds:?}");
     }
-    assert!(kinds.contains(&("host-without-key".into(), "s2".into())), "{kinds:?}");
+    assert!(
+        kinds.contains(&("host-without-key".into(), "s2".into())),
+        "{kinds:?}"
+    );
 
     ok(&lab.run(&["secrets", "set", "s1"], b"v1"));
     ok(&lab.run(&["secrets", "add-host", "b", "--key", "b.pub"], b""));
@@ -331,18 +414,38 @@ fn check_names_each_kind_of_problem() {
     assert!(written.success());
     let (code, kinds) = check(&lab);
     assert_eq!(code, Some(1));
-    assert!(kinds.contains(&("plaintext".into(), "s1".into())), "{kinds:?}");
-    assert!(kinds.contains(&("stale-recipients".into(), "s2".into())), "{kinds:?}");
-    assert!(kinds.contains(&("undecryptable".into(), "s2".into())), "{kinds:?}");
+    assert!(
+        kinds.contains(&("plaintext".into(), "s1".into())),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&("stale-recipients".into(), "s2".into())),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&("undecryptable".into(), "s2".into())),
+        "{kinds:?}"
+    );
     assert!(!kinds.iter().any(|(_, s)| s == "s3"), "{kinds:?}");
 
     // Human output: one message per problem, exit 1.
     let out = lab.run(&["secrets", "check"], b"");
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("error[plaintext]: secrets/s1.age is not age-encrypted"), "{err}");
-    assert!(err.contains("error[stale-recipients]: secrets/s2.age is not encrypted to admin key `admin`"), "{err}");
-    assert!(err.contains("error[undecryptable]: secrets/s2.age is not encrypted to the identity"), "{err}");
+    assert!(
+        err.contains("error[plaintext]: secrets/s1.age is not age-encrypted"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "error[stale-recipients]: secrets/s2.age is not encrypted to admin key `admin`"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("error[undecryptable]: secrets/s2.age is not encrypted to the identity"),
+        "{err}"
+    );
     assert!(!err.contains("hunter2"));
 }
 
@@ -352,8 +455,14 @@ fn generate_makes_only_what_is_missing_unless_asked() {
     let spec = std::fs::read_to_string(lab.path("homelab.toml")).unwrap();
     std::fs::write(lab.path("homelab.toml"), format!("{spec}\n[services.vaultwarden]\nhost = \"a\"\nexposure = \"host\"\n\n[services.vaultwarden.silence]\nno-offsite = \"a test\"\n")).unwrap();
     let out = ok(&lab.run(&["secrets", "generate"], b""));
-    assert!(out.contains("generated secrets/vaultwarden-admin-password.age"), "{out}");
-    assert!(out.contains("still to set by hand (`homelab secrets set NAME`): s1, s2, s3"), "{out}");
+    assert!(
+        out.contains("generated secrets/vaultwarden-admin-password.age"),
+        "{out}"
+    );
+    assert!(
+        out.contains("still to set by hand (`homelab secrets set NAME`): s1, s2, s3"),
+        "{out}"
+    );
     let password = ok(&lab.run(&["secrets", "show", "vaultwarden-admin-password"], b""));
     assert_eq!(password.len(), 32);
     assert!(password.chars().all(|c| c.is_ascii_alphanumeric()));
@@ -362,10 +471,14 @@ fn generate_makes_only_what_is_missing_unless_asked() {
     let token = String::from_utf8(token).unwrap();
     assert!(token.starts_with("ADMIN_TOKEN='$argon2id$v=19$"), "{token}");
     assert!(!token.contains(&password));
-    assert_eq!(age_decrypt(&lab.secret("vaultwarden-admin-password"), &lab.path("a")), None);
+    assert_eq!(
+        age_decrypt(&lab.secret("vaultwarden-admin-password"), &lab.path("a")),
+        None
+    );
 
     let files = |lab: &Lab| {
-        ["vaultwarden-admin-password", "vaultwarden-admin-token"].map(|s| std::fs::read(lab.secret(s)).unwrap())
+        ["vaultwarden-admin-password", "vaultwarden-admin-token"]
+            .map(|s| std::fs::read(lab.secret(s)).unwrap())
     };
     let first = files(&lab);
     let out = ok(&lab.run(&["secrets", "generate"], b""));
@@ -373,7 +486,15 @@ fn generate_makes_only_what_is_missing_unless_asked() {
     assert_eq!(files(&lab), first);
 
     // Regenerating the password makes its hash again with it.
-    ok(&lab.run(&["secrets", "generate", "--regenerate", "vaultwarden-admin-password"], b""));
+    ok(&lab.run(
+        &[
+            "secrets",
+            "generate",
+            "--regenerate",
+            "vaultwarden-admin-password",
+        ],
+        b"",
+    ));
     let second = files(&lab);
     assert_ne!(second[0], first[0]);
     assert_ne!(second[1], first[1]);
@@ -386,16 +507,28 @@ fn generate_makes_only_what_is_missing_unless_asked() {
 fn add_host_generate_keeps_the_private_half_encrypted_to_the_admin() {
     let lab = Lab::new();
     ok(&lab.run(&["secrets", "add-host", "b", "--generate"], b""));
-    let private = age_decrypt(&lab.path("flake/secrets/host-keys/b.age"), &lab.path("admin")).unwrap();
+    let private = age_decrypt(
+        &lab.path("flake/secrets/host-keys/b.age"),
+        &lab.path("admin"),
+    )
+    .unwrap();
     let key = lab.path("b-installed");
     std::fs::write(&key, private).unwrap();
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let public = Command::new("ssh-keygen").arg("-y").arg("-f").arg(&key).output().unwrap();
+    let public = Command::new("ssh-keygen")
+        .arg("-y")
+        .arg("-f")
+        .arg(&key)
+        .output()
+        .unwrap();
     assert!(public.status.success());
     let public = String::from_utf8(public.stdout).unwrap();
     let public: Vec<&str> = public.split_whitespace().take(2).collect();
     let spec = std::fs::read_to_string(lab.path("homelab.toml")).unwrap();
-    assert!(spec.contains(&format!("host_key = \"{}\"", public.join(" "))), "{spec}");
+    assert!(
+        spec.contains(&format!("host_key = \"{}\"", public.join(" "))),
+        "{spec}"
+    );
     // Secrets for b now decrypt with the key the installer will place.
     ok(&lab.run(&["secrets", "set", "s2"], b"for b"));
     assert_eq!(age_decrypt(&lab.secret("s2"), &key).unwrap(), b"for b");
@@ -444,11 +577,21 @@ fn every_example_generates_and_checks_clean_and_no_value_reaches_the_flake() {
         }
         assert!(!values.is_empty(), "{example} uses secrets");
         let out = run(&["secrets", "check"], b"");
-        assert_eq!(out.status.code(), Some(0), "{example}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{example}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         // The spec may have changed (a generated key's public half): build again.
         ok(&run(&["build"], b""));
         let out = run(&["check"], b"");
-        assert_eq!(out.status.code(), Some(0), "{example}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{example}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
 
         let mut files = Vec::new();
         collect(&dir.path().join("flake"), &mut files);
@@ -463,7 +606,11 @@ fn every_example_generates_and_checks_clean_and_no_value_reaches_the_flake() {
             for v in &values {
                 // Every line of a multi-line value (an environment file).
                 for part in v.lines().map(str::trim).filter(|p| p.len() >= 8) {
-                    assert!(!text.contains(part), "{example}: {} holds a secret value", f.display());
+                    assert!(
+                        !text.contains(part),
+                        "{example}: {} holds a secret value",
+                        f.display()
+                    );
                 }
             }
         }

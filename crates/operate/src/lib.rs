@@ -8,5 +8,5 @@
 
 pub mod flake_tree;
 pub mod runner;
-pub mod secrets;
 pub mod secret_files;
+pub mod secrets;

@@ -80,13 +80,20 @@ pub fn check(fleet: &Fleet, flake: &Path) -> Vec<Diagnostic> {
         let shown = format!("secrets/{}.age", secret.name);
         let Ok(bytes) = std::fs::read(&file) else {
             out.push(
-                Diagnostic::warning("secret-missing", format!("secret `{}` has no file {shown} yet", secret.name))
-                    .at(secret.span.clone(), secret.description.clone())
-                    .help(format!(
-                        "run `homelab secrets {} {}`; the host cannot start what needs it until then",
-                        if secret.generator.is_some() { "generate" } else { "set" },
-                        secret.name,
-                    )),
+                Diagnostic::warning(
+                    "secret-missing",
+                    format!("secret `{}` has no file {shown} yet", secret.name),
+                )
+                .at(secret.span.clone(), secret.description.clone())
+                .help(format!(
+                    "run `homelab secrets {} {}`; the host cannot start what needs it until then",
+                    if secret.generator.is_some() {
+                        "generate"
+                    } else {
+                        "set"
+                    },
+                    secret.name,
+                )),
             );
             continue;
         };

@@ -16,7 +16,8 @@ use crate::nix::{Attrs, Nix, quote, set};
 pub const AGENIX_UNIT: &str = "agenix-install-secrets.service";
 
 /// The header of `secrets/secrets.nix`.
-const RECIPIENTS_COMMENT: &str = "agenix recipients of each secret: the admin keys and the hosts that decrypt it.
+const RECIPIENTS_COMMENT: &str =
+    "agenix recipients of each secret: the admin keys and the hosts that decrypt it.
 Create and rekey the files with `homelab secrets` (or `agenix -e <name>.age` here).";
 
 pub fn recipients(fleet: &Fleet) -> File {

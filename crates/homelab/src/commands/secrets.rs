@@ -76,9 +76,7 @@ pub fn run(place: &SecretsPlace, command: SecretsCommand) -> ExitCode {
         SecretsCommand::Set { name } => value::set(&cx, &name),
         SecretsCommand::Edit { name } => value::edit(&cx, &name),
         SecretsCommand::Show { name } => value::show(&cx, &name),
-        SecretsCommand::Generate { names, regenerate } => {
-            value::generate(&cx, &names, &regenerate)
-        }
+        SecretsCommand::Generate { names, regenerate } => value::generate(&cx, &names, &regenerate),
         SecretsCommand::Rekey => return rekey::run(&cx),
         SecretsCommand::AddHost {
             host,

@@ -25,9 +25,9 @@ fn recipient(key: &str) -> Result<Box<dyn age::Recipient + Send>, Error> {
     }
     match age::ssh::Recipient::from_str(key.trim()) {
         Ok(r) => Ok(Box::new(r)),
-        Err(age::ssh::ParseRecipientKeyError::Unsupported(kind)) => {
-            Err(bad(format!("{kind} keys are not supported; use ssh-ed25519")))
-        }
+        Err(age::ssh::ParseRecipientKeyError::Unsupported(kind)) => Err(bad(format!(
+            "{kind} keys are not supported; use ssh-ed25519"
+        ))),
         Err(_) => Err(bad("not an SSH or age public key".into())),
     }
 }
@@ -90,12 +90,10 @@ pub fn decrypt(file: &str, bytes: &[u8], identity: &Identity) -> Result<Plaintex
         }
     };
     let mut out = Zeroizing::new(Vec::new());
-    stream
-        .read_to_end(&mut out)
-        .map_err(|e| Error::Corrupt {
-            file: file.into(),
-            reason: e.to_string(),
-        })?;
+    stream.read_to_end(&mut out).map_err(|e| Error::Corrupt {
+        file: file.into(),
+        reason: e.to_string(),
+    })?;
     Ok(out)
 }
 
@@ -111,7 +109,9 @@ pub fn recipient_stanzas(bytes: &[u8]) -> Option<Vec<(String, String)>> {
             .filter_map(|s| {
                 let kind = s.first()?.clone();
                 match kind.as_str() {
-                    "ssh-ed25519" | "ssh-rsa" => Some((kind, s.get(1).cloned().unwrap_or_default())),
+                    "ssh-ed25519" | "ssh-rsa" => {
+                        Some((kind, s.get(1).cloned().unwrap_or_default()))
+                    }
                     "X25519" | "scrypt" => Some((kind, String::new())),
                     k if k.ends_with("-grease") => None,
                     _ => Some((kind, String::new())),

@@ -81,7 +81,8 @@ fn run_session(path: &Path, current: &[u8], editor: &str) -> Result<Plaintext, E
             .status()
     });
     let (status, signal) = status;
-    let status = status.map_err(|e| Error::Refused(format!("cannot start the editor `{editor}`: {e}")))?;
+    let status =
+        status.map_err(|e| Error::Refused(format!("cannot start the editor `{editor}`: {e}")))?;
     if signal != 0 {
         return Err(Error::Refused(format!(
             "interrupted by signal {signal}; nothing was changed"

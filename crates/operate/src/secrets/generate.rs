@@ -33,7 +33,10 @@ pub fn ssh_key_pair(runner: &dyn Runner, comment: &str) -> Result<(Plaintext, St
         .prefix("homelab-key-")
         .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
         .tempdir()
-        .map_err(Error::io("create a temporary folder in", std::env::temp_dir()))?;
+        .map_err(Error::io(
+            "create a temporary folder in",
+            std::env::temp_dir(),
+        ))?;
     let key = dir.path().join("key");
     let cmd = Cmd::new("ssh-keygen").args([
         "-q",
@@ -137,7 +140,10 @@ pub fn generate(
                 };
                 let hash = argon2_phc(&source)?;
                 let hash = std::str::from_utf8(&hash).expect("PHC strings are ASCII");
-                (Zeroizing::new(template.replace("@hash@", hash).into_bytes()), None)
+                (
+                    Zeroizing::new(template.replace("@hash@", hash).into_bytes()),
+                    None,
+                )
             }
         };
         let ciphertext = age_file::encrypt(&w.name, &w.keys(), &value)?;
@@ -180,7 +186,10 @@ mod tests {
         let v = random(64, Alphabet::Hex);
         assert_eq!(v.len(), 64);
         assert!(v.iter().all(|c| b"0123456789abcdef".contains(c)));
-        assert_ne!(*random(32, Alphabet::Alphanumeric), *random(32, Alphabet::Alphanumeric));
+        assert_ne!(
+            *random(32, Alphabet::Alphanumeric),
+            *random(32, Alphabet::Alphanumeric)
+        );
     }
 
     #[test]
@@ -190,7 +199,15 @@ mod tests {
         let phc = std::str::from_utf8(&phc).unwrap();
         assert!(phc.starts_with("$argon2id$v=19$"), "{phc}");
         let parsed = PasswordHash::new(phc).unwrap();
-        assert!(argon2::Argon2::default().verify_password(b"hunter2", &parsed).is_ok());
-        assert!(argon2::Argon2::default().verify_password(b"hunter3", &parsed).is_err());
+        assert!(
+            argon2::Argon2::default()
+                .verify_password(b"hunter2", &parsed)
+                .is_ok()
+        );
+        assert!(
+            argon2::Argon2::default()
+                .verify_password(b"hunter3", &parsed)
+                .is_err()
+        );
     }
 }

@@ -87,9 +87,7 @@ pub fn load(path: &Path) -> Result<Identity, Error> {
     }
     let file = age::IdentityFile::from_buffer(BufReader::new(&text[..]))
         .map_err(|_| bad("neither an OpenSSH private key nor an age identity file"))?;
-    let identities = file
-        .into_identities()
-        .map_err(|e| bad(&e.to_string()))?;
+    let identities = file.into_identities().map_err(|e| bad(&e.to_string()))?;
     if identities.is_empty() {
         return Err(bad("the file holds no identity"));
     }

@@ -60,7 +60,12 @@ pub fn run(
     let old = spec_edit::set_string(&cx.spec, &format!("hosts.{host}.host_key"), &public)?;
     println!("host `{host}`: {public} ({})", fingerprint(&public));
     match old {
-        Some(old) if old.split_whitespace().take(2).eq(public.split_whitespace().take(2)) => {
+        Some(old)
+            if old
+                .split_whitespace()
+                .take(2)
+                .eq(public.split_whitespace().take(2)) =>
+        {
             println!("the spec already had this key");
         }
         Some(_) => println!(

@@ -17,7 +17,11 @@ struct Problem {
 pub fn run(cx: &Context, json: bool) -> ExitCode {
     let identity = match cx.identity() {
         Ok(id) => id,
-        Err(e) => return fail(format_args!("{e}\n(checking that the files decrypt needs the admin identity)")),
+        Err(e) => {
+            return fail(format_args!(
+                "{e}\n(checking that the files decrypt needs the admin identity)"
+            ));
+        }
     };
     let mut problems = Vec::new();
     for w in &cx.wanted {
@@ -68,7 +72,10 @@ pub fn run(cx: &Context, json: bool) -> ExitCode {
                     problems.push(Problem {
                         kind: "undecryptable",
                         message: e.to_string(),
-                        help: format!("if the admin key changed, re-create it with `homelab secrets set {}`", w.name),
+                        help: format!(
+                            "if the admin key changed, re-create it with `homelab secrets set {}`",
+                            w.name
+                        ),
                         name: w.name.clone(),
                     })
                 }
@@ -100,7 +107,10 @@ fn report(cx: &Context, problems: &[Problem], json: bool) -> ExitCode {
             .iter()
             .map(|p| serde_json::json!({"kind": p.kind, "secret": p.name, "message": p.message, "help": p.help}))
             .collect();
-        println!("{}", serde_json::to_string_pretty(&out).expect("JSON values serialize"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).expect("JSON values serialize")
+        );
     } else {
         for p in problems {
             eprintln!("error[{}]: {}", p.kind, p.message);
@@ -113,7 +123,11 @@ fn report(cx: &Context, problems: &[Problem], json: bool) -> ExitCode {
                 cx.wanted.len()
             );
         } else {
-            eprintln!("{} problem(s) in {}", problems.len(), cx.store.dir.display());
+            eprintln!(
+                "{} problem(s) in {}",
+                problems.len(),
+                cx.store.dir.display()
+            );
         }
     }
     if problems.is_empty() {

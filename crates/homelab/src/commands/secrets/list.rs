@@ -43,10 +43,22 @@ pub fn run(cx: &Context, json: bool) -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
-    let width = rows.iter().map(|s| s.wanted.name.len()).max().unwrap_or(4).max(4);
-    println!("{:width$}  {:9}  {:12}  {:24}  RECIPIENTS", "NAME", "STATE", "MADE BY", "USED BY");
+    let width = rows
+        .iter()
+        .map(|s| s.wanted.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    println!(
+        "{:width$}  {:9}  {:12}  {:24}  RECIPIENTS",
+        "NAME", "STATE", "MADE BY", "USED BY"
+    );
     for s in &rows {
-        let made = if s.wanted.generator.is_some() { "generate" } else { "you (set)" };
+        let made = if s.wanted.generator.is_some() {
+            "generate"
+        } else {
+            "you (set)"
+        };
         let readers: Vec<&str> = s.wanted.readers.iter().map(|r| r.who.as_str()).collect();
         println!(
             "{:width$}  {:9}  {:12}  {:24}  {}",
@@ -58,7 +70,10 @@ pub fn run(cx: &Context, json: bool) -> ExitCode {
         );
     }
     let missing = rows.iter().filter(|s| s.state == State::Missing).count();
-    let stale = rows.iter().filter(|s| matches!(s.state, State::Stale { .. })).count();
+    let stale = rows
+        .iter()
+        .filter(|s| matches!(s.state, State::Stale { .. }))
+        .count();
     println!(
         "{} secret(s) in {}: {missing} missing, {stale} stale",
         rows.len(),

@@ -35,7 +35,12 @@ pub fn run(cx: &Context) -> ExitCode {
         match done {
             Ok(()) => {
                 let who: Vec<&str> = w.readers.iter().map(|r| r.who.as_str()).collect();
-                println!("[{}/{}] rekeyed {file} to {}", n + 1, stale.len(), who.join(", "));
+                println!(
+                    "[{}/{}] rekeyed {file} to {}",
+                    n + 1,
+                    stale.len(),
+                    who.join(", ")
+                );
             }
             Err(e) => {
                 failed += 1;

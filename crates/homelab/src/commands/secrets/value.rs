@@ -47,7 +47,9 @@ fn read_value(name: &str) -> Result<Plaintext, Error> {
     );
     let again = Zeroizing::new(prompt::hidden("again: ").unwrap_or_default());
     if *first != *again {
-        return Err(Error::Refused("the two values differ; nothing was written".into()));
+        return Err(Error::Refused(
+            "the two values differ; nothing was written".into(),
+        ));
     }
     Ok(Zeroizing::new(first.as_bytes().to_vec()))
 }
