@@ -48,7 +48,7 @@ host_key = "{a}"  # the first server
 
 # The second server, not installed yet.
 [hosts.b]
-address = "192.168.1.11"
+address = "127.0.0.1"
 ram_gb = 8
 
 [secrets.s1]
@@ -626,4 +626,136 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
             out.push(path);
         }
     }
+}
+
+/// A real sshd on a free loopback port, stopped when dropped.
+struct Sshd {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Sshd {
+    fn start(host_key: &Path) -> Sshd {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("/usr/sbin/sshd")
+            .args([
+                "-D",
+                "-e",
+                "-f",
+                "/dev/null",
+                "-o",
+                "ListenAddress=127.0.0.1",
+                "-o",
+                "PidFile=none",
+            ])
+            .args(["-o", &format!("Port={port}")])
+            .arg("-o")
+            .arg(format!("HostKey={}", host_key.display()))
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("sshd runs (Debian openssh-server)");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Sshd { child, port };
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("sshd did not listen on port {port}");
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn add_host_scan_asks_the_running_host_with_ssh_keyscan() {
+    let lab = Lab::new();
+    let sshd = Sshd::start(&lab.path("b"));
+    let port = sshd.port.to_string();
+    let out = ok(&lab.run(
+        &["secrets", "add-host", "b", "--scan", "--port", &port],
+        b"",
+    ));
+    drop(sshd);
+    let b = std::fs::read_to_string(lab.path("b.pub")).unwrap();
+    let b: Vec<&str> = b.split_whitespace().take(2).collect();
+    let b = b.join(" ");
+    assert!(out.contains(&b), "{out}");
+    let fingerprint = Command::new("ssh-keygen")
+        .arg("-lf")
+        .arg(lab.path("b.pub"))
+        .output()
+        .unwrap();
+    let fingerprint = String::from_utf8(fingerprint.stdout).unwrap();
+    assert!(
+        out.contains(fingerprint.split_whitespace().nth(1).unwrap()),
+        "{out}\n{fingerprint}"
+    );
+    let spec = std::fs::read_to_string(lab.path("homelab.toml")).unwrap();
+    assert!(
+        spec.contains(&format!(
+            "address = \"127.0.0.1\"\nram_gb = 8\nhost_key = \"{b}\""
+        )),
+        "{spec}"
+    );
+    ok(&lab.run(&["secrets", "set", "s2"], b"for b"));
+    assert_eq!(
+        age_decrypt(&lab.secret("s2"), &lab.path("b")).unwrap(),
+        b"for b"
+    );
+
+    // Nobody listening: one clear error, the spec untouched.
+    let out = lab.run(
+        &["secrets", "add-host", "a", "--scan", "--port", &port],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("did not answer with an ed25519 host key"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(lab.path("homelab.toml")).unwrap(),
+        spec
+    );
+}
+
+#[test]
+fn a_new_admin_key_is_taken_in_by_rekey_also_for_host_keys() {
+    let lab = Lab::new();
+    ok(&lab.run(&["secrets", "add-host", "b", "--generate"], b""));
+    ok(&lab.run(&["secrets", "set", "s3"], b"admin only"));
+    let admin = std::fs::read_to_string(lab.path("admin.pub")).unwrap();
+    let second = keygen(lab.dir.path(), "admin2");
+    let spec = std::fs::read_to_string(lab.path("homelab.toml")).unwrap();
+    let spec = spec.replace(
+        &format!("admin_keys = [\"{}\"]", admin.trim()),
+        &format!("admin_keys = [\"{}\", \"{second}\"]", admin.trim()),
+    );
+    std::fs::write(lab.path("homelab.toml"), spec).unwrap();
+    let list = ok(&lab.run(&["secrets", "list", "--json"], b""));
+    let list: serde_json::Value = serde_json::from_str(&list).unwrap();
+    let stale: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["state"] == "stale")
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(stale, ["s3", "host-keys/b"]);
+    ok(&lab.run(&["secrets", "rekey"], b""));
+    assert_eq!(
+        age_decrypt(&lab.secret("s3"), &lab.path("admin2")).unwrap(),
+        b"admin only"
+    );
+    assert!(age_decrypt(&lab.secret("host-keys/b"), &lab.path("admin2")).is_some());
 }

@@ -56,10 +56,13 @@ fn context(place: &SecretsPlace) -> Result<Context, ExitCode> {
         .clone()
         .or_else(|| default_flake(&src))
         .unwrap_or_else(|| PathBuf::from("flake"));
+    let store = Store::of_flake(&flake);
+    let mut all = wanted::wanted(&fleet);
+    all.extend(wanted::host_keys(&fleet, &store));
     Ok(Context {
         spec: place.spec.clone(),
-        wanted: wanted::wanted(&fleet),
-        store: Store::of_flake(&flake),
+        wanted: all,
+        store,
         fleet,
         identity_flag: place.identity.clone(),
     })

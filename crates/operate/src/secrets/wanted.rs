@@ -63,3 +63,31 @@ pub fn find<'a>(all: &'a [Wanted], name: &str) -> Result<&'a Wanted, super::Erro
         ))
     })
 }
+
+/// The host keys made before install (`secrets/host-keys/<host>.age`):
+/// kept for the admin (and the installer), so encrypted to the admin keys
+/// only, and rekeyed with the rest when the admin keys change.
+pub fn host_keys(fleet: &Fleet, store: &super::Store) -> Vec<Wanted> {
+    let dir = store.dir.join(super::store::HOST_KEYS);
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut hosts: Vec<String> = entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter_map(|n| n.strip_suffix(".age").map(String::from))
+        .collect();
+    hosts.sort();
+    hosts
+        .into_iter()
+        .map(|host| Wanted {
+            name: format!("{}/{host}", super::store::HOST_KEYS),
+            description: format!("SSH host key of `{host}`, for its installation"),
+            used_by: vec!["install".into()],
+            hosts: Vec::new(),
+            hosts_without_key: Vec::new(),
+            // Readers of a secret no host uses: the admin keys.
+            readers: fleet.secret_readers(""),
+            generator: None,
+        })
+        .collect()
+}
