@@ -45,3 +45,27 @@ pub fn set_string(spec: &Path, key: &str, value: &str) -> Result<Option<String>,
         .map_err(Error::io("write", spec))?;
     Ok(old.and_then(|v| v.as_str().map(String::from)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::set_string;
+
+    #[test]
+    fn only_the_value_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = dir.path().join("homelab.toml");
+        let text = "# my homelab\n[hosts.a]   # first\naddress = \"x\"\nhost_key = \"old\"  # keep me\n\n[hosts.b]\naddress = \"y\"\n";
+        std::fs::write(&spec, text).unwrap();
+        assert_eq!(
+            set_string(&spec, "hosts.a.host_key", "new").unwrap(),
+            Some("old".into())
+        );
+        assert_eq!(set_string(&spec, "hosts.b.host_key", "k").unwrap(), None);
+        assert_eq!(
+            std::fs::read_to_string(&spec).unwrap(),
+            "# my homelab\n[hosts.a]   # first\naddress = \"x\"\nhost_key = \"new\"  # keep me\n\n[hosts.b]\naddress = \"y\"\nhost_key = \"k\"\n"
+        );
+        let err = set_string(&spec, "hosts.c.host_key", "k").unwrap_err();
+        assert!(err.to_string().contains("has no `[hosts.c]`"), "{err}");
+    }
+}

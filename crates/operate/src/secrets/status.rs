@@ -89,3 +89,66 @@ pub fn decryptable(store: &Store, name: &str, identity: &Identity) -> Result<(),
     };
     age_file::decrypt(&Store::shown(name), &bytes, identity).map(drop)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use compile::fleet::Reader;
+
+    fn wanted(keys: &[&str]) -> Wanted {
+        Wanted {
+            name: "x".into(),
+            description: String::new(),
+            used_by: Vec::new(),
+            hosts: Vec::new(),
+            hosts_without_key: Vec::new(),
+            readers: keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| Reader {
+                    who: format!("key {i}"),
+                    key: k.to_string(),
+                })
+                .collect(),
+            generator: None,
+        }
+    }
+
+    const A: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPHsjWnzXS2vGbyhlOffm+BBDBOJA9xeRG9qZQeN2u2h a";
+    const B: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIF0w8WNdzdhzbxPFZKKJsuDacooces0BzH1d5hBF929T b";
+
+    #[test]
+    fn recipients_are_read_from_the_header() {
+        let file = age_file::encrypt("x", &[A.into(), B.into()], b"v").unwrap();
+        assert_eq!(state_of(&file, &wanted(&[A, B])), State::Ok);
+        assert_eq!(state_of(&file, &wanted(&[B, A])), State::Ok);
+        assert_eq!(
+            state_of(&file, &wanted(&[A])),
+            State::Stale {
+                missing: vec![],
+                extra: 1
+            }
+        );
+        let only_a = age_file::encrypt("x", &[A.into()], b"v").unwrap();
+        assert_eq!(
+            state_of(&only_a, &wanted(&[A, B])),
+            State::Stale {
+                missing: vec!["key 1".into()],
+                extra: 0
+            }
+        );
+        // An X25519 recipient is never one the spec lists.
+        let x = age::x25519::Identity::generate().to_public().to_string();
+        let mixed = age_file::encrypt("x", &[A.into(), x], b"v").unwrap();
+        assert_eq!(
+            state_of(&mixed, &wanted(&[A])),
+            State::Stale {
+                missing: vec![],
+                extra: 1
+            }
+        );
+        assert_eq!(state_of(b"hunter2\n", &wanted(&[A])), State::Plaintext);
+    }
+}
