@@ -658,12 +658,14 @@ impl Sshd {
             .stderr(Stdio::null())
             .spawn()
             .expect("sshd runs (Debian openssh-server)");
+        let sshd = Sshd { child, port };
         for _ in 0..100 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Sshd { child, port };
+                return sshd;
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
+        drop(sshd);
         panic!("sshd did not listen on port {port}");
     }
 }
