@@ -761,3 +761,41 @@ fn a_new_admin_key_is_taken_in_by_rekey_also_for_host_keys() {
     );
     assert!(age_decrypt(&lab.secret("host-keys/b"), &lab.path("admin2")).is_some());
 }
+
+/// Ctrl-C in the terminal signals the whole foreground process group:
+/// homelab holds the signal until the editor is gone, then cleans up.
+#[test]
+fn edit_cleans_up_after_ctrl_c() {
+    use std::os::unix::process::CommandExt;
+    let lab = Lab::new();
+    ok(&lab.run(&["secrets", "set", "s1"], b"old value"));
+    let original = std::fs::read(lab.secret("s1")).unwrap();
+    let (script, record) = editor(&lab, "printf 'half-typed' > \"$1\"\nkill -INT 0\nsleep 5");
+    let out = Command::new(env!("CARGO_BIN_EXE_homelab"))
+        .args(["secrets", "edit", "s1"])
+        .current_dir(lab.dir.path())
+        .env("HOMELAB_IDENTITY", lab.path("admin"))
+        .env("EDITOR", &script)
+        // Its own process group, as a terminal's foreground job has.
+        .process_group(0)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("interrupted by signal 2; nothing was changed")
+    );
+    let edited = PathBuf::from(std::fs::read_to_string(&record).unwrap());
+    assert!(
+        !edited.parent().unwrap().exists(),
+        "{} is still there",
+        edited.display()
+    );
+    assert_eq!(std::fs::read(lab.secret("s1")).unwrap(), original);
+}
