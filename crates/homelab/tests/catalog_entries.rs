@@ -1,8 +1,10 @@
 //! Every catalog service, placed alone (with what it depends on) on a
-//! one-host spec, checks clean and renders a service file that sets every
-//! option its NixOS module requires (declared without a default in the
-//! option index) and binds the service to 127.0.0.1 through the option the
-//! entry names, or says why it cannot.
+//! one-host spec, checks clean and renders a service file that, with the
+//! rest of its host's files, sets every option its NixOS module requires
+//! (declared without a default in the option index), and binds the service
+//! to 127.0.0.1 through the option the entry names, or says why it cannot.
+//! Every file of the host uses only indexed option paths, and the service
+//! and infrastructure files parse with the real Nix parser.
 
 mod support;
 
@@ -183,10 +185,12 @@ fn matches(pattern: &[String], path: &[String]) -> bool {
     pattern.len() == path.len() && pattern.iter().zip(path).all(|(p, k)| part_matches(p, k))
 }
 
-/// Options the index declares without a default, as path patterns.
-fn required_options() -> Vec<Vec<String>> {
+/// The index: options declared without a default, and every option, as
+/// path patterns.
+fn index_options() -> (Vec<Vec<String>>, BTreeSet<Vec<String>>) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let mut out = Vec::new();
+    let mut required = Vec::new();
+    let mut all = BTreeSet::new();
     for dir in [
         root.join("../shared/nixos-options"),
         root.join("nixos-options"),
@@ -202,17 +206,19 @@ fn required_options() -> Vec<Vec<String>> {
             let json: serde_json::Value =
                 serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
             for o in json["options"].as_array().into_iter().flatten() {
-                if o["required"].as_bool() == Some(true)
-                    && let Some(p) = o["path"].as_str()
-                {
-                    out.push(split_path(p));
+                let Some(p) = o["path"].as_str() else {
+                    continue;
+                };
+                if o["required"].as_bool() == Some(true) {
+                    required.push(split_path(p));
                 }
+                all.insert(split_path(p));
             }
         }
     }
-    out.sort();
-    out.dedup();
-    out
+    required.sort();
+    required.dedup();
+    (required, all)
 }
 
 /// The required options `body` leaves unset. An option without `<name>` or
@@ -222,6 +228,7 @@ fn unset_required(
     entry: &Entry,
     body: &[(Vec<String>, Nix)],
     required: &[Vec<String>],
+    options: &BTreeSet<Vec<String>>,
 ) -> Vec<String> {
     let module = split_path(&entry.module);
     let mut out = Vec::new();
@@ -231,7 +238,19 @@ fn unset_required(
             .rposition(|p| p == "*" || (p.starts_with('<') && p.ends_with('>')));
         match wildcard {
             None => {
-                if pattern.starts_with(&module) && !body.iter().any(|(p, _)| p == pattern) {
+                // Inside a group with its own `enable` (an S3 object store),
+                // an option is read only when the group is enabled.
+                let mut switch = pattern[..pattern.len() - 1].to_vec();
+                switch.push("enable".into());
+                let group_off = switch.len() > module.len() + 1
+                    && options.contains(&switch)
+                    && !body
+                        .iter()
+                        .any(|(p, v)| p == &switch && *v == Nix::Bool(true));
+                if pattern.starts_with(&module)
+                    && !group_off
+                    && !body.iter().any(|(p, _)| p == pattern)
+                {
                     out.push(pattern.join("."));
                 }
             }
@@ -278,7 +297,7 @@ fn is_localhost(v: &Nix) -> bool {
 
 #[test]
 fn every_service_sets_required_options_and_binds_to_localhost() {
-    let required = required_options();
+    let (required, options) = index_options();
     assert!(
         required
             .iter()
@@ -338,7 +357,18 @@ fn every_service_sets_required_options_and_binds_to_localhost() {
             }
         }
         let body = body_paths(file.module_body().expect("a service file is a module"));
-        for option in unset_required(entry, &body, &required) {
+        // The module system merges the host's files: a submodule the
+        // service file opens may be completed in another one.
+        let host: Vec<(Vec<String>, Nix)> = files
+            .iter()
+            .filter(|f| f.path.starts_with("hosts/server/"))
+            .filter_map(|f| f.module_body())
+            .flat_map(body_paths)
+            .collect();
+        for option in unset_required(entry, &body, &required, &options)
+            .into_iter()
+            .filter(|o| !host.iter().any(|(p, _)| p.join(".") == *o))
+        {
             problems.push(format!(
                 "{}: required option `{option}` is not set",
                 entry.name
@@ -397,9 +427,29 @@ fn a_required_option_in_a_list_element_is_found_unset() {
         "services.mosquitto.listeners".into(),
         Nix::List(vec![Nix::Attrs(listener)]),
     );
-    let missing = unset_required(entry, &body_paths(&body), &required_options());
+    let (required, options) = index_options();
+    let missing = unset_required(entry, &body_paths(&body), &required, &options);
     assert_eq!(
         missing,
         vec!["services.mosquitto.listeners.*0.authPlugins.*0.plugin".to_string()]
     );
+}
+
+/// An option of a group with its own `enable` is required only when the
+/// group is enabled: Nextcloud's S3 bucket.
+#[test]
+fn a_required_option_of_a_disabled_group_is_not_required() {
+    let entry = get("nextcloud").unwrap();
+    let (required, options) = index_options();
+    let bucket = "services.nextcloud.config.objectstore.s3.bucket".to_string();
+    let mut body = Attrs::new();
+    body.insert("services.nextcloud.enable".into(), Nix::Bool(true));
+    let missing = unset_required(entry, &body_paths(&body), &required, &options);
+    assert!(!missing.contains(&bucket), "{missing:?}");
+    body.insert(
+        "services.nextcloud.config.objectstore.s3.enable".into(),
+        Nix::Bool(true),
+    );
+    let missing = unset_required(entry, &body_paths(&body), &required, &options);
+    assert!(missing.contains(&bucket), "{missing:?}");
 }
