@@ -3,6 +3,10 @@
 use crate::spec::{DataClass, Exposure};
 use serde::Deserialize;
 
+/// Where systemd keeps the state of `DynamicUser=` services (each
+/// `/var/lib/<name>` is a link into it).
+pub const PRIVATE_STATE_ROOT: &str = "/var/lib/private/";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
@@ -94,6 +98,11 @@ pub struct Entry {
     pub icon: Option<String>,
     /// System user owning the state directories.
     pub user: Option<String>,
+    /// The module runs the service with systemd's `DynamicUser=`: there is
+    /// no fixed user (`user` stays empty), and its state directories live
+    /// below `/var/lib/private`, which systemd wants at mode 0700.
+    #[serde(default)]
+    pub dynamic_user: bool,
     #[serde(default)]
     pub state: Vec<State>,
     pub database: Option<Database>,

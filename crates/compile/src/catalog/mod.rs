@@ -94,7 +94,16 @@ mod tests {
             slots.sort_unstable();
             slots.dedup();
             assert_eq!(slots.len(), e.secrets.len(), "{name} repeats a secret slot");
+            if e.dynamic_user {
+                assert!(e.user.is_none(), "{name}: a dynamic user has no name");
+            }
             for st in &e.state {
+                assert_eq!(
+                    st.path.starts_with(PRIVATE_STATE_ROOT),
+                    e.dynamic_user,
+                    "{name}: state {} belongs below /var/lib/private exactly when the service has a dynamic user",
+                    st.name
+                );
                 assert!(
                     st.path.starts_with('/'),
                     "{name}: state {} is not an absolute path",

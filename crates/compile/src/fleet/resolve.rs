@@ -120,7 +120,7 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
             }
         })
         .collect();
-    Ok(Fleet {
+    let mut fleet = Fleet {
         homelab: spec.homelab.clone(),
         hosts,
         instances,
@@ -128,7 +128,20 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
         backup: spec.backup.clone(),
         replica,
         secrets,
-    })
+    };
+    drop_idle_replica_key(&mut fleet, spec);
+    Ok(fleet)
+}
+
+/// A replica with nothing critical to pull renders nothing, so its key is
+/// not a secret to create (a warning says why the replica has no effect).
+fn drop_idle_replica_key(fleet: &mut Fleet, spec: &Spec) {
+    let Some(r) = &fleet.replica else { return };
+    let declared = spec.secrets.iter().any(|s| s.name.value == r.key_secret);
+    if fleet.pulled().is_empty() && !declared {
+        let key = r.key_secret.clone();
+        fleet.secrets.remove(&key);
+    }
 }
 
 fn lookup_entry(s: &ServiceSpec) -> Result<&'static Entry, Diagnostic> {
@@ -579,7 +592,9 @@ fn secrets(
                 add(
                     &r.key_secret,
                     "SSH private key the replica host pulls ZFS snapshots with".into(),
-                    Some("syncoid".into()),
+                    // syncoid runs as a dynamic user and gets the key as a
+                    // systemd credential, which root reads.
+                    None,
                     host,
                 );
             }

@@ -3,7 +3,8 @@
 //! ownership for the service user, and the offsite backup paths.
 
 use super::infrastructure::OFFSITE_JOB;
-use crate::fleet::{DataDir, Fleet, policy};
+use crate::catalog::PRIVATE_STATE_ROOT;
+use crate::fleet::{DataDir, Fleet, HostPlan, policy};
 use crate::nix::{Attrs, Nix, set};
 
 /// Adds everything the directories of one owner (a service instance, or a
@@ -72,4 +73,37 @@ pub fn contribute(m: &mut Attrs, fleet: &Fleet, owner: &str, user: Option<&str>,
             );
         }
     }
+}
+
+/// `DynamicUser=` services keep their state below `/var/lib/private`,
+/// which systemd requires to be 0700 (systemd.exec(5), `DynamicUser=`) and
+/// refuses the service's `StateDirectory=` otherwise. A dataset mounted at
+/// `/var/lib/private/<name>` makes the mount create that parent 0755 first;
+/// tmpfiles' `d` adjusts the mode of an existing directory, and runs before
+/// any service starts.
+pub fn private_root(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
+    let mounted_below = fleet
+        .data_on(host)
+        .iter()
+        .any(|(_, d)| d.dataset.is_some() && d.path.starts_with(PRIVATE_STATE_ROOT));
+    if !mounted_below {
+        return;
+    }
+    let root = PRIVATE_STATE_ROOT.trim_end_matches('/');
+    let mut perms = Attrs::new();
+    set(&mut perms, &["user"], "root");
+    set(&mut perms, &["group"], "root");
+    set(&mut perms, &["mode"], "0700");
+    set(
+        m,
+        &[
+            "systemd",
+            "tmpfiles",
+            "settings",
+            "10-homelab-private",
+            root,
+            "d",
+        ],
+        Nix::Attrs(perms),
+    );
 }
