@@ -142,6 +142,11 @@ pub struct State {
     /// media tree); service state always has one.
     #[serde(default)]
     pub dataset: bool,
+    /// The module creates this directory itself with its own owner and
+    /// mode (a tmpfiles `d` rule), which also fixes a freshly mounted
+    /// dataset: the renderer adds no rule that would repeat or contradict it.
+    #[serde(default)]
+    pub module_creates: bool,
 }
 
 fn default_recordsize() -> String {

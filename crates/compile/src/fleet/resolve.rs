@@ -442,6 +442,7 @@ fn data_dirs(
                 dataset: pool.map(|p| (p, format!("{}/{}", s.name.value, st.name))),
                 span: o.map(|o| o.name.span.clone()),
                 offsite: st.offsite,
+                module_creates: st.module_creates,
             }
         })
         .collect()
@@ -699,6 +700,7 @@ fn infrastructure_data(
                         dataset,
                         span: None,
                         offsite: st.offsite,
+                        module_creates: st.module_creates,
                     },
                 )
             })

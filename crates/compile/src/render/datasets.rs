@@ -35,8 +35,9 @@ pub fn contribute(m: &mut Attrs, fleet: &Fleet, owner: &str, user: Option<&str>,
             Nix::Attrs(ds),
         );
 
-        // A freshly mounted dataset belongs to root; hand it to the service.
-        if let Some(user) = user {
+        // A freshly mounted dataset belongs to root; hand it to the service,
+        // unless the module's own rule already does.
+        if let (Some(user), false) = (user, d.module_creates) {
             let rule = format!("10-homelab-{owner}");
             let mut perms = Attrs::new();
             set(&mut perms, &["user"], user);
@@ -60,11 +61,11 @@ pub fn contribute(m: &mut Attrs, fleet: &Fleet, owner: &str, user: Option<&str>,
     // Critical and standard data goes offsite; disposable data is left
     // out on purpose (it can be re-created).
     if fleet.backup.is_some() {
-        let paths: Vec<&str> = data
-            .iter()
-            .filter(|d| d.goes_offsite())
-            .map(|d| d.path.as_str())
-            .collect();
+        let paths = outermost(
+            data.iter()
+                .filter(|d| d.goes_offsite())
+                .map(|d| d.path.as_str()),
+        );
         if !paths.is_empty() {
             set(
                 m,
@@ -106,4 +107,37 @@ pub fn private_root(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
         ],
         Nix::Attrs(perms),
     );
+}
+
+/// The paths not below another path of the list: restic reads a nested
+/// directory with its parent already, and listing it twice only makes the
+/// snapshot's tree harder to read.
+fn outermost<'a>(paths: impl Iterator<Item = &'a str> + Clone) -> Vec<&'a str> {
+    paths
+        .clone()
+        .filter(|p| {
+            !paths.clone().any(|parent| {
+                p.strip_prefix(parent.trim_end_matches('/'))
+                    .is_some_and(|rest| rest.starts_with('/'))
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::outermost;
+
+    #[test]
+    fn nested_backup_paths_collapse_into_their_parent() {
+        let paths = [
+            "/var/lib/jellyfin",
+            "/var/lib/jellyfin/metadata",
+            "/var/lib/jellyfin2",
+        ];
+        assert_eq!(
+            outermost(paths.iter().copied()),
+            ["/var/lib/jellyfin", "/var/lib/jellyfin2"]
+        );
+    }
 }

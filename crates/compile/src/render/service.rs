@@ -2,14 +2,16 @@
 //!
 //! The NixOS module system merges lists and attribute sets across files, so
 //! each service adds its own dataset, snapshot policy, backup paths, proxy
-//! route, tunnel ingress, status check, dashboard entry, scrape target,
-//! database and secrets here, next to its module settings.
+//! route, tunnel ingress, status check, scrape target, database and
+//! secrets here, next to its module settings. The dashboard is the one
+//! exception: homepage's file lists every service, one entry per group.
 
 use super::datasets;
 use super::infrastructure::{TAILNET_RANGE, age_secret};
 use crate::fleet::{Fleet, HostPlan, Instance};
 use crate::nix::{Attrs, Nix, merge_into, set};
 use crate::spec::Exposure;
+use std::collections::BTreeMap;
 
 pub fn service(fleet: &Fleet, host: &HostPlan, i: &Instance) -> Attrs {
     let mut m = Attrs::new();
@@ -114,31 +116,54 @@ fn status_check(m: &mut Attrs, fleet: &Fleet, host: &HostPlan, i: &Instance) {
     );
 }
 
+/// The dashboard's entries, written by the homepage instance for every
+/// service on its host: homepage shows each list element as a group, so
+/// the renderer merges entries into one element per group (contributions
+/// from each service file would repeat the group once per service).
 fn dashboard(m: &mut Attrs, fleet: &Fleet, host: &HostPlan, i: &Instance) {
-    let Some(url) = i.url() else { return };
-    if i.entry.name == "homepage" || local(fleet, host, "homepage").is_none() {
+    if i.entry.name != "homepage" {
         return;
     }
-    let mut item = Attrs::new();
-    item.insert("href".into(), Nix::str(url));
-    item.insert("description".into(), Nix::str(&i.entry.description));
-    if let Some(icon) = &i.entry.icon {
-        item.insert("icon".into(), Nix::str(icon));
+    let mut groups: BTreeMap<String, Vec<Nix>> = BTreeMap::new();
+    for other in fleet.instances.iter().filter(|x| x.host == host.name()) {
+        let Some(url) = other.url() else { continue };
+        if other.entry.name == "homepage" {
+            continue;
+        }
+        let mut item = Attrs::new();
+        item.insert("href".into(), Nix::str(url));
+        item.insert("description".into(), Nix::str(&other.entry.description));
+        if let Some(icon) = &other.entry.icon {
+            item.insert("icon".into(), Nix::str(icon));
+        }
+        if let (Some(path), Some(endpoint)) = (&other.entry.health, other.local_endpoint()) {
+            item.insert("siteMonitor".into(), Nix::str(format!("{endpoint}{path}")));
+        }
+        let mut entry = Attrs::new();
+        entry.insert(other.entry.title.clone(), Nix::Attrs(item));
+        groups
+            .entry(
+                other
+                    .entry
+                    .group
+                    .clone()
+                    .unwrap_or_else(|| "Services".into()),
+            )
+            .or_default()
+            .push(Nix::Attrs(entry));
     }
-    if let (Some(path), Some(endpoint)) = (&i.entry.health, i.local_endpoint()) {
-        item.insert("siteMonitor".into(), Nix::str(format!("{endpoint}{path}")));
+    if groups.is_empty() {
+        return;
     }
-    let mut entry = Attrs::new();
-    entry.insert(i.entry.title.clone(), Nix::Attrs(item));
-    let mut group = Attrs::new();
-    group.insert(
-        i.entry.group.clone().unwrap_or_else(|| "Services".into()),
-        Nix::list([Nix::Attrs(entry)]),
-    );
+    let list = groups.into_iter().map(|(name, entries)| {
+        let mut group = Attrs::new();
+        group.insert(name, Nix::List(entries));
+        Nix::Attrs(group)
+    });
     set(
         m,
         &["services", "homepage-dashboard", "services"],
-        Nix::list([Nix::Attrs(group)]),
+        Nix::list(list),
     );
 }
 
