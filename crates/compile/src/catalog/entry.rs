@@ -108,6 +108,10 @@ pub struct Entry {
     pub database: Option<Database>,
     #[serde(default)]
     pub secrets: Vec<SecretSlot>,
+    /// A list option (absolute path) that takes the instance's further
+    /// host names, e.g. Nextcloud's `settings.trusted_domains`: its
+    /// settings name the canonical one, this option admits the others.
+    pub alias_option: Option<String>,
     /// Module settings, as a tree of absolute option paths. Strings may hold
     /// `@placeholders@` (see `template.rs`).
     #[serde(default)]
@@ -175,4 +179,21 @@ pub struct SecretSlot {
     pub description: String,
     /// Owner of the decrypted file; defaults to the entry's `user`.
     pub owner: Option<String>,
+}
+
+impl Entry {
+    /// Whether the service's settings bind it to one name (`@url@` or
+    /// `@fqdn@`: links, cookies, WebAuthn) and it has no option for more:
+    /// then every other name of the instance redirects to the canonical one.
+    pub fn binds_one_name(&self) -> bool {
+        fn mentions(v: &toml::Value) -> bool {
+            match v {
+                toml::Value::String(s) => s.contains("@url@") || s.contains("@fqdn@"),
+                toml::Value::Array(a) => a.iter().any(mentions),
+                toml::Value::Table(t) => t.values().any(mentions),
+                _ => false,
+            }
+        }
+        self.alias_option.is_none() && self.nixos.values().any(mentions)
+    }
 }

@@ -125,6 +125,12 @@ mod tests {
                     "{name}: quota {st} does not parse"
                 );
             }
+            if let Some(alias) = &e.alias_option {
+                assert!(
+                    alias.starts_with(&format!("{}.", e.module)),
+                    "{name}: alias_option {alias} is not below its module"
+                );
+            }
             if e.kind == Kind::Infrastructure {
                 assert!(
                     e.nixos.is_empty(),
@@ -161,6 +167,7 @@ mod tests {
         for (k, v) in [
             ("address", "127.0.0.1".to_string()),
             ("url", format!("https://{fqdn}")),
+            ("fqdns", fqdn.clone()),
             ("fqdn", fqdn),
             ("timezone", "Europe/Prague".into()),
             ("admin_email", "admin@example.org".into()),

@@ -8,7 +8,8 @@
 //! |----------------------|---------------------------------------------------|
 //! | `@port@`             | the instance port (an integer when alone)         |
 //! | `@address@`          | the bind address, `127.0.0.1`                     |
-//! | `@fqdn@`, `@url@`    | the instance's main name and `https://` URL       |
+//! | `@fqdn@`, `@url@`    | the instance's canonical name (the public one when it has one) and its `https://` URL |
+//! | `@fqdns@`            | all of its names, canonical first, comma-separated |
 //! | `@data:<state>@`     | the path of one of the entry's state directories  |
 //! | `@secret:<slot>@`    | the agenix secret's path, `config.age.secrets.…path` (interpolated inside text) |
 //! | `@db@`               | the database (and role) name                      |

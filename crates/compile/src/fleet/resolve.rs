@@ -313,11 +313,27 @@ fn instance(
     let h = &spec.homelab;
     for (k, v) in [
         ("address", BIND_ADDRESS.to_string()),
+        // One canonical name, the same one `@url@` holds: the public name
+        // when there is one.
         (
             "fqdn",
-            fqdn.as_ref()
-                .or(public_fqdn.as_ref())
+            public_fqdn
+                .as_ref()
+                .or(fqdn.as_ref())
                 .map_or(BIND_ADDRESS.to_string(), |f| f.value.clone()),
+        ),
+        (
+            "fqdns",
+            if public_fqdn.is_none() && fqdn.is_none() {
+                BIND_ADDRESS.to_string()
+            } else {
+                public_fqdn
+                    .iter()
+                    .chain(fqdn.iter())
+                    .map(|f| f.value.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            },
         ),
         ("url", url),
         ("db", database.clone().unwrap_or_default()),

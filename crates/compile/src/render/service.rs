@@ -59,8 +59,14 @@ fn route(m: &mut Attrs, fleet: &Fleet, i: &Instance) {
             allowed.push(' ');
             allowed.push_str(TAILNET_RANGE);
         }
+        // A service bound to one name sends its other names there, so links,
+        // cookies and WebAuthn see the name its settings hold.
+        let handler = match (&i.public_fqdn, i.entry.binds_one_name()) {
+            (Some(public), true) => format!("redir https://{}{{uri}} permanent", public.value),
+            _ => format!("reverse_proxy {upstream}"),
+        };
         let config = format!(
-            "@outside not remote_ip {allowed}\nrespond @outside \"Not reachable from this network\" 403\nreverse_proxy {upstream}\n"
+            "@outside not remote_ip {allowed}\nrespond @outside \"Not reachable from this network\" 403\n{handler}\n"
         );
         let vhost = ["services", "caddy", "virtualHosts", fqdn.value.as_str()];
         set(
@@ -74,6 +80,7 @@ fn route(m: &mut Attrs, fleet: &Fleet, i: &Instance) {
             config,
         );
     }
+    aliases(m, i);
     if let (Some(public), Some(t)) = (&i.public_fqdn, &fleet.access.tunnel) {
         set(
             m,
@@ -88,6 +95,18 @@ fn route(m: &mut Attrs, fleet: &Fleet, i: &Instance) {
             endpoint,
         );
     }
+}
+
+/// The internal name, for a service with a public (canonical) name whose
+/// module takes a list of further names.
+fn aliases(m: &mut Attrs, i: &Instance) {
+    let (Some(option), Some(_), Some(internal)) = (&i.entry.alias_option, &i.public_fqdn, &i.fqdn)
+    else {
+        return;
+    };
+    let path = crate::nix::split_path(option);
+    let path: Vec<&str> = path.iter().map(String::as_str).collect();
+    set(m, &path, Nix::strs([internal.value.as_str()]));
 }
 
 fn status_check(m: &mut Attrs, fleet: &Fleet, host: &HostPlan, i: &Instance) {
