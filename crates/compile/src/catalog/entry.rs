@@ -55,6 +55,14 @@ pub struct Entry {
     /// Other ports the service opens on localhost, for clash detection.
     #[serde(default)]
     pub extra_ports: Vec<u16>,
+    /// Default ports bound on every interface rather than localhost (no
+    /// listen-address option, or meant to be reached from the network);
+    /// the firewall decides who reaches them.
+    #[serde(default)]
+    pub wildcard_ports: Vec<u16>,
+    /// Ports that are UDP, not TCP.
+    #[serde(default)]
+    pub udp_ports: Vec<u16>,
     /// Estimated resident memory in MiB, for the RAM budget.
     pub ram_mb: u32,
     pub audience: Audience,
