@@ -217,3 +217,38 @@ fn backup_paths_never_nest() {
         }
     }
 }
+
+#[test]
+fn restic_reads_dataset_snapshots_at_stable_paths() {
+    let (_, files) = example("nuc");
+    let infra = text(&files, "hosts/nuc-server/infrastructure.nix");
+    // One atomic snapshot of every dataset that goes offsite, bound at
+    // the same path each run, undone after the backup.
+    assert!(infra.contains(
+        "${config.boot.zfs.package}/bin/zfs snapshot ${lib.escapeShellArg \"storagepool/immich/library@homelab-restic\"} "
+    ));
+    assert!(infra.contains(
+        "${pkgs.util-linux}/bin/mount --bind ${lib.escapeShellArg \"/var/lib/vaultwarden/.zfs/snapshot/homelab-restic\"} ${lib.escapeShellArg \"/run/homelab-restic/var/lib/vaultwarden\"}\n"
+    ));
+    let cleanup = infra.split("backupCleanupCommand = ''").nth(1).unwrap();
+    let cleanup = cleanup.split("'';").next().unwrap();
+    assert!(
+        cleanup
+            .contains("umount ${lib.escapeShellArg \"/run/homelab-restic/var/lib/vaultwarden\"}")
+    );
+    assert!(cleanup.contains(
+        "zfs destroy ${lib.escapeShellArg \"storagepool/vaultwarden/data@homelab-restic\"}"
+    ));
+    // Nested datasets unmount child first.
+    let child = cleanup
+        .find("/run/homelab-restic/var/lib/jellyfin/metadata")
+        .unwrap();
+    let parent = cleanup
+        .find("/run/homelab-restic/var/lib/jellyfin\"")
+        .unwrap();
+    assert!(child < parent);
+    let vault = text(&files, "hosts/nuc-server/services/vaultwarden.nix");
+    assert!(vault.contains("offsite.paths = [ \"/run/homelab-restic/var/lib/vaultwarden\" ];"));
+    // Database dumps are files written before the backup: read in place.
+    assert!(infra.contains("\"/var/backup/postgresql\""));
+}

@@ -279,17 +279,34 @@ fn offsite(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
                 .map(|db| format!("postgresqlBackup-{db}.service"))
         })
         .collect();
+    let mut prepare = vec![Nix::str("set -eu\n")];
     if !dumps.is_empty() {
         // Dump the databases first, so the file backup holds a consistent copy.
         paths.push(DUMP_DIR.to_string());
-        let units = quote(&format!(" {}", dumps.join(" ")));
-        put(
-            m,
-            "backupPrepareCommand",
-            Nix::raw(format!(
-                "\"${{pkgs.systemd}}/bin/systemctl start\" + {units}"
-            )),
-        );
+        prepare.push(Nix::raw("pkgs.systemd"));
+        prepare.push(Nix::str(format!(
+            "/bin/systemctl start {}\n",
+            dumps.join(" ")
+        )));
+    }
+    if let Some((snapshot, cleanup)) = super::datasets::backup_snapshots(fleet, host) {
+        prepare.extend(snapshot);
+        put(m, "backupCleanupCommand", interpolated(cleanup));
+    }
+    if prepare.len() > 1 {
+        put(m, "backupPrepareCommand", interpolated(prepare));
     }
     put(m, "paths", Nix::strs(paths));
+}
+
+/// A script from text and expressions, neighbouring text joined into lines.
+pub fn interpolated(parts: Vec<Nix>) -> Nix {
+    let mut out: Vec<Nix> = Vec::new();
+    for part in parts {
+        match (out.last_mut(), part) {
+            (Some(Nix::Str(a)), Nix::Str(b)) => a.push_str(&b),
+            (_, part) => out.push(part),
+        }
+    }
+    Nix::Interp(out)
 }

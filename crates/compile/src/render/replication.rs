@@ -3,7 +3,7 @@
 //! sources unable to touch the copies: a compromised server cannot destroy
 //! its replicas. Received datasets are never mounted on the replica.
 
-use super::infrastructure::{age_secret, secret_path};
+use super::infrastructure::{age_secret, interpolated, secret_path};
 use crate::fleet::{Fleet, HostPlan, REPLICAS};
 use crate::nix::{Attrs, Nix, set};
 use crate::spec::DataClass;
@@ -231,21 +231,5 @@ fn oneshot(
         text.extend(line.iter().cloned());
         text.push(Nix::str("\n"));
     }
-    set(
-        m,
-        &[u[0], u[1], u[2], "script"],
-        Nix::Interp(merge_text(text)),
-    );
-}
-
-/// Joins neighbouring text parts, so the printer sees whole lines.
-fn merge_text(parts: Vec<Nix>) -> Vec<Nix> {
-    let mut out: Vec<Nix> = Vec::new();
-    for part in parts {
-        match (out.last_mut(), part) {
-            (Some(Nix::Str(a)), Nix::Str(b)) => a.push_str(&b),
-            (_, part) => out.push(part),
-        }
-    }
-    out
+    set(m, &[u[0], u[1], u[2], "script"], interpolated(text));
 }
