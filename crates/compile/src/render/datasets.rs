@@ -160,10 +160,13 @@ pub fn backup_snapshots(fleet: &Fleet, host: &HostPlan) -> Option<(Vec<Nix>, Vec
 /// tmpfiles' `d` adjusts the mode of an existing directory, and runs before
 /// any service starts.
 pub fn private_root(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
+    // The catalog test ties `dynamic_user` to state below the root.
     let mounted_below = fleet
-        .data_on(host)
+        .instances
         .iter()
-        .any(|(_, d)| d.dataset.is_some() && d.path.starts_with(PRIVATE_STATE_ROOT));
+        .filter(|i| i.host == host.name() && i.entry.dynamic_user)
+        .flat_map(|i| &i.data)
+        .any(|d| d.dataset.is_some());
     if !mounted_below {
         return;
     }
