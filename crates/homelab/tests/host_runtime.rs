@@ -254,3 +254,15 @@ fn restic_reads_dataset_snapshots_at_stable_paths() {
     // Database dumps are files written before the backup: read in place.
     assert!(infra.contains("\"/var/backup/postgresql\""));
 }
+
+#[test]
+fn an_idle_replica_asks_for_no_key() {
+    // The replica host is the only host: it has nothing to pull.
+    let text = include_str!("bad-specs/replica-on-itself.toml");
+    let (fleet, warnings) = compile::compile(text).expect("only warnings");
+    assert!(warnings.iter().any(|d| d.code == "idle-replica"));
+    assert!(!fleet.secrets.contains_key("replication-ssh-key"));
+    for f in render(&fleet) {
+        assert!(!f.text().contains("syncoid"), "{}", f.path);
+    }
+}
