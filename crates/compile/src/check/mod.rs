@@ -13,6 +13,7 @@ mod network;
 mod placement;
 mod resources;
 mod secrets;
+mod unused;
 
 use crate::diagnostic::{Diagnostic, Severity, did_you_mean, name_list};
 use crate::fleet::Fleet;
@@ -40,6 +41,9 @@ const RULES: &[Rule] = &[
     media::vpn_confined,
     media::media_together,
     media::media_quotas_apply,
+    unused::unused_tunnel,
+    unused::idle_replica,
+    unused::unscraped_exporter,
 ];
 
 /// Codes of the rules that can be silenced for one service.
