@@ -3,13 +3,17 @@
 //! rest of its host's files, sets every option its NixOS module requires
 //! (declared without a default in the option index), and binds the service
 //! to 127.0.0.1 through the option the entry names, or says why it cannot.
-//! Every file of the host uses only indexed option paths, and the service
+//! Every file of the host uses only indexed option paths with values of
+//! their option's type, and the service
 //! and infrastructure files parse with the real Nix parser.
 
+#[path = "support/option_types.rs"]
+mod option_types;
 mod support;
 
 use compile::catalog::{Entry, Kind, catalog, get};
 use compile::nix::{Attrs, Nix, split_path};
+use option_types::TypeIndex;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
@@ -309,6 +313,10 @@ fn every_service_sets_required_options_and_binds_to_localhost() {
         root.join("../shared/nixos-options").as_path(),
         root.join("nixos-options").as_path(),
     ]);
+    let types = TypeIndex::load(&[
+        root.join("../shared/nixos-options").as_path(),
+        root.join("nixos-options").as_path(),
+    ]);
     let scratch = tempfile::tempdir().unwrap();
     let mut problems = Vec::new();
     let mut checked = 0;
@@ -337,6 +345,12 @@ fn every_service_sets_required_options_and_binds_to_localhost() {
             .unwrap_or_else(|| panic!("{} renders {path}", entry.name));
         for f in files.iter().filter(|f| f.path.starts_with("hosts/server/")) {
             if let Some(body) = f.module_body() {
+                for m in types.check(body).mismatches {
+                    problems.push(format!(
+                        "{}: {}: `{}` has the wrong type: {}",
+                        entry.name, f.path, m.path, m.why
+                    ));
+                }
                 for unknown in index.unknown_paths(body) {
                     problems.push(format!(
                         "{}: {}: `{unknown}` is not in the option index",
