@@ -108,6 +108,19 @@ pub fn contribute(m: &mut Attrs, host: &HostPlan, i: &Instance) {
 fn accelerate(m: &mut Attrs, i: &Instance, device: &str) {
     match i.entry.name.as_str() {
         "jellyfin" => jellyfin(m, device),
+        // Decoding the camera streams on the GPU; Frigate's presets pick
+        // the ffmpeg arguments for the vendor.
+        "frigate" => {
+            let preset = match device {
+                "gpu-nvidia" => "preset-nvidia",
+                _ => "preset-vaapi",
+            };
+            set(
+                m,
+                &["services", "frigate", "settings", "ffmpeg", "hwaccel_args"],
+                preset,
+            );
+        }
         "tdarr" => {
             let w = ["services", "tdarr", "nodes", "main", "workers"];
             set(
