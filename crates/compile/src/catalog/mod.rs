@@ -226,6 +226,35 @@ mod tests {
         p
     }
 
+    /// Raw Nix is code, never templated: a placeholder in it would reach
+    /// the generated file as `@port@`.
+    #[test]
+    fn raw_nix_holds_no_placeholder() {
+        fn walk(name: &str, v: &toml::Value) {
+            match v {
+                toml::Value::Table(t) => {
+                    if let (1, Some(toml::Value::String(code))) = (t.len(), t.get("nix")) {
+                        let mut parts = code.split('@');
+                        parts.next();
+                        let named = parts.step_by(2).any(|p| {
+                            !p.is_empty()
+                                && p.chars().all(|c| {
+                                    c.is_ascii_alphanumeric() || matches!(c, '_' | ':' | '-')
+                                })
+                        });
+                        assert!(!named, "{name}: a placeholder in raw Nix `{code}`");
+                    }
+                    t.values().for_each(|v| walk(name, v));
+                }
+                toml::Value::Array(items) => items.iter().for_each(|v| walk(name, v)),
+                _ => {}
+            }
+        }
+        for (name, e) in catalog() {
+            walk(name, &toml::Value::Table(e.nixos.clone()));
+        }
+    }
+
     #[test]
     fn every_placeholder_names_something_the_entry_has() {
         for (name, e) in catalog() {
