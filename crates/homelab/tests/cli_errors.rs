@@ -7,7 +7,8 @@ use std::path::Path;
 use std::process::Command;
 
 /// One host with a pool, three services, the reverse proxy, Tailscale and
-/// a backup repository. It checks clean, without warnings.
+/// a backup repository; the host's boot disk last, so the lines above keep
+/// their numbers. It checks clean, without warnings.
 const BASE: &str = r#"[homelab]
 name = "home"
 domain = "example.org"
@@ -40,6 +41,9 @@ auth_key_secret = "tailscale-authkey"
 [backup]
 repository = "s3:https://s3.example.org/home"
 password_secret = "restic-password"
+
+[hosts.server.boot]
+disk = "/dev/disk/by-id/nvme-SSD"
 "#;
 
 /// Runs `homelab` with `args` in `dir`; returns exit code, stdout, stderr.
@@ -633,6 +637,7 @@ fn two_hosts_need_a_host_per_service() {
                 r#"[hosts.nas]
 address = "192.168.1.11"
 ram_gb = 8
+boot.disk = "/dev/disk/by-id/ata-SSD"
 
 [services.grafana]
 host = "server"
@@ -644,9 +649,9 @@ host = "server"
             ),
         ]),
         r#"error[missing-host]: `homepage` does not say which host runs it
-   ┌─ homelab.toml:27:11
+   ┌─ homelab.toml:28:11
    │
-27 │ [services.homepage]
+28 │ [services.homepage]
    │           ^^^^^^^^ several hosts could run this
    │
    = help: add `host = "server"` (hosts: `server` and `nas`)
