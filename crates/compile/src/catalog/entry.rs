@@ -161,4 +161,78 @@ pub struct SecretSlot {
     pub description: String,
     /// Owner of the decrypted file; defaults to the entry's `user`.
     pub owner: Option<String>,
+    /// Group of the decrypted file; agenix's default is the owner's group.
+    pub group: Option<String>,
+    /// Permissions of the decrypted file.
+    #[serde(default = "default_mode")]
+    pub mode: String,
+    /// The systemd units that read the decrypted file, ordered after
+    /// agenix has put it in place.
+    #[serde(default)]
+    pub units: Vec<String>,
+    /// False for a secret only the admin reads (the clear form of a
+    /// password the host keeps only hashed): never decrypted on a host.
+    #[serde(default = "yes")]
+    pub on_host: bool,
+    /// How `homelab secrets generate` makes it; none when only the owner
+    /// can provide it (an API token from a provider).
+    pub generate: Option<Generator>,
+}
+
+/// The mode agenix gives a decrypted secret when none is set.
+pub fn default_mode() -> String {
+    "0400".to_string()
+}
+
+/// How a machine-made secret is made.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Generator {
+    /// `length` characters drawn uniformly from `alphabet`.
+    Random {
+        length: u16,
+        #[serde(default)]
+        alphabet: Alphabet,
+    },
+    /// An OpenSSH ed25519 private key. Its public half is written into the
+    /// spec at `public_key` (a dotted key path, e.g.
+    /// `backup.replica_public_key`) when the spec needs it.
+    SshKey {
+        #[serde(default)]
+        public_key: Option<String>,
+    },
+    /// The Argon2id PHC string of the secret `from` (a slot of the same
+    /// entry in the catalog, the full secret name in the fleet), put into
+    /// `template` at `@hash@` (an environment file line, for instance).
+    Argon2 {
+        from: String,
+        #[serde(default = "bare_hash")]
+        template: String,
+    },
+}
+
+fn bare_hash() -> String {
+    "@hash@".to_string()
+}
+
+/// The characters a random secret is drawn from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Alphabet {
+    /// `A–Z a–z 0–9`: safe in URLs, environment files and config formats.
+    #[default]
+    Alphanumeric,
+    /// `0–9 a–f`, for keys a service wants as hex.
+    Hex,
+}
+
+impl Alphabet {
+    pub fn chars(self) -> &'static [u8] {
+        match self {
+            Alphabet::Alphanumeric => {
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+            }
+            Alphabet::Hex => b"0123456789abcdef",
+        }
+    }
 }

@@ -126,6 +126,40 @@ mod tests {
         }
     }
 
+    /// A derived secret names a slot of its own entry, and a secret kept
+    /// only by the admin is never handed to the module.
+    #[test]
+    fn secret_generators_name_their_sources() {
+        for (name, e) in catalog() {
+            for slot in &e.secrets {
+                if let Some(Generator::Argon2 { from, template }) = &slot.generate {
+                    assert!(
+                        e.secrets
+                            .iter()
+                            .any(|s| &s.name == from && s.generate.is_some()),
+                        "{name}: {} derives from `{from}`, not a machine-made slot",
+                        slot.name
+                    );
+                    assert!(template.contains("@hash@"), "{name}: {}", slot.name);
+                }
+                if let Some(Generator::Random { length, .. }) = &slot.generate {
+                    assert!(*length >= 16, "{name}: {} is too short", slot.name);
+                }
+                let used = toml::to_string(&e.nixos)
+                    .unwrap()
+                    .contains(&format!("@secret:{}@", slot.name));
+                if !slot.on_host {
+                    assert!(
+                        !used,
+                        "{name}: admin-only {} is used on the host",
+                        slot.name
+                    );
+                    assert!(slot.units.is_empty(), "{name}: {}", slot.name);
+                }
+            }
+        }
+    }
+
     /// Placeholder values for one instance of `e`, with every state
     /// directory, secret slot and dependency endpoint the entry may name.
     fn placeholders(e: &Entry) -> Placeholders {

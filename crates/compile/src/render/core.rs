@@ -16,7 +16,7 @@ in
     assertion = missing == [ ];
     message = "secret files missing from the flake: "
       + builtins.concatStringsSep ", " (map (s: "secrets/${baseNameOf (toString s.file)}") missing)
-      + ". Create each with `agenix -e <name>.age` in secrets/ and `git add` it (a flake sees only files git tracks).";
+      + ". Create each with `homelab secrets` (or `agenix -e <name>.age` in secrets/) and `git add` it (a flake sees only files git tracks).";
   }
 ]"#;
 

@@ -62,12 +62,7 @@ pub fn infrastructure(fleet: &Fleet, host: &HostPlan) -> Attrs {
 /// Declares an agenix secret; `depth` is how many folders below the flake
 /// root the declaring file sits.
 pub fn age_secret(m: &mut Attrs, fleet: &Fleet, name: &str, depth: usize) {
-    let up = "../".repeat(depth);
-    let file = Nix::raw(format!("{up}secrets + {}", quote(&format!("/{name}.age"))));
-    set(m, &["age", "secrets", name, "file"], file);
-    if let Some(owner) = fleet.secrets.get(name).and_then(|s| s.owner.as_deref()) {
-        set(m, &["age", "secrets", name, "owner"], owner);
-    }
+    super::secrets::declare(m, fleet, name, depth);
 }
 
 /// `config.age.secrets."name".path`, the decrypted file at run time.

@@ -29,8 +29,16 @@ pub fn service(fleet: &Fleet, host: &HostPlan, i: &Instance) -> Attrs {
     scrape(&mut m, fleet, host, i);
     database(&mut m, i);
     super::media::contribute(&mut m, i);
+    // An admin-only secret (the clear form of a hashed password) is never
+    // decrypted on the host.
     for secret in i.secrets.values() {
-        age_secret(&mut m, fleet, secret, 3);
+        if fleet
+            .secrets
+            .get(secret)
+            .is_some_and(|s| s.hosts.contains(&i.host))
+        {
+            age_secret(&mut m, fleet, secret, 3);
+        }
     }
     m
 }
