@@ -506,7 +506,7 @@ fn bad_size_for_quota() {
 20 │ quota = "10 gigs"
    │         ^^^^^^^^^ expected a number and a unit
    │
-   = help: write sizes like ZFS does: "500G", "2T", "3.5T"
+   = help: write sizes like ZFS does: "500G", "2T", "3.5T" ("4TB" and "4 TB" mean 4T too)
 
 homelab.toml: 1 error, 0 warnings
 "#,

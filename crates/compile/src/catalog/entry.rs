@@ -3,6 +3,10 @@
 use crate::spec::{DataClass, Exposure};
 use serde::Deserialize;
 
+/// Where systemd keeps the state of `DynamicUser=` services (each
+/// `/var/lib/<name>` is a link into it).
+pub const PRIVATE_STATE_ROOT: &str = "/var/lib/private/";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
@@ -51,6 +55,14 @@ pub struct Entry {
     /// Other ports the service opens on localhost, for clash detection.
     #[serde(default)]
     pub extra_ports: Vec<u16>,
+    /// Default ports bound on every interface rather than localhost (no
+    /// listen-address option, or meant to be reached from the network);
+    /// the firewall decides who reaches them.
+    #[serde(default)]
+    pub wildcard_ports: Vec<u16>,
+    /// Ports that are UDP, not TCP.
+    #[serde(default)]
+    pub udp_ports: Vec<u16>,
     /// Estimated resident memory in MiB, for the RAM budget.
     pub ram_mb: u32,
     pub audience: Audience,
@@ -94,11 +106,20 @@ pub struct Entry {
     pub icon: Option<String>,
     /// System user owning the state directories.
     pub user: Option<String>,
+    /// The module runs the service with systemd's `DynamicUser=`: there is
+    /// no fixed user (`user` stays empty), and its state directories live
+    /// below `/var/lib/private`, which systemd wants at mode 0700.
+    #[serde(default)]
+    pub dynamic_user: bool,
     #[serde(default)]
     pub state: Vec<State>,
     pub database: Option<Database>,
     #[serde(default)]
     pub secrets: Vec<SecretSlot>,
+    /// A list option (absolute path) that takes the instance's further
+    /// host names, e.g. Nextcloud's `settings.trusted_domains`: its
+    /// settings name the canonical one, this option admits the others.
+    pub alias_option: Option<String>,
     /// Module settings, as a tree of absolute option paths. Strings may hold
     /// `@placeholders@` (see `template.rs`).
     #[serde(default)]
@@ -133,6 +154,11 @@ pub struct State {
     /// media tree); service state always has one.
     #[serde(default)]
     pub dataset: bool,
+    /// The module creates this directory itself with its own owner and
+    /// mode (a tmpfiles `d` rule), which also fixes a freshly mounted
+    /// dataset: the renderer adds no rule that would repeat or contradict it.
+    #[serde(default)]
+    pub module_creates: bool,
 }
 
 fn default_recordsize() -> String {
@@ -234,5 +260,22 @@ impl Alphabet {
             }
             Alphabet::Hex => b"0123456789abcdef",
         }
+    }
+}
+
+impl Entry {
+    /// Whether the service's settings bind it to one name (`@url@` or
+    /// `@fqdn@`: links, cookies, WebAuthn) and it has no option for more:
+    /// then every other name of the instance redirects to the canonical one.
+    pub fn binds_one_name(&self) -> bool {
+        fn mentions(v: &toml::Value) -> bool {
+            match v {
+                toml::Value::String(s) => s.contains("@url@") || s.contains("@fqdn@"),
+                toml::Value::Array(a) => a.iter().any(mentions),
+                toml::Value::Table(t) => t.values().any(mentions),
+                _ => false,
+            }
+        }
+        self.alias_option.is_none() && self.nixos.values().any(mentions)
     }
 }

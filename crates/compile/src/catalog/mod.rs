@@ -94,7 +94,16 @@ mod tests {
             slots.sort_unstable();
             slots.dedup();
             assert_eq!(slots.len(), e.secrets.len(), "{name} repeats a secret slot");
+            if e.dynamic_user {
+                assert!(e.user.is_none(), "{name}: a dynamic user has no name");
+            }
             for st in &e.state {
+                assert_eq!(
+                    st.path.starts_with(PRIVATE_STATE_ROOT),
+                    e.dynamic_user,
+                    "{name}: state {} belongs below /var/lib/private exactly when the service has a dynamic user",
+                    st.name
+                );
                 assert!(
                     st.path.starts_with('/'),
                     "{name}: state {} is not an absolute path",
@@ -114,6 +123,12 @@ mod tests {
                 assert!(
                     crate::spec::Size::parse(st).is_some(),
                     "{name}: quota {st} does not parse"
+                );
+            }
+            if let Some(alias) = &e.alias_option {
+                assert!(
+                    alias.starts_with(&format!("{}.", e.module)),
+                    "{name}: alias_option {alias} is not below its module"
                 );
             }
             if e.kind == Kind::Infrastructure {
@@ -186,6 +201,7 @@ mod tests {
         for (k, v) in [
             ("address", "127.0.0.1".to_string()),
             ("url", format!("https://{fqdn}")),
+            ("fqdns", fqdn.clone()),
             ("fqdn", fqdn),
             ("timezone", "Europe/Prague".into()),
             ("admin_email", "admin@example.org".into()),

@@ -13,6 +13,7 @@ mod network;
 mod placement;
 mod resources;
 mod secrets;
+mod unused;
 
 use crate::diagnostic::{Diagnostic, Severity, did_you_mean, name_list};
 use crate::fleet::Fleet;
@@ -38,6 +39,10 @@ const RULES: &[Rule] = &[
     media::roles_filled,
     media::vpn_confined,
     media::media_together,
+    unused::unused_tunnel,
+    unused::idle_replica,
+    unused::unused_hardware,
+    unused::unscraped_exporter,
 ];
 
 /// Codes of the rules that can be silenced for one service.

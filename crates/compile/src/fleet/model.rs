@@ -170,6 +170,8 @@ pub struct DataDir {
     pub span: Option<Span>,
     /// False when another copy is what goes offsite (database dumps).
     pub offsite: bool,
+    /// The module creates the directory with its own owner and mode.
+    pub module_creates: bool,
 }
 
 impl DataDir {

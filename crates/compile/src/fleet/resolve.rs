@@ -120,7 +120,7 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
             }
         })
         .collect();
-    Ok(Fleet {
+    let mut fleet = Fleet {
         homelab: spec.homelab.clone(),
         hosts,
         instances,
@@ -128,7 +128,20 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
         backup: spec.backup.clone(),
         replica,
         secrets,
-    })
+    };
+    drop_idle_replica_key(&mut fleet, spec);
+    Ok(fleet)
+}
+
+/// A replica with nothing critical to pull renders nothing, so its key is
+/// not a secret to create (a warning says why the replica has no effect).
+fn drop_idle_replica_key(fleet: &mut Fleet, spec: &Spec) {
+    let Some(r) = &fleet.replica else { return };
+    let declared = spec.secrets.iter().any(|s| s.name.value == r.key_secret);
+    if fleet.pulled().is_empty() && !declared {
+        let key = r.key_secret.clone();
+        fleet.secrets.remove(&key);
+    }
 }
 
 fn lookup_entry(s: &ServiceSpec) -> Result<&'static Entry, Diagnostic> {
@@ -300,11 +313,27 @@ fn instance(
     let h = &spec.homelab;
     for (k, v) in [
         ("address", BIND_ADDRESS.to_string()),
+        // One canonical name, the same one `@url@` holds: the public name
+        // when there is one.
         (
             "fqdn",
-            fqdn.as_ref()
-                .or(public_fqdn.as_ref())
+            public_fqdn
+                .as_ref()
+                .or(fqdn.as_ref())
                 .map_or(BIND_ADDRESS.to_string(), |f| f.value.clone()),
+        ),
+        (
+            "fqdns",
+            if public_fqdn.is_none() && fqdn.is_none() {
+                BIND_ADDRESS.to_string()
+            } else {
+                public_fqdn
+                    .iter()
+                    .chain(fqdn.iter())
+                    .map(|f| f.value.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            },
         ),
         ("url", url),
         ("db", database.clone().unwrap_or_default()),
@@ -429,6 +458,7 @@ fn data_dirs(
                 dataset: pool.map(|p| (p, format!("{}/{}", s.name.value, st.name))),
                 span: o.map(|o| o.name.span.clone()),
                 offsite: st.offsite,
+                module_creates: st.module_creates,
             }
         })
         .collect()
@@ -661,7 +691,7 @@ fn secrets(
                 add_secret(&mut out, e, u);
             }
             if let Some(r) = b.replica.as_ref().filter(|r| r.host.value == host) {
-                let mut u = SecretUse::new(
+                let u = SecretUse::new(
                     "SSH private key the replica host pulls ZFS snapshots with",
                     "[backup] replica",
                     host,
@@ -669,7 +699,8 @@ fn secrets(
                 .made_by(catalog::Generator::SshKey {
                     public_key: Some("backup.replica_public_key".into()),
                 });
-                u.owner = Some("syncoid".into());
+                // syncoid runs as a dynamic user and gets the key as a
+                // systemd credential, which root reads: no owner.
                 add_secret(&mut out, &r.key_secret, u);
             }
         }
@@ -782,6 +813,7 @@ fn infrastructure_data(
                         dataset,
                         span: None,
                         offsite: st.offsite,
+                        module_creates: st.module_creates,
                     },
                 )
             })

@@ -145,11 +145,12 @@ pub struct Pool {
 pub struct Size(pub u64);
 
 impl Size {
-    /// Parses `<number>[K|M|G|T|P]` (binary units, as ZFS uses).
+    /// Parses `<number>[K|M|G|T|P][B]` (binary units, as ZFS uses); a
+    /// space may separate number and unit (`4TB` and `4 TB` are one size).
     pub fn parse(s: &str) -> Option<Size> {
         let s = s.trim();
         let (num, unit) = match s.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
-            Some((i, _)) => (&s[..i], &s[i..]),
+            Some((i, _)) => (s[..i].trim_end(), &s[i..]),
             None => (s, ""),
         };
         let shift = match unit.to_ascii_uppercase().trim_end_matches('B') {
@@ -361,6 +362,9 @@ mod tests {
         assert_eq!(Size::parse("2G"), Some(Size(2 << 30)));
         assert_eq!(Size::parse("1.5K"), Some(Size(1536)));
         assert_eq!(Size::parse("20TB"), Some(Size(20 << 40)));
+        assert_eq!(Size::parse("20 TB"), Size::parse("20TB"));
+        assert_eq!(Size::parse("20 T"), Size::parse("20T"));
+        assert_eq!(Size::parse("2 0T"), None);
         assert_eq!(Size::parse("2X"), None);
         assert_eq!(Size::parse("."), None);
         assert_eq!(Size::parse(""), None);

@@ -221,6 +221,9 @@ fn homelab(t: &mut Table, sink: &mut Sink) -> Option<Homelab> {
     for d in [&domain, &internal_domain].into_iter().flatten() {
         domain_name(sink, d);
     }
+    if let Some(tz) = &timezone {
+        time_zone(sink, tz);
+    }
     if let Some(m) = &admin_email
         && !m.value.contains('@')
     {
@@ -385,7 +388,7 @@ fn size(t: &mut Table, sink: &mut Sink, key: &'static str) -> Option<Sp<Size>> {
             sink.push(
                 Diagnostic::error("invalid-value", format!("`{}` is not a size", s.value))
                     .at(s.span, "expected a number and a unit")
-                    .help("write sizes like ZFS does: \"500G\", \"2T\", \"3.5T\""),
+                    .help("write sizes like ZFS does: \"500G\", \"2T\", \"3.5T\" (\"4TB\" and \"4 TB\" mean 4T too)"),
             );
             None
         }
@@ -727,6 +730,24 @@ fn domain_name(sink: &mut Sink, s: &Sp<String>) {
             .help("use lowercase DNS labels separated by dots"),
         );
     }
+}
+
+/// The IANA time zone names (`timezones.txt` says how it was made).
+static TIME_ZONES: &str = include_str!("timezones.txt");
+
+/// `time.timeZone` must name a zone of the tz database, or the host boots
+/// with a broken `/etc/localtime`.
+fn time_zone(sink: &mut Sink, s: &Sp<String>) {
+    let zones = || TIME_ZONES.lines().filter(|l| !l.starts_with('#'));
+    if zones().any(|z| z == s.value) {
+        return;
+    }
+    let d = Diagnostic::error("invalid-value", format!("`{}` is not a time zone", s.value))
+        .at(s.span.clone(), "not in the IANA time zone database");
+    sink.push(match crate::diagnostic::did_you_mean(&s.value, zones()) {
+        Some(m) => d.help(format!("did you mean `{m}`?")),
+        None => d.help("use an IANA name like \"Europe/Prague\" or \"UTC\" (`timedatectl list-timezones` lists them)"),
+    });
 }
 
 /// Secret names become file names (`secrets/<name>.age`).
