@@ -829,3 +829,28 @@ fn init_refuses_to_overwrite_a_spec() {
         "# mine\n"
     );
 }
+
+/// A host without `[hosts.<name>.boot]`: its flake would have no root file
+/// system, so the check stops before anything is built.
+#[test]
+fn host_without_boot_disk() {
+    let spec = edit(&[(
+        "\n[hosts.server.boot]\ndisk = \"/dev/disk/by-id/nvme-SSD\"\n",
+        "",
+    )]);
+    assert_check_fails(
+        &spec,
+        r#"error[missing-boot-disk]: host `server` has no boot disk
+  ┌─ homelab.toml:8:8
+  │
+8 │ [hosts.server]
+  │        ^^^^^^ without one its flake has no root file system and cannot build
+  │
+  = help: add `[hosts.server.boot]` with `disk = "/dev/disk/by-id/…"` (`ls -l /dev/disk/by-id` on the machine lists them); the disk is erased at install
+
+homelab.toml: 1 error, 0 warnings
+"#,
+    );
+    let (code, _, _) = run(&spec, &["build"]);
+    assert_eq!(code, 1);
+}
