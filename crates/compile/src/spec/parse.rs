@@ -366,7 +366,7 @@ fn state_version_value(sink: &mut Sink, v: &Sp<String>) {
                 format!("`{}` is not a NixOS release", v.value),
             )
             .at(v.span.clone(), "expected a release like \"25.11\"")
-            .help("write the release the host was installed with: `cat /etc/os-release` on it shows VERSION_ID"),
+            .help("releases are `YY.05` or `YY.11`: write the one the host was installed with"),
         );
     } else if v.value.as_str() > pinned.as_str() {
         sink.push(
