@@ -84,6 +84,9 @@ address = "192.168.1.10"
 ram_gb = 256
 hardware = [{}]
 
+[hosts.server.boot]
+disk = "/dev/disk/by-id/nvme-test"
+
 [hosts.server.pools.tank]
 disks = ["/dev/disk/by-id/ata-test"]
 size = "100T"

@@ -20,6 +20,9 @@ address = "192.168.1.10"
 ram_gb = 64
 hardware = [{hardware}]
 {devices}
+[hosts.server.boot]
+disk = "/dev/disk/by-id/nvme-test"
+
 [hosts.server.pools.tank]
 disks = ["/dev/disk/by-id/ata-test"]
 size = "20T"

@@ -26,6 +26,9 @@ admin_keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAII65ANq94G89AIZbW5FfU6va1Rc8N
 address = "192.168.1.50"
 ram_gb = 16
 
+[hosts.nuc-server.boot]
+disk = "/dev/disk/by-id/nvme-nuc"
+
 [hosts.nuc-server.pools.storagepool]
 disks = ["/dev/disk/by-id/usb-WD_Elements"]
 size = "SIZE"

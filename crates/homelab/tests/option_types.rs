@@ -199,14 +199,10 @@ fn the_grammar_reads_nested_types_and_drops_remarks() {
     ));
 }
 
-/// The option index of the repository (and the shared one while it is
-/// being moved in, as `tests/flake.rs` reads it).
+/// The option index of the repository.
 fn repository_index() -> TypeIndex {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    TypeIndex::load(&[
-        &root.join("../shared/nixos-options"),
-        &root.join("nixos-options"),
-    ])
+    TypeIndex::load(&[&root.join("nixos-options")])
 }
 
 #[test]

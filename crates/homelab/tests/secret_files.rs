@@ -76,6 +76,9 @@ address = "192.168.1.10"
 ram_gb = 16
 host_key = "{host}"
 
+[hosts.server.boot]
+disk = "/dev/disk/by-id/nvme-SSD"
+
 [services.vaultwarden]
 
 [access.proxy]

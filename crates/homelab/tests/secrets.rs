@@ -58,6 +58,12 @@ hosts = ["a"]
 hosts = ["b"]
 
 [secrets.s3]
+
+[hosts.a.boot]
+disk = "/dev/disk/by-id/nvme-A"
+
+[hosts.b.boot]
+disk = "/dev/disk/by-id/nvme-B"
 "#
         );
         std::fs::write(dir.path().join("homelab.toml"), spec).unwrap();

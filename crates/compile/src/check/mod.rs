@@ -5,6 +5,7 @@
 //! are still listed, as such.
 
 mod backup;
+mod boot;
 mod exposure;
 mod images;
 mod login;
@@ -26,6 +27,7 @@ const RULES: &[Rule] = &[
     network::duplicate_name,
     network::exposure_needs_access,
     login::admin_can_log_in,
+    boot::host_has_boot_disk,
     exposure::admin_never_public,
     exposure::public_needs_auth,
     exposure::widening_needs_reason,

@@ -51,7 +51,7 @@ pub fn infrastructure(fleet: &Fleet, host: &HostPlan) -> Attrs {
     super::replication::contribute(&mut m, fleet, host);
     super::datasets::private_root(&mut m, fleet, host);
     super::media::infrastructure(&mut m, fleet, host);
-    super::hardware::infrastructure(&mut m, fleet, host);
+    super::devices::infrastructure(&mut m, fleet, host);
     for (entry, dir) in &host.data {
         super::datasets::contribute(
             &mut m,
@@ -86,12 +86,24 @@ fn zfs(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
         .map(|p| p.name.value.clone())
         .collect();
     set(m, &["boot", "supportedFilesystems"], Nix::strs(["zfs"]));
-    set(m, &["boot", "zfs", "extraPools"], Nix::strs(pools.clone()));
+    if !pools.is_empty() {
+        set(m, &["boot", "zfs", "extraPools"], Nix::strs(pools.clone()));
+    }
+    // The root pool is imported at boot as `/`; it is scrubbed all the same.
+    let mut scrubbed = pools;
+    if host
+        .spec
+        .boot
+        .as_ref()
+        .is_some_and(|b| b.fs.value == crate::spec::RootFs::Zfs)
+    {
+        scrubbed.insert(0, super::disko::ROOT_POOL.to_string());
+    }
     set(m, &["services", "zfs", "autoScrub", "enable"], true);
     set(
         m,
         &["services", "zfs", "autoScrub", "pools"],
-        Nix::strs(pools),
+        Nix::strs(scrubbed),
     );
     set(m, &["services", "zfs", "trim", "enable"], true);
 
