@@ -254,6 +254,10 @@ pub enum Generator {
         #[serde(default = "bare_hash")]
         template: String,
     },
+    /// The secret `from` (named like `Argon2`'s) as it is, put into
+    /// `template` at `@value@`: one password in the shape a second reader
+    /// wants (an environment file line), so the two never disagree.
+    Copy { from: String, template: String },
 }
 
 fn bare_hash() -> String {
@@ -278,6 +282,16 @@ impl Alphabet {
                 b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
             }
             Alphabet::Hex => b"0123456789abcdef",
+        }
+    }
+}
+
+impl Generator {
+    /// The secret this one is made from, if it is derived.
+    pub fn source(&self) -> Option<&str> {
+        match self {
+            Generator::Argon2 { from, .. } | Generator::Copy { from, .. } => Some(from),
+            _ => None,
         }
     }
 }

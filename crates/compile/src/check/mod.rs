@@ -15,6 +15,7 @@ mod placement;
 mod resources;
 mod secrets;
 mod unused;
+mod wiring;
 
 use crate::diagnostic::{Diagnostic, Severity, did_you_mean, name_list};
 use crate::fleet::Fleet;
@@ -46,6 +47,9 @@ const RULES: &[Rule] = &[
     unused::unused_tunnel,
     unused::idle_replica,
     unused::unscraped_exporter,
+    wiring::address_is_ip,
+    wiring::confined_on_proxy_host,
+    wiring::loopback_only_local,
 ];
 
 /// Codes of the rules that can be silenced for one service.

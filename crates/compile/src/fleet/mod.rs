@@ -1,12 +1,16 @@
 //! Stage 3: the fleet, the resolved model every later stage reads.
 
+mod agents;
 mod model;
+mod mqtt;
 pub mod policy;
 mod quotas;
 mod replica;
 mod resolve;
+mod wiring;
 
 pub use model::*;
 pub use quotas::{ProjectQuota, project_id};
 pub use replica::{Pulled, REPLICAS, ReplicaPlan};
 pub use resolve::{resolve, toml_to_nix};
+pub use wiring::{Peer, Wire, front_proxy, is_ip, loopback_only};

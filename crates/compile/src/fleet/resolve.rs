@@ -26,29 +26,25 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
 
     // Pass 1: place each instance and pick its entry, so that pass 2 can
     // fill `@endpoint:<entry>@` from the whole fleet.
+    let services = super::agents::with_agents(spec);
     let mut placed = Vec::new();
-    for s in &spec.services {
+    for s in &services {
         match (lookup_entry(s), place(spec, s)) {
             (Ok(entry), Ok(host)) => placed.push((s, entry, host)),
             (entry, host) => diags.extend(entry.err().into_iter().chain(host.err())),
         }
     }
 
+    let wires = super::wiring::wire(spec, &placed);
     let endpoints: BTreeMap<String, String> = placed
         .iter()
-        .filter_map(|(s, e, h)| {
+        .filter_map(|(s, e, _)| {
             let port = port_of(s, e)?;
-            let addr = if placed
-                .iter()
-                .all(|(_, _, other)| other.name.value == h.name.value)
-            {
-                BIND_ADDRESS.to_string()
-            } else {
-                h.address.value.clone()
-            };
+            let addr = &wires[&s.name.value].address;
             Some((e.name.clone(), format!("http://{addr}:{port}")))
         })
         .collect();
+    let proxy_host = super::wiring::front_proxy(&spec.hosts);
 
     let mut missing = Vec::new();
     for (s, entry, _) in &placed {
@@ -91,7 +87,11 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
 
     let mut instances = Vec::new();
     for (s, entry, host) in &placed {
-        match instance(spec, s, entry, host, &endpoints) {
+        let wire = &wires[&s.name.value];
+        let proxy = proxy_host
+            .filter(|p| p.name.value != host.name.value)
+            .map_or(BIND_ADDRESS.to_string(), |p| p.address.value.clone());
+        match instance(spec, s, entry, host, &endpoints, wire, proxy) {
             Ok(i) => instances.push(i),
             // A missing dependency was reported above; the template error
             // it causes would only repeat it.
@@ -102,7 +102,8 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
         }
     }
 
-    let secrets = secrets(spec, &instances, &mut diags);
+    let mut secrets = secrets(spec, &instances, &mut diags);
+    super::mqtt::logins(&mut instances, &mut secrets);
     let replica = super::replica::resolve(spec, &mut diags);
     if !diags.is_empty() {
         return Err(diags);
@@ -214,6 +215,8 @@ fn instance(
     entry: &'static Entry,
     host: &Host,
     endpoints: &BTreeMap<String, String>,
+    wire: &super::Wire,
+    proxy: String,
 ) -> Result<Instance, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let name = s.name.value.clone();
@@ -312,10 +315,13 @@ fn instance(
         .as_ref()
         .or(fqdn.as_ref())
         .map(|f| format!("https://{}", f.value))
-        .unwrap_or_else(|| format!("http://{BIND_ADDRESS}:{}", ph.port.unwrap_or(80)));
+        .unwrap_or_else(|| format!("http://{}:{}", wire.address, ph.port.unwrap_or(80)));
     let h = &spec.homelab;
     for (k, v) in [
-        ("address", BIND_ADDRESS.to_string()),
+        ("address", wire.address.clone()),
+        // Where the front proxy's requests come from, for the services
+        // that trust its forwarded headers.
+        ("proxy", proxy),
         // One canonical name, the same one `@url@` holds: the public name
         // when there is one.
         (
@@ -323,12 +329,12 @@ fn instance(
             public_fqdn
                 .as_ref()
                 .or(fqdn.as_ref())
-                .map_or(BIND_ADDRESS.to_string(), |f| f.value.clone()),
+                .map_or(wire.address.clone(), |f| f.value.clone()),
         ),
         (
             "fqdns",
             if public_fqdn.is_none() && fqdn.is_none() {
-                BIND_ADDRESS.to_string()
+                wire.address.clone()
             } else {
                 public_fqdn
                     .iter()
@@ -388,6 +394,8 @@ fn instance(
         passthrough_strings: s.nixos_strings.clone(),
         exposure_reason: s.exposure_reason.clone(),
         silence: s.silence.clone(),
+        address: wire.address.clone(),
+        peers: wire.peers.clone(),
     })
 }
 
@@ -599,6 +607,10 @@ fn secrets(
                     from: i.secrets.get(&from).cloned().unwrap_or(from),
                     template,
                 },
+                catalog::Generator::Copy { from, template } => catalog::Generator::Copy {
+                    from: i.secrets.get(&from).cloned().unwrap_or(from),
+                    template,
+                },
                 other => other,
             });
             let u = SecretUse {
@@ -625,7 +637,7 @@ fn secrets(
     // Access and backup secrets live on every host that uses them.
     for h in &spec.hosts {
         let host = h.name.value.as_str();
-        let runs_proxy = instances.iter().any(|i| i.host == host && i.fqdn.is_some());
+        let runs_proxy = is_front_proxy(spec, host) && instances.iter().any(|i| i.fqdn.is_some());
         let runs_tunnel = instances
             .iter()
             .any(|i| i.host == host && i.public_fqdn.is_some());
@@ -752,6 +764,11 @@ fn secrets(
     out
 }
 
+/// Whether `host` runs the proxy that serves every name of the fleet.
+fn is_front_proxy(spec: &Spec, host: &str) -> bool {
+    super::wiring::front_proxy(&spec.hosts).is_some_and(|p| p.name.value == host)
+}
+
 /// The infrastructure a host runs, derived from what its services need.
 fn infrastructure(spec: &Spec, host: &Host, instances: &[Instance]) -> Vec<&'static str> {
     let mine: Vec<&Instance> = instances
@@ -766,7 +783,10 @@ fn infrastructure(spec: &Spec, host: &Host, instances: &[Instance]) -> Vec<&'sta
     if !host.pools.is_empty() || zfs_root {
         out.push("zfs");
     }
-    if spec.access.proxy.is_some() && mine.iter().any(|i| i.fqdn.is_some()) {
+    if spec.access.proxy.is_some()
+        && is_front_proxy(spec, &host.name.value)
+        && instances.iter().any(|i| i.fqdn.is_some())
+    {
         out.push("caddy");
     }
     if spec.access.tailscale.is_some() {
