@@ -37,6 +37,7 @@ pub fn with_agents(spec: &Spec) -> Vec<ServiceSpec> {
             s.nixos = None;
             s.nixos_strings.clear();
             s.silence.clear();
+            s.nfs.clear();
             out.push(s);
         }
     }

@@ -3,6 +3,7 @@
 mod agents;
 mod model;
 mod mqtt;
+mod nfs;
 pub mod policy;
 mod quotas;
 mod replica;
@@ -10,6 +11,7 @@ mod resolve;
 mod wiring;
 
 pub use model::*;
+pub use nfs::{MOUNT_ROOT, NfsMount};
 pub use quotas::{ProjectQuota, project_id};
 pub use replica::{Pulled, REPLICAS, ReplicaPlan};
 pub use resolve::{resolve, toml_to_nix};

@@ -31,6 +31,8 @@ pub struct Fleet {
     pub secrets: BTreeMap<String, Secret>,
     /// Project quotas on folders of the media tree (`[media.quotas]`).
     pub media_quotas: Vec<super::ProjectQuota>,
+    /// Machines the fleet uses but does not configure (`[external]`).
+    pub external: Vec<crate::spec::External>,
 }
 
 impl Fleet {
@@ -158,9 +160,27 @@ pub struct Instance {
     pub address: String,
     /// The hosts that reach it from elsewhere; the firewall admits them.
     pub peers: Vec<super::Peer>,
+    /// NFS exports it works in, mounted on its host before it starts.
+    pub nfs: Vec<super::NfsMount>,
 }
 
 impl Instance {
+    /// The systemd units the service runs: the catalog's list, else the
+    /// module's last name (`services.plex` runs `plex.service`).
+    pub fn units(&self) -> Vec<&str> {
+        if self.entry.units.is_empty() {
+            vec![
+                self.entry
+                    .module
+                    .rsplit('.')
+                    .next()
+                    .unwrap_or(&self.entry.module),
+            ]
+        } else {
+            self.entry.units.iter().map(String::as_str).collect()
+        }
+    }
+
     /// The URL a person opens: the public one when there is one.
     pub fn url(&self) -> Option<String> {
         self.public_fqdn

@@ -131,6 +131,7 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
         replica,
         secrets,
         media_quotas,
+        external: spec.external.clone(),
     };
     drop_idle_replica_key(&mut fleet, spec);
     Ok(fleet)
@@ -290,6 +291,7 @@ fn instance(
     }
 
     let data = data_dirs(s, entry, host, &mut diags);
+    let nfs = super::nfs::mounts(s, &spec.external, &mut diags);
     let database = entry
         .database
         .as_ref()
@@ -396,6 +398,7 @@ fn instance(
         silence: s.silence.clone(),
         address: wire.address.clone(),
         peers: wire.peers.clone(),
+        nfs,
     })
 }
 

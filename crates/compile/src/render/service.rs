@@ -28,6 +28,7 @@ pub fn service(fleet: &Fleet, host: &HostPlan, i: &Instance) -> Attrs {
     route(&mut m, fleet, i);
     watch(&mut m, fleet, host, i);
     super::wiring::admit_peers(&mut m, i);
+    super::wiring::after_mounts(&mut m, i);
     dashboard(&mut m, fleet, host, i);
     database(&mut m, i);
     super::media::contribute(&mut m, i);
