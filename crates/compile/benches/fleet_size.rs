@@ -1,0 +1,139 @@
+//! Check + render for synthetic fleets of 1, 10 and 50 hosts with 40
+//! services each, to show how the time grows with the fleet: it must grow
+//! linearly (the time per service stays flat). The first host runs 40
+//! catalog entries; the others run the entries that may live on any host
+//! (no shared media tree, no VPN, reachable over the LAN), repeated on
+//! other ports to make 40, so every host's services are wired to the
+//! first host's proxy, status page and metrics store.
+
+// Tests and benches may touch the world; the library may not (clippy.toml).
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+
+use compile::catalog::{self, Kind};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use std::fmt::Write;
+use std::hint::black_box;
+
+const SERVICES_PER_HOST: usize = 40;
+
+/// Entries whose state needs nothing the synthetic hosts lack.
+fn placeable() -> Vec<&'static catalog::Entry> {
+    catalog::catalog()
+        .values()
+        .filter(|e| e.kind == Kind::Service && e.name != "enclosed")
+        .take(SERVICES_PER_HOST)
+        .collect()
+}
+
+/// Entries that may run on any host of a fleet.
+fn anywhere() -> Vec<&'static catalog::Entry> {
+    placeable()
+        .into_iter()
+        .filter(|e| {
+            !e.media
+                && !e.vpn
+                && !e.port_fixed
+                && e.extra_ports.is_empty()
+                && e.wildcard_ports.is_empty()
+                && e.udp_ports.is_empty()
+                && e.port.is_some()
+                && !compile::fleet::loopback_only(e)
+                && e.needs.is_empty()
+                && e.depends.is_empty()
+        })
+        .collect()
+}
+
+fn spec(hosts: usize) -> String {
+    let mut s = String::from(
+        r#"[homelab]
+name = "bench"
+domain = "example.org"
+internal_domain = "home.example.org"
+timezone = "Europe/Berlin"
+admin_email = "admin@example.org"
+admin_keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA9HtfSX7uI4Gb2QOHhXAybBI9NGYE8PMycgZyWlBlf1 admin@laptop"]
+
+[access.proxy]
+dns_provider = "cloudflare"
+credentials_secret = "dns"
+
+[access.vpn]
+wireguard_secret = "vpn"
+
+[backup]
+repository = "s3:https://s3.example.org/bench"
+password_secret = "restic-password"
+"#,
+    );
+    let first = placeable();
+    let rest = anywhere();
+    for h in 0..hosts {
+        let role = if h == 0 { "main" } else { "nas" };
+        write!(
+            s,
+            r#"
+[hosts.h{h}]
+role = "{role}"
+address = "10.0.{}.{}"
+ram_gb = 1024
+cpu = "intel"
+hardware = ["gpu-intel", "coral-usb", "zigbee-usb", "zwave-usb"]
+devices = {{ zigbee-usb = "/dev/serial/by-id/usb-zigbee", zwave-usb = "/dev/serial/by-id/usb-zwave" }}
+boot = {{ disk = "/dev/disk/by-id/nvme-h{h}" }}
+pools.tank = {{ mode = "mirror", disks = ["/dev/disk/by-id/ata-h{h}-a", "/dev/disk/by-id/ata-h{h}-b"], size = "100T" }}
+"#,
+            h / 250,
+            h % 250 + 1
+        )
+        .unwrap();
+        for k in 0..SERVICES_PER_HOST {
+            let (entry, port) = if h == 0 {
+                (first[k], None)
+            } else if k < rest.len() {
+                (rest[k], None)
+            } else {
+                (rest[k % rest.len()], Some(30000 + k))
+            };
+            let name = format!("{}-h{h}-{k}", entry.name);
+            write!(
+                s,
+                "\n[services.{name}]\nservice = \"{}\"\nhost = \"h{h}\"\nsubdomain = \"{name}\"\n",
+                entry.name
+            )
+            .unwrap();
+            if let Some(p) = port {
+                writeln!(s, "port = {p}").unwrap();
+            }
+        }
+    }
+    s
+}
+
+fn check_and_render(text: &str) -> usize {
+    let (fleet, _) = compile::compile(text)
+        .map_err(|d| d.into_iter().map(|d| d.message).collect::<Vec<_>>())
+        .expect("the synthetic fleet checks clean");
+    let files = compile::render::render(&fleet);
+    files.iter().map(|f| f.text().len()).sum()
+}
+
+fn fleet_size(c: &mut Criterion) {
+    let mut group = c.benchmark_group("check + render");
+    group.sample_size(10);
+    for hosts in [1, 10, 50] {
+        let text = spec(hosts);
+        // Fails loudly if the synthetic fleet stops checking clean.
+        check_and_render(&text);
+        group.throughput(Throughput::Elements((hosts * SERVICES_PER_HOST) as u64));
+        group.bench_with_input(
+            BenchmarkId::new("hosts × 40 services", hosts),
+            &text,
+            |b, t| b.iter(|| black_box(check_and_render(t))),
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, fleet_size);
+criterion_main!(benches);
