@@ -271,3 +271,51 @@ fn nfs_mounts_come_before_their_services() {
     let sonarr = text(&files, "hosts/forge/services/sonarr.nix");
     assert!(!sonarr.contains("RequiresMountsFor"));
 }
+
+/// Home Assistant on one host and the broker on another: the broker
+/// listens on its LAN address and admits Home Assistant's host, whose
+/// MQTT integration uses the broker though it does not need one.
+#[test]
+fn home_assistant_reaches_a_broker_on_another_host() {
+    let spec = r#"
+[homelab]
+name = "home"
+domain = "example.org"
+internal_domain = "home.example.org"
+timezone = "Europe/Prague"
+admin_email = "admin@example.org"
+admin_keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEBTIGiXnUDiGk9cY1PIrmdVLGAqMXOkUmnI4w2GTgRN me@laptop"]
+
+[hosts.server]
+role = "main"
+address = "192.168.1.10"
+ram_gb = 16
+boot = { disk = "/dev/disk/by-id/nvme-server" }
+
+[hosts.pi]
+role = "home-automation"
+address = "192.168.1.11"
+ram_gb = 4
+boot = { disk = "/dev/disk/by-id/nvme-pi" }
+
+[services.home-assistant]
+host = "server"
+exposure = "host"
+
+[services.mosquitto]
+host = "pi"
+"#;
+    // Resolved, not checked: the policy findings about its backups are
+    // beside the point here.
+    let fleet = compile::fleet::resolve(&compile::spec::parse(spec).unwrap()).unwrap();
+    let files = render(&fleet);
+    let broker = text(&files, "hosts/pi/services/mosquitto.nix");
+    assert!(broker.contains("address = \"192.168.1.11\";"), "{broker}");
+    assert!(
+        broker.contains("-s 192.168.1.10 -d 192.168.1.11 --dport 1883 -j nixos-fw-accept"),
+        "{broker}"
+    );
+    // Home Assistant itself is reached by no one else: it stays local.
+    let hass = text(&files, "hosts/server/services/home-assistant.nix");
+    assert!(hass.contains("server_host = [ \"127.0.0.1\" ];"), "{hass}");
+}

@@ -90,6 +90,11 @@ pub struct Entry {
     /// download client and an indexer manager).
     #[serde(default)]
     pub needs: Vec<String>,
+    /// Roles it uses when the fleet has them, without needing them (Home
+    /// Assistant talks to an MQTT broker if there is one): the wiring
+    /// lets it reach them on other hosts.
+    #[serde(default)]
+    pub wants: Vec<String>,
     /// Runs only inside the VPN namespace, with a kill switch (torrent
     /// clients): without `[access.vpn]` the spec is refused.
     #[serde(default)]

@@ -3,8 +3,8 @@
 //!
 //! One front proxy (on the first `main` host) serves every name; one status
 //! page, one metrics store and one log store watch every host; a service
-//! that needs another (Alloy → Loki, Zigbee2MQTT → the MQTT broker) reaches
-//! it wherever it runs. An instance nobody on another host needs binds to
+//! that needs or wants another (Alloy → Loki, Zigbee2MQTT and Home
+//! Assistant → the MQTT broker) reaches it wherever it runs. An instance nobody on another host needs binds to
 //! `127.0.0.1` as before; one that is needed binds to its host's LAN
 //! address, and the firewall admits exactly those peers on its port.
 //! `docs/architecture.md` ("Services on other hosts") says why.
@@ -69,7 +69,11 @@ fn consumers<'s>(spec: &'s Spec, placed: &[Placed<'s>], one: &Placed<'s>) -> Vec
     }
     for (_, other, h) in placed {
         let depends = other.depends.contains(&entry.name);
-        let needs = other.needs.iter().any(|n| entry.provides.contains(n));
+        let needs = other
+            .needs
+            .iter()
+            .chain(&other.wants)
+            .any(|n| entry.provides.contains(n));
         if depends || needs {
             out.push(h);
         }
