@@ -14,6 +14,7 @@ mod network;
 mod placement;
 mod resources;
 mod secrets;
+mod sso;
 mod unused;
 
 use crate::diagnostic::{Diagnostic, Severity, did_you_mean, name_list};
@@ -46,6 +47,9 @@ const RULES: &[Rule] = &[
     unused::unused_tunnel,
     unused::idle_replica,
     unused::unscraped_exporter,
+    sso::provider_placed,
+    sso::groups_have_members,
+    sso::service_groups_exist,
 ];
 
 /// Codes of the rules that can be silenced for one service.

@@ -135,6 +135,8 @@ pub struct Instance {
     pub exposure_reason: Option<Sp<String>>,
     /// Silenced rule codes with the reason given.
     pub silence: Vec<(Sp<String>, Sp<String>)>,
+    /// The `[access.sso]` groups let in (`groups = ["family"]`).
+    pub groups: Vec<Sp<String>>,
 }
 
 impl Instance {

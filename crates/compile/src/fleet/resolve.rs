@@ -388,6 +388,7 @@ fn instance(
         passthrough_strings: s.nixos_strings.clone(),
         exposure_reason: s.exposure_reason.clone(),
         silence: s.silence.clone(),
+        groups: s.groups.clone(),
     })
 }
 

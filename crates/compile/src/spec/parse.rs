@@ -531,6 +531,7 @@ fn service(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<ServiceSp
         string_leaves(v, String::new(), &mut nixos_strings);
     }
     let exposure_reason = t.str(sink, "exposure_reason");
+    let groups = t.str_list(sink, "groups").unwrap_or_default();
     let mut silence = Vec::new();
     if let Some(s) = t.table(sink, "silence") {
         for (code, reason) in s.entries() {
@@ -565,6 +566,7 @@ fn service(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<ServiceSp
         exposure_reason,
         silence,
         nixos_strings,
+        groups,
     })
 }
 
@@ -625,6 +627,11 @@ fn access(t: &mut Table, sink: &mut Sink) -> Access {
             wireguard_secret: wireguard_secret?,
         })
     });
+    let sso = t.table(sink, "sso").and_then(|mut p| {
+        let s = super::sso::sso(&mut p, sink);
+        p.finish(sink);
+        s
+    });
     let names = [
         proxy.as_ref().map(|p| &p.credentials_secret),
         tailscale.as_ref().and_then(|t| t.auth_key_secret.as_ref()),
@@ -639,6 +646,7 @@ fn access(t: &mut Table, sink: &mut Sink) -> Access {
         tailscale,
         tunnel,
         vpn,
+        sso,
     }
 }
 
