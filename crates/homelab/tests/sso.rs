@@ -64,7 +64,7 @@ fn codes(text: &str) -> Vec<String> {
 fn either_provider_checks_clean_and_the_fleet_keeps_groups() {
     for provider in ["pocket-id", "keycloak"] {
         let text = spec(provider, &GROUPS.replace("PROVIDER", provider));
-        let (fleet, _) = compile::compile(&text).unwrap_or_else(|d| {
+        let (fleet, warnings) = compile::compile(&text).unwrap_or_else(|d| {
             panic!(
                 "{provider}: {:?}",
                 d.iter().map(|d| d.code).collect::<Vec<_>>()
@@ -85,6 +85,16 @@ fn either_provider_checks_clean_and_the_fleet_keeps_groups() {
             .unwrap();
         assert_eq!(immich.groups.len(), 1);
         assert_eq!(immich.groups[0].value, "family");
+        let sso_codes: Vec<&str> = warnings
+            .iter()
+            .map(|d| d.code)
+            .filter(|c| c.starts_with("sso-"))
+            .collect();
+        assert_eq!(
+            sso_codes,
+            ["sso-not-enforced"],
+            "the only finding says groups gate nothing yet"
+        );
     }
 }
 

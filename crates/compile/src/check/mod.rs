@@ -50,6 +50,7 @@ const RULES: &[Rule] = &[
     sso::provider_placed,
     sso::groups_have_members,
     sso::service_groups_exist,
+    sso::groups_not_enforced,
 ];
 
 /// Codes of the rules that can be silenced for one service.

@@ -114,3 +114,24 @@ pub fn service_groups_exist(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
         }
     }
 }
+
+/// The flake does not yet register clients with the provider or put
+/// services behind it: say so, so nobody takes `groups` for a gate.
+pub fn groups_not_enforced(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+    let Some(sso) = &fleet.access.sso else {
+        return;
+    };
+    out.push(
+        Diagnostic::warning(
+            "sso-not-enforced",
+            "single sign-on is checked but not yet wired into the services",
+        )
+        .at(
+            sso.span.clone(),
+            "no OIDC client or forward-auth route is generated from this",
+        )
+        .help(
+            "each service still asks for its own login; keep services without one off the internet",
+        ),
+    );
+}
