@@ -140,3 +140,230 @@ fn each_mistake_has_its_code() {
         );
     }
 }
+
+#[path = "support/pocket_id.rs"]
+mod pocket_id;
+
+use compile::nix::{Attrs, Nix, print};
+use std::process::Command;
+
+/// Pocket ID on `server`, Grafana (an OIDC client) on `media`.
+fn two_hosts() -> String {
+    let text = spec("pocket-id", &GROUPS.replace("PROVIDER", "pocket-id"));
+    let text = text.replace(
+        "[services.grafana]\n",
+        "[services.grafana]\nhost = \"media\"\n",
+    );
+    let text = text.replace(
+        "[services.victoriametrics]\n",
+        "[services.victoriametrics]\nhost = \"media\"\n",
+    );
+    let text = text.replace("[services.immich]\ngroups = [\"family\"]\n", "");
+    let text = text.replace(
+        "[services.pocket-id]\n",
+        "[services.pocket-id]\nhost = \"server\"\n",
+    );
+    text.replace(
+        "[access.proxy]",
+        "[hosts.media]\naddress = \"192.168.1.11\"\nram_gb = 16\n\n[hosts.media.boot]\ndisk = \"/dev/disk/by-id/nvme-media\"\n\n[access.proxy]",
+    )
+}
+
+fn file(files: &[compile::render::File], path: &str) -> Attrs {
+    files
+        .iter()
+        .find(|f| f.path == path)
+        .unwrap_or_else(|| panic!("no {path}"))
+        .module_body()
+        .unwrap()
+        .clone()
+}
+
+fn at<'a>(v: &'a Attrs, path: &[&str]) -> &'a Nix {
+    let (first, rest) = path.split_first().unwrap();
+    let start = v.get(*first).unwrap_or_else(|| panic!("no `{first}`"));
+    rest.iter().fold(start, |v, k| match v {
+        Nix::Attrs(a) => a.get(*k).unwrap_or_else(|| panic!("no `{k}` in {path:?}")),
+        _ => panic!("`{k}` of {path:?} is below a value"),
+    })
+}
+
+#[test]
+fn the_flake_makes_grafana_a_client_and_provisions_it() {
+    let (fleet, _) = compile::compile(&two_hosts()).expect("the spec checks");
+    let files = compile::render::render(&fleet);
+
+    let grafana = file(&files, "hosts/media/services/grafana.nix");
+    let oauth = at(
+        &grafana,
+        &["services", "grafana", "settings", "auth.generic_oauth"],
+    );
+    let text = print(oauth);
+    for expected in [
+        "client_id = \"grafana\"",
+        "client_secret = \"$__file{${config.age.secrets.grafana-oidc-client-secret.path}}\"",
+        "auth_url = \"https://id.home.example.org/authorize\"",
+        "token_url = \"https://id.home.example.org/api/oidc/token\"",
+        "api_url = \"https://id.home.example.org/api/oidc/userinfo\"",
+    ] {
+        assert!(text.contains(expected), "{expected} in {text}");
+    }
+    assert_eq!(
+        at(
+            &grafana,
+            &["age", "secrets", "grafana-oidc-client-secret", "owner"]
+        ),
+        &Nix::str("grafana")
+    );
+
+    let provider = file(&files, "hosts/server/services/pocket-id.nix");
+    assert_eq!(
+        print(at(
+            &provider,
+            &["services", "pocket-id", "settings", "STATIC_API_KEY_FILE"]
+        )),
+        "config.age.secrets.pocket-id-api-key.path\n"
+    );
+    // The client secret is decrypted on the provider's host too, without
+    // an owner that only exists on Grafana's host.
+    let copy = at(&provider, &["age", "secrets", "grafana-oidc-client-secret"]);
+    let copy = print(copy);
+    assert!(!copy.contains("owner"), "{copy}");
+    let unit = at(&provider, &["systemd", "services", "pocket-id-provision"]);
+    let unit = print(unit);
+    for expected in [
+        "\"api-key:${config.age.secrets.pocket-id-api-key.path}\"",
+        "\"client-grafana:${config.age.secrets.grafana-oidc-client-secret.path}\"",
+        "https://grafana.home.example.org/login/generic_oauth",
+        "POCKET_ID_API = \"http://127.0.0.1:1411/api\"",
+        "after = [ \"pocket-id.service\" ]",
+    ] {
+        assert!(unit.contains(expected), "{expected} in {unit}");
+    }
+
+    // One machine-made secret, readable by both hosts.
+    let secret = &fleet.secrets["grafana-oidc-client-secret"];
+    assert!(secret.generator.is_some());
+    assert_eq!(secret.hosts, ["media", "server"]);
+    let recipients = files
+        .iter()
+        .find(|f| f.path == "secrets/secrets.nix")
+        .map(|f| print(&f.value))
+        .unwrap();
+    assert!(recipients.contains("grafana-oidc-client-secret.age"));
+    assert!(recipients.contains("pocket-id-api-key.age"));
+}
+
+/// The unit's script and plan, as the flake writes them.
+fn script_and_plan() -> (String, String) {
+    let (fleet, _) = compile::compile(&two_hosts()).unwrap();
+    let files = compile::render::render(&fleet);
+    let provider = file(&files, "hosts/server/services/pocket-id.nix");
+    let unit = ["systemd", "services", "pocket-id-provision"];
+    let Nix::Str(script) = at(&provider, &[unit[0], unit[1], unit[2], "script"]) else {
+        panic!("the script is a plain string");
+    };
+    let Nix::Call { func, args } = at(
+        &provider,
+        &[unit[0], unit[1], unit[2], "environment", "PLAN"],
+    ) else {
+        panic!("the plan is a store file");
+    };
+    assert_eq!(func, "pkgs.writeText");
+    let Nix::Str(plan) = &args[1] else {
+        panic!("plan text")
+    };
+    assert!(!plan.contains("secret"), "no secret in the store: {plan}");
+    (script.clone(), plan.clone())
+}
+
+fn run(script: &str, plan: &str, api: u16, key: &str, client_secret: &str) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    let creds = dir.path().join("creds");
+    std::fs::create_dir(&creds).unwrap();
+    std::fs::write(creds.join("api-key"), format!("{key}\n")).unwrap();
+    std::fs::write(creds.join("client-grafana"), format!("{client_secret}\n")).unwrap();
+    std::fs::write(dir.path().join("plan.json"), plan).unwrap();
+    std::fs::write(dir.path().join("script.sh"), script).unwrap();
+    Command::new("bash")
+        .arg(dir.path().join("script.sh"))
+        .env("CREDENTIALS_DIRECTORY", &creds)
+        .env("PLAN", dir.path().join("plan.json"))
+        .env("POCKET_ID_API", format!("http://127.0.0.1:{api}/api"))
+        .env("TMPDIR", dir.path())
+        .output()
+        .expect("bash runs")
+}
+
+/// The provisioning script, run by the real bash with the real curl and
+/// jq against a stand-in of Pocket ID's API: the first run makes groups,
+/// members and the client with its secret; a second run creates nothing;
+/// a wrong API key fails the unit.
+#[test]
+fn provisioning_is_idempotent_and_sets_the_shared_secret() {
+    let (script, plan) = script_and_plan();
+    let api = pocket_id::PocketId::start("the-static-api-key");
+    let secret = "a-machine-made-client-secret-0123456789";
+
+    let out = run(&script, &plan, api.port, "the-static-api-key", secret);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (creates, clients) = {
+        let s = api.state.lock().unwrap();
+        let names: Vec<&str> = s
+            .groups
+            .iter()
+            .map(|g| g["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["admin", "family", "media"]);
+        let users: Vec<&str> = s
+            .users
+            .iter()
+            .map(|u| u["username"].as_str().unwrap())
+            .collect();
+        assert_eq!(users, ["jan", "eva", "kids"]);
+        assert_eq!(s.groups[2]["users"], serde_json::json!(["u0", "u1", "u2"]));
+        let client = &s.clients[0];
+        assert_eq!(client["id"], "grafana");
+        assert_eq!(
+            client["callbackURLs"],
+            serde_json::json!(["https://grafana.home.example.org/login/generic_oauth"])
+        );
+        assert_eq!(client["secret"], secret, "the secret without its newline");
+        assert_eq!(client["isGroupRestricted"], true);
+        assert_eq!(client["allowedUserGroups"], serde_json::json!(["g0"]));
+        let creates = s
+            .changes
+            .iter()
+            .filter(|c| c.starts_with("POST") && !c.ends_with("/secret"))
+            .count();
+        (creates, s.clients.len())
+    };
+    assert_eq!(creates, 3 + 3 + 1, "three groups, three users, one client");
+
+    let again = run(&script, &plan, api.port, "the-static-api-key", secret);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let s = api.state.lock().unwrap();
+    let creates_after = s
+        .changes
+        .iter()
+        .filter(|c| c.starts_with("POST") && !c.ends_with("/secret"))
+        .count();
+    assert_eq!(
+        creates_after, creates,
+        "a second run creates nothing: {:?}",
+        s.changes
+    );
+    assert_eq!(s.clients.len(), clients);
+    drop(s);
+
+    let refused = run(&script, &plan, api.port, "a-wrong-key-0000000", secret);
+    assert!(!refused.status.success(), "a refused key fails the unit");
+}

@@ -146,6 +146,22 @@ pub struct Entry {
     /// host's unfree allow-list.
     #[serde(default)]
     pub unfree: Vec<String>,
+    /// How the service signs people in with the fleet's OpenID Connect
+    /// provider, when it can (`[access.sso]`).
+    pub oidc: Option<Oidc>,
+}
+
+/// A service that is an OpenID Connect client of the fleet's provider.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Oidc {
+    /// The redirect (callback) path on the service's own URL.
+    pub redirect_path: String,
+    /// Settings that make it a client, merged into `[nixos]`. Besides the
+    /// usual placeholders: `@oidc-issuer@` (the provider's URL),
+    /// `@oidc-client-id@`, and `@secret:oidc-client-secret@` (the client
+    /// secret, machine-made and shared with the provider).
+    pub nixos: toml::Table,
 }
 
 fn yes() -> bool {

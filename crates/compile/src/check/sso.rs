@@ -4,7 +4,7 @@
 //! the family out of services they expect to reach.
 
 use crate::diagnostic::{Diagnostic, did_you_mean, name_list};
-use crate::fleet::Fleet;
+use crate::fleet::{Fleet, PROVISIONED_PROVIDERS};
 
 /// What a catalog entry provides when it can be the fleet's OIDC provider.
 pub const OIDC_PROVIDER: &str = "oidc-provider";
@@ -115,23 +115,52 @@ pub fn service_groups_exist(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// The flake does not yet register clients with the provider or put
-/// services behind it: say so, so nobody takes `groups` for a gate.
+/// What the flake cannot enforce yet is said, so nobody takes `groups`
+/// for a gate: a provider whose clients it does not provision, and a
+/// service that admits groups but has no OIDC login of its own (proxy
+/// forward-auth is not generated).
 pub fn groups_not_enforced(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     let Some(sso) = &fleet.access.sso else {
         return;
     };
-    out.push(
-        Diagnostic::warning(
-            "sso-not-enforced",
-            "single sign-on is checked but not yet wired into the services",
-        )
-        .at(
-            sso.span.clone(),
-            "no OIDC client or forward-auth route is generated from this",
-        )
-        .help(
-            "each service still asks for its own login; keep services without one off the internet",
-        ),
-    );
+    let provider = fleet
+        .instances
+        .iter()
+        .find(|i| i.name.value == sso.provider.value);
+    if let Some(p) = provider.filter(|p| {
+        p.entry.provides.iter().any(|r| r == OIDC_PROVIDER)
+            && !PROVISIONED_PROVIDERS.contains(&p.entry.name.as_str())
+    }) {
+        out.push(
+            Diagnostic::warning(
+                "sso-not-enforced",
+                format!("the flake does not register clients with {}", p.entry.title),
+            )
+            .at(
+                sso.provider.span.clone(),
+                "no service signs in through this provider yet",
+            )
+            .help(format!(
+                "use `pocket-id` as the provider, or add the clients in {}'s console",
+                p.entry.title
+            )),
+        );
+        return;
+    }
+    for i in &fleet.instances {
+        let Some(first) = i.groups.first() else {
+            continue;
+        };
+        if i.entry.oidc.is_none() {
+            out.push(
+                Diagnostic::warning(
+                    "sso-not-enforced",
+                    format!("`{}` has no OIDC login: its `groups` gate nothing", i.name.value),
+                )
+                .at(first.span.clone(), format!("{} keeps its own login", i.entry.title))
+                .help("remove `groups`, or keep the service off the internet; forward-auth in the proxy is not generated")
+                .about(&i.name.value),
+            );
+        }
+    }
 }

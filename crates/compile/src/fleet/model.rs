@@ -31,6 +31,8 @@ pub struct Fleet {
     pub secrets: BTreeMap<String, Secret>,
     /// Project quotas on folders of the media tree (`[media.quotas]`).
     pub media_quotas: Vec<super::ProjectQuota>,
+    /// The provider's clients and groups, when the flake provisions them.
+    pub sso: Option<super::SsoPlan>,
 }
 
 impl Fleet {

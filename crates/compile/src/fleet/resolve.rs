@@ -102,7 +102,8 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
         }
     }
 
-    let secrets = secrets(spec, &instances, &mut diags);
+    let mut secrets = secrets(spec, &instances, &mut diags);
+    let sso = super::sso::wire(spec, &mut instances, &mut secrets);
     let replica = super::replica::resolve(spec, &mut diags);
     if !diags.is_empty() {
         return Err(diags);
@@ -130,6 +131,7 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
         replica,
         secrets,
         media_quotas,
+        sso,
     };
     drop_idle_replica_key(&mut fleet, spec);
     Ok(fleet)

@@ -22,7 +22,7 @@ pub fn sso(t: &mut Table, sink: &mut Sink) -> Option<Sso> {
                     )
                     .at(
                         name.span.clone(),
-                        "expected lowercase letters, digits and hyphens",
+                        "expected 2 to 63 lowercase letters, digits and hyphens",
                     )
                     .help("name groups for who is in them: `admin`, `family`, `media`"),
                 );
@@ -71,7 +71,8 @@ pub fn sso(t: &mut Table, sink: &mut Sink) -> Option<Sso> {
 }
 
 fn is_group_name(s: &str) -> bool {
-    !s.is_empty()
+    // Pocket ID wants at least two characters.
+    s.len() >= 2
         && s.len() <= 63
         && s.starts_with(|c: char| c.is_ascii_lowercase())
         && s.chars()
