@@ -241,6 +241,24 @@ fn the_flake_makes_grafana_a_client_and_provisions_it() {
         assert!(unit.contains(expected), "{expected} in {unit}");
     }
 
+    // Both files are Nix the real parser accepts.
+    for path in [
+        "hosts/media/services/grafana.nix",
+        "hosts/server/services/pocket-id.nix",
+    ] {
+        let f = files.iter().find(|f| f.path == path).unwrap();
+        let out = Command::new("nix-instantiate")
+            .args(["--parse", "-E"])
+            .arg(print(&f.value))
+            .output()
+            .expect("nix-instantiate runs");
+        assert!(
+            out.status.success(),
+            "{path}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     // One machine-made secret, readable by both hosts.
     let secret = &fleet.secrets["grafana-oidc-client-secret"];
     assert!(secret.generator.is_some());
