@@ -161,7 +161,7 @@ fn two_hosts() -> String {
     let text = text.replace("[services.immich]\ngroups = [\"family\"]\n", "");
     let text = text.replace(
         "[services.pocket-id]\n",
-        "[services.pocket-id]\nhost = \"server\"\n",
+        "[services.pocket-id]\nhost = \"server\"\n\n[services.mealie]\nhost = \"server\"\ngroups = [\"family\"]\n",
     );
     text.replace(
         "[access.proxy]",
@@ -291,16 +291,38 @@ fn script_and_plan() -> (String, String) {
     let Nix::Str(plan) = &args[1] else {
         panic!("plan text")
     };
-    assert!(!plan.contains("secret"), "no secret in the store: {plan}");
+    // Names, URLs and flags only: no secret goes into the store.
+    let parsed: serde_json::Value = serde_json::from_str(plan).unwrap();
+    for client in parsed["clients"].as_array().unwrap() {
+        let keys: Vec<&String> = client.as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            [
+                "callbackURLs",
+                "groups",
+                "id",
+                "name",
+                "pkce",
+                "secretPrefix"
+            ]
+        );
+    }
     (script.clone(), plan.clone())
 }
 
+/// Grafana's client secret file is the bare value; Mealie's an
+/// environment file line.
 fn run(script: &str, plan: &str, api: u16, key: &str, client_secret: &str) -> std::process::Output {
     let dir = tempfile::tempdir().unwrap();
     let creds = dir.path().join("creds");
     std::fs::create_dir(&creds).unwrap();
     std::fs::write(creds.join("api-key"), format!("{key}\n")).unwrap();
     std::fs::write(creds.join("client-grafana"), format!("{client_secret}\n")).unwrap();
+    std::fs::write(
+        creds.join("client-mealie"),
+        format!("OIDC_CLIENT_SECRET=mealie-{client_secret}\n"),
+    )
+    .unwrap();
     std::fs::write(dir.path().join("plan.json"), plan).unwrap();
     std::fs::write(dir.path().join("script.sh"), script).unwrap();
     Command::new("bash")
@@ -353,6 +375,16 @@ fn provisioning_is_idempotent_and_sets_the_shared_secret() {
         assert_eq!(client["secret"], secret, "the secret without its newline");
         assert_eq!(client["isGroupRestricted"], true);
         assert_eq!(client["allowedUserGroups"], serde_json::json!(["g0"]));
+        assert_eq!(client["pkceEnabled"], true, "Grafana sends PKCE");
+        let mealie = &s.clients[1];
+        assert_eq!(mealie["id"], "mealie");
+        assert_eq!(
+            mealie["secret"],
+            format!("mealie-{secret}"),
+            "the bare value"
+        );
+        assert_eq!(mealie["pkceEnabled"], false);
+        assert_eq!(mealie["allowedUserGroups"], serde_json::json!(["g1"]));
         let creates = s
             .changes
             .iter()
@@ -360,7 +392,7 @@ fn provisioning_is_idempotent_and_sets_the_shared_secret() {
             .count();
         (creates, s.clients.len())
     };
-    assert_eq!(creates, 3 + 3 + 1, "three groups, three users, one client");
+    assert_eq!(creates, 3 + 3 + 2, "three groups, three users, two clients");
 
     let again = run(&script, &plan, api.port, "the-static-api-key", secret);
     assert!(

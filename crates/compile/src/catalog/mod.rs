@@ -271,6 +271,13 @@ mod tests {
         for (name, e) in catalog() {
             let Some(oidc) = &e.oidc else { continue };
             assert!(oidc.redirect_path.starts_with('/'), "{name}: redirect_path");
+            if let Some(t) = &oidc.secret_template {
+                let after = t.split_once("@value@").map(|(_, a)| a);
+                assert!(
+                    matches!(after, Some("" | "\n")),
+                    "{name}: secret_template must end in `@value@` (and a newline)"
+                );
+            }
             let mut p = placeholders(e);
             p.secrets
                 .insert("oidc-client-secret".into(), format!("{name}-oidc"));

@@ -685,6 +685,7 @@ fn secrets(
                 .made_by(catalog::Generator::Random {
                     length: 40,
                     alphabet: catalog::Alphabet::Alphanumeric,
+                    template: None,
                 });
             add_secret(&mut out, &b.password_secret, u);
             if let Some(e) = &b.environment_secret {

@@ -40,6 +40,9 @@ pub struct OidcClient {
     pub secret: String,
     /// Groups let in; none lets every user of the provider in.
     pub groups: Vec<String>,
+    /// Text before the value in the secret's file (`OIDC_CLIENT_SECRET=`).
+    pub secret_prefix: String,
+    pub pkce: bool,
 }
 
 /// Makes each OIDC-speaking instance a client of the provider and returns
@@ -85,13 +88,15 @@ pub fn wire(
         }
         i.secrets
             .insert("oidc-client-secret".into(), secret.clone());
-        let units = i
-            .entry
-            .secrets
-            .iter()
-            .flat_map(|s| s.units.clone())
-            .collect();
-        add(secrets, &secret, i, units, &provider_host);
+        let units = service_units(i.entry);
+        add(
+            secrets,
+            &secret,
+            i,
+            units,
+            &provider_host,
+            oidc.secret_template.clone(),
+        );
         clients.push(OidcClient {
             id: i.name.value.clone(),
             title: i.entry.title.clone(),
@@ -99,6 +104,8 @@ pub fn wire(
             redirect: format!("{url}{}", oidc.redirect_path),
             secret,
             groups: i.groups.iter().map(|g| g.value.clone()).collect(),
+            secret_prefix: secret_prefix(oidc.secret_template.as_deref()),
+            pkce: oidc.pkce,
         });
     }
     Some(SsoPlan {
@@ -158,7 +165,7 @@ fn provider_settings(p: &mut Instance, api_key: &str, secrets: &mut BTreeMap<Str
             hosts: vec![p.host.clone()],
             used_by: vec![p.name.value.clone()],
             units: vec!["pocket-id.service".into()],
-            generator: Some(random()),
+            generator: Some(random(None)),
             span: p.name.span.clone(),
         },
     );
@@ -170,6 +177,7 @@ fn add(
     client: &Instance,
     units: Vec<String>,
     provider_host: &str,
+    template: Option<String>,
 ) {
     let mut hosts = vec![client.host.clone()];
     if provider_host != client.host {
@@ -189,16 +197,35 @@ fn add(
             hosts,
             used_by: vec![client.name.value.clone(), "[access.sso]".into()],
             units,
-            generator: Some(random()),
+            generator: Some(random(template)),
             span: client.name.span.clone(),
         },
     );
 }
 
 /// Printable ASCII of at least 16 characters, as Pocket ID wants.
-fn random() -> Generator {
+fn random(template: Option<String>) -> Generator {
     Generator::Random {
         length: 48,
         alphabet: Alphabet::Alphanumeric,
+        template,
     }
+}
+
+/// The units that read the client secret: the entry's own, else the one
+/// named after its module (`services.grafana` runs `grafana.service`).
+fn service_units(entry: &catalog::Entry) -> Vec<String> {
+    if entry.units.is_empty() {
+        let last = entry.module.rsplit('.').next().unwrap_or(&entry.name);
+        vec![format!("{last}.service")]
+    } else {
+        entry.units.iter().map(|u| format!("{u}.service")).collect()
+    }
+}
+
+/// What comes before `@value@` in a secret template.
+pub fn secret_prefix(template: Option<&str>) -> String {
+    template
+        .and_then(|t| t.split_once("@value@"))
+        .map_or_else(String::new, |(before, _)| before.to_string())
 }

@@ -53,7 +53,7 @@ done
 
 jq -c '.clients[]' "$PLAN" | while read -r client; do
   id="$(jq -r .id <<< "$client")"
-  body="$(jq -c '{name, callbackURLs, isPublic: false, pkceEnabled: true,
+  body="$(jq -c '{name, callbackURLs, isPublic: false, pkceEnabled: .pkce,
     isGroupRestricted: (.groups | length > 0)}' <<< "$client")"
   if call GET "/oidc/clients/$id" > /dev/null 2>&1; then
     call PUT "/oidc/clients/$id" --data @- > /dev/null <<< "$body"
@@ -61,7 +61,10 @@ jq -c '.clients[]' "$PLAN" | while read -r client; do
     jq -c --arg id "$id" '. + {id: $id}' <<< "$body" |
       call POST /oidc/clients --data @- > /dev/null
   fi
-  jq -n --rawfile s "$CREDENTIALS_DIRECTORY/client-$id" '{secret: ($s | rtrimstr("\n"))}' |
+  # The client's file may hold the secret after a prefix (an environment
+  # file line): the provider gets the bare value.
+  jq -n --rawfile s "$CREDENTIALS_DIRECTORY/client-$id" --argjson c "$client" \
+    '{secret: ($s | rtrimstr("\n") | ltrimstr($c.secretPrefix))}' |
     call POST "/oidc/clients/$id/secret" --data @- > /dev/null
   allowed=()
   while read -r name; do

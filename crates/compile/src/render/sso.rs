@@ -88,6 +88,8 @@ fn plan_file(plan: &SsoPlan) -> Nix {
                 "name": c.title,
                 "callbackURLs": [c.redirect],
                 "groups": c.groups,
+                "pkce": c.pkce,
+                "secretPrefix": c.secret_prefix,
             })
         })
         .collect();
