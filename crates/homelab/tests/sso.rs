@@ -417,3 +417,26 @@ fn provisioning_is_idempotent_and_sets_the_shared_secret() {
     let refused = run(&script, &plan, api.port, "a-wrong-key-0000000", secret);
     assert!(!refused.status.success(), "a refused key fails the unit");
 }
+
+/// A provider only its own host reaches wires nothing, and says so.
+#[test]
+fn a_provider_without_an_address_is_reported_and_wires_nothing() {
+    let text = spec("pocket-id", &GROUPS.replace("PROVIDER", "pocket-id")).replace(
+        "[services.pocket-id]\n",
+        "[services.pocket-id]\nexposure = \"host\"\n",
+    );
+    let (fleet, warnings) = compile::compile(&text).unwrap();
+    assert!(fleet.sso.is_none());
+    let grafana = fleet
+        .instances
+        .iter()
+        .find(|i| i.name.value == "grafana")
+        .unwrap();
+    assert!(!grafana.secrets.contains_key("oidc-client-secret"));
+    let about: Vec<Option<&str>> = warnings
+        .iter()
+        .filter(|d| d.code == "sso-not-enforced")
+        .map(|d| d.subject.as_deref())
+        .collect();
+    assert_eq!(about, [Some("pocket-id")]);
+}

@@ -147,6 +147,21 @@ pub fn groups_not_enforced(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
         );
         return;
     }
+    if let Some(p) = provider.filter(|p| p.url().is_none()) {
+        out.push(
+            Diagnostic::warning(
+                "sso-not-enforced",
+                format!(
+                    "{} has no web address: no service can sign in through it",
+                    p.entry.title
+                ),
+            )
+            .at(p.exposure.span.clone(), "only reachable on its own host")
+            .help("give the provider `exposure = \"lan\"` (its default) or wider")
+            .about(&p.name.value),
+        );
+        return;
+    }
     for i in &fleet.instances {
         let Some(first) = i.groups.first() else {
             continue;
