@@ -151,6 +151,32 @@ pub struct Entry {
     /// host's unfree allow-list.
     #[serde(default)]
     pub unfree: Vec<String>,
+    /// How the service signs people in with the fleet's OpenID Connect
+    /// provider, when it can (`[access.sso]`).
+    pub oidc: Option<Oidc>,
+}
+
+/// A service that is an OpenID Connect client of the fleet's provider.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Oidc {
+    /// The redirect (callback) path on the service's own URL.
+    pub redirect_path: String,
+    /// Whether the service sends a PKCE challenge (the provider then
+    /// requires one).
+    #[serde(default)]
+    pub pkce: bool,
+    /// The client secret's file, when the service reads it as more than
+    /// the bare value: `@value@` stands for the secret, e.g.
+    /// `OIDC_CLIENT_SECRET=@value@\n` for an environment file. Only text
+    /// before `@value@` and a final newline are allowed (the provider's
+    /// side strips them).
+    pub secret_template: Option<String>,
+    /// Settings that make it a client, merged into `[nixos]`. Besides the
+    /// usual placeholders: `@oidc-issuer@` (the provider's URL),
+    /// `@oidc-client-id@`, and `@secret:oidc-client-secret@` (the client
+    /// secret, machine-made and shared with the provider).
+    pub nixos: toml::Table,
 }
 
 fn yes() -> bool {
@@ -243,6 +269,11 @@ pub enum Generator {
         length: u16,
         #[serde(default)]
         alphabet: Alphabet,
+        /// The file holds this text with `@value@` replaced by the random
+        /// value (an environment file line, for instance); none: the
+        /// value alone.
+        #[serde(default)]
+        template: Option<String>,
     },
     /// An OpenSSH ed25519 private key. Its public half is written into the
     /// spec at `public_key` (a dotted key path, e.g.

@@ -14,6 +14,7 @@ mod network;
 mod placement;
 mod resources;
 mod secrets;
+mod sso;
 mod unused;
 mod wiring;
 
@@ -50,6 +51,10 @@ const RULES: &[Rule] = &[
     wiring::address_is_ip,
     wiring::confined_on_proxy_host,
     wiring::loopback_only_local,
+    sso::provider_placed,
+    sso::groups_have_members,
+    sso::service_groups_exist,
+    sso::groups_not_enforced,
 ];
 
 /// Codes of the rules that can be silenced for one service.

@@ -38,6 +38,7 @@ pub fn with_agents(spec: &Spec) -> Vec<ServiceSpec> {
             s.nixos_strings.clear();
             s.silence.clear();
             s.nfs.clear();
+            s.groups.clear();
             out.push(s);
         }
     }

@@ -8,6 +8,7 @@ pub mod policy;
 mod quotas;
 mod replica;
 mod resolve;
+mod sso;
 mod wiring;
 
 pub use model::*;
@@ -15,4 +16,5 @@ pub use nfs::{MOUNT_ROOT, NfsMount};
 pub use quotas::{ProjectQuota, project_id};
 pub use replica::{Pulled, REPLICAS, ReplicaPlan};
 pub use resolve::{resolve, toml_to_nix};
+pub use sso::{OidcClient, PROVISIONED_PROVIDERS, SsoPlan};
 pub use wiring::{Peer, Wire, front_proxy, is_ip, loopback_only};

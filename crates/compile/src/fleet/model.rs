@@ -33,6 +33,8 @@ pub struct Fleet {
     pub media_quotas: Vec<super::ProjectQuota>,
     /// Machines the fleet uses but does not configure (`[external]`).
     pub external: Vec<crate::spec::External>,
+    /// The provider's clients and groups, when the flake provisions them.
+    pub sso: Option<super::SsoPlan>,
 }
 
 impl Fleet {
@@ -162,6 +164,8 @@ pub struct Instance {
     pub peers: Vec<super::Peer>,
     /// NFS exports it works in, mounted on its host before it starts.
     pub nfs: Vec<super::NfsMount>,
+    /// The `[access.sso]` groups let in (`groups = ["family"]`).
+    pub groups: Vec<Sp<String>>,
 }
 
 impl Instance {

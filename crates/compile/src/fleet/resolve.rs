@@ -104,6 +104,7 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
 
     let mut secrets = secrets(spec, &instances, &mut diags);
     super::mqtt::logins(&mut instances, &mut secrets);
+    let sso = super::sso::wire(spec, &mut instances, &mut secrets);
     let replica = super::replica::resolve(spec, &mut diags);
     if !diags.is_empty() {
         return Err(diags);
@@ -132,6 +133,7 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
         secrets,
         media_quotas,
         external: spec.external.clone(),
+        sso,
     };
     drop_idle_replica_key(&mut fleet, spec);
     Ok(fleet)
@@ -399,6 +401,7 @@ fn instance(
         address: wire.address.clone(),
         peers: wire.peers.clone(),
         nfs,
+        groups: s.groups.clone(),
     })
 }
 
@@ -697,6 +700,7 @@ fn secrets(
                 .made_by(catalog::Generator::Random {
                     length: 40,
                     alphabet: catalog::Alphabet::Alphanumeric,
+                    template: None,
                 });
             add_secret(&mut out, &b.password_secret, u);
             if let Some(e) = &b.environment_secret {

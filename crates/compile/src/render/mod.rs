@@ -17,6 +17,7 @@ mod media;
 mod replication;
 mod secrets;
 mod service;
+mod sso;
 mod wiring;
 
 use crate::fleet::{Fleet, HostPlan};

@@ -6,6 +6,7 @@ mod media;
 mod model;
 mod parse;
 pub mod reader;
+mod sso;
 
 pub use model::*;
 pub use parse::{HARDWARE, SERIAL_DEVICES, is_dns_label, parse, parse_ssh_key};

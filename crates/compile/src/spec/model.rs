@@ -306,6 +306,8 @@ pub struct ServiceSpec {
     pub nixos_strings: Vec<(String, crate::diagnostic::Span)>,
     /// NFS exports it works in, as `<external host>/<export>`.
     pub nfs: Vec<Sp<String>>,
+    /// `groups = ["family"]`: the `[access.sso]` groups let in.
+    pub groups: Vec<Sp<String>>,
 }
 
 /// Overrides for one state directory of a service: `[services.x.data.<dir>]`.
@@ -324,6 +326,26 @@ pub struct Access {
     pub tailscale: Option<Tailscale>,
     pub tunnel: Option<Tunnel>,
     pub vpn: Option<Vpn>,
+    pub sso: Option<Sso>,
+}
+
+/// `[access.sso]`: one OpenID Connect provider for the fleet.
+#[derive(Debug, Clone)]
+pub struct Sso {
+    pub span: crate::diagnostic::Span,
+    /// The service instance that is the provider (`pocket-id`, `keycloak`).
+    pub provider: Sp<String>,
+    /// `[access.sso.groups]`: who belongs to `admin`, `family`, `media`…
+    pub groups: Vec<SsoGroup>,
+}
+
+/// One group of `[access.sso.groups]` and its members' user names.
+#[derive(Debug, Clone)]
+pub struct SsoGroup {
+    pub name: Sp<String>,
+    /// The member list's span.
+    pub span: crate::diagnostic::Span,
+    pub members: Vec<Sp<String>>,
 }
 
 /// `[access.vpn]`: the WireGuard tunnel that torrent clients are confined

@@ -542,6 +542,7 @@ fn service(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<ServiceSp
     }
     let exposure_reason = t.str(sink, "exposure_reason");
     let nfs = t.str_list(sink, "nfs").unwrap_or_default();
+    let groups = t.str_list(sink, "groups").unwrap_or_default();
     let mut silence = Vec::new();
     if let Some(s) = t.table(sink, "silence") {
         for (code, reason) in s.entries() {
@@ -577,6 +578,7 @@ fn service(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<ServiceSp
         silence,
         nixos_strings,
         nfs,
+        groups,
     })
 }
 
@@ -637,6 +639,11 @@ fn access(t: &mut Table, sink: &mut Sink) -> Access {
             wireguard_secret: wireguard_secret?,
         })
     });
+    let sso = t.table(sink, "sso").and_then(|mut p| {
+        let s = super::sso::sso(&mut p, sink);
+        p.finish(sink);
+        s
+    });
     let names = [
         proxy.as_ref().map(|p| &p.credentials_secret),
         tailscale.as_ref().and_then(|t| t.auth_key_secret.as_ref()),
@@ -651,6 +658,7 @@ fn access(t: &mut Table, sink: &mut Sink) -> Access {
         tailscale,
         tunnel,
         vpn,
+        sso,
     }
 }
 
