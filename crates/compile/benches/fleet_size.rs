@@ -4,7 +4,8 @@
 //! catalog entries; the others run the entries that may live on any host
 //! (no shared media tree, no VPN, reachable over the LAN), repeated on
 //! other ports to make 40, so every host's services are wired to the
-//! first host's proxy, status page and metrics store.
+//! first host's proxy, status page and metrics store. Parsing the same
+//! spec as plain TOML is the baseline measured in the same run.
 
 // Tests and benches may touch the world; the library may not (clippy.toml).
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
@@ -130,6 +131,12 @@ fn fleet_size(c: &mut Criterion) {
             BenchmarkId::new("hosts × 40 services", hosts),
             &text,
             |b, t| b.iter(|| black_box(check_and_render(t))),
+        );
+        // The baseline: parsing the same text as plain TOML.
+        group.bench_with_input(
+            BenchmarkId::new("baseline: toml parse", hosts),
+            &text,
+            |b, t| b.iter(|| black_box(t.parse::<toml::Table>().unwrap())),
         );
     }
     group.finish();
