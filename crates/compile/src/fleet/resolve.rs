@@ -353,7 +353,7 @@ fn instance(
         database,
         secrets,
         nixos,
-        passthrough_strings: s.nixos_strings.clone(),
+        passthrough: s.nixos_leaves.clone(),
         exposure_reason: s.exposure_reason.clone(),
         silence: s.silence.clone(),
     })

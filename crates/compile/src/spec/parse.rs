@@ -403,9 +403,9 @@ fn service(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<ServiceSp
             None
         }
     });
-    let mut nixos_strings = Vec::new();
+    let mut nixos_leaves = Vec::new();
     if let Some(v) = t.get("nixos") {
-        string_leaves(v, String::new(), &mut nixos_strings);
+        leaves(v, String::new(), &mut nixos_leaves);
     }
     let exposure_reason = t.str(sink, "exposure_reason");
     let mut silence = Vec::new();
@@ -441,7 +441,7 @@ fn service(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<ServiceSp
         nixos,
         exposure_reason,
         silence,
-        nixos_strings,
+        nixos_leaves,
     })
 }
 
@@ -635,17 +635,31 @@ fn plain_value(v: &toml::Spanned<DeValue>, sink: &mut Sink) -> Option<toml::Valu
     })
 }
 
-/// Every string value under `v`, with its dotted key path and span.
-fn string_leaves(
-    v: &toml::Spanned<DeValue>,
-    path: String,
-    out: &mut Vec<(String, crate::diagnostic::Span)>,
-) {
+/// Every value under `v` that is not a table or array, with its dotted
+/// key path and span.
+fn leaves(v: &toml::Spanned<DeValue>, path: String, out: &mut Vec<NixosLeaf>) {
+    let scalar = |value| NixosLeaf {
+        key: path.clone(),
+        value,
+        span: v.span(),
+    };
     match v.get_ref() {
-        DeValue::String(_) => out.push((path, v.span())),
+        DeValue::String(s) => out.push(scalar(toml::Value::String(s.to_string()))),
+        DeValue::Integer(i) => {
+            if let Ok(n) = i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()) {
+                out.push(scalar(toml::Value::Integer(n)));
+            }
+        }
+        DeValue::Float(f) => {
+            if let Ok(x) = f.as_str().replace('_', "").parse() {
+                out.push(scalar(toml::Value::Float(x)));
+            }
+        }
+        DeValue::Boolean(b) => out.push(scalar(toml::Value::Boolean(*b))),
+        DeValue::Datetime(_) => {}
         DeValue::Array(items) => {
             for item in items {
-                string_leaves(item, path.clone(), out);
+                leaves(item, path.clone(), out);
             }
         }
         DeValue::Table(t) => {
@@ -655,10 +669,9 @@ fn string_leaves(
                 } else {
                     format!("{path}.{}", k.get_ref())
                 };
-                string_leaves(item, key, out);
+                leaves(item, key, out);
             }
         }
-        _ => {}
     }
 }
 
