@@ -5,6 +5,7 @@
 
 use super::infrastructure::{age_secret, secret_path};
 use crate::fleet::{Fleet, HostPlan, REPLICAS};
+use crate::nix::shell::{Line, code, line, value};
 use crate::nix::{Attrs, Nix, set};
 use crate::spec::DataClass;
 
@@ -87,9 +88,22 @@ fn pull(m: &mut Attrs, fleet: &Fleet, pulled: &[crate::fleet::Pulled]) {
     set(m, &[d[0], d[1], d[2], d[3], "recursive"], true);
     set(m, &[d[0], d[1], d[2], d[3], "autosnap"], false);
     // zfs receive needs the parent dataset; create it before the first pull.
-    let script: Vec<String> = parents
+    let script: Vec<Line> = parents
         .iter()
-        .map(|p| format!("zfs list -H {p} >/dev/null 2>&1 || zfs create -p -o canmount=off -o mountpoint=none {p}"))
+        .map(|p| {
+            line([
+                code("zfs"),
+                code("list"),
+                code("-H"),
+                value(p),
+                code(">/dev/null 2>&1 ||"),
+                code("zfs"),
+                code("create"),
+                code("-p"),
+                code("-o canmount=off -o mountpoint=none"),
+                value(p),
+            ])
+        })
         .collect();
     oneshot(
         m,
@@ -115,9 +129,18 @@ fn serve(m: &mut Attrs, public_key: &str, datasets: &[&str]) {
         Nix::strs([public_key]),
     );
     set(m, &["users", "groups", USER], Nix::Attrs(Attrs::new()));
-    let script: Vec<String> = datasets
+    let script: Vec<Line> = datasets
         .iter()
-        .map(|d| format!("zfs allow -u {USER} {SOURCE_ALLOW} {d}"))
+        .map(|d| {
+            line([
+                code("zfs"),
+                code("allow"),
+                code("-u"),
+                code(USER),
+                code(SOURCE_ALLOW),
+                value(*d),
+            ])
+        })
         .collect();
     oneshot(
         m,
@@ -133,7 +156,7 @@ fn oneshot(
     m: &mut Attrs,
     name: &str,
     description: &str,
-    script: &[String],
+    script: &[Line],
     after: &[&str],
     before: &[&str],
 ) {
@@ -167,7 +190,5 @@ fn oneshot(
         &[u[0], u[1], u[2], "serviceConfig", "RemainAfterExit"],
         true,
     );
-    let mut text = script.join("\n");
-    text.push('\n');
-    set(m, &[u[0], u[1], u[2], "script"], text);
+    set(m, &[u[0], u[1], u[2], "script"], Nix::script(script.to_vec()));
 }
