@@ -151,7 +151,8 @@ pub fn render_human(diags: &[Diagnostic], source: &SourceFile, color: bool) -> S
         let mut labels = Vec::new();
         if let Some(p) = &diag.primary {
             labels.push(
-                cs::Label::primary((), clamp(&p.span, source.text)).with_message(printable(&p.note)),
+                cs::Label::primary((), clamp(&p.span, source.text))
+                    .with_message(printable(&p.note)),
             );
         }
         for s in &diag.secondary {

@@ -190,5 +190,9 @@ fn oneshot(
         &[u[0], u[1], u[2], "serviceConfig", "RemainAfterExit"],
         true,
     );
-    set(m, &[u[0], u[1], u[2], "script"], Nix::script(script.to_vec()));
+    set(
+        m,
+        &[u[0], u[1], u[2], "script"],
+        Nix::script(script.to_vec()),
+    );
 }
