@@ -14,6 +14,7 @@ use crate::catalog::Entry;
 use crate::diagnostic::Diagnostic;
 use crate::fleet::{Fleet, Instance};
 use crate::spec::NixosLeaf;
+use std::collections::HashMap;
 
 /// What a renderer-owned option decides, and so which spec key replaces it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,14 +147,16 @@ fn owned_error(i: &Instance, leaf: &NixosLeaf, what: Owned) -> Diagnostic {
 /// One instance of a NixOS module per host, unless the catalog entry says
 /// its module takes several.
 pub fn one_module_instance_per_host(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
-    for (n, i) in fleet.instances.iter().enumerate() {
+    let mut seen: HashMap<(&str, &str), &Instance> = HashMap::new();
+    for i in &fleet.instances {
         if i.entry.module.is_empty() || i.entry.several_per_host {
             continue;
         }
-        let first = fleet.instances[..n]
-            .iter()
-            .find(|o| o.host == i.host && o.entry.name == i.entry.name);
-        if let Some(first) = first {
+        let key = (i.host.as_str(), i.entry.name.as_str());
+        if let Some(first) = seen.get(&key).copied().or_else(|| {
+            seen.insert(key, i);
+            None
+        }) {
             out.push(
                 Diagnostic::error(
                     "duplicate-module",
