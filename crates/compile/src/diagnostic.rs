@@ -209,12 +209,32 @@ fn clamp(span: &Span, text: &str) -> Span {
 
 /// 1-based line and column of a byte offset (columns count characters).
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = &text[..floor_char_boundary(text, offset)];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let column = before[line_start..].chars().count() + 1;
-    (line, column)
+    LineIndex::new(text).line_col(offset)
+}
+
+/// Where each line of a text starts, so that positions of many
+/// diagnostics cost a binary search each rather than a scan of the text.
+pub struct LineIndex<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    pub fn new(text: &'a str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        LineIndex { text, starts }
+    }
+
+    /// 1-based line and column of a byte offset (columns count characters).
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = floor_char_boundary(self.text, offset.min(self.text.len()));
+        let line = self.starts.partition_point(|&s| s <= offset);
+        let line_start = self.starts[line - 1];
+        let column = self.text[line_start..offset].chars().count() + 1;
+        (line, column)
+    }
 }
 
 fn floor_char_boundary(text: &str, mut i: usize) -> usize {
@@ -252,9 +272,9 @@ struct JsonDiagnostic<'a> {
     help: Option<&'a str>,
 }
 
-fn position(text: &str, span: &Span) -> JsonPosition {
-    let (line, column) = line_col(text, span.start);
-    let (end_line, end_column) = line_col(text, span.end);
+fn position(lines: &LineIndex, span: &Span) -> JsonPosition {
+    let (line, column) = lines.line_col(span.start);
+    let (end_line, end_column) = lines.line_col(span.end);
     JsonPosition {
         line,
         column,
@@ -265,6 +285,7 @@ fn position(text: &str, span: &Span) -> JsonPosition {
 
 /// Renders diagnostics as a JSON array, one object per diagnostic.
 pub fn render_json(diags: &[Diagnostic], source: &SourceFile) -> String {
+    let lines = LineIndex::new(source.text);
     let items: Vec<JsonDiagnostic> = diags
         .iter()
         .map(|d| JsonDiagnostic {
@@ -272,13 +293,13 @@ pub fn render_json(diags: &[Diagnostic], source: &SourceFile) -> String {
             severity: d.severity,
             message: &d.message,
             file: source.name,
-            position: d.primary.as_ref().map(|p| position(source.text, &p.span)),
+            position: d.primary.as_ref().map(|p| position(&lines, &p.span)),
             note: d.primary.as_ref().map(|p| p.note.as_str()),
             related: d
                 .secondary
                 .iter()
                 .map(|s| JsonLabel {
-                    position: position(source.text, &s.span),
+                    position: position(&lines, &s.span),
                     note: s.note.clone(),
                 })
                 .collect(),

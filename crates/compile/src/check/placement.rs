@@ -4,8 +4,10 @@ use crate::diagnostic::{Diagnostic, name_list};
 use crate::fleet::Fleet;
 
 pub fn hardware_present(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+    let hosts: std::collections::HashMap<&str, &crate::fleet::HostPlan> =
+        fleet.hosts.iter().map(|h| (h.name(), h)).collect();
     for i in &fleet.instances {
-        let Some(host) = fleet.hosts.iter().find(|h| h.name() == i.host) else {
+        let Some(host) = hosts.get(i.host.as_str()) else {
             continue;
         };
         let has: Vec<&str> = host

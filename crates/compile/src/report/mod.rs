@@ -6,7 +6,7 @@
 mod svg;
 
 use crate::catalog;
-use crate::diagnostic::{Diagnostic, Severity, line_col};
+use crate::diagnostic::{Diagnostic, LineIndex, Severity};
 use crate::fleet::{Fleet, policy};
 use crate::show;
 use crate::spec::{DataClass, Exposure, Size};
@@ -395,6 +395,7 @@ fn diagnostics_section(page: &mut String, diagnostics: &[Diagnostic], spec_text:
         page.push_str(r#"<p class="legend good">No findings: every rule passes.</p>"#);
     } else {
         page.push_str("<ul class=\"diags\">");
+        let lines = LineIndex::new(spec_text);
         for d in diagnostics {
             let severity = match d.severity {
                 Severity::Error => "error",
@@ -402,7 +403,7 @@ fn diagnostics_section(page: &mut String, diagnostics: &[Diagnostic], spec_text:
                 Severity::Silenced => "silenced",
             };
             let at = d.primary.as_ref().map_or(String::new(), |p| {
-                let (line, column) = line_col(spec_text, p.span.start);
+                let (line, column) = lines.line_col(p.span.start);
                 format!("{line}:{column}")
             });
             let _ = write!(
