@@ -83,6 +83,7 @@ fn large_tree(c: &mut Criterion) {
     let mut group = c.benchmark_group("10k services");
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(30));
+    group.warm_up_time(Duration::from_secs(1));
     group.bench_function("build into an empty folder", |b| {
         b.iter_batched(
             || tempfile::tempdir().unwrap(),

@@ -34,6 +34,14 @@ pub fn refuse_dangerous(out: &Path, spec_dir: Option<&Path>) -> Result<PathBuf, 
     if absolute.parent().is_none() {
         return Err(refuse("it is the root folder"));
     }
+    // A spec given as a bare file name has the empty path as its folder.
+    let spec_dir = spec_dir.map(|d| {
+        if d.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            d
+        }
+    });
     if let Some(spec) = spec_dir
         && let Ok(spec) = absolute_dir(spec)
         && spec.starts_with(&absolute)
@@ -91,8 +99,11 @@ pub fn owned(out: &Path) -> Result<bool, WriteError> {
         Err(e) => return Err(io(e)),
     };
     let flake = out.join("flake.nix");
-    if fs::symlink_metadata(&flake).is_ok_and(|m| m.is_file()) {
-        return starts_with_mark(&flake).map_err(io);
+    match fs::symlink_metadata(&flake) {
+        Ok(m) if m.is_file() => return starts_with_mark(&flake).map_err(io),
+        // A linked flake.nix is refused with its own, clearer error.
+        Ok(m) if m.file_type().is_symlink() => return Ok(true),
+        _ => {}
     }
     let mut empty = true;
     for entry in entries.take(OWNED_LOOKS) {
@@ -112,6 +123,13 @@ const OWNED_LOOKS: usize = 1000;
 
 /// Whether a file begins with the generated header (reads its first bytes).
 pub fn starts_with_mark(path: &Path) -> io::Result<bool> {
+    Ok(read_if_generated(path)?.is_some())
+}
+
+/// The whole text of a file that begins with the generated header, read
+/// through one open; `None` (after reading only the first bytes) for any
+/// other file, so a large file of the user's is never read.
+pub fn read_if_generated(path: &Path) -> io::Result<Option<String>> {
     let mut head = vec![0; MARK.len()];
     let mut file = fs::File::open(path)?;
     let mut read = 0;
@@ -121,7 +139,11 @@ pub fn starts_with_mark(path: &Path) -> io::Result<bool> {
             n => read += n,
         }
     }
-    Ok(read == head.len() && head == MARK.as_bytes())
+    if read < head.len() || head != MARK.as_bytes() {
+        return Ok(None);
+    }
+    file.read_to_end(&mut head)?;
+    String::from_utf8(head).map(Some).map_err(io::Error::other)
 }
 
 /// Removes stages in `parent` whose builder is no longer running: a build

@@ -143,13 +143,14 @@ pub fn write_tree(
     set_mode(stage.path(), root_mode)?;
 
     copy_kept(out, stage.path(), &existing)?;
-    let summary = stage_files(stage.path(), files, spec_name, &existing)?;
+    let summary = stage_files(out, stage.path(), files, spec_name, &existing)?;
     swap(stage.keep(), out)?;
     Ok(summary)
 }
 
 /// Writes the generated files into the stage and says what changed.
 fn stage_files(
+    out: &Path,
     stage: &Path,
     files: &[File],
     spec_name: &str,
@@ -177,11 +178,24 @@ fn stage_files(
             fs::remove_file(&target).map_err(io_err(&target))?;
         }
         let text = with_header(file, spec_name);
-        create_new(&target, text.as_bytes())?;
         match existing.generated_text(rel) {
-            None if !existing.contains(rel) => summary.created.push(file.path.clone()),
-            Some(b) if *b == text => summary.unchanged.push(file.path.clone()),
-            _ => summary.updated.push(file.path.clone()),
+            // Unchanged: the stage links the old file (a regular file the
+            // scan saw, not a symlink) rather than writing it again.
+            Some(b) if *b == text => {
+                let old = out.join(rel);
+                if fs::hard_link(&old, &target).is_err() {
+                    create_new(&target, text.as_bytes())?;
+                }
+                summary.unchanged.push(file.path.clone());
+            }
+            before => {
+                create_new(&target, text.as_bytes())?;
+                if before.is_none() && !existing.contains(rel) {
+                    summary.created.push(file.path.clone());
+                } else {
+                    summary.updated.push(file.path.clone());
+                }
+            }
         }
     }
     Ok(summary)

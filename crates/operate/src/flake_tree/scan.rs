@@ -119,9 +119,11 @@ fn walk(
                 & 0o7777;
             found.push((rel.clone(), Kind::Dir { mode }));
             walk(root, &rel, in_git || name == ".git", found)?;
-        } else if !in_git && kind.is_file() && guard::starts_with_mark(&path).unwrap_or(false) {
-            let text = fs::read_to_string(&path).map_err(io_err(&path))?;
-            found.push((rel, Kind::Generated(text)));
+        } else if !in_git && kind.is_file() {
+            match guard::read_if_generated(&path).map_err(io_err(&path))? {
+                Some(text) => found.push((rel, Kind::Generated(text))),
+                None => found.push((rel, Kind::Kept)),
+            }
         } else {
             found.push((rel, Kind::Kept));
         }
