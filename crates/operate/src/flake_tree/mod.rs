@@ -273,7 +273,16 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
         name.to_string_lossy(),
         std::process::id()
     ));
-    let written = fs::write(&temp, bytes).and_then(|()| fs::rename(&temp, path));
+    // A leftover at the temporary name (even a planted symlink) is removed,
+    // not written through: the file is created new, and the rename
+    // replaces a symlink at `path` rather than following it.
+    let _ = fs::remove_file(&temp);
+    let written = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temp)
+        .and_then(|mut f| f.write_all(bytes))
+        .and_then(|()| fs::rename(&temp, path));
     if written.is_err() {
         let _ = fs::remove_file(&temp);
     }
@@ -303,6 +312,21 @@ mod tests {
             force: true,
             spec_dir: None,
         }
+    }
+
+    #[test]
+    fn single_files_are_never_written_through_a_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, "precious").unwrap();
+        let report = dir.path().join("report.html");
+        std::os::unix::fs::symlink(&victim, &report).unwrap();
+        let temp = dir.path().join(format!(".report.html.tmp-{}", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &temp).unwrap();
+        write_file(&report, b"<html>").unwrap();
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
+        assert!(fs::symlink_metadata(&report).unwrap().is_file());
+        assert_eq!(fs::read_to_string(&report).unwrap(), "<html>");
     }
 
     #[test]
