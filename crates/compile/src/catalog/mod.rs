@@ -94,7 +94,16 @@ mod tests {
             slots.sort_unstable();
             slots.dedup();
             assert_eq!(slots.len(), e.secrets.len(), "{name} repeats a secret slot");
+            if e.dynamic_user {
+                assert!(e.user.is_none(), "{name}: a dynamic user has no name");
+            }
             for st in &e.state {
+                assert_eq!(
+                    st.path.starts_with(PRIVATE_STATE_ROOT),
+                    e.dynamic_user,
+                    "{name}: state {} belongs below /var/lib/private exactly when the service has a dynamic user",
+                    st.name
+                );
                 assert!(
                     st.path.starts_with('/'),
                     "{name}: state {} is not an absolute path",
@@ -116,12 +125,52 @@ mod tests {
                     "{name}: quota {st} does not parse"
                 );
             }
+            if let Some(alias) = &e.alias_option {
+                assert!(
+                    alias.starts_with(&format!("{}.", e.module)),
+                    "{name}: alias_option {alias} is not below its module"
+                );
+            }
             if e.kind == Kind::Infrastructure {
                 assert!(
                     e.nixos.is_empty(),
                     "{name}: the renderer configures infrastructure itself"
                 );
                 assert!(!e.proxied, "{name}: infrastructure is not proxied");
+            }
+        }
+    }
+
+    /// A derived secret names a slot of its own entry, and a secret kept
+    /// only by the admin is never handed to the module.
+    #[test]
+    fn secret_generators_name_their_sources() {
+        for (name, e) in catalog() {
+            for slot in &e.secrets {
+                if let Some(Generator::Argon2 { from, template }) = &slot.generate {
+                    assert!(
+                        e.secrets
+                            .iter()
+                            .any(|s| &s.name == from && s.generate.is_some()),
+                        "{name}: {} derives from `{from}`, not a machine-made slot",
+                        slot.name
+                    );
+                    assert!(template.contains("@hash@"), "{name}: {}", slot.name);
+                }
+                if let Some(Generator::Random { length, .. }) = &slot.generate {
+                    assert!(*length >= 16, "{name}: {} is too short", slot.name);
+                }
+                let used = toml::to_string(&e.nixos)
+                    .unwrap()
+                    .contains(&format!("@secret:{}@", slot.name));
+                if !slot.on_host {
+                    assert!(
+                        !used,
+                        "{name}: admin-only {} is used on the host",
+                        slot.name
+                    );
+                    assert!(slot.units.is_empty(), "{name}: {}", slot.name);
+                }
             }
         }
     }
@@ -146,12 +195,18 @@ mod tests {
                 .iter()
                 .filter_map(|d| Some((d.clone(), format!("http://127.0.0.1:{}", get(d)?.port?))))
                 .collect(),
+            devices: e
+                .hardware
+                .iter()
+                .map(|k| (k.clone(), format!("/dev/serial/by-id/usb-{k}")))
+                .collect(),
             ..Default::default()
         };
         let fqdn = format!("{}.home.example.org", e.name);
         for (k, v) in [
             ("address", "127.0.0.1".to_string()),
             ("url", format!("https://{fqdn}")),
+            ("fqdns", fqdn.clone()),
             ("fqdn", fqdn),
             ("timezone", "Europe/Prague".into()),
             ("admin_email", "admin@example.org".into()),
@@ -171,11 +226,73 @@ mod tests {
         p
     }
 
+    /// Raw Nix is code, never templated: a placeholder in it would reach
+    /// the generated file as `@port@`.
+    #[test]
+    fn raw_nix_holds_no_placeholder() {
+        fn walk(name: &str, v: &toml::Value) {
+            match v {
+                toml::Value::Table(t) => {
+                    if let (1, Some(toml::Value::String(code))) = (t.len(), t.get("nix")) {
+                        let mut parts = code.split('@');
+                        parts.next();
+                        let named = parts.step_by(2).any(|p| {
+                            !p.is_empty()
+                                && p.chars().all(|c| {
+                                    c.is_ascii_alphanumeric() || matches!(c, '_' | ':' | '-')
+                                })
+                        });
+                        assert!(!named, "{name}: a placeholder in raw Nix `{code}`");
+                    }
+                    t.values().for_each(|v| walk(name, v));
+                }
+                toml::Value::Array(items) => items.iter().for_each(|v| walk(name, v)),
+                _ => {}
+            }
+        }
+        for (name, e) in catalog() {
+            walk(name, &toml::Value::Table(e.nixos.clone()));
+        }
+    }
+
     #[test]
     fn every_placeholder_names_something_the_entry_has() {
         for (name, e) in catalog() {
             if let Err(err) = expand(&e.nixos, &placeholders(e)) {
                 panic!("catalog entry {name}: {err}");
+            }
+        }
+    }
+
+    /// A client's `[oidc]` settings expand with what single sign-on adds,
+    /// and its redirect is a path on the service's URL.
+    #[test]
+    fn every_oidc_block_expands() {
+        for (name, e) in catalog() {
+            let Some(oidc) = &e.oidc else { continue };
+            assert!(oidc.redirect_path.starts_with('/'), "{name}: redirect_path");
+            if let Some(t) = &oidc.secret_template {
+                let after = t.split_once("@value@").map(|(_, a)| a);
+                assert!(
+                    matches!(after, Some("" | "\n")),
+                    "{name}: secret_template must end in `@value@` (and a newline)"
+                );
+            }
+            let mut p = placeholders(e);
+            p.secrets
+                .insert("oidc-client-secret".into(), format!("{name}-oidc"));
+            for k in [
+                "oidc-issuer",
+                "oidc-auth-url",
+                "oidc-token-url",
+                "oidc-userinfo-url",
+                "oidc-client-id",
+                "oidc-provider-title",
+            ] {
+                p.simple.insert(k, "x".into());
+            }
+            if let Err(err) = expand(&oidc.nixos, &p) {
+                panic!("catalog entry {name} [oidc]: {err}");
             }
         }
     }
@@ -197,11 +314,12 @@ mod tests {
                     ),
                 }
             }
-            assert_eq!(
-                t.get("enable"),
-                Some(&toml::Value::Boolean(true)),
-                "{name}: module not enabled"
-            );
+            // A container is enabled by being declared with its image.
+            let enabled = t.get("enable") == Some(&toml::Value::Boolean(true))
+                || e.module
+                    .starts_with("virtualisation.oci-containers.containers.")
+                    && t.contains_key("image");
+            assert!(enabled, "{name}: module not enabled");
         }
     }
 }

@@ -8,11 +8,14 @@
 //! |----------------------|---------------------------------------------------|
 //! | `@port@`             | the instance port (an integer when alone)         |
 //! | `@address@`          | the bind address, `127.0.0.1`                     |
-//! | `@fqdn@`, `@url@`    | the instance's main name and `https://` URL       |
+//! | `@fqdn@`, `@url@`    | the instance's canonical name (the public one when it has one) and its `https://` URL |
+//! | `@fqdns@`            | all of its names, canonical first, comma-separated |
 //! | `@data:<state>@`     | the path of one of the entry's state directories  |
-//! | `@secret:<slot>@`    | the agenix secret: `config.age.secrets.…path` when alone, else its path |
+//! | `@secret:<slot>@`    | the agenix secret's path, `config.age.secrets.…path` (interpolated inside text) |
 //! | `@db@`               | the database (and role) name                      |
 //! | `@endpoint:<entry>@` | `http://host:port` of the fleet's instance of an entry |
+//! | `@port:text@`        | the instance port, always as a string             |
+//! | `@device:<kind>@`    | the host's path of a serial device (`zigbee`, `zwave`) |
 //! | `@timezone@`, `@admin_email@`, `@domain@`, `@internal_domain@`, `@hostname@`, `@instance@` | homelab facts |
 //!
 //! A table `{ nix = "…" }` is a raw Nix expression, for the few settings that
@@ -31,6 +34,8 @@ pub struct Placeholders {
     pub secrets: BTreeMap<String, String>,
     /// Entry name to `http://address:port`.
     pub endpoints: BTreeMap<String, String>,
+    /// Device kind (`zigbee`, `zwave`) to the host's path for it.
+    pub devices: BTreeMap<String, String>,
 }
 
 /// Expands a catalog `[nixos]` table. Errors name the bad placeholder; they
@@ -77,13 +82,10 @@ fn string(s: &str, p: &Placeholders) -> Result<Nix, String> {
                 .ok_or_else(|| "`@port@` in an entry without a port".to_string());
         }
         if let Some(slot) = name.strip_prefix("secret:") {
-            let secret = secret_name(p, slot)?;
-            return Ok(Nix::Raw(format!(
-                "config.age.secrets.{}.path",
-                crate::nix::attr_name(secret)
-            )));
+            return Ok(secret_path(secret_name(p, slot)?));
         }
     }
+    let mut parts = Vec::new();
     let mut out = String::new();
     let mut rest = s;
     while let Some(start) = rest.find('@') {
@@ -96,11 +98,31 @@ fn string(s: &str, p: &Placeholders) -> Result<Nix, String> {
             continue;
         }
         out.push_str(&rest[..start]);
-        out.push_str(&lookup(name, p)?);
+        match name.strip_prefix("secret:") {
+            // The decrypted file's path goes in as the agenix option, so
+            // a changed `age.secretsDir` still holds.
+            Some(slot) => {
+                parts.push(Nix::Str(std::mem::take(&mut out)));
+                parts.push(secret_path(secret_name(p, slot)?));
+            }
+            None => out.push_str(&lookup(name, p)?),
+        }
         rest = &after[end + 1..];
     }
     out.push_str(rest);
-    Ok(Nix::Str(out))
+    if parts.is_empty() {
+        return Ok(Nix::Str(out));
+    }
+    parts.push(Nix::Str(out));
+    parts.retain(|p| !matches!(p, Nix::Str(s) if s.is_empty()));
+    Ok(Nix::Interp(parts))
+}
+
+fn secret_path(secret: &str) -> Nix {
+    Nix::Raw(format!(
+        "config.age.secrets.{}.path",
+        crate::nix::attr_name(secret)
+    ))
 }
 
 fn is_placeholder_name(name: &str) -> bool {
@@ -124,15 +146,23 @@ fn lookup(name: &str, p: &Placeholders) -> Result<String, String> {
             .map(|v| v.to_string())
             .ok_or_else(|| "`@port@` in an entry without a port".into());
     }
+    if name == "port:text" {
+        // The port as a string, for settings typed as text (environment).
+        return lookup("port", p);
+    }
+    if let Some(kind) = name.strip_prefix("device:") {
+        return p
+            .devices
+            .get(kind)
+            .cloned()
+            .ok_or_else(|| format!("`@{name}@`: the host gives no `{kind}` device path"));
+    }
     if let Some(state) = name.strip_prefix("data:") {
         return p
             .data
             .get(state)
             .cloned()
             .ok_or_else(|| format!("`@{name}@` names no state directory"));
-    }
-    if let Some(slot) = name.strip_prefix("secret:") {
-        return Ok(format!("/run/agenix/{}", secret_name(p, slot)?));
     }
     if let Some(entry) = name.strip_prefix("endpoint:") {
         return p.endpoints.get(entry).cloned().ok_or_else(|| {
@@ -172,12 +202,39 @@ mod tests {
     }
 
     #[test]
+    fn secrets_inside_text_are_interpolated_not_spelled_out() {
+        let t: toml::Table = toml::from_str("a = '$__file{@secret:admin@}'").unwrap();
+        let out = expand(&t, &ph()).unwrap();
+        assert_eq!(
+            out["a"],
+            Nix::Interp(vec![
+                Nix::str("$__file{"),
+                Nix::raw("config.age.secrets.grafana-admin.path"),
+                Nix::str("}"),
+            ])
+        );
+    }
+
+    #[test]
     fn text_with_at_signs_is_left_alone() {
         let t: toml::Table =
             toml::from_str("a = 'mail me@x.org @ home'\nb = '@endpoint:loki@/push'").unwrap();
         let out = expand(&t, &ph()).unwrap();
         assert_eq!(out["a"], Nix::str("mail me@x.org @ home"));
         assert_eq!(out["b"], Nix::str("http://127.0.0.1:3100/push"));
+    }
+
+    #[test]
+    fn text_ports_and_device_paths_expand() {
+        let mut p = ph();
+        p.devices
+            .insert("zigbee".into(), "/dev/serial/by-id/usb-x".into());
+        let t: toml::Table = toml::from_str("a = '@port:text@'\nb = '@device:zigbee@'").unwrap();
+        let out = expand(&t, &p).unwrap();
+        assert_eq!(out["a"], Nix::str("3001"));
+        assert_eq!(out["b"], Nix::str("/dev/serial/by-id/usb-x"));
+        let t: toml::Table = toml::from_str("c = '@device:zwave@'").unwrap();
+        assert!(expand(&t, &p).unwrap_err().contains("zwave"));
     }
 
     #[test]

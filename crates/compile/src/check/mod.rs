@@ -5,7 +5,9 @@
 //! are still listed, as such.
 
 mod backup;
+mod boot;
 mod exposure;
+mod images;
 mod login;
 mod media;
 mod network;
@@ -13,6 +15,8 @@ mod passthrough;
 mod placement;
 mod resources;
 mod secrets;
+mod sso;
+mod unused;
 
 use crate::diagnostic::{Diagnostic, Severity, did_you_mean, name_list};
 use crate::fleet::Fleet;
@@ -25,6 +29,7 @@ const RULES: &[Rule] = &[
     network::duplicate_name,
     network::exposure_needs_access,
     login::admin_can_log_in,
+    boot::host_has_boot_disk,
     exposure::admin_never_public,
     exposure::public_needs_auth,
     exposure::widening_needs_reason,
@@ -36,13 +41,23 @@ const RULES: &[Rule] = &[
     resources::pool_budget,
     resources::recordsize_sanity,
     placement::hardware_present,
+    placement::hardware_used,
+    images::images_pinned,
     media::roles_filled,
     media::vpn_confined,
     media::media_together,
+    media::media_quotas_apply,
+    unused::unused_tunnel,
+    unused::idle_replica,
+    unused::unscraped_exporter,
+    sso::provider_placed,
+    sso::groups_have_members,
+    sso::service_groups_exist,
+    sso::groups_not_enforced,
 ];
 
 /// Codes of the rules that can be silenced for one service.
-pub const SILENCEABLE: [&str; 9] = [
+pub const SILENCEABLE: [&str; 8] = [
     "admin-public",
     "public-without-auth",
     "exposure-without-reason",
@@ -51,7 +66,6 @@ pub const SILENCEABLE: [&str; 9] = [
     "no-replica",
     "literal-secret",
     "recordsize",
-    "missing-hardware",
 ];
 
 /// Runs every rule; diagnostics come back sorted by position in the spec.

@@ -8,13 +8,16 @@
 
 mod core;
 mod datasets;
+mod devices;
 mod disko;
 mod flake;
+mod hardware;
 mod infrastructure;
 mod media;
 mod replication;
 mod secrets;
 mod service;
+mod sso;
 
 use crate::fleet::{Fleet, HostPlan};
 use crate::nix::{self, Attrs, Nix};
@@ -125,10 +128,7 @@ fn host_files(fleet: &Fleet, host: &HostPlan) -> Vec<File> {
             Nix::module(service::service(fleet, host, i)),
         ));
     }
-    files.push(user_file(
-        format!("{dir}/hardware.nix"),
-        "Hardware of this machine: replace with the output of\n`nixos-generate-config --show-hardware-config`.\nThis file is yours: homelab created it once and never rewrites it.",
-    ));
+    files.push(hardware::hardware(host));
     files.push(user_file(
         format!("{dir}/extra.nix"),
         "Hand-written NixOS settings for this host.\nThis file is yours: homelab created it once and never rewrites it.",

@@ -12,8 +12,22 @@ use crate::spec::DataClass;
 /// What the source hosts grant the pulling user on their datasets (the
 /// syncoid module's own default for a local source).
 const SOURCE_ALLOW: &str = "bookmark,hold,send,snapshot,destroy,mount";
-/// The user syncoid runs as on the replica and logs in as on the sources.
+/// The user the replica logs in as on the sources.
 const USER: &str = "syncoid";
+/// What the replica host's syncoid may do below the replica datasets: the
+/// module's `localTargetAllow` default, plus `canmount`, which receiving
+/// with `-o canmount=off` needs (syncoid runs without privilege elevation).
+const TARGET_ALLOW: [&str; 9] = [
+    "change-key",
+    "compression",
+    "create",
+    "destroy",
+    "mount",
+    "mountpoint",
+    "receive",
+    "rollback",
+    "canmount",
+];
 
 pub fn contribute(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
     let Some(r) = &fleet.replica else { return };
@@ -39,7 +53,13 @@ fn pull(m: &mut Attrs, fleet: &Fleet, pulled: &[crate::fleet::Pulled]) {
     set(m, &[s[0], s[1], "enable"], true);
     set(m, &[s[0], s[1], "interval"], "hourly");
     set(m, &[s[0], s[1], "sshKey"], secret_path(&r.key_secret));
+    set(
+        m,
+        &[s[0], s[1], "localTargetAllow"],
+        Nix::strs(TARGET_ALLOW),
+    );
     age_secret(m, fleet, &r.key_secret, 2);
+    known_hosts(m, pulled);
     let mut parents = Vec::new();
     let mut units = Vec::new();
     for p in pulled {
@@ -150,6 +170,28 @@ fn serve(m: &mut Attrs, public_key: &str, datasets: &[&str]) {
         &["zfs-mount.service"],
         &[],
     );
+}
+
+/// The syncoid service of the replica host runs with a read-only `/etc`
+/// and a home of its own: the sources' host keys must be in the system's
+/// known hosts, or every pull fails host key verification.
+fn known_hosts(m: &mut Attrs, pulled: &[crate::fleet::Pulled]) {
+    let mut hosts: Vec<&HostPlan> = pulled.iter().map(|p| p.source_host).collect();
+    hosts.dedup_by_key(|h| h.name().to_string());
+    for host in hosts {
+        let spec = &host.spec;
+        let Some(key) = &spec.host_key else { continue };
+        // Only the key type and the key: `publicKey` takes no host names
+        // or comments.
+        let key: Vec<&str> = key.value.split_whitespace().take(2).collect();
+        let k = ["programs", "ssh", "knownHosts", host.name()];
+        set(
+            m,
+            &[k[0], k[1], k[2], k[3], "hostNames"],
+            Nix::strs([spec.address.value.as_str()]),
+        );
+        set(m, &[k[0], k[1], k[2], k[3], "publicKey"], key.join(" "));
+    }
 }
 
 fn oneshot(

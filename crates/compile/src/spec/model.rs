@@ -12,6 +12,23 @@ pub struct Spec {
     pub access: Access,
     pub backup: Option<Backup>,
     pub secrets: Vec<SecretSpec>,
+    /// `[media]`: limits of the shared media tree.
+    pub media: Media,
+}
+
+/// `[media]`.
+#[derive(Debug, Clone, Default)]
+pub struct Media {
+    /// Folders of the media tree and their ZFS project quotas.
+    pub quotas: Vec<MediaQuota>,
+}
+
+/// `"library/movies" = "6T"` in `[media.quotas]`.
+#[derive(Debug, Clone)]
+pub struct MediaQuota {
+    /// Relative to the media tree's root.
+    pub dir: Sp<String>,
+    pub size: Sp<Size>,
 }
 
 #[derive(Debug, Clone)]
@@ -23,8 +40,6 @@ pub struct Homelab {
     pub internal_domain: Sp<String>,
     pub timezone: Sp<String>,
     pub admin_email: Sp<String>,
-    /// NixOS release branch pinned in `flake.nix`.
-    pub nixpkgs: Sp<String>,
     pub admin_user: Sp<String>,
     /// SSH public keys of the administrator (login and agenix recipient).
     pub admin_keys: Vec<Sp<String>>,
@@ -64,11 +79,75 @@ pub struct Host {
     pub ram_gb: Sp<i64>,
     /// The host's SSH public key: agenix encrypts its secrets to it.
     pub host_key: Option<Sp<String>>,
-    /// Disk for the boot pool, e.g. `/dev/disk/by-id/nvme-…`.
-    pub boot_disk: Option<Sp<String>>,
-    /// Devices services may need: `gpu`, `zigbee`, `zwave`, `coral`.
+    /// `[hosts.<name>.boot]`: the disk the host boots from.
+    pub boot: Option<Boot>,
+    /// The CPU vendor, for microcode updates in `hardware.nix`.
+    pub cpu: Option<Sp<Cpu>>,
+    /// `system.stateVersion`: the release the host was installed with.
+    pub state_version: Option<Sp<String>>,
+    /// Devices services may need or use: `gpu-intel`, `gpu-nvidia`,
+    /// `gpu-amd`, `coral-usb`, `coral-pcie`, `zigbee-usb`, `zwave-usb`.
     pub hardware: Vec<Sp<String>>,
+    /// Stable paths of the serial devices (`zigbee-usb` →
+    /// `/dev/serial/by-id/…`).
+    pub devices: Vec<(Sp<String>, Sp<String>)>,
     pub pools: Vec<Pool>,
+}
+
+/// The boot disk: an EFI system partition and the root file system,
+/// partitioned by disko when nixos-anywhere installs the host.
+#[derive(Debug, Clone)]
+pub struct Boot {
+    /// Where `[hosts.<name>.boot]` is named.
+    pub span: crate::diagnostic::Span,
+    /// The whole disk, e.g. `/dev/disk/by-id/nvme-…` (erased at install).
+    pub disk: Sp<String>,
+    pub fs: Sp<RootFs>,
+    /// A swap partition of this size.
+    pub swap: Option<Sp<Size>>,
+}
+
+/// The root file system of a boot disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RootFs {
+    Ext4,
+    /// A pool of its own, `rpool`, with datasets for `/` and `/nix`.
+    Zfs,
+}
+
+impl RootFs {
+    pub const NAMES: [&'static str; 2] = ["ext4", "zfs"];
+
+    pub fn parse(s: &str) -> Option<RootFs> {
+        match s {
+            "ext4" => Some(RootFs::Ext4),
+            "zfs" => Some(RootFs::Zfs),
+            _ => None,
+        }
+    }
+}
+
+/// The CPU vendor of a host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cpu {
+    Intel,
+    Amd,
+}
+
+impl Cpu {
+    pub const NAMES: [&'static str; 2] = ["intel", "amd"];
+
+    pub fn parse(s: &str) -> Option<Cpu> {
+        match s {
+            "intel" => Some(Cpu::Intel),
+            "amd" => Some(Cpu::Amd),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        Cpu::NAMES[self as usize]
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -87,11 +166,12 @@ pub struct Pool {
 pub struct Size(pub u64);
 
 impl Size {
-    /// Parses `<number>[K|M|G|T|P]` (binary units, as ZFS uses).
+    /// Parses `<number>[K|M|G|T|P][B]` (binary units, as ZFS uses); a
+    /// space may separate number and unit (`4TB` and `4 TB` are one size).
     pub fn parse(s: &str) -> Option<Size> {
         let s = s.trim();
         let (num, unit) = match s.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
-            Some((i, _)) => (&s[..i], &s[i..]),
+            Some((i, _)) => (s[..i].trim_end(), &s[i..]),
             None => (s, ""),
         };
         let shift = match unit.to_ascii_uppercase().trim_end_matches('B') {
@@ -205,6 +285,8 @@ pub struct ServiceSpec {
     pub silence: Vec<(Sp<String>, Sp<String>)>,
     /// Every value in `nixos` that is not a table, by dotted key path.
     pub nixos_leaves: Vec<NixosLeaf>,
+    /// `groups = ["family"]`: the `[access.sso]` groups let in.
+    pub groups: Vec<Sp<String>>,
 }
 
 /// One setting of `[services.<name>.nixos]`: its dotted key below the
@@ -232,6 +314,26 @@ pub struct Access {
     pub tailscale: Option<Tailscale>,
     pub tunnel: Option<Tunnel>,
     pub vpn: Option<Vpn>,
+    pub sso: Option<Sso>,
+}
+
+/// `[access.sso]`: one OpenID Connect provider for the fleet.
+#[derive(Debug, Clone)]
+pub struct Sso {
+    pub span: crate::diagnostic::Span,
+    /// The service instance that is the provider (`pocket-id`, `keycloak`).
+    pub provider: Sp<String>,
+    /// `[access.sso.groups]`: who belongs to `admin`, `family`, `media`…
+    pub groups: Vec<SsoGroup>,
+}
+
+/// One group of `[access.sso.groups]` and its members' user names.
+#[derive(Debug, Clone)]
+pub struct SsoGroup {
+    pub name: Sp<String>,
+    /// The member list's span.
+    pub span: crate::diagnostic::Span,
+    pub members: Vec<Sp<String>>,
 }
 
 /// `[access.vpn]`: the WireGuard tunnel that torrent clients are confined
@@ -303,6 +405,30 @@ pub struct SecretSpec {
     pub hosts: Vec<Sp<String>>,
 }
 
+/// What a catalog entry asks for when a host has this device: `gpu-intel`
+/// is a `gpu`, `zigbee-usb` a `zigbee`.
+pub fn hardware_kind(device: &str) -> &str {
+    device.split('-').next().unwrap_or(device)
+}
+
+impl Host {
+    /// The host's devices of one kind (`gpu`, `coral`, `zigbee`, `zwave`).
+    pub fn devices_of<'h>(&'h self, kind: &'h str) -> impl Iterator<Item = &'h str> + 'h {
+        self.hardware
+            .iter()
+            .map(|h| h.value.as_str())
+            .filter(move |h| hardware_kind(h) == kind)
+    }
+
+    /// The path given for a serial device of this kind, if any.
+    pub fn device_path(&self, kind: &str) -> Option<&str> {
+        self.devices
+            .iter()
+            .find(|(k, _)| hardware_kind(&k.value) == kind)
+            .map(|(_, p)| p.value.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Size;
@@ -312,6 +438,9 @@ mod tests {
         assert_eq!(Size::parse("2G"), Some(Size(2 << 30)));
         assert_eq!(Size::parse("1.5K"), Some(Size(1536)));
         assert_eq!(Size::parse("20TB"), Some(Size(20 << 40)));
+        assert_eq!(Size::parse("20 TB"), Size::parse("20TB"));
+        assert_eq!(Size::parse("20 T"), Size::parse("20T"));
+        assert_eq!(Size::parse("2 0T"), None);
         assert_eq!(Size::parse("2X"), None);
         assert_eq!(Size::parse("."), None);
         assert_eq!(Size::parse(""), None);

@@ -108,13 +108,12 @@ fn duplicate(d: Diagnostic, text: &str, at: usize) -> Diagnostic {
 }
 
 /// The keys of `[homelab]`, to recognise them written above any table.
-const HOMELAB_KEYS: [&str; 8] = [
+const HOMELAB_KEYS: [&str; 7] = [
     "name",
     "domain",
     "internal_domain",
     "timezone",
     "admin_email",
-    "nixpkgs",
     "admin_user",
     "admin_keys",
 ];
@@ -202,6 +201,15 @@ fn decode(root: &mut Table, sink: &mut Sink, root_text: &str) -> Option<Spec> {
         t.finish(sink);
     }
 
+    let media = match root.table(sink, "media") {
+        Some(mut t) => {
+            let m = super::media::media(&mut t, sink);
+            t.finish(sink);
+            m
+        }
+        None => Media::default(),
+    };
+
     Some(Spec {
         homelab: homelab?,
         hosts,
@@ -209,6 +217,7 @@ fn decode(root: &mut Table, sink: &mut Sink, root_text: &str) -> Option<Spec> {
         access,
         backup,
         secrets,
+        media,
     })
 }
 
@@ -218,7 +227,6 @@ fn homelab(t: &mut Table, sink: &mut Sink) -> Option<Homelab> {
     let internal_domain = t.str(sink, "internal_domain");
     let timezone = t.req_str(sink, "timezone", "\"Europe/Prague\"");
     let admin_email = t.req_str(sink, "admin_email", "\"you@example.org\"");
-    let nixpkgs = t.str(sink, "nixpkgs");
     let admin_user = t.str(sink, "admin_user");
     let admin_keys = t.str_list(sink, "admin_keys").unwrap_or_default();
     if let Some(n) = &name {
@@ -226,6 +234,9 @@ fn homelab(t: &mut Table, sink: &mut Sink) -> Option<Homelab> {
     }
     for d in [&domain, &internal_domain].into_iter().flatten() {
         domain_name(sink, d);
+    }
+    if let Some(tz) = &timezone {
+        time_zone(sink, tz);
     }
     if let Some(m) = &admin_email
         && !m.value.contains('@')
@@ -241,8 +252,6 @@ fn homelab(t: &mut Table, sink: &mut Sink) -> Option<Homelab> {
     for key in &admin_keys {
         ssh_key(sink, key);
     }
-    checked(sink, &grammar::TIMEZONE, &timezone);
-    checked(sink, &grammar::NIXPKGS_BRANCH, &nixpkgs);
     if let Some(u) = &admin_user {
         admin_user_name(sink, u);
     }
@@ -254,14 +263,25 @@ fn homelab(t: &mut Table, sink: &mut Sink) -> Option<Homelab> {
         domain,
         timezone: timezone?,
         admin_email: admin_email?,
-        nixpkgs: nixpkgs.unwrap_or_else(|| Sp::new(crate::NIXPKGS_RELEASE.to_string(), 0..0)),
         admin_user: admin_user.unwrap_or_else(|| Sp::new("admin".to_string(), 0..0)),
         admin_keys,
     })
 }
 
-/// Devices a catalog entry can need (`hardware` in the catalog).
-pub const HARDWARE: [&str; 4] = ["gpu", "zigbee", "zwave", "coral"];
+/// Devices a host can have. The part before `-` is what a catalog entry
+/// asks for (`hardware = ["zigbee"]`): `gpu-intel` is a `gpu`.
+pub const HARDWARE: [&str; 7] = [
+    "gpu-intel",
+    "gpu-nvidia",
+    "gpu-amd",
+    "coral-usb",
+    "coral-pcie",
+    "zigbee-usb",
+    "zwave-usb",
+];
+/// Devices reached through a serial port, whose stable path the host must
+/// give in `[hosts.<h>.devices]`.
+pub const SERIAL_DEVICES: [&str; 2] = ["zigbee-usb", "zwave-usb"];
 const SYSTEMS: [&str; 2] = ["x86_64-linux", "aarch64-linux"];
 const POOL_MODES: [&str; 5] = ["single", "mirror", "raidz1", "raidz2", "raidz3"];
 
@@ -282,8 +302,18 @@ fn host(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<Host> {
     if let Some(k) = &host_key {
         ssh_key(sink, k);
     }
-    let boot_disk = t.str(sink, "boot_disk");
-    checked(sink, &grammar::DISK, &boot_disk);
+    let boot = t.table(sink, "boot").and_then(|mut b| {
+        let boot = boot(&mut b, sink);
+        b.finish(sink);
+        boot
+    });
+    let cpu = t
+        .choice(sink, "cpu", &Cpu::NAMES)
+        .and_then(|c| Cpu::parse(&c.value).map(|v| Sp::new(v, c.span)));
+    let state_version = t.str(sink, "state_version");
+    if let Some(v) = &state_version {
+        state_version_value(sink, v);
+    }
     let hardware = t.str_list(sink, "hardware").unwrap_or_default();
     for h in &hardware {
         if !HARDWARE.contains(&h.value.as_str()) {
@@ -298,6 +328,7 @@ fn host(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<Host> {
             );
         }
     }
+    let devices = devices(t, sink, &name.value, &hardware);
     let mut pools = Vec::new();
     for (pool_name, mut p) in t.named_tables(sink, "pools") {
         grammar::POOL_NAME.check(sink, &pool_name);
@@ -337,10 +368,116 @@ fn host(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<Host> {
         address: address?,
         ram_gb: ram_gb?,
         host_key,
-        boot_disk,
+        boot,
+        cpu,
+        state_version,
         hardware,
+        devices,
         pools,
     })
+}
+
+/// `[hosts.<h>.devices]`: the serial path of each USB coordinator, which a
+/// serial device must have (`/dev/ttyACM0` changes with plugging order;
+/// `/dev/serial/by-id/…` does not).
+fn devices(
+    t: &mut Table,
+    sink: &mut Sink,
+    host: &str,
+    hardware: &[Sp<String>],
+) -> Vec<(Sp<String>, Sp<String>)> {
+    let mut out = Vec::new();
+    if let Some(table) = t.table(sink, "devices") {
+        for (k, v) in table.entries() {
+            let key = Sp::new(k.get_ref().to_string(), k.span());
+            let listed = hardware.iter().any(|h| h.value == key.value);
+            if !SERIAL_DEVICES.contains(&key.value.as_str()) || !listed {
+                sink.push(
+                    Diagnostic::error(
+                        "invalid-value",
+                        format!("no serial device `{}` on this host", key.value),
+                    )
+                    .at(key.span.clone(), "not a serial device listed in `hardware`")
+                    .help(format!(
+                        "device paths are for {} listed in the host's `hardware`",
+                        crate::diagnostic::name_list(&SERIAL_DEVICES)
+                    )),
+                );
+                continue;
+            }
+            match v.get_ref() {
+                DeValue::String(path) if path.starts_with("/dev/") => {
+                    out.push((key, Sp::new(path.to_string(), v.span())));
+                }
+                _ => sink.push(
+                    Diagnostic::error(
+                        "invalid-value",
+                        format!("`{}` needs a device path", key.value),
+                    )
+                    .at(v.span(), "expected a path below /dev")
+                    .help(format!(
+                        "write `{} = \"/dev/serial/by-id/usb-…\"`",
+                        key.value
+                    )),
+                ),
+            }
+        }
+    }
+    for h in hardware {
+        let serial = SERIAL_DEVICES.contains(&h.value.as_str());
+        if serial && !out.iter().any(|(k, _)| k.value == h.value) {
+            sink.push(
+                Diagnostic::error("missing-device", format!("`{}` has no device path", h.value))
+                    .at(h.span.clone(), "a serial coordinator needs its stable path")
+                    .help(format!(
+                        "add `[hosts.{host}.devices]` with `{} = \"/dev/serial/by-id/usb-…\"` (`ls -l /dev/serial/by-id/` on the host)",
+                        h.value
+                    )),
+            );
+        }
+    }
+    out
+}
+
+/// `[hosts.<name>.boot]`: the disk is required, the root defaults to ext4.
+fn boot(t: &mut Table, sink: &mut Sink) -> Option<Boot> {
+    let disk = t.req_str(sink, "disk", "\"/dev/disk/by-id/nvme-…\"");
+    checked(sink, &grammar::DISK, &disk);
+    let fs = t
+        .choice(sink, "fs", &RootFs::NAMES)
+        .and_then(|f| RootFs::parse(&f.value).map(|v| Sp::new(v, f.span)));
+    let swap = size(t, sink, "swap");
+    Some(Boot {
+        span: t.span.clone(),
+        fs: fs.unwrap_or_else(|| Sp::new(RootFs::Ext4, t.span.clone())),
+        disk: disk?,
+        swap,
+    })
+}
+
+/// A `system.stateVersion`: a release number no newer than the pinned
+/// nixpkgs (a host cannot have been installed from a later release).
+fn state_version_value(sink: &mut Sink, v: &Sp<String>) {
+    let pinned = &crate::release::release().nixpkgs.version;
+    if !crate::release::is_release_number(&v.value) {
+        sink.push(
+            Diagnostic::error(
+                "invalid-value",
+                format!("`{}` is not a NixOS release", v.value),
+            )
+            .at(v.span.clone(), "expected a release like \"25.11\"")
+            .help("releases are `YY.05` or `YY.11`: write the one the host was installed with"),
+        );
+    } else if v.value.as_str() > pinned.as_str() {
+        sink.push(
+            Diagnostic::error(
+                "invalid-value",
+                format!("`{}` is newer than the pinned NixOS {pinned}", v.value),
+            )
+            .at(v.span.clone(), "no host can have been installed from it")
+            .help(format!("leave it out for a new host ({pinned}), or write the release the host was installed with")),
+        );
+    }
 }
 
 fn size(t: &mut Table, sink: &mut Sink, key: &'static str) -> Option<Sp<Size>> {
@@ -351,7 +488,7 @@ fn size(t: &mut Table, sink: &mut Sink, key: &'static str) -> Option<Sp<Size>> {
             sink.push(
                 Diagnostic::error("invalid-value", format!("`{}` is not a size", s.value))
                     .at(s.span, "expected a number and a unit")
-                    .help("write sizes like ZFS does: \"500G\", \"2T\", \"3.5T\""),
+                    .help("write sizes like ZFS does: \"500G\", \"2T\", \"3.5T\" (\"4TB\" and \"4 TB\" mean 4T too)"),
             );
             None
         }
@@ -408,6 +545,7 @@ fn service(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<ServiceSp
         leaves(v, String::new(), &mut nixos_leaves);
     }
     let exposure_reason = t.str(sink, "exposure_reason");
+    let groups = t.str_list(sink, "groups").unwrap_or_default();
     let mut silence = Vec::new();
     if let Some(s) = t.table(sink, "silence") {
         for (code, reason) in s.entries() {
@@ -442,6 +580,7 @@ fn service(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<ServiceSp
         exposure_reason,
         silence,
         nixos_leaves,
+        groups,
     })
 }
 
@@ -504,6 +643,11 @@ fn access(t: &mut Table, sink: &mut Sink) -> Access {
             wireguard_secret: wireguard_secret?,
         })
     });
+    let sso = t.table(sink, "sso").and_then(|mut p| {
+        let s = super::sso::sso(&mut p, sink);
+        p.finish(sink);
+        s
+    });
     let names = [
         proxy.as_ref().map(|p| &p.credentials_secret),
         tailscale.as_ref().and_then(|t| t.auth_key_secret.as_ref()),
@@ -518,6 +662,7 @@ fn access(t: &mut Table, sink: &mut Sink) -> Access {
         tailscale,
         tunnel,
         vpn,
+        sso,
     }
 }
 
@@ -710,6 +855,24 @@ fn domain_name(sink: &mut Sink, s: &Sp<String>) {
             .help("use lowercase DNS labels separated by dots"),
         );
     }
+}
+
+/// The IANA time zone names (`timezones.txt` says how it was made).
+static TIME_ZONES: &str = include_str!("timezones.txt");
+
+/// `time.timeZone` must name a zone of the tz database, or the host boots
+/// with a broken `/etc/localtime`.
+fn time_zone(sink: &mut Sink, s: &Sp<String>) {
+    let zones = || TIME_ZONES.lines().filter(|l| !l.starts_with('#'));
+    if zones().any(|z| z == s.value) {
+        return;
+    }
+    let d = Diagnostic::error("invalid-value", format!("`{}` is not a time zone", s.value))
+        .at(s.span.clone(), "not in the IANA time zone database");
+    sink.push(match crate::diagnostic::did_you_mean(&s.value, zones()) {
+        Some(m) => d.help(format!("did you mean `{m}`?")),
+        None => d.help("use an IANA name like \"Europe/Prague\" or \"UTC\" (`timedatectl list-timezones` lists them)"),
+    });
 }
 
 /// Secret names become file names (`secrets/<name>.age`).

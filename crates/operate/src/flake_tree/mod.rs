@@ -321,7 +321,9 @@ mod tests {
         fs::write(&victim, "precious").unwrap();
         let report = dir.path().join("report.html");
         std::os::unix::fs::symlink(&victim, &report).unwrap();
-        let temp = dir.path().join(format!(".report.html.tmp-{}", std::process::id()));
+        let temp = dir
+            .path()
+            .join(format!(".report.html.tmp-{}", std::process::id()));
         std::os::unix::fs::symlink(&victim, &temp).unwrap();
         write_file(&report, b"<html>").unwrap();
         assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
