@@ -47,6 +47,10 @@ pub struct Entry {
     /// User pass-through settings (`[services.x.nixos]`) land below it.
     #[serde(default)]
     pub module: String,
+    /// True when the NixOS module can run several instances on one host
+    /// (otherwise a second instance there is a `duplicate-module` error).
+    #[serde(default)]
+    pub several_per_host: bool,
     /// Default listening port (TCP) of the web UI or API.
     pub port: Option<u16>,
     /// True when the module cannot move the port (an override is refused).

@@ -11,6 +11,7 @@ mod images;
 mod login;
 mod media;
 mod network;
+mod passthrough;
 mod placement;
 mod resources;
 mod secrets;
@@ -35,6 +36,8 @@ const RULES: &[Rule] = &[
     exposure::widening_needs_reason,
     backup::data_is_protected,
     secrets::no_literal_secrets,
+    passthrough::renderer_owns_access,
+    passthrough::one_module_instance_per_host,
     resources::ram_budget,
     resources::pool_budget,
     resources::recordsize_sanity,

@@ -35,7 +35,7 @@ pub fn with_agents(spec: &Spec) -> Vec<ServiceSpec> {
             s.port = None;
             s.data.clear();
             s.nixos = None;
-            s.nixos_strings.clear();
+            s.nixos_leaves.clear();
             s.silence.clear();
             s.nfs.clear();
             s.groups.clear();

@@ -151,9 +151,10 @@ pub struct Instance {
     pub secrets: BTreeMap<String, String>,
     /// The module settings: catalog `[nixos]` expanded, pass-through merged.
     pub nixos: Attrs,
-    /// Every string of the spec's pass-through table, by key path, with
-    /// its span (a literal password there is an error).
-    pub passthrough_strings: Vec<(String, Span)>,
+    /// Every setting of the spec's pass-through table, by key path below
+    /// the module, with its span: checked for literal secrets and for
+    /// options the renderer owns.
+    pub passthrough: Vec<crate::spec::NixosLeaf>,
     pub exposure_reason: Option<Sp<String>>,
     /// Silenced rule codes with the reason given.
     pub silence: Vec<(Sp<String>, Sp<String>)>,

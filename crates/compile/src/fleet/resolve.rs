@@ -7,7 +7,7 @@ use crate::diagnostic::{Diagnostic, did_you_mean, name_list};
 use crate::nix::{Attrs, Nix, merge_into};
 use crate::spec::{Exposure, Host, ServiceSpec, Size, Sp, Spec};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Resolves a parsed spec. Returns every problem found, or the fleet.
 pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
@@ -36,6 +36,13 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
     }
 
     let wires = super::wiring::wire(spec, &placed);
+    // Sets computed once, so a large spec stays linear.
+    let placed_entries: HashSet<&str> = placed.iter().map(|(_, e, _)| e.name.as_str()).collect();
+    let named_entries: HashSet<&str> = spec
+        .services
+        .iter()
+        .map(|o| o.service.value.as_str())
+        .collect();
     let endpoints: BTreeMap<String, String> = placed
         .iter()
         .filter_map(|(s, e, _)| {
@@ -56,12 +63,12 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
             if dep_entry.kind == Kind::Infrastructure {
                 continue;
             }
-            if placed.iter().any(|(_, e, _)| &e.name == dep) {
+            if placed_entries.contains(dep.as_str()) {
                 continue;
             }
             // In the spec but not placed: its own error says why; this
             // instance only cannot be completed.
-            if spec.services.iter().any(|o| &o.service.value == dep) {
+            if named_entries.contains(dep.as_str()) {
                 missing.push(s.name.value.as_str());
                 continue;
             }
@@ -109,11 +116,19 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
     if !diags.is_empty() {
         return Err(diags);
     }
+    let mut by_host: HashMap<&str, Vec<&Instance>> = HashMap::new();
+    for i in &instances {
+        by_host.entry(i.host.as_str()).or_default().push(i);
+    }
+    let any_served = instances.iter().any(|i| i.fqdn.is_some());
     let hosts = spec
         .hosts
         .iter()
         .map(|h| {
-            let infrastructure = infrastructure(spec, h, &instances);
+            let mine = by_host
+                .get(h.name.value.as_str())
+                .map_or(&[][..], Vec::as_slice);
+            let infrastructure = infrastructure(spec, h, mine, any_served);
             HostPlan {
                 host_id: host_id(&spec.homelab.name.value, &h.name.value),
                 data: infrastructure_data(h, &infrastructure),
@@ -395,7 +410,7 @@ fn instance(
         database,
         secrets,
         nixos,
-        passthrough_strings: s.nixos_strings.clone(),
+        passthrough: s.nixos_leaves.clone(),
         exposure_reason: s.exposure_reason.clone(),
         silence: s.silence.clone(),
         address: wire.address.clone(),
@@ -641,12 +656,20 @@ fn secrets(
         }
     }
     // Access and backup secrets live on every host that uses them.
+    let hosts_where = |f: fn(&Instance) -> bool| -> HashSet<&str> {
+        instances
+            .iter()
+            .filter(|i| f(i))
+            .map(|i| i.host.as_str())
+            .collect()
+    };
+    let proxied = hosts_where(|i| i.fqdn.is_some());
+    let tunnelled = hosts_where(|i| i.public_fqdn.is_some());
+    let confined = hosts_where(|i| i.entry.vpn);
     for h in &spec.hosts {
         let host = h.name.value.as_str();
-        let runs_proxy = is_front_proxy(spec, host) && instances.iter().any(|i| i.fqdn.is_some());
-        let runs_tunnel = instances
-            .iter()
-            .any(|i| i.host == host && i.public_fqdn.is_some());
+        let runs_proxy = is_front_proxy(spec, host) && !proxied.is_empty();
+        let runs_tunnel = tunnelled.contains(host);
         if let (Some(p), true) = (&spec.access.proxy, runs_proxy) {
             let mut u = SecretUse::new(
                 format!(
@@ -683,7 +706,7 @@ fn secrets(
             .unit(format!("cloudflared-tunnel-{}.service", t.id.value));
             add_secret(&mut out, &t.credentials_secret, u);
         }
-        let runs_confined = instances.iter().any(|i| i.host == host && i.entry.vpn);
+        let runs_confined = confined.contains(host);
         if let (Some(v), true) = (&spec.access.vpn, runs_confined) {
             let u = SecretUse::new(
                 "wg-quick configuration of the VPN torrent clients are confined to",
@@ -777,11 +800,14 @@ fn is_front_proxy(spec: &Spec, host: &str) -> bool {
 }
 
 /// The infrastructure a host runs, derived from what its services need.
-fn infrastructure(spec: &Spec, host: &Host, instances: &[Instance]) -> Vec<&'static str> {
-    let mine: Vec<&Instance> = instances
-        .iter()
-        .filter(|i| i.host == host.name.value)
-        .collect();
+/// `any_served`: some instance of the fleet is served on a name, so the
+/// front proxy runs.
+fn infrastructure(
+    spec: &Spec,
+    host: &Host,
+    mine: &[&Instance],
+    any_served: bool,
+) -> Vec<&'static str> {
     let mut out = vec!["openssh", "firewall", "fail2ban"];
     let zfs_root = host
         .boot
@@ -790,10 +816,7 @@ fn infrastructure(spec: &Spec, host: &Host, instances: &[Instance]) -> Vec<&'sta
     if !host.pools.is_empty() || zfs_root {
         out.push("zfs");
     }
-    if spec.access.proxy.is_some()
-        && is_front_proxy(spec, &host.name.value)
-        && instances.iter().any(|i| i.fqdn.is_some())
-    {
+    if spec.access.proxy.is_some() && is_front_proxy(spec, &host.name.value) && any_served {
         out.push("caddy");
     }
     if spec.access.tailscale.is_some() {

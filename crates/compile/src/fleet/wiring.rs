@@ -12,7 +12,7 @@
 use super::model::BIND_ADDRESS;
 use crate::catalog::Entry;
 use crate::spec::{Exposure, Host, Role, ServiceSpec, Spec};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// A host that reaches an instance from elsewhere, and its address.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,52 +41,95 @@ pub fn front_proxy(hosts: &[Host]) -> Option<&Host> {
         .or_else(|| hosts.first())
 }
 
-/// The host of the fleet's instance of an entry (the first, when several).
-fn host_of<'s>(placed: &[Placed<'s>], entry: &str) -> Option<&'s Host> {
-    placed
-        .iter()
-        .find(|(_, e, _)| e.name == entry)
-        .map(|(_, _, h)| *h)
+/// Who reaches what, gathered in one pass so wiring stays linear in the
+/// size of the fleet.
+struct Index<'s> {
+    proxy: Option<&'s Host>,
+    status: Option<&'s Host>,
+    metrics: Option<&'s Host>,
+    /// Entry name → hosts of the instances that depend on it.
+    dependents: HashMap<&'s str, BTreeMap<&'s str, &'s Host>>,
+    /// Role → hosts of the instances that need or want it.
+    users: HashMap<&'s str, BTreeMap<&'s str, &'s Host>>,
 }
 
-/// Every consumer host of one placed instance, its own host included.
-fn consumers<'s>(spec: &'s Spec, placed: &[Placed<'s>], one: &Placed<'s>) -> Vec<&'s Host> {
-    let (s, entry, _) = one;
-    let mut out = Vec::new();
-    let served = entry.proxied
-        && s.exposure
-            .as_ref()
-            .map_or(entry.default_exposure, |e| e.value)
-            >= Exposure::Lan;
-    if served && spec.access.proxy.is_some() {
-        out.extend(front_proxy(&spec.hosts));
-    }
-    if entry.health.is_some() {
-        out.extend(host_of(placed, "gatus"));
-    }
-    if entry.metrics.is_some() {
-        out.extend(host_of(placed, "victoriametrics"));
-    }
-    for (_, other, h) in placed {
-        let depends = other.depends.contains(&entry.name);
-        let needs = other
-            .needs
-            .iter()
-            .chain(&other.wants)
-            .any(|n| entry.provides.contains(n));
-        if depends || needs {
-            out.push(h);
+impl<'s> Index<'s> {
+    fn new(spec: &'s Spec, placed: &[Placed<'s>]) -> Index<'s> {
+        // The first instance of an entry, as `Fleet::host_of` finds it.
+        let host_of = |entry: &str| {
+            placed
+                .iter()
+                .find(|(_, e, _)| e.name == entry)
+                .map(|(_, _, h)| *h)
+        };
+        let mut index = Index {
+            proxy: spec
+                .access
+                .proxy
+                .as_ref()
+                .and_then(|_| front_proxy(&spec.hosts)),
+            status: host_of("gatus"),
+            metrics: host_of("victoriametrics"),
+            dependents: HashMap::new(),
+            users: HashMap::new(),
+        };
+        for (_, e, h) in placed {
+            for dep in &e.depends {
+                index
+                    .dependents
+                    .entry(dep.as_str())
+                    .or_default()
+                    .insert(h.name.value.as_str(), *h);
+            }
+            for role in e.needs.iter().chain(&e.wants) {
+                index
+                    .users
+                    .entry(role.as_str())
+                    .or_default()
+                    .insert(h.name.value.as_str(), *h);
+            }
         }
+        index
     }
-    out
+
+    /// Every consumer host of one placed instance, its own host included.
+    fn consumers(&self, one: &Placed<'s>) -> Vec<&'s Host> {
+        let (s, entry, _) = one;
+        let mut out = Vec::new();
+        let served = entry.proxied
+            && s.exposure
+                .as_ref()
+                .map_or(entry.default_exposure, |e| e.value)
+                >= Exposure::Lan;
+        if served {
+            out.extend(self.proxy);
+        }
+        if entry.health.is_some() {
+            out.extend(self.status);
+        }
+        if entry.metrics.is_some() {
+            out.extend(self.metrics);
+        }
+        if let Some(hosts) = self.dependents.get(entry.name.as_str()) {
+            out.extend(hosts.values());
+        }
+        for role in &entry.provides {
+            if let Some(hosts) = self.users.get(role.as_str()) {
+                out.extend(hosts.values());
+            }
+        }
+        out
+    }
 }
 
 /// The wiring of every placed instance, by instance name.
 pub fn wire(spec: &Spec, placed: &[Placed<'_>]) -> BTreeMap<String, Wire> {
+    let index = Index::new(spec, placed);
     let mut out = BTreeMap::new();
     for one in placed {
         let (s, entry, host) = one;
-        let mut peers: Vec<Peer> = consumers(spec, placed, one)
+        let mut peers: Vec<Peer> = index
+            .consumers(one)
             .into_iter()
             .filter(|h| h.name.value != host.name.value)
             .map(|h| Peer {

@@ -2,6 +2,7 @@
 //! values. Nothing later reads the raw TOML.
 
 mod external;
+pub mod grammar;
 mod media;
 mod model;
 mod parse;

@@ -302,12 +302,21 @@ pub struct ServiceSpec {
     pub exposure_reason: Option<Sp<String>>,
     /// Rules silenced for this service: code and the reason.
     pub silence: Vec<(Sp<String>, Sp<String>)>,
-    /// Every string in `nixos`, by dotted key path, with its span.
-    pub nixos_strings: Vec<(String, crate::diagnostic::Span)>,
+    /// Every value in `nixos` that is not a table, by dotted key path.
+    pub nixos_leaves: Vec<NixosLeaf>,
     /// NFS exports it works in, as `<external host>/<export>`.
     pub nfs: Vec<Sp<String>>,
     /// `groups = ["family"]`: the `[access.sso]` groups let in.
     pub groups: Vec<Sp<String>>,
+}
+
+/// One setting of `[services.<name>.nixos]`: its dotted key below the
+/// module, the value (an array's items each count), and its span.
+#[derive(Debug, Clone)]
+pub struct NixosLeaf {
+    pub key: String,
+    pub value: toml::Value,
+    pub span: crate::diagnostic::Span,
 }
 
 /// Overrides for one state directory of a service: `[services.x.data.<dir>]`.
