@@ -10,6 +10,7 @@ pub mod check;
 pub mod diagnostic;
 pub mod fleet;
 pub mod nix;
+pub mod plan;
 pub mod render;
 pub mod report;
 pub mod show;

@@ -49,7 +49,8 @@ pub struct Summary {
 /// The full text of a generated file: header, then body.
 pub fn with_header(file: &File, spec_name: &str) -> String {
     let body = file.text();
-    if file.owner == Owner::User {
+    // JSON has no comments: the plan is rewritten on every build instead.
+    if file.owner == Owner::User || file.is_json() {
         return body;
     }
     format!(

@@ -61,6 +61,11 @@ impl File {
         }
     }
 
+    /// Whether the file is JSON data (the host plan) rather than Nix.
+    pub fn is_json(&self) -> bool {
+        self.path.ends_with(".json")
+    }
+
     /// The file's text: its comment, then the printed value.
     pub fn text(&self) -> String {
         let mut out = String::new();
@@ -106,6 +111,12 @@ fn host_files(fleet: &Fleet, host: &HostPlan) -> Vec<File> {
     );
     let mut default = Attrs::new();
     default.insert("imports".into(), Nix::List(imports));
+    // The operating commands on the host read the plan from here.
+    nix::set(
+        &mut default,
+        &["environment", "etc", "homelab/plan.json", "source"],
+        Nix::Path("./plan.json".into()),
+    );
 
     let mut files = vec![
         File::tool(format!("{dir}/default.nix"), Nix::Attrs(default)),
@@ -125,6 +136,7 @@ fn host_files(fleet: &Fleet, host: &HostPlan) -> Vec<File> {
             Nix::module(service::service(fleet, host, i)),
         ));
     }
+    files.push(plan_file(fleet, host, &dir));
     files.push(user_file(
         format!("{dir}/hardware.nix"),
         "Hardware of this machine: replace with the output of\n`nixos-generate-config --show-hardware-config`.\nThis file is yours: homelab created it once and never rewrites it.",
@@ -134,6 +146,15 @@ fn host_files(fleet: &Fleet, host: &HostPlan) -> Vec<File> {
         "Hand-written NixOS settings for this host.\nThis file is yours: homelab created it once and never rewrites it.",
     ));
     files
+}
+
+/// `plan.json`: JSON, so it carries no comment header (see `File::text`).
+fn plan_file(fleet: &Fleet, host: &HostPlan, dir: &str) -> File {
+    let plan = crate::plan::plan(fleet, host);
+    File::tool(
+        format!("{dir}/plan.json"),
+        Nix::raw(crate::plan::to_json(&plan)),
+    )
 }
 
 fn user_file(path: String, comment: &str) -> File {
