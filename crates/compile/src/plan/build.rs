@@ -65,6 +65,7 @@ fn service(fleet: &Fleet, i: &Instance) -> ServicePlan {
             (Some(path), Some(endpoint)) => Some(HealthProbe {
                 url: format!("{endpoint}{path}"),
                 status: 200,
+                timeout_seconds: 120,
             }),
             _ => None,
         },

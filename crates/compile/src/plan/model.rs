@@ -96,4 +96,6 @@ pub struct Repository {
 pub struct HealthProbe {
     pub url: String,
     pub status: u16,
+    /// How long a restarted service may take to answer.
+    pub timeout_seconds: u32,
 }
