@@ -24,11 +24,14 @@ const ROW_COUNTS: &str = "select n.nspname || '.' || c.relname, \
 /// A PostgreSQL tool by name: from `PATH`, else the newest Debian-style
 /// install under /usr/lib/postgresql/<version>/bin.
 pub fn tool(name: &str) -> String {
-    let in_path = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
-        .unwrap_or(false);
-    if in_path {
-        return name.to_string();
+    // An absolute path: `runuser` does not keep our PATH.
+    let in_path = std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    });
+    if let Some(path) = in_path {
+        return path.display().to_string();
     }
     let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
         .into_iter()

@@ -133,6 +133,15 @@ impl<'c, 'a> Restic<'c, 'a> {
                 "repository `{name}` is unreachable: the SFTP host refused or dropped the connection ({})",
                 last_words(stderr)
             )
+        } else if text.contains("ciphertext verification failed")
+            || text.contains("checksum mismatch")
+            || text.contains("invalid data returned")
+            || text.contains("hash does not match")
+        {
+            format!(
+                "repository `{name}` is damaged: a pack file fails its checksum                  (`restic check --read-data` lists the damage; restore from another repository): {}",
+                last_words(stderr)
+            )
         } else if text.contains("no space left on device") {
             format!("no space left on device: {}", last_words(stderr))
         } else {
