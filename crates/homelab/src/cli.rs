@@ -175,6 +175,25 @@ pub enum BackupCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Bring a fresh host's services back before their first start.
+    ///
+    /// For each service whose folders and database are empty, restores the
+    /// latest snapshot from the first repository of the plan that has one
+    /// (the NAS, then offsite). A service that has any data is never
+    /// touched. The generated flake runs this in a unit ordered before the
+    /// services.
+    ///
+    /// Exit status: 0 restored or nothing to do, 1 a restore failed, 2
+    /// could not run.
+    Preseed {
+        /// Services to preseed [default: all].
+        services: Vec<String>,
+        #[command(flatten)]
+        host: HostArgs,
+        /// Print what happened as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show how well each service is protected, and every shortfall.
     ///
     /// Per service and repository: the newest snapshot and its age, whether

@@ -220,3 +220,63 @@ fn files_and_database_are_captured_at_one_moment() {
         "restored rows {rows} start from the snapshot's {dumped}"
     );
 }
+
+/// Preseed on a fresh host: the first repository that has the service
+/// fills its empty folders and database; present data is never touched.
+#[test]
+fn preseed_fills_empty_data_from_the_first_repository_that_has_it() {
+    let h = Host::new();
+    seed(&h);
+    // Only offsite holds the service; the NAS repository exists but is empty.
+    let full = h.plan_json();
+    let mut offsite_only = full.clone();
+    offsite_only["services"][0]["repositories"]
+        .as_array_mut()
+        .unwrap()
+        .remove(0);
+    h.write_plan(offsite_only);
+    let (code, out, err) = h.homelab(&["backup", "run"]);
+    assert_eq!(code, 0, "{out}{err}");
+    h.write_plan(full);
+    assert!(h.restic("nas", &["init"]).status.success());
+    let data = h.root_path("/var/lib/app");
+    let snapshot_tree = tree(&data);
+
+    // A fresh host: empty folder, empty database.
+    std::fs::remove_dir_all(&data).unwrap();
+    std::fs::create_dir_all(&data).unwrap();
+    h.sql("app", "drop table notes; drop table tags");
+    let (code, stdout, stderr) = h.homelab(&["backup", "preseed"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stderr.contains("app: restored snapshot"), "{stderr}");
+    assert!(stderr.contains("from offsite"), "{stderr}");
+    assert_eq!(tree(&data), snapshot_tree);
+    assert_eq!(h.sql("app", "select count(*) from notes"), "250");
+    assert_eq!(
+        h.unit_log(),
+        "stop app.service\nstart app.service\n",
+        "preseed never runs the units"
+    );
+
+    // Present data is never touched: files, or only a database.
+    std::fs::write(data.join("config.toml"), "mine\n").unwrap();
+    let (code, _, stderr) = h.homelab(&["backup", "preseed", "app"]);
+    assert_eq!(code, 0);
+    assert!(
+        stderr.contains("app: left alone, /var/lib/app is not empty"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(data.join("config.toml")).unwrap(),
+        "mine\n"
+    );
+    std::fs::remove_dir_all(&data).unwrap();
+    h.sql("app", "delete from notes where id > 5");
+    let (code, stdout, _) = h.homelab(&["backup", "preseed", "app", "--json"]);
+    assert_eq!(code, 0);
+    let result: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(result[0]["result"]["outcome"], "present");
+    assert_eq!(result[0]["result"]["reason"], "database `app` has tables");
+    assert_eq!(h.sql("app", "select count(*) from notes"), "5");
+    assert!(!data.exists());
+}

@@ -7,7 +7,7 @@ use crate::cli::{BackupCommand, HostArgs};
 use crate::print::fail;
 use compile::plan::{PLAN_VERSION, Plan};
 use operate::backup::progress::Progress;
-use operate::backup::{Context, drill, run, status};
+use operate::backup::{Context, drill, preseed, run, status};
 use operate::runner::Local;
 use std::process::ExitCode;
 
@@ -27,6 +27,11 @@ pub fn run(command: BackupCommand) -> ExitCode {
         } => with_context(&host, |ctx| {
             backup_drill(ctx, &services, from.as_deref(), json)
         }),
+        BackupCommand::Preseed {
+            services,
+            host,
+            json,
+        } => with_context(&host, |ctx| backup_preseed(ctx, &services, json)),
         BackupCommand::Status {
             services,
             host,
@@ -184,6 +189,54 @@ fn print_drill(r: &drill::DrillRecord) {
             println!("  {p}");
         }
     }
+}
+
+fn backup_preseed(ctx: &Context, names: &[String], json: bool) -> ExitCode {
+    let services = match ctx.services(names) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let progress = progress(json);
+    let mut failed = false;
+    let mut results = Vec::new();
+    for service in services {
+        let outcome = preseed::preseed(ctx, service, &progress);
+        let line = match &outcome {
+            Ok(preseed::Outcome::Restored {
+                repository,
+                snapshot,
+            }) => format!(
+                "{}: restored snapshot {} from {repository}",
+                service.name,
+                &snapshot[..8.min(snapshot.len())]
+            ),
+            Ok(preseed::Outcome::Present { reason }) => {
+                format!("{}: left alone, {reason}", service.name)
+            }
+            Ok(preseed::Outcome::Nothing { tried }) => format!(
+                "{}: nothing to restore ({})",
+                service.name,
+                tried.join("; ")
+            ),
+            Err(e) => {
+                failed = true;
+                format!("error: {}: {e}", service.name)
+            }
+        };
+        progress.line(&line);
+        results.push(match outcome {
+            Ok(o) => serde_json::json!({ "service": service.name, "result": o }),
+            Err(e) => serde_json::json!({ "service": service.name, "error": e.to_string() }),
+        });
+    }
+    progress.finish();
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&results).expect("plain data")
+        );
+    }
+    exit(failed)
 }
 
 fn backup_status(ctx: &Context, names: &[String], json: bool) -> ExitCode {

@@ -25,7 +25,12 @@ pub fn run(
             ));
         }
     };
-    let request = Request { snapshot, at, from };
+    let request = Request {
+        snapshot,
+        at,
+        from,
+        preseed: false,
+    };
     with_context(host, |ctx| {
         let services = match ctx.services(&[service.to_string()]) {
             Ok(s) => s,

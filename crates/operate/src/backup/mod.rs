@@ -14,6 +14,7 @@ pub mod capture;
 pub mod drill;
 pub mod manifest;
 pub mod postgres;
+pub mod preseed;
 pub mod progress;
 pub mod restic;
 pub mod restore;

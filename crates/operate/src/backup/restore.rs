@@ -33,6 +33,9 @@ pub struct Request {
     pub at: Option<jiff::Timestamp>,
     /// The repository by name (default: the plan's first).
     pub from: Option<String>,
+    /// A first-boot restore ([`super::preseed`]): the service has never
+    /// run, so its units are neither stopped, started nor probed.
+    pub preseed: bool,
 }
 
 /// What a restore did.
@@ -106,7 +109,9 @@ pub fn restore(
         service.name,
         service.units.join(" ")
     ));
-    ctx.units(service, "stop")?;
+    if !request.preseed {
+        ctx.units(service, "stop")?;
+    }
     let stamp = super::now().as_second();
     let mut journal = Journal {
         service: service.name.clone(),
@@ -133,17 +138,28 @@ pub fn restore(
             ))
         }
     })
-    .and_then(|()| ctx.units(service, "start"))
-    .and_then(|()| probe(service, progress));
+    .and_then(|()| {
+        if request.preseed {
+            return Ok(());
+        }
+        ctx.units(service, "start")
+            .and_then(|()| probe(service, progress))
+    });
     let _ = std::fs::remove_dir_all(&staging);
     if let Err(e) = swapped {
         progress.line(format!(
             "{}: restore failed, putting the old data back",
             service.name
         ));
-        let _ = ctx.units(service, "stop");
+        if !request.preseed {
+            let _ = ctx.units(service, "stop");
+        }
         let undone = undo(ctx, service, &journal);
-        let started = ctx.units(service, "start");
+        let started = if request.preseed {
+            Ok(())
+        } else {
+            ctx.units(service, "start")
+        };
         let _ = std::fs::remove_file(journal_path(ctx, &service.name));
         return match (undone, started) {
             (Ok(()), Ok(())) => fail(format!(
