@@ -281,3 +281,54 @@ fn save(ctx: &Context, record: &DrillRecord) -> Result<()> {
         crate::flake_tree::write_file(&path, text.as_bytes()),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn row_differences_are_named_by_table() {
+        let expected = BTreeMap::from([("public.a".to_string(), 3), ("public.b".to_string(), 1)]);
+        let found = BTreeMap::from([("public.a".to_string(), 2), ("public.c".to_string(), 0)]);
+        assert_eq!(
+            compare_rows("db", &expected, &found),
+            [
+                "db.public.a: 2 rows restored, the manifest says 3",
+                "db.public.b: table missing after restore",
+                "db.public.c: restored but not in the manifest",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_capture_prefix_is_read_off_the_dump_folder() {
+        let snapshot = |paths: &[&str]| Snapshot {
+            id: "0123456789".into(),
+            short_id: None,
+            time: "2026-01-01T00:00:00Z".into(),
+            paths: paths.iter().map(|p| p.to_string()).collect(),
+            tags: vec![],
+        };
+        let dumps = "/var/lib/homelab/dumps/app";
+        let s = snapshot(&[
+            "/run/homelab/capture/app/var/lib/app",
+            "/run/homelab/capture/app/var/lib/homelab/dumps/app",
+        ]);
+        assert_eq!(
+            prefix_of(&s, dumps).unwrap(),
+            PathBuf::from("/run/homelab/capture/app")
+        );
+        assert_eq!(
+            prefix_of(&snapshot(&[dumps]), dumps).unwrap(),
+            PathBuf::from("/")
+        );
+        let err = prefix_of(&snapshot(&["/home"]), dumps)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "snapshot 01234567 was not made by `homelab backup run`: it holds no /var/lib/homelab/dumps/app"
+        );
+    }
+}

@@ -163,3 +163,62 @@ pub fn read(path: &Path) -> Result<Manifest> {
     serde_json::from_str(&text)
         .or_else(|e| fail(format!("the manifest {} is damaged: {e}", path.display())))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(path: &str, size: u64, sha: &str) -> FileEntry {
+        FileEntry {
+            path: path.into(),
+            size,
+            sha256: sha.into(),
+        }
+    }
+
+    #[test]
+    fn verify_names_missing_resized_changed_and_extra_files() {
+        let expected = [
+            entry("/d/same", 1, "aa"),
+            entry("/d/gone", 1, "bb"),
+            entry("/d/grown", 1, "cc"),
+            entry("/d/changed", 1, "dd"),
+        ];
+        let found = [
+            entry("/d/same", 1, "aa"),
+            entry("/d/grown", 2, "cc"),
+            entry("/d/changed", 1, "ee"),
+            entry("/d/extra", 1, "ff"),
+        ];
+        assert_eq!(
+            verify(&expected, &found),
+            [
+                "/d/gone: missing from the restored copy",
+                "/d/grown: 2 bytes restored, the manifest says 1",
+                "/d/changed: content differs from the manifest (sha256 ee restored, dd recorded)",
+                "/d/extra: restored but not in the manifest",
+            ]
+        );
+        assert!(verify(&expected, &expected).is_empty());
+    }
+
+    #[test]
+    fn scan_records_host_paths_sizes_and_hashes() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("a/b")).unwrap();
+        std::fs::write(dir.path().join("a/b/x"), b"abc").unwrap();
+        std::os::unix::fs::symlink("b/x", dir.path().join("a/link")).unwrap();
+        let files = scan(dir.path(), "/var/lib/s", &[]).unwrap();
+        assert_eq!(
+            files,
+            [
+                entry(
+                    "/var/lib/s/a/b/x",
+                    3,
+                    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+                ),
+                entry("/var/lib/s/a/link", 3, "link:b/x"),
+            ]
+        );
+    }
+}
