@@ -10,7 +10,7 @@ rounds="${1:-3}"
 cargo build --release -q -p homelab
 homelab="$PWD/target/release/homelab"
 work="$(mktemp -d /var/tmp/homelab-drill-bench.XXXXXX)"
-trap 'rm -rf "$work"' EXIT
+[ -n "${KEEP:-}" ] || trap 'rm -rf "$work"' EXIT
 root="$work/root"
 mkdir -p "$root/var/lib/app" "$root/run/agenix" "$work/bin"
 echo "bench password" > "$root/run/agenix/restic-password"

@@ -35,7 +35,10 @@ fn backup_drill_status_and_restore_of_a_service_with_files_and_a_database() {
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stderr.contains("app: backed up 3 files"), "{stderr}");
     assert!(stderr.contains("1 database dump(s) to nas ("), "{stderr}");
-    assert!(!format!("{stdout}{stderr}").contains("battery staple"), "no secret in the output");
+    assert!(
+        !format!("{stdout}{stderr}").contains("battery staple"),
+        "no secret in the output"
+    );
     // The units were stopped for the capture and started again.
     assert_eq!(h.unit_log(), "stop app.service\nstart app.service\n");
     // Both repositories hold a snapshot tagged with the service.

@@ -178,7 +178,7 @@ fn scratch_space_too_small_is_measured_before_restoring() {
     assert_eq!(code, 1, "{stdout}");
     assert!(stdout.contains("scratch space too small at"), "{stdout}");
     assert!(
-        stdout.contains("are free; point drill.scratch_dir at a larger file system"),
+        stdout.contains("are free; free space there or mount a larger file system on it"),
         "{stdout}"
     );
 }

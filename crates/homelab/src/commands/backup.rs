@@ -150,8 +150,7 @@ fn backup_drill(ctx: &Context, names: &[String], from: Option<&str>, json: bool)
             Ok(r) => {
                 failed |= !r.passed;
                 if !json {
-                    progress.finish();
-                    print_drill(&r);
+                    progress.suspend(|| print_drill(&r));
                 }
                 records.push(r);
             }

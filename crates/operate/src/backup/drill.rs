@@ -104,7 +104,7 @@ fn attempt(
     if free < needed {
         return fail(format!(
             "scratch space too small at {}: snapshot {} needs {} bytes, {} are free; \
-             point drill.scratch_dir at a larger file system",
+             free space there or mount a larger file system on it",
             scratch.display(),
             snapshot.short(),
             needed,
@@ -170,7 +170,7 @@ pub fn prefix_of(snapshot: &Snapshot, dump_dir: &str) -> Result<PathBuf> {
 pub fn restored_files(service: &ServicePlan, restored: &Path) -> Result<Vec<manifest::FileEntry>> {
     let mut found = Vec::new();
     for p in service.paths.iter().filter(|p| p.backed_up) {
-        found.extend(manifest::scan(&under(restored, &p.path), &p.path, &[])?);
+        found.extend(manifest::scan(&under(restored, &p.path), &p.path)?);
     }
     Ok(found)
 }

@@ -45,11 +45,18 @@ pub struct DumpEntry {
 
 /// SHA-256 of a file, read in large blocks.
 pub fn hash_file(path: &Path) -> std::io::Result<String> {
+    hash_with(path, &mut vec![0u8; BLOCK])
+}
+
+/// Read size for hashing; one buffer per thread, reused for every file
+/// (a fresh buffer per file costs more than hashing a small one).
+const BLOCK: usize = 1 << 20;
+
+fn hash_with(path: &Path, buf: &mut [u8]) -> std::io::Result<String> {
     let mut file = fs::File::open(path)?;
     let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = file.read(&mut buf)?;
+        let n = file.read(buf)?;
         if n == 0 {
             break;
         }
@@ -63,13 +70,16 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// Every regular file below `dir` as a manifest entry; `dir` sits at
-/// `host_dir` on the host, which is the path recorded. Symlinks are
-/// recorded by target text as their "content".
-pub fn scan(dir: &Path, host_dir: &str, skip: &[PathBuf]) -> Result<Vec<FileEntry>> {
+/// `host_dir` on the host, which is the path recorded. A symlink is
+/// recorded by its target text. Files are hashed on every core: on a
+/// drill, hashing is the whole cost of verification.
+pub fn scan(dir: &Path, host_dir: &str) -> Result<Vec<FileEntry>> {
     let mut out = Vec::new();
+    let mut to_hash = Vec::new();
     if dir.exists() {
-        walk(dir, dir, host_dir, skip, &mut out)?;
+        walk(dir, dir, host_dir, &mut out, &mut to_hash)?;
     }
+    hash_all(&mut out, &to_hash)?;
     out.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
 }
@@ -78,21 +88,18 @@ fn walk(
     base: &Path,
     dir: &Path,
     host_dir: &str,
-    skip: &[PathBuf],
     out: &mut Vec<FileEntry>,
+    to_hash: &mut Vec<(usize, PathBuf)>,
 ) -> Result<()> {
     let entries = io(format!("reading {}", dir.display()), fs::read_dir(dir))?;
     for entry in entries {
         let entry = io(format!("reading {}", dir.display()), entry)?;
         let path = entry.path();
-        if skip.iter().any(|s| s == &path) {
-            continue;
-        }
         let kind = io(format!("reading {}", path.display()), entry.file_type())?;
         let rel = path.strip_prefix(base).expect("below base");
         let host = format!("{}/{}", host_dir.trim_end_matches('/'), rel.display());
         if kind.is_dir() {
-            walk(base, &path, host_dir, skip, out)?;
+            walk(base, &path, host_dir, out, to_hash)?;
         } else if kind.is_symlink() {
             let target = io("reading a link", fs::read_link(&path))?;
             let text = target.display().to_string();
@@ -103,13 +110,46 @@ fn walk(
             });
         } else if kind.is_file() {
             let size = io("reading a size", entry.metadata())?.len();
-            let sha256 = io(format!("hashing {}", path.display()), hash_file(&path))?;
+            to_hash.push((out.len(), path));
             out.push(FileEntry {
                 path: host,
                 size,
-                sha256,
+                sha256: String::new(),
             });
         }
+    }
+    Ok(())
+}
+
+/// Hashes `to_hash` (index into `out`, file) on all cores.
+fn hash_all(out: &mut [FileEntry], to_hash: &[(usize, PathBuf)]) -> Result<()> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let results: Vec<Vec<(usize, std::io::Result<String>)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    let mut buf = vec![0u8; BLOCK];
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some((slot, path)) = to_hash.get(i) else {
+                            break;
+                        };
+                        mine.push((*slot, hash_with(path, &mut buf)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a hashing thread does not panic"))
+            .collect()
+    });
+    for (slot, hash) in results.into_iter().flatten() {
+        out[slot].sha256 = io(format!("hashing {}", out[slot].path), hash)?;
     }
     Ok(())
 }
@@ -208,7 +248,7 @@ mod tests {
         std::fs::create_dir_all(dir.path().join("a/b")).unwrap();
         std::fs::write(dir.path().join("a/b/x"), b"abc").unwrap();
         std::os::unix::fs::symlink("b/x", dir.path().join("a/link")).unwrap();
-        let files = scan(dir.path(), "/var/lib/s", &[]).unwrap();
+        let files = scan(dir.path(), "/var/lib/s").unwrap();
         assert_eq!(
             files,
             [

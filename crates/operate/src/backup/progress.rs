@@ -47,6 +47,14 @@ impl Progress {
         }
     }
 
+    /// Runs `f` (printing a result on stdout) with the spinner out of the way.
+    pub fn suspend(&self, f: impl FnOnce()) {
+        match &self.bar {
+            Some(bar) => bar.suspend(f),
+            None => f(),
+        }
+    }
+
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();

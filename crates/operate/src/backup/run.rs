@@ -108,11 +108,7 @@ fn freeze(
     let prefix = capture.freeze(ctx, service)?;
     let mut files = Vec::new();
     for p in service.paths.iter().filter(|p| p.backed_up) {
-        files.extend(manifest::scan(
-            &super::under(&prefix, &p.path),
-            &p.path,
-            &[],
-        )?);
+        files.extend(manifest::scan(&super::under(&prefix, &p.path), &p.path)?);
     }
     let manifest = Manifest {
         service: service.name.clone(),
