@@ -45,5 +45,6 @@ fn main() -> ExitCode {
             host,
             json,
         } => commands::restore::run(&service, snapshot, at, from, &host, json),
+        Command::Secrets { place, command } => commands::secrets::run(&place, command),
     }
 }

@@ -232,7 +232,19 @@ fn show_prints_tables_and_json() {
     let dir = tempfile::tempdir().unwrap();
     let (code, stdout, _) = run(dir.path(), &["show", "ports", "--example", "frame1"]);
     assert_eq!(code, 0);
-    assert!(stdout.contains("frame1  grafana          3001   127.0.0.1  lan             https://grafana.local.kaifer.dev"), "{stdout}");
+    assert!(stdout.contains("frame1  grafana          3001   127.0.0.1    lan             https://grafana.local.kaifer.dev"), "{stdout}");
+    // Tailscale's WireGuard port is UDP on every interface.
+    assert!(
+        stdout.contains("frame1  Tailscale        41641  0.0.0.0 udp  infrastructure"),
+        "{stdout}"
+    );
+    // A client confined to the VPN is reached at its namespace's address.
+    let (code, stdout, _) = run(dir.path(), &["show", "ports", "--example", "family"]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("server  qbittorrent  8090   192.168.15.1  lan"),
+        "{stdout}"
+    );
     let (code, stdout, _) = run(
         dir.path(),
         &["show", "exposure", "--example", "nuc", "--json"],

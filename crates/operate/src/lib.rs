@@ -12,3 +12,4 @@ pub mod flake_tree;
 pub mod probe;
 pub mod runner;
 pub mod secret_files;
+pub mod secrets;

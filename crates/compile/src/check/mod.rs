@@ -5,6 +5,7 @@
 //! are still listed, as such.
 
 mod backup;
+mod boot;
 mod exposure;
 mod login;
 mod media;
@@ -12,6 +13,7 @@ mod network;
 mod placement;
 mod resources;
 mod secrets;
+mod unused;
 
 use crate::diagnostic::{Diagnostic, Severity, did_you_mean, name_list};
 use crate::fleet::Fleet;
@@ -24,6 +26,7 @@ const RULES: &[Rule] = &[
     network::duplicate_name,
     network::exposure_needs_access,
     login::admin_can_log_in,
+    boot::host_has_boot_disk,
     exposure::admin_never_public,
     exposure::public_needs_auth,
     exposure::widening_needs_reason,
@@ -36,6 +39,10 @@ const RULES: &[Rule] = &[
     media::roles_filled,
     media::vpn_confined,
     media::media_together,
+    unused::unused_tunnel,
+    unused::idle_replica,
+    unused::unused_hardware,
+    unused::unscraped_exporter,
 ];
 
 /// Codes of the rules that can be silenced for one service.

@@ -120,7 +120,7 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
             }
         })
         .collect();
-    Ok(Fleet {
+    let mut fleet = Fleet {
         homelab: spec.homelab.clone(),
         hosts,
         instances,
@@ -128,7 +128,20 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
         backup: spec.backup.clone(),
         replica,
         secrets,
-    })
+    };
+    drop_idle_replica_key(&mut fleet, spec);
+    Ok(fleet)
+}
+
+/// A replica with nothing critical to pull renders nothing, so its key is
+/// not a secret to create (a warning says why the replica has no effect).
+fn drop_idle_replica_key(fleet: &mut Fleet, spec: &Spec) {
+    let Some(r) = &fleet.replica else { return };
+    let declared = spec.secrets.iter().any(|s| s.name.value == r.key_secret);
+    if fleet.pulled().is_empty() && !declared {
+        let key = r.key_secret.clone();
+        fleet.secrets.remove(&key);
+    }
 }
 
 fn lookup_entry(s: &ServiceSpec) -> Result<&'static Entry, Diagnostic> {
@@ -300,11 +313,27 @@ fn instance(
     let h = &spec.homelab;
     for (k, v) in [
         ("address", BIND_ADDRESS.to_string()),
+        // One canonical name, the same one `@url@` holds: the public name
+        // when there is one.
         (
             "fqdn",
-            fqdn.as_ref()
-                .or(public_fqdn.as_ref())
+            public_fqdn
+                .as_ref()
+                .or(fqdn.as_ref())
                 .map_or(BIND_ADDRESS.to_string(), |f| f.value.clone()),
+        ),
+        (
+            "fqdns",
+            if public_fqdn.is_none() && fqdn.is_none() {
+                BIND_ADDRESS.to_string()
+            } else {
+                public_fqdn
+                    .iter()
+                    .chain(fqdn.iter())
+                    .map(|f| f.value.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            },
         ),
         ("url", url),
         ("db", database.clone().unwrap_or_default()),
@@ -429,6 +458,7 @@ fn data_dirs(
                 dataset: pool.map(|p| (p, format!("{}/{}", s.name.value, st.name))),
                 span: o.map(|o| o.name.span.clone()),
                 offsite: st.offsite,
+                module_creates: st.module_creates,
             }
         })
         .collect()
@@ -486,32 +516,106 @@ pub fn toml_to_nix(v: &toml::Value) -> Nix {
     }
 }
 
+/// One use of a secret: what reads it, where and how.
+struct SecretUse {
+    description: String,
+    owner: Option<String>,
+    group: Option<String>,
+    mode: String,
+    /// The host that decrypts it; none for an admin-only secret.
+    host: Option<String>,
+    used_by: String,
+    units: Vec<String>,
+    generator: Option<catalog::Generator>,
+}
+
+impl SecretUse {
+    fn new(description: impl Into<String>, used_by: &str, host: &str) -> SecretUse {
+        SecretUse {
+            description: description.into(),
+            owner: None,
+            group: None,
+            mode: catalog::default_mode(),
+            host: Some(host.to_string()),
+            used_by: used_by.to_string(),
+            units: Vec::new(),
+            generator: None,
+        }
+    }
+
+    fn unit(mut self, unit: String) -> SecretUse {
+        self.units.push(unit);
+        self
+    }
+
+    fn made_by(mut self, generator: catalog::Generator) -> SecretUse {
+        self.generator = Some(generator);
+        self
+    }
+}
+
+fn add_secret(out: &mut BTreeMap<String, Secret>, name: &Sp<String>, u: SecretUse) {
+    let s = out.entry(name.value.clone()).or_insert_with(|| Secret {
+        name: name.value.clone(),
+        description: u.description,
+        owner: u.owner,
+        group: u.group,
+        mode: u.mode,
+        hosts: Vec::new(),
+        used_by: Vec::new(),
+        units: Vec::new(),
+        generator: u.generator,
+        span: name.span.clone(),
+    });
+    if let Some(host) = u.host
+        && !s.hosts.contains(&host)
+    {
+        s.hosts.push(host);
+    }
+    if !s.used_by.contains(&u.used_by) {
+        s.used_by.push(u.used_by);
+    }
+    for unit in u.units {
+        if !s.units.contains(&unit) {
+            s.units.push(unit);
+        }
+    }
+}
+
 fn secrets(
     spec: &Spec,
     instances: &[Instance],
     diags: &mut Vec<Diagnostic>,
 ) -> BTreeMap<String, Secret> {
     let mut out: BTreeMap<String, Secret> = BTreeMap::new();
-    let mut add = |name: &Sp<String>, description: String, owner: Option<String>, host: &str| {
-        let s = out.entry(name.value.clone()).or_insert_with(|| Secret {
-            name: name.value.clone(),
-            description,
-            owner,
-            hosts: Vec::new(),
-            span: name.span.clone(),
-        });
-        if !s.hosts.iter().any(|h| h == host) {
-            s.hosts.push(host.to_string());
-        }
-    };
     for i in instances {
         for slot in &i.entry.secrets {
-            let owner = slot.owner.clone().or_else(|| i.entry.user.clone());
-            add(
+            // A derived secret names its source by slot; the fleet by name.
+            let generator = slot.generate.clone().map(|g| match g {
+                catalog::Generator::Argon2 { from, template } => catalog::Generator::Argon2 {
+                    from: i.secrets.get(&from).cloned().unwrap_or(from),
+                    template,
+                },
+                other => other,
+            });
+            let u = SecretUse {
+                description: slot.description.clone(),
+                owner: slot.owner.clone().or_else(|| i.entry.user.clone()),
+                group: slot.group.clone(),
+                mode: slot.mode.clone(),
+                host: slot.on_host.then(|| i.host.clone()),
+                used_by: i.name.value.clone(),
+                units: if slot.on_host {
+                    slot.units.clone()
+                } else {
+                    Vec::new()
+                },
+                generator,
+            };
+            add_secret(
+                &mut out,
                 &Sp::new(i.secrets[&slot.name].clone(), i.name.span.clone()),
-                slot.description.clone(),
-                owner,
-                &i.host,
+                u,
             );
         }
     }
@@ -523,65 +627,81 @@ fn secrets(
             .iter()
             .any(|i| i.host == host && i.public_fqdn.is_some());
         if let (Some(p), true) = (&spec.access.proxy, runs_proxy) {
-            add(
-                &p.credentials_secret,
+            let mut u = SecretUse::new(
                 format!(
                     "{} DNS API credentials for the ACME DNS-01 challenge",
                     p.dns_provider.value
                 ),
-                Some("acme".into()),
+                "[access.proxy]",
                 host,
-            );
+            )
+            .unit(format!(
+                "acme-{}.service",
+                spec.homelab.internal_domain.value
+            ));
+            u.owner = Some("acme".into());
+            add_secret(&mut out, &p.credentials_secret, u);
         }
         if let Some(t) = &spec.access.tailscale
             && let Some(k) = &t.auth_key_secret
         {
-            add(
-                k,
-                "Tailscale auth key for joining the tailnet".into(),
-                None,
+            let u = SecretUse::new(
+                "Tailscale auth key for joining the tailnet",
+                "[access.tailscale]",
                 host,
-            );
+            )
+            .unit("tailscaled-autoconnect.service".into());
+            add_secret(&mut out, k, u);
         }
         if let (Some(t), true) = (&spec.access.tunnel, runs_tunnel) {
-            add(
-                &t.credentials_secret,
-                "Cloudflare Tunnel credentials file".into(),
-                None,
+            let u = SecretUse::new(
+                "Cloudflare Tunnel credentials file",
+                "[access.tunnel]",
                 host,
-            );
+            )
+            .unit(format!("cloudflared-tunnel-{}.service", t.id.value));
+            add_secret(&mut out, &t.credentials_secret, u);
         }
         let runs_confined = instances.iter().any(|i| i.host == host && i.entry.vpn);
         if let (Some(v), true) = (&spec.access.vpn, runs_confined) {
-            add(
-                &v.wireguard_secret,
-                "wg-quick configuration of the VPN torrent clients are confined to".into(),
-                None,
+            let u = SecretUse::new(
+                "wg-quick configuration of the VPN torrent clients are confined to",
+                "[access.vpn]",
                 host,
-            );
+            )
+            .unit(format!("{VPN_NAMESPACE}.service"));
+            add_secret(&mut out, &v.wireguard_secret, u);
         }
         if let Some(b) = &spec.backup {
-            add(
-                &b.password_secret,
-                "restic repository password".into(),
-                None,
-                host,
-            );
+            let restic = "restic-backups-offsite.service".to_string();
+            let u = SecretUse::new("restic repository password", "[backup]", host)
+                .unit(restic.clone())
+                .made_by(catalog::Generator::Random {
+                    length: 40,
+                    alphabet: catalog::Alphabet::Alphanumeric,
+                });
+            add_secret(&mut out, &b.password_secret, u);
             if let Some(e) = &b.environment_secret {
-                add(
-                    e,
-                    "restic repository credentials (environment file)".into(),
-                    None,
+                let u = SecretUse::new(
+                    "restic repository credentials (environment file)",
+                    "[backup]",
                     host,
-                );
+                )
+                .unit(restic);
+                add_secret(&mut out, e, u);
             }
             if let Some(r) = b.replica.as_ref().filter(|r| r.host.value == host) {
-                add(
-                    &r.key_secret,
-                    "SSH private key the replica host pulls ZFS snapshots with".into(),
-                    Some("syncoid".into()),
+                let u = SecretUse::new(
+                    "SSH private key the replica host pulls ZFS snapshots with",
+                    "[backup] replica",
                     host,
-                );
+                )
+                .made_by(catalog::Generator::SshKey {
+                    public_key: Some("backup.replica_public_key".into()),
+                });
+                // syncoid runs as a dynamic user and gets the key as a
+                // systemd credential, which root reads: no owner.
+                add_secret(&mut out, &r.key_secret, u);
             }
         }
     }
@@ -609,7 +729,12 @@ fn secrets(
                 name: declared.name.value.clone(),
                 description: "declared in the spec".into(),
                 owner: None,
+                group: None,
+                mode: catalog::default_mode(),
                 hosts: Vec::new(),
+                used_by: vec![format!("[secrets.{}]", declared.name.value)],
+                units: Vec::new(),
+                generator: None,
                 span: declared.name.span.clone(),
             });
         if let Some(o) = &declared.owner {
@@ -631,7 +756,11 @@ fn infrastructure(spec: &Spec, host: &Host, instances: &[Instance]) -> Vec<&'sta
         .filter(|i| i.host == host.name.value)
         .collect();
     let mut out = vec!["openssh", "firewall", "fail2ban"];
-    if !host.pools.is_empty() {
+    let zfs_root = host
+        .boot
+        .as_ref()
+        .is_some_and(|b| b.fs.value == crate::spec::RootFs::Zfs);
+    if !host.pools.is_empty() || zfs_root {
         out.push("zfs");
     }
     if spec.access.proxy.is_some() && mine.iter().any(|i| i.fqdn.is_some()) {
@@ -684,6 +813,7 @@ fn infrastructure_data(
                         dataset,
                         span: None,
                         offsite: st.offsite,
+                        module_creates: st.module_creates,
                     },
                 )
             })

@@ -33,6 +33,7 @@ fn write_value(out: &mut String, value: &Nix, depth: usize) {
         }
         Nix::Float(f) => out.push_str(&float(*f)),
         Nix::Str(s) => write_string(out, s, depth),
+        Nix::Interp(parts) => write_interpolated(out, parts, depth),
         Nix::Path(p) => out.push_str(p),
         Nix::Raw(code) => out.push_str(code),
         Nix::List(items) => write_list(out, items, depth),
@@ -251,6 +252,52 @@ fn write_indented(out: &mut String, s: &str, depth: usize) {
     out.push_str("''");
 }
 
+/// A string with `${…}` parts: an indented string when its text fits one
+/// (the expressions printed in place), else a double-quoted one.
+fn write_interpolated(out: &mut String, parts: &[Nix], depth: usize) {
+    let text: String = parts
+        .iter()
+        .filter_map(|p| match p {
+            Nix::Str(s) => Some(s.as_str()),
+            _ => None,
+        })
+        .collect();
+    // A `$` right before `${` would be read as an escape of it.
+    let dollar_before_expr = parts
+        .windows(2)
+        .any(|w| matches!(&w[0], Nix::Str(s) if s.ends_with('$')) && !matches!(w[1], Nix::Str(_)));
+    let indented = fits_indented(&text) && !dollar_before_expr;
+    let mut body = String::new();
+    for part in parts {
+        match part {
+            Nix::Str(s) if indented => body.push_str(s),
+            Nix::Str(s) => {
+                let q = quote(s);
+                let inner = &q[1..q.len() - 1];
+                match inner.strip_suffix('$') {
+                    Some(head) => {
+                        body.push_str(head);
+                        body.push_str("\\$");
+                    }
+                    None => body.push_str(inner),
+                }
+            }
+            expr => {
+                body.push_str("${");
+                write_value(&mut body, expr, depth + 1);
+                body.push('}');
+            }
+        }
+    }
+    if indented {
+        write_indented(out, &body, depth);
+    } else {
+        out.push('"');
+        out.push_str(&body);
+        out.push('"');
+    }
+}
+
 fn float(f: f64) -> String {
     if f.is_finite() {
         let s = format!("{f:?}");
@@ -298,6 +345,28 @@ mod tests {
         assert_eq!(print(&Nix::str("'${\n")), "\"'\\${\\n\"\n");
         // Leading indentation would be stripped by Nix: fall back to quotes.
         assert_eq!(print(&Nix::str("  a\nb\n")), "\"  a\\nb\\n\"\n");
+    }
+
+    #[test]
+    fn interpolations_print_expressions_in_escaped_text() {
+        let v = Nix::Interp(vec![
+            Nix::str("$__file{"),
+            Nix::raw("config.age.secrets.a.path"),
+            Nix::str("} \"x\""),
+        ]);
+        assert_eq!(
+            print(&v),
+            "\"$__file{${config.age.secrets.a.path}} \\\"x\\\"\"\n"
+        );
+        let script = Nix::Interp(vec![
+            Nix::str("zfs allow "),
+            Nix::call("lib.escapeShellArg", vec![Nix::str("tank/a b")]),
+            Nix::str("\n"),
+        ]);
+        assert_eq!(
+            print(&script),
+            "''\n  zfs allow ${lib.escapeShellArg \"tank/a b\"}\n''\n"
+        );
     }
 
     #[test]

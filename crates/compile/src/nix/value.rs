@@ -32,6 +32,11 @@ pub enum Nix {
         at: Option<String>,
         body: Box<Nix>,
     },
+    /// A string with interpolations: `Str` parts are text (escaped when
+    /// printed), any other part is an expression inserted with `${…}`.
+    /// How a store or run-time path gets into text without building Nix
+    /// code from strings.
+    Interp(Vec<Nix>),
     /// A function (given as code) applied to arguments.
     Call {
         func: String,

@@ -7,4 +7,5 @@ pub mod check;
 pub mod init;
 pub mod report;
 pub mod restore;
+pub mod secrets;
 pub mod show;
