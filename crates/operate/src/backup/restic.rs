@@ -124,10 +124,9 @@ impl<'c, 'a> Restic<'c, 'a> {
                 "repository `{name}` is locked by another process (`restic unlock` removes a stale lock): {}",
                 last_words(stderr)
             )
-        } else if text.contains("ssh")
-            && (text.contains("Connection refused")
-                || text.contains("unable to start the sftp session")
-                || text.contains("subprocess ssh"))
+        } else if text.contains("unable to start the sftp session")
+            || text.contains("subprocess ssh")
+            || (text.contains("ssh") && text.contains("Connection refused"))
         {
             format!(
                 "repository `{name}` is unreachable: the SFTP host refused or dropped the connection ({})",
