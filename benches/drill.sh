@@ -52,8 +52,8 @@ cat > "$work/plan.json" <<JSON
                 "dataset": null, "backed_up": true }],
     "database": null, "dump_dir": "/var/lib/homelab/dumps/app",
     "repositories": [{ "name": "local", "url": "/srv/restic", "offsite": false,
-                       "password_file": "/run/agenix/restic-password",
-                       "environment_file": null }],
+                       "password_secret": "restic-password",
+                       "environment_secret": null }],
     "health": null, "schedule": "daily", "max_age_hours": 26
   }]
 }

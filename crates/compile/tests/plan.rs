@@ -1,6 +1,6 @@
 //! The host plan of every example: each service with its data, database,
 //! repositories and probe, read off the same fleet as the Nix; secrets only
-//! as the paths of their decrypted files; and it reads back unchanged.
+//! by name; and it reads back unchanged.
 
 use compile::plan::{self, Plan};
 use compile::spec::DataClass;
@@ -52,10 +52,10 @@ fn the_family_plan_names_units_datasets_repositories_and_probes() {
     );
     let offsite = &immich.repositories[0];
     assert_eq!(offsite.url, "s3:https://s3.example.org/family-backups");
-    assert_eq!(offsite.password_file, "/run/agenix/restic-password");
+    assert_eq!(offsite.password_secret, "restic-password");
     assert_eq!(
-        offsite.environment_file.as_deref(),
-        Some("/run/agenix/restic-s3-credentials")
+        offsite.environment_secret.as_deref(),
+        Some("restic-s3-credentials")
     );
     let probe = immich.health.as_ref().unwrap();
     assert_eq!(probe.status, 200);
@@ -63,22 +63,30 @@ fn the_family_plan_names_units_datasets_repositories_and_probes() {
     assert_eq!(server.drill.max_age_days, 30);
 }
 
+/// A plan names secrets (agenix names, decrypted on the host) and never
+/// holds a value: each secret name appears only as a `*_secret` field.
 #[test]
-fn secrets_appear_only_as_decrypted_file_paths() {
+fn secrets_appear_only_by_name() {
     for example in compile::examples::names() {
         let (fleet, plans) = plans(example);
         for p in &plans {
             let json = plan::to_json(p);
             for name in fleet.secrets.keys() {
-                let path = format!("/run/agenix/{name}");
-                let bare = json.matches(name.as_str()).count();
-                let as_path = json.matches(path.as_str()).count();
-                assert_eq!(bare, as_path, "{example}: secret {name} outside a path");
+                let anywhere = json.matches(&format!("\"{name}\"")).count();
+                let as_field = json.matches(&format!("_secret\": \"{name}\"")).count();
+                assert_eq!(
+                    anywhere, as_field,
+                    "{example}: secret {name} outside a *_secret field"
+                );
             }
             for r in p.services.iter().flat_map(|s| &s.repositories) {
-                assert!(r.password_file.starts_with("/run/agenix/"));
+                assert!(fleet.secrets.contains_key(&r.password_secret));
             }
-            assert!(!json.contains("\"password\""), "no password field");
+            assert!(!json.contains("password\":"), "no password field");
+            assert!(
+                !json.contains("/run/agenix"),
+                "no decrypted path spelled out"
+            );
         }
     }
 }

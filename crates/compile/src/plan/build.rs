@@ -12,8 +12,6 @@ pub const STATE_DIR: &str = "/var/lib/homelab";
 pub const PG_SOCKET_DIR: &str = "/run/postgresql";
 /// The restic job and repository name of the offsite copy.
 pub const OFFSITE: &str = "offsite";
-/// Where agenix decrypts secrets (its `secretsDir` default).
-pub const AGENIX_DIR: &str = "/run/agenix";
 /// Drills run weekly unless the spec says otherwise.
 pub const DRILL_SCHEDULE: &str = "weekly";
 /// A data class's policy: no passing drill in this many days falls short.
@@ -107,8 +105,8 @@ fn repositories(fleet: &Fleet, class: DataClass) -> Vec<Repository> {
     vec![Repository {
         name: OFFSITE.into(),
         url: b.repository.value.clone(),
-        password_file: secret_file(&b.password_secret.value),
-        environment_file: b.environment_secret.as_ref().map(|e| secret_file(&e.value)),
+        password_secret: b.password_secret.value.clone(),
+        environment_secret: b.environment_secret.as_ref().map(|e| e.value.clone()),
         offsite: true,
     }]
 }
@@ -121,9 +119,4 @@ pub fn max_age_hours(class: DataClass) -> u32 {
         DataClass::Standard => 50,
         DataClass::Disposable => 0,
     }
-}
-
-/// The decrypted file of an agenix secret on the host.
-fn secret_file(name: &str) -> String {
-    format!("{AGENIX_DIR}/{name}")
 }

@@ -1,7 +1,7 @@
 //! Stage 6: the host plan (`hosts/<host>/plan.json`, installed as
 //! `/etc/homelab/plan.json`). Every service with its units, state paths,
-//! datasets, data class, database, repositories (password *file* paths,
-//! never values), health probe, backup schedule and drill settings: what
+//! datasets, data class, database, repositories (secret *names*, never
+//! values), health probe, backup schedule and drill settings: what
 //! `homelab backup`, `drill`, `status` and `restore` act on, on the host.
 
 mod build;

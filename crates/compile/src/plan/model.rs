@@ -77,16 +77,19 @@ pub struct DatabasePlan {
     pub socket_dir: String,
 }
 
-/// A restic repository. Secrets are named by the file that holds them,
-/// never by value.
+/// A restic repository. Its secrets are named, never given: they are
+/// agenix secrets, decrypted on the host at `/run/agenix/<name>` (agenix's
+/// default `age.secretsDir`, which the generated flake keeps), where the
+/// operating commands read them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Repository {
     pub name: String,
     /// restic repository: a local path, `sftp:…`, `s3:…`, `rest:…`.
     pub url: String,
-    pub password_file: String,
+    /// The agenix secret holding the repository password.
+    pub password_secret: String,
     /// `KEY=value` lines for the backend (S3 credentials).
-    pub environment_file: Option<String>,
+    pub environment_secret: Option<String>,
     /// True when the repository is off the premises (3-2-1's "1").
     pub offsite: bool,
 }

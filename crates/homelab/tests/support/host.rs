@@ -123,8 +123,8 @@ impl Host {
             json!({
                 "name": name,
                 "url": format!("/srv/restic/{name}"),
-                "password_file": "/run/agenix/restic-password",
-                "environment_file": null,
+                "password_secret": "restic-password",
+                "environment_secret": null,
                 "offsite": offsite
             })
         };

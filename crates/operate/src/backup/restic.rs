@@ -63,7 +63,7 @@ impl<'c, 'a> Restic<'c, 'a> {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let password = self.ctx.host_path(&self.repo.password_file);
+        let password = self.ctx.host_path(&secret_file(&self.repo.password_secret));
         if !password.is_file() {
             return fail(format!(
                 "repository `{}`: the password file {} is missing; the secret must be \
@@ -83,8 +83,9 @@ impl<'c, 'a> Restic<'c, 'a> {
                     .display()
                     .to_string(),
             );
-        if let Some(file) = &self.repo.environment_file {
-            for (k, v) in read_environment(&self.ctx.host_path(file), &self.repo.name)? {
+        if let Some(secret) = &self.repo.environment_secret {
+            let file = self.ctx.host_path(&secret_file(secret));
+            for (k, v) in read_environment(&file, &self.repo.name)? {
                 cmd = cmd.env(k, v);
             }
         }
@@ -112,7 +113,7 @@ impl<'c, 'a> Restic<'c, 'a> {
         let cause = if code == Some(12) || text.contains("wrong password") {
             format!(
                 "wrong password for repository `{name}`: the key in {} does not open it",
-                self.repo.password_file
+                secret_file(&self.repo.password_secret)
             )
         } else if code == Some(10)
             || text.contains("Is there a repository at the following location")
@@ -247,6 +248,14 @@ impl<'c, 'a> Restic<'c, 'a> {
         self.run("checking the repository", ["check"])?;
         Ok(())
     }
+}
+
+/// Where agenix decrypts secrets on a host (its default `age.secretsDir`).
+pub const AGENIX_DIR: &str = "/run/agenix";
+
+/// The decrypted file of an agenix secret, as a host path.
+pub fn secret_file(name: &str) -> String {
+    format!("{AGENIX_DIR}/{name}")
 }
 
 fn summary_snapshot_id(stdout: &[u8]) -> Option<String> {
