@@ -103,7 +103,13 @@ fn leaves(prefix: &mut Vec<String>, v: &toml::Value, out: &mut Vec<Vec<String>>)
                 prefix.pop();
             }
         }
-        toml::Value::Array(items) if items.iter().any(toml::Value::is_table) => {
+        // A list of raw Nix values (`[{ nix = "pkgs.x" }]`) is one value.
+        toml::Value::Array(items)
+            if items.iter().any(|i| {
+                i.as_table()
+                    .is_some_and(|t| !(t.len() == 1 && t.contains_key("nix")))
+            }) =>
+        {
             prefix.push("*".into());
             for item in items {
                 leaves(prefix, item, out);

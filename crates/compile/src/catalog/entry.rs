@@ -78,7 +78,8 @@ pub struct Entry {
     #[serde(default)]
     pub depends: Vec<String>,
     /// Devices the service needs on its host (`gpu`, `zigbee`, `zwave`,
-    /// `coral`); the host must list them under `hardware`.
+    /// `coral`); the host must list a matching device under `hardware`
+    /// (`gpu-intel` is a `gpu`, `zigbee-usb` a `zigbee`).
     #[serde(default)]
     pub hardware: Vec<String>,
     /// Roles this service fills for others (`download-client`,
@@ -131,6 +132,24 @@ pub struct Entry {
     /// Where the NixOS facts for this entry are recorded
     /// (file name under `nixos-options/`).
     pub options_file: Option<String>,
+    /// The option that holds the listen address (set to `@address@`), so
+    /// a test can prove the service binds to localhost.
+    pub bind: Option<String>,
+    /// Why the service cannot be bound to localhost when `bind` is absent
+    /// (the module has no such option, or the VPN namespace confines it).
+    pub bind_exception: Option<String>,
+    /// Devices the service uses when its host has them, without needing
+    /// them (a GPU for transcoding, a Coral for detection).
+    #[serde(default)]
+    pub optional_hardware: Vec<String>,
+    /// The systemd units the module runs, when they are not named after the
+    /// module's last path component (`deluged` and `delugeweb`).
+    #[serde(default)]
+    pub units: Vec<String>,
+    /// Unfree packages the module installs (their `lib.getName`), for the
+    /// host's unfree allow-list.
+    #[serde(default)]
+    pub unfree: Vec<String>,
 }
 
 fn yes() -> bool {

@@ -195,6 +195,11 @@ mod tests {
                 .iter()
                 .filter_map(|d| Some((d.clone(), format!("http://127.0.0.1:{}", get(d)?.port?))))
                 .collect(),
+            devices: e
+                .hardware
+                .iter()
+                .map(|k| (k.clone(), format!("/dev/serial/by-id/usb-{k}")))
+                .collect(),
             ..Default::default()
         };
         let fqdn = format!("{}.home.example.org", e.name);
@@ -219,6 +224,35 @@ mod tests {
             );
         }
         p
+    }
+
+    /// Raw Nix is code, never templated: a placeholder in it would reach
+    /// the generated file as `@port@`.
+    #[test]
+    fn raw_nix_holds_no_placeholder() {
+        fn walk(name: &str, v: &toml::Value) {
+            match v {
+                toml::Value::Table(t) => {
+                    if let (1, Some(toml::Value::String(code))) = (t.len(), t.get("nix")) {
+                        let mut parts = code.split('@');
+                        parts.next();
+                        let named = parts.step_by(2).any(|p| {
+                            !p.is_empty()
+                                && p.chars().all(|c| {
+                                    c.is_ascii_alphanumeric() || matches!(c, '_' | ':' | '-')
+                                })
+                        });
+                        assert!(!named, "{name}: a placeholder in raw Nix `{code}`");
+                    }
+                    t.values().for_each(|v| walk(name, v));
+                }
+                toml::Value::Array(items) => items.iter().for_each(|v| walk(name, v)),
+                _ => {}
+            }
+        }
+        for (name, e) in catalog() {
+            walk(name, &toml::Value::Table(e.nixos.clone()));
+        }
     }
 
     #[test]
@@ -247,11 +281,12 @@ mod tests {
                     ),
                 }
             }
-            assert_eq!(
-                t.get("enable"),
-                Some(&toml::Value::Boolean(true)),
-                "{name}: module not enabled"
-            );
+            // A container is enabled by being declared with its image.
+            let enabled = t.get("enable") == Some(&toml::Value::Boolean(true))
+                || e.module
+                    .starts_with("virtualisation.oci-containers.containers.")
+                    && t.contains_key("image");
+            assert!(enabled, "{name}: module not enabled");
         }
     }
 }

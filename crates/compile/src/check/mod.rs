@@ -7,6 +7,7 @@
 mod backup;
 mod boot;
 mod exposure;
+mod images;
 mod login;
 mod media;
 mod network;
@@ -36,17 +37,19 @@ const RULES: &[Rule] = &[
     resources::pool_budget,
     resources::recordsize_sanity,
     placement::hardware_present,
+    placement::hardware_used,
+    images::images_pinned,
     media::roles_filled,
     media::vpn_confined,
     media::media_together,
+    media::media_quotas_apply,
     unused::unused_tunnel,
     unused::idle_replica,
-    unused::unused_hardware,
     unused::unscraped_exporter,
 ];
 
 /// Codes of the rules that can be silenced for one service.
-pub const SILENCEABLE: [&str; 9] = [
+pub const SILENCEABLE: [&str; 8] = [
     "admin-public",
     "public-without-auth",
     "exposure-without-reason",
@@ -55,7 +58,6 @@ pub const SILENCEABLE: [&str; 9] = [
     "no-replica",
     "literal-secret",
     "recordsize",
-    "missing-hardware",
 ];
 
 /// Runs every rule; diagnostics come back sorted by position in the spec.

@@ -2,9 +2,11 @@
 
 mod model;
 pub mod policy;
+mod quotas;
 mod replica;
 mod resolve;
 
 pub use model::*;
+pub use quotas::{ProjectQuota, project_id};
 pub use replica::{Pulled, REPLICAS, ReplicaPlan};
 pub use resolve::{resolve, toml_to_nix};

@@ -29,6 +29,8 @@ pub struct Fleet {
     pub replica: Option<super::ReplicaPlan>,
     /// Every agenix secret the fleet uses, by name.
     pub secrets: BTreeMap<String, Secret>,
+    /// Project quotas on folders of the media tree (`[media.quotas]`).
+    pub media_quotas: Vec<super::ProjectQuota>,
 }
 
 impl Fleet {

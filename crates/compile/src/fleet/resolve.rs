@@ -119,7 +119,8 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
                 spec: h.clone(),
             }
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let media_quotas = super::quotas::resolve(&spec.media.quotas, &hosts);
     let mut fleet = Fleet {
         homelab: spec.homelab.clone(),
         hosts,
@@ -128,6 +129,7 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
         backup: spec.backup.clone(),
         replica,
         secrets,
+        media_quotas,
     };
     drop_idle_replica_key(&mut fleet, spec);
     Ok(fleet)
@@ -303,6 +305,7 @@ fn instance(
             .collect(),
         secrets: secrets.clone(),
         endpoints: endpoints.clone(),
+        devices: device_paths(entry, host),
         ..Default::default()
     };
     let url = public_fqdn
@@ -825,4 +828,20 @@ fn infrastructure_data(
 fn host_id(homelab: &str, host: &str) -> String {
     let digest = Sha256::digest(format!("{homelab}/{host}").as_bytes());
     digest[..4].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The serial paths an entry's settings name (`@device:zigbee@`). A device
+/// the host lacks gets a path that names the gap; `missing-hardware`
+/// (an error that cannot be silenced) stops such a spec before it builds.
+fn device_paths(entry: &Entry, host: &Host) -> BTreeMap<String, String> {
+    entry
+        .hardware
+        .iter()
+        .map(|kind| {
+            let path = host
+                .device_path(kind)
+                .map_or_else(|| format!("/dev/missing-{kind}"), str::to_string);
+            (kind.clone(), path)
+        })
+        .collect()
 }

@@ -8,6 +8,7 @@
 
 mod core;
 mod datasets;
+mod devices;
 mod disko;
 mod flake;
 mod hardware;

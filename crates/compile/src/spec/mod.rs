@@ -1,10 +1,11 @@
 //! Stage 1: the spec. Reads `homelab.toml` strictly, with spans, into typed
 //! values. Nothing later reads the raw TOML.
 
+mod media;
 mod model;
 mod parse;
 pub mod reader;
 
 pub use model::*;
-pub use parse::{is_dns_label, parse, parse_ssh_key};
+pub use parse::{HARDWARE, SERIAL_DEVICES, is_dns_label, parse, parse_ssh_key};
 pub use reader::Sp;

@@ -197,6 +197,15 @@ fn decode(root: &mut Table, sink: &mut Sink, root_text: &str) -> Option<Spec> {
         t.finish(sink);
     }
 
+    let media = match root.table(sink, "media") {
+        Some(mut t) => {
+            let m = super::media::media(&mut t, sink);
+            t.finish(sink);
+            m
+        }
+        None => Media::default(),
+    };
+
     Some(Spec {
         homelab: homelab?,
         hosts,
@@ -204,6 +213,7 @@ fn decode(root: &mut Table, sink: &mut Sink, root_text: &str) -> Option<Spec> {
         access,
         backup,
         secrets,
+        media,
     })
 }
 
@@ -251,8 +261,20 @@ fn homelab(t: &mut Table, sink: &mut Sink) -> Option<Homelab> {
     })
 }
 
-/// Devices a catalog entry can need (`hardware` in the catalog).
-pub const HARDWARE: [&str; 4] = ["gpu", "zigbee", "zwave", "coral"];
+/// Devices a host can have. The part before `-` is what a catalog entry
+/// asks for (`hardware = ["zigbee"]`): `gpu-intel` is a `gpu`.
+pub const HARDWARE: [&str; 7] = [
+    "gpu-intel",
+    "gpu-nvidia",
+    "gpu-amd",
+    "coral-usb",
+    "coral-pcie",
+    "zigbee-usb",
+    "zwave-usb",
+];
+/// Devices reached through a serial port, whose stable path the host must
+/// give in `[hosts.<h>.devices]`.
+pub const SERIAL_DEVICES: [&str; 2] = ["zigbee-usb", "zwave-usb"];
 const SYSTEMS: [&str; 2] = ["x86_64-linux", "aarch64-linux"];
 const POOL_MODES: [&str; 5] = ["single", "mirror", "raidz1", "raidz2", "raidz3"];
 
@@ -298,6 +320,7 @@ fn host(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<Host> {
             );
         }
     }
+    let devices = devices(t, sink, &name.value, &hardware);
     let mut pools = Vec::new();
     for (pool_name, mut p) in t.named_tables(sink, "pools") {
         let mode = p.choice(sink, "mode", &POOL_MODES);
@@ -336,8 +359,71 @@ fn host(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<Host> {
         cpu,
         state_version,
         hardware,
+        devices,
         pools,
     })
+}
+
+/// `[hosts.<h>.devices]`: the serial path of each USB coordinator, which a
+/// serial device must have (`/dev/ttyACM0` changes with plugging order;
+/// `/dev/serial/by-id/…` does not).
+fn devices(
+    t: &mut Table,
+    sink: &mut Sink,
+    host: &str,
+    hardware: &[Sp<String>],
+) -> Vec<(Sp<String>, Sp<String>)> {
+    let mut out = Vec::new();
+    if let Some(table) = t.table(sink, "devices") {
+        for (k, v) in table.entries() {
+            let key = Sp::new(k.get_ref().to_string(), k.span());
+            let listed = hardware.iter().any(|h| h.value == key.value);
+            if !SERIAL_DEVICES.contains(&key.value.as_str()) || !listed {
+                sink.push(
+                    Diagnostic::error(
+                        "invalid-value",
+                        format!("no serial device `{}` on this host", key.value),
+                    )
+                    .at(key.span.clone(), "not a serial device listed in `hardware`")
+                    .help(format!(
+                        "device paths are for {} listed in the host's `hardware`",
+                        crate::diagnostic::name_list(&SERIAL_DEVICES)
+                    )),
+                );
+                continue;
+            }
+            match v.get_ref() {
+                DeValue::String(path) if path.starts_with("/dev/") => {
+                    out.push((key, Sp::new(path.to_string(), v.span())));
+                }
+                _ => sink.push(
+                    Diagnostic::error(
+                        "invalid-value",
+                        format!("`{}` needs a device path", key.value),
+                    )
+                    .at(v.span(), "expected a path below /dev")
+                    .help(format!(
+                        "write `{} = \"/dev/serial/by-id/usb-…\"`",
+                        key.value
+                    )),
+                ),
+            }
+        }
+    }
+    for h in hardware {
+        let serial = SERIAL_DEVICES.contains(&h.value.as_str());
+        if serial && !out.iter().any(|(k, _)| k.value == h.value) {
+            sink.push(
+                Diagnostic::error("missing-device", format!("`{}` has no device path", h.value))
+                    .at(h.span.clone(), "a serial coordinator needs its stable path")
+                    .help(format!(
+                        "add `[hosts.{host}.devices]` with `{} = \"/dev/serial/by-id/usb-…\"` (`ls -l /dev/serial/by-id/` on the host)",
+                        h.value
+                    )),
+            );
+        }
+    }
+    out
 }
 
 /// `[hosts.<name>.boot]`: the disk is required, the root defaults to ext4.

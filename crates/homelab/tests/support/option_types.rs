@@ -284,7 +284,12 @@ impl Parser {
                 self.string()?;
                 Type::Str
             }
-            "enum" => Type::Enum(self.members()?),
+            // `enum [ ]` stands in the index for an enum the module computes
+            // (Home Assistant's components): its members are not known here.
+            "enum" => match self.members()? {
+                members if members.is_empty() => Type::Unchecked("enum [ ] (computed)".into()),
+                members => Type::Enum(members),
+            },
             "anything" | "unspecified" | "raw" => Type::Anything,
             "attrs" => Type::Attrs,
             "submodule" => {
