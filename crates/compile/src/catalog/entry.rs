@@ -114,10 +114,6 @@ pub struct Entry {
     pub dynamic_user: bool,
     #[serde(default)]
     pub state: Vec<State>,
-    /// systemd units that run the service (default: `<name>.service`);
-    /// stopped while its data is captured or restored.
-    #[serde(default)]
-    pub units: Vec<String>,
     pub database: Option<Database>,
     #[serde(default)]
     pub secrets: Vec<SecretSlot>,

@@ -76,13 +76,29 @@ fn service(fleet: &Fleet, i: &Instance) -> ServicePlan {
 }
 
 /// The units to stop around a capture: the catalog's list, or the unit
-/// named after the entry.
+/// named after the module (as the renderer names them), as `.service`.
 fn units(i: &Instance) -> Vec<String> {
-    if i.entry.units.is_empty() {
-        vec![format!("{}.service", i.entry.name)]
+    let module = i.entry.module.rsplit('.').next().unwrap_or_default();
+    let named = if module.is_empty() {
+        i.entry.name.as_str()
     } else {
-        i.entry.units.clone()
-    }
+        module
+    };
+    let units: Vec<&str> = if i.entry.units.is_empty() {
+        vec![named]
+    } else {
+        i.entry.units.iter().map(String::as_str).collect()
+    };
+    units
+        .into_iter()
+        .map(|u| {
+            if u.contains('.') {
+                u.to_string()
+            } else {
+                format!("{u}.service")
+            }
+        })
+        .collect()
 }
 
 fn state_path(d: &DataDir) -> StatePath {
