@@ -148,6 +148,13 @@ fn every_option_path_is_in_the_index() {
             &toml::Value::Table(e.nixos.clone()),
             &mut found,
         );
+        if let Some(oidc) = &e.oidc {
+            leaves(
+                &mut Vec::new(),
+                &toml::Value::Table(oidc.nixos.clone()),
+                &mut found,
+            );
+        }
         for leaf in found.iter().filter(|l| !l.is_empty()) {
             if !index.iter().any(|o| o.covers(leaf)) {
                 unknown.push(format!("{name}: {}", leaf.join(".")));

@@ -47,6 +47,10 @@ pub struct Entry {
     /// User pass-through settings (`[services.x.nixos]`) land below it.
     #[serde(default)]
     pub module: String,
+    /// True when the NixOS module can run several instances on one host
+    /// (otherwise a second instance there is a `duplicate-module` error).
+    #[serde(default)]
+    pub several_per_host: bool,
     /// Default listening port (TCP) of the web UI or API.
     pub port: Option<u16>,
     /// True when the module cannot move the port (an override is refused).
@@ -146,6 +150,32 @@ pub struct Entry {
     /// host's unfree allow-list.
     #[serde(default)]
     pub unfree: Vec<String>,
+    /// How the service signs people in with the fleet's OpenID Connect
+    /// provider, when it can (`[access.sso]`).
+    pub oidc: Option<Oidc>,
+}
+
+/// A service that is an OpenID Connect client of the fleet's provider.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Oidc {
+    /// The redirect (callback) path on the service's own URL.
+    pub redirect_path: String,
+    /// Whether the service sends a PKCE challenge (the provider then
+    /// requires one).
+    #[serde(default)]
+    pub pkce: bool,
+    /// The client secret's file, when the service reads it as more than
+    /// the bare value: `@value@` stands for the secret, e.g.
+    /// `OIDC_CLIENT_SECRET=@value@\n` for an environment file. Only text
+    /// before `@value@` and a final newline are allowed (the provider's
+    /// side strips them).
+    pub secret_template: Option<String>,
+    /// Settings that make it a client, merged into `[nixos]`. Besides the
+    /// usual placeholders: `@oidc-issuer@` (the provider's URL),
+    /// `@oidc-client-id@`, and `@secret:oidc-client-secret@` (the client
+    /// secret, machine-made and shared with the provider).
+    pub nixos: toml::Table,
 }
 
 fn yes() -> bool {
@@ -238,6 +268,11 @@ pub enum Generator {
         length: u16,
         #[serde(default)]
         alphabet: Alphabet,
+        /// The file holds this text with `@value@` replaced by the random
+        /// value (an environment file line, for instance); none: the
+        /// value alone.
+        #[serde(default)]
+        template: Option<String>,
     },
     /// An OpenSSH ed25519 private key. Its public half is written into the
     /// spec at `public_key` (a dotted key path, e.g.

@@ -264,6 +264,39 @@ mod tests {
         }
     }
 
+    /// A client's `[oidc]` settings expand with what single sign-on adds,
+    /// and its redirect is a path on the service's URL.
+    #[test]
+    fn every_oidc_block_expands() {
+        for (name, e) in catalog() {
+            let Some(oidc) = &e.oidc else { continue };
+            assert!(oidc.redirect_path.starts_with('/'), "{name}: redirect_path");
+            if let Some(t) = &oidc.secret_template {
+                let after = t.split_once("@value@").map(|(_, a)| a);
+                assert!(
+                    matches!(after, Some("" | "\n")),
+                    "{name}: secret_template must end in `@value@` (and a newline)"
+                );
+            }
+            let mut p = placeholders(e);
+            p.secrets
+                .insert("oidc-client-secret".into(), format!("{name}-oidc"));
+            for k in [
+                "oidc-issuer",
+                "oidc-auth-url",
+                "oidc-token-url",
+                "oidc-userinfo-url",
+                "oidc-client-id",
+                "oidc-provider-title",
+            ] {
+                p.simple.insert(k, "x".into());
+            }
+            if let Err(err) = expand(&oidc.nixos, &p) {
+                panic!("catalog entry {name} [oidc]: {err}");
+            }
+        }
+    }
+
     #[test]
     fn settings_sit_below_the_module_they_drive() {
         for (name, e) in catalog() {

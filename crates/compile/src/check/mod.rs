@@ -11,9 +11,11 @@ mod images;
 mod login;
 mod media;
 mod network;
+mod passthrough;
 mod placement;
 mod resources;
 mod secrets;
+mod sso;
 mod unused;
 
 use crate::diagnostic::{Diagnostic, Severity, did_you_mean, name_list};
@@ -33,6 +35,8 @@ const RULES: &[Rule] = &[
     exposure::widening_needs_reason,
     backup::data_is_protected,
     secrets::no_literal_secrets,
+    passthrough::renderer_owns_access,
+    passthrough::one_module_instance_per_host,
     resources::ram_budget,
     resources::pool_budget,
     resources::recordsize_sanity,
@@ -46,6 +50,10 @@ const RULES: &[Rule] = &[
     unused::unused_tunnel,
     unused::idle_replica,
     unused::unscraped_exporter,
+    sso::provider_placed,
+    sso::groups_have_members,
+    sso::service_groups_exist,
+    sso::groups_not_enforced,
 ];
 
 /// Codes of the rules that can be silenced for one service.

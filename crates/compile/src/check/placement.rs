@@ -8,8 +8,10 @@ use crate::spec::{HARDWARE, hardware_kind};
 /// `missing-hardware`: a service needs a kind of device (`zigbee`) its host
 /// does not list (`zigbee-usb`).
 pub fn hardware_present(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+    let hosts: std::collections::HashMap<&str, &crate::fleet::HostPlan> =
+        fleet.hosts.iter().map(|h| (h.name(), h)).collect();
     for i in &fleet.instances {
-        let Some(host) = fleet.hosts.iter().find(|h| h.name() == i.host) else {
+        let Some(host) = hosts.get(i.host.as_str()) else {
             continue;
         };
         let missing: Vec<&str> = i

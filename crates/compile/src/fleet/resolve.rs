@@ -7,7 +7,7 @@ use crate::diagnostic::{Diagnostic, did_you_mean, name_list};
 use crate::nix::{Attrs, Nix, merge_into};
 use crate::spec::{Exposure, Host, ServiceSpec, Size, Sp, Spec};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Resolves a parsed spec. Returns every problem found, or the fleet.
 pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
@@ -34,14 +34,21 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
         }
     }
 
+    // Sets computed once, so a large spec stays linear.
+    let single_host = placed
+        .windows(2)
+        .all(|w| w[0].2.name.value == w[1].2.name.value);
+    let placed_entries: HashSet<&str> = placed.iter().map(|(_, e, _)| e.name.as_str()).collect();
+    let named_entries: HashSet<&str> = spec
+        .services
+        .iter()
+        .map(|o| o.service.value.as_str())
+        .collect();
     let endpoints: BTreeMap<String, String> = placed
         .iter()
         .filter_map(|(s, e, h)| {
             let port = port_of(s, e)?;
-            let addr = if placed
-                .iter()
-                .all(|(_, _, other)| other.name.value == h.name.value)
-            {
+            let addr = if single_host {
                 BIND_ADDRESS.to_string()
             } else {
                 h.address.value.clone()
@@ -60,12 +67,12 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
             if dep_entry.kind == Kind::Infrastructure {
                 continue;
             }
-            if placed.iter().any(|(_, e, _)| &e.name == dep) {
+            if placed_entries.contains(dep.as_str()) {
                 continue;
             }
             // In the spec but not placed: its own error says why; this
             // instance only cannot be completed.
-            if spec.services.iter().any(|o| &o.service.value == dep) {
+            if named_entries.contains(dep.as_str()) {
                 missing.push(s.name.value.as_str());
                 continue;
             }
@@ -102,16 +109,24 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
         }
     }
 
-    let secrets = secrets(spec, &instances, &mut diags);
+    let mut secrets = secrets(spec, &instances, &mut diags);
+    let sso = super::sso::wire(spec, &mut instances, &mut secrets);
     let replica = super::replica::resolve(spec, &mut diags);
     if !diags.is_empty() {
         return Err(diags);
+    }
+    let mut by_host: HashMap<&str, Vec<&Instance>> = HashMap::new();
+    for i in &instances {
+        by_host.entry(i.host.as_str()).or_default().push(i);
     }
     let hosts = spec
         .hosts
         .iter()
         .map(|h| {
-            let infrastructure = infrastructure(spec, h, &instances);
+            let mine = by_host
+                .get(h.name.value.as_str())
+                .map_or(&[][..], Vec::as_slice);
+            let infrastructure = infrastructure(spec, h, mine);
             HostPlan {
                 host_id: host_id(&spec.homelab.name.value, &h.name.value),
                 data: infrastructure_data(h, &infrastructure),
@@ -130,6 +145,7 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
         replica,
         secrets,
         media_quotas,
+        sso,
     };
     drop_idle_replica_key(&mut fleet, spec);
     Ok(fleet)
@@ -385,9 +401,10 @@ fn instance(
         database,
         secrets,
         nixos,
-        passthrough_strings: s.nixos_strings.clone(),
+        passthrough: s.nixos_leaves.clone(),
         exposure_reason: s.exposure_reason.clone(),
         silence: s.silence.clone(),
+        groups: s.groups.clone(),
     })
 }
 
@@ -623,12 +640,20 @@ fn secrets(
         }
     }
     // Access and backup secrets live on every host that uses them.
+    let hosts_where = |f: fn(&Instance) -> bool| -> HashSet<&str> {
+        instances
+            .iter()
+            .filter(|i| f(i))
+            .map(|i| i.host.as_str())
+            .collect()
+    };
+    let proxied = hosts_where(|i| i.fqdn.is_some());
+    let tunnelled = hosts_where(|i| i.public_fqdn.is_some());
+    let confined = hosts_where(|i| i.entry.vpn);
     for h in &spec.hosts {
         let host = h.name.value.as_str();
-        let runs_proxy = instances.iter().any(|i| i.host == host && i.fqdn.is_some());
-        let runs_tunnel = instances
-            .iter()
-            .any(|i| i.host == host && i.public_fqdn.is_some());
+        let runs_proxy = proxied.contains(host);
+        let runs_tunnel = tunnelled.contains(host);
         if let (Some(p), true) = (&spec.access.proxy, runs_proxy) {
             let mut u = SecretUse::new(
                 format!(
@@ -665,7 +690,7 @@ fn secrets(
             .unit(format!("cloudflared-tunnel-{}.service", t.id.value));
             add_secret(&mut out, &t.credentials_secret, u);
         }
-        let runs_confined = instances.iter().any(|i| i.host == host && i.entry.vpn);
+        let runs_confined = confined.contains(host);
         if let (Some(v), true) = (&spec.access.vpn, runs_confined) {
             let u = SecretUse::new(
                 "wg-quick configuration of the VPN torrent clients are confined to",
@@ -682,6 +707,7 @@ fn secrets(
                 .made_by(catalog::Generator::Random {
                     length: 40,
                     alphabet: catalog::Alphabet::Alphanumeric,
+                    template: None,
                 });
             add_secret(&mut out, &b.password_secret, u);
             if let Some(e) = &b.environment_secret {
@@ -753,11 +779,7 @@ fn secrets(
 }
 
 /// The infrastructure a host runs, derived from what its services need.
-fn infrastructure(spec: &Spec, host: &Host, instances: &[Instance]) -> Vec<&'static str> {
-    let mine: Vec<&Instance> = instances
-        .iter()
-        .filter(|i| i.host == host.name.value)
-        .collect();
+fn infrastructure(spec: &Spec, host: &Host, mine: &[&Instance]) -> Vec<&'static str> {
     let mut out = vec!["openssh", "firewall", "fail2ban"];
     let zfs_root = host
         .boot

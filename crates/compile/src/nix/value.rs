@@ -42,6 +42,9 @@ pub enum Nix {
         func: String,
         args: Vec<Nix>,
     },
+    /// A shell script, one line per command; values in it are quoted with
+    /// `lib.escapeShellArg` (see [`super::shell`]).
+    Script(Vec<super::shell::Line>),
 }
 
 impl Nix {
@@ -73,6 +76,10 @@ impl Nix {
             at: None,
             body: Box::new(Nix::Attrs(body)),
         }
+    }
+
+    pub fn script(lines: Vec<super::shell::Line>) -> Nix {
+        Nix::Script(lines)
     }
 
     pub fn call(func: impl Into<String>, args: Vec<Nix>) -> Nix {

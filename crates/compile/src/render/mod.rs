@@ -17,6 +17,7 @@ mod media;
 mod replication;
 mod secrets;
 mod service;
+mod sso;
 
 use crate::fleet::{Fleet, HostPlan};
 use crate::nix::{self, Attrs, Nix};

@@ -283,8 +283,19 @@ pub struct ServiceSpec {
     pub exposure_reason: Option<Sp<String>>,
     /// Rules silenced for this service: code and the reason.
     pub silence: Vec<(Sp<String>, Sp<String>)>,
-    /// Every string in `nixos`, by dotted key path, with its span.
-    pub nixos_strings: Vec<(String, crate::diagnostic::Span)>,
+    /// Every value in `nixos` that is not a table, by dotted key path.
+    pub nixos_leaves: Vec<NixosLeaf>,
+    /// `groups = ["family"]`: the `[access.sso]` groups let in.
+    pub groups: Vec<Sp<String>>,
+}
+
+/// One setting of `[services.<name>.nixos]`: its dotted key below the
+/// module, the value (an array's items each count), and its span.
+#[derive(Debug, Clone)]
+pub struct NixosLeaf {
+    pub key: String,
+    pub value: toml::Value,
+    pub span: crate::diagnostic::Span,
 }
 
 /// Overrides for one state directory of a service: `[services.x.data.<dir>]`.
@@ -303,6 +314,26 @@ pub struct Access {
     pub tailscale: Option<Tailscale>,
     pub tunnel: Option<Tunnel>,
     pub vpn: Option<Vpn>,
+    pub sso: Option<Sso>,
+}
+
+/// `[access.sso]`: one OpenID Connect provider for the fleet.
+#[derive(Debug, Clone)]
+pub struct Sso {
+    pub span: crate::diagnostic::Span,
+    /// The service instance that is the provider (`pocket-id`, `keycloak`).
+    pub provider: Sp<String>,
+    /// `[access.sso.groups]`: who belongs to `admin`, `family`, `media`…
+    pub groups: Vec<SsoGroup>,
+}
+
+/// One group of `[access.sso.groups]` and its members' user names.
+#[derive(Debug, Clone)]
+pub struct SsoGroup {
+    pub name: Sp<String>,
+    /// The member list's span.
+    pub span: crate::diagnostic::Span,
+    pub members: Vec<Sp<String>>,
 }
 
 /// `[access.vpn]`: the WireGuard tunnel that torrent clients are confined

@@ -24,7 +24,11 @@ pub fn run(src: &Source, out: Option<PathBuf>, force: bool, format: Format) -> E
     let spec_name = Path::new(&src.name)
         .file_name()
         .map_or("homelab.toml".into(), |n| n.to_string_lossy().into_owned());
-    match output::write_tree(&out, &files, &spec_name, force) {
+    let options = output::Options {
+        force,
+        spec_dir: src.dir.as_deref(),
+    };
+    match output::write_tree(&out, &files, &spec_name, options) {
         Ok(s) => {
             let summary = format!(
                 "wrote {}: {} created, {} updated, {} unchanged, {} removed",
@@ -50,6 +54,30 @@ pub fn run(src: &Source, out: Option<PathBuf>, force: bool, format: Format) -> E
                 "help: move your changes into the spec (or hosts/<host>/extra.nix), then build again;"
             );
             eprintln!("      or run `homelab build --force` to overwrite them");
+            eprintln!("nothing was written");
+            ExitCode::from(1)
+        }
+        Err(output::WriteError::Symlinks(paths)) => {
+            eprintln!("error: paths the build writes are symlinks or lie below one:");
+            for p in &paths {
+                eprintln!("  {}", p.display());
+            }
+            eprintln!(
+                "help: homelab never writes through a symlink; replace the link with the real folder or file, then build again"
+            );
+            eprintln!("nothing was written");
+            ExitCode::from(1)
+        }
+        Err(e @ output::WriteError::NotOurs(_)) => {
+            eprintln!("error: {e}");
+            eprintln!(
+                "help: choose an empty or new folder with `--out`, or run `homelab build --force` to take this one over (files homelab does not generate are kept)"
+            );
+            eprintln!("nothing was written");
+            ExitCode::from(1)
+        }
+        Err(e @ output::WriteError::Refused { .. }) => {
+            eprintln!("error: {e}");
             eprintln!("nothing was written");
             ExitCode::from(1)
         }

@@ -90,7 +90,7 @@ impl Type {
             (Type::Int, Nix::Int(_)) => true,
             (Type::Float, Nix::Float(_)) => true,
             (Type::Number, Nix::Int(_) | Nix::Float(_)) => true,
-            (Type::Str, Nix::Str(_) | Nix::Interp(_)) => true,
+            (Type::Str, Nix::Str(_) | Nix::Interp(_) | Nix::Script(_)) => true,
             (Type::Path, Nix::Path(_) | Nix::Interp(_)) => true,
             (Type::Path, Nix::Str(s)) => s.starts_with('/'),
             (Type::IntRange(lo, hi), Nix::Int(i)) => {
