@@ -179,7 +179,11 @@ fn stage_files(
             fs::remove_file(&target).map_err(io_err(&target))?;
         }
         let text = with_header(file, spec_name);
-        match existing.generated_text(rel) {
+        // A JSON file (the host plan) carries no header: compare its bytes.
+        let json_before = (file.is_json() && existing.contains(rel))
+            .then(|| fs::read_to_string(out.join(rel)).ok())
+            .flatten();
+        match existing.generated_text(rel).or(json_before.as_ref()) {
             // Unchanged: the stage links the old file (a regular file the
             // scan saw, not a symlink) rather than writing it again.
             Some(b) if *b == text => {
