@@ -24,8 +24,9 @@ enum Owned {
     Firewall,
 }
 
-/// The words of a key's parts (split at `.`, `_`, `-` and camelCase).
-fn words(part: &str) -> Vec<String> {
+/// The words of a key's parts (split at `.`, `_`, `-` and camelCase),
+/// lowercased (`privateKey` → `private`, `key`).
+pub(super) fn words(part: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut prev_lower = false;

@@ -45,28 +45,10 @@ const NOT_SECRET_LAST: [&str; 10] = [
     "enable",
 ];
 
-/// The words of a key's last part: split at `_`, `-`, `.` and camelCase,
-/// lowercased (`privateKey` → `private`, `key`).
+/// The words of a key's last part (`services.x.privateKey` → `private`,
+/// `key`).
 fn words(key: &str) -> Vec<String> {
-    let last = key.rsplit('.').next().unwrap_or(key);
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut prev_lower = false;
-    for c in last.chars() {
-        if !c.is_ascii_alphanumeric() {
-            out.push(std::mem::take(&mut cur));
-            prev_lower = false;
-            continue;
-        }
-        if c.is_ascii_uppercase() && prev_lower {
-            out.push(std::mem::take(&mut cur));
-        }
-        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
-        cur.push(c.to_ascii_lowercase());
-    }
-    out.push(cur);
-    out.retain(|w| !w.is_empty());
-    out
+    super::passthrough::words(key.rsplit('.').next().unwrap_or(key))
 }
 
 /// Whether a key names a credential.
