@@ -12,6 +12,8 @@ use codespan_reporting::term;
 use serde::Serialize;
 use std::ops::Range;
 
+pub mod rules;
+
 /// A byte range in the spec source.
 pub type Span = Range<usize>;
 
@@ -46,7 +48,9 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// An error with a code from [`rules::RULES`].
     pub fn error(code: &'static str, message: impl Into<String>) -> Self {
+        debug_assert_registered(code, Severity::Error);
         Diagnostic {
             code,
             severity: Severity::Error,
@@ -58,10 +62,17 @@ impl Diagnostic {
         }
     }
 
+    /// A warning with a code from [`rules::RULES`].
     pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
+        debug_assert_registered(code, Severity::Warning);
         Diagnostic {
+            code,
             severity: Severity::Warning,
-            ..Diagnostic::error(code, message)
+            message: message.into(),
+            primary: None,
+            secondary: Vec::new(),
+            help: None,
+            subject: None,
         }
     }
 
@@ -94,6 +105,16 @@ impl Diagnostic {
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
+}
+
+/// A code must be in the table, at the severity it is raised with: the
+/// table is what documents it. Checked in debug builds, which every test
+/// and the fuzzer run.
+fn debug_assert_registered(code: &str, severity: Severity) {
+    debug_assert!(
+        rules::lookup(code).is_some_and(|r| r.level.allows(severity)),
+        "diagnostic code `{code}` is not in diagnostic::rules::RULES as {severity:?}"
+    );
 }
 
 /// Suggests the closest of `candidates` to `word`, if any is close enough
@@ -259,6 +280,20 @@ mod tests {
         assert_eq!(line_col(text, 0), (1, 1));
         assert_eq!(line_col(text, 6), (2, 1));
         assert_eq!(line_col(text, 9), (2, 3));
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "is not in diagnostic::rules::RULES")]
+    fn a_code_outside_the_table_is_a_defect() {
+        let _ = Diagnostic::error("no-such-code", "never raised");
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "is not in diagnostic::rules::RULES as Error")]
+    fn a_code_is_raised_at_its_level() {
+        let _ = Diagnostic::error("no-replica", "a warning by its table row");
     }
 
     #[test]
