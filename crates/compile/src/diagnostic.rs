@@ -5,6 +5,10 @@
 //! into the spec, optional secondary spans ("first used here"), and a help
 //! line saying what to do. The human renderer draws the source line with a
 //! caret; the JSON renderer gives the same facts to scripts.
+//!
+//! A few problems are about files other than the spec (a generated file
+//! edited by hand): those diagnostics have no position and name the files
+//! instead. Every list of diagnostics is put in one order by [`sort`].
 
 use codespan_reporting::diagnostic as cs;
 use codespan_reporting::files::SimpleFile;
@@ -45,6 +49,9 @@ pub struct Diagnostic {
     /// The service instance a policy finding is about, so the spec can
     /// silence the rule for that service.
     pub subject: Option<String>,
+    /// Files other than the spec the diagnostic is about, such as generated
+    /// files edited by hand; a diagnostic about them has no position.
+    pub files: Vec<String>,
 }
 
 impl Diagnostic {
@@ -59,6 +66,7 @@ impl Diagnostic {
             secondary: Vec::new(),
             help: None,
             subject: None,
+            files: Vec::new(),
         }
     }
 
@@ -73,6 +81,7 @@ impl Diagnostic {
             secondary: Vec::new(),
             help: None,
             subject: None,
+            files: Vec::new(),
         }
     }
 
@@ -102,9 +111,35 @@ impl Diagnostic {
         self
     }
 
+    /// Names a file outside the spec the diagnostic is about.
+    pub fn file(mut self, path: impl Into<String>) -> Self {
+        self.files.push(path.into());
+        self
+    }
+
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
+}
+
+/// The one order of diagnostics, wherever they come from: by position in
+/// the spec, errors before warnings at one place, and those about no place
+/// in the spec (files written by `build`) last. The sort is stable: at one
+/// place and severity, stages keep the order they found things in.
+pub fn sort(diags: &mut [Diagnostic]) {
+    diags.sort_by_key(|d| {
+        (
+            d.primary.is_none(),
+            d.primary.as_ref().map(|p| p.span.start),
+            d.severity,
+        )
+    });
+}
+
+/// Adds `more` to `diags`, keeping the order of [`sort`].
+pub fn merge(diags: &mut Vec<Diagnostic>, more: Vec<Diagnostic>) {
+    diags.extend(more);
+    sort(diags);
 }
 
 /// A code must be in the table, at the severity it is raised with: the
@@ -171,13 +206,17 @@ pub fn render_human(diags: &[Diagnostic], source: &SourceFile, color: bool) -> S
             labels
                 .push(cs::Label::secondary((), clamp(&s.span, source.text)).with_message(&s.note));
         }
-        let mut out = cs::Diagnostic::new(severity)
+        let notes = diag
+            .files
+            .iter()
+            .cloned()
+            .chain(diag.help.iter().map(|help| format!("help: {help}")))
+            .collect();
+        let out = cs::Diagnostic::new(severity)
             .with_code(diag.code)
             .with_message(&diag.message)
-            .with_labels(labels);
-        if let Some(help) = &diag.help {
-            out = out.with_notes(vec![format!("help: {help}")]);
-        }
+            .with_labels(labels)
+            .with_notes(notes);
         term::emit_to_write_style(&mut buffer, &config, &file, &out)
             .expect("writing to a memory buffer cannot fail");
     }
@@ -232,6 +271,10 @@ struct JsonDiagnostic<'a> {
     note: Option<&'a str>,
     related: Vec<JsonLabel>,
     help: Option<&'a str>,
+    /// Files other than `file` the diagnostic is about (then it has no
+    /// position); absent when there are none.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    files: &'a [String],
 }
 
 fn position(text: &str, span: &Span) -> JsonPosition {
@@ -265,6 +308,7 @@ pub fn render_json(diags: &[Diagnostic], source: &SourceFile) -> String {
                 })
                 .collect(),
             help: d.help.as_deref(),
+            files: &d.files,
         })
         .collect();
     serde_json::to_string_pretty(&items).expect("diagnostics always serialize")
@@ -294,6 +338,52 @@ mod tests {
     #[should_panic(expected = "is not in diagnostic::rules::RULES as Error")]
     fn a_code_is_raised_at_its_level() {
         let _ = Diagnostic::error("no-replica", "a warning by its table row");
+    }
+
+    fn at(code: &'static str, start: usize) -> Diagnostic {
+        Diagnostic::warning(code, code).at(start..start + 1, "here")
+    }
+
+    #[test]
+    fn one_order_position_then_severity_then_no_position() {
+        let mut diags = vec![
+            Diagnostic::error("edited-by-hand", "files").file("a.nix"),
+            at("no-replica", 9),
+            Diagnostic::error("port-clash", "b").at(9..10, "here"),
+            at("no-snapshots", 2),
+            at("recordsize", 9),
+        ];
+        sort(&mut diags);
+        let codes: Vec<&str> = diags.iter().map(|d| d.code).collect();
+        assert_eq!(
+            codes,
+            [
+                "no-snapshots",
+                "port-clash",
+                "no-replica",
+                "recordsize",
+                "edited-by-hand"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_diagnostic_about_files_names_them_in_both_renderings() {
+        let d = Diagnostic::error("edited-by-hand", "generated files were edited by hand")
+            .file("flake/flake.nix")
+            .help("build again");
+        let source = SourceFile {
+            name: "homelab.toml",
+            text: "",
+        };
+        assert_eq!(
+            render_human(std::slice::from_ref(&d), &source, false),
+            "error[edited-by-hand]: generated files were edited by hand\n = flake/flake.nix\n = help: build again\n\n"
+        );
+        let json: serde_json::Value = serde_json::from_str(&render_json(&[d], &source)).unwrap();
+        assert_eq!(json[0]["files"], serde_json::json!(["flake/flake.nix"]));
+        assert_eq!(json[0]["file"], "homelab.toml");
+        assert!(json[0].get("line").is_none());
     }
 
     #[test]

@@ -40,14 +40,13 @@ const CHECKS: &[Check] = &[
     media::media_together,
 ];
 
-/// Runs every rule; diagnostics come back sorted by position in the spec.
+/// Runs every rule; the caller puts the findings in order.
 pub fn check(fleet: &Fleet) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for check in CHECKS {
         check(fleet, &mut out);
     }
     apply_silences(fleet, &mut out);
-    out.sort_by_key(|d| (d.primary.as_ref().map(|p| p.span.start), d.severity));
     out
 }
 

@@ -68,6 +68,7 @@ use Level::{Error, ErrorOrWarning, Warning};
 
 const SPEC: &str = "diagnostics.md#reading-the-spec";
 const RESOLVE: &str = "diagnostics.md#resolving-against-the-catalog";
+const BUILD: &str = "diagnostics.md#writing-the-flake";
 const SILENCING: &str = "rules.md#silencing-a-rule-for-one-service";
 
 /// Every code, in the order of the documentation. Silenceable rules keep
@@ -127,6 +128,8 @@ pub static RULES: &[Rule] = &[
     // Policy: network.
     rule("port-clash", Error, false, "rules.md#port-clash--error", "one port used twice on a host"),
     rule("duplicate-name", Error, false, "rules.md#duplicate-name--error", "two services under one name"),
+    // Writing the flake.
+    rule("edited-by-hand", Error, false, BUILD, "generated files were changed since the last build"),
 ];
 
 /// The row of `code`, if it is one.
