@@ -1,10 +1,18 @@
 //! Stage 3: the fleet, the resolved model every later stage reads.
 
+mod data;
+mod host_plan;
+mod instance;
 mod model;
+mod passthrough;
 pub mod policy;
 mod replica;
 mod resolve;
+mod secrets;
+#[cfg(test)]
+mod testing;
 
 pub use model::*;
+pub use passthrough::toml_to_nix;
 pub use replica::{Pulled, REPLICAS, ReplicaPlan};
-pub use resolve::{resolve, toml_to_nix};
+pub use resolve::resolve;

@@ -1,0 +1,153 @@
+//! What each host runs besides its services: the infrastructure their
+//! needs imply (proxy, tunnel, database, media tree…), its state, and the
+//! host id ZFS needs.
+
+use super::model::{DataDir, HostPlan, Instance};
+use crate::catalog::{self, Entry, State};
+use crate::spec::{DataClass, Host, Size, Spec};
+use sha2::{Digest, Sha256};
+
+pub(super) fn plan_hosts(spec: &Spec, instances: &[Instance]) -> Vec<HostPlan> {
+    spec.hosts
+        .iter()
+        .map(|h| {
+            let infrastructure = infrastructure(spec, h, instances);
+            HostPlan {
+                host_id: host_id(&spec.homelab.name.value, &h.name.value),
+                data: infrastructure_data(h, &infrastructure),
+                infrastructure,
+                spec: h.clone(),
+            }
+        })
+        .collect()
+}
+
+/// The infrastructure a host runs, derived from what its services need.
+fn infrastructure(spec: &Spec, host: &Host, instances: &[Instance]) -> Vec<&'static str> {
+    let mine: Vec<&Instance> = instances
+        .iter()
+        .filter(|i| i.host == host.name.value)
+        .collect();
+    let mut out = vec!["openssh", "firewall", "fail2ban"];
+    if !host.pools.is_empty() {
+        out.push("zfs");
+    }
+    if spec.access.proxy.is_some() && mine.iter().any(|i| i.fqdn.is_some()) {
+        out.push("caddy");
+    }
+    if spec.access.tailscale.is_some() {
+        out.push("tailscale");
+    }
+    if spec.access.tunnel.is_some() && mine.iter().any(|i| i.public_fqdn.is_some()) {
+        out.push("cloudflared");
+    }
+    if mine.iter().any(|i| i.database.is_some()) {
+        out.push("postgresql");
+    }
+    if mine.iter().any(|i| i.entry.media) {
+        out.push("media");
+    }
+    out
+}
+
+/// Infrastructure state. Critical state (databases) and the media tree get
+/// a dataset on the host's first pool, for record size and snapshots; the
+/// rest is small and stays on the root file system, backed up like
+/// everything else.
+fn infrastructure_data(
+    host: &Host,
+    infrastructure: &[&'static str],
+) -> Vec<(&'static Entry, DataDir)> {
+    let pool = host.pools.first().map(|p| p.name.value.as_str());
+    infrastructure
+        .iter()
+        .filter_map(|name| catalog::get(name))
+        .flat_map(|entry| {
+            entry
+                .state
+                .iter()
+                .map(move |st| (entry, infrastructure_dir(entry, st, pool)))
+        })
+        .collect()
+}
+
+fn infrastructure_dir(entry: &Entry, st: &State, pool: Option<&str>) -> DataDir {
+    let own_dataset = st.class == DataClass::Critical || st.dataset;
+    DataDir {
+        state: st.name.clone(),
+        path: st.path.clone(),
+        class: st.class,
+        recordsize: st.recordsize.clone(),
+        quota: st.quota.as_deref().and_then(Size::parse),
+        dataset: pool
+            .filter(|_| own_dataset)
+            .map(|p| (p.to_string(), format!("{}/{}", entry.name, st.name))),
+        span: None,
+        offsite: st.offsite,
+    }
+}
+
+/// A stable 8-hex-digit `networking.hostId` (ZFS needs one per machine).
+fn host_id(homelab: &str, host: &str) -> String {
+    let digest = Sha256::digest(format!("{homelab}/{host}").as_bytes());
+    digest[..4].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::resolve;
+    use crate::fleet::testing::spec;
+
+    #[test]
+    fn host_ids_are_stable_and_differ_per_host() {
+        assert_eq!(host_id("home", "server"), host_id("home", "server"));
+        assert_ne!(host_id("home", "server"), host_id("home", "nas"));
+        assert_eq!(host_id("home", "server").len(), 8);
+        assert!(
+            host_id("home", "nas")
+                .chars()
+                .all(|c| c.is_ascii_hexdigit())
+        );
+    }
+
+    #[test]
+    fn infrastructure_follows_the_services_of_each_host() {
+        let (_, spec) = spec(
+            "[services.nextcloud]\nhost = \"server\"\n[services.homepage]\nhost = \"nas\"\nexposure = \"host\"\n\n[access.proxy]\ndns_provider = \"cloudflare\"\ncredentials_secret = \"acme-dns\"\n",
+        );
+        let fleet = resolve(&spec).unwrap();
+        assert_eq!(
+            fleet.hosts[0].infrastructure,
+            [
+                "openssh",
+                "firewall",
+                "fail2ban",
+                "zfs",
+                "caddy",
+                "postgresql"
+            ]
+        );
+        // No pool, nothing served through the proxy.
+        assert_eq!(
+            fleet.hosts[1].infrastructure,
+            ["openssh", "firewall", "fail2ban"]
+        );
+    }
+
+    #[test]
+    fn critical_infrastructure_state_gets_a_dataset_on_the_first_pool() {
+        let postgres = catalog::get("postgresql").unwrap();
+        let st = postgres
+            .state
+            .iter()
+            .find(|s| s.class == DataClass::Critical)
+            .unwrap();
+        let on_pool = infrastructure_dir(postgres, st, Some("tank"));
+        assert_eq!(
+            on_pool.dataset,
+            Some(("tank".to_string(), format!("postgresql/{}", st.name)))
+        );
+        assert_eq!(infrastructure_dir(postgres, st, None).dataset, None);
+    }
+}
