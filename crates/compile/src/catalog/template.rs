@@ -78,10 +78,7 @@ fn string(s: &str, p: &Placeholders) -> Result<Nix, String> {
         }
         if let Some(slot) = name.strip_prefix("secret:") {
             let secret = secret_name(p, slot)?;
-            return Ok(Nix::Raw(format!(
-                "config.age.secrets.{}.path",
-                crate::nix::attr_name(secret)
-            )));
+            return Ok(Nix::age_secret_path(secret));
         }
     }
     let mut out = String::new();
@@ -167,7 +164,12 @@ mod tests {
             toml::from_str("a = '@port@'\nb = '@secret:admin@'\nc = 'x @address@:@port@'").unwrap();
         let out = expand(&t, &ph()).unwrap();
         assert_eq!(out["a"], Nix::Int(3001));
-        assert_eq!(out["b"], Nix::raw("config.age.secrets.grafana-admin.path"));
+        // A selection node, not text: the name inside is escaped data.
+        assert_eq!(out["b"], Nix::age_secret_path("grafana-admin"));
+        assert_eq!(
+            crate::nix::print(&out["b"]),
+            "config.age.secrets.grafana-admin.path\n"
+        );
         assert_eq!(out["c"], Nix::str("x 127.0.0.1:3001"));
     }
 

@@ -6,7 +6,7 @@
 //! (`services.caddy.enable = true;`), and multi-line strings print as
 //! indented strings when that round-trips exactly.
 
-use super::value::{Attrs, Nix};
+use super::value::{Attrs, Nix, Part};
 
 const INDENT: &str = "  ";
 
@@ -35,6 +35,22 @@ fn write_value(out: &mut String, value: &Nix, depth: usize) {
         Nix::Str(s) => write_string(out, s, depth),
         Nix::Path(p) => out.push_str(p),
         Nix::Raw(code) => out.push_str(code),
+        Nix::Select { from, path } => {
+            out.push_str(from);
+            for name in path {
+                out.push('.');
+                out.push_str(&attr_name(name));
+            }
+        }
+        Nix::Interpolated(parts) => write_interpolated(out, parts, depth),
+        Nix::Concat(operands) => {
+            for (n, operand) in operands.iter().enumerate() {
+                if n > 0 {
+                    out.push_str(" + ");
+                }
+                write_operand(out, operand, depth);
+            }
+        }
         Nix::List(items) => write_list(out, items, depth),
         Nix::Attrs(attrs) => write_attrs(out, attrs, depth),
         Nix::Lambda {
@@ -60,19 +76,56 @@ fn write_value(out: &mut String, value: &Nix, depth: usize) {
             write_value(out, body, depth);
         }
         Nix::Call { func, args } => {
-            out.push_str(func);
+            write_operand(out, func, depth);
             for arg in args {
                 out.push(' ');
-                if is_atom(arg) {
-                    write_value(out, arg, depth);
-                } else {
-                    out.push('(');
-                    write_value(out, arg, depth);
-                    out.push(')');
-                }
+                write_operand(out, arg, depth);
             }
         }
     }
+}
+
+/// An operand of an application or a `+`: parenthesised unless it is one
+/// token.
+fn write_operand(out: &mut String, value: &Nix, depth: usize) {
+    if is_atom(value) {
+        write_value(out, value, depth);
+    } else {
+        out.push('(');
+        write_value(out, value, depth);
+        out.push(')');
+    }
+}
+
+/// `"text${code}text"`: text escaped as in any string, code printed as
+/// itself. A `$` that ends a text with more to follow is escaped: before
+/// code the two would read as `$$` and the code as text, before a text
+/// starting with `{` as an interpolation.
+fn write_interpolated(out: &mut String, parts: &[Part], depth: usize) {
+    out.push('"');
+    for (n, part) in parts.iter().enumerate() {
+        match part {
+            Part::Text(text) => {
+                let more = n + 1 < parts.len();
+                let quoted = quote(text);
+                let inner = &quoted[1..quoted.len() - 1];
+                // `quote` escapes a `$` only before `{`: a final one is bare.
+                match inner.strip_suffix('$') {
+                    Some(head) if more => {
+                        out.push_str(head);
+                        out.push_str("\\$");
+                    }
+                    _ => out.push_str(inner),
+                }
+            }
+            Part::Code(code) => {
+                out.push_str("${");
+                write_value(out, code, depth);
+                out.push('}');
+            }
+        }
+    }
+    out.push('"');
 }
 
 /// True for values that print as one token, so they need no parentheses
@@ -82,7 +135,7 @@ fn is_atom(v: &Nix) -> bool {
         // Negative numbers print parenthesised already.
         Nix::Int(_) => true,
         Nix::Raw(code) => !code.contains(char::is_whitespace),
-        Nix::Call { .. } | Nix::Lambda { .. } | Nix::Float(_) => false,
+        Nix::Call { .. } | Nix::Lambda { .. } | Nix::Float(_) | Nix::Concat(_) => false,
         _ => true,
     }
 }

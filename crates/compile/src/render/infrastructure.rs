@@ -4,7 +4,7 @@
 //! Services add their own parts (routes, paths, datasets) in their files.
 
 use crate::fleet::{Fleet, HostPlan, policy};
-use crate::nix::{Attrs, Nix, quote, set};
+use crate::nix::{Attrs, Nix, Part, set};
 use crate::spec::DataClass;
 
 /// Where `services.postgresqlBackup` writes dumps (the module's default).
@@ -62,8 +62,12 @@ pub fn infrastructure(fleet: &Fleet, host: &HostPlan) -> Attrs {
 /// Declares an agenix secret; `depth` is how many folders below the flake
 /// root the declaring file sits.
 pub fn age_secret(m: &mut Attrs, fleet: &Fleet, name: &str, depth: usize) {
-    let up = "../".repeat(depth);
-    let file = Nix::raw(format!("{up}secrets + {}", quote(&format!("/{name}.age"))));
+    let folder = match depth {
+        0 => "./secrets".to_string(),
+        _ => format!("{}secrets", "../".repeat(depth)),
+    };
+    // `<folder> + "/<name>.age"`: a path, whatever the name holds.
+    let file = Nix::Concat(vec![Nix::Path(folder), Nix::str(format!("/{name}.age"))]);
     set(m, &["age", "secrets", name, "file"], file);
     if let Some(owner) = fleet.secrets.get(name).and_then(|s| s.owner.as_deref()) {
         set(m, &["age", "secrets", name, "owner"], owner);
@@ -72,10 +76,7 @@ pub fn age_secret(m: &mut Attrs, fleet: &Fleet, name: &str, depth: usize) {
 
 /// `config.age.secrets."name".path`, the decrypted file at run time.
 pub fn secret_path(name: &str) -> Nix {
-    Nix::raw(format!(
-        "config.age.secrets.{}.path",
-        crate::nix::attr_name(name)
-    ))
+    Nix::age_secret_path(name)
 }
 
 fn zfs(m: &mut Attrs, host: &HostPlan) {
@@ -261,13 +262,15 @@ fn offsite(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
     if !dumps.is_empty() {
         // Dump the databases first, so the file backup holds a consistent copy.
         paths.push(DUMP_DIR.to_string());
-        let units = quote(&format!(" {}", dumps.join(" ")));
+        let systemctl = Nix::Interpolated(vec![
+            Part::Code(Nix::select("pkgs", ["systemd"])),
+            Part::Text("/bin/systemctl start".into()),
+        ]);
+        let units = Nix::str(format!(" {}", dumps.join(" ")));
         put(
             m,
             "backupPrepareCommand",
-            Nix::raw(format!(
-                "\"${{pkgs.systemd}}/bin/systemctl start\" + {units}"
-            )),
+            Nix::Concat(vec![systemctl, units]),
         );
     }
     put(m, "paths", Nix::strs(paths));
