@@ -10,14 +10,11 @@ pub mod check;
 pub mod diagnostic;
 pub mod fleet;
 pub mod nix;
+pub mod release;
 pub mod render;
 pub mod report;
 pub mod show;
 pub mod spec;
-
-/// The NixOS release the generated flake pins, and that the option index
-/// in `nixos-options/` describes.
-pub const NIXPKGS_RELEASE: &str = "nixos-25.05";
 
 pub mod examples;
 

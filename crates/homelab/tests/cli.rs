@@ -243,7 +243,7 @@ fn a_hand_edit_is_a_diagnostic_in_json_too() {
     assert_eq!(run(dir.path(), &build).0, 0);
     let flake = dir.path().join("flake/flake.nix");
     let text = std::fs::read_to_string(&flake).unwrap();
-    std::fs::write(&flake, text.replace("nixos-25.05", "nixos-unstable")).unwrap();
+    std::fs::write(&flake, format!("{text}# mine\n")).unwrap();
 
     let (code, stdout, stderr) = run(dir.path(), &build);
     assert_eq!((code, stderr.as_str()), (1, "nothing was written\n"));
@@ -264,7 +264,19 @@ fn show_prints_tables_and_json() {
     let dir = tempfile::tempdir().unwrap();
     let (code, stdout, _) = run(dir.path(), &["show", "ports", "--example", "frame1"]);
     assert_eq!(code, 0);
-    assert!(stdout.contains("frame1  grafana          3001   127.0.0.1  lan             https://grafana.local.kaifer.dev"), "{stdout}");
+    assert!(stdout.contains("frame1  grafana          3001   127.0.0.1    lan             https://grafana.local.kaifer.dev"), "{stdout}");
+    // Tailscale's WireGuard port is UDP on every interface.
+    assert!(
+        stdout.contains("frame1  Tailscale        41641  0.0.0.0 udp  infrastructure"),
+        "{stdout}"
+    );
+    // A client confined to the VPN is reached at its namespace's address.
+    let (code, stdout, _) = run(dir.path(), &["show", "ports", "--example", "family"]);
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("server  qbittorrent  8090   192.168.15.1  lan"),
+        "{stdout}"
+    );
     let (code, stdout, _) = run(
         dir.path(),
         &["show", "exposure", "--example", "nuc", "--json"],

@@ -7,7 +7,8 @@ use std::path::Path;
 use std::process::Command;
 
 /// One host with a pool, three services, the reverse proxy, Tailscale and
-/// a backup repository. It checks clean, without warnings.
+/// a backup repository; the host's boot disk last, so the lines above keep
+/// their numbers. It checks clean, without warnings.
 const BASE: &str = r#"[homelab]
 name = "home"
 domain = "example.org"
@@ -40,6 +41,9 @@ auth_key_secret = "tailscale-authkey"
 [backup]
 repository = "s3:https://s3.example.org/home"
 password_secret = "restic-password"
+
+[hosts.server.boot]
+disk = "/dev/disk/by-id/nvme-SSD"
 "#;
 
 /// Runs `homelab` with `args` in `dir`; returns exit code, stdout, stderr.
@@ -502,7 +506,7 @@ fn bad_size_for_quota() {
 20 │ quota = "10 gigs"
    │         ^^^^^^^^^ expected a number and a unit
    │
-   = help: write sizes like ZFS does: "500G", "2T", "3.5T"
+   = help: write sizes like ZFS does: "500G", "2T", "3.5T" ("4TB" and "4 TB" mean 4T too)
 
 homelab.toml: 1 error, 0 warnings
 "#,
@@ -633,6 +637,7 @@ fn two_hosts_need_a_host_per_service() {
                 r#"[hosts.nas]
 address = "192.168.1.11"
 ram_gb = 8
+boot.disk = "/dev/disk/by-id/ata-SSD"
 
 [services.grafana]
 host = "server"
@@ -644,9 +649,9 @@ host = "server"
             ),
         ]),
         r#"error[missing-host]: `homepage` does not say which host runs it
-   ┌─ homelab.toml:27:11
+   ┌─ homelab.toml:28:11
    │
-27 │ [services.homepage]
+28 │ [services.homepage]
    │           ^^^^^^^^ several hosts could run this
    │
    = help: add `host = "server"` (hosts: `server` and `nas`)
@@ -823,4 +828,29 @@ fn init_refuses_to_overwrite_a_spec() {
         std::fs::read_to_string(dir.path().join("lab/homelab.toml")).unwrap(),
         "# mine\n"
     );
+}
+
+/// A host without `[hosts.<name>.boot]`: its flake would have no root file
+/// system, so the check stops before anything is built.
+#[test]
+fn host_without_boot_disk() {
+    let spec = edit(&[(
+        "\n[hosts.server.boot]\ndisk = \"/dev/disk/by-id/nvme-SSD\"\n",
+        "",
+    )]);
+    assert_check_fails(
+        &spec,
+        r#"error[missing-boot-disk]: host `server` has no boot disk
+  ┌─ homelab.toml:8:8
+  │
+8 │ [hosts.server]
+  │        ^^^^^^ without one its flake has no root file system and cannot build
+  │
+  = help: add `[hosts.server.boot]` with `disk = "/dev/disk/by-id/…"` (`ls -l /dev/disk/by-id` on the machine lists them); the disk is erased at install
+
+homelab.toml: 1 error, 0 warnings
+"#,
+    );
+    let (code, _, _) = run(&spec, &["build"]);
+    assert_eq!(code, 1);
 }

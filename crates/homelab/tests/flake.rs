@@ -92,14 +92,9 @@ fn building_twice_gives_identical_trees() {
 #[test]
 fn every_assigned_option_exists_in_the_index() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let shared = root.join("../shared/nixos-options");
-    let local = root.join("nixos-options");
-    assert!(
-        shared.is_dir(),
-        "the shared option index is at {}",
-        shared.display()
-    );
-    let index = Index::load(&[shared.as_path(), local.as_path()]);
+    let dir = root.join("nixos-options");
+    assert!(dir.is_dir(), "the option index is at {}", dir.display());
+    let index = Index::load(&[dir.as_path()]);
     let mut unknown = Vec::new();
     for example in examples() {
         let text = compile::examples::get(example).unwrap();

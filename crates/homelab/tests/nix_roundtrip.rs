@@ -87,6 +87,9 @@ admin_keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEBTIGiXnUDiGk9cY1PIrmdVLGAqM
 address = "192.168.1.10"
 ram_gb = 16
 
+[hosts.server.boot]
+disk = "/dev/disk/by-id/nvme-SSD"
+
 [services.victoriametrics]
 exposure = "host"
 "#;

@@ -8,10 +8,7 @@ use support::nixos_options::Index;
 
 fn index() -> Index {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    Index::load(&[
-        &root.join("../shared/nixos-options"),
-        &root.join("nixos-options"),
-    ])
+    Index::load(&[&root.join("nixos-options")])
 }
 
 fn unknown(paths: &[(&[&str], Nix)]) -> Vec<String> {

@@ -76,6 +76,9 @@ address = "192.168.1.10"
 ram_gb = 16
 host_key = "{host}"
 
+[hosts.server.boot]
+disk = "/dev/disk/by-id/nvme-SSD"
+
 [services.vaultwarden]
 
 [access.proxy]
@@ -110,6 +113,7 @@ password_secret = "restic-password"
     assert_eq!(
         missing,
         [
+            "secret `vaultwarden-admin-password` has no file secrets/vaultwarden-admin-password.age yet",
             "secret `vaultwarden-admin-token` has no file secrets/vaultwarden-admin-token.age yet",
             "secret `acme-dns` has no file secrets/acme-dns.age yet",
             "secret `restic-password` has no file secrets/restic-password.age yet",
@@ -117,6 +121,8 @@ password_secret = "restic-password"
     );
 
     encrypt(&[&admin, &host], &secrets.join("acme-dns.age"));
+    // The admin's copy of the password: the host keeps only its hash.
+    encrypt(&[&admin], &secrets.join("vaultwarden-admin-password.age"));
     encrypt(&[&admin], &secrets.join("restic-password.age"));
     std::fs::write(
         secrets.join("vaultwarden-admin-token.age"),

@@ -9,3 +9,4 @@
 pub mod flake_tree;
 pub mod runner;
 pub mod secret_files;
+pub mod secrets;

@@ -69,7 +69,7 @@ pub fn check(fleet: &Fleet, flake: &Path) -> Vec<Diagnostic> {
             )
             .at(fleet.homelab.name.span.clone(), names.join(", "))
             .help(format!(
-                "after `homelab build`, run `agenix -e <name>.age` for each in {}",
+                "run `homelab secrets generate` for the machine-made ones and `homelab secrets set <name>` for the others (they go to {})",
                 dir.display()
             )),
         );
@@ -80,13 +80,20 @@ pub fn check(fleet: &Fleet, flake: &Path) -> Vec<Diagnostic> {
         let shown = format!("secrets/{}.age", secret.name);
         let Ok(bytes) = std::fs::read(&file) else {
             out.push(
-                Diagnostic::warning("secret-missing", format!("secret `{}` has no file {shown} yet", secret.name))
-                    .at(secret.span.clone(), secret.description.clone())
-                    .help(format!(
-                        "run `agenix -e {}.age` in {} (its recipients are in secrets.nix); the host cannot start what needs it until then",
-                        secret.name,
-                        dir.display()
-                    )),
+                Diagnostic::warning(
+                    "secret-missing",
+                    format!("secret `{}` has no file {shown} yet", secret.name),
+                )
+                .at(secret.span.clone(), secret.description.clone())
+                .help(format!(
+                    "run `homelab secrets {} {}`; the host cannot start what needs it until then",
+                    if secret.generator.is_some() {
+                        "generate"
+                    } else {
+                        "set"
+                    },
+                    secret.name,
+                )),
             );
             continue;
         };
@@ -98,28 +105,17 @@ pub fn check(fleet: &Fleet, flake: &Path) -> Vec<Diagnostic> {
                         "its file would hold the secret in the clear",
                     )
                     .help(format!(
-                        "delete it and create it with `agenix -e {}.age`",
+                        "delete it and create it with `homelab secrets set {}`",
                         secret.name
                     )),
             );
             continue;
         };
-        let mut readers: Vec<(String, &str)> = fleet
-            .homelab
-            .admin_keys
-            .iter()
-            .map(|k| ("the admin key".to_string(), k.value.as_str()))
+        let readers: Vec<(String, String)> = fleet
+            .secret_readers(&secret.name)
+            .into_iter()
+            .map(|r| (r.who, r.key))
             .collect();
-        for host in &secret.hosts {
-            if let Some(key) = fleet
-                .hosts
-                .iter()
-                .find(|h| h.name() == host)
-                .and_then(|h| h.spec.host_key.as_ref())
-            {
-                readers.push((format!("host `{host}`"), key.value.as_str()));
-            }
-        }
         let missing: Vec<String> = readers
             .iter()
             .filter(|(_, key)| {
@@ -138,9 +134,7 @@ pub fn check(fleet: &Fleet, flake: &Path) -> Vec<Diagnostic> {
                     format!("{shown} is not encrypted to {}", missing.join(" and ")),
                 )
                 .at(secret.span.clone(), "they could not decrypt it")
-                .help(
-                    "run `agenix --rekey` in the secrets folder (secrets.nix lists the recipients)",
-                ),
+                .help("run `homelab secrets rekey`"),
             );
         }
     }

@@ -3,6 +3,10 @@
 use crate::spec::{DataClass, Exposure};
 use serde::Deserialize;
 
+/// Where systemd keeps the state of `DynamicUser=` services (each
+/// `/var/lib/<name>` is a link into it).
+pub const PRIVATE_STATE_ROOT: &str = "/var/lib/private/";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
@@ -51,6 +55,14 @@ pub struct Entry {
     /// Other ports the service opens on localhost, for clash detection.
     #[serde(default)]
     pub extra_ports: Vec<u16>,
+    /// Default ports bound on every interface rather than localhost (no
+    /// listen-address option, or meant to be reached from the network);
+    /// the firewall decides who reaches them.
+    #[serde(default)]
+    pub wildcard_ports: Vec<u16>,
+    /// Ports that are UDP, not TCP.
+    #[serde(default)]
+    pub udp_ports: Vec<u16>,
     /// Estimated resident memory in MiB, for the RAM budget.
     pub ram_mb: u32,
     pub audience: Audience,
@@ -94,11 +106,20 @@ pub struct Entry {
     pub icon: Option<String>,
     /// System user owning the state directories.
     pub user: Option<String>,
+    /// The module runs the service with systemd's `DynamicUser=`: there is
+    /// no fixed user (`user` stays empty), and its state directories live
+    /// below `/var/lib/private`, which systemd wants at mode 0700.
+    #[serde(default)]
+    pub dynamic_user: bool,
     #[serde(default)]
     pub state: Vec<State>,
     pub database: Option<Database>,
     #[serde(default)]
     pub secrets: Vec<SecretSlot>,
+    /// A list option (absolute path) that takes the instance's further
+    /// host names, e.g. Nextcloud's `settings.trusted_domains`: its
+    /// settings name the canonical one, this option admits the others.
+    pub alias_option: Option<String>,
     /// Module settings, as a tree of absolute option paths. Strings may hold
     /// `@placeholders@` (see `template.rs`).
     #[serde(default)]
@@ -133,6 +154,11 @@ pub struct State {
     /// media tree); service state always has one.
     #[serde(default)]
     pub dataset: bool,
+    /// The module creates this directory itself with its own owner and
+    /// mode (a tmpfiles `d` rule), which also fixes a freshly mounted
+    /// dataset: the renderer adds no rule that would repeat or contradict it.
+    #[serde(default)]
+    pub module_creates: bool,
 }
 
 fn default_recordsize() -> String {
@@ -161,4 +187,95 @@ pub struct SecretSlot {
     pub description: String,
     /// Owner of the decrypted file; defaults to the entry's `user`.
     pub owner: Option<String>,
+    /// Group of the decrypted file; agenix's default is the owner's group.
+    pub group: Option<String>,
+    /// Permissions of the decrypted file.
+    #[serde(default = "default_mode")]
+    pub mode: String,
+    /// The systemd units that read the decrypted file, ordered after
+    /// agenix has put it in place.
+    #[serde(default)]
+    pub units: Vec<String>,
+    /// False for a secret only the admin reads (the clear form of a
+    /// password the host keeps only hashed): never decrypted on a host.
+    #[serde(default = "yes")]
+    pub on_host: bool,
+    /// How `homelab secrets generate` makes it; none when only the owner
+    /// can provide it (an API token from a provider).
+    pub generate: Option<Generator>,
+}
+
+/// The mode agenix gives a decrypted secret when none is set.
+pub fn default_mode() -> String {
+    "0400".to_string()
+}
+
+/// How a machine-made secret is made.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Generator {
+    /// `length` characters drawn uniformly from `alphabet`.
+    Random {
+        length: u16,
+        #[serde(default)]
+        alphabet: Alphabet,
+    },
+    /// An OpenSSH ed25519 private key. Its public half is written into the
+    /// spec at `public_key` (a dotted key path, e.g.
+    /// `backup.replica_public_key`) when the spec needs it.
+    SshKey {
+        #[serde(default)]
+        public_key: Option<String>,
+    },
+    /// The Argon2id PHC string of the secret `from` (a slot of the same
+    /// entry in the catalog, the full secret name in the fleet), put into
+    /// `template` at `@hash@` (an environment file line, for instance).
+    Argon2 {
+        from: String,
+        #[serde(default = "bare_hash")]
+        template: String,
+    },
+}
+
+fn bare_hash() -> String {
+    "@hash@".to_string()
+}
+
+/// The characters a random secret is drawn from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Alphabet {
+    /// `A–Z a–z 0–9`: safe in URLs, environment files and config formats.
+    #[default]
+    Alphanumeric,
+    /// `0–9 a–f`, for keys a service wants as hex.
+    Hex,
+}
+
+impl Alphabet {
+    pub fn chars(self) -> &'static [u8] {
+        match self {
+            Alphabet::Alphanumeric => {
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+            }
+            Alphabet::Hex => b"0123456789abcdef",
+        }
+    }
+}
+
+impl Entry {
+    /// Whether the service's settings bind it to one name (`@url@` or
+    /// `@fqdn@`: links, cookies, WebAuthn) and it has no option for more:
+    /// then every other name of the instance redirects to the canonical one.
+    pub fn binds_one_name(&self) -> bool {
+        fn mentions(v: &toml::Value) -> bool {
+            match v {
+                toml::Value::String(s) => s.contains("@url@") || s.contains("@fqdn@"),
+                toml::Value::Array(a) => a.iter().any(mentions),
+                toml::Value::Table(t) => t.values().any(mentions),
+                _ => false,
+            }
+        }
+        self.alias_option.is_none() && self.nixos.values().any(mentions)
+    }
 }

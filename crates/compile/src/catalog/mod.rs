@@ -94,7 +94,16 @@ mod tests {
             slots.sort_unstable();
             slots.dedup();
             assert_eq!(slots.len(), e.secrets.len(), "{name} repeats a secret slot");
+            if e.dynamic_user {
+                assert!(e.user.is_none(), "{name}: a dynamic user has no name");
+            }
             for st in &e.state {
+                assert_eq!(
+                    st.path.starts_with(PRIVATE_STATE_ROOT),
+                    e.dynamic_user,
+                    "{name}: state {} belongs below /var/lib/private exactly when the service has a dynamic user",
+                    st.name
+                );
                 assert!(
                     st.path.starts_with('/'),
                     "{name}: state {} is not an absolute path",
@@ -116,12 +125,52 @@ mod tests {
                     "{name}: quota {st} does not parse"
                 );
             }
+            if let Some(alias) = &e.alias_option {
+                assert!(
+                    alias.starts_with(&format!("{}.", e.module)),
+                    "{name}: alias_option {alias} is not below its module"
+                );
+            }
             if e.kind == Kind::Infrastructure {
                 assert!(
                     e.nixos.is_empty(),
                     "{name}: the renderer configures infrastructure itself"
                 );
                 assert!(!e.proxied, "{name}: infrastructure is not proxied");
+            }
+        }
+    }
+
+    /// A derived secret names a slot of its own entry, and a secret kept
+    /// only by the admin is never handed to the module.
+    #[test]
+    fn secret_generators_name_their_sources() {
+        for (name, e) in catalog() {
+            for slot in &e.secrets {
+                if let Some(Generator::Argon2 { from, template }) = &slot.generate {
+                    assert!(
+                        e.secrets
+                            .iter()
+                            .any(|s| &s.name == from && s.generate.is_some()),
+                        "{name}: {} derives from `{from}`, not a machine-made slot",
+                        slot.name
+                    );
+                    assert!(template.contains("@hash@"), "{name}: {}", slot.name);
+                }
+                if let Some(Generator::Random { length, .. }) = &slot.generate {
+                    assert!(*length >= 16, "{name}: {} is too short", slot.name);
+                }
+                let used = toml::to_string(&e.nixos)
+                    .unwrap()
+                    .contains(&format!("@secret:{}@", slot.name));
+                if !slot.on_host {
+                    assert!(
+                        !used,
+                        "{name}: admin-only {} is used on the host",
+                        slot.name
+                    );
+                    assert!(slot.units.is_empty(), "{name}: {}", slot.name);
+                }
             }
         }
     }
@@ -152,6 +201,7 @@ mod tests {
         for (k, v) in [
             ("address", "127.0.0.1".to_string()),
             ("url", format!("https://{fqdn}")),
+            ("fqdns", fqdn.clone()),
             ("fqdn", fqdn),
             ("timezone", "Europe/Prague".into()),
             ("admin_email", "admin@example.org".into()),

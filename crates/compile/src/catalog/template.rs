@@ -8,9 +8,10 @@
 //! |----------------------|---------------------------------------------------|
 //! | `@port@`             | the instance port (an integer when alone)         |
 //! | `@address@`          | the bind address, `127.0.0.1`                     |
-//! | `@fqdn@`, `@url@`    | the instance's main name and `https://` URL       |
+//! | `@fqdn@`, `@url@`    | the instance's canonical name (the public one when it has one) and its `https://` URL |
+//! | `@fqdns@`            | all of its names, canonical first, comma-separated |
 //! | `@data:<state>@`     | the path of one of the entry's state directories  |
-//! | `@secret:<slot>@`    | the agenix secret: `config.age.secrets.…path` when alone, else its path |
+//! | `@secret:<slot>@`    | the agenix secret's path, `config.age.secrets.…path` (interpolated inside text) |
 //! | `@db@`               | the database (and role) name                      |
 //! | `@endpoint:<entry>@` | `http://host:port` of the fleet's instance of an entry |
 //! | `@timezone@`, `@admin_email@`, `@domain@`, `@internal_domain@`, `@hostname@`, `@instance@` | homelab facts |
@@ -77,10 +78,10 @@ fn string(s: &str, p: &Placeholders) -> Result<Nix, String> {
                 .ok_or_else(|| "`@port@` in an entry without a port".to_string());
         }
         if let Some(slot) = name.strip_prefix("secret:") {
-            let secret = secret_name(p, slot)?;
-            return Ok(Nix::age_secret_path(secret));
+            return Ok(secret_path(secret_name(p, slot)?));
         }
     }
+    let mut parts = Vec::new();
     let mut out = String::new();
     let mut rest = s;
     while let Some(start) = rest.find('@') {
@@ -93,11 +94,28 @@ fn string(s: &str, p: &Placeholders) -> Result<Nix, String> {
             continue;
         }
         out.push_str(&rest[..start]);
-        out.push_str(&lookup(name, p)?);
+        match name.strip_prefix("secret:") {
+            // The decrypted file's path goes in as the agenix option, so
+            // a changed `age.secretsDir` still holds.
+            Some(slot) => {
+                parts.push(Nix::Str(std::mem::take(&mut out)));
+                parts.push(secret_path(secret_name(p, slot)?));
+            }
+            None => out.push_str(&lookup(name, p)?),
+        }
         rest = &after[end + 1..];
     }
     out.push_str(rest);
-    Ok(Nix::Str(out))
+    if parts.is_empty() {
+        return Ok(Nix::Str(out));
+    }
+    parts.push(Nix::Str(out));
+    parts.retain(|p| !matches!(p, Nix::Str(s) if s.is_empty()));
+    Ok(Nix::Interp(parts))
+}
+
+fn secret_path(secret: &str) -> Nix {
+    Nix::age_secret_path(secret)
 }
 
 fn is_placeholder_name(name: &str) -> bool {
@@ -127,9 +145,6 @@ fn lookup(name: &str, p: &Placeholders) -> Result<String, String> {
             .get(state)
             .cloned()
             .ok_or_else(|| format!("`@{name}@` names no state directory"));
-    }
-    if let Some(slot) = name.strip_prefix("secret:") {
-        return Ok(format!("/run/agenix/{}", secret_name(p, slot)?));
     }
     if let Some(entry) = name.strip_prefix("endpoint:") {
         return p.endpoints.get(entry).cloned().ok_or_else(|| {
@@ -171,6 +186,24 @@ mod tests {
             "config.age.secrets.grafana-admin.path\n"
         );
         assert_eq!(out["c"], Nix::str("x 127.0.0.1:3001"));
+    }
+
+    #[test]
+    fn secrets_inside_text_are_interpolated_not_spelled_out() {
+        let t: toml::Table = toml::from_str("a = '$__file{@secret:admin@}'").unwrap();
+        let out = expand(&t, &ph()).unwrap();
+        assert_eq!(
+            out["a"],
+            Nix::Interp(vec![
+                Nix::str("$__file{"),
+                Nix::age_secret_path("grafana-admin"),
+                Nix::str("}"),
+            ])
+        );
+        assert_eq!(
+            crate::nix::print(&out["a"]),
+            "\"$__file{${config.age.secrets.grafana-admin.path}}\"\n"
+        );
     }
 
     #[test]

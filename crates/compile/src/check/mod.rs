@@ -6,6 +6,7 @@
 //! are still listed, as such.
 
 mod backup;
+mod boot;
 mod exposure;
 mod login;
 mod media;
@@ -13,6 +14,7 @@ mod network;
 mod placement;
 mod resources;
 mod secrets;
+mod unused;
 
 use crate::diagnostic::rules;
 use crate::diagnostic::{Diagnostic, Severity, did_you_mean, name_list};
@@ -26,6 +28,7 @@ const CHECKS: &[Check] = &[
     network::duplicate_name,
     network::exposure_needs_access,
     login::admin_can_log_in,
+    boot::host_has_boot_disk,
     exposure::admin_never_public,
     exposure::public_needs_auth,
     exposure::widening_needs_reason,
@@ -38,6 +41,10 @@ const CHECKS: &[Check] = &[
     media::roles_filled,
     media::vpn_confined,
     media::media_together,
+    unused::unused_tunnel,
+    unused::idle_replica,
+    unused::unused_hardware,
+    unused::unscraped_exporter,
 ];
 
 /// Runs every rule; the caller puts the findings in order.

@@ -116,6 +116,7 @@ pub static RULES: &[Rule] = &[
     rule("secret-plaintext", Error, false, "rules.md#secret-plaintext--error", "a secret file that is not encrypted"),
     rule("secret-recipients", Error, false, "rules.md#secret-recipients--error", "a secret not encrypted to every key that reads it"),
     rule("no-admin-key", Error, false, "rules.md#no-admin-key--error", "nobody could log in"),
+    rule("missing-boot-disk", Error, false, "rules.md#missing-boot-disk--error", "a host without a boot disk"),
     // Policy: resources.
     rule("ram-high", Warning, false, "rules.md#ram-high--warning-ram-over--error", "services estimated above 80 % of a host's memory"),
     rule("ram-over", Error, false, "rules.md#ram-high--warning-ram-over--error", "services estimated above a host's memory"),
@@ -128,6 +129,11 @@ pub static RULES: &[Rule] = &[
     // Policy: network.
     rule("port-clash", Error, false, "rules.md#port-clash--error", "one port used twice on a host"),
     rule("duplicate-name", Error, false, "rules.md#duplicate-name--error", "two services under one name"),
+    // Policy: configuration that changes nothing.
+    rule("unused-tunnel", Warning, false, "rules.md#unused-tunnel--warning", "a tunnel no public service uses"),
+    rule("idle-replica", Warning, false, "rules.md#idle-replica--warning", "a replica with no critical dataset to pull"),
+    rule("unused-hardware", Warning, false, "rules.md#unused-hardware--warning", "a device no service on the host uses"),
+    rule("unscraped-exporter", Warning, false, "rules.md#unscraped-exporter--warning", "an exporter nothing scrapes"),
     // Writing the flake.
     rule("edited-by-hand", Error, false, BUILD, "generated files were changed since the last build"),
 ];

@@ -91,6 +91,7 @@ fn dir(s: &ServiceSpec, host: &Host, st: &State) -> DataDir {
         dataset: pool.map(|p| (p, format!("{}/{}", s.name.value, st.name))),
         span: o.map(|o| o.name.span.clone()),
         offsite: st.offsite,
+        module_creates: st.module_creates,
     }
 }
 

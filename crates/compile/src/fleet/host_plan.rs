@@ -29,7 +29,11 @@ fn infrastructure(spec: &Spec, host: &Host, instances: &[Instance]) -> Vec<&'sta
         .filter(|i| i.host == host.name.value)
         .collect();
     let mut out = vec!["openssh", "firewall", "fail2ban"];
-    if !host.pools.is_empty() {
+    let zfs_root = host
+        .boot
+        .as_ref()
+        .is_some_and(|b| b.fs.value == crate::spec::RootFs::Zfs);
+    if !host.pools.is_empty() || zfs_root {
         out.push("zfs");
     }
     if spec.access.proxy.is_some() && mine.iter().any(|i| i.fqdn.is_some()) {
@@ -84,6 +88,7 @@ fn infrastructure_dir(entry: &Entry, st: &State, pool: Option<&str>) -> DataDir 
             .map(|p| (p.to_string(), format!("{}/{}", entry.name, st.name))),
         span: None,
         offsite: st.offsite,
+        module_creates: st.module_creates,
     }
 }
 

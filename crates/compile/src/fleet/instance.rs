@@ -178,14 +178,27 @@ fn placeholders(
     let url = i
         .url()
         .unwrap_or_else(|| format!("http://{BIND_ADDRESS}:{}", i.port.unwrap_or(80)));
+    // One canonical name, the same one `@url@` holds: the public name when
+    // there is one.
     let fqdn = i
-        .fqdn
+        .public_fqdn
         .as_ref()
-        .or(i.public_fqdn.as_ref())
+        .or(i.fqdn.as_ref())
         .map_or(BIND_ADDRESS.to_string(), |f| f.value.clone());
+    let fqdns = if i.public_fqdn.is_none() && i.fqdn.is_none() {
+        BIND_ADDRESS.to_string()
+    } else {
+        i.public_fqdn
+            .iter()
+            .chain(i.fqdn.iter())
+            .map(|f| f.value.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
     let simple = [
         ("address", BIND_ADDRESS.to_string()),
         ("fqdn", fqdn),
+        ("fqdns", fqdns),
         ("url", url),
         ("db", i.database.clone().unwrap_or_default()),
         ("timezone", homelab.timezone.value.clone()),

@@ -32,6 +32,43 @@ pub struct Fleet {
 }
 
 impl Fleet {
+    /// Who must be able to decrypt secret `name`, and with which public
+    /// key: every admin key, then each host that decrypts it and has a
+    /// host key. A key listed twice is one reader.
+    pub fn secret_readers(&self, name: &str) -> Vec<Reader> {
+        let mut out: Vec<Reader> = Vec::new();
+        let mut push = |who: String, key: &str| {
+            if !out.iter().any(|r| r.key == key) {
+                out.push(Reader {
+                    who,
+                    key: key.to_string(),
+                });
+            }
+        };
+        for (n, k) in self.homelab.admin_keys.iter().enumerate() {
+            let comment = k.value.split_whitespace().nth(2);
+            let who = match comment {
+                Some(c) => format!("admin key `{c}`"),
+                None => format!("admin key {}", n + 1),
+            };
+            push(who, &k.value);
+        }
+        let Some(secret) = self.secrets.get(name) else {
+            return out;
+        };
+        for host in &secret.hosts {
+            if let Some(k) = self
+                .hosts
+                .iter()
+                .find(|h| h.name() == host)
+                .and_then(|h| h.spec.host_key.as_ref())
+            {
+                push(format!("host `{host}`"), &k.value);
+            }
+        }
+        out
+    }
+
     /// Every state directory on a host, its services' then its
     /// infrastructure's, with the name of what owns it.
     pub fn data_on<'a>(&'a self, host: &'a HostPlan) -> Vec<(&'a str, &'a DataDir)> {
@@ -133,6 +170,8 @@ pub struct DataDir {
     pub span: Option<Span>,
     /// False when another copy is what goes offsite (database dumps).
     pub offsite: bool,
+    /// The module creates the directory with its own owner and mode.
+    pub module_creates: bool,
 }
 
 impl DataDir {
@@ -142,14 +181,31 @@ impl DataDir {
     }
 }
 
+/// One recipient of a secret: who it is (for messages) and its public key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reader {
+    pub who: String,
+    pub key: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct Secret {
     pub name: String,
     pub description: String,
     /// Owner of the decrypted file on the host.
     pub owner: Option<String>,
+    /// Group of the decrypted file (agenix's default: the owner's group).
+    pub group: Option<String>,
+    /// Permissions of the decrypted file.
+    pub mode: String,
     /// Hosts that decrypt it (agenix recipients besides the admin keys).
     pub hosts: Vec<String>,
+    /// What reads it: service instances, `[access.proxy]`, `[backup]`…
+    pub used_by: Vec<String>,
+    /// systemd units that read the decrypted file.
+    pub units: Vec<String>,
+    /// How it is made by machine; `Argon2::from` names a fleet secret.
+    pub generator: Option<crate::catalog::Generator>,
     /// Where the spec names it (or the service that needs it).
     pub span: Span,
 }

@@ -27,7 +27,7 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
     if !diags.is_empty() {
         return Err(diags);
     }
-    Ok(Fleet {
+    let mut fleet = Fleet {
         homelab: spec.homelab.clone(),
         hosts: host_plan::plan_hosts(spec, &instances),
         instances,
@@ -35,7 +35,20 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
         backup: spec.backup.clone(),
         replica,
         secrets,
-    })
+    };
+    drop_idle_replica_key(&mut fleet, spec);
+    Ok(fleet)
+}
+
+/// A replica with nothing critical to pull renders nothing, so its key is
+/// not a secret to create (a warning says why the replica has no effect).
+fn drop_idle_replica_key(fleet: &mut Fleet, spec: &Spec) {
+    let Some(r) = &fleet.replica else { return };
+    let declared = spec.secrets.iter().any(|s| s.name.value == r.key_secret);
+    if fleet.pulled().is_empty() && !declared {
+        let key = r.key_secret.clone();
+        fleet.secrets.remove(&key);
+    }
 }
 
 fn no_hosts(spec: &Spec) -> Diagnostic {

@@ -1,28 +1,88 @@
-//! Every agenix secret the fleet uses, with the hosts that decrypt it:
-//! the services' secrets, the access and backup secrets of each host that
+//! Every agenix secret the fleet uses, with who reads it and where: the
+//! services' secrets, the access and backup secrets of each host that
 //! needs them, and the secrets the spec declares itself.
 
-use super::model::{Instance, Secret};
+use super::model::{Instance, Secret, VPN_NAMESPACE};
+use crate::catalog::{self, Alphabet, Generator, SecretSlot};
 use crate::diagnostic::Diagnostic;
-use crate::spec::{Sp, Spec};
+use crate::spec::{SecretSpec, Sp, Spec};
 use std::collections::BTreeMap;
 
+/// One use of a secret: what reads it, where and how.
+struct SecretUse {
+    description: String,
+    owner: Option<String>,
+    group: Option<String>,
+    mode: String,
+    /// The host that decrypts it; none for an admin-only secret.
+    host: Option<String>,
+    used_by: String,
+    units: Vec<String>,
+    generator: Option<Generator>,
+}
+
+impl SecretUse {
+    fn new(description: impl Into<String>, used_by: &str, host: &str) -> SecretUse {
+        SecretUse {
+            description: description.into(),
+            owner: None,
+            group: None,
+            mode: catalog::default_mode(),
+            host: Some(host.to_string()),
+            used_by: used_by.to_string(),
+            units: Vec::new(),
+            generator: None,
+        }
+    }
+
+    fn unit(mut self, unit: String) -> SecretUse {
+        self.units.push(unit);
+        self
+    }
+
+    fn owned_by(mut self, owner: &str) -> SecretUse {
+        self.owner = Some(owner.to_string());
+        self
+    }
+
+    fn made_by(mut self, generator: Generator) -> SecretUse {
+        self.generator = Some(generator);
+        self
+    }
+}
+
 /// The secrets by name. The first use of a name gives its description,
-/// owner and span; each further use adds its host.
+/// owner, mode, generator and span; each use adds its host, reader and
+/// units.
 #[derive(Default)]
 struct Secrets(BTreeMap<String, Secret>);
 
 impl Secrets {
-    fn add(&mut self, name: &Sp<String>, description: &str, owner: Option<&str>, host: &str) {
+    fn add(&mut self, name: &Sp<String>, u: SecretUse) {
         let s = self.0.entry(name.value.clone()).or_insert_with(|| Secret {
             name: name.value.clone(),
-            description: description.to_string(),
-            owner: owner.map(str::to_string),
+            description: u.description,
+            owner: u.owner,
+            group: u.group,
+            mode: u.mode,
             hosts: Vec::new(),
+            used_by: Vec::new(),
+            units: Vec::new(),
+            generator: u.generator,
             span: name.span.clone(),
         });
-        if !s.hosts.iter().any(|h| h == host) {
-            s.hosts.push(host.to_string());
+        if let Some(host) = u.host
+            && !s.hosts.contains(&host)
+        {
+            s.hosts.push(host);
+        }
+        if !s.used_by.contains(&u.used_by) {
+            s.used_by.push(u.used_by);
+        }
+        for unit in u.units {
+            if !s.units.contains(&unit) {
+                s.units.push(unit);
+            }
         }
     }
 }
@@ -34,7 +94,10 @@ pub(super) fn collect(
 ) -> BTreeMap<String, Secret> {
     let mut secrets = Secrets::default();
     for i in instances {
-        service_secrets(&mut secrets, i);
+        for slot in &i.entry.secrets {
+            let name = Sp::new(i.secrets[&slot.name].clone(), i.name.span.clone());
+            secrets.add(&name, service_use(i, slot));
+        }
     }
     // Access and backup secrets live on every host that uses them.
     for h in &spec.hosts {
@@ -47,17 +110,30 @@ pub(super) fn collect(
     secrets.0
 }
 
-/// The secret slots of a service, owned by its slot's or entry's user,
-/// pointing at the service.
-fn service_secrets(secrets: &mut Secrets, i: &Instance) {
-    for slot in &i.entry.secrets {
-        let owner = slot.owner.as_ref().or(i.entry.user.as_ref());
-        secrets.add(
-            &Sp::new(i.secrets[&slot.name].clone(), i.name.span.clone()),
-            &slot.description,
-            owner.map(String::as_str),
-            &i.host,
-        );
+/// A secret slot of a service, owned by the slot's or the entry's user; a
+/// slot decrypted by the admin only (`on_host = false`) has no host.
+fn service_use(i: &Instance, slot: &SecretSlot) -> SecretUse {
+    // A derived secret names its source by slot; the fleet by name.
+    let generator = slot.generate.clone().map(|g| match g {
+        Generator::Argon2 { from, template } => Generator::Argon2 {
+            from: i.secrets.get(&from).cloned().unwrap_or(from),
+            template,
+        },
+        other => other,
+    });
+    SecretUse {
+        description: slot.description.clone(),
+        owner: slot.owner.clone().or_else(|| i.entry.user.clone()),
+        group: slot.group.clone(),
+        mode: slot.mode.clone(),
+        host: slot.on_host.then(|| i.host.clone()),
+        used_by: i.name.value.clone(),
+        units: if slot.on_host {
+            slot.units.clone()
+        } else {
+            Vec::new()
+        },
+        generator,
     }
 }
 
@@ -74,57 +150,82 @@ fn access_secrets(secrets: &mut Secrets, spec: &Spec, instances: &[Instance], ho
             "{} DNS API credentials for the ACME DNS-01 challenge",
             p.dns_provider.value
         );
-        secrets.add(&p.credentials_secret, &description, Some("acme"), host);
+        let unit = format!("acme-{}.service", spec.homelab.internal_domain.value);
+        let u = SecretUse::new(description, "[access.proxy]", host)
+            .unit(unit)
+            .owned_by("acme");
+        secrets.add(&p.credentials_secret, u);
     }
     if let Some(k) = access
         .tailscale
         .as_ref()
         .and_then(|t| t.auth_key_secret.as_ref())
     {
-        secrets.add(k, "Tailscale auth key for joining the tailnet", None, host);
+        let u = SecretUse::new(
+            "Tailscale auth key for joining the tailnet",
+            "[access.tailscale]",
+            host,
+        )
+        .unit("tailscaled-autoconnect.service".into());
+        secrets.add(k, u);
     }
     if let Some(t) = &access.tunnel
         && mine().any(|i| i.public_fqdn.is_some())
     {
-        secrets.add(
-            &t.credentials_secret,
+        let u = SecretUse::new(
             "Cloudflare Tunnel credentials file",
-            None,
+            "[access.tunnel]",
             host,
-        );
+        )
+        .unit(format!("cloudflared-tunnel-{}.service", t.id.value));
+        secrets.add(&t.credentials_secret, u);
     }
     if let Some(v) = &access.vpn
         && mine().any(|i| i.entry.vpn)
     {
-        secrets.add(
-            &v.wireguard_secret,
+        let u = SecretUse::new(
             "wg-quick configuration of the VPN torrent clients are confined to",
-            None,
+            "[access.vpn]",
             host,
-        );
+        )
+        .unit(format!("{VPN_NAMESPACE}.service"));
+        secrets.add(&v.wireguard_secret, u);
     }
 }
 
-/// The restic password and credentials on every host; the replication key
-/// on the replica host.
+/// The restic password (made by machine) and credentials on every host;
+/// the replication key on the replica host.
 fn backup_secrets(secrets: &mut Secrets, spec: &Spec, host: &str) {
     let Some(b) = &spec.backup else { return };
-    secrets.add(&b.password_secret, "restic repository password", None, host);
+    let restic = "restic-backups-offsite.service".to_string();
+    let u = SecretUse::new("restic repository password", "[backup]", host)
+        .unit(restic.clone())
+        .made_by(Generator::Random {
+            length: 40,
+            alphabet: Alphabet::Alphanumeric,
+        });
+    secrets.add(&b.password_secret, u);
     if let Some(e) = &b.environment_secret {
-        secrets.add(
-            e,
+        let u = SecretUse::new(
             "restic repository credentials (environment file)",
-            None,
+            "[backup]",
             host,
-        );
+        )
+        .unit(restic);
+        secrets.add(e, u);
     }
     if let Some(r) = b.replica.as_ref().filter(|r| r.host.value == host) {
-        secrets.add(
-            &r.key_secret,
+        let u = SecretUse::new(
             "SSH private key the replica host pulls ZFS snapshots with",
-            Some("syncoid"),
+            "[backup] replica",
             host,
-        );
+        )
+        .made_by(Generator::SshKey {
+            public_key: Some("backup.replica_public_key".into()),
+        });
+        // syncoid runs as a dynamic user and gets the key as a systemd
+        // credential, which root reads: no owner.
+        secrets.add(&r.key_secret, u);
     }
 }
 
@@ -133,7 +234,7 @@ fn backup_secrets(secrets: &mut Secrets, spec: &Spec, host: &str) {
 fn declared_secret(
     secrets: &mut Secrets,
     spec: &Spec,
-    declared: &crate::spec::SecretSpec,
+    declared: &SecretSpec,
     diags: &mut Vec<Diagnostic>,
 ) {
     let mut hosts = Vec::new();
@@ -160,7 +261,12 @@ fn declared_secret(
             name: declared.name.value.clone(),
             description: "declared in the spec".into(),
             owner: None,
+            group: None,
+            mode: catalog::default_mode(),
             hosts: Vec::new(),
+            used_by: vec![format!("[secrets.{}]", declared.name.value)],
+            units: Vec::new(),
+            generator: None,
             span: declared.name.span.clone(),
         });
     if let Some(o) = &declared.owner {

@@ -4,4 +4,4 @@ mod printer;
 mod value;
 
 pub use printer::{attr_name, print, quote};
-pub use value::{Attrs, Nix, Part, merge_into, set, split_path};
+pub use value::{Attrs, Nix, merge_into, set, split_path};

@@ -6,7 +6,7 @@
 //! (`services.caddy.enable = true;`), and multi-line strings print as
 //! indented strings when that round-trips exactly.
 
-use super::value::{Attrs, Nix, Part};
+use super::value::{Attrs, Nix};
 
 const INDENT: &str = "  ";
 
@@ -33,6 +33,7 @@ fn write_value(out: &mut String, value: &Nix, depth: usize) {
         }
         Nix::Float(f) => out.push_str(&float(*f)),
         Nix::Str(s) => write_string(out, s, depth),
+        Nix::Interp(parts) => write_interpolated(out, parts, depth),
         Nix::Path(p) => out.push_str(p),
         Nix::Raw(code) => out.push_str(code),
         Nix::Select { from, path } => {
@@ -42,7 +43,6 @@ fn write_value(out: &mut String, value: &Nix, depth: usize) {
                 out.push_str(&attr_name(name));
             }
         }
-        Nix::Interpolated(parts) => write_interpolated(out, parts, depth),
         Nix::Concat(operands) => {
             for (n, operand) in operands.iter().enumerate() {
                 if n > 0 {
@@ -95,37 +95,6 @@ fn write_operand(out: &mut String, value: &Nix, depth: usize) {
         write_value(out, value, depth);
         out.push(')');
     }
-}
-
-/// `"text${code}text"`: text escaped as in any string, code printed as
-/// itself. A `$` that ends a text with more to follow is escaped: before
-/// code the two would read as `$$` and the code as text, before a text
-/// starting with `{` as an interpolation.
-fn write_interpolated(out: &mut String, parts: &[Part], depth: usize) {
-    out.push('"');
-    for (n, part) in parts.iter().enumerate() {
-        match part {
-            Part::Text(text) => {
-                let more = n + 1 < parts.len();
-                let quoted = quote(text);
-                let inner = &quoted[1..quoted.len() - 1];
-                // `quote` escapes a `$` only before `{`: a final one is bare.
-                match inner.strip_suffix('$') {
-                    Some(head) if more => {
-                        out.push_str(head);
-                        out.push_str("\\$");
-                    }
-                    _ => out.push_str(inner),
-                }
-            }
-            Part::Code(code) => {
-                out.push_str("${");
-                write_value(out, code, depth);
-                out.push('}');
-            }
-        }
-    }
-    out.push('"');
 }
 
 /// True for values that print as one token, so they need no parentheses
@@ -304,6 +273,52 @@ fn write_indented(out: &mut String, s: &str, depth: usize) {
     out.push_str("''");
 }
 
+/// A string with `${…}` parts: an indented string when its text fits one
+/// (the expressions printed in place), else a double-quoted one.
+fn write_interpolated(out: &mut String, parts: &[Nix], depth: usize) {
+    let text: String = parts
+        .iter()
+        .filter_map(|p| match p {
+            Nix::Str(s) => Some(s.as_str()),
+            _ => None,
+        })
+        .collect();
+    // A `$` right before `${` would be read as an escape of it.
+    let dollar_before_expr = parts
+        .windows(2)
+        .any(|w| matches!(&w[0], Nix::Str(s) if s.ends_with('$')) && !matches!(w[1], Nix::Str(_)));
+    let indented = fits_indented(&text) && !dollar_before_expr;
+    let mut body = String::new();
+    for part in parts {
+        match part {
+            Nix::Str(s) if indented => body.push_str(s),
+            Nix::Str(s) => {
+                let q = quote(s);
+                let inner = &q[1..q.len() - 1];
+                match inner.strip_suffix('$') {
+                    Some(head) => {
+                        body.push_str(head);
+                        body.push_str("\\$");
+                    }
+                    None => body.push_str(inner),
+                }
+            }
+            expr => {
+                body.push_str("${");
+                write_value(&mut body, expr, depth + 1);
+                body.push('}');
+            }
+        }
+    }
+    if indented {
+        write_indented(out, &body, depth);
+    } else {
+        out.push('"');
+        out.push_str(&body);
+        out.push('"');
+    }
+}
+
 fn float(f: f64) -> String {
     if f.is_finite() {
         let s = format!("{f:?}");
@@ -351,6 +366,28 @@ mod tests {
         assert_eq!(print(&Nix::str("'${\n")), "\"'\\${\\n\"\n");
         // Leading indentation would be stripped by Nix: fall back to quotes.
         assert_eq!(print(&Nix::str("  a\nb\n")), "\"  a\\nb\\n\"\n");
+    }
+
+    #[test]
+    fn interpolations_print_expressions_in_escaped_text() {
+        let v = Nix::Interp(vec![
+            Nix::str("$__file{"),
+            Nix::raw("config.age.secrets.a.path"),
+            Nix::str("} \"x\""),
+        ]);
+        assert_eq!(
+            print(&v),
+            "\"$__file{${config.age.secrets.a.path}} \\\"x\\\"\"\n"
+        );
+        let script = Nix::Interp(vec![
+            Nix::str("zfs allow "),
+            Nix::call("lib.escapeShellArg", vec![Nix::str("tank/a b")]),
+            Nix::str("\n"),
+        ]);
+        assert_eq!(
+            print(&script),
+            "''\n  zfs allow ${lib.escapeShellArg \"tank/a b\"}\n''\n"
+        );
     }
 
     #[test]

@@ -36,8 +36,6 @@ pub enum Nix {
         from: String,
         path: Vec<String>,
     },
-    /// A double-quoted string with code interpolated: `"${pkgs.x}/bin/y"`.
-    Interpolated(Vec<Part>),
     /// Operands joined with `+`: strings, or a path and a string.
     Concat(Vec<Nix>),
     /// `{ a, b, ... }@name: body`.
@@ -47,20 +45,16 @@ pub enum Nix {
         at: Option<String>,
         body: Box<Nix>,
     },
+    /// A string with interpolations: `Str` parts are text (escaped when
+    /// printed), any other part is an expression inserted with `${…}`.
+    /// How a store or run-time path gets into text without building Nix
+    /// code from strings.
+    Interp(Vec<Nix>),
     /// A function applied to arguments.
     Call {
         func: Box<Nix>,
         args: Vec<Nix>,
     },
-}
-
-/// A piece of an [`Nix::Interpolated`] string.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Part {
-    /// Text, escaped.
-    Text(String),
-    /// Code, printed inside `${…}`.
-    Code(Nix),
 }
 
 impl Nix {

@@ -4,8 +4,30 @@
 use crate::fleet::{Fleet, HostPlan};
 use crate::nix::{Attrs, Nix, set};
 
-/// The NixOS release whose defaults the generated hosts start from.
-const STATE_VERSION: &str = "25.05";
+/// One evaluation error naming every agenix file that is not in the flake
+/// yet. agenix types `file` as a path and copies it to the store only when
+/// the activation script is built, which NixOS does after checking
+/// assertions; `builtins.pathExists` reads the file system without copying.
+const SECRET_FILES_EXIST: &str = r#"let
+  missing = builtins.filter (s: !builtins.pathExists s.file) (builtins.attrValues config.age.secrets);
+in
+[
+  {
+    assertion = missing == [ ];
+    message = "secret files missing from the flake: "
+      + builtins.concatStringsSep ", " (map (s: "secrets/${baseNameOf (toString s.file)}") missing)
+      + ". Create each with `homelab secrets` (or `agenix -e <name>.age` in secrets/) and `git add` it (a flake sees only files git tracks).";
+  }
+]"#;
+
+/// The host's `system.stateVersion`: the release it was installed with
+/// when the spec says so, else the pinned release (a new install).
+pub fn state_version(host: &HostPlan) -> String {
+    match &host.spec.state_version {
+        Some(v) => v.value.clone(),
+        None => crate::release::release().nixpkgs.version.clone(),
+    }
+}
 
 /// Address ranges never banned by fail2ban: loopback, the home network
 /// ranges and the tailnet.
@@ -28,7 +50,7 @@ pub fn core(fleet: &Fleet, host: &HostPlan) -> Attrs {
         host.spec.system.value.as_str(),
     );
     set(&mut m, &["time", "timeZone"], h.timezone.value.as_str());
-    set(&mut m, &["system", "stateVersion"], STATE_VERSION);
+    set(&mut m, &["system", "stateVersion"], state_version(host));
 
     set(&mut m, &["boot", "loader", "systemd-boot", "enable"], true);
     set(
@@ -52,6 +74,13 @@ pub fn core(fleet: &Fleet, host: &HostPlan) -> Attrs {
         &["nix", "settings", "trusted-users"],
         Nix::strs(["root", "@wheel"]),
     );
+    // Printed at the module's top level, one indent deep.
+    set(
+        &mut m,
+        &["assertions"],
+        Nix::raw(SECRET_FILES_EXIST.replace('\n', "\n  ")),
+    );
+
     set(&mut m, &["nix", "gc", "automatic"], true);
     set(&mut m, &["nix", "gc", "dates"], "weekly");
     set(&mut m, &["nix", "gc", "options"], "--delete-older-than 30d");

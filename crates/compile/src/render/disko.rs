@@ -1,14 +1,16 @@
-//! `disko.nix`: the host's disks for a fresh install (nixos-anywhere) and
-//! the pools services put their datasets on. Dataset entries come from the
+//! `disko.nix`: the host's disks for a fresh install (nixos-anywhere) — the
+//! boot disk with its root file system, and the pools services put their
+//! datasets on. Dataset entries come from the
 //! service files.
 
 use crate::fleet::HostPlan;
 use crate::nix::{Attrs, Nix, set};
+use crate::spec::{Boot, RootFs};
 
 pub fn disko(host: &HostPlan) -> Attrs {
     let mut m = Attrs::new();
-    if let Some(disk) = &host.spec.boot_disk {
-        boot_disk(&mut m, &disk.value);
+    if let Some(boot) = &host.spec.boot {
+        boot_disk(&mut m, boot);
     }
     for pool in &host.spec.pools {
         let name = pool.name.value.as_str();
@@ -76,12 +78,48 @@ pub fn disko(host: &HostPlan) -> Attrs {
     m
 }
 
-/// A GPT disk with an EFI system partition and an ext4 root.
-fn boot_disk(m: &mut Attrs, device: &str) {
-    let d = ["disko", "devices", "disk", "boot"];
-    set(m, &[d[0], d[1], d[2], d[3], "type"], "disk");
-    set(m, &[d[0], d[1], d[2], d[3], "device"], device);
-    set(m, &[d[0], d[1], d[2], d[3], "content", "type"], "gpt");
+/// The root pool of a ZFS boot disk. Data pools are separate, so a
+/// replaced data disk never touches what the host boots from.
+pub const ROOT_POOL: &str = "rpool";
+
+/// The boot disk: a GPT disk with an EFI system partition at `/boot`
+/// (systemd-boot keeps every generation's kernel there, hence 1G), an
+/// optional swap partition, and the root: ext4, or a ZFS pool of its own.
+fn boot_disk(m: &mut Attrs, boot: &Boot) {
+    let mut disk = Attrs::new();
+    set(&mut disk, &["type"], "disk");
+    set(&mut disk, &["device"], boot.disk.value.as_str());
+    set(&mut disk, &["content", "type"], "gpt");
+    let mut parts = Attrs::new();
+    parts.insert("ESP".into(), Nix::Attrs(esp()));
+    if let Some(swap) = &boot.swap {
+        let mut p = Attrs::new();
+        set(&mut p, &["size"], swap.value.zfs());
+        set(&mut p, &["content", "type"], "swap");
+        parts.insert("swap".into(), Nix::Attrs(p));
+    }
+    let mut root = Attrs::new();
+    set(&mut root, &["size"], "100%");
+    match boot.fs.value {
+        RootFs::Ext4 => {
+            set(&mut root, &["content", "type"], "filesystem");
+            set(&mut root, &["content", "format"], "ext4");
+            set(&mut root, &["content", "mountpoint"], "/");
+        }
+        RootFs::Zfs => {
+            set(&mut root, &["content", "type"], "zfs");
+            set(&mut root, &["content", "pool"], ROOT_POOL);
+            root_pool(m);
+        }
+    }
+    parts.insert("root".into(), Nix::Attrs(root));
+    set(&mut disk, &["content", "partitions"], Nix::Attrs(parts));
+    set(m, &["disko", "devices", "disk", "boot"], Nix::Attrs(disk));
+}
+
+/// The EFI system partition, readable by root only (the loader's random
+/// seed lives there).
+fn esp() -> Attrs {
     let mut esp = Attrs::new();
     set(&mut esp, &["size"], "1G");
     set(&mut esp, &["type"], "EF00");
@@ -93,17 +131,36 @@ fn boot_disk(m: &mut Attrs, device: &str) {
         &["content", "mountOptions"],
         Nix::strs(["umask=0077"]),
     );
-    let mut root = Attrs::new();
-    set(&mut root, &["size"], "100%");
-    set(&mut root, &["content", "type"], "filesystem");
-    set(&mut root, &["content", "format"], "ext4");
-    set(&mut root, &["content", "mountpoint"], "/");
-    let mut parts = Attrs::new();
-    parts.insert("ESP".into(), Nix::Attrs(esp));
-    parts.insert("root".into(), Nix::Attrs(root));
+    esp
+}
+
+/// `rpool` with `/` and `/nix` as legacy-mounted datasets (NixOS mounts
+/// them from `fileSystems`, which disko derives from `mountpoint`).
+fn root_pool(m: &mut Attrs) {
+    let mut pool = Attrs::new();
+    set(&mut pool, &["type"], "zpool");
+    set(&mut pool, &["options", "ashift"], "12");
+    let mut fs = Attrs::new();
+    for (k, v) in [
+        ("compression", "zstd"),
+        ("mountpoint", "none"),
+        ("atime", "off"),
+        ("xattr", "sa"),
+        ("acltype", "posixacl"),
+    ] {
+        fs.insert(k.into(), Nix::str(v));
+    }
+    pool.insert("rootFsOptions".into(), Nix::Attrs(fs));
+    for (name, mountpoint) in [("root", "/"), ("nix", "/nix")] {
+        let mut ds = Attrs::new();
+        set(&mut ds, &["type"], "zfs_fs");
+        set(&mut ds, &["mountpoint"], mountpoint);
+        set(&mut ds, &["options", "mountpoint"], "legacy");
+        set(&mut pool, &["datasets", name], Nix::Attrs(ds));
+    }
     set(
         m,
-        &[d[0], d[1], d[2], d[3], "content", "partitions"],
-        Nix::Attrs(parts),
+        &["disko", "devices", "zpool", ROOT_POOL],
+        Nix::Attrs(pool),
     );
 }

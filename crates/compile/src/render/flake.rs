@@ -1,34 +1,39 @@
-//! `flake.nix`: inputs pinned to the release the option facts describe,
+//! `flake.nix`: every input pinned to the commit in
+//! `nixos-options/release.json` (the revision the option facts describe),
 //! one `nixosConfigurations.<host>` and one deploy-rs node per host.
 
 use super::File;
 use crate::fleet::Fleet;
 use crate::nix::{Attrs, Nix, set};
 
+/// Inputs whose own flake has a `nixpkgs` input, made to use ours (one
+/// nixpkgs in the closure). Read from each flake's `flake.nix` at the
+/// pinned commit.
+const FOLLOWS_NIXPKGS: [&str; 3] = ["agenix", "disko", "deploy-rs"];
+
 pub fn flake(fleet: &Fleet) -> File {
+    let release = crate::release::release();
     let mut inputs = Attrs::new();
-    set(
-        &mut inputs,
-        &["nixpkgs", "url"],
-        format!("github:NixOS/nixpkgs/{}", fleet.homelab.nixpkgs.value),
-    );
+    set(&mut inputs, &["nixpkgs", "url"], release.nixpkgs_url());
     // VPN-Confinement only when a host confines a service to the VPN.
     let confining = fleet.hosts.iter().any(|h| super::media::confines(fleet, h));
-    let mut extra_inputs = vec![
-        ("agenix", "github:ryantm/agenix"),
-        ("disko", "github:nix-community/disko"),
-        ("deploy-rs", "github:serokell/deploy-rs"),
-    ];
+    let mut extra_inputs = vec!["agenix", "disko", "deploy-rs"];
     if confining {
-        extra_inputs.push(("vpn-confinement", "github:Maroka-chan/VPN-Confinement"));
+        extra_inputs.push("vpn-confinement");
     }
-    for (name, url) in extra_inputs {
+    for name in extra_inputs {
+        let url = release
+            .input_url(name)
+            .unwrap_or_else(|| panic!("nixos-options/release.json pins `{name}`"));
         set(&mut inputs, &[name, "url"], url);
-        set(
-            &mut inputs,
-            &[name, "inputs", "nixpkgs", "follows"],
-            "nixpkgs",
-        );
+        // VPN-Confinement's flake has no inputs: nothing to follow.
+        if FOLLOWS_NIXPKGS.contains(&name) {
+            set(
+                &mut inputs,
+                &[name, "inputs", "nixpkgs", "follows"],
+                "nixpkgs",
+            );
+        }
     }
 
     let mut outputs = Attrs::new();

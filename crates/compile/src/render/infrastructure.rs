@@ -4,20 +4,23 @@
 //! Services add their own parts (routes, paths, datasets) in their files.
 
 use crate::fleet::{Fleet, HostPlan, policy};
-use crate::nix::{Attrs, Nix, Part, set};
+use crate::nix::{Attrs, Nix, set};
 use crate::spec::DataClass;
 
 /// Where `services.postgresqlBackup` writes dumps (the module's default).
 pub const DUMP_DIR: &str = "/var/backup/postgresql";
 /// The restic job every service adds its paths to.
 pub const OFFSITE_JOB: &str = "offsite";
+/// How often sanoid runs where `frequently` snapshots are kept: every 15
+/// minutes, sanoid's default `frequent_period`.
+pub const SANOID_FREQUENT_INTERVAL: &str = "*:0/15";
 /// The tailnet's address range (Tailscale's CGNAT block).
 pub const TAILNET_RANGE: &str = "100.64.0.0/10";
 
 pub fn infrastructure(fleet: &Fleet, host: &HostPlan) -> Attrs {
     let mut m = Attrs::new();
     if host.runs("zfs") {
-        zfs(&mut m, host);
+        zfs(&mut m, fleet, host);
     }
     if host.runs("caddy") {
         proxy(&mut m, fleet);
@@ -46,6 +49,7 @@ pub fn infrastructure(fleet: &Fleet, host: &HostPlan) -> Attrs {
         offsite(&mut m, fleet, host);
     }
     super::replication::contribute(&mut m, fleet, host);
+    super::datasets::private_root(&mut m, fleet, host);
     super::media::infrastructure(&mut m, fleet, host);
     for (entry, dir) in &host.data {
         super::datasets::contribute(
@@ -62,16 +66,7 @@ pub fn infrastructure(fleet: &Fleet, host: &HostPlan) -> Attrs {
 /// Declares an agenix secret; `depth` is how many folders below the flake
 /// root the declaring file sits.
 pub fn age_secret(m: &mut Attrs, fleet: &Fleet, name: &str, depth: usize) {
-    let folder = match depth {
-        0 => "./secrets".to_string(),
-        _ => format!("{}secrets", "../".repeat(depth)),
-    };
-    // `<folder> + "/<name>.age"`: a path, whatever the name holds.
-    let file = Nix::Concat(vec![Nix::Path(folder), Nix::str(format!("/{name}.age"))]);
-    set(m, &["age", "secrets", name, "file"], file);
-    if let Some(owner) = fleet.secrets.get(name).and_then(|s| s.owner.as_deref()) {
-        set(m, &["age", "secrets", name, "owner"], owner);
-    }
+    super::secrets::declare(m, fleet, name, depth);
 }
 
 /// `config.age.secrets."name".path`, the decrypted file at run time.
@@ -79,7 +74,7 @@ pub fn secret_path(name: &str) -> Nix {
     Nix::age_secret_path(name)
 }
 
-fn zfs(m: &mut Attrs, host: &HostPlan) {
+fn zfs(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
     let pools: Vec<String> = host
         .spec
         .pools
@@ -87,17 +82,42 @@ fn zfs(m: &mut Attrs, host: &HostPlan) {
         .map(|p| p.name.value.clone())
         .collect();
     set(m, &["boot", "supportedFilesystems"], Nix::strs(["zfs"]));
-    set(m, &["boot", "zfs", "extraPools"], Nix::strs(pools.clone()));
+    if !pools.is_empty() {
+        set(m, &["boot", "zfs", "extraPools"], Nix::strs(pools.clone()));
+    }
+    // The root pool is imported at boot as `/`; it is scrubbed all the same.
+    let mut scrubbed = pools;
+    if host
+        .spec
+        .boot
+        .as_ref()
+        .is_some_and(|b| b.fs.value == crate::spec::RootFs::Zfs)
+    {
+        scrubbed.insert(0, super::disko::ROOT_POOL.to_string());
+    }
     set(m, &["services", "zfs", "autoScrub", "enable"], true);
     set(
         m,
         &["services", "zfs", "autoScrub", "pools"],
-        Nix::strs(pools),
+        Nix::strs(scrubbed),
     );
     set(m, &["services", "zfs", "trim", "enable"], true);
 
     // Snapshot policies by data class; datasets opt in from service files.
     set(m, &["services", "sanoid", "enable"], true);
+    // sanoid takes a snapshot only when it runs: `frequently` snapshots
+    // (its 15-minute `frequent_period`) need a run every 15 minutes, not
+    // the module's hourly default.
+    let frequent = fleet.data_on(host).iter().any(|(_, d)| {
+        d.dataset.is_some() && policy::snapshots(d.class).is_some_and(|p| p.frequently > 0)
+    });
+    if frequent {
+        set(
+            m,
+            &["services", "sanoid", "interval"],
+            SANOID_FREQUENT_INTERVAL,
+        );
+    }
     for class in [DataClass::Critical, DataClass::Standard] {
         let Some(p) = policy::snapshots(class) else {
             continue;
@@ -223,7 +243,11 @@ fn offsite(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
     let Some(b) = &fleet.backup else { return };
     let job = ["services", "restic", "backups", OFFSITE_JOB];
     let put = |m: &mut Attrs, k: &str, v: Nix| set(m, &[job[0], job[1], job[2], job[3], k], v);
-    put(m, "repository", Nix::str(&b.repository.value));
+    put(
+        m,
+        "repository",
+        Nix::str(policy::host_repository(&b.repository.value, host.name())),
+    );
     put(m, "passwordFile", secret_path(&b.password_secret.value));
     age_secret(m, fleet, &b.password_secret.value, 2);
     if let Some(e) = &b.environment_secret {
@@ -259,19 +283,34 @@ fn offsite(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
                 .map(|db| format!("postgresqlBackup-{db}.service"))
         })
         .collect();
+    let mut prepare = vec![Nix::str("set -eu\n")];
     if !dumps.is_empty() {
         // Dump the databases first, so the file backup holds a consistent copy.
         paths.push(DUMP_DIR.to_string());
-        let systemctl = Nix::Interpolated(vec![
-            Part::Code(Nix::select("pkgs", ["systemd"])),
-            Part::Text("/bin/systemctl start".into()),
-        ]);
-        let units = Nix::str(format!(" {}", dumps.join(" ")));
-        put(
-            m,
-            "backupPrepareCommand",
-            Nix::Concat(vec![systemctl, units]),
-        );
+        prepare.push(Nix::raw("pkgs.systemd"));
+        prepare.push(Nix::str(format!(
+            "/bin/systemctl start {}\n",
+            dumps.join(" ")
+        )));
+    }
+    if let Some((snapshot, cleanup)) = super::datasets::backup_snapshots(fleet, host) {
+        prepare.extend(snapshot);
+        put(m, "backupCleanupCommand", interpolated(cleanup));
+    }
+    if prepare.len() > 1 {
+        put(m, "backupPrepareCommand", interpolated(prepare));
     }
     put(m, "paths", Nix::strs(paths));
+}
+
+/// A script from text and expressions, neighbouring text joined into lines.
+pub fn interpolated(parts: Vec<Nix>) -> Nix {
+    let mut out: Vec<Nix> = Vec::new();
+    for part in parts {
+        match (out.last_mut(), part) {
+            (Some(Nix::Str(a)), Nix::Str(b)) => a.push_str(&b),
+            (_, part) => out.push(part),
+        }
+    }
+    Nix::Interp(out)
 }

@@ -3,7 +3,7 @@
 //! sources unable to touch the copies: a compromised server cannot destroy
 //! its replicas. Received datasets are never mounted on the replica.
 
-use super::infrastructure::{age_secret, secret_path};
+use super::infrastructure::{age_secret, interpolated, secret_path};
 use crate::fleet::{Fleet, HostPlan, REPLICAS};
 use crate::nix::{Attrs, Nix, set};
 use crate::spec::DataClass;
@@ -11,8 +11,22 @@ use crate::spec::DataClass;
 /// What the source hosts grant the pulling user on their datasets (the
 /// syncoid module's own default for a local source).
 const SOURCE_ALLOW: &str = "bookmark,hold,send,snapshot,destroy,mount";
-/// The user syncoid runs as on the replica and logs in as on the sources.
+/// The user the replica logs in as on the sources.
 const USER: &str = "syncoid";
+/// What the replica host's syncoid may do below the replica datasets: the
+/// module's `localTargetAllow` default, plus `canmount`, which receiving
+/// with `-o canmount=off` needs (syncoid runs without privilege elevation).
+const TARGET_ALLOW: [&str; 9] = [
+    "change-key",
+    "compression",
+    "create",
+    "destroy",
+    "mount",
+    "mountpoint",
+    "receive",
+    "rollback",
+    "canmount",
+];
 
 pub fn contribute(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
     let Some(r) = &fleet.replica else { return };
@@ -38,7 +52,13 @@ fn pull(m: &mut Attrs, fleet: &Fleet, pulled: &[crate::fleet::Pulled]) {
     set(m, &[s[0], s[1], "enable"], true);
     set(m, &[s[0], s[1], "interval"], "hourly");
     set(m, &[s[0], s[1], "sshKey"], secret_path(&r.key_secret));
+    set(
+        m,
+        &[s[0], s[1], "localTargetAllow"],
+        Nix::strs(TARGET_ALLOW),
+    );
     age_secret(m, fleet, &r.key_secret, 2);
+    known_hosts(m, pulled);
     let mut parents = Vec::new();
     let mut units = Vec::new();
     for p in pulled {
@@ -87,9 +107,16 @@ fn pull(m: &mut Attrs, fleet: &Fleet, pulled: &[crate::fleet::Pulled]) {
     set(m, &[d[0], d[1], d[2], d[3], "recursive"], true);
     set(m, &[d[0], d[1], d[2], d[3], "autosnap"], false);
     // zfs receive needs the parent dataset; create it before the first pull.
-    let script: Vec<String> = parents
+    let script: Vec<Vec<Nix>> = parents
         .iter()
-        .map(|p| format!("zfs list -H {p} >/dev/null 2>&1 || zfs create -p -o canmount=off -o mountpoint=none {p}"))
+        .map(|p| {
+            vec![
+                Nix::str("zfs list -H "),
+                shell_arg(p),
+                Nix::str(" >/dev/null 2>&1 || zfs create -p -o canmount=off -o mountpoint=none "),
+                shell_arg(p),
+            ]
+        })
         .collect();
     oneshot(
         m,
@@ -115,9 +142,14 @@ fn serve(m: &mut Attrs, public_key: &str, datasets: &[&str]) {
         Nix::strs([public_key]),
     );
     set(m, &["users", "groups", USER], Nix::Attrs(Attrs::new()));
-    let script: Vec<String> = datasets
+    let script: Vec<Vec<Nix>> = datasets
         .iter()
-        .map(|d| format!("zfs allow -u {USER} {SOURCE_ALLOW} {d}"))
+        .map(|d| {
+            vec![
+                Nix::str(format!("zfs allow -u {USER} {SOURCE_ALLOW} ")),
+                shell_arg(d),
+            ]
+        })
         .collect();
     oneshot(
         m,
@@ -129,11 +161,38 @@ fn serve(m: &mut Attrs, public_key: &str, datasets: &[&str]) {
     );
 }
 
+/// The syncoid service of the replica host runs with a read-only `/etc`
+/// and a home of its own: the sources' host keys must be in the system's
+/// known hosts, or every pull fails host key verification.
+fn known_hosts(m: &mut Attrs, pulled: &[crate::fleet::Pulled]) {
+    let mut hosts: Vec<&HostPlan> = pulled.iter().map(|p| p.source_host).collect();
+    hosts.dedup_by_key(|h| h.name().to_string());
+    for host in hosts {
+        let spec = &host.spec;
+        let Some(key) = &spec.host_key else { continue };
+        // Only the key type and the key: `publicKey` takes no host names
+        // or comments.
+        let key: Vec<&str> = key.value.split_whitespace().take(2).collect();
+        let k = ["programs", "ssh", "knownHosts", host.name()];
+        set(
+            m,
+            &[k[0], k[1], k[2], k[3], "hostNames"],
+            Nix::strs([spec.address.value.as_str()]),
+        );
+        set(m, &[k[0], k[1], k[2], k[3], "publicKey"], key.join(" "));
+    }
+}
+
+/// A dataset name as one shell word, quoted by Nix at build time.
+fn shell_arg(word: &str) -> Nix {
+    Nix::call("lib.escapeShellArg", vec![Nix::str(word)])
+}
+
 fn oneshot(
     m: &mut Attrs,
     name: &str,
     description: &str,
-    script: &[String],
+    script: &[Vec<Nix>],
     after: &[&str],
     before: &[&str],
 ) {
@@ -167,7 +226,10 @@ fn oneshot(
         &[u[0], u[1], u[2], "serviceConfig", "RemainAfterExit"],
         true,
     );
-    let mut text = script.join("\n");
-    text.push('\n');
-    set(m, &[u[0], u[1], u[2], "script"], text);
+    let mut text = Vec::new();
+    for line in script {
+        text.extend(line.iter().cloned());
+        text.push(Nix::str("\n"));
+    }
+    set(m, &[u[0], u[1], u[2], "script"], interpolated(text));
 }

@@ -1,41 +1,90 @@
-//! `secrets/secrets.nix`: who can decrypt each agenix secret — the admin
-//! keys and the hosts that use it. The `.age` files are the user's.
+//! Secrets in the flake: `secrets/secrets.nix` says who can decrypt each
+//! agenix secret (the admin keys and the hosts that use it), and each host
+//! declares the secrets it reads with the owner, group and mode of the
+//! decrypted file. The `.age` files are made by `homelab secrets`; no value
+//! ever reaches a generated file.
 
 use super::File;
 use crate::fleet::Fleet;
 use crate::nix::{Attrs, Nix, set};
 
+/// The unit agenix decrypts secrets in when NixOS creates users with
+/// systemd-sysusers or userborn (`agenix-install-secrets.service`, wanted
+/// by sysinit.target). Otherwise agenix decrypts in the activation script,
+/// before any unit starts, and ordering after a unit that does not exist
+/// is a no-op in systemd: the `after` is right in both modes.
+pub const AGENIX_UNIT: &str = "agenix-install-secrets.service";
+
+/// The header of `secrets/secrets.nix`.
+const RECIPIENTS_COMMENT: &str =
+    "agenix recipients of each secret: the admin keys and the hosts that decrypt it.
+Create and rekey the files with `homelab secrets` (or `agenix -e <name>.age` here).";
+
 pub fn recipients(fleet: &Fleet) -> File {
-    let admin: Vec<String> = fleet
-        .homelab
-        .admin_keys
-        .iter()
-        .map(|k| k.value.clone())
-        .collect();
     let mut m = Attrs::new();
     for secret in fleet.secrets.values() {
-        let mut keys = admin.clone();
-        for host in &secret.hosts {
-            let key = fleet
-                .hosts
-                .iter()
-                .find(|h| h.name() == host)
-                .and_then(|h| h.spec.host_key.as_ref());
-            if let Some(k) = key
-                && !keys.contains(&k.value)
-            {
-                keys.push(k.value.clone());
-            }
-        }
         set(
             &mut m,
             &[&format!("{}.age", secret.name), "publicKeys"],
-            Nix::strs(keys),
+            Nix::strs(recipient_keys(fleet, &secret.name)),
         );
     }
     let mut file = File::tool("secrets/secrets.nix", Nix::Attrs(m));
-    file.comment = Some(
-        "agenix recipients: encrypt each secret with `agenix -e <name>.age` in this folder.".into(),
-    );
+    file.comment = Some(RECIPIENTS_COMMENT.into());
     file
+}
+
+/// The public keys a secret is encrypted to.
+pub fn recipient_keys(fleet: &Fleet, name: &str) -> Vec<String> {
+    fleet
+        .secret_readers(name)
+        .into_iter()
+        .map(|r| r.key)
+        .collect()
+}
+
+/// Declares `age.secrets.<name>` (file, owner, group, mode) and orders the
+/// units that read it after agenix. `depth` is how many folders below the
+/// flake root the declaring file sits.
+pub fn declare(m: &mut Attrs, fleet: &Fleet, name: &str, depth: usize) {
+    let folder = match depth {
+        0 => "./secrets".to_string(),
+        _ => format!("{}secrets", "../".repeat(depth)),
+    };
+    // `<folder> + "/<name>.age"`: a path, whatever the name holds.
+    let file = Nix::Concat(vec![Nix::Path(folder), Nix::str(format!("/{name}.age"))]);
+    set(m, &["age", "secrets", name, "file"], file);
+    let Some(secret) = fleet.secrets.get(name) else {
+        return;
+    };
+    if let Some(owner) = &secret.owner {
+        set(m, &["age", "secrets", name, "owner"], owner.as_str());
+    }
+    if let Some(group) = &secret.group {
+        set(m, &["age", "secrets", name, "group"], group.as_str());
+    }
+    set(m, &["age", "secrets", name, "mode"], secret.mode.as_str());
+    for unit in &secret.units {
+        let service = unit.strip_suffix(".service").unwrap_or(unit);
+        if !orders_after_agenix(m, service) {
+            set(
+                m,
+                &["systemd", "services", service, "after"],
+                Nix::strs([AGENIX_UNIT]),
+            );
+        }
+    }
+}
+
+/// Whether this file already orders `service` after agenix (two secrets
+/// of one service must not repeat the entry).
+fn orders_after_agenix(m: &Attrs, service: &str) -> bool {
+    let mut node = m;
+    for key in ["systemd", "services", service] {
+        match node.get(key) {
+            Some(Nix::Attrs(inner)) => node = inner,
+            _ => return false,
+        }
+    }
+    matches!(node.get("after"), Some(Nix::List(l)) if l.contains(&Nix::str(AGENIX_UNIT)))
 }

@@ -2,14 +2,16 @@
 //!
 //! The NixOS module system merges lists and attribute sets across files, so
 //! each service adds its own dataset, snapshot policy, backup paths, proxy
-//! route, tunnel ingress, status check, dashboard entry, scrape target,
-//! database and secrets here, next to its module settings.
+//! route, tunnel ingress, status check, scrape target, database and
+//! secrets here, next to its module settings. The dashboard is the one
+//! exception: homepage's file lists every service, one entry per group.
 
 use super::datasets;
 use super::infrastructure::{TAILNET_RANGE, age_secret};
 use crate::fleet::{Fleet, HostPlan, Instance};
 use crate::nix::{Attrs, Nix, merge_into, set};
 use crate::spec::Exposure;
+use std::collections::BTreeMap;
 
 pub fn service(fleet: &Fleet, host: &HostPlan, i: &Instance) -> Attrs {
     let mut m = Attrs::new();
@@ -29,8 +31,16 @@ pub fn service(fleet: &Fleet, host: &HostPlan, i: &Instance) -> Attrs {
     scrape(&mut m, fleet, host, i);
     database(&mut m, i);
     super::media::contribute(&mut m, i);
+    // An admin-only secret (the clear form of a hashed password) is never
+    // decrypted on the host.
     for secret in i.secrets.values() {
-        age_secret(&mut m, fleet, secret, 3);
+        if fleet
+            .secrets
+            .get(secret)
+            .is_some_and(|s| s.hosts.contains(&i.host))
+        {
+            age_secret(&mut m, fleet, secret, 3);
+        }
     }
     m
 }
@@ -57,8 +67,14 @@ fn route(m: &mut Attrs, fleet: &Fleet, i: &Instance) {
             allowed.push(' ');
             allowed.push_str(TAILNET_RANGE);
         }
+        // A service bound to one name sends its other names there, so links,
+        // cookies and WebAuthn see the name its settings hold.
+        let handler = match (&i.public_fqdn, i.entry.binds_one_name()) {
+            (Some(public), true) => format!("redir https://{}{{uri}} permanent", public.value),
+            _ => format!("reverse_proxy {upstream}"),
+        };
         let config = format!(
-            "@outside not remote_ip {allowed}\nrespond @outside \"Not reachable from this network\" 403\nreverse_proxy {upstream}\n"
+            "@outside not remote_ip {allowed}\nrespond @outside \"Not reachable from this network\" 403\n{handler}\n"
         );
         let vhost = ["services", "caddy", "virtualHosts", fqdn.value.as_str()];
         set(
@@ -72,6 +88,7 @@ fn route(m: &mut Attrs, fleet: &Fleet, i: &Instance) {
             config,
         );
     }
+    aliases(m, i);
     if let (Some(public), Some(t)) = (&i.public_fqdn, &fleet.access.tunnel) {
         set(
             m,
@@ -86,6 +103,18 @@ fn route(m: &mut Attrs, fleet: &Fleet, i: &Instance) {
             endpoint,
         );
     }
+}
+
+/// The internal name, for a service with a public (canonical) name whose
+/// module takes a list of further names.
+fn aliases(m: &mut Attrs, i: &Instance) {
+    let (Some(option), Some(_), Some(internal)) = (&i.entry.alias_option, &i.public_fqdn, &i.fqdn)
+    else {
+        return;
+    };
+    let path = crate::nix::split_path(option);
+    let path: Vec<&str> = path.iter().map(String::as_str).collect();
+    set(m, &path, Nix::strs([internal.value.as_str()]));
 }
 
 fn status_check(m: &mut Attrs, fleet: &Fleet, host: &HostPlan, i: &Instance) {
@@ -114,31 +143,54 @@ fn status_check(m: &mut Attrs, fleet: &Fleet, host: &HostPlan, i: &Instance) {
     );
 }
 
+/// The dashboard's entries, written by the homepage instance for every
+/// service on its host: homepage shows each list element as a group, so
+/// the renderer merges entries into one element per group (contributions
+/// from each service file would repeat the group once per service).
 fn dashboard(m: &mut Attrs, fleet: &Fleet, host: &HostPlan, i: &Instance) {
-    let Some(url) = i.url() else { return };
-    if i.entry.name == "homepage" || local(fleet, host, "homepage").is_none() {
+    if i.entry.name != "homepage" {
         return;
     }
-    let mut item = Attrs::new();
-    item.insert("href".into(), Nix::str(url));
-    item.insert("description".into(), Nix::str(&i.entry.description));
-    if let Some(icon) = &i.entry.icon {
-        item.insert("icon".into(), Nix::str(icon));
+    let mut groups: BTreeMap<String, Vec<Nix>> = BTreeMap::new();
+    for other in fleet.instances.iter().filter(|x| x.host == host.name()) {
+        let Some(url) = other.url() else { continue };
+        if other.entry.name == "homepage" {
+            continue;
+        }
+        let mut item = Attrs::new();
+        item.insert("href".into(), Nix::str(url));
+        item.insert("description".into(), Nix::str(&other.entry.description));
+        if let Some(icon) = &other.entry.icon {
+            item.insert("icon".into(), Nix::str(icon));
+        }
+        if let (Some(path), Some(endpoint)) = (&other.entry.health, other.local_endpoint()) {
+            item.insert("siteMonitor".into(), Nix::str(format!("{endpoint}{path}")));
+        }
+        let mut entry = Attrs::new();
+        entry.insert(other.entry.title.clone(), Nix::Attrs(item));
+        groups
+            .entry(
+                other
+                    .entry
+                    .group
+                    .clone()
+                    .unwrap_or_else(|| "Services".into()),
+            )
+            .or_default()
+            .push(Nix::Attrs(entry));
     }
-    if let (Some(path), Some(endpoint)) = (&i.entry.health, i.local_endpoint()) {
-        item.insert("siteMonitor".into(), Nix::str(format!("{endpoint}{path}")));
+    if groups.is_empty() {
+        return;
     }
-    let mut entry = Attrs::new();
-    entry.insert(i.entry.title.clone(), Nix::Attrs(item));
-    let mut group = Attrs::new();
-    group.insert(
-        i.entry.group.clone().unwrap_or_else(|| "Services".into()),
-        Nix::list([Nix::Attrs(entry)]),
-    );
+    let list = groups.into_iter().map(|(name, entries)| {
+        let mut group = Attrs::new();
+        group.insert(name, Nix::List(entries));
+        Nix::Attrs(group)
+    });
     set(
         m,
         &["services", "homepage-dashboard", "services"],
-        Nix::list([Nix::Attrs(group)]),
+        Nix::list(list),
     );
 }
 

@@ -45,13 +45,7 @@ pub fn ports(fleet: &Fleet) -> Table {
         for infra in &host.infrastructure {
             let e = catalog::get(infra).expect("infrastructure entries exist");
             for port in e.port.iter().chain(&e.extra_ports) {
-                let bind = if matches!(*infra, "openssh" | "caddy")
-                    && (*port == 22 || *port == 80 || *port == 443)
-                {
-                    "0.0.0.0"
-                } else {
-                    "127.0.0.1"
-                };
+                let bind = bind(e, *port, *port);
                 rows.push((
                     *port,
                     vec![
@@ -79,7 +73,7 @@ pub fn ports(fleet: &Fleet) -> Table {
                         host.name().into(),
                         i.name.value.as_str().into(),
                         u64::from(*port).into(),
-                        crate::fleet::BIND_ADDRESS.into(),
+                        instance_bind(i, n, *port).into(),
                         exposure.into(),
                         url.into(),
                     ],
@@ -92,6 +86,35 @@ pub fn ports(fleet: &Fleet) -> Table {
         }
     }
     t
+}
+
+/// Where a port listens: every interface or localhost, and the protocol
+/// when it is not TCP. `default` is the catalog port it stands for.
+fn bind(e: &catalog::Entry, port: u16, default: u16) -> String {
+    let address = if e.wildcard_ports.contains(&default) {
+        "0.0.0.0"
+    } else {
+        crate::fleet::BIND_ADDRESS
+    };
+    if e.udp_ports.contains(&port) {
+        format!("{address} udp")
+    } else {
+        address.to_string()
+    }
+}
+
+/// An instance's `n`th port: a service confined to the VPN namespace is
+/// reached at the namespace's address, not on the host's localhost.
+fn instance_bind(i: &crate::fleet::Instance, n: usize, port: u16) -> String {
+    if i.entry.vpn {
+        return crate::fleet::VPN_NAMESPACE_ADDRESS.to_string();
+    }
+    let default = if n == 0 {
+        i.entry.port.unwrap_or(port)
+    } else {
+        port
+    };
+    bind(i.entry, port, default)
 }
 
 /// Who can reach each service, the access matrix.

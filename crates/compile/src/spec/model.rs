@@ -23,8 +23,6 @@ pub struct Homelab {
     pub internal_domain: Sp<String>,
     pub timezone: Sp<String>,
     pub admin_email: Sp<String>,
-    /// NixOS release branch pinned in `flake.nix`.
-    pub nixpkgs: Sp<String>,
     pub admin_user: Sp<String>,
     /// SSH public keys of the administrator (login and agenix recipient).
     pub admin_keys: Vec<Sp<String>>,
@@ -64,11 +62,71 @@ pub struct Host {
     pub ram_gb: Sp<i64>,
     /// The host's SSH public key: agenix encrypts its secrets to it.
     pub host_key: Option<Sp<String>>,
-    /// Disk for the boot pool, e.g. `/dev/disk/by-id/nvme-…`.
-    pub boot_disk: Option<Sp<String>>,
+    /// `[hosts.<name>.boot]`: the disk the host boots from.
+    pub boot: Option<Boot>,
+    /// The CPU vendor, for microcode updates in `hardware.nix`.
+    pub cpu: Option<Sp<Cpu>>,
+    /// `system.stateVersion`: the release the host was installed with.
+    pub state_version: Option<Sp<String>>,
     /// Devices services may need: `gpu`, `zigbee`, `zwave`, `coral`.
     pub hardware: Vec<Sp<String>>,
     pub pools: Vec<Pool>,
+}
+
+/// The boot disk: an EFI system partition and the root file system,
+/// partitioned by disko when nixos-anywhere installs the host.
+#[derive(Debug, Clone)]
+pub struct Boot {
+    /// Where `[hosts.<name>.boot]` is named.
+    pub span: crate::diagnostic::Span,
+    /// The whole disk, e.g. `/dev/disk/by-id/nvme-…` (erased at install).
+    pub disk: Sp<String>,
+    pub fs: Sp<RootFs>,
+    /// A swap partition of this size.
+    pub swap: Option<Sp<Size>>,
+}
+
+/// The root file system of a boot disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RootFs {
+    Ext4,
+    /// A pool of its own, `rpool`, with datasets for `/` and `/nix`.
+    Zfs,
+}
+
+impl RootFs {
+    pub const NAMES: [&'static str; 2] = ["ext4", "zfs"];
+
+    pub fn parse(s: &str) -> Option<RootFs> {
+        match s {
+            "ext4" => Some(RootFs::Ext4),
+            "zfs" => Some(RootFs::Zfs),
+            _ => None,
+        }
+    }
+}
+
+/// The CPU vendor of a host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cpu {
+    Intel,
+    Amd,
+}
+
+impl Cpu {
+    pub const NAMES: [&'static str; 2] = ["intel", "amd"];
+
+    pub fn parse(s: &str) -> Option<Cpu> {
+        match s {
+            "intel" => Some(Cpu::Intel),
+            "amd" => Some(Cpu::Amd),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        Cpu::NAMES[self as usize]
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -87,11 +145,12 @@ pub struct Pool {
 pub struct Size(pub u64);
 
 impl Size {
-    /// Parses `<number>[K|M|G|T|P]` (binary units, as ZFS uses).
+    /// Parses `<number>[K|M|G|T|P][B]` (binary units, as ZFS uses); a
+    /// space may separate number and unit (`4TB` and `4 TB` are one size).
     pub fn parse(s: &str) -> Option<Size> {
         let s = s.trim();
         let (num, unit) = match s.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
-            Some((i, _)) => (&s[..i], &s[i..]),
+            Some((i, _)) => (s[..i].trim_end(), &s[i..]),
             None => (s, ""),
         };
         let shift = match unit.to_ascii_uppercase().trim_end_matches('B') {
@@ -303,6 +362,9 @@ mod tests {
         assert_eq!(Size::parse("2G"), Some(Size(2 << 30)));
         assert_eq!(Size::parse("1.5K"), Some(Size(1536)));
         assert_eq!(Size::parse("20TB"), Some(Size(20 << 40)));
+        assert_eq!(Size::parse("20 TB"), Size::parse("20TB"));
+        assert_eq!(Size::parse("20 T"), Size::parse("20T"));
+        assert_eq!(Size::parse("2 0T"), None);
         assert_eq!(Size::parse("2X"), None);
         assert_eq!(Size::parse("."), None);
         assert_eq!(Size::parse(""), None);

@@ -102,13 +102,12 @@ fn duplicate(d: Diagnostic, text: &str, at: usize) -> Diagnostic {
 }
 
 /// The keys of `[homelab]`, to recognise them written above any table.
-const HOMELAB_KEYS: [&str; 8] = [
+const HOMELAB_KEYS: [&str; 7] = [
     "name",
     "domain",
     "internal_domain",
     "timezone",
     "admin_email",
-    "nixpkgs",
     "admin_user",
     "admin_keys",
 ];
@@ -210,7 +209,6 @@ fn homelab(t: &mut Table, sink: &mut Sink) -> Option<Homelab> {
     let internal_domain = t.str(sink, "internal_domain");
     let timezone = t.req_str(sink, "timezone", "\"Europe/Prague\"");
     let admin_email = t.req_str(sink, "admin_email", "\"you@example.org\"");
-    let nixpkgs = t.str(sink, "nixpkgs");
     let admin_user = t.str(sink, "admin_user");
     let admin_keys = t.str_list(sink, "admin_keys").unwrap_or_default();
     if let Some(n) = &name {
@@ -218,6 +216,9 @@ fn homelab(t: &mut Table, sink: &mut Sink) -> Option<Homelab> {
     }
     for d in [&domain, &internal_domain].into_iter().flatten() {
         domain_name(sink, d);
+    }
+    if let Some(tz) = &timezone {
+        time_zone(sink, tz);
     }
     if let Some(m) = &admin_email
         && !m.value.contains('@')
@@ -241,7 +242,6 @@ fn homelab(t: &mut Table, sink: &mut Sink) -> Option<Homelab> {
         domain,
         timezone: timezone?,
         admin_email: admin_email?,
-        nixpkgs: nixpkgs.unwrap_or_else(|| Sp::new(crate::NIXPKGS_RELEASE.to_string(), 0..0)),
         admin_user: admin_user.unwrap_or_else(|| Sp::new("admin".to_string(), 0..0)),
         admin_keys,
     })
@@ -268,7 +268,18 @@ fn host(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<Host> {
     if let Some(k) = &host_key {
         ssh_key(sink, k);
     }
-    let boot_disk = t.str(sink, "boot_disk");
+    let boot = t.table(sink, "boot").and_then(|mut b| {
+        let boot = boot(&mut b, sink);
+        b.finish(sink);
+        boot
+    });
+    let cpu = t
+        .choice(sink, "cpu", &Cpu::NAMES)
+        .and_then(|c| Cpu::parse(&c.value).map(|v| Sp::new(v, c.span)));
+    let state_version = t.str(sink, "state_version");
+    if let Some(v) = &state_version {
+        state_version_value(sink, v);
+    }
     let hardware = t.str_list(sink, "hardware").unwrap_or_default();
     for h in &hardware {
         if !HARDWARE.contains(&h.value.as_str()) {
@@ -317,10 +328,52 @@ fn host(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<Host> {
         address: address?,
         ram_gb: ram_gb?,
         host_key,
-        boot_disk,
+        boot,
+        cpu,
+        state_version,
         hardware,
         pools,
     })
+}
+
+/// `[hosts.<name>.boot]`: the disk is required, the root defaults to ext4.
+fn boot(t: &mut Table, sink: &mut Sink) -> Option<Boot> {
+    let disk = t.req_str(sink, "disk", "\"/dev/disk/by-id/nvme-…\"");
+    let fs = t
+        .choice(sink, "fs", &RootFs::NAMES)
+        .and_then(|f| RootFs::parse(&f.value).map(|v| Sp::new(v, f.span)));
+    let swap = size(t, sink, "swap");
+    Some(Boot {
+        span: t.span.clone(),
+        fs: fs.unwrap_or_else(|| Sp::new(RootFs::Ext4, t.span.clone())),
+        disk: disk?,
+        swap,
+    })
+}
+
+/// A `system.stateVersion`: a release number no newer than the pinned
+/// nixpkgs (a host cannot have been installed from a later release).
+fn state_version_value(sink: &mut Sink, v: &Sp<String>) {
+    let pinned = &crate::release::release().nixpkgs.version;
+    if !crate::release::is_release_number(&v.value) {
+        sink.push(
+            Diagnostic::error(
+                "invalid-value",
+                format!("`{}` is not a NixOS release", v.value),
+            )
+            .at(v.span.clone(), "expected a release like \"25.11\"")
+            .help("releases are `YY.05` or `YY.11`: write the one the host was installed with"),
+        );
+    } else if v.value.as_str() > pinned.as_str() {
+        sink.push(
+            Diagnostic::error(
+                "invalid-value",
+                format!("`{}` is newer than the pinned NixOS {pinned}", v.value),
+            )
+            .at(v.span.clone(), "no host can have been installed from it")
+            .help(format!("leave it out for a new host ({pinned}), or write the release the host was installed with")),
+        );
+    }
 }
 
 fn size(t: &mut Table, sink: &mut Sink, key: &'static str) -> Option<Sp<Size>> {
@@ -331,7 +384,7 @@ fn size(t: &mut Table, sink: &mut Sink, key: &'static str) -> Option<Sp<Size>> {
             sink.push(
                 Diagnostic::error("invalid-value", format!("`{}` is not a size", s.value))
                     .at(s.span, "expected a number and a unit")
-                    .help("write sizes like ZFS does: \"500G\", \"2T\", \"3.5T\""),
+                    .help("write sizes like ZFS does: \"500G\", \"2T\", \"3.5T\" (\"4TB\" and \"4 TB\" mean 4T too)"),
             );
             None
         }
@@ -673,6 +726,24 @@ fn domain_name(sink: &mut Sink, s: &Sp<String>) {
             .help("use lowercase DNS labels separated by dots"),
         );
     }
+}
+
+/// The IANA time zone names (`timezones.txt` says how it was made).
+static TIME_ZONES: &str = include_str!("timezones.txt");
+
+/// `time.timeZone` must name a zone of the tz database, or the host boots
+/// with a broken `/etc/localtime`.
+fn time_zone(sink: &mut Sink, s: &Sp<String>) {
+    let zones = || TIME_ZONES.lines().filter(|l| !l.starts_with('#'));
+    if zones().any(|z| z == s.value) {
+        return;
+    }
+    let d = Diagnostic::error("invalid-value", format!("`{}` is not a time zone", s.value))
+        .at(s.span.clone(), "not in the IANA time zone database");
+    sink.push(match crate::diagnostic::did_you_mean(&s.value, zones()) {
+        Some(m) => d.help(format!("did you mean `{m}`?")),
+        None => d.help("use an IANA name like \"Europe/Prague\" or \"UTC\" (`timedatectl list-timezones` lists them)"),
+    });
 }
 
 /// Secret names become file names (`secrets/<name>.age`).

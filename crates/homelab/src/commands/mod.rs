@@ -5,4 +5,5 @@ pub mod build;
 pub mod check;
 pub mod init;
 pub mod report;
+pub mod secrets;
 pub mod show;

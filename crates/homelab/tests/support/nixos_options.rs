@@ -1,6 +1,6 @@
-//! The NixOS option index (`../shared/nixos-options/` plus the project's own
-//! `nixos-options/`), and a walker that finds every option path a generated
-//! module assigns that the index does not declare.
+//! The NixOS option index (`nixos-options/` at the repository root), and a
+//! walker that finds every option path a generated module assigns that the
+//! index does not declare.
 //!
 //! Index paths use `<name>` for a key the user chooses and `*` for a list
 //! element. An assignment is accepted when it hits a declared option whose

@@ -1,0 +1,128 @@
+//! Configuration that changes nothing: a spec key the fleet has no use for
+//! is a warning that says why, so that nothing is dropped without a word.
+
+use crate::diagnostic::{Diagnostic, name_list};
+use crate::fleet::Fleet;
+
+/// `[access.tunnel]` with no `public` service: nothing routes through it.
+pub fn unused_tunnel(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+    let Some(t) = &fleet.access.tunnel else {
+        return;
+    };
+    if fleet.instances.iter().any(|i| i.public_fqdn.is_some()) {
+        return;
+    }
+    out.push(
+        Diagnostic::warning("unused-tunnel", "no service is public, so the tunnel carries nothing")
+            .at(t.id.span.clone(), "no `cloudflared` is configured for this tunnel")
+            .help("set `exposure = \"public\"` (with `exposure_reason`) on the services that should be reachable from the internet, or remove `[access.tunnel]`"),
+    );
+}
+
+/// A replica host with nothing critical to pull: no syncoid, no key.
+pub fn idle_replica(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+    let (Some(plan), Some(r)) = (
+        &fleet.replica,
+        fleet.backup.as_ref().and_then(|b| b.replica.as_ref()),
+    ) else {
+        return;
+    };
+    if !fleet.pulled().is_empty() {
+        return;
+    }
+    out.push(
+        Diagnostic::warning(
+            "idle-replica",
+            format!("`{}` has no critical dataset to pull", plan.host),
+        )
+        .at(
+            r.host.span.clone(),
+            "replicas are made of the critical datasets of the other hosts",
+        )
+        .help(format!(
+            "place services with critical data on another host than `{}` (with a ZFS pool), or remove `replica` and its keys; `{}` is not needed meanwhile",
+            plan.host, plan.key_secret
+        )),
+    );
+}
+
+/// `hardware = [...]` entries no service on the host needs: hardware only
+/// guides placement, it configures nothing by itself.
+pub fn unused_hardware(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+    for host in &fleet.hosts {
+        let needed: Vec<&str> = fleet
+            .instances
+            .iter()
+            .filter(|i| i.host == host.name())
+            .flat_map(|i| i.entry.hardware.iter().map(String::as_str))
+            .collect();
+        for hw in &host.spec.hardware {
+            if needed.contains(&hw.value.as_str()) {
+                continue;
+            }
+            let users: Vec<&str> = crate::catalog::catalog()
+                .values()
+                .filter(|e| e.hardware.contains(&hw.value))
+                .map(|e| e.name.as_str())
+                .collect();
+            let help = if users.is_empty() {
+                "no catalog service uses it yet; the line only documents the machine".to_string()
+            } else {
+                format!(
+                    "services that use it: {}; place one on `{}`, or remove the entry",
+                    name_list(&users),
+                    host.name()
+                )
+            };
+            out.push(
+                Diagnostic::warning(
+                    "unused-hardware",
+                    format!(
+                        "no service on `{}` uses `{}`, so it changes nothing",
+                        host.name(),
+                        hw.value
+                    ),
+                )
+                .at(
+                    hw.span.clone(),
+                    "hardware only places the services that need it",
+                )
+                .help(help),
+            );
+        }
+    }
+}
+
+/// A metrics exporter on a host without the metrics store: services are
+/// scraped on their own host (they listen on localhost only).
+pub fn unscraped_exporter(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+    let stores: Vec<&str> = fleet
+        .instances
+        .iter()
+        .filter(|i| i.entry.name == "victoriametrics")
+        .map(|i| i.host.as_str())
+        .collect();
+    for i in &fleet.instances {
+        // An exporter is a service whose only use is to be scraped.
+        let exporter = i.entry.metrics.is_some() && !i.entry.proxied;
+        if !exporter || stores.contains(&i.host.as_str()) {
+            continue;
+        }
+        let help = match stores.first() {
+            Some(store) => format!(
+                "metrics are scraped on the host that stores them; move `{}` to `{store}`, or remove it",
+                i.name.value
+            ),
+            None => "add `[services.victoriametrics]` on this host, or remove it".to_string(),
+        };
+        out.push(
+            Diagnostic::warning(
+                "unscraped-exporter",
+                format!("nothing scrapes `{}` on `{}`", i.name.value, i.host),
+            )
+            .at(i.name.span.clone(), "its metrics are collected by no one")
+            .help(help)
+            .about(&i.name.value),
+        );
+    }
+}

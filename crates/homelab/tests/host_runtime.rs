@@ -1,0 +1,269 @@
+//! What a NixOS host needs at run time, beyond evaluating: each test reads
+//! the generated Nix of an example that exercises one mechanism and pins
+//! what the module sources require (systemd's 0700 on /var/lib/private,
+//! syncoid's sandbox and ZFS permissions, sanoid's schedule, restic's lock,
+//! one canonical name per service, secrets through agenix options).
+
+use compile::fleet::Fleet;
+use compile::render::{File, render};
+
+fn example(name: &str) -> (Fleet, Vec<File>) {
+    let (fleet, _) = compile::compile(compile::examples::get(name).unwrap()).unwrap();
+    let files = render(&fleet);
+    (fleet, files)
+}
+
+fn text(files: &[File], path: &str) -> String {
+    files
+        .iter()
+        .find(|f| f.path == path)
+        .unwrap_or_else(|| panic!("no {path}"))
+        .text()
+}
+
+fn all_examples() -> Vec<(&'static str, Vec<File>)> {
+    compile::examples::names()
+        .into_iter()
+        .map(|n| (n, example(n).1))
+        .collect()
+}
+
+#[test]
+fn dynamic_user_state_below_a_private_root_of_0700() {
+    let (_, files) = example("family");
+    let gatus = text(&files, "hosts/server/services/gatus.nix");
+    assert!(gatus.contains("mountpoint = \"/var/lib/private/gatus\";"));
+    let infra = text(&files, "hosts/server/infrastructure.nix");
+    assert!(
+        infra.contains(
+            "\"10-homelab-private\".\"/var/lib/private\".d = {\n        group = \"root\";\n        mode = \"0700\";\n        user = \"root\";"
+        ),
+        "{infra}"
+    );
+    // Only hosts that mount something there get the rule.
+    let nas = text(&files, "hosts/nas/infrastructure.nix");
+    assert!(!nas.contains("/var/lib/private"));
+}
+
+#[test]
+fn replica_host_knows_each_source_host_key() {
+    let (_, files) = example("family");
+    let nas = text(&files, "hosts/nas/infrastructure.nix");
+    assert!(
+        nas.contains(
+            "programs.ssh.knownHosts.server = {\n    hostNames = [ \"192.168.1.10\" ];\n    publicKey = \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEfkeW02ImCSAPVDb6ACvBwXZECChj52b0zVXkDjmWnJ\";\n  };"
+        ),
+        "{nas}"
+    );
+    // The key is read by root for systemd's LoadCredential; no owner that
+    // the DynamicUser service would not have.
+    let key = nas.split("replication-ssh-key = {").nth(1).unwrap();
+    let key = key.split('}').next().unwrap();
+    assert!(!key.contains("owner"), "{key}");
+}
+
+#[test]
+fn replica_may_receive_with_canmount_off() {
+    let (_, files) = example("family");
+    let nas = text(&files, "hosts/nas/infrastructure.nix");
+    assert!(nas.contains("recvOptions = \"u o canmount=off\";"));
+    let allow = nas
+        .split("localTargetAllow = [")
+        .nth(1)
+        .and_then(|rest| rest.split(']').next())
+        .expect("localTargetAllow is set");
+    // The module's default, plus the permission `-o canmount=off` needs.
+    for perm in [
+        "change-key",
+        "compression",
+        "create",
+        "destroy",
+        "mount",
+        "mountpoint",
+        "receive",
+        "rollback",
+        "canmount",
+    ] {
+        assert!(allow.contains(&format!("\"{perm}\"")), "{perm}: {allow}");
+    }
+}
+
+#[test]
+fn replica_scripts_quote_dataset_names_in_nix() {
+    let (_, files) = example("family");
+    let server = text(&files, "hosts/server/infrastructure.nix");
+    assert!(server.contains(
+        "zfs allow -u syncoid bookmark,hold,send,snapshot,destroy,mount ${lib.escapeShellArg \"tank/vaultwarden/data\"}\n"
+    ));
+    let nas = text(&files, "hosts/nas/infrastructure.nix");
+    assert!(nas.contains("zfs list -H ${lib.escapeShellArg \"vault/replicas/server\"}"));
+}
+
+#[test]
+fn frequent_snapshots_get_a_sanoid_run_every_15_minutes() {
+    let (_, files) = example("nuc");
+    let infra = text(&files, "hosts/nuc-server/infrastructure.nix");
+    assert!(infra.contains("frequently = 4;"));
+    assert!(infra.contains("interval = \"*:0/15\";"), "{infra}");
+    // The NAS only prunes received replicas: sanoid's default schedule.
+    let (_, files) = example("family");
+    let nas = text(&files, "hosts/nas/infrastructure.nix");
+    let sanoid = nas.split("sanoid = {").nth(1).unwrap();
+    let sanoid = sanoid.split("\n    };\n").next().unwrap();
+    assert!(!sanoid.contains("interval"), "{sanoid}");
+}
+
+#[test]
+fn every_host_backs_up_to_a_repository_path_of_its_own() {
+    let (_, files) = example("family");
+    let server = text(&files, "hosts/server/infrastructure.nix");
+    let nas = text(&files, "hosts/nas/infrastructure.nix");
+    assert!(server.contains("repository = \"s3:https://s3.example.org/family-backups/server\";"));
+    assert!(nas.contains("repository = \"s3:https://s3.example.org/family-backups/nas\";"));
+}
+
+#[test]
+fn a_public_service_has_one_canonical_name() {
+    let (_, files) = example("nuc");
+    let nextcloud = text(&files, "hosts/nuc-server/services/nextcloud.nix");
+    // The tunnel's name is the canonical one; the LAN name is trusted too.
+    assert!(nextcloud.contains("hostName = \"files.example.org\";"));
+    assert!(nextcloud.contains("trusted_domains = [ \"files.home.example.org\" ];"));
+    assert!(nextcloud.contains("ingress.\"files.example.org\""));
+    // Vaultwarden takes one DOMAIN: the LAN name redirects to it.
+    let vault = text(&files, "hosts/nuc-server/services/vaultwarden.nix");
+    assert!(vault.contains("DOMAIN = \"https://passwords.example.org\";"));
+    assert!(vault.contains("redir https://passwords.example.org{uri} permanent"));
+    assert!(!vault.contains("reverse_proxy"));
+    // A service that does not care about its name is proxied on both.
+    let jellyfin = text(&files, "hosts/nuc-server/services/jellyfin.nix");
+    assert!(jellyfin.contains("reverse_proxy 127.0.0.1:8096"));
+}
+
+#[test]
+fn secrets_in_text_are_agenix_paths_never_spelled_out() {
+    let (_, files) = example("frame1");
+    let grafana = text(&files, "hosts/frame1/services/grafana.nix");
+    assert!(grafana.contains(
+        "admin_password = \"$__file{${config.age.secrets.grafana-admin-password.path}}\";"
+    ));
+    for (name, files) in all_examples() {
+        for f in &files {
+            assert!(!f.text().contains("/run/agenix"), "{name}: {}", f.path);
+        }
+    }
+}
+
+#[test]
+fn homepage_lists_each_group_once() {
+    let (_, files) = example("family");
+    let homepage = text(&files, "hosts/server/services/homepage.nix");
+    for group in ["Apps", "Media", "Monitoring"] {
+        assert_eq!(
+            homepage
+                .matches(&format!("          {group} = [\n"))
+                .count(),
+            1,
+            "{group}:\n{homepage}"
+        );
+    }
+    for f in files.iter().filter(|f| !f.path.ends_with("homepage.nix")) {
+        assert!(!f.text().contains("homepage-dashboard"), "{}", f.path);
+    }
+}
+
+#[test]
+fn no_tmpfiles_rule_repeats_the_modules_own() {
+    let (_, files) = example("family");
+    // radarr and sonarr create their dataDir 0700 themselves, nextcloud
+    // its home 0750.
+    for svc in ["radarr", "sonarr", "nextcloud"] {
+        let nix = text(&files, &format!("hosts/server/services/{svc}.nix"));
+        assert!(!nix.contains("tmpfiles"), "{svc}:\n{nix}");
+    }
+    // jellyfin creates dataDir and cacheDir; the metadata dataset below
+    // dataDir is the tool's own and keeps its rule.
+    let jellyfin = text(&files, "hosts/server/services/jellyfin.nix");
+    assert!(jellyfin.contains("\"/var/lib/jellyfin/metadata\".d"));
+    assert!(!jellyfin.contains("\"/var/lib/jellyfin\".d"));
+    assert!(!jellyfin.contains("\"/var/cache/jellyfin\".d"));
+}
+
+#[test]
+fn backup_paths_never_nest() {
+    for (name, files) in all_examples() {
+        let mut by_host: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for f in &files {
+            let host = f.path.split('/').nth(1).unwrap_or("").to_string();
+            let text = f.text();
+            for list in text
+                .split("offsite.paths = [")
+                .skip(1)
+                .chain(text.split("      paths = [").skip(1))
+            {
+                let list = list.split(']').next().unwrap();
+                by_host
+                    .entry(host.clone())
+                    .or_default()
+                    .extend(list.split('"').skip(1).step_by(2).map(String::from));
+            }
+        }
+        for (host, paths) in by_host {
+            for p in &paths {
+                for q in &paths {
+                    assert!(
+                        !p.starts_with(&format!("{q}/")),
+                        "{name}/{host}: {p} is below {q}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn restic_reads_dataset_snapshots_at_stable_paths() {
+    let (_, files) = example("nuc");
+    let infra = text(&files, "hosts/nuc-server/infrastructure.nix");
+    // One atomic snapshot of every dataset that goes offsite, bound at
+    // the same path each run, undone after the backup.
+    assert!(infra.contains(
+        "${config.boot.zfs.package}/bin/zfs snapshot ${lib.escapeShellArg \"storagepool/immich/library@homelab-restic\"} "
+    ));
+    assert!(infra.contains(
+        "${pkgs.util-linux}/bin/mount --bind ${lib.escapeShellArg \"/var/lib/vaultwarden/.zfs/snapshot/homelab-restic\"} ${lib.escapeShellArg \"/run/homelab-restic/var/lib/vaultwarden\"}\n"
+    ));
+    let cleanup = infra.split("backupCleanupCommand = ''").nth(1).unwrap();
+    let cleanup = cleanup.split("'';").next().unwrap();
+    assert!(
+        cleanup
+            .contains("umount ${lib.escapeShellArg \"/run/homelab-restic/var/lib/vaultwarden\"}")
+    );
+    assert!(cleanup.contains(
+        "zfs destroy ${lib.escapeShellArg \"storagepool/vaultwarden/data@homelab-restic\"}"
+    ));
+    // Nested datasets unmount child first.
+    let child = cleanup
+        .find("/run/homelab-restic/var/lib/jellyfin/metadata")
+        .unwrap();
+    let parent = cleanup
+        .find("/run/homelab-restic/var/lib/jellyfin\"")
+        .unwrap();
+    assert!(child < parent);
+    let vault = text(&files, "hosts/nuc-server/services/vaultwarden.nix");
+    assert!(vault.contains("offsite.paths = [ \"/run/homelab-restic/var/lib/vaultwarden\" ];"));
+    // Database dumps are files written before the backup: read in place.
+    assert!(infra.contains("\"/var/backup/postgresql\""));
+}
+
+#[test]
+fn an_idle_replica_asks_for_no_key() {
+    // The replica host is the only host: it has nothing to pull.
+    let text = include_str!("bad-specs/replica-on-itself.toml");
+    let (fleet, warnings) = compile::compile(text).expect("only warnings");
+    assert!(warnings.iter().any(|d| d.code == "idle-replica"));
+    assert!(!fleet.secrets.contains_key("replication-ssh-key"));
+    for f in render(&fleet) {
+        assert!(!f.text().contains("syncoid"), "{}", f.path);
+    }
+}
