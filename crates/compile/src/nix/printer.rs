@@ -40,7 +40,7 @@ fn write_value(out: &mut String, value: &Nix, depth: usize) {
             out.push_str(from);
             for name in path {
                 out.push('.');
-                out.push_str(&attr_name(name));
+                push_attr_name(out, name);
             }
         }
         Nix::Concat(operands) => {
@@ -160,7 +160,7 @@ fn write_attrs(out: &mut String, attrs: &Attrs, depth: usize) {
     out.push_str("{\n");
     for (key, value) in attrs {
         out.push_str(&INDENT.repeat(depth + 1));
-        out.push_str(&attr_name(key));
+        push_attr_name(out, key);
         // Collapse `a = { b = { c = 1; }; }` into `a.b.c = 1;`.
         let mut value = value;
         while let Nix::Attrs(inner) = value {
@@ -169,7 +169,7 @@ fn write_attrs(out: &mut String, attrs: &Attrs, depth: usize) {
             }
             let (k, v) = inner.iter().next().expect("one entry");
             out.push('.');
-            out.push_str(&attr_name(k));
+            push_attr_name(out, k);
             value = v;
         }
         out.push_str(" = ");
@@ -182,10 +182,18 @@ fn write_attrs(out: &mut String, attrs: &Attrs, depth: usize) {
 
 /// An attribute name: bare when it is a plain identifier, quoted otherwise.
 pub fn attr_name(key: &str) -> String {
+    let mut out = String::new();
+    push_attr_name(&mut out, key);
+    out
+}
+
+/// [`attr_name`], written straight into the output (printing writes many
+/// names; this saves an allocation for each).
+fn push_attr_name(out: &mut String, key: &str) {
     if is_identifier(key) {
-        key.to_string()
+        out.push_str(key);
     } else {
-        quote(key)
+        push_quoted(out, key);
     }
 }
 
@@ -206,6 +214,13 @@ fn is_identifier(s: &str) -> bool {
 /// A double-quoted Nix string with everything special escaped.
 pub fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
+    push_quoted(&mut out, s);
+    out
+}
+
+/// [`quote`], written straight into the output.
+fn push_quoted(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
     out.push('"');
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
@@ -220,14 +235,13 @@ pub fn quote(s: &str) -> String {
         }
     }
     out.push('"');
-    out
 }
 
 fn write_string(out: &mut String, s: &str, depth: usize) {
     if fits_indented(s) {
         write_indented(out, s, depth);
     } else {
-        out.push_str(&quote(s));
+        push_quoted(out, s);
     }
 }
 
