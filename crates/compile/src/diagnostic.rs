@@ -184,8 +184,14 @@ pub struct SourceFile<'a> {
 
 /// Renders diagnostics the way a compiler does, with the source line and a
 /// caret under the offending span.
+///
+/// Control characters from the spec (ESC, BEL, NUL…) are never printed as
+/// they are: a terminal would act on them. In messages they appear as
+/// escapes (`\u{1b}`), in the quoted source line as `?` (one per byte, so
+/// the caret stays under the right column).
 pub fn render_human(diags: &[Diagnostic], source: &SourceFile, color: bool) -> String {
-    let file = SimpleFile::new(source.name, source.text);
+    let text = inert_source(source.text);
+    let file = SimpleFile::new(printable(source.name), text.as_str());
     let config = term::Config::default();
     let mut buffer = if color {
         term::termcolor::Buffer::ansi()
@@ -200,27 +206,64 @@ pub fn render_human(diags: &[Diagnostic], source: &SourceFile, color: bool) -> S
         };
         let mut labels = Vec::new();
         if let Some(p) = &diag.primary {
-            labels.push(cs::Label::primary((), clamp(&p.span, source.text)).with_message(&p.note));
+            labels.push(
+                cs::Label::primary((), clamp(&p.span, source.text))
+                    .with_message(printable(&p.note)),
+            );
         }
         for s in &diag.secondary {
-            labels
-                .push(cs::Label::secondary((), clamp(&s.span, source.text)).with_message(&s.note));
+            labels.push(
+                cs::Label::secondary((), clamp(&s.span, source.text))
+                    .with_message(printable(&s.note)),
+            );
         }
         let notes = diag
             .files
             .iter()
-            .cloned()
-            .chain(diag.help.iter().map(|help| format!("help: {help}")))
+            .map(|f| printable(f))
+            .chain(
+                diag.help
+                    .iter()
+                    .map(|help| format!("help: {}", printable(help))),
+            )
             .collect();
         let out = cs::Diagnostic::new(severity)
             .with_code(diag.code)
-            .with_message(&diag.message)
+            .with_message(printable(&diag.message))
             .with_labels(labels)
             .with_notes(notes);
         term::emit_to_write_style(&mut buffer, &config, &file, &out)
             .expect("writing to a memory buffer cannot fail");
     }
     String::from_utf8_lossy(buffer.as_slice()).into_owned()
+}
+
+/// Text with every control character but newline and tab written as an
+/// escape, safe to print to a terminal.
+pub fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() && c != '\n' && c != '\t' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The source with each control character (but line breaks and tab)
+/// replaced by `?` per byte, so every span still points at the same place.
+fn inert_source(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() && !matches!(c, '\n' | '\r' | '\t') {
+            out.extend(std::iter::repeat_n('?', c.len_utf8()));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn clamp(span: &Span, text: &str) -> Span {
@@ -230,12 +273,32 @@ fn clamp(span: &Span, text: &str) -> Span {
 
 /// 1-based line and column of a byte offset (columns count characters).
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = &text[..floor_char_boundary(text, offset)];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let column = before[line_start..].chars().count() + 1;
-    (line, column)
+    LineIndex::new(text).line_col(offset)
+}
+
+/// Where each line of a text starts, so that positions of many
+/// diagnostics cost a binary search each rather than a scan of the text.
+pub struct LineIndex<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    pub fn new(text: &'a str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        LineIndex { text, starts }
+    }
+
+    /// 1-based line and column of a byte offset (columns count characters).
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = floor_char_boundary(self.text, offset.min(self.text.len()));
+        let line = self.starts.partition_point(|&s| s <= offset);
+        let line_start = self.starts[line - 1];
+        let column = self.text[line_start..offset].chars().count() + 1;
+        (line, column)
+    }
 }
 
 fn floor_char_boundary(text: &str, mut i: usize) -> usize {
@@ -277,9 +340,9 @@ struct JsonDiagnostic<'a> {
     files: &'a [String],
 }
 
-fn position(text: &str, span: &Span) -> JsonPosition {
-    let (line, column) = line_col(text, span.start);
-    let (end_line, end_column) = line_col(text, span.end);
+fn position(lines: &LineIndex, span: &Span) -> JsonPosition {
+    let (line, column) = lines.line_col(span.start);
+    let (end_line, end_column) = lines.line_col(span.end);
     JsonPosition {
         line,
         column,
@@ -290,6 +353,7 @@ fn position(text: &str, span: &Span) -> JsonPosition {
 
 /// Renders diagnostics as a JSON array, one object per diagnostic.
 pub fn render_json(diags: &[Diagnostic], source: &SourceFile) -> String {
+    let lines = LineIndex::new(source.text);
     let items: Vec<JsonDiagnostic> = diags
         .iter()
         .map(|d| JsonDiagnostic {
@@ -297,13 +361,13 @@ pub fn render_json(diags: &[Diagnostic], source: &SourceFile) -> String {
             severity: d.severity,
             message: &d.message,
             file: source.name,
-            position: d.primary.as_ref().map(|p| position(source.text, &p.span)),
+            position: d.primary.as_ref().map(|p| position(&lines, &p.span)),
             note: d.primary.as_ref().map(|p| p.note.as_str()),
             related: d
                 .secondary
                 .iter()
                 .map(|s| JsonLabel {
-                    position: position(source.text, &s.span),
+                    position: position(&lines, &s.span),
                     note: s.note.clone(),
                 })
                 .collect(),
@@ -317,6 +381,28 @@ pub fn render_json(diags: &[Diagnostic], source: &SourceFile) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_from_the_spec_never_reach_the_terminal() {
+        let text = "name = \"a\u{1b}[2J\u{7}b\" # \u{1b}]0;owned\u{7}\n";
+        let d = Diagnostic::error("invalid-name", "`a\u{1b}[2J\u{7}\u{0}b` is bad")
+            .at(7..16, "here\u{1b}")
+            .help("fix\u{9b}31m it");
+        let out = render_human(
+            &[d],
+            &SourceFile {
+                name: "homelab.toml",
+                text,
+            },
+            false,
+        );
+        for c in ['\u{1b}', '\u{7}', '\u{0}', '\u{9b}'] {
+            assert!(!out.contains(c), "{c:?} printed raw:\n{out}");
+        }
+        assert!(out.contains("`a\\u{1b}[2J\\u{7}\\u{0}b` is bad"), "{out}");
+        assert!(out.contains("fix\\u{9b}31m it"), "{out}");
+        assert!(out.contains("?[2J?b"), "{out}");
+    }
 
     #[test]
     fn line_col_counts_from_one() {

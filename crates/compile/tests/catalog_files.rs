@@ -103,7 +103,13 @@ fn leaves(prefix: &mut Vec<String>, v: &toml::Value, out: &mut Vec<Vec<String>>)
                 prefix.pop();
             }
         }
-        toml::Value::Array(items) if items.iter().any(toml::Value::is_table) => {
+        // A list of raw Nix values (`[{ nix = "pkgs.x" }]`) is one value.
+        toml::Value::Array(items)
+            if items.iter().any(|i| {
+                i.as_table()
+                    .is_some_and(|t| !(t.len() == 1 && t.contains_key("nix")))
+            }) =>
+        {
             prefix.push("*".into());
             for item in items {
                 leaves(prefix, item, out);
@@ -142,6 +148,13 @@ fn every_option_path_is_in_the_index() {
             &toml::Value::Table(e.nixos.clone()),
             &mut found,
         );
+        if let Some(oidc) = &e.oidc {
+            leaves(
+                &mut Vec::new(),
+                &toml::Value::Table(oidc.nixos.clone()),
+                &mut found,
+            );
+        }
         for leaf in found.iter().filter(|l| !l.is_empty()) {
             if !index.iter().any(|o| o.covers(leaf)) {
                 unknown.push(format!("{name}: {}", leaf.join(".")));

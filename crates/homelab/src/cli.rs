@@ -45,7 +45,8 @@ pub enum Command {
     /// The flake is written atomically: on any failure the previous tree is
     /// left as it was. Files you own (hosts/<host>/hardware.nix and
     /// extra.nix, secrets/*.age) are kept; a generated file edited by hand
-    /// stops the build unless --force is given.
+    /// stops the build unless --force is given. Symlinks are never written
+    /// through, and the output may not be `/` or a folder holding the spec.
     Build {
         #[command(flatten)]
         input: Input,
@@ -53,7 +54,8 @@ pub enum Command {
         /// with --example].
         #[arg(long, short)]
         out: Option<PathBuf>,
-        /// Overwrite generated files even when they were edited by hand.
+        /// Overwrite generated files even when they were edited by hand, and
+        /// take over a non-empty folder homelab did not create.
         #[arg(long)]
         force: bool,
         #[command(flatten)]

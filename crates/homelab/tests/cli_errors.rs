@@ -191,7 +191,7 @@ fn unknown_top_level_key_lists_the_known_ones() {
 1 │ version = 2
   │ ^^^^^^^ not a known key
   │
-  = help: known keys here: `homelab`, `hosts`, `services`, `access`, `backup` and `secrets`
+  = help: known keys here: `homelab`, `hosts`, `services`, `access`, `backup`, `secrets` and `media`
 
 homelab.toml: 1 error, 0 warnings
 "#,
@@ -238,14 +238,14 @@ homelab.toml: 1 error, 0 warnings
 #[test]
 fn unknown_service_lists_the_catalog() {
     assert_check_fails(
-        &under("[services.homepage]", "\n[services.plex]"),
-        r#"error[unknown-service]: the catalog has no service `plex`
+        &under("[services.homepage]", "\n[services.wikijs]"),
+        r#"error[unknown-service]: the catalog has no service `wikijs`
    ┌─ homelab.toml:23:11
    │
-23 │ [services.plex]
-   │           ^^^^ not in the catalog
+23 │ [services.wikijs]
+   │           ^^^^^^ not in the catalog
    │
-   = help: known services: `alloy`, `gatus`, `grafana`, `homepage`, `immich`, `jellyfin`, `jellyseerr`, `loki`, `nextcloud`, `node-exporter`, `prowlarr`, `qbittorrent`, `radarr`, `sonarr`, `vaultwarden` and `victoriametrics`
+   = help: known services: `adguardhome`, `alertmanager`, `alloy`, `audiobookshelf`, `bazarr`, `cooklang`, `cross-seed`, `deluge`, `enclosed`, `esphome`, `frigate`, `gatus`, `grafana`, `home-assistant`, `homepage`, `immich`, `jellyfin`, `jellyseerr`, `keycloak`, `litellm`, `loki`, `mealie`, `microbin`, `mosquitto`, `navidrome`, `nextcloud`, `node-exporter`, `open-webui`, `paperless`, `plex`, `pocket-id`, `prometheus`, `prowlarr`, `qbittorrent`, `radarr`, `radicale`, `sonarr`, `tautulli`, `tdarr`, `vaultwarden`, `victoriametrics`, `zigbee2mqtt` and `zwave-js-ui`
 
 homelab.toml: 1 error, 0 warnings
 "#,

@@ -47,6 +47,10 @@ pub struct Entry {
     /// User pass-through settings (`[services.x.nixos]`) land below it.
     #[serde(default)]
     pub module: String,
+    /// True when the NixOS module can run several instances on one host
+    /// (otherwise a second instance there is a `duplicate-module` error).
+    #[serde(default)]
+    pub several_per_host: bool,
     /// Default listening port (TCP) of the web UI or API.
     pub port: Option<u16>,
     /// True when the module cannot move the port (an override is refused).
@@ -78,7 +82,8 @@ pub struct Entry {
     #[serde(default)]
     pub depends: Vec<String>,
     /// Devices the service needs on its host (`gpu`, `zigbee`, `zwave`,
-    /// `coral`); the host must list them under `hardware`.
+    /// `coral`); the host must list a matching device under `hardware`
+    /// (`gpu-intel` is a `gpu`, `zigbee-usb` a `zigbee`).
     #[serde(default)]
     pub hardware: Vec<String>,
     /// Roles this service fills for others (`download-client`,
@@ -127,6 +132,50 @@ pub struct Entry {
     /// Where the NixOS facts for this entry are recorded
     /// (file name under `nixos-options/`).
     pub options_file: Option<String>,
+    /// The option that holds the listen address (set to `@address@`), so
+    /// a test can prove the service binds to localhost.
+    pub bind: Option<String>,
+    /// Why the service cannot be bound to localhost when `bind` is absent
+    /// (the module has no such option, or the VPN namespace confines it).
+    pub bind_exception: Option<String>,
+    /// Devices the service uses when its host has them, without needing
+    /// them (a GPU for transcoding, a Coral for detection).
+    #[serde(default)]
+    pub optional_hardware: Vec<String>,
+    /// The systemd units the module runs, when they are not named after the
+    /// module's last path component (`deluged` and `delugeweb`).
+    #[serde(default)]
+    pub units: Vec<String>,
+    /// Unfree packages the module installs (their `lib.getName`), for the
+    /// host's unfree allow-list.
+    #[serde(default)]
+    pub unfree: Vec<String>,
+    /// How the service signs people in with the fleet's OpenID Connect
+    /// provider, when it can (`[access.sso]`).
+    pub oidc: Option<Oidc>,
+}
+
+/// A service that is an OpenID Connect client of the fleet's provider.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Oidc {
+    /// The redirect (callback) path on the service's own URL.
+    pub redirect_path: String,
+    /// Whether the service sends a PKCE challenge (the provider then
+    /// requires one).
+    #[serde(default)]
+    pub pkce: bool,
+    /// The client secret's file, when the service reads it as more than
+    /// the bare value: `@value@` stands for the secret, e.g.
+    /// `OIDC_CLIENT_SECRET=@value@\n` for an environment file. Only text
+    /// before `@value@` and a final newline are allowed (the provider's
+    /// side strips them).
+    pub secret_template: Option<String>,
+    /// Settings that make it a client, merged into `[nixos]`. Besides the
+    /// usual placeholders: `@oidc-issuer@` (the provider's URL),
+    /// `@oidc-client-id@`, and `@secret:oidc-client-secret@` (the client
+    /// secret, machine-made and shared with the provider).
+    pub nixos: toml::Table,
 }
 
 fn yes() -> bool {
@@ -219,6 +268,11 @@ pub enum Generator {
         length: u16,
         #[serde(default)]
         alphabet: Alphabet,
+        /// The file holds this text with `@value@` replaced by the random
+        /// value (an environment file line, for instance); none: the
+        /// value alone.
+        #[serde(default)]
+        template: Option<String>,
     },
     /// An OpenSSH ed25519 private key. Its public half is written into the
     /// spec at `public_key` (a dotted key path, e.g.

@@ -195,6 +195,11 @@ mod tests {
                 .iter()
                 .filter_map(|d| Some((d.clone(), format!("http://127.0.0.1:{}", get(d)?.port?))))
                 .collect(),
+            devices: e
+                .hardware
+                .iter()
+                .map(|k| (k.clone(), format!("/dev/serial/by-id/usb-{k}")))
+                .collect(),
             ..Default::default()
         };
         let fqdn = format!("{}.home.example.org", e.name);
@@ -221,11 +226,73 @@ mod tests {
         p
     }
 
+    /// Raw Nix is code, never templated: a placeholder in it would reach
+    /// the generated file as `@port@`.
+    #[test]
+    fn raw_nix_holds_no_placeholder() {
+        fn walk(name: &str, v: &toml::Value) {
+            match v {
+                toml::Value::Table(t) => {
+                    if let (1, Some(toml::Value::String(code))) = (t.len(), t.get("nix")) {
+                        let mut parts = code.split('@');
+                        parts.next();
+                        let named = parts.step_by(2).any(|p| {
+                            !p.is_empty()
+                                && p.chars().all(|c| {
+                                    c.is_ascii_alphanumeric() || matches!(c, '_' | ':' | '-')
+                                })
+                        });
+                        assert!(!named, "{name}: a placeholder in raw Nix `{code}`");
+                    }
+                    t.values().for_each(|v| walk(name, v));
+                }
+                toml::Value::Array(items) => items.iter().for_each(|v| walk(name, v)),
+                _ => {}
+            }
+        }
+        for (name, e) in catalog() {
+            walk(name, &toml::Value::Table(e.nixos.clone()));
+        }
+    }
+
     #[test]
     fn every_placeholder_names_something_the_entry_has() {
         for (name, e) in catalog() {
             if let Err(err) = expand(&e.nixos, &placeholders(e)) {
                 panic!("catalog entry {name}: {err}");
+            }
+        }
+    }
+
+    /// A client's `[oidc]` settings expand with what single sign-on adds,
+    /// and its redirect is a path on the service's URL.
+    #[test]
+    fn every_oidc_block_expands() {
+        for (name, e) in catalog() {
+            let Some(oidc) = &e.oidc else { continue };
+            assert!(oidc.redirect_path.starts_with('/'), "{name}: redirect_path");
+            if let Some(t) = &oidc.secret_template {
+                let after = t.split_once("@value@").map(|(_, a)| a);
+                assert!(
+                    matches!(after, Some("" | "\n")),
+                    "{name}: secret_template must end in `@value@` (and a newline)"
+                );
+            }
+            let mut p = placeholders(e);
+            p.secrets
+                .insert("oidc-client-secret".into(), format!("{name}-oidc"));
+            for k in [
+                "oidc-issuer",
+                "oidc-auth-url",
+                "oidc-token-url",
+                "oidc-userinfo-url",
+                "oidc-client-id",
+                "oidc-provider-title",
+            ] {
+                p.simple.insert(k, "x".into());
+            }
+            if let Err(err) = expand(&oidc.nixos, &p) {
+                panic!("catalog entry {name} [oidc]: {err}");
             }
         }
     }
@@ -247,11 +314,12 @@ mod tests {
                     ),
                 }
             }
-            assert_eq!(
-                t.get("enable"),
-                Some(&toml::Value::Boolean(true)),
-                "{name}: module not enabled"
-            );
+            // A container is enabled by being declared with its image.
+            let enabled = t.get("enable") == Some(&toml::Value::Boolean(true))
+                || e.module
+                    .starts_with("virtualisation.oci-containers.containers.")
+                    && t.contains_key("image");
+            assert!(enabled, "{name}: module not enabled");
         }
     }
 }

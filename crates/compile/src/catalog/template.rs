@@ -14,6 +14,8 @@
 //! | `@secret:<slot>@`    | the agenix secret's path, `config.age.secrets.…path` (interpolated inside text) |
 //! | `@db@`               | the database (and role) name                      |
 //! | `@endpoint:<entry>@` | `http://host:port` of the fleet's instance of an entry |
+//! | `@port:text@`        | the instance port, always as a string             |
+//! | `@device:<kind>@`    | the host's path of a serial device (`zigbee`, `zwave`) |
 //! | `@timezone@`, `@admin_email@`, `@domain@`, `@internal_domain@`, `@hostname@`, `@instance@` | homelab facts |
 //!
 //! A table `{ nix = "…" }` is a raw Nix expression, for the few settings that
@@ -32,6 +34,8 @@ pub struct Placeholders {
     pub secrets: BTreeMap<String, String>,
     /// Entry name to `http://address:port`.
     pub endpoints: BTreeMap<String, String>,
+    /// Device kind (`zigbee`, `zwave`) to the host's path for it.
+    pub devices: BTreeMap<String, String>,
 }
 
 /// Expands a catalog `[nixos]` table. Errors name the bad placeholder; they
@@ -139,6 +143,17 @@ fn lookup(name: &str, p: &Placeholders) -> Result<String, String> {
             .map(|v| v.to_string())
             .ok_or_else(|| "`@port@` in an entry without a port".into());
     }
+    if name == "port:text" {
+        // The port as a string, for settings typed as text (environment).
+        return lookup("port", p);
+    }
+    if let Some(kind) = name.strip_prefix("device:") {
+        return p
+            .devices
+            .get(kind)
+            .cloned()
+            .ok_or_else(|| format!("`@{name}@`: the host gives no `{kind}` device path"));
+    }
     if let Some(state) = name.strip_prefix("data:") {
         return p
             .data
@@ -213,6 +228,19 @@ mod tests {
         let out = expand(&t, &ph()).unwrap();
         assert_eq!(out["a"], Nix::str("mail me@x.org @ home"));
         assert_eq!(out["b"], Nix::str("http://127.0.0.1:3100/push"));
+    }
+
+    #[test]
+    fn text_ports_and_device_paths_expand() {
+        let mut p = ph();
+        p.devices
+            .insert("zigbee".into(), "/dev/serial/by-id/usb-x".into());
+        let t: toml::Table = toml::from_str("a = '@port:text@'\nb = '@device:zigbee@'").unwrap();
+        let out = expand(&t, &p).unwrap();
+        assert_eq!(out["a"], Nix::str("3001"));
+        assert_eq!(out["b"], Nix::str("/dev/serial/by-id/usb-x"));
+        let t: toml::Table = toml::from_str("c = '@device:zwave@'").unwrap();
+        assert!(expand(&t, &p).unwrap_err().contains("zwave"));
     }
 
     #[test]

@@ -101,3 +101,22 @@ pub fn media_together(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
         );
     }
 }
+
+/// `unused-media-quota`: `[media.quotas]` needs the media tree on a ZFS
+/// pool, where project quotas exist.
+pub fn media_quotas_apply(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+    for q in fleet.media_quotas.iter().filter(|q| q.dataset.is_none()) {
+        let why = match &q.host {
+            None => "no service of the spec works in the media tree".to_string(),
+            Some(h) => format!("the media tree on `{h}` is not on a ZFS pool"),
+        };
+        out.push(
+            Diagnostic::warning(
+                "unused-media-quota",
+                format!("the quota of `{}` caps nothing: {why}", q.dir.value),
+            )
+            .at(q.dir.span.clone(), "no project quota can be set")
+            .help("place the media services on a host with a pool, or remove the quota"),
+        );
+    }
+}

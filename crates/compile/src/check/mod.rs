@@ -8,12 +8,15 @@
 mod backup;
 mod boot;
 mod exposure;
+mod images;
 mod login;
 mod media;
 mod network;
+mod passthrough;
 mod placement;
 mod resources;
 mod secrets;
+mod sso;
 mod unused;
 
 use crate::diagnostic::rules;
@@ -34,17 +37,25 @@ const CHECKS: &[Check] = &[
     exposure::widening_needs_reason,
     backup::data_is_protected,
     secrets::no_literal_secrets,
+    passthrough::renderer_owns_access,
+    passthrough::one_module_instance_per_host,
     resources::ram_budget,
     resources::pool_budget,
     resources::recordsize_sanity,
     placement::hardware_present,
+    placement::hardware_used,
+    images::images_pinned,
     media::roles_filled,
     media::vpn_confined,
     media::media_together,
+    media::media_quotas_apply,
     unused::unused_tunnel,
     unused::idle_replica,
-    unused::unused_hardware,
     unused::unscraped_exporter,
+    sso::provider_placed,
+    sso::groups_have_members,
+    sso::service_groups_exist,
+    sso::groups_not_enforced,
 ];
 
 /// Runs every rule; the caller puts the findings in order.

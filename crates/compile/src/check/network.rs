@@ -10,6 +10,10 @@ use std::collections::BTreeMap;
 /// Two services on one host cannot listen on the same port, and no service
 /// may take a port the host's infrastructure uses (SSH, the proxy…).
 pub fn port_clash(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+    let mut by_host: BTreeMap<&str, Vec<&crate::fleet::Instance>> = BTreeMap::new();
+    for i in &fleet.instances {
+        by_host.entry(i.host.as_str()).or_default().push(i);
+    }
     for host in &fleet.hosts {
         let mut taken: BTreeMap<u16, (&str, Option<Span>)> = BTreeMap::new();
         for infra in &host.infrastructure {
@@ -18,7 +22,7 @@ pub fn port_clash(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
                 taken.insert(*port, (entry.title.as_str(), None));
             }
         }
-        let mine = fleet.instances.iter().filter(|i| i.host == host.name());
+        let mine = by_host.get(host.name()).into_iter().flatten();
         for i in mine {
             let ports = i.port.iter().chain(&i.entry.extra_ports);
             for &port in ports {

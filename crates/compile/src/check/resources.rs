@@ -57,7 +57,8 @@ pub fn pool_budget(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
                         .is_some_and(|(p, _)| p == &pool.name.value)
                 })
                 .filter_map(|d| d.quota.map(|q| q.0))
-                .sum();
+                .sum::<u64>()
+                + fleet.project_excess(host, &pool.name.value);
             let size = pool.size.value.0;
             let limit = size / 100 * 85;
             if quotas > limit {

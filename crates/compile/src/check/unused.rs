@@ -1,7 +1,7 @@
 //! Configuration that changes nothing: a spec key the fleet has no use for
 //! is a warning that says why, so that nothing is dropped without a word.
 
-use crate::diagnostic::{Diagnostic, name_list};
+use crate::diagnostic::Diagnostic;
 use crate::fleet::Fleet;
 
 /// `[access.tunnel]` with no `public` service: nothing routes through it.
@@ -44,53 +44,6 @@ pub fn idle_replica(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
             plan.host, plan.key_secret
         )),
     );
-}
-
-/// `hardware = [...]` entries no service on the host needs: hardware only
-/// guides placement, it configures nothing by itself.
-pub fn unused_hardware(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
-    for host in &fleet.hosts {
-        let needed: Vec<&str> = fleet
-            .instances
-            .iter()
-            .filter(|i| i.host == host.name())
-            .flat_map(|i| i.entry.hardware.iter().map(String::as_str))
-            .collect();
-        for hw in &host.spec.hardware {
-            if needed.contains(&hw.value.as_str()) {
-                continue;
-            }
-            let users: Vec<&str> = crate::catalog::catalog()
-                .values()
-                .filter(|e| e.hardware.contains(&hw.value))
-                .map(|e| e.name.as_str())
-                .collect();
-            let help = if users.is_empty() {
-                "no catalog service uses it yet; the line only documents the machine".to_string()
-            } else {
-                format!(
-                    "services that use it: {}; place one on `{}`, or remove the entry",
-                    name_list(&users),
-                    host.name()
-                )
-            };
-            out.push(
-                Diagnostic::warning(
-                    "unused-hardware",
-                    format!(
-                        "no service on `{}` uses `{}`, so it changes nothing",
-                        host.name(),
-                        hw.value
-                    ),
-                )
-                .at(
-                    hw.span.clone(),
-                    "hardware only places the services that need it",
-                )
-                .help(help),
-            );
-        }
-    }
 }
 
 /// A metrics exporter on a host without the metrics store: services are

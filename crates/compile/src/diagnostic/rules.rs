@@ -123,7 +123,7 @@ pub static RULES: &[Rule] = &[
     rule("pool-overcommitted", Error, false, "rules.md#pool-overcommitted--error", "quotas above 85 % of a pool"),
     rule("recordsize", Warning, true, "rules.md#recordsize--warning-silenceable", "a record size that fights the content"),
     // Policy: placement and the media stack.
-    rule("missing-hardware", Error, true, "rules.md#missing-hardware--error-silenceable", "a device the host does not have"),
+    rule("missing-hardware", Error, false, "rules.md#missing-hardware--error", "a device the host does not have"),
     rule("vpn-required", Error, false, "rules.md#vpn-required--error", "a torrent client outside the VPN"),
     rule("media-split", Error, false, "rules.md#media-split--error", "the media stack on several hosts"),
     // Policy: network.
@@ -134,6 +134,18 @@ pub static RULES: &[Rule] = &[
     rule("idle-replica", Warning, false, "rules.md#idle-replica--warning", "a replica with no critical dataset to pull"),
     rule("unused-hardware", Warning, false, "rules.md#unused-hardware--warning", "a device no service on the host uses"),
     rule("unscraped-exporter", Warning, false, "rules.md#unscraped-exporter--warning", "an exporter nothing scrapes"),
+    // Added with single sign-on, devices, images and pass-through guards.
+    rule("control-character", Error, false, SPEC, "a control character where one line is expected"),
+    rule("owned-option", Error, false, "rules.md#owned-option--error", "a pass-through setting homelab sets from the spec"),
+    rule("duplicate-module", Error, false, "rules.md#duplicate-module--error", "two instances of one NixOS module on one host"),
+    rule("missing-device", Error, false, "rules.md#missing-device--error", "a serial coordinator without its device path"),
+    rule("unpinned-image", Error, false, "rules.md#unpinned-image--error", "a container image without a pinned digest"),
+    rule("unused-media-quota", Warning, false, "rules.md#unused-media-quota--warning", "a media quota nothing uses"),
+    rule("sso-provider-missing", Error, false, "rules.md#sso-provider-missing--error", "single sign-on without its provider"),
+    rule("sso-empty-group", Error, false, "rules.md#sso-empty-group--error", "a single sign-on group without members"),
+    rule("sso-unknown-group", Error, false, "rules.md#sso-unknown-group--error", "a group single sign-on does not define"),
+    rule("sso-missing", Error, false, "rules.md#sso-missing--error", "service groups without `[access.sso]`"),
+    rule("sso-not-enforced", Warning, false, "rules.md#sso-not-enforced--warning", "groups that gate nothing"),
     // Writing the flake.
     rule("edited-by-hand", Error, false, BUILD, "generated files were changed since the last build"),
 ];
@@ -180,7 +192,6 @@ mod tests {
                 "no-replica",
                 "literal-secret",
                 "recordsize",
-                "missing-hardware",
             ]
         );
     }

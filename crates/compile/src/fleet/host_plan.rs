@@ -6,12 +6,20 @@ use super::model::{DataDir, HostPlan, Instance};
 use crate::catalog::{self, Entry, State};
 use crate::spec::{DataClass, Host, Size, Spec};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 
 pub(super) fn plan_hosts(spec: &Spec, instances: &[Instance]) -> Vec<HostPlan> {
+    let mut by_host: HashMap<&str, Vec<&Instance>> = HashMap::new();
+    for i in instances {
+        by_host.entry(i.host.as_str()).or_default().push(i);
+    }
     spec.hosts
         .iter()
         .map(|h| {
-            let infrastructure = infrastructure(spec, h, instances);
+            let mine = by_host
+                .get(h.name.value.as_str())
+                .map_or(&[][..], Vec::as_slice);
+            let infrastructure = infrastructure(spec, h, mine);
             HostPlan {
                 host_id: host_id(&spec.homelab.name.value, &h.name.value),
                 data: infrastructure_data(h, &infrastructure),
@@ -23,11 +31,7 @@ pub(super) fn plan_hosts(spec: &Spec, instances: &[Instance]) -> Vec<HostPlan> {
 }
 
 /// The infrastructure a host runs, derived from what its services need.
-fn infrastructure(spec: &Spec, host: &Host, instances: &[Instance]) -> Vec<&'static str> {
-    let mine: Vec<&Instance> = instances
-        .iter()
-        .filter(|i| i.host == host.name.value)
-        .collect();
+fn infrastructure(spec: &Spec, host: &Host, mine: &[&Instance]) -> Vec<&'static str> {
     let mut out = vec!["openssh", "firewall", "fail2ban"];
     let zfs_root = host
         .boot

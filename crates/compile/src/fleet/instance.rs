@@ -48,11 +48,12 @@ pub(super) fn build(
         database: database_name(s, entry),
         secrets: secret_names(s, entry),
         nixos: Attrs::new(),
-        passthrough_strings: s.nixos_strings.clone(),
+        passthrough: s.nixos_leaves.clone(),
         exposure_reason: s.exposure_reason.clone(),
         silence: s.silence.clone(),
+        groups: s.groups.clone(),
     };
-    let placeholders = placeholders(&spec.homelab, &instance, endpoints);
+    let placeholders = placeholders(&spec.homelab, host, &instance, endpoints);
     instance.nixos = module_settings(s, entry, &placeholders, &mut diags);
     if diags.is_empty() {
         Ok(instance)
@@ -172,6 +173,7 @@ fn secret_names(s: &ServiceSpec, entry: &Entry) -> BTreeMap<String, String> {
 /// The values the catalog's `@…@` placeholders stand for.
 fn placeholders(
     homelab: &Homelab,
+    host: &Host,
     i: &Instance,
     endpoints: &BTreeMap<String, String>,
 ) -> Placeholders {
@@ -218,7 +220,24 @@ fn placeholders(
             .collect(),
         secrets: i.secrets.clone(),
         endpoints: endpoints.clone(),
+        devices: device_paths(i.entry, host),
     }
+}
+
+/// The serial paths an entry's settings name (`@device:zigbee@`). A device
+/// the host lacks gets a path that names the gap; `missing-hardware`
+/// (an error that cannot be silenced) stops such a spec before it builds.
+fn device_paths(entry: &Entry, host: &Host) -> BTreeMap<String, String> {
+    entry
+        .hardware
+        .iter()
+        .map(|kind| {
+            let path = host
+                .device_path(kind)
+                .map_or_else(|| format!("/dev/missing-{kind}"), str::to_string);
+            (kind.clone(), path)
+        })
+        .collect()
 }
 
 /// The entry's `[nixos]` expanded, with the spec's pass-through merged
@@ -353,7 +372,7 @@ mod tests {
     fn the_placeholders_of_an_instance() {
         let (_, spec) = testing::spec("[services.grafana]\nhost = \"server\"\n");
         let i = build_first(&spec).unwrap();
-        let p = placeholders(&spec.homelab, &i, &BTreeMap::new());
+        let p = placeholders(&spec.homelab, &spec.hosts[0], &i, &BTreeMap::new());
         assert_eq!(p.simple["url"], "https://grafana.home.example.org");
         assert_eq!(p.simple["fqdn"], "grafana.home.example.org");
         assert_eq!(p.simple["hostname"], "server");
@@ -366,7 +385,7 @@ mod tests {
         let (_, spec) =
             testing::spec("[services.victoriametrics]\nhost = \"server\"\nexposure = \"host\"\n");
         let i = build_first(&spec).unwrap();
-        let p = placeholders(&spec.homelab, &i, &BTreeMap::new());
+        let p = placeholders(&spec.homelab, &spec.hosts[0], &i, &BTreeMap::new());
         assert_eq!(p.simple["url"], "http://127.0.0.1:8428");
         assert_eq!(p.simple["fqdn"], "127.0.0.1");
     }

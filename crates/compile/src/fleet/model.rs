@@ -29,6 +29,10 @@ pub struct Fleet {
     pub replica: Option<super::ReplicaPlan>,
     /// Every agenix secret the fleet uses, by name.
     pub secrets: BTreeMap<String, Secret>,
+    /// Project quotas on folders of the media tree (`[media.quotas]`).
+    pub media_quotas: Vec<super::ProjectQuota>,
+    /// The provider's clients and groups, when the flake provisions them.
+    pub sso: Option<super::SsoPlan>,
 }
 
 impl Fleet {
@@ -127,12 +131,15 @@ pub struct Instance {
     pub secrets: BTreeMap<String, String>,
     /// The module settings: catalog `[nixos]` expanded, pass-through merged.
     pub nixos: Attrs,
-    /// Every string of the spec's pass-through table, by key path, with
-    /// its span (a literal password there is an error).
-    pub passthrough_strings: Vec<(String, Span)>,
+    /// Every setting of the spec's pass-through table, by key path below
+    /// the module, with its span: checked for literal secrets and for
+    /// options the renderer owns.
+    pub passthrough: Vec<crate::spec::NixosLeaf>,
     pub exposure_reason: Option<Sp<String>>,
     /// Silenced rule codes with the reason given.
     pub silence: Vec<(Sp<String>, Sp<String>)>,
+    /// The `[access.sso]` groups let in (`groups = ["family"]`).
+    pub groups: Vec<Sp<String>>,
 }
 
 impl Instance {

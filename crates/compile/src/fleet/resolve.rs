@@ -10,7 +10,7 @@ use super::{host_plan, instance, secrets};
 use crate::catalog::{self, Entry, Kind};
 use crate::diagnostic::{Diagnostic, did_you_mean, name_list};
 use crate::spec::{Host, ServiceSpec, Spec};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 /// Resolves a parsed spec. Returns every problem found, or the fleet.
 pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
@@ -21,20 +21,25 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
     let placed = place_services(spec, &mut diags);
     let endpoints = endpoints(&placed);
     let incomplete = missing_dependencies(spec, &placed, &mut diags);
-    let instances = build_instances(spec, &placed, &endpoints, &incomplete, &mut diags);
-    let secrets = secrets::collect(spec, &instances, &mut diags);
+    let mut instances = build_instances(spec, &placed, &endpoints, &incomplete, &mut diags);
+    let mut secrets = secrets::collect(spec, &instances, &mut diags);
+    let sso = super::sso::wire(spec, &mut instances, &mut secrets);
     let replica = super::replica::resolve(spec, &mut diags);
     if !diags.is_empty() {
         return Err(diags);
     }
+    let hosts = host_plan::plan_hosts(spec, &instances);
+    let media_quotas = super::quotas::resolve(&spec.media.quotas, &hosts);
     let mut fleet = Fleet {
         homelab: spec.homelab.clone(),
-        hosts: host_plan::plan_hosts(spec, &instances),
+        hosts,
         instances,
         access: spec.access.clone(),
         backup: spec.backup.clone(),
         replica,
         secrets,
+        media_quotas,
+        sso,
     };
     drop_idle_replica_key(&mut fleet, spec);
     Ok(fleet)
@@ -149,8 +154,8 @@ fn place<'s>(spec: &'s Spec, s: &ServiceSpec) -> Result<&'s Host, Diagnostic> {
 /// they are spread over several.
 fn endpoints(placed: &[Placed]) -> BTreeMap<String, String> {
     let one_host = placed
-        .iter()
-        .all(|p| p.host.name.value == placed[0].host.name.value);
+        .windows(2)
+        .all(|w| w[0].host.name.value == w[1].host.name.value);
     placed
         .iter()
         .filter_map(|p| {
@@ -174,15 +179,22 @@ enum Dependency {
     Absent(Diagnostic),
 }
 
-fn dependency(spec: &Spec, placed: &[Placed], p: &Placed, dep: &str) -> Dependency {
+/// The entries placed, and those the spec names at all: computed once, so
+/// that a large spec stays linear.
+struct Known<'s> {
+    placed: HashSet<&'s str>,
+    named: HashSet<&'s str>,
+}
+
+fn dependency(known: &Known, p: &Placed, dep: &str) -> Dependency {
     // The catalog test proves every dependency exists.
     let Some(dep_entry) = catalog::get(dep) else {
         return Dependency::Met;
     };
-    if dep_entry.kind == Kind::Infrastructure || placed.iter().any(|o| o.entry.name == dep) {
+    if dep_entry.kind == Kind::Infrastructure || known.placed.contains(dep) {
         return Dependency::Met;
     }
-    if spec.services.iter().any(|o| o.service.value == dep) {
+    if known.named.contains(dep) {
         return Dependency::Unplaced;
     }
     let name = &p.service.name;
@@ -209,10 +221,18 @@ fn missing_dependencies<'s>(
     placed: &[Placed<'s>],
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<&'s str> {
+    let known = Known {
+        placed: placed.iter().map(|p| p.entry.name.as_str()).collect(),
+        named: spec
+            .services
+            .iter()
+            .map(|o| o.service.value.as_str())
+            .collect(),
+    };
     let mut incomplete = Vec::new();
     for p in placed {
         for dep in &p.entry.depends {
-            match dependency(spec, placed, p, dep) {
+            match dependency(&known, p, dep) {
                 Dependency::Met => continue,
                 Dependency::Unplaced => {}
                 Dependency::Absent(d) => diags.push(d),

@@ -203,6 +203,7 @@ fn backup_secrets(secrets: &mut Secrets, spec: &Spec, host: &str) {
         .made_by(Generator::Random {
             length: 40,
             alphabet: Alphabet::Alphanumeric,
+            template: None,
         });
     secrets.add(&b.password_secret, u);
     if let Some(e) = &b.environment_secret {

@@ -1,6 +1,7 @@
 //! The Nix value model and its printer.
 
 mod printer;
+pub mod shell;
 mod value;
 
 pub use printer::{attr_name, print, quote};

@@ -6,6 +6,7 @@
 //! (`services.caddy.enable = true;`), and multi-line strings print as
 //! indented strings when that round-trips exactly.
 
+use super::shell::{Line, Word};
 use super::value::{Attrs, Nix};
 
 const INDENT: &str = "  ";
@@ -75,7 +76,15 @@ fn write_value(out: &mut String, value: &Nix, depth: usize) {
             out.push_str(if depth == 0 { ":\n" } else { ": " });
             write_value(out, body, depth);
         }
+        Nix::Script(lines) => write_script(out, lines, depth),
         Nix::Call { func, args } => {
+            out.push_str(func);
+            for arg in args {
+                out.push(' ');
+                write_operand(out, arg, depth);
+            }
+        }
+        Nix::Apply { func, args } => {
             write_operand(out, func, depth);
             for arg in args {
                 out.push(' ');
@@ -104,7 +113,11 @@ fn is_atom(v: &Nix) -> bool {
         // Negative numbers print parenthesised already.
         Nix::Int(_) => true,
         Nix::Raw(code) => !code.contains(char::is_whitespace),
-        Nix::Call { .. } | Nix::Lambda { .. } | Nix::Float(_) | Nix::Concat(_) => false,
+        Nix::Call { .. }
+        | Nix::Apply { .. }
+        | Nix::Lambda { .. }
+        | Nix::Float(_)
+        | Nix::Concat(_) => false,
         _ => true,
     }
 }
@@ -287,6 +300,32 @@ fn write_indented(out: &mut String, s: &str, depth: usize) {
     out.push_str("''");
 }
 
+/// A script as an indented string: renderer code as it is (escaped for
+/// the indented string), each value as `${lib.escapeShellArg "…"}`.
+fn write_script(out: &mut String, lines: &[Line], depth: usize) {
+    let pad = INDENT.repeat(depth + 1);
+    out.push_str("''\n");
+    for line in lines {
+        out.push_str(&pad);
+        for (n, word) in line.iter().enumerate() {
+            if n > 0 {
+                out.push(' ');
+            }
+            match word {
+                Word::Code(code) => out.push_str(&code.replace("''", "'''").replace("${", "''${")),
+                Word::Value(v) => {
+                    out.push_str("${lib.escapeShellArg ");
+                    out.push_str(&quote(v));
+                    out.push('}');
+                }
+            }
+        }
+        out.push('\n');
+    }
+    out.push_str(&INDENT.repeat(depth));
+    out.push_str("''");
+}
+
 /// A string with `${…}` parts: an indented string when its text fits one
 /// (the expressions printed in place), else a double-quoted one.
 fn write_interpolated(out: &mut String, parts: &[Nix], depth: usize) {
@@ -380,6 +419,19 @@ mod tests {
         assert_eq!(print(&Nix::str("'${\n")), "\"'\\${\\n\"\n");
         // Leading indentation would be stripped by Nix: fall back to quotes.
         assert_eq!(print(&Nix::str("  a\nb\n")), "\"  a\\nb\\n\"\n");
+    }
+
+    #[test]
+    fn scripts_quote_every_value_with_escape_shell_arg() {
+        use crate::nix::shell::{code, line, value};
+        let s = Nix::script(vec![
+            line([code("zfs"), code("list"), value("tank/a b")]),
+            line([code("echo"), value("\"${x}\\'$(id)")]),
+        ]);
+        assert_eq!(
+            print(&s),
+            "''\n  zfs list ${lib.escapeShellArg \"tank/a b\"}\n  echo ${lib.escapeShellArg \"\\\"\\${x}\\\\'$(id)\"}\n''\n"
+        );
     }
 
     #[test]

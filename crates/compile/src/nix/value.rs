@@ -50,11 +50,19 @@ pub enum Nix {
     /// How a store or run-time path gets into text without building Nix
     /// code from strings.
     Interp(Vec<Nix>),
-    /// A function applied to arguments.
+    /// A function given as fixed code applied to arguments.
     Call {
+        func: String,
+        args: Vec<Nix>,
+    },
+    /// A function value (a selection, say) applied to arguments.
+    Apply {
         func: Box<Nix>,
         args: Vec<Nix>,
     },
+    /// A shell script, one line per command; values in it are quoted with
+    /// `lib.escapeShellArg` (see [`super::shell`]).
+    Script(Vec<super::shell::Line>),
 }
 
 impl Nix {
@@ -88,15 +96,22 @@ impl Nix {
         }
     }
 
+    pub fn script(lines: Vec<super::shell::Line>) -> Nix {
+        Nix::Script(lines)
+    }
+
     /// A function given as fixed code (`nixpkgs.lib.nixosSystem`) applied
     /// to arguments.
     pub fn call(func: impl Into<String>, args: Vec<Nix>) -> Nix {
-        Nix::apply(Nix::Raw(func.into()), args)
+        Nix::Call {
+            func: func.into(),
+            args,
+        }
     }
 
     /// A function value applied to arguments.
     pub fn apply(func: Nix, args: Vec<Nix>) -> Nix {
-        Nix::Call {
+        Nix::Apply {
             func: Box::new(func),
             args,
         }

@@ -51,6 +51,7 @@ pub fn infrastructure(fleet: &Fleet, host: &HostPlan) -> Attrs {
     super::replication::contribute(&mut m, fleet, host);
     super::datasets::private_root(&mut m, fleet, host);
     super::media::infrastructure(&mut m, fleet, host);
+    super::devices::infrastructure(&mut m, fleet, host);
     for (entry, dir) in &host.data {
         super::datasets::contribute(
             &mut m,

@@ -60,15 +60,139 @@ pub fn infrastructure(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
             Nix::Attrs(perms),
         );
     }
+    quotas(m, fleet, host);
+}
+
+/// The capped folders of `[media.quotas]` (created like the tree's own),
+/// and a oneshot unit that puts each in its ZFS project and sets the
+/// project's quota. It runs at boot and again when the quotas change; a
+/// folder already in its project is not walked again.
+fn quotas(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
+    let projects: Vec<_> = fleet
+        .media_quotas
+        .iter()
+        .filter(|q| q.host.as_deref() == Some(host.name()) && q.dataset.is_some())
+        .collect();
+    if projects.is_empty() {
+        return;
+    }
+    let rule = ["systemd", "tmpfiles", "settings", "10-homelab-media"];
+    for q in &projects {
+        let mut perms = Attrs::new();
+        set(&mut perms, &["user"], "root");
+        set(&mut perms, &["group"], MEDIA_GROUP);
+        set(&mut perms, &["mode"], "2775");
+        for dir in parents(&q.path) {
+            set(
+                m,
+                &[rule[0], rule[1], rule[2], rule[3], &dir, "d"],
+                Nix::Attrs(perms.clone()),
+            );
+        }
+    }
+    let list = projects
+        .iter()
+        .map(|q| {
+            let (pool, name) = q.dataset.as_ref().expect("filtered above");
+            let mut a = Attrs::new();
+            a.insert("path".into(), Nix::str(&q.path));
+            a.insert("id".into(), Nix::str(q.id.to_string()));
+            a.insert("size".into(), Nix::str(q.size.value.zfs()));
+            a.insert("dataset".into(), Nix::str(format!("{pool}/{name}")));
+            Nix::Attrs(a)
+        })
+        .collect();
+    let unit = ["systemd", "services", "media-quotas"];
+    set(
+        m,
+        &[unit[0], unit[1], unit[2], "description"],
+        "ZFS project quotas on the media tree's folders",
+    );
+    set(
+        m,
+        &[unit[0], unit[1], unit[2], "wantedBy"],
+        Nix::strs(["multi-user.target"]),
+    );
+    set(
+        m,
+        &[unit[0], unit[1], unit[2], "after"],
+        Nix::strs(["zfs-mount.service", "systemd-tmpfiles-setup.service"]),
+    );
+    set(
+        m,
+        &[unit[0], unit[1], unit[2], "unitConfig", "RequiresMountsFor"],
+        Nix::strs([MEDIA_ROOT]),
+    );
+    set(
+        m,
+        &[unit[0], unit[1], unit[2], "path"],
+        Nix::list([Nix::raw("config.boot.zfs.package")]),
+    );
+    set(
+        m,
+        &[unit[0], unit[1], unit[2], "serviceConfig", "Type"],
+        "oneshot",
+    );
+    set(
+        m,
+        &[
+            unit[0],
+            unit[1],
+            unit[2],
+            "serviceConfig",
+            "RemainAfterExit",
+        ],
+        true,
+    );
+    set(
+        m,
+        &[unit[0], unit[1], unit[2], "script"],
+        Nix::Call {
+            func: QUOTA_SCRIPT.to_string(),
+            args: vec![Nix::List(list)],
+        },
+    );
+}
+
+/// One folder's commands; every value reaches the shell through
+/// `lib.escapeShellArg`. `zfs project -d` prints the folder's project ID
+/// first; `-rs` tags what it already holds and makes new files inherit.
+const QUOTA_SCRIPT: &str = r#"lib.concatMapStrings (q: ''
+  set -- $(zfs project -d ${lib.escapeShellArg q.path})
+  if [ "$1" != ${lib.escapeShellArg q.id} ]; then
+    zfs project -p ${lib.escapeShellArg q.id} -rs ${lib.escapeShellArg q.path}
+  fi
+  zfs set ${lib.escapeShellArg "projectquota@${q.id}=${q.size}"} ${lib.escapeShellArg q.dataset}
+'')"#;
+
+/// `/srv/media/library/movies` → the folders below the media root down to
+/// it: `/srv/media/library`, `/srv/media/library/movies`.
+fn parents(path: &str) -> Vec<String> {
+    let rest = path.strip_prefix(MEDIA_ROOT).unwrap_or(path);
+    let mut out = Vec::new();
+    let mut current = MEDIA_ROOT.to_string();
+    for part in rest.split('/').filter(|p| !p.is_empty()) {
+        current.push('/');
+        current.push_str(part);
+        out.push(current.clone());
+    }
+    out
 }
 
 /// A service's part: its place in the namespace and in the media group.
 pub fn contribute(m: &mut Attrs, i: &Instance) {
     let unit = i.entry.module.rsplit('.').next().unwrap_or(&i.entry.module);
+    let units: Vec<&str> = if i.entry.units.is_empty() {
+        vec![unit]
+    } else {
+        i.entry.units.iter().map(String::as_str).collect()
+    };
     if i.entry.vpn {
-        let c = ["systemd", "services", unit, "vpnConfinement"];
-        set(m, &[c[0], c[1], c[2], c[3], "enable"], true);
-        set(m, &[c[0], c[1], c[2], c[3], "vpnNamespace"], VPN_NAMESPACE);
+        for unit in units {
+            let c = ["systemd", "services", unit, "vpnConfinement"];
+            set(m, &[c[0], c[1], c[2], c[3], "enable"], true);
+            set(m, &[c[0], c[1], c[2], c[3], "vpnNamespace"], VPN_NAMESPACE);
+        }
         if let Some(port) = i.port {
             // Opens the web UI to the host, where the proxy reaches it.
             let mut map = Attrs::new();

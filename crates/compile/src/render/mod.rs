@@ -8,6 +8,7 @@
 
 mod core;
 mod datasets;
+mod devices;
 mod disko;
 mod flake;
 mod hardware;
@@ -16,6 +17,7 @@ mod media;
 mod replication;
 mod secrets;
 mod service;
+mod sso;
 
 use crate::fleet::{Fleet, HostPlan};
 use crate::nix::{self, Attrs, Nix};

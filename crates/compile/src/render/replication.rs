@@ -3,8 +3,9 @@
 //! sources unable to touch the copies: a compromised server cannot destroy
 //! its replicas. Received datasets are never mounted on the replica.
 
-use super::infrastructure::{age_secret, interpolated, secret_path};
+use super::infrastructure::{age_secret, secret_path};
 use crate::fleet::{Fleet, HostPlan, REPLICAS};
+use crate::nix::shell::{Line, code, line, value};
 use crate::nix::{Attrs, Nix, set};
 use crate::spec::DataClass;
 
@@ -107,15 +108,21 @@ fn pull(m: &mut Attrs, fleet: &Fleet, pulled: &[crate::fleet::Pulled]) {
     set(m, &[d[0], d[1], d[2], d[3], "recursive"], true);
     set(m, &[d[0], d[1], d[2], d[3], "autosnap"], false);
     // zfs receive needs the parent dataset; create it before the first pull.
-    let script: Vec<Vec<Nix>> = parents
+    let script: Vec<Line> = parents
         .iter()
         .map(|p| {
-            vec![
-                Nix::str("zfs list -H "),
-                shell_arg(p),
-                Nix::str(" >/dev/null 2>&1 || zfs create -p -o canmount=off -o mountpoint=none "),
-                shell_arg(p),
-            ]
+            line([
+                code("zfs"),
+                code("list"),
+                code("-H"),
+                value(p),
+                code(">/dev/null 2>&1 ||"),
+                code("zfs"),
+                code("create"),
+                code("-p"),
+                code("-o canmount=off -o mountpoint=none"),
+                value(p),
+            ])
         })
         .collect();
     oneshot(
@@ -142,13 +149,17 @@ fn serve(m: &mut Attrs, public_key: &str, datasets: &[&str]) {
         Nix::strs([public_key]),
     );
     set(m, &["users", "groups", USER], Nix::Attrs(Attrs::new()));
-    let script: Vec<Vec<Nix>> = datasets
+    let script: Vec<Line> = datasets
         .iter()
         .map(|d| {
-            vec![
-                Nix::str(format!("zfs allow -u {USER} {SOURCE_ALLOW} ")),
-                shell_arg(d),
-            ]
+            line([
+                code("zfs"),
+                code("allow"),
+                code("-u"),
+                code(USER),
+                code(SOURCE_ALLOW),
+                value(*d),
+            ])
         })
         .collect();
     oneshot(
@@ -183,16 +194,11 @@ fn known_hosts(m: &mut Attrs, pulled: &[crate::fleet::Pulled]) {
     }
 }
 
-/// A dataset name as one shell word, quoted by Nix at build time.
-fn shell_arg(word: &str) -> Nix {
-    Nix::call("lib.escapeShellArg", vec![Nix::str(word)])
-}
-
 fn oneshot(
     m: &mut Attrs,
     name: &str,
     description: &str,
-    script: &[Vec<Nix>],
+    script: &[Line],
     after: &[&str],
     before: &[&str],
 ) {
@@ -226,10 +232,9 @@ fn oneshot(
         &[u[0], u[1], u[2], "serviceConfig", "RemainAfterExit"],
         true,
     );
-    let mut text = Vec::new();
-    for line in script {
-        text.extend(line.iter().cloned());
-        text.push(Nix::str("\n"));
-    }
-    set(m, &[u[0], u[1], u[2], "script"], interpolated(text));
+    set(
+        m,
+        &[u[0], u[1], u[2], "script"],
+        Nix::script(script.to_vec()),
+    );
 }

@@ -31,6 +31,8 @@ pub fn service(fleet: &Fleet, host: &HostPlan, i: &Instance) -> Attrs {
     scrape(&mut m, fleet, host, i);
     database(&mut m, i);
     super::media::contribute(&mut m, i);
+    super::devices::contribute(&mut m, host, i);
+    super::sso::provision(&mut m, fleet, i);
     // An admin-only secret (the clear form of a hashed password) is never
     // decrypted on the host.
     for secret in i.secrets.values() {

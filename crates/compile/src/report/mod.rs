@@ -6,10 +6,11 @@
 mod svg;
 
 use crate::catalog;
-use crate::diagnostic::{Diagnostic, Severity, line_col};
+use crate::diagnostic::{Diagnostic, LineIndex, Severity};
 use crate::fleet::{Fleet, policy};
 use crate::show;
 use crate::spec::{DataClass, Exposure, Size};
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 use svg::{Node, Segment};
 
@@ -279,15 +280,18 @@ fn graph(page: &mut String, fleet: &Fleet) {
         })
         .collect();
     let mut edges = Vec::new();
+    // Lookups by name, so a large fleet stays linear.
+    let mut first_of_entry: HashMap<&str, &str> = HashMap::new();
+    for i in fleet.instances.iter().rev() {
+        first_of_entry.insert(i.entry.name.as_str(), i.name.value.as_str());
+    }
+    let mut ids: HashSet<String> = nodes.iter().map(|n| n.id.clone()).collect();
     for row in show::graph(fleet).rows {
         let (from, to) = (row[0].text.clone(), row[2].text.clone());
-        let target = fleet
-            .instances
-            .iter()
-            .find(|i| i.entry.name == to)
-            .map(|i| i.name.value.clone());
-        let id = target.unwrap_or_else(|| to.clone());
-        if !nodes.iter().any(|n| n.id == id) {
+        let id = first_of_entry
+            .get(to.as_str())
+            .map_or_else(|| to.clone(), |n| n.to_string());
+        if ids.insert(id.clone()) {
             let title = catalog::get(&to).map_or(to.clone(), |e| e.title.clone());
             nodes.push(Node {
                 id: id.clone(),
@@ -307,6 +311,11 @@ fn graph(page: &mut String, fleet: &Fleet) {
 
 fn backups(page: &mut String, fleet: &Fleet) {
     page.push_str(r#"<section id="backups"><h2>Backups</h2><table><thead><tr><th>host</th><th>owner</th><th>directory</th><th>class</th><th>snapshots</th><th>replica</th><th>offsite</th><th>database dump</th></tr></thead><tbody>"#);
+    let databases: HashMap<&str, &str> = fleet
+        .instances
+        .iter()
+        .filter_map(|i| Some((i.name.value.as_str(), i.database.as_deref()?)))
+        .collect();
     for host in &fleet.hosts {
         for (owner, d) in fleet.data_on(host) {
             let snap = d.dataset.as_ref().and(policy::snapshots(d.class));
@@ -314,11 +323,7 @@ fn backups(page: &mut String, fleet: &Fleet) {
             let replicated = fleet.replicated(host.name(), d);
             let exposed =
                 d.class == DataClass::Critical && (!replicated || (!offsite && d.offsite));
-            let db = fleet
-                .instances
-                .iter()
-                .find(|i| i.name.value == owner)
-                .and_then(|i| i.database.clone());
+            let db = databases.get(owner).map(|d| d.to_string());
             let _ = write!(
                 page,
                 r#"<tr class="{}"><td>{}</td><td>{}</td><td><code>{}</code></td><td><span class="key {}">{}</span></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
@@ -390,6 +395,7 @@ fn diagnostics_section(page: &mut String, diagnostics: &[Diagnostic], spec_text:
         page.push_str(r#"<p class="legend good">No findings: every rule passes.</p>"#);
     } else {
         page.push_str("<ul class=\"diags\">");
+        let lines = LineIndex::new(spec_text);
         for d in diagnostics {
             let severity = match d.severity {
                 Severity::Error => "error",
@@ -397,7 +403,7 @@ fn diagnostics_section(page: &mut String, diagnostics: &[Diagnostic], spec_text:
                 Severity::Silenced => "silenced",
             };
             let at = d.primary.as_ref().map_or(String::new(), |p| {
-                let (line, column) = line_col(spec_text, p.span.start);
+                let (line, column) = lines.line_col(p.span.start);
                 format!("{line}:{column}")
             });
             let _ = write!(

@@ -74,14 +74,25 @@ pub fn graph(nodes: &[Node], edges: &[(String, String)]) -> String {
         .enumerate()
         .map(|(n, node)| (node.id.as_str(), n))
         .collect();
-    // Depth: the longest chain of needs below a node (cycles cannot occur in
-    // the catalog, and are cut at the node count).
+    // Depth: the longest chain of needs below a node. Relax the edges until
+    // nothing changes: as many rounds as the longest chain (a handful), not
+    // as many as there are nodes. Cycles cannot occur in the catalog, and
+    // are cut at the node count.
+    let resolved: Vec<(usize, usize)> = edges
+        .iter()
+        .filter_map(|(a, b)| Some((*index.get(a.as_str())?, *index.get(b.as_str())?)))
+        .collect();
     let mut depth = vec![0usize; nodes.len()];
     for _ in 0..nodes.len() {
-        for (a, b) in edges {
-            if let (Some(&ia), Some(&ib)) = (index.get(a.as_str()), index.get(b.as_str())) {
-                depth[ia] = depth[ia].max(depth[ib] + 1);
+        let mut changed = false;
+        for &(ia, ib) in &resolved {
+            if depth[ia] < depth[ib] + 1 {
+                depth[ia] = depth[ib] + 1;
+                changed = true;
             }
+        }
+        if !changed {
+            break;
         }
     }
     let columns = depth.iter().max().map_or(1, |d| d + 1);

@@ -201,6 +201,19 @@ pub fn storage(fleet: &Fleet) -> Table {
                     size_cell(d.quota),
                 ]);
             }
+            for q in fleet.projects_on(host.name(), &pool.name.value) {
+                let (p, name) = q.dataset.as_ref().expect("projects_on keeps datasets");
+                t.row(vec![
+                    host.name().into(),
+                    p.as_str().into(),
+                    format!("{p}/{name} project {}", q.id).into(),
+                    q.path.as_str().into(),
+                    "project".into(),
+                    "-".into(),
+                    size_cell(Some(q.size.value)),
+                ]);
+            }
+            total += fleet.project_excess(host, &pool.name.value);
             let size = pool.size.value.0;
             let pct = if size == 0 {
                 0.0

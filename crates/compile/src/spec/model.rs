@@ -12,6 +12,23 @@ pub struct Spec {
     pub access: Access,
     pub backup: Option<Backup>,
     pub secrets: Vec<SecretSpec>,
+    /// `[media]`: limits of the shared media tree.
+    pub media: Media,
+}
+
+/// `[media]`.
+#[derive(Debug, Clone, Default)]
+pub struct Media {
+    /// Folders of the media tree and their ZFS project quotas.
+    pub quotas: Vec<MediaQuota>,
+}
+
+/// `"library/movies" = "6T"` in `[media.quotas]`.
+#[derive(Debug, Clone)]
+pub struct MediaQuota {
+    /// Relative to the media tree's root.
+    pub dir: Sp<String>,
+    pub size: Sp<Size>,
 }
 
 #[derive(Debug, Clone)]
@@ -68,8 +85,12 @@ pub struct Host {
     pub cpu: Option<Sp<Cpu>>,
     /// `system.stateVersion`: the release the host was installed with.
     pub state_version: Option<Sp<String>>,
-    /// Devices services may need: `gpu`, `zigbee`, `zwave`, `coral`.
+    /// Devices services may need or use: `gpu-intel`, `gpu-nvidia`,
+    /// `gpu-amd`, `coral-usb`, `coral-pcie`, `zigbee-usb`, `zwave-usb`.
     pub hardware: Vec<Sp<String>>,
+    /// Stable paths of the serial devices (`zigbee-usb` →
+    /// `/dev/serial/by-id/…`).
+    pub devices: Vec<(Sp<String>, Sp<String>)>,
     pub pools: Vec<Pool>,
 }
 
@@ -262,8 +283,19 @@ pub struct ServiceSpec {
     pub exposure_reason: Option<Sp<String>>,
     /// Rules silenced for this service: code and the reason.
     pub silence: Vec<(Sp<String>, Sp<String>)>,
-    /// Every string in `nixos`, by dotted key path, with its span.
-    pub nixos_strings: Vec<(String, crate::diagnostic::Span)>,
+    /// Every value in `nixos` that is not a table, by dotted key path.
+    pub nixos_leaves: Vec<NixosLeaf>,
+    /// `groups = ["family"]`: the `[access.sso]` groups let in.
+    pub groups: Vec<Sp<String>>,
+}
+
+/// One setting of `[services.<name>.nixos]`: its dotted key below the
+/// module, the value (an array's items each count), and its span.
+#[derive(Debug, Clone)]
+pub struct NixosLeaf {
+    pub key: String,
+    pub value: toml::Value,
+    pub span: crate::diagnostic::Span,
 }
 
 /// Overrides for one state directory of a service: `[services.x.data.<dir>]`.
@@ -282,6 +314,26 @@ pub struct Access {
     pub tailscale: Option<Tailscale>,
     pub tunnel: Option<Tunnel>,
     pub vpn: Option<Vpn>,
+    pub sso: Option<Sso>,
+}
+
+/// `[access.sso]`: one OpenID Connect provider for the fleet.
+#[derive(Debug, Clone)]
+pub struct Sso {
+    pub span: crate::diagnostic::Span,
+    /// The service instance that is the provider (`pocket-id`, `keycloak`).
+    pub provider: Sp<String>,
+    /// `[access.sso.groups]`: who belongs to `admin`, `family`, `media`…
+    pub groups: Vec<SsoGroup>,
+}
+
+/// One group of `[access.sso.groups]` and its members' user names.
+#[derive(Debug, Clone)]
+pub struct SsoGroup {
+    pub name: Sp<String>,
+    /// The member list's span.
+    pub span: crate::diagnostic::Span,
+    pub members: Vec<Sp<String>>,
 }
 
 /// `[access.vpn]`: the WireGuard tunnel that torrent clients are confined
@@ -351,6 +403,30 @@ pub struct SecretSpec {
     pub name: Sp<String>,
     pub owner: Option<Sp<String>>,
     pub hosts: Vec<Sp<String>>,
+}
+
+/// What a catalog entry asks for when a host has this device: `gpu-intel`
+/// is a `gpu`, `zigbee-usb` a `zigbee`.
+pub fn hardware_kind(device: &str) -> &str {
+    device.split('-').next().unwrap_or(device)
+}
+
+impl Host {
+    /// The host's devices of one kind (`gpu`, `coral`, `zigbee`, `zwave`).
+    pub fn devices_of<'h>(&'h self, kind: &'h str) -> impl Iterator<Item = &'h str> + 'h {
+        self.hardware
+            .iter()
+            .map(|h| h.value.as_str())
+            .filter(move |h| hardware_kind(h) == kind)
+    }
+
+    /// The path given for a serial device of this kind, if any.
+    pub fn device_path(&self, kind: &str) -> Option<&str> {
+        self.devices
+            .iter()
+            .find(|(k, _)| hardware_kind(&k.value) == kind)
+            .map(|(_, p)| p.value.as_str())
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Decodes `homelab.toml` into a [`Spec`], reporting every problem at once.
 
+use super::grammar::{self, Grammar};
 use super::model::*;
 use super::reader::{Sink, Sp, Table, type_name};
 use crate::diagnostic::{Diagnostic, Span, line_col, name_list};
@@ -13,6 +14,7 @@ pub fn parse(text: &str) -> Result<Spec, Vec<Diagnostic>> {
         Err(e) => return Err(vec![syntax_error(&e, text)]),
     };
     let mut sink = Sink::default();
+    grammar::no_nul(doc.get_ref(), &mut sink);
     let mut root = Table::new(doc.get_ref(), 0..0, "");
     let spec = decode(&mut root, &mut sink, text);
     root.finish(&mut sink);
@@ -185,13 +187,24 @@ fn decode(root: &mut Table, sink: &mut Sink, root_text: &str) -> Option<Spec> {
     let mut secrets = Vec::new();
     for (name, mut t) in root.named_tables(sink, "secrets") {
         secret_name(sink, &name);
+        let owner = t.str(sink, "owner");
+        checked(sink, &grammar::USER_NAME, &owner);
         secrets.push(SecretSpec {
             name,
-            owner: t.str(sink, "owner"),
+            owner,
             hosts: t.str_list(sink, "hosts").unwrap_or_default(),
         });
         t.finish(sink);
     }
+
+    let media = match root.table(sink, "media") {
+        Some(mut t) => {
+            let m = super::media::media(&mut t, sink);
+            t.finish(sink);
+            m
+        }
+        None => Media::default(),
+    };
 
     Some(Spec {
         homelab: homelab?,
@@ -200,6 +213,7 @@ fn decode(root: &mut Table, sink: &mut Sink, root_text: &str) -> Option<Spec> {
         access,
         backup,
         secrets,
+        media,
     })
 }
 
@@ -234,6 +248,9 @@ fn homelab(t: &mut Table, sink: &mut Sink) -> Option<Homelab> {
     for key in &admin_keys {
         ssh_key(sink, key);
     }
+    if let Some(u) = &admin_user {
+        admin_user_name(sink, u);
+    }
     let domain = domain?;
     Some(Homelab {
         internal_domain: internal_domain
@@ -247,8 +264,20 @@ fn homelab(t: &mut Table, sink: &mut Sink) -> Option<Homelab> {
     })
 }
 
-/// Devices a catalog entry can need (`hardware` in the catalog).
-pub const HARDWARE: [&str; 4] = ["gpu", "zigbee", "zwave", "coral"];
+/// Devices a host can have. The part before `-` is what a catalog entry
+/// asks for (`hardware = ["zigbee"]`): `gpu-intel` is a `gpu`.
+pub const HARDWARE: [&str; 7] = [
+    "gpu-intel",
+    "gpu-nvidia",
+    "gpu-amd",
+    "coral-usb",
+    "coral-pcie",
+    "zigbee-usb",
+    "zwave-usb",
+];
+/// Devices reached through a serial port, whose stable path the host must
+/// give in `[hosts.<h>.devices]`.
+pub const SERIAL_DEVICES: [&str; 2] = ["zigbee-usb", "zwave-usb"];
 const SYSTEMS: [&str; 2] = ["x86_64-linux", "aarch64-linux"];
 const POOL_MODES: [&str; 5] = ["single", "mirror", "raidz1", "raidz2", "raidz3"];
 
@@ -264,6 +293,7 @@ fn host(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<Host> {
                 .help("add `ram_gb = 16`: the RAM budget of the host's services is checked against it"),
         );
     }
+    checked(sink, &grammar::ADDRESS, &address);
     let host_key = t.str(sink, "host_key");
     if let Some(k) = &host_key {
         ssh_key(sink, k);
@@ -294,10 +324,15 @@ fn host(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<Host> {
             );
         }
     }
+    let devices = devices(t, sink, &name.value, &hardware);
     let mut pools = Vec::new();
     for (pool_name, mut p) in t.named_tables(sink, "pools") {
+        grammar::POOL_NAME.check(sink, &pool_name);
         let mode = p.choice(sink, "mode", &POOL_MODES);
         let disks = p.str_list(sink, "disks").unwrap_or_default();
+        for d in &disks {
+            grammar::DISK.check(sink, d);
+        }
         let size = size(&mut p, sink, "size");
         if p.get("size").is_none() {
             sink.push(
@@ -307,6 +342,7 @@ fn host(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<Host> {
             );
         }
         let compression = p.str(sink, "compression");
+        checked(sink, &grammar::COMPRESSION, &compression);
         p.finish(sink);
         if let Some(size) = size {
             pools.push(Pool {
@@ -332,13 +368,77 @@ fn host(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<Host> {
         cpu,
         state_version,
         hardware,
+        devices,
         pools,
     })
+}
+
+/// `[hosts.<h>.devices]`: the serial path of each USB coordinator, which a
+/// serial device must have (`/dev/ttyACM0` changes with plugging order;
+/// `/dev/serial/by-id/…` does not).
+fn devices(
+    t: &mut Table,
+    sink: &mut Sink,
+    host: &str,
+    hardware: &[Sp<String>],
+) -> Vec<(Sp<String>, Sp<String>)> {
+    let mut out = Vec::new();
+    if let Some(table) = t.table(sink, "devices") {
+        for (k, v) in table.entries() {
+            let key = Sp::new(k.get_ref().to_string(), k.span());
+            let listed = hardware.iter().any(|h| h.value == key.value);
+            if !SERIAL_DEVICES.contains(&key.value.as_str()) || !listed {
+                sink.push(
+                    Diagnostic::error(
+                        "invalid-value",
+                        format!("no serial device `{}` on this host", key.value),
+                    )
+                    .at(key.span.clone(), "not a serial device listed in `hardware`")
+                    .help(format!(
+                        "device paths are for {} listed in the host's `hardware`",
+                        crate::diagnostic::name_list(&SERIAL_DEVICES)
+                    )),
+                );
+                continue;
+            }
+            match v.get_ref() {
+                DeValue::String(path) if path.starts_with("/dev/") => {
+                    out.push((key, Sp::new(path.to_string(), v.span())));
+                }
+                _ => sink.push(
+                    Diagnostic::error(
+                        "invalid-value",
+                        format!("`{}` needs a device path", key.value),
+                    )
+                    .at(v.span(), "expected a path below /dev")
+                    .help(format!(
+                        "write `{} = \"/dev/serial/by-id/usb-…\"`",
+                        key.value
+                    )),
+                ),
+            }
+        }
+    }
+    for h in hardware {
+        let serial = SERIAL_DEVICES.contains(&h.value.as_str());
+        if serial && !out.iter().any(|(k, _)| k.value == h.value) {
+            sink.push(
+                Diagnostic::error("missing-device", format!("`{}` has no device path", h.value))
+                    .at(h.span.clone(), "a serial coordinator needs its stable path")
+                    .help(format!(
+                        "add `[hosts.{host}.devices]` with `{} = \"/dev/serial/by-id/usb-…\"` (`ls -l /dev/serial/by-id/` on the host)",
+                        h.value
+                    )),
+            );
+        }
+    }
+    out
 }
 
 /// `[hosts.<name>.boot]`: the disk is required, the root defaults to ext4.
 fn boot(t: &mut Table, sink: &mut Sink) -> Option<Boot> {
     let disk = t.req_str(sink, "disk", "\"/dev/disk/by-id/nvme-…\"");
+    checked(sink, &grammar::DISK, &disk);
     let fs = t
         .choice(sink, "fs", &RootFs::NAMES)
         .and_then(|f| RootFs::parse(&f.value).map(|v| Sp::new(v, f.span)));
@@ -436,11 +536,12 @@ fn service(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<ServiceSp
             None
         }
     });
-    let mut nixos_strings = Vec::new();
+    let mut nixos_leaves = Vec::new();
     if let Some(v) = t.get("nixos") {
-        string_leaves(v, String::new(), &mut nixos_strings);
+        leaves(v, String::new(), &mut nixos_leaves);
     }
     let exposure_reason = t.str(sink, "exposure_reason");
+    let groups = t.str_list(sink, "groups").unwrap_or_default();
     let mut silence = Vec::new();
     if let Some(s) = t.table(sink, "silence") {
         for (code, reason) in s.entries() {
@@ -474,7 +575,8 @@ fn service(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<ServiceSp
         nixos,
         exposure_reason,
         silence,
-        nixos_strings,
+        nixos_leaves,
+        groups,
     })
 }
 
@@ -497,6 +599,7 @@ fn recordsize_value(sink: &mut Sink, r: &Sp<String>) {
 fn access(t: &mut Table, sink: &mut Sink) -> Access {
     let proxy = t.table(sink, "proxy").and_then(|mut p| {
         let dns_provider = p.req_str(sink, "dns_provider", "\"cloudflare\"");
+        checked(sink, &grammar::PROVIDER, &dns_provider);
         let credentials_secret = p.req_str(sink, "credentials_secret", "\"acme-dns\"");
         let span = p.span.clone();
         p.finish(sink);
@@ -517,6 +620,7 @@ fn access(t: &mut Table, sink: &mut Sink) -> Access {
     });
     let tunnel = t.table(sink, "tunnel").and_then(|mut p| {
         let id = p.req_str(sink, "id", "\"00000000-0000-0000-0000-000000000000\"");
+        checked(sink, &grammar::UUID, &id);
         let credentials_secret = p.req_str(sink, "credentials_secret", "\"cloudflared\"");
         let span = p.span.clone();
         p.finish(sink);
@@ -535,6 +639,11 @@ fn access(t: &mut Table, sink: &mut Sink) -> Access {
             wireguard_secret: wireguard_secret?,
         })
     });
+    let sso = t.table(sink, "sso").and_then(|mut p| {
+        let s = super::sso::sso(&mut p, sink);
+        p.finish(sink);
+        s
+    });
     let names = [
         proxy.as_ref().map(|p| &p.credentials_secret),
         tailscale.as_ref().and_then(|t| t.auth_key_secret.as_ref()),
@@ -549,6 +658,7 @@ fn access(t: &mut Table, sink: &mut Sink) -> Access {
         tailscale,
         tunnel,
         vpn,
+        sso,
     }
 }
 
@@ -557,6 +667,7 @@ fn backup(t: &mut Table, sink: &mut Sink) -> Option<Backup> {
     let password_secret = t.req_str(sink, "password_secret", "\"restic-password\"");
     let environment_secret = t.str(sink, "environment_secret");
     let schedule = t.str(sink, "schedule");
+    checked(sink, &grammar::CALENDAR, &schedule);
     let replica = replica(t, sink);
     for name in [
         &password_secret,
@@ -583,6 +694,7 @@ fn backup(t: &mut Table, sink: &mut Sink) -> Option<Backup> {
 fn replica(t: &mut Table, sink: &mut Sink) -> Option<Replica> {
     let host = t.str(sink, "replica");
     let pool = t.str(sink, "replica_pool");
+    checked(sink, &grammar::POOL_NAME, &pool);
     let (key_secret, public_key) = if host.is_some() {
         (
             t.req_str(sink, "replica_key_secret", "\"replication-ssh-key\""),
@@ -664,17 +776,31 @@ fn plain_value(v: &toml::Spanned<DeValue>, sink: &mut Sink) -> Option<toml::Valu
     })
 }
 
-/// Every string value under `v`, with its dotted key path and span.
-fn string_leaves(
-    v: &toml::Spanned<DeValue>,
-    path: String,
-    out: &mut Vec<(String, crate::diagnostic::Span)>,
-) {
+/// Every value under `v` that is not a table or array, with its dotted
+/// key path and span.
+fn leaves(v: &toml::Spanned<DeValue>, path: String, out: &mut Vec<NixosLeaf>) {
+    let scalar = |value| NixosLeaf {
+        key: path.clone(),
+        value,
+        span: v.span(),
+    };
     match v.get_ref() {
-        DeValue::String(_) => out.push((path, v.span())),
+        DeValue::String(s) => out.push(scalar(toml::Value::String(s.to_string()))),
+        DeValue::Integer(i) => {
+            if let Ok(n) = i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()) {
+                out.push(scalar(toml::Value::Integer(n)));
+            }
+        }
+        DeValue::Float(f) => {
+            if let Ok(x) = f.as_str().replace('_', "").parse() {
+                out.push(scalar(toml::Value::Float(x)));
+            }
+        }
+        DeValue::Boolean(b) => out.push(scalar(toml::Value::Boolean(*b))),
+        DeValue::Datetime(_) => {}
         DeValue::Array(items) => {
             for item in items {
-                string_leaves(item, path.clone(), out);
+                leaves(item, path.clone(), out);
             }
         }
         DeValue::Table(t) => {
@@ -684,10 +810,9 @@ fn string_leaves(
                 } else {
                     format!("{path}.{}", k.get_ref())
                 };
-                string_leaves(item, key, out);
+                leaves(item, key, out);
             }
         }
-        _ => {}
     }
 }
 
@@ -766,7 +891,40 @@ fn secret_name(sink: &mut Sink, s: &Sp<String>) {
     }
 }
 
+/// Checks an optional value against its target grammar.
+fn checked(sink: &mut Sink, grammar: &Grammar, value: &Option<Sp<String>>) {
+    if let Some(v) = value {
+        grammar.check(sink, v);
+    }
+}
+
+/// The administrator is an ordinary login with sudo, never root or an
+/// account the system already has.
+fn admin_user_name(sink: &mut Sink, u: &Sp<String>) {
+    if !grammar::USER_NAME.check(sink, u) {
+        return;
+    }
+    if grammar::RESERVED_USERS.contains(&u.value.as_str()) {
+        sink.push(
+            Diagnostic::error(
+                "invalid-name",
+                format!("`{}` cannot be the administrator's user", u.value),
+            )
+            .at(u.span.clone(), "a system account")
+            .help("name an ordinary login such as `admin`: it gets sudo, and root logs in by key only through it"),
+        );
+    }
+}
+
 fn ssh_key(sink: &mut Sink, k: &Sp<String>) {
+    if !grammar::ssh_key_is_one_line(&k.value) {
+        sink.push(
+            Diagnostic::error("control-character", "an SSH key must be one line")
+                .at(k.span.clone(), "a newline or control character here would start another `authorized_keys` line")
+                .help("paste exactly one line of `~/.ssh/id_ed25519.pub`; the comment after the key may not hold line breaks"),
+        );
+        return;
+    }
     if parse_ssh_key(&k.value).is_none() {
         sink.push(
             Diagnostic::error("invalid-value", "not an SSH public key")

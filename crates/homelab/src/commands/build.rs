@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 pub fn run(src: &Source, out: Option<PathBuf>, force: bool, format: Format) -> ExitCode {
     let out = out.unwrap_or_else(|| default_flake(src).unwrap_or_else(|| PathBuf::from("flake")));
-    let (fleet, mut diags) = match with_file_checks(compile::compile(&src.text), Some(&out)) {
+    let (fleet, mut warnings) = match with_file_checks(compile::compile(&src.text), Some(&out)) {
         Ok(ok) => ok,
         Err(diags) => return refuse(src, &diags, format),
     };
@@ -20,11 +20,18 @@ pub fn run(src: &Source, out: Option<PathBuf>, force: bool, format: Format) -> E
     let spec_name = Path::new(&src.name)
         .file_name()
         .map_or("homelab.toml".into(), |n| n.to_string_lossy().into_owned());
-    // The warnings are printed with the outcome of the write, so that a
-    // refusal is counted and listed with them.
-    match output::write_tree(&out, &files, &spec_name, force) {
+    let options = output::Options {
+        force,
+        spec_dir: src.dir.as_deref(),
+    };
+    let write = output::write_tree(&out, &files, &spec_name, options);
+    // A refusal to overwrite hand edits is a diagnostic, listed and counted
+    // with the warnings; the other outcomes print them first.
+    if !matches!(&write, Err(output::WriteError::Edited(_))) {
+        print::diagnostics(src, &warnings, format);
+    }
+    match write {
         Ok(s) => {
-            print::diagnostics(src, &diags, format);
             let summary = format!(
                 "wrote {}: {} created, {} updated, {} unchanged, {} removed",
                 out.display(),
@@ -41,13 +48,34 @@ pub fn run(src: &Source, out: Option<PathBuf>, force: bool, format: Format) -> E
             ExitCode::SUCCESS
         }
         Err(output::WriteError::Edited(paths)) => {
-            diagnostic::merge(&mut diags, vec![output::edited_by_hand(&paths)]);
-            refuse(src, &diags, format)
+            diagnostic::merge(&mut warnings, vec![output::edited_by_hand(&paths)]);
+            refuse(src, &warnings, format)
         }
-        Err(e) => {
-            print::diagnostics(src, &diags, format);
-            fail(e)
+        Err(output::WriteError::Symlinks(paths)) => {
+            eprintln!("error: paths the build writes are symlinks or lie below one:");
+            for p in &paths {
+                eprintln!("  {}", p.display());
+            }
+            eprintln!(
+                "help: homelab never writes through a symlink; replace the link with the real folder or file, then build again"
+            );
+            eprintln!("nothing was written");
+            ExitCode::from(1)
         }
+        Err(e @ output::WriteError::NotOurs(_)) => {
+            eprintln!("error: {e}");
+            eprintln!(
+                "help: choose an empty or new folder with `--out`, or run `homelab build --force` to take this one over (files homelab does not generate are kept)"
+            );
+            eprintln!("nothing was written");
+            ExitCode::from(1)
+        }
+        Err(e @ output::WriteError::Refused { .. }) => {
+            eprintln!("error: {e}");
+            eprintln!("nothing was written");
+            ExitCode::from(1)
+        }
+        Err(e) => fail(e),
     }
 }
 

@@ -90,7 +90,7 @@ impl Type {
             (Type::Int, Nix::Int(_)) => true,
             (Type::Float, Nix::Float(_)) => true,
             (Type::Number, Nix::Int(_) | Nix::Float(_)) => true,
-            (Type::Str, Nix::Str(_) | Nix::Interp(_)) => true,
+            (Type::Str, Nix::Str(_) | Nix::Interp(_) | Nix::Script(_)) => true,
             (Type::Path, Nix::Path(_) | Nix::Interp(_)) => true,
             (Type::Path, Nix::Str(s)) => s.starts_with('/'),
             (Type::IntRange(lo, hi), Nix::Int(i)) => {
@@ -161,7 +161,12 @@ impl Type {
 fn is_code(v: &Nix) -> bool {
     matches!(
         v,
-        Nix::Raw(_) | Nix::Select { .. } | Nix::Concat(_) | Nix::Call { .. } | Nix::Lambda { .. }
+        Nix::Raw(_)
+            | Nix::Select { .. }
+            | Nix::Concat(_)
+            | Nix::Call { .. }
+            | Nix::Apply { .. }
+            | Nix::Lambda { .. }
     )
 }
 
@@ -287,7 +292,12 @@ impl Parser {
                 self.string()?;
                 Type::Str
             }
-            "enum" => Type::Enum(self.members()?),
+            // `enum [ ]` stands in the index for an enum the module computes
+            // (Home Assistant's components): its members are not known here.
+            "enum" => match self.members()? {
+                members if members.is_empty() => Type::Unchecked("enum [ ] (computed)".into()),
+                members => Type::Enum(members),
+            },
             "anything" | "unspecified" | "raw" => Type::Anything,
             "attrs" => Type::Attrs,
             "submodule" => {

@@ -26,6 +26,16 @@ pub fn random(length: u16, alphabet: Alphabet) -> Plaintext {
     )
 }
 
+/// `template` with `@value@` replaced by the value; the value alone
+/// without a template. The value is ASCII from the alphabet.
+pub fn templated(value: Plaintext, template: Option<&str>) -> Plaintext {
+    let Some(template) = template else {
+        return value;
+    };
+    let text = std::str::from_utf8(&value).expect("random values are ASCII");
+    Zeroizing::new(template.replace("@value@", text).into_bytes())
+}
+
 /// A fresh OpenSSH ed25519 key pair from `ssh-keygen`, made in a private
 /// temporary folder that is removed before this returns.
 pub fn ssh_key_pair(runner: &dyn Runner, comment: &str) -> Result<(Plaintext, String), Error> {
@@ -128,7 +138,14 @@ pub fn generate(
         }
         let generator = w.generator.as_ref().expect("filtered on generator");
         let (value, public_key) = match generator {
-            Generator::Random { length, alphabet } => (random(*length, *alphabet), None),
+            Generator::Random {
+                length,
+                alphabet,
+                template,
+            } => (
+                templated(random(*length, *alphabet), template.as_deref()),
+                None,
+            ),
             Generator::SshKey { public_key } => {
                 let (private, public) = ssh_key_pair(runner, &w.name)?;
                 (private, public_key.clone().map(|p| (p, public)))
@@ -190,6 +207,20 @@ mod tests {
             *random(32, Alphabet::Alphanumeric),
             *random(32, Alphabet::Alphanumeric)
         );
+    }
+
+    #[test]
+    fn a_template_holds_the_value_once() {
+        let v = templated(random(20, Alphabet::Alphanumeric), Some("KEY=@value@\n"));
+        let text = String::from_utf8(v.to_vec()).unwrap();
+        let value = text
+            .strip_prefix("KEY=")
+            .unwrap()
+            .strip_suffix('\n')
+            .unwrap();
+        assert_eq!(value.len(), 20);
+        assert!(value.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_eq!(*templated(Zeroizing::new(b"abc".to_vec()), None), *b"abc");
     }
 
     #[test]

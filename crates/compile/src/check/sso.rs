@@ -1,0 +1,181 @@
+//! Single sign-on: `[access.sso]` names a provider the fleet runs, its
+//! groups have members, and a service's `groups` name groups that exist.
+//! A gate that names nobody, or a provider that is not there, would lock
+//! the family out of services they expect to reach.
+
+use crate::diagnostic::{Diagnostic, did_you_mean, name_list};
+use crate::fleet::{Fleet, PROVISIONED_PROVIDERS};
+
+/// What a catalog entry provides when it can be the fleet's OIDC provider.
+pub const OIDC_PROVIDER: &str = "oidc-provider";
+
+/// `provider` names a placed service instance that is an OIDC provider.
+pub fn provider_placed(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+    let Some(sso) = &fleet.access.sso else {
+        return;
+    };
+    let wanted = &sso.provider.value;
+    let providers: Vec<&str> = fleet
+        .instances
+        .iter()
+        .filter(|i| i.entry.provides.iter().any(|p| p == OIDC_PROVIDER))
+        .map(|i| i.name.value.as_str())
+        .collect();
+    if providers.contains(&wanted.as_str()) {
+        return;
+    }
+    let placed = fleet.instances.iter().find(|i| &i.name.value == wanted);
+    let (note, help) = match (placed, did_you_mean(wanted, providers.iter().copied())) {
+        (Some(i), _) => (
+            format!("{} cannot sign people in for other services", i.entry.title),
+            "name a Pocket ID or Keycloak instance of this spec".to_string(),
+        ),
+        (None, Some(m)) => (
+            "no service of this name".to_string(),
+            format!("did you mean `{m}`?"),
+        ),
+        (None, None) if providers.is_empty() => (
+            "no service of this name".to_string(),
+            format!("add `[services.{wanted}]` (`pocket-id` or `keycloak`) to run the provider"),
+        ),
+        (None, None) => (
+            "no service of this name".to_string(),
+            format!("the OIDC providers of this spec: {}", name_list(&providers)),
+        ),
+    };
+    out.push(
+        Diagnostic::error(
+            "sso-provider-missing",
+            format!("single sign-on names `{wanted}`, which is not an OIDC provider of the fleet"),
+        )
+        .at(sso.provider.span.clone(), note)
+        .help(help),
+    );
+}
+
+/// Every group has at least one member.
+pub fn groups_have_members(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+    let Some(sso) = &fleet.access.sso else {
+        return;
+    };
+    for g in sso.groups.iter().filter(|g| g.members.is_empty()) {
+        out.push(
+            Diagnostic::error(
+                "sso-empty-group",
+                format!("group `{}` has no members", g.name.value),
+            )
+            .at(g.span.clone(), "nobody could sign in to its services")
+            .also(g.name.span.clone(), "the group")
+            .help(format!(
+                "list the user names: `{} = [\"alice\"]`, or remove the group",
+                g.name.value
+            )),
+        );
+    }
+}
+
+/// A service's `groups` need `[access.sso]` and name its groups.
+pub fn service_groups_exist(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+    for i in fleet.instances.iter().filter(|i| !i.groups.is_empty()) {
+        let Some(sso) = &fleet.access.sso else {
+            out.push(
+                Diagnostic::error(
+                    "sso-missing",
+                    format!("`{}` admits groups, but the fleet has no single sign-on", i.name.value),
+                )
+                .at(i.groups[0].span.clone(), "groups are `[access.sso]` groups")
+                .help("add `[access.sso]` with `provider = \"pocket-id\"` and `[access.sso.groups]`, or remove `groups`")
+                .about(&i.name.value),
+            );
+            continue;
+        };
+        let known: Vec<&str> = sso.groups.iter().map(|g| g.name.value.as_str()).collect();
+        for g in i
+            .groups
+            .iter()
+            .filter(|g| !known.contains(&g.value.as_str()))
+        {
+            let help = match did_you_mean(&g.value, known.iter().copied()) {
+                Some(m) => format!("did you mean `{m}`?"),
+                None => format!("add `{} = [\"alice\"]` to `[access.sso.groups]`", g.value),
+            };
+            out.push(
+                Diagnostic::error(
+                    "sso-unknown-group",
+                    format!(
+                        "`{}` admits group `{}`, which is not defined",
+                        i.name.value, g.value
+                    ),
+                )
+                .at(g.span.clone(), "not in `[access.sso.groups]`")
+                .help(help)
+                .about(&i.name.value),
+            );
+        }
+    }
+}
+
+/// What the flake cannot enforce yet is said, so nobody takes `groups`
+/// for a gate: a provider whose clients it does not provision, and a
+/// service that admits groups but has no OIDC login of its own (proxy
+/// forward-auth is not generated).
+pub fn groups_not_enforced(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+    let Some(sso) = &fleet.access.sso else {
+        return;
+    };
+    let provider = fleet
+        .instances
+        .iter()
+        .find(|i| i.name.value == sso.provider.value);
+    if let Some(p) = provider.filter(|p| {
+        p.entry.provides.iter().any(|r| r == OIDC_PROVIDER)
+            && !PROVISIONED_PROVIDERS.contains(&p.entry.name.as_str())
+    }) {
+        out.push(
+            Diagnostic::warning(
+                "sso-not-enforced",
+                format!("the flake does not register clients with {}", p.entry.title),
+            )
+            .at(
+                sso.provider.span.clone(),
+                "no service signs in through this provider yet",
+            )
+            .help(format!(
+                "use `pocket-id` as the provider, or add the clients in {}'s console",
+                p.entry.title
+            )),
+        );
+        return;
+    }
+    if let Some(p) = provider.filter(|p| p.url().is_none()) {
+        out.push(
+            Diagnostic::warning(
+                "sso-not-enforced",
+                format!(
+                    "{} has no web address: no service can sign in through it",
+                    p.entry.title
+                ),
+            )
+            .at(p.exposure.span.clone(), "only reachable on its own host")
+            .help("give the provider `exposure = \"lan\"` (its default) or wider")
+            .about(&p.name.value),
+        );
+        return;
+    }
+    for i in &fleet.instances {
+        let Some(first) = i.groups.first() else {
+            continue;
+        };
+        if i.entry.oidc.is_none() {
+            out.push(
+                Diagnostic::warning(
+                    "sso-not-enforced",
+                    format!("`{}` has no OIDC login: its `groups` gate nothing", i.name.value),
+                )
+                .at(first.span.clone(), format!("{} keeps its own login", i.entry.title))
+                .help("remove `groups`, or keep the service off the internet; forward-auth in the proxy is not generated")
+                .about(&i.name.value),
+            );
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! `homelab build` refuses output folders that would swallow the system or
+//! the spec, and symlinks in the tree, with exit 1 and nothing written.
+
+use std::path::Path;
+use std::process::Command;
+
+fn run(dir: &Path, args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_homelab"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("homelab runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn spec_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = compile::examples::get("frame1").unwrap();
+    std::fs::write(dir.path().join("homelab.toml"), spec).unwrap();
+    dir
+}
+
+#[test]
+fn out_root_is_refused() {
+    let dir = spec_dir();
+    let (code, stderr) = run(dir.path(), &["build", "--out", "/"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("refusing to write into /: it is the root folder"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing was written"));
+}
+
+#[test]
+fn out_next_to_the_spec_is_refused_even_with_force() {
+    let dir = spec_dir();
+    for args in [
+        &["build", "--out", "."][..],
+        &["build", "--out", ".", "--force"],
+    ] {
+        let (code, stderr) = run(dir.path(), args);
+        assert_eq!(code, 1, "{stderr}");
+        assert!(stderr.contains("it holds the spec"), "{stderr}");
+    }
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(names.len(), 1, "only the spec is there");
+}
+
+#[test]
+fn a_symlinked_generated_file_stops_the_build() {
+    let dir = spec_dir();
+    assert_eq!(run(dir.path(), &["build"]).0, 0);
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    let flake = dir.path().join("flake/flake.nix");
+    std::fs::remove_file(&flake).unwrap();
+    std::os::unix::fs::symlink(&victim, &flake).unwrap();
+    let (code, stderr) = run(dir.path(), &["build"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("never writes through a symlink"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+}
