@@ -209,7 +209,7 @@ pub struct Input {
     /// The spec file.
     #[arg(default_value = "homelab.toml", conflicts_with = "example")]
     pub spec: PathBuf,
-    /// Use a spec built into homelab instead of a file (family, frame1, nuc).
+    /// Use a spec built into homelab instead of a file (family, forge, frame1, nuc).
     #[arg(long, value_name = "NAME")]
     pub example: Option<String>,
 }

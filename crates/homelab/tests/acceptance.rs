@@ -233,6 +233,7 @@ fn family_replicates_every_critical_dataset_to_the_nas() {
             "tank/immich/profile",
             "tank/immich/upload",
             "tank/nextcloud/data",
+            "tank/paperless/media",
             "tank/postgresql/data",
             "tank/vaultwarden/data",
         ]
@@ -252,8 +253,11 @@ fn family_replicates_every_critical_dataset_to_the_nas() {
             "zfs allow -u syncoid bookmark,hold,send,snapshot,destroy,mount ${{lib.escapeShellArg \"{ds}\"}}\n"
         )));
     }
-    // Nothing else is pulled, and nothing disposable.
-    assert_eq!(nas.matches("source = \"syncoid@").count(), critical.len());
+    // Nothing else is pulled from the server, and nothing disposable.
+    assert_eq!(
+        nas.matches("source = \"syncoid@192.168.1.10:").count(),
+        critical.len()
+    );
     assert!(!nas.contains("immich/thumbs"));
     // The pulling key is decrypted on the NAS only; the server authorizes
     // its public half.

@@ -303,7 +303,8 @@ fn missing_secret_files_are_one_evaluation_error_naming_them() {
     assert!(
         message.starts_with(
             "secret files missing from the flake: secrets/cloudflare-dns-token.age, \
-             secrets/nextcloud-admin-password.age, secrets/restic-s3-credentials.age, \
+             secrets/nextcloud-admin-password.age, secrets/paperless-admin-password.age, \
+             secrets/restic-s3-credentials.age, \
              secrets/vaultwarden-admin-token.age, secrets/vpn-wireguard.age. "
         ),
         "{message}"
@@ -314,6 +315,7 @@ fn missing_secret_files_are_one_evaluation_error_naming_them() {
     for name in [
         "cloudflare-dns-token",
         "nextcloud-admin-password",
+        "paperless-admin-password",
         "restic-s3-credentials",
         "vaultwarden-admin-token",
         "vpn-wireguard",

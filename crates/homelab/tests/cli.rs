@@ -108,7 +108,7 @@ fn an_unknown_example_lists_the_known_ones() {
     assert_eq!(code, 2);
     assert_eq!(
         stderr,
-        "error: there is no example `nope`; examples: family, frame1, nuc\n"
+        "error: there is no example `nope`; examples: family, forge, frame1, nuc\n"
     );
 }
 
@@ -274,7 +274,7 @@ fn show_prints_tables_and_json() {
     let (code, stdout, _) = run(dir.path(), &["show", "ports", "--example", "family"]);
     assert_eq!(code, 0);
     assert!(
-        stdout.contains("server  qbittorrent  8090   192.168.15.1  lan"),
+        stdout.contains("server  qbittorrent     8090   192.168.15.1  lan"),
         "{stdout}"
     );
     let (code, stdout, _) = run(
@@ -283,7 +283,8 @@ fn show_prints_tables_and_json() {
     );
     assert_eq!(code, 0);
     let rows: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(rows.as_array().unwrap().len(), 4);
+    // One row per service: the seed's fifteen.
+    assert_eq!(rows.as_array().unwrap().len(), 15);
     let (code, _, stderr) = run(dir.path(), &["show", "nonsense", "--example", "nuc"]);
     assert_eq!(code, 2);
     assert!(stderr.contains("invalid value 'nonsense'"), "{stderr}");

@@ -191,7 +191,7 @@ fn unknown_top_level_key_lists_the_known_ones() {
 1 │ version = 2
   │ ^^^^^^^ not a known key
   │
-  = help: known keys here: `homelab`, `hosts`, `services`, `access`, `backup`, `secrets` and `media`
+  = help: known keys here: `homelab`, `hosts`, `services`, `access`, `backup`, `secrets`, `media` and `external`
 
 homelab.toml: 1 error, 0 warnings
 "#,
@@ -786,7 +786,7 @@ fn unknown_example_cannot_run() {
     let (code, stdout, stderr) = run_in(dir.path(), &["check", "--example", "nope"]);
     assert_eq!(
         stderr,
-        "error: there is no example `nope`; examples: family, frame1, nuc\n"
+        "error: there is no example `nope`; examples: family, forge, frame1, nuc\n"
     );
     assert_eq!((code, stdout.as_str()), (2, ""));
 
@@ -794,7 +794,7 @@ fn unknown_example_cannot_run() {
         run_in(dir.path(), &["build", "--example", "nope", "--out", "out"]);
     assert_eq!(
         stderr,
-        "error: there is no example `nope`; examples: family, frame1, nuc\n"
+        "error: there is no example `nope`; examples: family, forge, frame1, nuc\n"
     );
     assert_eq!((code, stdout.as_str()), (2, ""));
     assert!(!dir.path().join("out").exists());

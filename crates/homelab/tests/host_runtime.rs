@@ -51,7 +51,7 @@ fn replica_host_knows_each_source_host_key() {
     let nas = text(&files, "hosts/nas/infrastructure.nix");
     assert!(
         nas.contains(
-            "programs.ssh.knownHosts.server = {\n    hostNames = [ \"192.168.1.10\" ];\n    publicKey = \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEfkeW02ImCSAPVDb6ACvBwXZECChj52b0zVXkDjmWnJ\";\n  };"
+            "    server = {\n      hostNames = [ \"192.168.1.10\" ];\n      publicKey = \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEfkeW02ImCSAPVDb6ACvBwXZECChj52b0zVXkDjmWnJ\";\n    };"
         ),
         "{nas}"
     );
@@ -227,9 +227,13 @@ fn restic_reads_dataset_snapshots_at_stable_paths() {
     let infra = text(&files, "hosts/nuc-server/infrastructure.nix");
     // One atomic snapshot of every dataset that goes offsite, bound at
     // the same path each run, undone after the backup.
-    assert!(infra.contains(
-        "${config.boot.zfs.package}/bin/zfs snapshot ${lib.escapeShellArg \"storagepool/immich/library@homelab-restic\"} "
-    ));
+    let snapshot = infra
+        .lines()
+        .find(|l| l.contains("${config.boot.zfs.package}/bin/zfs snapshot "))
+        .expect("one snapshot command");
+    assert!(
+        snapshot.contains(" ${lib.escapeShellArg \"storagepool/immich/library@homelab-restic\"} ")
+    );
     assert!(infra.contains(
         "${pkgs.util-linux}/bin/mount --bind ${lib.escapeShellArg \"/var/lib/vaultwarden/.zfs/snapshot/homelab-restic\"} ${lib.escapeShellArg \"/run/homelab-restic/var/lib/vaultwarden\"}\n"
     ));

@@ -222,7 +222,7 @@ fn spec_with(field: &str, value: &str) -> String {
         let v = if f == field { value } else { default(f) };
         let placeholder = format!("@{f}@");
         let replacement = if f == "KEY_COMMENT" {
-            toml_str(v).trim_matches('"').to_string()
+            toml_str_inner(v)
         } else {
             toml_str(v)
         };
@@ -231,10 +231,18 @@ fn spec_with(field: &str, value: &str) -> String {
     text
 }
 
+/// A TOML basic string without its two delimiting quotes, for a value that
+/// sits inside a longer string (the key comment). Exactly one quote each
+/// side: `trim_matches` would also eat the quote of a trailing `\"`.
+fn toml_str_inner(value: &str) -> String {
+    let quoted = toml_str(value);
+    quoted[1..quoted.len() - 1].to_string()
+}
+
 /// Everywhere the field's value sits in the spec text (for the diagnostic).
 fn value_spans(spec: &str, field: &str, value: &str) -> Vec<std::ops::Range<usize>> {
     let quoted = if field == "KEY_COMMENT" {
-        toml_str(value).trim_matches('"').to_string()
+        toml_str_inner(value)
     } else {
         toml_str(value)
     };
@@ -378,5 +386,14 @@ fn the_template_compiles_and_its_scripts_run_inert() {
     );
     for lines in &found {
         assert_inert(lines).unwrap();
+    }
+}
+
+/// A key comment that is a lone quote or ends in a backslash: the values
+/// that once made the harness itself write broken TOML.
+#[test]
+fn key_comments_with_quotes_and_backslashes() {
+    for value in ["\"", "a\\", "\\\"", "\"'"] {
+        check_field("KEY_COMMENT", value).unwrap();
     }
 }

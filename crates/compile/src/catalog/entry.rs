@@ -94,6 +94,11 @@ pub struct Entry {
     /// download client and an indexer manager).
     #[serde(default)]
     pub needs: Vec<String>,
+    /// Roles it uses when the fleet has them, without needing them (Home
+    /// Assistant talks to an MQTT broker if there is one): the wiring
+    /// lets it reach them on other hosts.
+    #[serde(default)]
+    pub wants: Vec<String>,
     /// Runs only inside the VPN namespace, with a kill switch (torrent
     /// clients): without `[access.vpn]` the spec is refused.
     #[serde(default)]
@@ -289,6 +294,10 @@ pub enum Generator {
         #[serde(default = "bare_hash")]
         template: String,
     },
+    /// The secret `from` (named like `Argon2`'s) as it is, put into
+    /// `template` at `@value@`: one password in the shape a second reader
+    /// wants (an environment file line), so the two never disagree.
+    Copy { from: String, template: String },
 }
 
 fn bare_hash() -> String {
@@ -313,6 +322,16 @@ impl Alphabet {
                 b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
             }
             Alphabet::Hex => b"0123456789abcdef",
+        }
+    }
+}
+
+impl Generator {
+    /// The secret this one is made from, if it is derived.
+    pub fn source(&self) -> Option<&str> {
+        match self {
+            Generator::Argon2 { from, .. } | Generator::Copy { from, .. } => Some(from),
+            _ => None,
         }
     }
 }

@@ -157,6 +157,16 @@ mod tests {
                     );
                     assert!(template.contains("@hash@"), "{name}: {}", slot.name);
                 }
+                if let Some(Generator::Copy { from, template }) = &slot.generate {
+                    assert!(
+                        e.secrets
+                            .iter()
+                            .any(|s| &s.name == from && s.generate.is_some()),
+                        "{name}: {} copies `{from}`, not a machine-made slot",
+                        slot.name
+                    );
+                    assert!(template.contains("@value@"), "{name}: {}", slot.name);
+                }
                 if let Some(Generator::Random { length, .. }) = &slot.generate {
                     assert!(*length >= 16, "{name}: {} is too short", slot.name);
                 }
@@ -190,10 +200,13 @@ mod tests {
                 .iter()
                 .map(|s| (s.name.clone(), format!("{}-{}", e.name, s.name)))
                 .collect(),
-            endpoints: e
-                .depends
-                .iter()
-                .filter_map(|d| Some((d.clone(), format!("http://127.0.0.1:{}", get(d)?.port?))))
+            // What it depends on, and whatever fills a role it needs.
+            endpoints: catalog()
+                .values()
+                .filter(|o| {
+                    e.depends.contains(&o.name) || o.provides.iter().any(|r| e.needs.contains(r))
+                })
+                .filter_map(|o| Some((o.name.clone(), format!("http://127.0.0.1:{}", o.port?))))
                 .collect(),
             devices: e
                 .hardware
@@ -205,6 +218,7 @@ mod tests {
         let fqdn = format!("{}.home.example.org", e.name);
         for (k, v) in [
             ("address", "127.0.0.1".to_string()),
+            ("proxy", "127.0.0.1".to_string()),
             ("url", format!("https://{fqdn}")),
             ("fqdns", fqdn.clone()),
             ("fqdn", fqdn),

@@ -7,13 +7,15 @@
 //! | placeholder          | becomes                                           |
 //! |----------------------|---------------------------------------------------|
 //! | `@port@`             | the instance port (an integer when alone)         |
-//! | `@address@`          | the bind address, `127.0.0.1`                     |
+//! | `@address@`          | the bind address: `127.0.0.1`, or the host's LAN address when other hosts reach the instance |
+//! | `@proxy@`            | where the front proxy's requests come from (`127.0.0.1` on its own host) |
 //! | `@fqdn@`, `@url@`    | the instance's canonical name (the public one when it has one) and its `https://` URL |
 //! | `@fqdns@`            | all of its names, canonical first, comma-separated |
 //! | `@data:<state>@`     | the path of one of the entry's state directories  |
 //! | `@secret:<slot>@`    | the agenix secret's path, `config.age.secrets.…path` (interpolated inside text) |
 //! | `@db@`               | the database (and role) name                      |
 //! | `@endpoint:<entry>@` | `http://host:port` of the fleet's instance of an entry |
+//! | `@hostport:<entry>@` | `host:port` of that instance (`mqtt://@hostport:mosquitto@`) |
 //! | `@port:text@`        | the instance port, always as a string             |
 //! | `@device:<kind>@`    | the host's path of a serial device (`zigbee`, `zwave`) |
 //! | `@timezone@`, `@admin_email@`, `@domain@`, `@internal_domain@`, `@hostname@`, `@instance@` | homelab facts |
@@ -161,6 +163,11 @@ fn lookup(name: &str, p: &Placeholders) -> Result<String, String> {
             .cloned()
             .ok_or_else(|| format!("`@{name}@` names no state directory"));
     }
+    if let Some(entry) = name.strip_prefix("hostport:") {
+        // `address:port` of the endpoint, for URLs of other schemes.
+        return lookup(&format!("endpoint:{entry}"), p)
+            .map(|e| e.trim_start_matches("http://").to_string());
+    }
     if let Some(entry) = name.strip_prefix("endpoint:") {
         return p.endpoints.get(entry).cloned().ok_or_else(|| {
             format!("`@{name}@`: the fleet has no `{entry}` (add it as a dependency)")
@@ -228,6 +235,11 @@ mod tests {
         let out = expand(&t, &ph()).unwrap();
         assert_eq!(out["a"], Nix::str("mail me@x.org @ home"));
         assert_eq!(out["b"], Nix::str("http://127.0.0.1:3100/push"));
+        let t: toml::Table = toml::from_str("c = 'mqtt://@hostport:loki@'").unwrap();
+        assert_eq!(
+            expand(&t, &ph()).unwrap()["c"],
+            Nix::str("mqtt://127.0.0.1:3100")
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@ mod resources;
 mod secrets;
 mod sso;
 mod unused;
+mod wiring;
 
 use crate::diagnostic::rules;
 use crate::diagnostic::{Diagnostic, Severity, did_you_mean, name_list};
@@ -52,6 +53,9 @@ const CHECKS: &[Check] = &[
     unused::unused_tunnel,
     unused::idle_replica,
     unused::unscraped_exporter,
+    wiring::address_is_ip,
+    wiring::confined_on_proxy_host,
+    wiring::loopback_only_local,
     sso::provider_placed,
     sso::groups_have_members,
     sso::service_groups_exist,

@@ -46,8 +46,8 @@ pub fn idle_replica(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     );
 }
 
-/// A metrics exporter on a host without the metrics store: services are
-/// scraped on their own host (they listen on localhost only).
+/// A metrics exporter nothing scrapes: the fleet has no metrics store, or
+/// the store cannot reach it (a VPN-confined service).
 pub fn unscraped_exporter(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     let stores: Vec<&str> = fleet
         .instances
@@ -58,7 +58,12 @@ pub fn unscraped_exporter(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     for i in &fleet.instances {
         // An exporter is a service whose only use is to be scraped.
         let exporter = i.entry.metrics.is_some() && !i.entry.proxied;
-        if !exporter || stores.contains(&i.host.as_str()) {
+        // The store on another host scrapes it over the LAN (its host is
+        // a peer of the exporter, see `fleet::wiring`).
+        let scraped = stores
+            .iter()
+            .any(|s| *s == i.host || i.peers.iter().any(|p| p.host == *s));
+        if !exporter || scraped {
             continue;
         }
         let help = match stores.first() {

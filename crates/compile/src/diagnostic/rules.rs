@@ -88,6 +88,7 @@ pub static RULES: &[Rule] = &[
     rule("unknown-service", Error, false, RESOLVE, "a service the catalog does not have"),
     rule("not-a-service", Error, false, RESOLVE, "an infrastructure entry placed as a service"),
     rule("unknown-host", Error, false, RESOLVE, "a host the spec does not have"),
+    rule("unknown-export", Error, false, RESOLVE, "an NFS export of no `[external]` host"),
     rule("missing-host", Error, false, RESOLVE, "several hosts and the service does not say which runs it"),
     rule("fixed-port", Error, false, RESOLVE, "`port` on a service whose module cannot move its port"),
     rule("no-port", Error, false, RESOLVE, "`port` on a service that listens on no port"),
@@ -129,6 +130,10 @@ pub static RULES: &[Rule] = &[
     // Policy: network.
     rule("port-clash", Error, false, "rules.md#port-clash--error", "one port used twice on a host"),
     rule("duplicate-name", Error, false, "rules.md#duplicate-name--error", "two services under one name"),
+    // Policy: services on other hosts.
+    rule("address-not-ip", Error, false, "rules.md#address-not-ip--error", "a host others reach whose address is a DNS name"),
+    rule("remote-confined", Error, false, "rules.md#remote-confined--error", "a VPN-confined service served from another host than the proxy"),
+    rule("loopback-only", Error, false, "rules.md#loopback-only--error", "a loopback-only service reached from another host"),
     // Policy: configuration that changes nothing.
     rule("unused-tunnel", Warning, false, "rules.md#unused-tunnel--warning", "a tunnel no public service uses"),
     rule("idle-replica", Warning, false, "rules.md#idle-replica--warning", "a replica with no critical dataset to pull"),

@@ -13,13 +13,14 @@ pub(super) fn plan_hosts(spec: &Spec, instances: &[Instance]) -> Vec<HostPlan> {
     for i in instances {
         by_host.entry(i.host.as_str()).or_default().push(i);
     }
+    let any_served = instances.iter().any(|i| i.fqdn.is_some());
     spec.hosts
         .iter()
         .map(|h| {
             let mine = by_host
                 .get(h.name.value.as_str())
                 .map_or(&[][..], Vec::as_slice);
-            let infrastructure = infrastructure(spec, h, mine);
+            let infrastructure = infrastructure(spec, h, mine, any_served);
             HostPlan {
                 host_id: host_id(&spec.homelab.name.value, &h.name.value),
                 data: infrastructure_data(h, &infrastructure),
@@ -31,7 +32,14 @@ pub(super) fn plan_hosts(spec: &Spec, instances: &[Instance]) -> Vec<HostPlan> {
 }
 
 /// The infrastructure a host runs, derived from what its services need.
-fn infrastructure(spec: &Spec, host: &Host, mine: &[&Instance]) -> Vec<&'static str> {
+/// `any_served`: some instance of the fleet is served on a name, so the
+/// front proxy runs.
+fn infrastructure(
+    spec: &Spec,
+    host: &Host,
+    mine: &[&Instance],
+    any_served: bool,
+) -> Vec<&'static str> {
     let mut out = vec!["openssh", "firewall", "fail2ban"];
     let zfs_root = host
         .boot
@@ -40,7 +48,10 @@ fn infrastructure(spec: &Spec, host: &Host, mine: &[&Instance]) -> Vec<&'static 
     if !host.pools.is_empty() || zfs_root {
         out.push("zfs");
     }
-    if spec.access.proxy.is_some() && mine.iter().any(|i| i.fqdn.is_some()) {
+    if spec.access.proxy.is_some()
+        && super::wiring::is_front_proxy(spec, &host.name.value)
+        && any_served
+    {
         out.push("caddy");
     }
     if spec.access.tailscale.is_some() {
@@ -142,6 +153,18 @@ mod tests {
             fleet.hosts[1].infrastructure,
             ["openssh", "firewall", "fail2ban"]
         );
+    }
+
+    #[test]
+    fn the_front_proxy_runs_caddy_for_names_served_from_other_hosts() {
+        // Only `nas` runs a served service; `server`, the first host, is
+        // the front proxy and serves its name.
+        let (_, spec) = spec(
+            "[services.homepage]\nhost = \"nas\"\n\n[access.proxy]\ndns_provider = \"cloudflare\"\ncredentials_secret = \"acme-dns\"\n",
+        );
+        let fleet = resolve(&spec).unwrap();
+        assert!(fleet.hosts[0].infrastructure.contains(&"caddy"));
+        assert!(!fleet.hosts[1].infrastructure.contains(&"caddy"));
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! One service instance from its spec table, catalog entry and host: its
-//! port, exposure and names, data directories, database, secrets, and the
-//! module settings its catalog entry expands to.
+//! port, exposure and names, data directories, NFS mounts, database,
+//! secrets, its wiring to other hosts, and the module settings its catalog
+//! entry expands to.
 
 use super::data;
 use super::model::*;
 use super::passthrough::pass_through;
+use super::wiring::Wire;
 use crate::catalog::{self, Entry, Placeholders};
 use crate::diagnostic::Diagnostic;
 use crate::nix::Attrs;
@@ -16,18 +18,30 @@ pub(super) fn port_of(s: &ServiceSpec, e: &Entry) -> Option<u16> {
     s.port.as_ref().map(|p| p.value as u16).or(e.port)
 }
 
+/// How an instance meets the rest of the fleet, worked out by the passes
+/// before it.
+pub(super) struct Wiring<'w> {
+    /// Where it listens and which hosts reach it.
+    pub wire: &'w Wire,
+    /// Where the front proxy's requests come from (`@proxy@`).
+    pub proxy: String,
+    /// `@endpoint:<entry>@` for every entry with a port.
+    pub endpoints: &'w BTreeMap<String, String>,
+}
+
 /// Builds the instance, or reports everything wrong with it.
 pub(super) fn build(
     spec: &Spec,
     s: &ServiceSpec,
     entry: &'static Entry,
     host: &Host,
-    endpoints: &BTreeMap<String, String>,
+    wiring: &Wiring,
 ) -> Result<Instance, Vec<Diagnostic>> {
     let mut diags: Vec<Diagnostic> = port_problem(s, entry).into_iter().collect();
     let names = Names::of(&spec.homelab, s, entry);
     diags.extend(not_proxied(entry, &names.exposure));
     let data = data::dirs(s, entry, host, &mut diags);
+    let nfs = super::nfs::mounts(s, &spec.external, &mut diags);
     let mut instance = Instance {
         host_span: s
             .host
@@ -51,9 +65,12 @@ pub(super) fn build(
         passthrough: s.nixos_leaves.clone(),
         exposure_reason: s.exposure_reason.clone(),
         silence: s.silence.clone(),
+        address: wiring.wire.address.clone(),
+        peers: wiring.wire.peers.clone(),
+        nfs,
         groups: s.groups.clone(),
     };
-    let placeholders = placeholders(&spec.homelab, host, &instance, endpoints);
+    let placeholders = placeholders(&spec.homelab, host, &instance, wiring);
     instance.nixos = module_settings(s, entry, &placeholders, &mut diags);
     if diags.is_empty() {
         Ok(instance)
@@ -170,25 +187,21 @@ fn secret_names(s: &ServiceSpec, entry: &Entry) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// The values the catalog's `@…@` placeholders stand for.
-fn placeholders(
-    homelab: &Homelab,
-    host: &Host,
-    i: &Instance,
-    endpoints: &BTreeMap<String, String>,
-) -> Placeholders {
+/// The values the catalog's `@…@` placeholders stand for. A service
+/// without a name is reached at the address it binds to.
+fn placeholders(homelab: &Homelab, host: &Host, i: &Instance, wiring: &Wiring) -> Placeholders {
     let url = i
         .url()
-        .unwrap_or_else(|| format!("http://{BIND_ADDRESS}:{}", i.port.unwrap_or(80)));
+        .unwrap_or_else(|| format!("http://{}:{}", i.address, i.port.unwrap_or(80)));
     // One canonical name, the same one `@url@` holds: the public name when
     // there is one.
     let fqdn = i
         .public_fqdn
         .as_ref()
         .or(i.fqdn.as_ref())
-        .map_or(BIND_ADDRESS.to_string(), |f| f.value.clone());
+        .map_or(i.address.clone(), |f| f.value.clone());
     let fqdns = if i.public_fqdn.is_none() && i.fqdn.is_none() {
-        BIND_ADDRESS.to_string()
+        i.address.clone()
     } else {
         i.public_fqdn
             .iter()
@@ -198,7 +211,10 @@ fn placeholders(
             .join(",")
     };
     let simple = [
-        ("address", BIND_ADDRESS.to_string()),
+        ("address", i.address.clone()),
+        // Where the front proxy's requests come from, for the services
+        // that trust its forwarded headers.
+        ("proxy", wiring.proxy.clone()),
         ("fqdn", fqdn),
         ("fqdns", fqdns),
         ("url", url),
@@ -219,7 +235,7 @@ fn placeholders(
             .map(|d| (d.state.clone(), d.path.clone()))
             .collect(),
         secrets: i.secrets.clone(),
-        endpoints: endpoints.clone(),
+        endpoints: wiring.endpoints.clone(),
         devices: device_paths(i.entry, host),
     }
 }
@@ -271,7 +287,22 @@ mod tests {
     use crate::fleet::testing::{self, found, pos};
     use crate::nix::Nix;
 
-    fn build_first(spec: &Spec) -> Result<Instance, Vec<Diagnostic>> {
+    fn loopback() -> Wire {
+        Wire {
+            address: BIND_ADDRESS.to_string(),
+            peers: Vec::new(),
+        }
+    }
+
+    fn wiring<'w>(wire: &'w Wire, endpoints: &'w BTreeMap<String, String>) -> Wiring<'w> {
+        Wiring {
+            wire,
+            proxy: BIND_ADDRESS.to_string(),
+            endpoints,
+        }
+    }
+
+    fn build_wired(spec: &Spec, wire: &Wire) -> Result<Instance, Vec<Diagnostic>> {
         let s = &spec.services[0];
         let entry = catalog::get(&s.service.value).unwrap();
         let host = spec
@@ -283,7 +314,11 @@ mod tests {
             "victoriametrics".to_string(),
             "http://127.0.0.1:8428".to_string(),
         )]);
-        build(spec, s, entry, host, &endpoints)
+        build(spec, s, entry, host, &wiring(wire, &endpoints))
+    }
+
+    fn build_first(spec: &Spec) -> Result<Instance, Vec<Diagnostic>> {
+        build_wired(spec, &loopback())
     }
 
     #[test]
@@ -372,7 +407,8 @@ mod tests {
     fn the_placeholders_of_an_instance() {
         let (_, spec) = testing::spec("[services.grafana]\nhost = \"server\"\n");
         let i = build_first(&spec).unwrap();
-        let p = placeholders(&spec.homelab, &spec.hosts[0], &i, &BTreeMap::new());
+        let (wire, none) = (loopback(), BTreeMap::new());
+        let p = placeholders(&spec.homelab, &spec.hosts[0], &i, &wiring(&wire, &none));
         assert_eq!(p.simple["url"], "https://grafana.home.example.org");
         assert_eq!(p.simple["fqdn"], "grafana.home.example.org");
         assert_eq!(p.simple["hostname"], "server");
@@ -385,9 +421,43 @@ mod tests {
         let (_, spec) =
             testing::spec("[services.victoriametrics]\nhost = \"server\"\nexposure = \"host\"\n");
         let i = build_first(&spec).unwrap();
-        let p = placeholders(&spec.homelab, &spec.hosts[0], &i, &BTreeMap::new());
+        let (wire, none) = (loopback(), BTreeMap::new());
+        let p = placeholders(&spec.homelab, &spec.hosts[0], &i, &wiring(&wire, &none));
         assert_eq!(p.simple["url"], "http://127.0.0.1:8428");
         assert_eq!(p.simple["fqdn"], "127.0.0.1");
+        assert_eq!(p.simple["address"], "127.0.0.1");
+        assert_eq!(p.simple["proxy"], "127.0.0.1");
+    }
+
+    #[test]
+    fn a_service_another_host_reaches_binds_to_its_lan_address() {
+        let (_, spec) =
+            testing::spec("[services.victoriametrics]\nhost = \"nas\"\nexposure = \"host\"\n");
+        let wire = Wire {
+            address: "192.168.1.20".to_string(),
+            peers: vec![crate::fleet::Peer {
+                host: "server".to_string(),
+                address: "192.168.1.10".to_string(),
+            }],
+        };
+        let i = build_wired(&spec, &wire).unwrap();
+        assert_eq!(i.address, "192.168.1.20");
+        assert_eq!(i.peers, wire.peers);
+        assert_eq!(
+            i.local_endpoint().as_deref(),
+            Some("http://192.168.1.20:8428")
+        );
+        let none = BTreeMap::new();
+        let from_server = Wiring {
+            wire: &wire,
+            proxy: "192.168.1.10".to_string(),
+            endpoints: &none,
+        };
+        let p = placeholders(&spec.homelab, &spec.hosts[1], &i, &from_server);
+        assert_eq!(p.simple["address"], "192.168.1.20");
+        assert_eq!(p.simple["url"], "http://192.168.1.20:8428");
+        assert_eq!(p.simple["fqdns"], "192.168.1.20");
+        assert_eq!(p.simple["proxy"], "192.168.1.10");
     }
 
     #[test]

@@ -31,11 +31,31 @@ pub struct Fleet {
     pub secrets: BTreeMap<String, Secret>,
     /// Project quotas on folders of the media tree (`[media.quotas]`).
     pub media_quotas: Vec<super::ProjectQuota>,
+    /// Machines the fleet uses but does not configure (`[external]`).
+    pub external: Vec<crate::spec::External>,
     /// The provider's clients and groups, when the flake provisions them.
     pub sso: Option<super::SsoPlan>,
 }
 
 impl Fleet {
+    /// The host whose proxy serves every name of the fleet.
+    pub fn front_proxy(&self) -> Option<&HostPlan> {
+        // The rule of `wiring::front_proxy`, on the resolved hosts.
+        self.hosts
+            .iter()
+            .find(|h| h.spec.role.value == crate::spec::Role::Main)
+            .or_else(|| self.hosts.first())
+    }
+
+    /// The host that runs the fleet's instance of a catalog entry (the
+    /// status page, the metrics store), if the fleet has one.
+    pub fn host_of(&self, entry: &str) -> Option<&str> {
+        self.instances
+            .iter()
+            .find(|i| i.entry.name == entry)
+            .map(|i| i.host.as_str())
+    }
+
     /// Who must be able to decrypt secret `name`, and with which public
     /// key: every admin key, then each host that decrypts it and has a
     /// host key. A key listed twice is one reader.
@@ -138,11 +158,34 @@ pub struct Instance {
     pub exposure_reason: Option<Sp<String>>,
     /// Silenced rule codes with the reason given.
     pub silence: Vec<(Sp<String>, Sp<String>)>,
+    /// The address it listens on: `127.0.0.1`, or its host's LAN address
+    /// when another host reaches it (see `wiring.rs`).
+    pub address: String,
+    /// The hosts that reach it from elsewhere; the firewall admits them.
+    pub peers: Vec<super::Peer>,
+    /// NFS exports it works in, mounted on its host before it starts.
+    pub nfs: Vec<super::NfsMount>,
     /// The `[access.sso]` groups let in (`groups = ["family"]`).
     pub groups: Vec<Sp<String>>,
 }
 
 impl Instance {
+    /// The systemd units the service runs: the catalog's list, else the
+    /// module's last name (`services.plex` runs `plex.service`).
+    pub fn units(&self) -> Vec<&str> {
+        if self.entry.units.is_empty() {
+            vec![
+                self.entry
+                    .module
+                    .rsplit('.')
+                    .next()
+                    .unwrap_or(&self.entry.module),
+            ]
+        } else {
+            self.entry.units.iter().map(String::as_str).collect()
+        }
+    }
+
     /// The URL a person opens: the public one when there is one.
     pub fn url(&self) -> Option<String> {
         self.public_fqdn
@@ -151,13 +194,14 @@ impl Instance {
             .map(|f| format!("https://{}", f.value))
     }
 
-    /// `http://127.0.0.1:port`, how the proxy and checks reach it; a
-    /// service confined to the VPN is reached at its namespace's address.
+    /// `http://address:port`, how the proxy and checks reach it (from
+    /// its host or from a peer); a service confined to the VPN is reached
+    /// at its namespace's address.
     pub fn local_endpoint(&self) -> Option<String> {
         let address = if self.entry.vpn {
             VPN_NAMESPACE_ADDRESS
         } else {
-            BIND_ADDRESS
+            self.address.as_str()
         };
         self.port.map(|p| format!("http://{address}:{p}"))
     }

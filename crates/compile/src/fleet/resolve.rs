@@ -1,11 +1,14 @@
-//! Spec + catalog → fleet, in passes: place each service and pick its
-//! catalog entry; work out where services reach each other; report
+//! Spec + catalog → fleet, in passes: add the per-host agents
+//! (`agents.rs`); place each service and pick its catalog entry; work out
+//! where services reach each other (`wiring.rs`) and their endpoints; report
 //! dependencies the spec lacks; build each instance (`instance.rs`);
-//! collect the secrets (`secrets.rs`) and the replica; plan each host
+//! collect the secrets (`secrets.rs`), the MQTT logins (`mqtt.rs`) and the
+//! replica; plan each host
 //! (`host_plan.rs`). Dangling references (unknown service, host, state
 //! directory, pool) are reported with what exists instead.
 
 use super::model::*;
+use super::wiring::{self, Wire};
 use super::{host_plan, instance, secrets};
 use crate::catalog::{self, Entry, Kind};
 use crate::diagnostic::{Diagnostic, did_you_mean, name_list};
@@ -18,11 +21,14 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
         return Err(vec![no_hosts(spec)]);
     }
     let mut diags = Vec::new();
-    let placed = place_services(spec, &mut diags);
-    let endpoints = endpoints(&placed);
+    let services = super::agents::with_agents(spec);
+    let placed = place_services(spec, &services, &mut diags);
+    let wires = wire(spec, &placed);
+    let endpoints = endpoints(&placed, &wires);
     let incomplete = missing_dependencies(spec, &placed, &mut diags);
-    let mut instances = build_instances(spec, &placed, &endpoints, &incomplete, &mut diags);
+    let mut instances = build_instances(spec, &placed, &wires, &endpoints, &incomplete, &mut diags);
     let mut secrets = secrets::collect(spec, &instances, &mut diags);
+    super::mqtt::logins(&mut instances, &mut secrets);
     let sso = super::sso::wire(spec, &mut instances, &mut secrets);
     let replica = super::replica::resolve(spec, &mut diags);
     if !diags.is_empty() {
@@ -39,6 +45,7 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
         replica,
         secrets,
         media_quotas,
+        external: spec.external.clone(),
         sso,
     };
     drop_idle_replica_key(&mut fleet, spec);
@@ -72,12 +79,17 @@ struct Placed<'s> {
     host: &'s Host,
 }
 
-/// Pass 1: the entry and host of every service, so that later passes can
-/// fill `@endpoint:<entry>@` from the whole fleet. A service whose entry or
-/// host is wrong is reported and left out.
-fn place_services<'s>(spec: &'s Spec, diags: &mut Vec<Diagnostic>) -> Vec<Placed<'s>> {
+/// Pass 1: the entry and host of every service (the spec's and the
+/// agents'), so that later passes can fill `@endpoint:<entry>@` from the
+/// whole fleet. A service whose entry or host is wrong is reported and
+/// left out.
+fn place_services<'s>(
+    spec: &'s Spec,
+    services: &'s [ServiceSpec],
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Placed<'s>> {
     let mut placed = Vec::new();
-    for service in &spec.services {
+    for service in services {
         match (lookup_entry(service), place(spec, service)) {
             (Ok(entry), Ok(host)) => placed.push(Placed {
                 service,
@@ -149,25 +161,35 @@ fn place<'s>(spec: &'s Spec, s: &ServiceSpec) -> Result<&'s Host, Diagnostic> {
     }
 }
 
-/// Where each entry with a port is reached by the others: the loopback
-/// address while every service runs on one host, the host's address once
-/// they are spread over several.
-fn endpoints(placed: &[Placed]) -> BTreeMap<String, String> {
-    let one_host = placed
-        .windows(2)
-        .all(|w| w[0].host.name.value == w[1].host.name.value);
+/// Pass 2: where each placed instance listens and which hosts reach it
+/// from elsewhere, keyed by instance name.
+fn wire(spec: &Spec, placed: &[Placed]) -> BTreeMap<String, Wire> {
+    let tuples: Vec<wiring::Placed> = placed
+        .iter()
+        .map(|p| (p.service, p.entry, p.host))
+        .collect();
+    wiring::wire(spec, &tuples)
+}
+
+/// Where each entry with a port is reached by the others: the address its
+/// wire binds to (loopback unless another host needs it).
+fn endpoints(placed: &[Placed], wires: &BTreeMap<String, Wire>) -> BTreeMap<String, String> {
     placed
         .iter()
         .filter_map(|p| {
             let port = instance::port_of(p.service, p.entry)?;
-            let address = if one_host {
-                BIND_ADDRESS
-            } else {
-                p.host.address.value.as_str()
-            };
+            let address = &wires[&p.service.name.value].address;
             Some((p.entry.name.clone(), format!("http://{address}:{port}")))
         })
         .collect()
+}
+
+/// Where the front proxy's requests come from, as seen by a service on
+/// `host`: loopback on the proxy's own host, its LAN address elsewhere.
+fn proxy_address(spec: &Spec, host: &Host) -> String {
+    wiring::front_proxy(&spec.hosts)
+        .filter(|p| p.name.value != host.name.value)
+        .map_or(BIND_ADDRESS.to_string(), |p| p.address.value.clone())
 }
 
 /// What one dependency of a placed service amounts to.
@@ -246,13 +268,19 @@ fn missing_dependencies<'s>(
 fn build_instances(
     spec: &Spec,
     placed: &[Placed],
+    wires: &BTreeMap<String, Wire>,
     endpoints: &BTreeMap<String, String>,
     incomplete: &[&str],
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Instance> {
     let mut instances = Vec::new();
     for p in placed {
-        match instance::build(spec, p.service, p.entry, p.host, endpoints) {
+        let wire = instance::Wiring {
+            wire: &wires[&p.service.name.value],
+            proxy: proxy_address(spec, p.host),
+            endpoints,
+        };
+        match instance::build(spec, p.service, p.entry, p.host, &wire) {
             Ok(i) => instances.push(i),
             // A missing dependency was reported; the template error it
             // causes would only repeat it.
@@ -284,7 +312,7 @@ mod tests {
             "[services.grafanna]\nhost = \"sever\"\n\n[services.caddy]\nhost = \"server\"\n\n[services.homepage]\n",
         );
         let mut diags = Vec::new();
-        let placed = place_services(&spec, &mut diags);
+        let placed = place_services(&spec, &spec.services, &mut diags);
         assert_eq!(
             found(&text, &diags),
             [
@@ -303,14 +331,14 @@ mod tests {
     }
 
     #[test]
-    fn endpoints_are_loopback_on_one_host_and_addresses_across_hosts() {
+    fn endpoints_are_loopback_on_one_host_and_the_lan_address_when_another_host_needs_them() {
         let (_, one) = spec(
             "[services.grafana]\nhost = \"server\"\n[services.victoriametrics]\nhost = \"server\"\n",
         );
         let mut diags = Vec::new();
-        let placed = place_services(&one, &mut diags);
+        let placed = place_services(&one, &one.services, &mut diags);
         assert_eq!(
-            endpoints(&placed),
+            endpoints(&placed, &wire(&one, &placed)),
             BTreeMap::from([
                 ("grafana".into(), "http://127.0.0.1:3000".into()),
                 ("victoriametrics".into(), "http://127.0.0.1:8428".into()),
@@ -320,9 +348,9 @@ mod tests {
         let (_, two) = spec(
             "[services.grafana]\nhost = \"server\"\n[services.victoriametrics]\nhost = \"nas\"\n",
         );
-        let placed = place_services(&two, &mut diags);
+        let placed = place_services(&two, &two.services, &mut diags);
         assert_eq!(
-            endpoints(&placed)["victoriametrics"],
+            endpoints(&placed, &wire(&two, &placed))["victoriametrics"],
             "http://192.168.1.20:8428"
         );
         assert!(diags.is_empty());
@@ -332,7 +360,7 @@ mod tests {
     fn an_absent_dependency_is_reported_once_and_marks_the_service() {
         let (text, spec) = spec("[services.grafana]\nhost = \"server\"\n");
         let mut diags = Vec::new();
-        let placed = place_services(&spec, &mut diags);
+        let placed = place_services(&spec, &spec.services, &mut diags);
         let incomplete = missing_dependencies(&spec, &placed, &mut diags);
         assert_eq!(found(&text, &diags), ["missing-dependency@20:11"]);
         assert_eq!(
@@ -351,7 +379,7 @@ mod tests {
         let diags = resolve(&spec).unwrap_err();
         assert_eq!(found(&text, &diags), ["unknown-host@23:8"]);
         let mut diags = Vec::new();
-        let placed = place_services(&spec, &mut diags);
+        let placed = place_services(&spec, &spec.services, &mut diags);
         assert_eq!(
             missing_dependencies(&spec, &placed, &mut diags),
             ["grafana"]

@@ -119,6 +119,10 @@ fn service_use(i: &Instance, slot: &SecretSlot) -> SecretUse {
             from: i.secrets.get(&from).cloned().unwrap_or(from),
             template,
         },
+        Generator::Copy { from, template } => Generator::Copy {
+            from: i.secrets.get(&from).cloned().unwrap_or(from),
+            template,
+        },
         other => other,
     });
     SecretUse {
@@ -137,14 +141,15 @@ fn service_use(i: &Instance, slot: &SecretSlot) -> SecretUse {
     }
 }
 
-/// The proxy's DNS credentials and the tunnel's where the host serves
-/// through them, the Tailscale key everywhere, the VPN configuration where
-/// a confined service runs.
+/// The proxy's DNS credentials on the front proxy when anything is served
+/// on a name, the tunnel's where the host serves through it, the Tailscale
+/// key everywhere, the VPN configuration where a confined service runs.
 fn access_secrets(secrets: &mut Secrets, spec: &Spec, instances: &[Instance], host: &str) {
     let mine = || instances.iter().filter(|i| i.host == host);
     let access = &spec.access;
     if let Some(p) = &access.proxy
-        && mine().any(|i| i.fqdn.is_some())
+        && super::wiring::is_front_proxy(spec, host)
+        && instances.iter().any(|i| i.fqdn.is_some())
     {
         let description = format!(
             "{} DNS API credentials for the ACME DNS-01 challenge",
@@ -319,10 +324,12 @@ password_secret = "restic-password"
         );
         let fleet = resolve(&spec).unwrap();
         let all: Vec<String> = fleet.secrets.values().map(|s| summary(&text, s)).collect();
+        // Homepage on `nas` is served by the front proxy on `server`, the
+        // one host that needs the DNS credentials.
         assert_eq!(
             all,
             [
-                "acme-dns Some(\"acme\") server,nas @29:22",
+                "acme-dns Some(\"acme\") server @29:22",
                 "grafana-admin-password Some(\"grafana\") server @20:11",
                 "grafana-secret-key Some(\"grafana\") server @20:11",
                 "restic-password None server,nas @36:19",

@@ -336,10 +336,20 @@ fn write_interpolated(out: &mut String, parts: &[Nix], depth: usize) {
             _ => None,
         })
         .collect();
-    // A `$` right before `${` would be read as an escape of it.
-    let dollar_before_expr = parts
-        .windows(2)
-        .any(|w| matches!(&w[0], Nix::Str(s) if s.ends_with('$')) && !matches!(w[1], Nix::Str(_)));
+    // A `$` right before `${` would be read as an escape of it; empty
+    // text between them does not separate them.
+    let mut dollar_before_expr = false;
+    let mut ends_in_dollar = false;
+    for part in parts {
+        match part {
+            Nix::Str(s) if s.is_empty() => {}
+            Nix::Str(s) => ends_in_dollar = s.ends_with('$'),
+            _ => {
+                dollar_before_expr |= ends_in_dollar;
+                ends_in_dollar = false;
+            }
+        }
+    }
     let indented = fits_indented(&text) && !dollar_before_expr;
     let mut body = String::new();
     for part in parts {

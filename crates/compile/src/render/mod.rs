@@ -18,6 +18,7 @@ mod replication;
 mod secrets;
 mod service;
 mod sso;
+mod wiring;
 
 use crate::fleet::{Fleet, HostPlan};
 use crate::nix::{self, Attrs, Nix};
@@ -102,6 +103,10 @@ fn host_files(fleet: &Fleet, host: &HostPlan) -> Vec<File> {
         Nix::Path("./infrastructure.nix".into()),
         Nix::Path("./disko.nix".into()),
     ];
+    let wiring = wiring::wiring(fleet, host);
+    if !wiring.is_empty() {
+        imports.push(Nix::Path("./wiring.nix".into()));
+    }
     imports.extend(
         services
             .iter()
@@ -122,6 +127,9 @@ fn host_files(fleet: &Fleet, host: &HostPlan) -> Vec<File> {
         ),
         File::tool(format!("{dir}/disko.nix"), Nix::module(disko::disko(host))),
     ];
+    if !wiring.is_empty() {
+        files.push(File::tool(format!("{dir}/wiring.nix"), Nix::module(wiring)));
+    }
     for i in services {
         files.push(File::tool(
             format!("{dir}/services/{}.nix", i.name.value),

@@ -26,9 +26,10 @@ pub fn service(fleet: &Fleet, host: &HostPlan, i: &Instance) -> Attrs {
         &i.data,
     );
     route(&mut m, fleet, i);
-    status_check(&mut m, fleet, host, i);
+    watch(&mut m, fleet, host, i);
+    super::wiring::admit_peers(&mut m, i);
+    super::wiring::after_mounts(&mut m, i);
     dashboard(&mut m, fleet, host, i);
-    scrape(&mut m, fleet, host, i);
     database(&mut m, i);
     super::media::contribute(&mut m, i);
     super::devices::contribute(&mut m, host, i);
@@ -47,18 +48,47 @@ pub fn service(fleet: &Fleet, host: &HostPlan, i: &Instance) -> Attrs {
     m
 }
 
-/// Fleet instances of a catalog entry on the same host, e.g. the status
-/// page a check should be added to.
-fn local<'f>(fleet: &'f Fleet, host: &HostPlan, entry: &str) -> Option<&'f Instance> {
-    fleet
-        .instances
-        .iter()
-        .find(|x| x.entry.name == entry && x.host == host.name())
+/// What `host` does for instance `i` as its front proxy, status page and
+/// metrics store: the route, the check and the scrape job, each only
+/// where `host` runs that part. `i` runs here or counts `host` a peer.
+pub fn watch(m: &mut Attrs, fleet: &Fleet, host: &HostPlan, i: &Instance) {
+    if fleet.front_proxy().is_some_and(|p| p.name() == host.name()) {
+        vhost(m, fleet, i);
+    }
+    if fleet.host_of("gatus") == Some(host.name()) {
+        status_check(m, i);
+    }
+    if fleet.host_of("victoriametrics") == Some(host.name()) {
+        scrape(m, i);
+    }
+}
+
+/// The tunnel ingress for the public name and the names the service's
+/// own settings admit; the tunnel runs on the service's host.
+fn route(m: &mut Attrs, fleet: &Fleet, i: &Instance) {
+    let Some(endpoint) = i.local_endpoint() else {
+        return;
+    };
+    aliases(m, i);
+    if let (Some(public), Some(t)) = (&i.public_fqdn, &fleet.access.tunnel) {
+        set(
+            m,
+            &[
+                "services",
+                "cloudflared",
+                "tunnels",
+                t.id.value.as_str(),
+                "ingress",
+                public.value.as_str(),
+            ],
+            endpoint,
+        );
+    }
 }
 
 /// The proxy route on the internal name, limited to the networks the
-/// exposure allows; the tunnel ingress for the public name.
-fn route(m: &mut Attrs, fleet: &Fleet, i: &Instance) {
+/// exposure allows.
+fn vhost(m: &mut Attrs, fleet: &Fleet, i: &Instance) {
     let Some(endpoint) = i.local_endpoint() else {
         return;
     };
@@ -90,21 +120,6 @@ fn route(m: &mut Attrs, fleet: &Fleet, i: &Instance) {
             config,
         );
     }
-    aliases(m, i);
-    if let (Some(public), Some(t)) = (&i.public_fqdn, &fleet.access.tunnel) {
-        set(
-            m,
-            &[
-                "services",
-                "cloudflared",
-                "tunnels",
-                t.id.value.as_str(),
-                "ingress",
-                public.value.as_str(),
-            ],
-            endpoint,
-        );
-    }
 }
 
 /// The internal name, for a service with a public (canonical) name whose
@@ -119,13 +134,10 @@ fn aliases(m: &mut Attrs, i: &Instance) {
     set(m, &path, Nix::strs([internal.value.as_str()]));
 }
 
-fn status_check(m: &mut Attrs, fleet: &Fleet, host: &HostPlan, i: &Instance) {
+fn status_check(m: &mut Attrs, i: &Instance) {
     let (Some(path), Some(endpoint)) = (&i.entry.health, i.local_endpoint()) else {
         return;
     };
-    if local(fleet, host, "gatus").is_none() {
-        return;
-    }
     let mut e = Attrs::new();
     e.insert("name".into(), Nix::str(&i.name.value));
     e.insert(
@@ -196,15 +208,15 @@ fn dashboard(m: &mut Attrs, fleet: &Fleet, host: &HostPlan, i: &Instance) {
     );
 }
 
-fn scrape(m: &mut Attrs, fleet: &Fleet, host: &HostPlan, i: &Instance) {
+fn scrape(m: &mut Attrs, i: &Instance) {
     let (Some(path), Some(port)) = (&i.entry.metrics, i.port) else {
         return;
     };
-    if local(fleet, host, "victoriametrics").is_none() {
-        return;
-    }
     let mut target = Attrs::new();
-    target.insert("targets".into(), Nix::strs([format!("127.0.0.1:{port}")]));
+    target.insert(
+        "targets".into(),
+        Nix::strs([format!("{}:{port}", i.address)]),
+    );
     let mut job = Attrs::new();
     job.insert("job_name".into(), Nix::str(&i.name.value));
     job.insert("metrics_path".into(), Nix::str(path));

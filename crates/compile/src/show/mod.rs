@@ -104,10 +104,20 @@ fn bind(e: &catalog::Entry, port: u16, default: u16) -> String {
 }
 
 /// An instance's `n`th port: a service confined to the VPN namespace is
-/// reached at the namespace's address, not on the host's localhost.
+/// reached at the namespace's address, not on the host's localhost; the
+/// main port of one other hosts reach listens on the wired address.
 fn instance_bind(i: &crate::fleet::Instance, n: usize, port: u16) -> String {
     if i.entry.vpn {
         return crate::fleet::VPN_NAMESPACE_ADDRESS.to_string();
+    }
+    if n == 0 && i.address != crate::fleet::BIND_ADDRESS {
+        let wildcard = i
+            .entry
+            .port
+            .is_some_and(|p| i.entry.wildcard_ports.contains(&p));
+        if !wildcard {
+            return i.address.clone();
+        }
     }
     let default = if n == 0 {
         i.entry.port.unwrap_or(port)

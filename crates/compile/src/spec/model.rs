@@ -14,6 +14,25 @@ pub struct Spec {
     pub secrets: Vec<SecretSpec>,
     /// `[media]`: limits of the shared media tree.
     pub media: Media,
+    /// `[external.<name>]`: machines the fleet uses but does not configure.
+    pub external: Vec<External>,
+}
+
+/// A machine that is not NixOS but serves the fleet (a TrueNAS box).
+#[derive(Debug, Clone)]
+pub struct External {
+    pub name: Sp<String>,
+    /// Its LAN address: where its exports are mounted from.
+    pub address: Sp<String>,
+    pub exports: Vec<NfsExport>,
+}
+
+/// `media = "/mnt/tank/media"` in `[external.<name>.exports]`.
+#[derive(Debug, Clone)]
+pub struct NfsExport {
+    pub name: Sp<String>,
+    /// The exported folder on the server.
+    pub path: Sp<String>,
 }
 
 /// `[media]`.
@@ -285,6 +304,8 @@ pub struct ServiceSpec {
     pub silence: Vec<(Sp<String>, Sp<String>)>,
     /// Every value in `nixos` that is not a table, by dotted key path.
     pub nixos_leaves: Vec<NixosLeaf>,
+    /// NFS exports it works in, as `<external host>/<export>`.
+    pub nfs: Vec<Sp<String>>,
     /// `groups = ["family"]`: the `[access.sso]` groups let in.
     pub groups: Vec<Sp<String>>,
 }

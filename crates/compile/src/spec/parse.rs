@@ -206,8 +206,18 @@ fn decode(root: &mut Table, sink: &mut Sink, root_text: &str) -> Option<Spec> {
         None => Media::default(),
     };
 
+    let mut external = Vec::new();
+    for (name, mut t) in root.named_tables(sink, "external") {
+        dns_label(sink, &name, "host name");
+        if let Some(e) = super::external::external(name, &mut t, sink) {
+            external.push(e);
+        }
+        t.finish(sink);
+    }
+
     Some(Spec {
         homelab: homelab?,
+        external,
         hosts,
         services,
         access,
@@ -541,6 +551,7 @@ fn service(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<ServiceSp
         leaves(v, String::new(), &mut nixos_leaves);
     }
     let exposure_reason = t.str(sink, "exposure_reason");
+    let nfs = t.str_list(sink, "nfs").unwrap_or_default();
     let groups = t.str_list(sink, "groups").unwrap_or_default();
     let mut silence = Vec::new();
     if let Some(s) = t.table(sink, "silence") {
@@ -576,6 +587,7 @@ fn service(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<ServiceSp
         exposure_reason,
         silence,
         nixos_leaves,
+        nfs,
         groups,
     })
 }

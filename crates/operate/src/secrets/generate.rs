@@ -126,10 +126,13 @@ pub fn generate(
     let mut identity_cache: Option<Identity> = None;
     // Sources (random, SSH keys) first, then what derives from them.
     let mut order: Vec<&Wanted> = all.iter().filter(|w| w.generator.is_some()).collect();
-    order.sort_by_key(|w| matches!(w.generator, Some(Generator::Argon2 { .. })));
+    order.sort_by_key(|w| w.generator.as_ref().and_then(Generator::source).is_some());
     for w in order {
         let forced = request.regenerate.contains(&w.name)
-            || matches!(&w.generator, Some(Generator::Argon2 { from, .. }) if request.regenerate.contains(from));
+            || w.generator
+                .as_ref()
+                .and_then(Generator::source)
+                .is_some_and(|from| request.regenerate.iter().any(|r| r == from));
         let asked = request.names.is_empty() && request.regenerate.is_empty()
             || request.names.contains(&w.name)
             || forced;
@@ -159,6 +162,18 @@ pub fn generate(
                 let hash = std::str::from_utf8(&hash).expect("PHC strings are ASCII");
                 (
                     Zeroizing::new(template.replace("@hash@", hash).into_bytes()),
+                    None,
+                )
+            }
+            Generator::Copy { from, template } => {
+                let source = match fresh.get(from) {
+                    Some(v) => v.clone(),
+                    None => source_value(store, from, &identity, &mut identity_cache)?,
+                };
+                let text = std::str::from_utf8(&source)
+                    .map_err(|_| Error::Refused(format!("`{from}` is not text")))?;
+                (
+                    Zeroizing::new(template.replace("@value@", text.trim_end()).into_bytes()),
                     None,
                 )
             }
