@@ -10,6 +10,7 @@ pub mod check;
 pub mod diagnostic;
 pub mod fleet;
 pub mod nix;
+pub mod plan;
 pub mod release;
 pub mod render;
 pub mod report;

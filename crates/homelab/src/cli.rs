@@ -92,6 +92,40 @@ pub enum Command {
         #[arg(long, short, default_value = "report.html")]
         out: PathBuf,
     },
+    /// Back up, drill and check the backups of this host's services.
+    #[command(subcommand)]
+    Backup(BackupCommand),
+    /// Put a snapshot of a service back in place, never losing current data.
+    ///
+    /// Restores into staging and verifies it against the manifest first;
+    /// then stops the service, moves its current folders aside (kept as
+    /// `<path>.before-restore-<time>`), moves the restored ones in, keeps a
+    /// dump of the current database and loads the snapshot's, verifies,
+    /// starts the service and probes its health. Any failure puts the old
+    /// data back and starts the service again; a restore that was killed
+    /// half way is undone by the next `homelab restore`.
+    ///
+    /// Exit status: 0 restored and healthy, 1 the restore failed (the old
+    /// data is back), 2 could not run.
+    Restore {
+        /// The service to restore.
+        service: String,
+        /// A snapshot id (or a unique prefix of one) [default: the latest].
+        #[arg(long, conflicts_with = "at")]
+        snapshot: Option<String>,
+        /// The newest snapshot taken at or before this time (RFC 3339,
+        /// e.g. 2026-05-01T12:00:00Z).
+        #[arg(long, value_name = "TIME")]
+        at: Option<String>,
+        /// The repository to restore from [default: the service's first].
+        #[arg(long, value_name = "REPO")]
+        from: Option<String>,
+        #[command(flatten)]
+        host: HostArgs,
+        /// Print what was restored as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Create, edit, generate, rekey and check the agenix secrets.
     ///
     /// Every secret the spec uses is one `secrets/<name>.age` file in the
@@ -114,6 +148,106 @@ pub enum Command {
         #[command(subcommand)]
         command: SecretsCommand,
     },
+}
+
+/// `homelab backup …`: the backups of the services of this host.
+#[derive(Subcommand)]
+pub enum BackupCommand {
+    /// Back up services now: database dump and files at one moment, to
+    /// every repository, with a manifest.
+    ///
+    /// Per service: its units are stopped, its PostgreSQL database is
+    /// dumped (pg_dump -Fc) and its files are frozen (a ZFS snapshot where
+    /// every path is a dataset, else the stopped tree itself), so files and
+    /// database show the same moment. A manifest (size and SHA-256 of every
+    /// file, row count of every table) goes into the snapshot. Snapshots
+    /// are tagged with the service's name.
+    ///
+    /// Exit status: 0 all backed up, 1 a service failed, 2 could not run.
+    Run {
+        /// Services to back up [default: every service of the plan].
+        services: Vec<String>,
+        #[command(flatten)]
+        host: HostArgs,
+        /// Print the snapshots made as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Prove the latest snapshots come back: restore, verify, time it.
+    ///
+    /// Restores the latest snapshot of each service into scratch space,
+    /// checks every file against the manifest, restores every database dump
+    /// into a throwaway PostgreSQL and compares row counts, measures the
+    /// recovery time, records the result for `status`, and cleans up.
+    /// Live data is never touched.
+    ///
+    /// Exit status: 0 every drill passed, 1 a drill found a difference or
+    /// failed, 2 could not run.
+    Drill {
+        /// Services to drill.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        services: Vec<String>,
+        /// Drill every service of the plan.
+        #[arg(long)]
+        all: bool,
+        /// The repository to restore from [default: each service's first].
+        #[arg(long, value_name = "REPO")]
+        from: Option<String>,
+        #[command(flatten)]
+        host: HostArgs,
+        /// Print the drill results as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Bring a fresh host's services back before their first start.
+    ///
+    /// For each service whose folders and database are empty, restores the
+    /// latest snapshot from the first repository of the plan that has one
+    /// (the NAS, then offsite). A service that has any data is never
+    /// touched. The generated flake runs this in a unit ordered before the
+    /// services.
+    ///
+    /// Exit status: 0 restored or nothing to do, 1 a restore failed, 2
+    /// could not run.
+    Preseed {
+        /// Services to preseed [default: all].
+        services: Vec<String>,
+        #[command(flatten)]
+        host: HostArgs,
+        /// Print what happened as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show how well each service is protected, and every shortfall.
+    ///
+    /// Per service and repository: the newest snapshot and its age, whether
+    /// the repository answers and passes `restic check`, the last drill
+    /// with its recovery time, and every way the service falls short of
+    /// its data class's policy (no snapshot young enough, no passing drill
+    /// within 30 days, no offsite copy).
+    ///
+    /// Exit status: 0 nothing falls short, 1 something does, 2 could not run.
+    Status {
+        /// Services to show [default: all].
+        services: Vec<String>,
+        #[command(flatten)]
+        host: HostArgs,
+        /// Print the status as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Where the operating commands find the host plan and the host's files.
+#[derive(clap::Args)]
+pub struct HostArgs {
+    /// The host plan the build wrote (hosts/<host>/plan.json).
+    #[arg(long, value_name = "FILE", default_value = compile::plan::INSTALLED_PATH)]
+    pub plan: PathBuf,
+    /// Take every absolute path of the plan under this folder, as
+    /// `nixos-install --root` does (tests, rescue systems).
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub root: PathBuf,
 }
 
 /// Where the secrets are and who decrypts them.

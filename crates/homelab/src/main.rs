@@ -36,6 +36,15 @@ fn main() -> ExitCode {
             Ok(src) => commands::report::run(&src, &out),
             Err(code) => code,
         },
+        Command::Backup(command) => commands::backup::run(command),
+        Command::Restore {
+            service,
+            snapshot,
+            at,
+            from,
+            host,
+            json,
+        } => commands::restore::run(&service, snapshot, at, from, &host, json),
         Command::Secrets { place, command } => commands::secrets::run(&place, command),
     }
 }

@@ -4,9 +4,12 @@
 //! process or opens a socket; everything that does lives here: writing the
 //! flake tree atomically ([`flake_tree`]), reading the encrypted secret
 //! files next to it ([`secret_files`]), and running real tools on a host,
-//! locally or over SSH ([`runner`]).
+//! locally or over SSH ([`runner`]); backups, drills and restores that
+//! prove a service's data comes back ([`backup`]).
 
+pub mod backup;
 pub mod flake_tree;
+pub mod probe;
 pub mod runner;
 pub mod secret_files;
 pub mod secrets;

@@ -65,6 +65,11 @@ impl File {
         }
     }
 
+    /// Whether the file is JSON data (the host plan) rather than Nix.
+    pub fn is_json(&self) -> bool {
+        self.path.ends_with(".json")
+    }
+
     /// The file's text: its comment, then the printed value.
     pub fn text(&self) -> String {
         let mut out = String::new();
@@ -114,6 +119,12 @@ fn host_files(fleet: &Fleet, host: &HostPlan) -> Vec<File> {
     );
     let mut default = Attrs::new();
     default.insert("imports".into(), Nix::List(imports));
+    // The operating commands on the host read the plan from here.
+    nix::set(
+        &mut default,
+        &["environment", "etc", "homelab/plan.json", "source"],
+        Nix::Path("./plan.json".into()),
+    );
 
     let mut files = vec![
         File::tool(format!("{dir}/default.nix"), Nix::Attrs(default)),
@@ -136,12 +147,22 @@ fn host_files(fleet: &Fleet, host: &HostPlan) -> Vec<File> {
             Nix::module(service::service(fleet, host, i)),
         ));
     }
+    files.push(plan_file(fleet, host, &dir));
     files.push(hardware::hardware(host));
     files.push(user_file(
         format!("{dir}/extra.nix"),
         "Hand-written NixOS settings for this host.\nThis file is yours: homelab created it once and never rewrites it.",
     ));
     files
+}
+
+/// `plan.json`: JSON, so it carries no comment header (see `File::text`).
+fn plan_file(fleet: &Fleet, host: &HostPlan, dir: &str) -> File {
+    let plan = crate::plan::plan(fleet, host);
+    File::tool(
+        format!("{dir}/plan.json"),
+        Nix::raw(crate::plan::to_json(&plan)),
+    )
 }
 
 fn user_file(path: String, comment: &str) -> File {

@@ -1,9 +1,11 @@
 //! One module per command: each takes parsed arguments, calls the compile
 //! and operate libraries, prints, and returns the exit status.
 
+pub mod backup;
 pub mod build;
 pub mod check;
 pub mod init;
 pub mod report;
+pub mod restore;
 pub mod secrets;
 pub mod show;

@@ -93,7 +93,8 @@ pub struct Summary {
 /// The full text of a generated file: header, then body.
 pub fn with_header(file: &File, spec_name: &str) -> String {
     let body = file.text();
-    if file.owner == Owner::User {
+    // JSON has no comments: the plan is rewritten on every build instead.
+    if file.owner == Owner::User || file.is_json() {
         return body;
     }
     format!(
@@ -194,7 +195,11 @@ fn stage_files(
             fs::remove_file(&target).map_err(io_err(&target))?;
         }
         let text = with_header(file, spec_name);
-        match existing.generated_text(rel) {
+        // A JSON file (the host plan) carries no header: compare its bytes.
+        let json_before = (file.is_json() && existing.contains(rel))
+            .then(|| fs::read_to_string(out.join(rel)).ok())
+            .flatten();
+        match existing.generated_text(rel).or(json_before.as_ref()) {
             // Unchanged: the stage links the old file (a regular file the
             // scan saw, not a symlink) rather than writing it again.
             Some(b) if *b == text => {

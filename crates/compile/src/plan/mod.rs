@@ -1,0 +1,22 @@
+//! Stage 6: the host plan (`hosts/<host>/plan.json`, installed as
+//! `/etc/homelab/plan.json`). Every service with its units, state paths,
+//! datasets, data class, database, repositories (secret *names*, never
+//! values), health probe, backup schedule and drill settings: what
+//! `homelab backup`, `drill`, `status` and `restore` act on, on the host.
+
+mod build;
+mod model;
+
+pub use build::{DRILL_MAX_AGE_DAYS, PG_SOCKET_DIR, STATE_DIR, max_age_hours, plan};
+pub use model::*;
+
+/// Where the flake installs the plan on the host.
+pub const INSTALLED_PATH: &str = "/etc/homelab/plan.json";
+
+/// The plan as the build writes it: pretty JSON with a final newline,
+/// the same bytes for the same fleet.
+pub fn to_json(plan: &Plan) -> String {
+    let mut text = serde_json::to_string_pretty(plan).expect("a plan is plain data");
+    text.push('\n');
+    text
+}

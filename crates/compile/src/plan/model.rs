@@ -1,0 +1,104 @@
+//! The shape of `plan.json`: plain data, serialized by the build and read
+//! back by the operating commands on the host. Paths are absolute host
+//! paths; the commands take them under `--root`.
+
+use crate::spec::DataClass;
+use serde::{Deserialize, Serialize};
+
+/// Bumped when a field changes meaning, so an old `homelab` refuses a
+/// newer plan instead of misreading it.
+pub const PLAN_VERSION: u32 = 1;
+
+/// Everything the operating commands need to know about one host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub version: u32,
+    pub host: String,
+    /// Where manifests, drill results and restore journals are kept.
+    pub state_dir: String,
+    pub drill: DrillSettings,
+    pub services: Vec<ServicePlan>,
+}
+
+/// How and how often the data is proven to come back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrillSettings {
+    /// systemd `OnCalendar` of the drill timer.
+    pub schedule: String,
+    /// A service without a passing drill this recent falls short.
+    pub max_age_days: u32,
+    /// Scratch space for drill restores (a throwaway tree, emptied after).
+    pub scratch_dir: String,
+    /// The system user PostgreSQL tools run as (initdb refuses root).
+    pub postgres_user: String,
+}
+
+/// One service instance and what protects its data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServicePlan {
+    pub name: String,
+    /// Catalog entry it is an instance of.
+    pub entry: String,
+    /// systemd units stopped while its data is captured or restored.
+    pub units: Vec<String>,
+    /// The most demanding class among its state directories.
+    pub class: DataClass,
+    pub paths: Vec<StatePath>,
+    pub database: Option<DatabasePlan>,
+    /// Dumps and the manifest are written here and backed up with the files.
+    pub dump_dir: String,
+    pub repositories: Vec<Repository>,
+    pub health: Option<HealthProbe>,
+    /// systemd `OnCalendar` of the backup.
+    pub schedule: String,
+    /// The newest snapshot may be at most this old.
+    pub max_age_hours: u32,
+}
+
+/// A state directory: its path on the host and the dataset holding it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatePath {
+    pub name: String,
+    pub path: String,
+    pub class: DataClass,
+    /// `pool/dataset` when the directory is its own ZFS dataset.
+    pub dataset: Option<String>,
+    /// False when the files are not the backup (a running database).
+    pub backed_up: bool,
+}
+
+/// A PostgreSQL database, dumped with `pg_dump -Fc` before the files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatabasePlan {
+    pub name: String,
+    /// Role that owns it (restored as its owner).
+    pub user: String,
+    /// Folder holding the server's unix socket.
+    pub socket_dir: String,
+}
+
+/// A restic repository. Its secrets are named, never given: they are
+/// agenix secrets, decrypted on the host at `/run/agenix/<name>` (agenix's
+/// default `age.secretsDir`, which the generated flake keeps), where the
+/// operating commands read them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Repository {
+    pub name: String,
+    /// restic repository: a local path, `sftp:…`, `s3:…`, `rest:…`.
+    pub url: String,
+    /// The agenix secret holding the repository password.
+    pub password_secret: String,
+    /// `KEY=value` lines for the backend (S3 credentials).
+    pub environment_secret: Option<String>,
+    /// True when the repository is off the premises (3-2-1's "1").
+    pub offsite: bool,
+}
+
+/// How to tell that the service works after a restore.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthProbe {
+    pub url: String,
+    pub status: u16,
+    /// How long a restarted service may take to answer.
+    pub timeout_seconds: u32,
+}

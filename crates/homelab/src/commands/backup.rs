@@ -1,0 +1,355 @@
+//! `homelab backup run|drill|status`: read the host plan, drive the
+//! backup library, print a line per service (or JSON), and exit 0 when
+//! all is well, 1 when something failed or falls short, 2 when the
+//! command could not run.
+
+use crate::cli::{BackupCommand, HostArgs};
+use crate::print::fail;
+use compile::plan::{PLAN_VERSION, Plan};
+use operate::backup::progress::Progress;
+use operate::backup::{Context, drill, preseed, run, status};
+use operate::runner::Local;
+use std::process::ExitCode;
+
+pub fn run(command: BackupCommand) -> ExitCode {
+    match command {
+        BackupCommand::Run {
+            services,
+            host,
+            json,
+        } => with_context(&host, |ctx| backup_run(ctx, &services, json)),
+        BackupCommand::Drill {
+            services,
+            all: _,
+            from,
+            host,
+            json,
+        } => with_context(&host, |ctx| {
+            backup_drill(ctx, &services, from.as_deref(), json)
+        }),
+        BackupCommand::Preseed {
+            services,
+            host,
+            json,
+        } => with_context(&host, |ctx| backup_preseed(ctx, &services, json)),
+        BackupCommand::Status {
+            services,
+            host,
+            json,
+        } => with_context(&host, |ctx| backup_status(ctx, &services, json)),
+    }
+}
+
+/// Reads the plan and runs `f` with a context on this machine.
+pub fn with_context(host: &HostArgs, f: impl FnOnce(&Context) -> ExitCode) -> ExitCode {
+    let plan = match load_plan(host) {
+        Ok(p) => p,
+        Err(message) => return fail(message),
+    };
+    let ctx = Context {
+        plan: &plan,
+        root: host.root.clone(),
+        runner: &Local,
+    };
+    f(&ctx)
+}
+
+fn load_plan(host: &HostArgs) -> Result<Plan, String> {
+    let path = &host.plan;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        format!(
+            "cannot read the host plan {}: {e}\nhelp: `homelab build` writes hosts/<host>/plan.json; \
+             on a host it is installed at {}",
+            path.display(),
+            compile::plan::INSTALLED_PATH
+        )
+    })?;
+    let plan: Plan = serde_json::from_str(&text)
+        .map_err(|e| format!("{} is not a host plan: {e}", path.display()))?;
+    if plan.version != PLAN_VERSION {
+        return Err(format!(
+            "{} is a version {} plan; this homelab reads version {PLAN_VERSION}: \
+             build the flake and deploy with the same homelab",
+            path.display(),
+            plan.version
+        ));
+    }
+    Ok(plan)
+}
+
+fn progress(json: bool) -> Progress {
+    if json {
+        Progress::silent()
+    } else {
+        Progress::new()
+    }
+}
+
+fn backup_run(ctx: &Context, names: &[String], json: bool) -> ExitCode {
+    let services = match ctx.services(names) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let progress = progress(json);
+    let mut failed = false;
+    let mut results = Vec::new();
+    for service in services {
+        match run::run(ctx, service, &progress) {
+            Ok(o) => {
+                progress.line(format!(
+                    "{}: backed up {} files ({}), {} database dump(s) to {}",
+                    o.service,
+                    o.files,
+                    bytes(o.bytes),
+                    o.dumps,
+                    o.snapshots
+                        .iter()
+                        .map(|(r, id)| format!("{r} ({})", &id[..8.min(id.len())]))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+                results.push(serde_json::json!({ "service": o.service, "ok": true, "outcome": o }));
+            }
+            Err(e) => {
+                failed = true;
+                progress.line(format!("error: {}: {e}", service.name));
+                if !json {
+                    eprintln!("error: {}: {e}", service.name);
+                }
+                results.push(serde_json::json!({ "service": service.name, "ok": false, "error": e.to_string() }));
+            }
+        }
+    }
+    progress.finish();
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&results).expect("plain data")
+        );
+    }
+    exit(failed)
+}
+
+fn backup_drill(ctx: &Context, names: &[String], from: Option<&str>, json: bool) -> ExitCode {
+    let services = match ctx.services(names) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let progress = progress(json);
+    let mut failed = false;
+    let mut records = Vec::new();
+    for service in services.into_iter().filter(|s| !s.repositories.is_empty()) {
+        let repo = match from {
+            None => &service.repositories[0],
+            Some(n) => match service.repositories.iter().find(|r| r.name == n) {
+                Some(r) => r,
+                None => return fail(format!("`{}` has no repository `{n}`", service.name)),
+            },
+        };
+        match drill::drill(ctx, service, repo, &progress) {
+            Ok(r) => {
+                failed |= !r.passed;
+                if !json {
+                    progress.suspend(|| print_drill(&r));
+                }
+                records.push(r);
+            }
+            Err(e) => return fail(format!("{}: {e}", service.name)),
+        }
+    }
+    progress.finish();
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&records).expect("plain data")
+        );
+    }
+    exit(failed)
+}
+
+fn print_drill(r: &drill::DrillRecord) {
+    let snapshot = r.snapshot.as_deref().map_or("-", |s| &s[..8.min(s.len())]);
+    if r.passed {
+        println!(
+            "{}: drill passed: snapshot {snapshot} from {} back in {:.1} s ({} files, {}, {} tables checked)",
+            r.service,
+            r.repository,
+            r.recovery_seconds,
+            r.files,
+            bytes(r.bytes),
+            r.tables
+        );
+    } else {
+        println!(
+            "{}: drill FAILED: snapshot {snapshot} from {} ({:.1} s):",
+            r.service, r.repository, r.recovery_seconds
+        );
+        for p in &r.problems {
+            println!("  {p}");
+        }
+    }
+}
+
+fn backup_preseed(ctx: &Context, names: &[String], json: bool) -> ExitCode {
+    let services = match ctx.services(names) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let progress = progress(json);
+    let mut failed = false;
+    let mut results = Vec::new();
+    for service in services {
+        let outcome = preseed::preseed(ctx, service, &progress);
+        let line = match &outcome {
+            Ok(preseed::Outcome::Restored {
+                repository,
+                snapshot,
+            }) => format!(
+                "{}: restored snapshot {} from {repository}",
+                service.name,
+                &snapshot[..8.min(snapshot.len())]
+            ),
+            Ok(preseed::Outcome::Present { reason }) => {
+                format!("{}: left alone, {reason}", service.name)
+            }
+            Ok(preseed::Outcome::Nothing { tried }) => format!(
+                "{}: nothing to restore ({})",
+                service.name,
+                tried.join("; ")
+            ),
+            Err(e) => {
+                failed = true;
+                format!("error: {}: {e}", service.name)
+            }
+        };
+        progress.line(&line);
+        results.push(match outcome {
+            Ok(o) => serde_json::json!({ "service": service.name, "result": o }),
+            Err(e) => serde_json::json!({ "service": service.name, "error": e.to_string() }),
+        });
+    }
+    progress.finish();
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&results).expect("plain data")
+        );
+    }
+    exit(failed)
+}
+
+fn backup_status(ctx: &Context, names: &[String], json: bool) -> ExitCode {
+    let services = match ctx.services(names) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let all: Vec<status::ServiceStatus> = services.iter().map(|s| status::status(ctx, s)).collect();
+    let short = all.iter().any(|s| !s.shortfalls.is_empty());
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&all).expect("plain data")
+        );
+    } else {
+        print_status(&all);
+    }
+    exit(short)
+}
+
+fn print_status(all: &[status::ServiceStatus]) {
+    let mut rows = vec![
+        [
+            "SERVICE",
+            "CLASS",
+            "REPOSITORY",
+            "SNAPSHOT",
+            "AGE",
+            "REPOSITORY STATE",
+            "LAST DRILL",
+        ]
+        .map(String::from),
+    ];
+    for s in all {
+        let drill = s.last_drill.as_ref().map_or("never".to_string(), |d| {
+            format!(
+                "{} {} ({:.1} s)",
+                if d.passed { "passed" } else { "FAILED" },
+                d.at.get(..10).unwrap_or(&d.at),
+                d.recovery_seconds
+            )
+        });
+        let class = format!("{:?}", s.class).to_lowercase();
+        if s.repositories.is_empty() {
+            rows.push([
+                s.service.clone(),
+                class.clone(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                drill.clone(),
+            ]);
+        }
+        for r in &s.repositories {
+            rows.push([
+                s.service.clone(),
+                class.clone(),
+                r.name.clone(),
+                r.latest_snapshot.clone().unwrap_or_else(|| "none".into()),
+                r.age_hours.map_or("-".into(), |h| format!("{h:.1} h")),
+                match (r.reachable, r.healthy) {
+                    (false, _) => "unreachable".into(),
+                    (true, false) => "damaged".into(),
+                    (true, true) => "healthy".into(),
+                },
+                drill.clone(),
+            ]);
+        }
+    }
+    let widths: Vec<usize> = (0..7)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    for row in &rows {
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(v, w)| format!("{v:<w$}"))
+            .collect();
+        println!("{}", line.join("  ").trim_end());
+    }
+    let short: Vec<&status::ServiceStatus> =
+        all.iter().filter(|s| !s.shortfalls.is_empty()).collect();
+    if short.is_empty() {
+        println!("\nevery service meets its policy");
+    } else {
+        println!("\nshortfalls:");
+        for s in short {
+            for f in &s.shortfalls {
+                println!("  {}: {f}", s.service);
+            }
+        }
+    }
+}
+
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+pub fn exit(problem: bool) -> ExitCode {
+    if problem {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,334 @@
+//! `homelab backup drill`: proves that the latest snapshot of a service
+//! comes back whole. Restores it into scratch space, checks every file
+//! against the manifest, restores every dump into a throwaway PostgreSQL
+//! and compares row counts, times the whole recovery, records the result
+//! where `status` finds it, and removes everything it made.
+
+use super::manifest::{self, Manifest};
+use super::postgres::{self, Throwaway};
+use super::progress::Progress;
+use super::restic::{Restic, Snapshot};
+use super::{Context, Result, fail, io, under};
+use compile::plan::{Repository, ServicePlan};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// The result of one drill, kept at `<state>/drills/<service>.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DrillRecord {
+    pub service: String,
+    pub repository: String,
+    pub snapshot: Option<String>,
+    /// When the drill ran (RFC 3339).
+    pub at: String,
+    pub passed: bool,
+    /// Restore, verification and database restore, end to end.
+    pub recovery_seconds: f64,
+    pub files: usize,
+    pub bytes: u64,
+    pub tables: usize,
+    /// Every difference found; empty when it passed.
+    pub problems: Vec<String>,
+}
+
+pub fn record_path(ctx: &Context, service: &str) -> PathBuf {
+    ctx.state_dir()
+        .join("drills")
+        .join(format!("{service}.json"))
+}
+
+pub fn last_record(ctx: &Context, service: &str) -> Option<DrillRecord> {
+    let text = std::fs::read_to_string(record_path(ctx, service)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// Drills one service from one repository, records and returns the result.
+pub fn drill(
+    ctx: &Context,
+    service: &ServicePlan,
+    repo: &Repository,
+    progress: &Progress,
+) -> Result<DrillRecord> {
+    let started = Instant::now();
+    let at = super::now().to_string();
+    let mut record = DrillRecord {
+        service: service.name.clone(),
+        repository: repo.name.clone(),
+        snapshot: None,
+        at,
+        passed: false,
+        recovery_seconds: 0.0,
+        files: 0,
+        bytes: 0,
+        tables: 0,
+        problems: Vec::new(),
+    };
+    let scratch = ctx.host_path(&ctx.plan.drill.scratch_dir).join(format!(
+        "{}-{}",
+        service.name,
+        std::process::id()
+    ));
+    let outcome = attempt(ctx, service, repo, &scratch, &mut record, progress);
+    let _ = std::fs::remove_dir_all(&scratch);
+    record.recovery_seconds = started.elapsed().as_secs_f64();
+    if let Err(e) = outcome {
+        record.problems.insert(0, e.to_string());
+    }
+    record.passed = record.problems.is_empty();
+    save(ctx, &record)?;
+    Ok(record)
+}
+
+fn attempt(
+    ctx: &Context,
+    service: &ServicePlan,
+    repo: &Repository,
+    scratch: &Path,
+    record: &mut DrillRecord,
+    progress: &Progress,
+) -> Result<()> {
+    let restic = Restic::new(ctx, repo);
+    let snapshot = latest(&restic, &service.name)?;
+    record.snapshot = Some(snapshot.id.clone());
+    let prefix = prefix_of(&snapshot, &service.dump_dir)?;
+    if scratch.exists() {
+        io(
+            "clearing old scratch space",
+            std::fs::remove_dir_all(scratch),
+        )?;
+    }
+    io("creating scratch space", std::fs::create_dir_all(scratch))?;
+    let needed = restic.restore_size(&snapshot.id)?;
+    let free = free_bytes(scratch)?;
+    if free < needed {
+        return fail(format!(
+            "scratch space too small at {}: snapshot {} needs {} bytes, {} are free; \
+             free space there or mount a larger file system on it",
+            scratch.display(),
+            snapshot.short(),
+            needed,
+            free
+        ));
+    }
+    progress.step(format!(
+        "{}: restoring {} from {}",
+        service.name,
+        snapshot.short(),
+        repo.name
+    ));
+    restic.restore(&snapshot.id, scratch)?;
+    let restored = under(scratch, &prefix.display().to_string());
+    progress.step(format!("{}: verifying against the manifest", service.name));
+    let manifest = manifest::read(&under(&restored, &service.dump_dir).join(manifest::FILE_NAME))?;
+    let found = restored_files(service, &restored)?;
+    record.files = found.len();
+    record.bytes = found.iter().map(|f| f.size).sum();
+    record
+        .problems
+        .extend(manifest::verify(&manifest.files, &found));
+    verify_dumps(
+        ctx, service, &manifest, &restored, scratch, record, progress,
+    )
+}
+
+/// The newest snapshot of the service in the repository.
+pub fn latest(restic: &Restic, service: &str) -> Result<Snapshot> {
+    let mut snapshots = restic.snapshots(service)?;
+    snapshots.sort_by_key(|s| s.timestamp());
+    snapshots.pop().map_or_else(
+        || {
+            fail(format!(
+                "repository `{}` holds no snapshot of `{service}`; run `homelab backup run {service}`",
+                restic.repo.name
+            ))
+        },
+        Ok,
+    )
+}
+
+/// The folder the snapshot's paths were read under: the snapshot path
+/// that ends with the dump folder, minus that folder.
+pub fn prefix_of(snapshot: &Snapshot, dump_dir: &str) -> Result<PathBuf> {
+    snapshot
+        .paths
+        .iter()
+        .find_map(|p| p.strip_suffix(dump_dir.trim_end_matches('/')))
+        .map(|p| PathBuf::from(if p.is_empty() { "/" } else { p }))
+        .map_or_else(
+            || {
+                fail(format!(
+                    "snapshot {} was not made by `homelab backup run`: it holds no {dump_dir}",
+                    snapshot.short()
+                ))
+            },
+            Ok,
+        )
+}
+
+/// Every restored file of the service's backed-up paths, by host path.
+pub fn restored_files(service: &ServicePlan, restored: &Path) -> Result<Vec<manifest::FileEntry>> {
+    let mut found = Vec::new();
+    for p in service.paths.iter().filter(|p| p.backed_up) {
+        found.extend(manifest::scan(&under(restored, &p.path), &p.path)?);
+    }
+    Ok(found)
+}
+
+fn verify_dumps(
+    ctx: &Context,
+    service: &ServicePlan,
+    manifest: &Manifest,
+    restored: &Path,
+    scratch: &Path,
+    record: &mut DrillRecord,
+    progress: &Progress,
+) -> Result<()> {
+    if manifest.dumps.is_empty() {
+        return Ok(());
+    }
+    progress.step(format!("{}: starting a throwaway PostgreSQL", service.name));
+    let pg = Throwaway::start(
+        ctx,
+        &scratch.join(".postgres"),
+        &ctx.plan.drill.postgres_user,
+    )?;
+    for dump in &manifest.dumps {
+        let file = under(restored, &dump.path);
+        let bytes = io(
+            format!("reading the restored dump {}", file.display()),
+            std::fs::read(&file),
+        )?;
+        let hash = manifest::hash_file(&file).unwrap_or_default();
+        if hash != dump.sha256 {
+            record.problems.push(format!(
+                "{}: the dump differs from the manifest (sha256 {} restored, {} recorded)",
+                dump.path,
+                &hash[..12.min(hash.len())],
+                &dump.sha256[..12]
+            ));
+            continue;
+        }
+        progress.step(format!("{}: pg_restore {}", service.name, dump.database));
+        let owner = service
+            .database
+            .as_ref()
+            .map_or(dump.database.as_str(), |d| d.user.as_str());
+        pg.server.create_database(ctx, &dump.database, owner)?;
+        postgres::check_dump(ctx, &pg.server.os_user, &dump.database, &bytes)?;
+        pg.server.restore(ctx, &dump.database, &bytes)?;
+        let counts = pg.server.row_counts(ctx, &dump.database)?;
+        record.tables += counts.len();
+        record
+            .problems
+            .extend(compare_rows(&dump.database, &dump.tables, &counts));
+    }
+    Ok(())
+}
+
+/// One line per table whose row count differs from the manifest.
+pub fn compare_rows(
+    database: &str,
+    expected: &std::collections::BTreeMap<String, u64>,
+    found: &std::collections::BTreeMap<String, u64>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (table, want) in expected {
+        match found.get(table) {
+            None => problems.push(format!("{database}.{table}: table missing after restore")),
+            Some(got) if got != want => problems.push(format!(
+                "{database}.{table}: {got} rows restored, the manifest says {want}"
+            )),
+            Some(_) => {}
+        }
+    }
+    for table in found.keys().filter(|t| !expected.contains_key(*t)) {
+        problems.push(format!(
+            "{database}.{table}: restored but not in the manifest"
+        ));
+    }
+    problems
+}
+
+/// Free bytes on the file system holding `dir` (`df`, as the runner sees it).
+fn free_bytes(dir: &Path) -> Result<u64> {
+    let out = std::process::Command::new("df")
+        .args(["--output=avail", "-B1"])
+        .arg(dir)
+        .output();
+    let out = io("measuring scratch space", out)?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .nth(1)
+        .and_then(|l| l.trim().parse().ok())
+        .map_or_else(
+            || fail(format!("cannot measure free space at {}", dir.display())),
+            Ok,
+        )
+}
+
+fn save(ctx: &Context, record: &DrillRecord) -> Result<()> {
+    let path = record_path(ctx, &record.service);
+    if let Some(dir) = path.parent() {
+        io(
+            "creating the drill record folder",
+            std::fs::create_dir_all(dir),
+        )?;
+    }
+    let text = serde_json::to_string_pretty(record).expect("plain data");
+    io(
+        format!("writing {}", path.display()),
+        crate::flake_tree::write_file(&path, text.as_bytes()),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn row_differences_are_named_by_table() {
+        let expected = BTreeMap::from([("public.a".to_string(), 3), ("public.b".to_string(), 1)]);
+        let found = BTreeMap::from([("public.a".to_string(), 2), ("public.c".to_string(), 0)]);
+        assert_eq!(
+            compare_rows("db", &expected, &found),
+            [
+                "db.public.a: 2 rows restored, the manifest says 3",
+                "db.public.b: table missing after restore",
+                "db.public.c: restored but not in the manifest",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_capture_prefix_is_read_off_the_dump_folder() {
+        let snapshot = |paths: &[&str]| Snapshot {
+            id: "0123456789".into(),
+            short_id: None,
+            time: "2026-01-01T00:00:00Z".into(),
+            paths: paths.iter().map(|p| p.to_string()).collect(),
+            tags: vec![],
+        };
+        let dumps = "/var/lib/homelab/dumps/app";
+        let s = snapshot(&[
+            "/run/homelab/capture/app/var/lib/app",
+            "/run/homelab/capture/app/var/lib/homelab/dumps/app",
+        ]);
+        assert_eq!(
+            prefix_of(&s, dumps).unwrap(),
+            PathBuf::from("/run/homelab/capture/app")
+        );
+        assert_eq!(
+            prefix_of(&snapshot(&[dumps]), dumps).unwrap(),
+            PathBuf::from("/")
+        );
+        let err = prefix_of(&snapshot(&["/home"]), dumps)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "snapshot 01234567 was not made by `homelab backup run`: it holds no /var/lib/homelab/dumps/app"
+        );
+    }
+}

@@ -1,0 +1,174 @@
+//! Backups you can trust: `backup run` captures each service's database
+//! and files at one point in time and sends them to every repository with a
+//! manifest; `drill` proves a snapshot comes back whole into scratch space
+//! and a throwaway PostgreSQL; `status` holds every service against its
+//! data-class policy; `restore` puts a snapshot in place without ever
+//! destroying the data it replaces.
+//!
+//! Everything reads the host plan and drives the real tools (restic,
+//! pg_dump, pg_restore, psql, systemctl, zfs) through a [`Runner`]. All
+//! absolute paths of the plan are taken under a root folder, as
+//! `nixos-install --root` does, so tests run the same code on a scratch tree.
+
+pub mod capture;
+pub mod drill;
+pub mod manifest;
+pub mod postgres;
+pub mod preseed;
+pub mod progress;
+pub mod restic;
+pub mod restore;
+pub mod run;
+pub mod status;
+
+use crate::runner::{Cmd, Runner};
+use compile::plan::{Plan, ServicePlan};
+use std::path::{Path, PathBuf};
+
+/// Why a backup command stopped. Every message names the service, the
+/// repository or the file, and what differed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Failed(String),
+    #[error("cannot run `{program}`: {source}")]
+    Spawn {
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+pub fn fail<T>(message: impl Into<String>) -> Result<T> {
+    Err(Error::Failed(message.into()))
+}
+
+/// Adds what was being done to an I/O error.
+pub fn io<T>(context: impl Into<String>, r: std::io::Result<T>) -> Result<T> {
+    r.map_err(|source| Error::Io {
+        context: context.into(),
+        source,
+    })
+}
+
+/// What every backup command works with: the plan, the root its paths are
+/// taken under, and where commands run.
+pub struct Context<'a> {
+    pub plan: &'a Plan,
+    pub root: PathBuf,
+    pub runner: &'a dyn Runner,
+}
+
+impl Context<'_> {
+    /// A plan path under the root: `/var/lib/x` → `<root>/var/lib/x`.
+    pub fn host_path(&self, path: &str) -> PathBuf {
+        under(&self.root, path)
+    }
+
+    /// The plan's services named, or all of them when none is.
+    pub fn services(&self, names: &[String]) -> Result<Vec<&ServicePlan>> {
+        if names.is_empty() {
+            return Ok(self.plan.services.iter().collect());
+        }
+        names
+            .iter()
+            .map(|n| {
+                self.plan
+                    .services
+                    .iter()
+                    .find(|s| &s.name == n)
+                    .map_or_else(
+                        || {
+                            let known: Vec<&str> =
+                                self.plan.services.iter().map(|s| s.name.as_str()).collect();
+                            fail(format!(
+                                "no service `{n}` in the plan of host `{}`; services: {}",
+                                self.plan.host,
+                                known.join(", ")
+                            ))
+                        },
+                        Ok,
+                    )
+            })
+            .collect()
+    }
+
+    /// Runs a command; a command that could not start is an error, its
+    /// exit status is the caller's to judge.
+    pub fn exec(&self, cmd: &Cmd) -> Result<std::process::Output> {
+        self.runner.run(cmd).map_err(|source| Error::Spawn {
+            program: cmd.program.clone(),
+            source,
+        })
+    }
+
+    /// Runs a command that must succeed; on failure the message says what
+    /// was being done and the tool's last words.
+    pub fn exec_ok(&self, what: &str, cmd: &Cmd) -> Result<std::process::Output> {
+        let out = self.exec(cmd)?;
+        if out.status.success() {
+            return Ok(out);
+        }
+        fail(format!(
+            "{what} failed ({}): {}",
+            status_text(&out.status),
+            last_words(&out.stderr)
+        ))
+    }
+
+    /// Where homelab keeps its state on this host.
+    pub fn state_dir(&self) -> PathBuf {
+        self.host_path(&self.plan.state_dir)
+    }
+
+    /// Stops or starts the service's units.
+    pub fn units(&self, service: &ServicePlan, verb: &str) -> Result<()> {
+        if service.units.is_empty() {
+            return Ok(());
+        }
+        let cmd = Cmd::new("systemctl").arg(verb).args(service.units.clone());
+        self.exec_ok(&format!("systemctl {verb} for `{}`", service.name), &cmd)?;
+        Ok(())
+    }
+}
+
+/// `path` taken under `root`, whether or not it is absolute.
+pub fn under(root: &Path, path: &str) -> PathBuf {
+    root.join(path.trim_start_matches('/'))
+}
+
+pub fn status_text(status: &std::process::ExitStatus) -> String {
+    match status.code() {
+        Some(c) => format!("exit {c}"),
+        None => "killed by a signal".into(),
+    }
+}
+
+/// The last non-empty lines a tool printed on stderr, for messages.
+pub fn last_words(stderr: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let tail = &lines[lines.len().saturating_sub(3)..];
+    if tail.is_empty() {
+        "no message".into()
+    } else {
+        tail.join(" / ")
+    }
+}
+
+/// Seconds since the Unix epoch, now.
+pub fn now() -> jiff::Timestamp {
+    jiff::Timestamp::now()
+}
