@@ -5,12 +5,18 @@
 //! into the spec, optional secondary spans ("first used here"), and a help
 //! line saying what to do. The human renderer draws the source line with a
 //! caret; the JSON renderer gives the same facts to scripts.
+//!
+//! A few problems are about files other than the spec (a generated file
+//! edited by hand): those diagnostics have no position and name the files
+//! instead. Every list of diagnostics is put in one order by [`sort`].
 
 use codespan_reporting::diagnostic as cs;
 use codespan_reporting::files::SimpleFile;
 use codespan_reporting::term;
 use serde::Serialize;
 use std::ops::Range;
+
+pub mod rules;
 
 /// A byte range in the spec source.
 pub type Span = Range<usize>;
@@ -43,10 +49,15 @@ pub struct Diagnostic {
     /// The service instance a policy finding is about, so the spec can
     /// silence the rule for that service.
     pub subject: Option<String>,
+    /// Files other than the spec the diagnostic is about, such as generated
+    /// files edited by hand; a diagnostic about them has no position.
+    pub files: Vec<String>,
 }
 
 impl Diagnostic {
+    /// An error with a code from [`rules::RULES`].
     pub fn error(code: &'static str, message: impl Into<String>) -> Self {
+        debug_assert_registered(code, Severity::Error);
         Diagnostic {
             code,
             severity: Severity::Error,
@@ -55,13 +66,22 @@ impl Diagnostic {
             secondary: Vec::new(),
             help: None,
             subject: None,
+            files: Vec::new(),
         }
     }
 
+    /// A warning with a code from [`rules::RULES`].
     pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
+        debug_assert_registered(code, Severity::Warning);
         Diagnostic {
+            code,
             severity: Severity::Warning,
-            ..Diagnostic::error(code, message)
+            message: message.into(),
+            primary: None,
+            secondary: Vec::new(),
+            help: None,
+            subject: None,
+            files: Vec::new(),
         }
     }
 
@@ -91,9 +111,45 @@ impl Diagnostic {
         self
     }
 
+    /// Names a file outside the spec the diagnostic is about.
+    pub fn file(mut self, path: impl Into<String>) -> Self {
+        self.files.push(path.into());
+        self
+    }
+
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
+}
+
+/// The one order of diagnostics, wherever they come from: by position in
+/// the spec, errors before warnings at one place, and those about no place
+/// in the spec (files written by `build`) last. The sort is stable: at one
+/// place and severity, stages keep the order they found things in.
+pub fn sort(diags: &mut [Diagnostic]) {
+    diags.sort_by_key(|d| {
+        (
+            d.primary.is_none(),
+            d.primary.as_ref().map(|p| p.span.start),
+            d.severity,
+        )
+    });
+}
+
+/// Adds `more` to `diags`, keeping the order of [`sort`].
+pub fn merge(diags: &mut Vec<Diagnostic>, more: Vec<Diagnostic>) {
+    diags.extend(more);
+    sort(diags);
+}
+
+/// A code must be in the table, at the severity it is raised with: the
+/// table is what documents it. Checked in debug builds, which every test
+/// and the fuzzer run.
+fn debug_assert_registered(code: &str, severity: Severity) {
+    debug_assert!(
+        rules::lookup(code).is_some_and(|r| r.level.allows(severity)),
+        "diagnostic code `{code}` is not in diagnostic::rules::RULES as {severity:?}"
+    );
 }
 
 /// Suggests the closest of `candidates` to `word`, if any is close enough
@@ -161,13 +217,21 @@ pub fn render_human(diags: &[Diagnostic], source: &SourceFile, color: bool) -> S
                     .with_message(printable(&s.note)),
             );
         }
-        let mut out = cs::Diagnostic::new(severity)
+        let notes = diag
+            .files
+            .iter()
+            .map(|f| printable(f))
+            .chain(
+                diag.help
+                    .iter()
+                    .map(|help| format!("help: {}", printable(help))),
+            )
+            .collect();
+        let out = cs::Diagnostic::new(severity)
             .with_code(diag.code)
             .with_message(printable(&diag.message))
-            .with_labels(labels);
-        if let Some(help) = &diag.help {
-            out = out.with_notes(vec![format!("help: {}", printable(help))]);
-        }
+            .with_labels(labels)
+            .with_notes(notes);
         term::emit_to_write_style(&mut buffer, &config, &file, &out)
             .expect("writing to a memory buffer cannot fail");
     }
@@ -270,6 +334,10 @@ struct JsonDiagnostic<'a> {
     note: Option<&'a str>,
     related: Vec<JsonLabel>,
     help: Option<&'a str>,
+    /// Files other than `file` the diagnostic is about (then it has no
+    /// position); absent when there are none.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    files: &'a [String],
 }
 
 fn position(lines: &LineIndex, span: &Span) -> JsonPosition {
@@ -304,6 +372,7 @@ pub fn render_json(diags: &[Diagnostic], source: &SourceFile) -> String {
                 })
                 .collect(),
             help: d.help.as_deref(),
+            files: &d.files,
         })
         .collect();
     serde_json::to_string_pretty(&items).expect("diagnostics always serialize")
@@ -341,6 +410,66 @@ mod tests {
         assert_eq!(line_col(text, 0), (1, 1));
         assert_eq!(line_col(text, 6), (2, 1));
         assert_eq!(line_col(text, 9), (2, 3));
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "is not in diagnostic::rules::RULES")]
+    fn a_code_outside_the_table_is_a_defect() {
+        let _ = Diagnostic::error("no-such-code", "never raised");
+    }
+
+    #[test]
+    #[cfg(debug_assertions)]
+    #[should_panic(expected = "is not in diagnostic::rules::RULES as Error")]
+    fn a_code_is_raised_at_its_level() {
+        let _ = Diagnostic::error("no-replica", "a warning by its table row");
+    }
+
+    fn at(code: &'static str, start: usize) -> Diagnostic {
+        Diagnostic::warning(code, code).at(start..start + 1, "here")
+    }
+
+    #[test]
+    fn one_order_position_then_severity_then_no_position() {
+        let mut diags = vec![
+            Diagnostic::error("edited-by-hand", "files").file("a.nix"),
+            at("no-replica", 9),
+            Diagnostic::error("port-clash", "b").at(9..10, "here"),
+            at("no-snapshots", 2),
+            at("recordsize", 9),
+        ];
+        sort(&mut diags);
+        let codes: Vec<&str> = diags.iter().map(|d| d.code).collect();
+        assert_eq!(
+            codes,
+            [
+                "no-snapshots",
+                "port-clash",
+                "no-replica",
+                "recordsize",
+                "edited-by-hand"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_diagnostic_about_files_names_them_in_both_renderings() {
+        let d = Diagnostic::error("edited-by-hand", "generated files were edited by hand")
+            .file("flake/flake.nix")
+            .help("build again");
+        let source = SourceFile {
+            name: "homelab.toml",
+            text: "",
+        };
+        assert_eq!(
+            render_human(std::slice::from_ref(&d), &source, false),
+            "error[edited-by-hand]: generated files were edited by hand\n = flake/flake.nix\n = help: build again\n\n"
+        );
+        let json: serde_json::Value = serde_json::from_str(&render_json(&[d], &source)).unwrap();
+        assert_eq!(json[0]["files"], serde_json::json!(["flake/flake.nix"]));
+        assert_eq!(json[0]["file"], "homelab.toml");
+        assert!(json[0].get("line").is_none());
     }
 
     #[test]

@@ -24,7 +24,7 @@ use diagnostic::Diagnostic;
 /// What the front half of the pipeline learned about a spec: the resolved
 /// fleet when the spec parsed and resolved (policy errors leave it intact, so
 /// tables and reports can show what the errors are about), and every
-/// diagnostic in spec order.
+/// diagnostic in the order of [`diagnostic::sort`].
 pub struct Analysis {
     pub fleet: Option<fleet::Fleet>,
     pub diagnostics: Vec<Diagnostic>,
@@ -34,25 +34,25 @@ impl Analysis {
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
     }
+
+    /// Adds findings of later checks (the files next to the spec), in order.
+    pub fn add(&mut self, more: Vec<Diagnostic>) {
+        diagnostic::merge(&mut self.diagnostics, more);
+    }
 }
 
 /// Parse, resolve and check, keeping the fleet whatever the policy says.
 pub fn analyze(text: &str) -> Analysis {
-    let by_position = |mut d: Vec<Diagnostic>| {
-        d.sort_by_key(|d| d.primary.as_ref().map(|p| p.span.start));
-        d
-    };
     let resolved = spec::parse(text).and_then(|spec| fleet::resolve(&spec));
-    match resolved {
-        Ok(fleet) => Analysis {
-            diagnostics: check::check(&fleet),
-            fleet: Some(fleet),
-        },
-        Err(diags) => Analysis {
-            fleet: None,
-            diagnostics: by_position(diags),
-        },
-    }
+    let (fleet, mut diagnostics) = match resolved {
+        Ok(fleet) => {
+            let found = check::check(&fleet);
+            (Some(fleet), found)
+        }
+        Err(diags) => (None, diags),
+    };
+    diagnostic::sort(&mut diagnostics);
+    Analysis { fleet, diagnostics }
 }
 
 /// The front half of the pipeline: parse, resolve, check. Returns the fleet

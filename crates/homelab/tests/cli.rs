@@ -203,10 +203,11 @@ fn a_hand_edited_file_stops_the_build_until_forced() {
         &["build", "--example", "frame1", "--out", "flake"],
     );
     assert_eq!(code, 1);
-    // The example's warnings come first; the refusal closes the output.
+    // The example's warnings come first; the refusal closes the output,
+    // counted with them.
     assert_tail(
         &stderr,
-        "error: generated files were edited by hand:\n  flake/hosts/frame1/core.nix\nhelp: move your changes into the spec (or hosts/<host>/extra.nix), then build again;\n      or run `homelab build --force` to overwrite them\nnothing was written\n",
+        "error[edited-by-hand]: generated files were edited by hand\n = flake/hosts/frame1/core.nix\n = help: move your changes into the spec (or hosts/<host>/extra.nix), then build again; or run `homelab build --force` to overwrite them\n\nexamples/frame1/homelab.toml: 1 error, 9 warnings\nnothing was written\n",
     );
     assert_eq!(std::fs::read_to_string(&core).unwrap(), edited);
 
@@ -225,6 +226,37 @@ fn a_hand_edited_file_stops_the_build_until_forced() {
             .unwrap()
             .contains("kvm-intel")
     );
+}
+
+#[test]
+fn a_hand_edit_is_a_diagnostic_in_json_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let build = [
+        "build",
+        "--example",
+        "nuc",
+        "--out",
+        "flake",
+        "--format",
+        "json",
+    ];
+    assert_eq!(run(dir.path(), &build).0, 0);
+    let flake = dir.path().join("flake/flake.nix");
+    let text = std::fs::read_to_string(&flake).unwrap();
+    std::fs::write(&flake, format!("{text}# mine\n")).unwrap();
+
+    let (code, stdout, stderr) = run(dir.path(), &build);
+    assert_eq!((code, stderr.as_str()), (1, "nothing was written\n"));
+    let diags: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let last = diags.as_array().unwrap().last().unwrap();
+    assert_eq!(last["code"], "edited-by-hand");
+    assert_eq!(last["severity"], "error");
+    assert_eq!(last["files"], serde_json::json!(["flake/flake.nix"]));
+    assert!(last.get("line").is_none(), "{last}");
+    assert!(last["help"].as_str().unwrap().contains("--force"));
+    // Diagnostics about a place in the spec carry no `files`.
+    assert!(diags[0].get("files").is_none(), "{}", diags[0]);
+    assert!(diags[0]["line"].is_u64());
 }
 
 #[test]

@@ -121,10 +121,7 @@ fn string(s: &str, p: &Placeholders) -> Result<Nix, String> {
 }
 
 fn secret_path(secret: &str) -> Nix {
-    Nix::Raw(format!(
-        "config.age.secrets.{}.path",
-        crate::nix::attr_name(secret)
-    ))
+    Nix::age_secret_path(secret)
 }
 
 fn is_placeholder_name(name: &str) -> bool {
@@ -204,7 +201,12 @@ mod tests {
             toml::from_str("a = '@port@'\nb = '@secret:admin@'\nc = 'x @address@:@port@'").unwrap();
         let out = expand(&t, &ph()).unwrap();
         assert_eq!(out["a"], Nix::Int(3001));
-        assert_eq!(out["b"], Nix::raw("config.age.secrets.grafana-admin.path"));
+        // A selection node, not text: the name inside is escaped data.
+        assert_eq!(out["b"], Nix::age_secret_path("grafana-admin"));
+        assert_eq!(
+            crate::nix::print(&out["b"]),
+            "config.age.secrets.grafana-admin.path\n"
+        );
         assert_eq!(out["c"], Nix::str("x 127.0.0.1:3001"));
     }
 
@@ -216,9 +218,13 @@ mod tests {
             out["a"],
             Nix::Interp(vec![
                 Nix::str("$__file{"),
-                Nix::raw("config.age.secrets.grafana-admin.path"),
+                Nix::age_secret_path("grafana-admin"),
                 Nix::str("}"),
             ])
+        );
+        assert_eq!(
+            crate::nix::print(&out["a"]),
+            "\"$__file{${config.age.secrets.grafana-admin.path}}\"\n"
         );
     }
 

@@ -1,5 +1,6 @@
 //! Stage 4: policy over the resolved fleet. Each rule is a small function
-//! with a stable code (documented in `docs/rules.md`); errors stop `build`,
+//! with a stable code (in the table of [`crate::diagnostic::rules`], and
+//! documented in `docs/rules.md`); errors stop `build`,
 //! warnings do not. A rule about one service can be silenced for it with
 //! a reason (`[services.<name>.silence] <code> = "why"`); silenced findings
 //! are still listed, as such.
@@ -19,13 +20,14 @@ mod sso;
 mod unused;
 mod wiring;
 
+use crate::diagnostic::rules;
 use crate::diagnostic::{Diagnostic, Severity, did_you_mean, name_list};
 use crate::fleet::Fleet;
 
-/// A rule: looks at the fleet, reports what is wrong.
-type Rule = fn(&Fleet, &mut Vec<Diagnostic>);
+/// A check: looks at the fleet, reports what is wrong.
+type Check = fn(&Fleet, &mut Vec<Diagnostic>);
 
-const RULES: &[Rule] = &[
+const CHECKS: &[Check] = &[
     network::port_clash,
     network::duplicate_name,
     network::exposure_needs_access,
@@ -60,36 +62,24 @@ const RULES: &[Rule] = &[
     sso::groups_not_enforced,
 ];
 
-/// Codes of the rules that can be silenced for one service.
-pub const SILENCEABLE: [&str; 8] = [
-    "admin-public",
-    "public-without-auth",
-    "exposure-without-reason",
-    "no-snapshots",
-    "no-offsite",
-    "no-replica",
-    "literal-secret",
-    "recordsize",
-];
-
-/// Runs every rule; diagnostics come back sorted by position in the spec.
+/// Runs every rule; the caller puts the findings in order.
 pub fn check(fleet: &Fleet) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    for rule in RULES {
-        rule(fleet, &mut out);
+    for check in CHECKS {
+        check(fleet, &mut out);
     }
     apply_silences(fleet, &mut out);
-    out.sort_by_key(|d| (d.primary.as_ref().map(|p| p.span.start), d.severity));
     out
 }
 
 /// Marks findings the spec silenced, and reports silences that name no
 /// rule or silence nothing.
 fn apply_silences(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+    let silenceable = rules::silenceable();
     let mut extra = Vec::new();
     for i in &fleet.instances {
         for (code, reason) in &i.silence {
-            if !SILENCEABLE.contains(&code.value.as_str()) {
+            if !silenceable.contains(&code.value.as_str()) {
                 let mut d = Diagnostic::error(
                     "unknown-rule",
                     format!("there is no rule `{}` to silence", code.value),
@@ -98,11 +88,11 @@ fn apply_silences(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
                     code.span.clone(),
                     "not a rule that can be silenced per service",
                 );
-                d = match did_you_mean(&code.value, SILENCEABLE) {
+                d = match did_you_mean(&code.value, silenceable.iter().copied()) {
                     Some(m) => d.help(format!("did you mean `{m}`?")),
                     None => d.help(format!(
                         "rules that can be silenced: {}",
-                        name_list(&SILENCEABLE)
+                        name_list(&silenceable)
                     )),
                 };
                 extra.push(d);

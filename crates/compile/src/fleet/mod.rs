@@ -1,20 +1,28 @@
 //! Stage 3: the fleet, the resolved model every later stage reads.
 
 mod agents;
+mod data;
+mod host_plan;
+mod instance;
 mod model;
 mod mqtt;
 mod nfs;
+mod passthrough;
 pub mod policy;
 mod quotas;
 mod replica;
 mod resolve;
+mod secrets;
 mod sso;
+#[cfg(test)]
+mod testing;
 mod wiring;
 
 pub use model::*;
 pub use nfs::{MOUNT_ROOT, NfsMount};
+pub use passthrough::toml_to_nix;
 pub use quotas::{ProjectQuota, project_id};
 pub use replica::{Pulled, REPLICAS, ReplicaPlan};
-pub use resolve::{resolve, toml_to_nix};
+pub use resolve::resolve;
 pub use sso::{OidcClient, PROVISIONED_PROVIDERS, SsoPlan};
 pub use wiring::{Peer, Wire, front_proxy, is_ip, loopback_only};

@@ -41,6 +41,11 @@ pub fn front_proxy(hosts: &[Host]) -> Option<&Host> {
         .or_else(|| hosts.first())
 }
 
+/// Whether `host` runs the proxy that serves every name of the fleet.
+pub fn is_front_proxy(spec: &Spec, host: &str) -> bool {
+    front_proxy(&spec.hosts).is_some_and(|p| p.name.value == host)
+}
+
 /// Who reaches what, gathered in one pass so wiring stays linear in the
 /// size of the fleet.
 struct Index<'s> {

@@ -37,6 +37,21 @@ fn write_value(out: &mut String, value: &Nix, depth: usize) {
         Nix::Interp(parts) => write_interpolated(out, parts, depth),
         Nix::Path(p) => out.push_str(p),
         Nix::Raw(code) => out.push_str(code),
+        Nix::Select { from, path } => {
+            out.push_str(from);
+            for name in path {
+                out.push('.');
+                push_attr_name(out, name);
+            }
+        }
+        Nix::Concat(operands) => {
+            for (n, operand) in operands.iter().enumerate() {
+                if n > 0 {
+                    out.push_str(" + ");
+                }
+                write_operand(out, operand, depth);
+            }
+        }
         Nix::List(items) => write_list(out, items, depth),
         Nix::Attrs(attrs) => write_attrs(out, attrs, depth),
         Nix::Lambda {
@@ -66,15 +81,28 @@ fn write_value(out: &mut String, value: &Nix, depth: usize) {
             out.push_str(func);
             for arg in args {
                 out.push(' ');
-                if is_atom(arg) {
-                    write_value(out, arg, depth);
-                } else {
-                    out.push('(');
-                    write_value(out, arg, depth);
-                    out.push(')');
-                }
+                write_operand(out, arg, depth);
             }
         }
+        Nix::Apply { func, args } => {
+            write_operand(out, func, depth);
+            for arg in args {
+                out.push(' ');
+                write_operand(out, arg, depth);
+            }
+        }
+    }
+}
+
+/// An operand of an application or a `+`: parenthesised unless it is one
+/// token.
+fn write_operand(out: &mut String, value: &Nix, depth: usize) {
+    if is_atom(value) {
+        write_value(out, value, depth);
+    } else {
+        out.push('(');
+        write_value(out, value, depth);
+        out.push(')');
     }
 }
 
@@ -85,7 +113,11 @@ fn is_atom(v: &Nix) -> bool {
         // Negative numbers print parenthesised already.
         Nix::Int(_) => true,
         Nix::Raw(code) => !code.contains(char::is_whitespace),
-        Nix::Call { .. } | Nix::Lambda { .. } | Nix::Float(_) => false,
+        Nix::Call { .. }
+        | Nix::Apply { .. }
+        | Nix::Lambda { .. }
+        | Nix::Float(_)
+        | Nix::Concat(_) => false,
         _ => true,
     }
 }
@@ -141,7 +173,7 @@ fn write_attrs(out: &mut String, attrs: &Attrs, depth: usize) {
     out.push_str("{\n");
     for (key, value) in attrs {
         out.push_str(&INDENT.repeat(depth + 1));
-        out.push_str(&attr_name(key));
+        push_attr_name(out, key);
         // Collapse `a = { b = { c = 1; }; }` into `a.b.c = 1;`.
         let mut value = value;
         while let Nix::Attrs(inner) = value {
@@ -150,7 +182,7 @@ fn write_attrs(out: &mut String, attrs: &Attrs, depth: usize) {
             }
             let (k, v) = inner.iter().next().expect("one entry");
             out.push('.');
-            out.push_str(&attr_name(k));
+            push_attr_name(out, k);
             value = v;
         }
         out.push_str(" = ");
@@ -163,10 +195,18 @@ fn write_attrs(out: &mut String, attrs: &Attrs, depth: usize) {
 
 /// An attribute name: bare when it is a plain identifier, quoted otherwise.
 pub fn attr_name(key: &str) -> String {
+    let mut out = String::new();
+    push_attr_name(&mut out, key);
+    out
+}
+
+/// [`attr_name`], written straight into the output (printing writes many
+/// names; this saves an allocation for each).
+fn push_attr_name(out: &mut String, key: &str) {
     if is_identifier(key) {
-        key.to_string()
+        out.push_str(key);
     } else {
-        quote(key)
+        push_quoted(out, key);
     }
 }
 
@@ -187,6 +227,13 @@ fn is_identifier(s: &str) -> bool {
 /// A double-quoted Nix string with everything special escaped.
 pub fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
+    push_quoted(&mut out, s);
+    out
+}
+
+/// [`quote`], written straight into the output.
+fn push_quoted(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
     out.push('"');
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
@@ -201,14 +248,13 @@ pub fn quote(s: &str) -> String {
         }
     }
     out.push('"');
-    out
 }
 
 fn write_string(out: &mut String, s: &str, depth: usize) {
     if fits_indented(s) {
         write_indented(out, s, depth);
     } else {
-        out.push_str(&quote(s));
+        push_quoted(out, s);
     }
 }
 
@@ -290,10 +336,20 @@ fn write_interpolated(out: &mut String, parts: &[Nix], depth: usize) {
             _ => None,
         })
         .collect();
-    // A `$` right before `${` would be read as an escape of it.
-    let dollar_before_expr = parts
-        .windows(2)
-        .any(|w| matches!(&w[0], Nix::Str(s) if s.ends_with('$')) && !matches!(w[1], Nix::Str(_)));
+    // A `$` right before `${` would be read as an escape of it; empty
+    // text between them does not separate them.
+    let mut dollar_before_expr = false;
+    let mut ends_in_dollar = false;
+    for part in parts {
+        match part {
+            Nix::Str(s) if s.is_empty() => {}
+            Nix::Str(s) => ends_in_dollar = s.ends_with('$'),
+            _ => {
+                dollar_before_expr |= ends_in_dollar;
+                ends_in_dollar = false;
+            }
+        }
+    }
     let indented = fits_indented(&text) && !dollar_before_expr;
     let mut body = String::new();
     for part in parts {

@@ -1,9 +1,13 @@
 //! The Nix value model: the only way the renderer produces Nix.
 //!
 //! Data (strings, numbers, attribute names) is always escaped by the printer,
-//! so no spec value can turn into Nix code. Code that is meant as code, such
-//! as `config.age.secrets.x.path`, must be spelled out as [`Nix::Raw`], which
-//! only the renderer and the embedded catalog create, never the user's spec.
+//! so no spec value can turn into Nix code. What is code has a node of its
+//! own: a selection (`config.age.secrets."x".path`), an interpolated string
+//! (`"${pkgs.systemd}/bin/systemctl"`), a concatenation (`a + b`), a function
+//! application; names inside them are data and escaped like any other.
+//! Fixed code text written into the renderer or the embedded catalog
+//! (`agenix.nixosModules.default`) is [`Nix::Raw`]; Raw is never assembled
+//! from values.
 
 use std::collections::BTreeMap;
 
@@ -23,8 +27,17 @@ pub enum Nix {
     Path(String),
     List(Vec<Nix>),
     Attrs(Attrs),
-    /// Nix code taken verbatim. Never built from user input.
+    /// Nix code taken verbatim: fixed text of the renderer or the catalog,
+    /// never assembled from values.
     Raw(String),
+    /// An attribute path selected from a variable in scope:
+    /// `config.age.secrets."a b".path`. The names are quoted as needed.
+    Select {
+        from: String,
+        path: Vec<String>,
+    },
+    /// Operands joined with `+`: strings, or a path and a string.
+    Concat(Vec<Nix>),
     /// `{ a, b, ... }@name: body`.
     Lambda {
         formals: Vec<String>,
@@ -37,9 +50,14 @@ pub enum Nix {
     /// How a store or run-time path gets into text without building Nix
     /// code from strings.
     Interp(Vec<Nix>),
-    /// A function (given as code) applied to arguments.
+    /// A function given as fixed code applied to arguments.
     Call {
         func: String,
+        args: Vec<Nix>,
+    },
+    /// A function value (a selection, say) applied to arguments.
+    Apply {
+        func: Box<Nix>,
         args: Vec<Nix>,
     },
     /// A shell script, one line per command; values in it are quoted with
@@ -82,11 +100,39 @@ impl Nix {
         Nix::Script(lines)
     }
 
+    /// A function given as fixed code (`nixpkgs.lib.nixosSystem`) applied
+    /// to arguments.
     pub fn call(func: impl Into<String>, args: Vec<Nix>) -> Nix {
         Nix::Call {
             func: func.into(),
             args,
         }
+    }
+
+    /// A function value applied to arguments.
+    pub fn apply(func: Nix, args: Vec<Nix>) -> Nix {
+        Nix::Apply {
+            func: Box::new(func),
+            args,
+        }
+    }
+
+    /// `from.a.b.c`: attribute names are data and quoted when needed.
+    pub fn select<I, S>(from: &str, path: I) -> Nix
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Nix::Select {
+            from: from.to_string(),
+            path: path.into_iter().map(Into::into).collect(),
+        }
+    }
+
+    /// The decrypted file of an agenix secret at run time:
+    /// `config.age.secrets."name".path`.
+    pub fn age_secret_path(name: &str) -> Nix {
+        Nix::select("config", ["age", "secrets", name, "path"])
     }
 }
 

@@ -63,12 +63,12 @@ pub fn flake(fleet: &Fleet) -> File {
         set(
             &mut node,
             &["profiles", "system", "path"],
-            Nix::call(
-                format!("deploy-rs.lib.{}.activate.nixos", host.spec.system.value),
-                vec![Nix::raw(format!(
-                    "self.nixosConfigurations.{}",
-                    crate::nix::attr_name(name)
-                ))],
+            Nix::apply(
+                Nix::select(
+                    "deploy-rs",
+                    ["lib", &host.spec.system.value, "activate", "nixos"],
+                ),
+                vec![Nix::select("self", ["nixosConfigurations", name])],
             ),
         );
         set(&mut outputs, &["deploy", "nodes", name], Nix::Attrs(node));

@@ -72,10 +72,7 @@ pub fn age_secret(m: &mut Attrs, fleet: &Fleet, name: &str, depth: usize) {
 
 /// `config.age.secrets."name".path`, the decrypted file at run time.
 pub fn secret_path(name: &str) -> Nix {
-    Nix::raw(format!(
-        "config.age.secrets.{}.path",
-        crate::nix::attr_name(name)
-    ))
+    Nix::age_secret_path(name)
 }
 
 fn zfs(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {

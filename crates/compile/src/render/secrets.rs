@@ -6,7 +6,7 @@
 
 use super::File;
 use crate::fleet::Fleet;
-use crate::nix::{Attrs, Nix, quote, set};
+use crate::nix::{Attrs, Nix, set};
 
 /// The unit agenix decrypts secrets in when NixOS creates users with
 /// systemd-sysusers or userborn (`agenix-install-secrets.service`, wanted
@@ -47,8 +47,12 @@ pub fn recipient_keys(fleet: &Fleet, name: &str) -> Vec<String> {
 /// units that read it after agenix. `depth` is how many folders below the
 /// flake root the declaring file sits.
 pub fn declare(m: &mut Attrs, fleet: &Fleet, name: &str, depth: usize) {
-    let up = "../".repeat(depth);
-    let file = Nix::raw(format!("{up}secrets + {}", quote(&format!("/{name}.age"))));
+    let folder = match depth {
+        0 => "./secrets".to_string(),
+        _ => format!("{}secrets", "../".repeat(depth)),
+    };
+    // `<folder> + "/<name>.age"`: a path, whatever the name holds.
+    let file = Nix::Concat(vec![Nix::Path(folder), Nix::str(format!("/{name}.age"))]);
     set(m, &["age", "secrets", name, "file"], file);
     let Some(secret) = fleet.secrets.get(name) else {
         return;

@@ -7,7 +7,7 @@ use crate::diagnostic::{Diagnostic, Span, line_col, name_list};
 use toml::de::{DeTable, DeValue};
 
 /// Parses and validates the spec text. On any error, returns every
-/// diagnostic found (and no spec).
+/// diagnostic found (and no spec), in the order found: `analyze` sorts.
 pub fn parse(text: &str) -> Result<Spec, Vec<Diagnostic>> {
     let doc = match DeTable::parse(text) {
         Ok(doc) => doc,
@@ -20,11 +20,7 @@ pub fn parse(text: &str) -> Result<Spec, Vec<Diagnostic>> {
     root.finish(&mut sink);
     match spec {
         Some(spec) if sink.diags.is_empty() => Ok(spec),
-        _ => {
-            sink.diags
-                .sort_by_key(|d| d.primary.as_ref().map(|p| p.span.start));
-            Err(sink.diags)
-        }
+        _ => Err(sink.diags),
     }
 }
 

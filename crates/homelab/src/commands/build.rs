@@ -4,6 +4,7 @@ use crate::cli::Format;
 use crate::commands::check::with_file_checks;
 use crate::print::{self, fail};
 use crate::source::{Source, default_flake};
+use compile::diagnostic::{self, Diagnostic};
 use compile::render;
 use operate::flake_tree as output;
 use std::path::{Path, PathBuf};
@@ -11,15 +12,10 @@ use std::process::ExitCode;
 
 pub fn run(src: &Source, out: Option<PathBuf>, force: bool, format: Format) -> ExitCode {
     let out = out.unwrap_or_else(|| default_flake(src).unwrap_or_else(|| PathBuf::from("flake")));
-    let (fleet, warnings) = match with_file_checks(compile::compile(&src.text), Some(&out)) {
+    let (fleet, mut warnings) = match with_file_checks(compile::compile(&src.text), Some(&out)) {
         Ok(ok) => ok,
-        Err(diags) => {
-            print::diagnostics(src, &diags, format);
-            eprintln!("nothing was written");
-            return ExitCode::from(1);
-        }
+        Err(diags) => return refuse(src, &diags, format),
     };
-    print::diagnostics(src, &warnings, format);
     let files = render::render(&fleet);
     let spec_name = Path::new(&src.name)
         .file_name()
@@ -28,7 +24,13 @@ pub fn run(src: &Source, out: Option<PathBuf>, force: bool, format: Format) -> E
         force,
         spec_dir: src.dir.as_deref(),
     };
-    match output::write_tree(&out, &files, &spec_name, options) {
+    let write = output::write_tree(&out, &files, &spec_name, options);
+    // A refusal to overwrite hand edits is a diagnostic, listed and counted
+    // with the warnings; the other outcomes print them first.
+    if !matches!(&write, Err(output::WriteError::Edited(_))) {
+        print::diagnostics(src, &warnings, format);
+    }
+    match write {
         Ok(s) => {
             let summary = format!(
                 "wrote {}: {} created, {} updated, {} unchanged, {} removed",
@@ -46,16 +48,8 @@ pub fn run(src: &Source, out: Option<PathBuf>, force: bool, format: Format) -> E
             ExitCode::SUCCESS
         }
         Err(output::WriteError::Edited(paths)) => {
-            eprintln!("error: generated files were edited by hand:");
-            for p in &paths {
-                eprintln!("  {}", p.display());
-            }
-            eprintln!(
-                "help: move your changes into the spec (or hosts/<host>/extra.nix), then build again;"
-            );
-            eprintln!("      or run `homelab build --force` to overwrite them");
-            eprintln!("nothing was written");
-            ExitCode::from(1)
+            diagnostic::merge(&mut warnings, vec![output::edited_by_hand(&paths)]);
+            refuse(src, &warnings, format)
         }
         Err(output::WriteError::Symlinks(paths)) => {
             eprintln!("error: paths the build writes are symlinks or lie below one:");
@@ -83,4 +77,11 @@ pub fn run(src: &Source, out: Option<PathBuf>, force: bool, format: Format) -> E
         }
         Err(e) => fail(e),
     }
+}
+
+/// Prints why nothing was written; exit status 1.
+fn refuse(src: &Source, diags: &[Diagnostic], format: Format) -> ExitCode {
+    print::diagnostics(src, diags, format);
+    eprintln!("nothing was written");
+    ExitCode::from(1)
 }

@@ -3,7 +3,7 @@
 use crate::cli::Format;
 use crate::print;
 use crate::source::{Source, default_flake};
-use compile::diagnostic::Diagnostic;
+use compile::diagnostic::{self, Diagnostic};
 use compile::fleet::Fleet;
 use std::path::Path;
 use std::process::ExitCode;
@@ -16,8 +16,7 @@ pub fn with_file_checks(
 ) -> Result<(Fleet, Vec<Diagnostic>), Vec<Diagnostic>> {
     let (fleet, mut diags) = compiled?;
     if let Some(flake) = flake {
-        diags.extend(operate::secret_files::check(&fleet, flake));
-        diags.sort_by_key(|d| d.primary.as_ref().map(|p| p.span.start));
+        diagnostic::merge(&mut diags, operate::secret_files::check(&fleet, flake));
     }
     if diags.iter().any(Diagnostic::is_error) {
         Err(diags)

@@ -11,12 +11,8 @@ pub fn run(src: &Source, out: &Path) -> ExitCode {
     let mut analysis = compile::analyze(&src.text);
     if let (Some(fleet), Some(flake)) = (&analysis.fleet, default_flake(src).filter(|f| f.is_dir()))
     {
-        analysis
-            .diagnostics
-            .extend(operate::secret_files::check(fleet, &flake));
-        analysis
-            .diagnostics
-            .sort_by_key(|d| d.primary.as_ref().map(|p| p.span.start));
+        let found = operate::secret_files::check(fleet, &flake);
+        analysis.add(found);
     }
     let page = compile::report::html(
         analysis.fleet.as_ref(),

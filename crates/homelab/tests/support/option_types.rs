@@ -159,7 +159,15 @@ impl Type {
 
 /// Nix code, which the checker cannot evaluate.
 fn is_code(v: &Nix) -> bool {
-    matches!(v, Nix::Raw(_) | Nix::Call { .. } | Nix::Lambda { .. })
+    matches!(
+        v,
+        Nix::Raw(_)
+            | Nix::Select { .. }
+            | Nix::Concat(_)
+            | Nix::Call { .. }
+            | Nix::Apply { .. }
+            | Nix::Lambda { .. }
+    )
 }
 
 fn show(v: &Nix) -> String {

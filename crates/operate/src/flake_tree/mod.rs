@@ -18,6 +18,7 @@
 mod guard;
 mod scan;
 
+use compile::diagnostic::Diagnostic;
 use compile::render::{File, Owner};
 pub use guard::STAGE_PREFIX;
 use scan::{Existing, Kind};
@@ -47,6 +48,21 @@ pub enum WriteError {
         #[source]
         source: io::Error,
     },
+}
+
+/// The refusal to overwrite hand edits, as the diagnostic the user sees:
+/// which files, and the two ways on.
+pub fn edited_by_hand(paths: &[PathBuf]) -> Diagnostic {
+    paths
+        .iter()
+        .fold(
+            Diagnostic::error("edited-by-hand", "generated files were edited by hand"),
+            |d, p| d.file(p.display().to_string()),
+        )
+        .help(
+            "move your changes into the spec (or hosts/<host>/extra.nix), then build again; \
+             or run `homelab build --force` to overwrite them",
+        )
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {

@@ -1,0 +1,356 @@
+//! Every agenix secret the fleet uses, with who reads it and where: the
+//! services' secrets, the access and backup secrets of each host that
+//! needs them, and the secrets the spec declares itself.
+
+use super::model::{Instance, Secret, VPN_NAMESPACE};
+use crate::catalog::{self, Alphabet, Generator, SecretSlot};
+use crate::diagnostic::Diagnostic;
+use crate::spec::{SecretSpec, Sp, Spec};
+use std::collections::BTreeMap;
+
+/// One use of a secret: what reads it, where and how.
+struct SecretUse {
+    description: String,
+    owner: Option<String>,
+    group: Option<String>,
+    mode: String,
+    /// The host that decrypts it; none for an admin-only secret.
+    host: Option<String>,
+    used_by: String,
+    units: Vec<String>,
+    generator: Option<Generator>,
+}
+
+impl SecretUse {
+    fn new(description: impl Into<String>, used_by: &str, host: &str) -> SecretUse {
+        SecretUse {
+            description: description.into(),
+            owner: None,
+            group: None,
+            mode: catalog::default_mode(),
+            host: Some(host.to_string()),
+            used_by: used_by.to_string(),
+            units: Vec::new(),
+            generator: None,
+        }
+    }
+
+    fn unit(mut self, unit: String) -> SecretUse {
+        self.units.push(unit);
+        self
+    }
+
+    fn owned_by(mut self, owner: &str) -> SecretUse {
+        self.owner = Some(owner.to_string());
+        self
+    }
+
+    fn made_by(mut self, generator: Generator) -> SecretUse {
+        self.generator = Some(generator);
+        self
+    }
+}
+
+/// The secrets by name. The first use of a name gives its description,
+/// owner, mode, generator and span; each use adds its host, reader and
+/// units.
+#[derive(Default)]
+struct Secrets(BTreeMap<String, Secret>);
+
+impl Secrets {
+    fn add(&mut self, name: &Sp<String>, u: SecretUse) {
+        let s = self.0.entry(name.value.clone()).or_insert_with(|| Secret {
+            name: name.value.clone(),
+            description: u.description,
+            owner: u.owner,
+            group: u.group,
+            mode: u.mode,
+            hosts: Vec::new(),
+            used_by: Vec::new(),
+            units: Vec::new(),
+            generator: u.generator,
+            span: name.span.clone(),
+        });
+        if let Some(host) = u.host
+            && !s.hosts.contains(&host)
+        {
+            s.hosts.push(host);
+        }
+        if !s.used_by.contains(&u.used_by) {
+            s.used_by.push(u.used_by);
+        }
+        for unit in u.units {
+            if !s.units.contains(&unit) {
+                s.units.push(unit);
+            }
+        }
+    }
+}
+
+pub(super) fn collect(
+    spec: &Spec,
+    instances: &[Instance],
+    diags: &mut Vec<Diagnostic>,
+) -> BTreeMap<String, Secret> {
+    let mut secrets = Secrets::default();
+    for i in instances {
+        for slot in &i.entry.secrets {
+            let name = Sp::new(i.secrets[&slot.name].clone(), i.name.span.clone());
+            secrets.add(&name, service_use(i, slot));
+        }
+    }
+    // Access and backup secrets live on every host that uses them.
+    for h in &spec.hosts {
+        access_secrets(&mut secrets, spec, instances, &h.name.value);
+        backup_secrets(&mut secrets, spec, &h.name.value);
+    }
+    for declared in &spec.secrets {
+        declared_secret(&mut secrets, spec, declared, diags);
+    }
+    secrets.0
+}
+
+/// A secret slot of a service, owned by the slot's or the entry's user; a
+/// slot decrypted by the admin only (`on_host = false`) has no host.
+fn service_use(i: &Instance, slot: &SecretSlot) -> SecretUse {
+    // A derived secret names its source by slot; the fleet by name.
+    let generator = slot.generate.clone().map(|g| match g {
+        Generator::Argon2 { from, template } => Generator::Argon2 {
+            from: i.secrets.get(&from).cloned().unwrap_or(from),
+            template,
+        },
+        Generator::Copy { from, template } => Generator::Copy {
+            from: i.secrets.get(&from).cloned().unwrap_or(from),
+            template,
+        },
+        other => other,
+    });
+    SecretUse {
+        description: slot.description.clone(),
+        owner: slot.owner.clone().or_else(|| i.entry.user.clone()),
+        group: slot.group.clone(),
+        mode: slot.mode.clone(),
+        host: slot.on_host.then(|| i.host.clone()),
+        used_by: i.name.value.clone(),
+        units: if slot.on_host {
+            slot.units.clone()
+        } else {
+            Vec::new()
+        },
+        generator,
+    }
+}
+
+/// The proxy's DNS credentials on the front proxy when anything is served
+/// on a name, the tunnel's where the host serves through it, the Tailscale
+/// key everywhere, the VPN configuration where a confined service runs.
+fn access_secrets(secrets: &mut Secrets, spec: &Spec, instances: &[Instance], host: &str) {
+    let mine = || instances.iter().filter(|i| i.host == host);
+    let access = &spec.access;
+    if let Some(p) = &access.proxy
+        && super::wiring::is_front_proxy(spec, host)
+        && instances.iter().any(|i| i.fqdn.is_some())
+    {
+        let description = format!(
+            "{} DNS API credentials for the ACME DNS-01 challenge",
+            p.dns_provider.value
+        );
+        let unit = format!("acme-{}.service", spec.homelab.internal_domain.value);
+        let u = SecretUse::new(description, "[access.proxy]", host)
+            .unit(unit)
+            .owned_by("acme");
+        secrets.add(&p.credentials_secret, u);
+    }
+    if let Some(k) = access
+        .tailscale
+        .as_ref()
+        .and_then(|t| t.auth_key_secret.as_ref())
+    {
+        let u = SecretUse::new(
+            "Tailscale auth key for joining the tailnet",
+            "[access.tailscale]",
+            host,
+        )
+        .unit("tailscaled-autoconnect.service".into());
+        secrets.add(k, u);
+    }
+    if let Some(t) = &access.tunnel
+        && mine().any(|i| i.public_fqdn.is_some())
+    {
+        let u = SecretUse::new(
+            "Cloudflare Tunnel credentials file",
+            "[access.tunnel]",
+            host,
+        )
+        .unit(format!("cloudflared-tunnel-{}.service", t.id.value));
+        secrets.add(&t.credentials_secret, u);
+    }
+    if let Some(v) = &access.vpn
+        && mine().any(|i| i.entry.vpn)
+    {
+        let u = SecretUse::new(
+            "wg-quick configuration of the VPN torrent clients are confined to",
+            "[access.vpn]",
+            host,
+        )
+        .unit(format!("{VPN_NAMESPACE}.service"));
+        secrets.add(&v.wireguard_secret, u);
+    }
+}
+
+/// The restic password (made by machine) and credentials on every host;
+/// the replication key on the replica host.
+fn backup_secrets(secrets: &mut Secrets, spec: &Spec, host: &str) {
+    let Some(b) = &spec.backup else { return };
+    let restic = "restic-backups-offsite.service".to_string();
+    let u = SecretUse::new("restic repository password", "[backup]", host)
+        .unit(restic.clone())
+        .made_by(Generator::Random {
+            length: 40,
+            alphabet: Alphabet::Alphanumeric,
+            template: None,
+        });
+    secrets.add(&b.password_secret, u);
+    if let Some(e) = &b.environment_secret {
+        let u = SecretUse::new(
+            "restic repository credentials (environment file)",
+            "[backup]",
+            host,
+        )
+        .unit(restic);
+        secrets.add(e, u);
+    }
+    if let Some(r) = b.replica.as_ref().filter(|r| r.host.value == host) {
+        let u = SecretUse::new(
+            "SSH private key the replica host pulls ZFS snapshots with",
+            "[backup] replica",
+            host,
+        )
+        .made_by(Generator::SshKey {
+            public_key: Some("backup.replica_public_key".into()),
+        });
+        // syncoid runs as a dynamic user and gets the key as a systemd
+        // credential, which root reads: no owner.
+        secrets.add(&r.key_secret, u);
+    }
+}
+
+/// A `[secrets.<name>]` of the spec: its owner wins, its hosts are added;
+/// a host the spec does not have is reported.
+fn declared_secret(
+    secrets: &mut Secrets,
+    spec: &Spec,
+    declared: &SecretSpec,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let mut hosts = Vec::new();
+    for h in &declared.hosts {
+        if spec.hosts.iter().any(|x| x.name.value == h.value) {
+            hosts.push(h.value.clone());
+        } else {
+            diags.push(
+                Diagnostic::error(
+                    "unknown-host",
+                    format!(
+                        "secret `{}` names no host `{}`",
+                        declared.name.value, h.value
+                    ),
+                )
+                .at(h.span.clone(), "not a host of this spec"),
+            );
+        }
+    }
+    let s = secrets
+        .0
+        .entry(declared.name.value.clone())
+        .or_insert_with(|| Secret {
+            name: declared.name.value.clone(),
+            description: "declared in the spec".into(),
+            owner: None,
+            group: None,
+            mode: catalog::default_mode(),
+            hosts: Vec::new(),
+            used_by: vec![format!("[secrets.{}]", declared.name.value)],
+            units: Vec::new(),
+            generator: None,
+            span: declared.name.span.clone(),
+        });
+    if let Some(o) = &declared.owner {
+        s.owner = Some(o.value.clone());
+    }
+    for h in hosts {
+        if !s.hosts.contains(&h) {
+            s.hosts.push(h);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::fleet::testing::{self, found, pos};
+    use crate::fleet::{Secret, resolve};
+
+    fn summary(text: &str, s: &Secret) -> String {
+        format!(
+            "{} {:?} {} @{}",
+            s.name,
+            s.owner,
+            s.hosts.join(","),
+            pos(text, &s.span)
+        )
+    }
+
+    #[test]
+    fn service_access_and_backup_secrets_with_their_hosts() {
+        let (text, spec) = testing::spec(
+            r#"[services.grafana]
+host = "server"
+[services.victoriametrics]
+host = "server"
+[services.homepage]
+host = "nas"
+
+[access.proxy]
+dns_provider = "cloudflare"
+credentials_secret = "acme-dns"
+
+[access.tailscale]
+auth_key_secret = "tailscale-authkey"
+
+[backup]
+repository = "s3:https://s3.example.org/home"
+password_secret = "restic-password"
+"#,
+        );
+        let fleet = resolve(&spec).unwrap();
+        let all: Vec<String> = fleet.secrets.values().map(|s| summary(&text, s)).collect();
+        // Homepage on `nas` is served by the front proxy on `server`, the
+        // one host that needs the DNS credentials.
+        assert_eq!(
+            all,
+            [
+                "acme-dns Some(\"acme\") server @29:22",
+                "grafana-admin-password Some(\"grafana\") server @20:11",
+                "grafana-secret-key Some(\"grafana\") server @20:11",
+                "restic-password None server,nas @36:19",
+                "tailscale-authkey None server,nas @32:19",
+            ]
+        );
+    }
+
+    #[test]
+    fn declared_secrets_add_hosts_and_report_unknown_ones() {
+        let (text, spec) =
+            testing::spec("[secrets.wifi]\nhosts = [\"server\", \"nowhere\"]\nowner = \"hass\"\n");
+        let diags = resolve(&spec).unwrap_err();
+        assert_eq!(found(&text, &diags), ["unknown-host@21:20"]);
+
+        let (text, spec) =
+            testing::spec("[secrets.wifi]\nhosts = [\"server\", \"nas\"]\nowner = \"hass\"\n");
+        let fleet = resolve(&spec).unwrap();
+        assert_eq!(
+            summary(&text, &fleet.secrets["wifi"]),
+            "wifi Some(\"hass\") server,nas @20:10"
+        );
+    }
+}
