@@ -59,14 +59,10 @@ pub fn hardware_used(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     for host in &fleet.hosts {
         for device in &host.spec.hardware {
             let kind = hardware_kind(&device.value);
-            let used = fleet
-                .instances
-                .iter()
-                .filter(|i| i.host == host.name())
-                .any(|i| {
-                    i.entry.hardware.iter().any(|k| k == kind)
-                        || i.entry.optional_hardware.iter().any(|k| k == kind)
-                });
+            let used = fleet.instances_on(host.name()).any(|i| {
+                i.entry.hardware.iter().any(|k| k == kind)
+                    || i.entry.optional_hardware.iter().any(|k| k == kind)
+            });
             if !used {
                 out.push(
                     Diagnostic::warning(

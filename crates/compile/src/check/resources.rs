@@ -16,9 +16,7 @@ pub fn ram_budget(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
             .map(|e| u64::from(e.ram_mb))
             .sum();
         let services: u64 = fleet
-            .instances
-            .iter()
-            .filter(|i| i.host == host.name())
+            .instances_on(host.name())
             .map(|i| u64::from(i.entry.ram_mb))
             .sum();
         let total = infra + services;

@@ -93,13 +93,16 @@ impl Fleet {
         out
     }
 
+    /// The service instances placed on `host`, in spec order.
+    pub fn instances_on<'a>(&'a self, host: &'a str) -> impl Iterator<Item = &'a Instance> + 'a {
+        self.instances.iter().filter(move |i| i.host == host)
+    }
+
     /// Every state directory on a host, its services' then its
     /// infrastructure's, with the name of what owns it.
     pub fn data_on<'a>(&'a self, host: &'a HostPlan) -> Vec<(&'a str, &'a DataDir)> {
         let services = self
-            .instances
-            .iter()
-            .filter(|i| i.host == host.name())
+            .instances_on(host.name())
             .flat_map(|i| i.data.iter().map(move |d| (i.name.value.as_str(), d)));
         let infrastructure = host.data.iter().map(|(e, d)| (e.name.as_str(), d));
         services.chain(infrastructure).collect()

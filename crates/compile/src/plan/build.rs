@@ -30,9 +30,7 @@ pub fn plan(fleet: &Fleet, host: &HostPlan) -> Plan {
             postgres_user: "postgres".into(),
         },
         services: fleet
-            .instances
-            .iter()
-            .filter(|i| i.host == host.name())
+            .instances_on(host.name())
             .filter(|i| !i.data.is_empty() || i.database.is_some())
             .map(|i| service(fleet, i))
             .collect(),

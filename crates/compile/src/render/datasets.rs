@@ -162,9 +162,8 @@ pub fn backup_snapshots(fleet: &Fleet, host: &HostPlan) -> Option<(Vec<Nix>, Vec
 pub fn private_root(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
     // The catalog test ties `dynamic_user` to state below the root.
     let mounted_below = fleet
-        .instances
-        .iter()
-        .filter(|i| i.host == host.name() && i.entry.dynamic_user)
+        .instances_on(host.name())
+        .filter(|i| i.entry.dynamic_user)
         .flat_map(|i| &i.data)
         .any(|d| d.dataset.is_some());
     if !mounted_below {

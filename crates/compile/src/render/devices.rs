@@ -25,9 +25,7 @@ fn coral(host: &HostPlan) -> Option<&str> {
 /// The host's part: drivers, udev rules and the unfree allow-list.
 pub fn infrastructure(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
     let mut unfree: Vec<String> = fleet
-        .instances
-        .iter()
-        .filter(|i| i.host == host.name())
+        .instances_on(host.name())
         .flat_map(|i| i.entry.unfree.iter().cloned())
         .collect();
     match gpu(host) {

@@ -275,9 +275,7 @@ fn offsite(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
     );
     let mut paths = Vec::new();
     let dumps: Vec<String> = fleet
-        .instances
-        .iter()
-        .filter(|i| i.host == host.name())
+        .instances_on(host.name())
         .filter_map(|i| {
             i.database
                 .as_ref()

@@ -96,11 +96,7 @@ pub fn render(fleet: &Fleet) -> Vec<File> {
 
 fn host_files(fleet: &Fleet, host: &HostPlan) -> Vec<File> {
     let dir = format!("hosts/{}", host.name());
-    let services: Vec<_> = fleet
-        .instances
-        .iter()
-        .filter(|i| i.host == host.name())
-        .collect();
+    let services: Vec<_> = fleet.instances_on(host.name()).collect();
     let mut imports = vec![
         Nix::Path("./hardware.nix".into()),
         Nix::Path("./extra.nix".into()),

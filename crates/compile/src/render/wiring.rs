@@ -67,11 +67,7 @@ pub fn admit_peers(m: &mut Attrs, i: &Instance) {
 /// once the export is mounted.
 fn mounts(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
     let mut seen: Vec<&str> = Vec::new();
-    let mounts = fleet
-        .instances
-        .iter()
-        .filter(|i| i.host == host.name())
-        .flat_map(|i| &i.nfs);
+    let mounts = fleet.instances_on(host.name()).flat_map(|i| &i.nfs);
     for mount in mounts {
         if seen.contains(&mount.at.as_str()) {
             continue;

@@ -91,11 +91,7 @@ pub fn html(
 fn hosts(page: &mut String, fleet: &Fleet) {
     page.push_str(r#"<section id="hosts"><h2>Hosts</h2><div class="cards">"#);
     for host in &fleet.hosts {
-        let services = fleet
-            .instances
-            .iter()
-            .filter(|i| i.host == host.name())
-            .count();
+        let services = fleet.instances_on(host.name()).count();
         let pools: Vec<String> = host
             .spec
             .pools
@@ -241,17 +237,11 @@ fn memory(page: &mut String, fleet: &Fleet) {
                 class: "infra",
             })
             .collect();
-        segments.extend(
-            fleet
-                .instances
-                .iter()
-                .filter(|i| i.host == host.name())
-                .map(|i| Segment {
-                    label: format!("{}: {} MiB", i.name.value, i.entry.ram_mb),
-                    value: f64::from(i.entry.ram_mb),
-                    class: "service",
-                }),
-        );
+        segments.extend(fleet.instances_on(host.name()).map(|i| Segment {
+            label: format!("{}: {} MiB", i.name.value, i.entry.ram_mb),
+            value: f64::from(i.entry.ram_mb),
+            class: "service",
+        }));
         let used: f64 = segments.iter().map(|s| s.value).sum();
         let ram = host.spec.ram_gb.value as f64 * 1024.0;
         let _ = write!(

@@ -59,7 +59,7 @@ pub fn ports(fleet: &Fleet) -> Table {
                 ));
             }
         }
-        for i in fleet.instances.iter().filter(|i| i.host == host.name()) {
+        for i in fleet.instances_on(host.name()) {
             for (n, port) in i.port.iter().chain(&i.entry.extra_ports).enumerate() {
                 // Extra ports (workers, gRPC) are never proxied.
                 let (url, exposure) = if n == 0 {
@@ -315,7 +315,7 @@ pub fn resources(fleet: &Fleet) -> Table {
                 mib(e.ram_mb.into()),
             ]);
         }
-        for i in fleet.instances.iter().filter(|i| i.host == host.name()) {
+        for i in fleet.instances_on(host.name()) {
             total += u64::from(i.entry.ram_mb);
             t.row(vec![
                 host.name().into(),
