@@ -198,10 +198,7 @@ fn index_options() -> (Vec<Vec<String>>, BTreeSet<Vec<String>>) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut required = Vec::new();
     let mut all = BTreeSet::new();
-    for dir in [
-        root.join("../shared/nixos-options"),
-        root.join("nixos-options"),
-    ] {
+    for dir in [root.join("nixos-options")] {
         let Ok(files) = std::fs::read_dir(&dir) else {
             continue;
         };
@@ -312,14 +309,8 @@ fn every_service_sets_required_options_and_binds_to_localhost() {
         "the index marks options without a default"
     );
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let index = Index::load(&[
-        root.join("../shared/nixos-options").as_path(),
-        root.join("nixos-options").as_path(),
-    ]);
-    let types = TypeIndex::load(&[
-        root.join("../shared/nixos-options").as_path(),
-        root.join("nixos-options").as_path(),
-    ]);
+    let index = Index::load(&[root.join("nixos-options").as_path()]);
+    let types = TypeIndex::load(&[root.join("nixos-options").as_path()]);
     let scratch = tempfile::tempdir().unwrap();
     let mut problems = Vec::new();
     let mut checked = 0;
