@@ -4,24 +4,13 @@
 //! architecture document (sections 3.2, 3.4, 5.2, 5.3, 7.1); family makes
 //! 3-2-1 whole with a NAS that pulls every critical dataset.
 
-use compile::fleet::Fleet;
-use compile::render::{File, render};
+use compile::render::render;
 use compile::show;
 use compile::spec::Size;
 
-fn example(name: &str) -> (Fleet, Vec<File>) {
-    let (fleet, _) = compile::compile(compile::examples::get(name).unwrap()).unwrap();
-    let files = render(&fleet);
-    (fleet, files)
-}
-
-fn text(files: &[File], path: &str) -> String {
-    files
-        .iter()
-        .find(|f| f.path == path)
-        .unwrap_or_else(|| panic!("no {path}"))
-        .text()
-}
+#[path = "support/examples.rs"]
+mod examples;
+use examples::{example, text};
 
 #[test]
 fn frame1_serves_the_enabled_services_table() {

@@ -4,22 +4,11 @@
 //! syncoid's sandbox and ZFS permissions, sanoid's schedule, restic's lock,
 //! one canonical name per service, secrets through agenix options).
 
-use compile::fleet::Fleet;
 use compile::render::{File, render};
 
-fn example(name: &str) -> (Fleet, Vec<File>) {
-    let (fleet, _) = compile::compile(compile::examples::get(name).unwrap()).unwrap();
-    let files = render(&fleet);
-    (fleet, files)
-}
-
-fn text(files: &[File], path: &str) -> String {
-    files
-        .iter()
-        .find(|f| f.path == path)
-        .unwrap_or_else(|| panic!("no {path}"))
-        .text()
-}
+#[path = "support/examples.rs"]
+mod examples;
+use examples::{example, text};
 
 fn all_examples() -> Vec<(&'static str, Vec<File>)> {
     compile::examples::names()

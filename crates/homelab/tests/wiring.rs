@@ -7,19 +7,9 @@
 use compile::fleet::{BIND_ADDRESS, Fleet};
 use compile::render::{File, render};
 
-fn example(name: &str) -> (Fleet, Vec<File>) {
-    let (fleet, _) = compile::compile(compile::examples::get(name).unwrap()).unwrap();
-    let files = render(&fleet);
-    (fleet, files)
-}
-
-fn text(files: &[File], path: &str) -> String {
-    files
-        .iter()
-        .find(|f| f.path == path)
-        .unwrap_or_else(|| panic!("no {path}"))
-        .text()
-}
+#[path = "support/examples.rs"]
+mod examples;
+use examples::{example, text};
 
 /// Every file of one host, concatenated.
 fn host_text(files: &[File], host: &str) -> String {
