@@ -62,3 +62,12 @@ pub fn summary(diags: &[Diagnostic]) -> String {
         count(Severity::Silenced),
     )
 }
+
+/// Prints a value as pretty JSON on stdout: the `--json` form of every
+/// command.
+pub fn json(value: &impl serde::Serialize) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("command output is plain data")
+    );
+}

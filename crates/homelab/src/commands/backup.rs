@@ -4,9 +4,10 @@
 //! command could not run.
 
 use crate::cli::{BackupCommand, HostArgs};
-use crate::print::fail;
+use crate::print::{self, fail};
 use compile::plan::{PLAN_VERSION, Plan};
 use operate::backup::progress::Progress;
+use operate::backup::restic::short_id;
 use operate::backup::{Context, drill, preseed, run, status};
 use operate::runner::Local;
 use std::process::ExitCode;
@@ -104,7 +105,7 @@ fn backup_run(ctx: &Context, names: &[String], json: bool) -> ExitCode {
                     o.dumps,
                     o.snapshots
                         .iter()
-                        .map(|(r, id)| format!("{r} ({})", &id[..8.min(id.len())]))
+                        .map(|(r, id)| format!("{r} ({})", short_id(id)))
                         .collect::<Vec<_>>()
                         .join(", ")
                 ));
@@ -122,10 +123,7 @@ fn backup_run(ctx: &Context, names: &[String], json: bool) -> ExitCode {
     }
     progress.finish();
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&results).expect("plain data")
-        );
+        print::json(&results);
     }
     exit(failed)
 }
@@ -159,16 +157,13 @@ fn backup_drill(ctx: &Context, names: &[String], from: Option<&str>, json: bool)
     }
     progress.finish();
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&records).expect("plain data")
-        );
+        print::json(&records);
     }
     exit(failed)
 }
 
 fn print_drill(r: &drill::DrillRecord) {
-    let snapshot = r.snapshot.as_deref().map_or("-", |s| &s[..8.min(s.len())]);
+    let snapshot = r.snapshot.as_deref().map_or("-", short_id);
     if r.passed {
         println!(
             "{}: drill passed: snapshot {snapshot} from {} back in {:.1} s ({} files, {}, {} tables checked)",
@@ -207,7 +202,7 @@ fn backup_preseed(ctx: &Context, names: &[String], json: bool) -> ExitCode {
             }) => format!(
                 "{}: restored snapshot {} from {repository}",
                 service.name,
-                &snapshot[..8.min(snapshot.len())]
+                short_id(snapshot)
             ),
             Ok(preseed::Outcome::Present { reason }) => {
                 format!("{}: left alone, {reason}", service.name)
@@ -230,10 +225,7 @@ fn backup_preseed(ctx: &Context, names: &[String], json: bool) -> ExitCode {
     }
     progress.finish();
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&results).expect("plain data")
-        );
+        print::json(&results);
     }
     exit(failed)
 }
@@ -246,10 +238,7 @@ fn backup_status(ctx: &Context, names: &[String], json: bool) -> ExitCode {
     let all: Vec<status::ServiceStatus> = services.iter().map(|s| status::status(ctx, s)).collect();
     let short = all.iter().any(|s| !s.shortfalls.is_empty());
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&all).expect("plain data")
-        );
+        print::json(&all);
     } else {
         print_status(&all);
     }

@@ -3,8 +3,9 @@
 
 use super::backup::{exit, with_context};
 use crate::cli::HostArgs;
-use crate::print::fail;
+use crate::print::{self, fail};
 use operate::backup::progress::Progress;
+use operate::backup::restic::short_id;
 use operate::backup::restore::{Request, restore};
 use std::process::ExitCode;
 
@@ -46,15 +47,12 @@ pub fn run(
         match result {
             Ok(report) => {
                 if json {
-                    println!(
-                        "{}",
-                        serde_json::to_string_pretty(&report).expect("plain data")
-                    );
+                    print::json(&report);
                 } else {
                     println!(
                         "{}: restored snapshot {} from {} ({} files), verified and healthy",
                         report.service,
-                        &report.snapshot[..8.min(report.snapshot.len())],
+                        short_id(&report.snapshot),
                         report.repository,
                         report.files
                     );

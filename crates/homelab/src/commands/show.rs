@@ -17,10 +17,7 @@ pub fn run(src: &Source, table: &str, json: bool) -> ExitCode {
     };
     let table = compile::show::table(fleet, table).expect("clap allows only known tables");
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&table.json()).expect("tables serialize")
-        );
+        print::json(&table.json());
     } else {
         print!("{}", table.text());
     }

@@ -31,10 +31,13 @@ impl Snapshot {
     }
 
     pub fn short(&self) -> &str {
-        self.short_id
-            .as_deref()
-            .unwrap_or(&self.id[..8.min(self.id.len())])
+        self.short_id.as_deref().unwrap_or(short_id(&self.id))
     }
+}
+
+/// The first eight characters of a snapshot id, as restic prints them.
+pub fn short_id(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
 }
 
 pub struct Restic<'c, 'a> {

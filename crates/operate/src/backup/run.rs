@@ -151,7 +151,7 @@ fn send(
         progress.line(format!(
             "{}: snapshot {} in {}",
             service.name,
-            &id[..8.min(id.len())],
+            super::restic::short_id(&id),
             repo.name
         ));
         snapshots.push((repo.name.clone(), id));

@@ -107,10 +107,7 @@ fn report(cx: &Context, problems: &[Problem], json: bool) -> ExitCode {
             .iter()
             .map(|p| serde_json::json!({"kind": p.kind, "secret": p.name, "message": p.message, "help": p.help}))
             .collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&out).expect("JSON values serialize")
-        );
+        crate::print::json(&out);
     } else {
         for p in problems {
             eprintln!("error[{}]: {}", p.kind, p.message);

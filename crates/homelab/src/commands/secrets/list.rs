@@ -37,10 +37,7 @@ pub fn run(cx: &Context, json: bool) -> ExitCode {
                 })
             })
             .collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&out).expect("JSON values serialize")
-        );
+        crate::print::json(&out);
         return ExitCode::SUCCESS;
     }
     let width = rows
