@@ -3,22 +3,10 @@
 //! `check`, `build` and `show` around files.
 
 use std::path::Path;
-use std::process::Command;
 
-/// Runs `homelab` in `dir`; returns exit code, stdout and stderr.
-fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_homelab"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("homelab runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
+#[path = "support/bin.rs"]
+mod bin;
+use bin::run_in as run;
 
 /// `check` on a spec from the corpus, copied to `homelab.toml` so that the
 /// path in the output is stable.

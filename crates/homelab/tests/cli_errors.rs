@@ -3,9 +3,6 @@
 //! runs `homelab` there with the spec given as `homelab.toml`, and compares
 //! the exact exit code, stdout and stderr (source line, carets, help).
 
-use std::path::Path;
-use std::process::Command;
-
 /// One host with a pool, three services, the reverse proxy, Tailscale and
 /// a backup repository; the host's boot disk last, so the lines above keep
 /// their numbers. It checks clean, without warnings.
@@ -46,20 +43,9 @@ password_secret = "restic-password"
 disk = "/dev/disk/by-id/nvme-SSD"
 "#;
 
-/// Runs `homelab` with `args` in `dir`; returns exit code, stdout, stderr.
-fn run_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_homelab"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("homelab runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
+#[path = "support/bin.rs"]
+mod bin;
+use bin::run_in;
 
 /// Writes `spec` to `homelab.toml` in a fresh folder and runs `homelab`
 /// there with `args`.

@@ -5,19 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn homelab(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_homelab"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("homelab runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
+#[path = "support/bin.rs"]
+mod bin;
+use bin::run_in as homelab;
 
 /// Writes the report of an example into `dir` and returns the page.
 fn example_report(dir: &Path, example: &str) -> String {

@@ -6,19 +6,9 @@ use std::path::Path;
 use std::process::Command;
 use std::str::FromStr;
 
-fn keygen(dir: &Path, name: &str) -> String {
-    let path = dir.join(name);
-    let ok = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
-        .arg(&path)
-        .status()
-        .expect("ssh-keygen runs (Debian openssh-client)");
-    assert!(ok.success());
-    std::fs::read_to_string(path.with_extension("pub"))
-        .unwrap()
-        .trim()
-        .to_string()
-}
+#[path = "support/bin.rs"]
+mod bin;
+use bin::keygen;
 
 fn encrypt(to: &[&str], path: &Path) {
     let recipients: Vec<age::ssh::Recipient> = to

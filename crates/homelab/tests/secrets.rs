@@ -7,19 +7,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-fn keygen(dir: &Path, name: &str) -> String {
-    let path = dir.join(name);
-    let ok = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
-        .arg(&path)
-        .status()
-        .expect("ssh-keygen runs (Debian openssh-client)");
-    assert!(ok.success());
-    std::fs::read_to_string(path.with_extension("pub"))
-        .unwrap()
-        .trim()
-        .to_string()
-}
+#[path = "support/bin.rs"]
+mod bin;
+use bin::keygen;
 
 /// A folder with an admin key, two host keys and a spec whose secrets
 /// `s1` (host a), `s2` (host b) and `s3` (admin only) are declared.
