@@ -10,6 +10,9 @@ use std::path::PathBuf;
 /// validates the whole system and `homelab build` writes a NixOS flake
 /// (services, ZFS datasets, snapshots, backups, reverse proxy with TLS,
 /// tailnet and tunnel access, status checks, dashboard, secrets).
+/// `homelab secrets` makes and rekeys the agenix files; on a host,
+/// `homelab backup` and `homelab restore` back up, drill and restore each
+/// service from the plan the build installed.
 ///
 /// Start with `homelab init`, or try a built-in example:
 /// `homelab build --example frame1 --out /tmp/flake`.
