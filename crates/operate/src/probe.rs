@@ -23,13 +23,19 @@ pub fn http_status(url: &str) -> Result<u16, String> {
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .map_err(|e| e.to_string())?;
-    write!(
+    let sent = write!(
         stream,
         "GET {path} HTTP/1.0\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
-    )
-    .map_err(|e| e.to_string())?;
+    );
+    // A server may answer and close before it reads the whole request; its
+    // answer still counts, so read even when the write failed.
     let mut head = [0u8; 64];
-    let n = stream.read(&mut head).map_err(|e| e.to_string())?;
+    let n = match (stream.read(&mut head), sent) {
+        (Ok(n), _) if n > 0 => n,
+        (_, Err(e)) => return Err(format!("{authority}: {e}")),
+        (Ok(n), Ok(())) => n,
+        (Err(e), Ok(())) => return Err(format!("{authority}: {e}")),
+    };
     let line = String::from_utf8_lossy(&head[..n]);
     line.split_whitespace()
         .nth(1)

@@ -156,7 +156,9 @@ impl Host {
                 "health": {
                     "url": format!("http://127.0.0.1:{}/health", self.health_port),
                     "status": 200,
-                    "timeout_seconds": 3
+                    // Healthy answers end the wait at once; the room is for
+                    // a loaded machine.
+                    "timeout_seconds": 30
                 },
                 "schedule": "daily",
                 "max_age_hours": 26
@@ -326,11 +328,14 @@ fn serve_health() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut stream = stream;
-            let mut buf = [0u8; 1024];
-            let _ = stream.read(&mut buf);
-            let _ = stream.write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        for mut stream in listener.incoming().flatten() {
+            // One thread per connection: a client that connects and never
+            // speaks (one killed half way) cannot hold up the next probe.
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 1024];
+                let _ = stream.read(&mut buf);
+                let _ = stream.write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok");
+            });
         }
     });
     port
