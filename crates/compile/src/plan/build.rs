@@ -12,6 +12,13 @@ pub const STATE_DIR: &str = "/var/lib/homelab";
 pub const PG_SOCKET_DIR: &str = "/run/postgresql";
 /// The restic job and repository name of the offsite copy.
 pub const OFFSITE: &str = "offsite";
+/// What the offsite repository keeps (the restic job's `pruneOpts`).
+pub const OFFSITE_RETENTION: Retention = Retention {
+    daily: 7,
+    weekly: 5,
+    monthly: 12,
+    yearly: 3,
+};
 /// Drills run weekly unless the spec says otherwise.
 pub const DRILL_SCHEDULE: &str = "weekly";
 /// A data class's policy: no passing drill in this many days falls short.
@@ -34,6 +41,8 @@ pub fn plan(fleet: &Fleet, host: &HostPlan) -> Plan {
             .filter(|i| !i.data.is_empty() || i.database.is_some())
             .map(|i| service(fleet, i))
             .collect(),
+        status_page: None,
+        metrics_dir: None,
     }
 }
 
@@ -122,6 +131,7 @@ fn repositories(fleet: &Fleet, class: DataClass) -> Vec<Repository> {
         password_secret: b.password_secret.value.clone(),
         environment_secret: b.environment_secret.as_ref().map(|e| e.value.clone()),
         offsite: true,
+        keep: Some(OFFSITE_RETENTION),
     }]
 }
 

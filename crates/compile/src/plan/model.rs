@@ -18,6 +18,56 @@ pub struct Plan {
     pub state_dir: String,
     pub drill: DrillSettings,
     pub services: Vec<ServicePlan>,
+    /// The status page that backups and drills report each result to
+    /// (Gatus external endpoints); none when the fleet has no status page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_page: Option<StatusPage>,
+    /// node-exporter's textfile-collector folder, where backups and drills
+    /// leave `homelab.prom` with their last-success timestamps for alerts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_dir: Option<String>,
+}
+
+/// Where results are pushed: `POST {url}/api/v1/endpoints/{key}/external`
+/// with `Authorization: Bearer <token>`, the token read from the agenix
+/// secret `token_secret`. Keys come from [`heartbeat_key`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusPage {
+    pub url: String,
+    pub token_secret: String,
+}
+
+/// The Gatus group of the backup and drill heartbeats.
+pub const HEARTBEAT_GROUP: &str = "backups";
+
+/// A job whose every run reports to the status page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Heartbeat {
+    Backup,
+    Drill,
+}
+
+/// The Gatus key of a service's backup or drill heartbeat: Gatus keys an
+/// endpoint `<group>_<name>`, lowercased, with ` /_,.#+&` turned into `-`.
+/// The renderer (external-endpoints) and the operating commands (the push)
+/// both call this, so the two cannot drift.
+pub fn heartbeat_key(service: &str, job: Heartbeat) -> String {
+    let name = match job {
+        Heartbeat::Backup => format!("{service}-backup"),
+        Heartbeat::Drill => format!("{service}-drill"),
+    };
+    format!(
+        "{}_{}",
+        gatus_sanitize(HEARTBEAT_GROUP),
+        gatus_sanitize(&name)
+    )
+}
+
+fn gatus_sanitize(s: &str) -> String {
+    s.to_lowercase()
+        .chars()
+        .map(|c| if " /_,.#+&".contains(c) { '-' } else { c })
+        .collect()
 }
 
 /// How and how often the data is proven to come back.
@@ -92,6 +142,34 @@ pub struct Repository {
     pub environment_secret: Option<String>,
     /// True when the repository is off the premises (3-2-1's "1").
     pub offsite: bool,
+    /// Retention applied by `restic forget --prune` after each backup;
+    /// none leaves every snapshot (an append-only repository prunes itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep: Option<Retention>,
+}
+
+/// restic `--keep-*` counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retention {
+    pub daily: u32,
+    pub weekly: u32,
+    pub monthly: u32,
+    pub yearly: u32,
+}
+
+impl Retention {
+    /// The `restic forget` flags, one `--keep-<unit> <n>` word pair each.
+    pub fn restic_flags(&self) -> Vec<String> {
+        [
+            ("daily", self.daily),
+            ("weekly", self.weekly),
+            ("monthly", self.monthly),
+            ("yearly", self.yearly),
+        ]
+        .iter()
+        .map(|(unit, n)| format!("--keep-{unit} {n}"))
+        .collect()
+    }
 }
 
 /// How to tell that the service works after a restore.
@@ -101,4 +179,21 @@ pub struct HealthProbe {
     pub status: u16,
     /// How long a restarted service may take to answer.
     pub timeout_seconds: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heartbeat_keys_follow_gatus_key_rules() {
+        assert_eq!(
+            heartbeat_key("vaultwarden", Heartbeat::Backup),
+            "backups_vaultwarden-backup"
+        );
+        assert_eq!(
+            heartbeat_key("Home.Assistant", Heartbeat::Drill),
+            "backups_home-assistant-drill"
+        );
+    }
 }

@@ -266,12 +266,7 @@ fn offsite(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
     put(
         m,
         "pruneOpts",
-        Nix::strs([
-            "--keep-daily 7",
-            "--keep-weekly 5",
-            "--keep-monthly 12",
-            "--keep-yearly 3",
-        ]),
+        Nix::strs(crate::plan::OFFSITE_RETENTION.restic_flags()),
     );
     let mut paths = Vec::new();
     let dumps: Vec<String> = fleet
