@@ -9,7 +9,7 @@
 use std::ffi::OsString;
 use std::io::{self, Write};
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 /// A program to run, its arguments, extra environment and standard input.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -89,6 +89,18 @@ pub trait Runner {
     fn name(&self) -> String;
     /// Runs `cmd` to completion and returns what it printed and its status.
     fn run(&self, cmd: &Cmd) -> io::Result<Output>;
+    /// Starts `cmd` with stdout and stderr piped, for output too large to
+    /// hold in memory (a restic tar stream). Its input, if any, is ignored.
+    fn spawn(&self, cmd: &Cmd) -> io::Result<Child> {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!(
+                "{} cannot stream the output of {}",
+                self.name(),
+                cmd.program
+            ),
+        ))
+    }
 }
 
 /// Runs commands on this machine.
@@ -104,6 +116,12 @@ impl Runner for Local {
         let mut command = Command::new(&cmd.program);
         command.args(&cmd.args).envs(cmd.env.iter().cloned());
         spawn_with_input(command, cmd.stdin.as_deref())
+    }
+
+    fn spawn(&self, cmd: &Cmd) -> io::Result<Child> {
+        let mut command = Command::new(&cmd.program);
+        command.args(&cmd.args).envs(cmd.env.iter().cloned());
+        spawn_piped(command)
     }
 }
 
@@ -171,6 +189,20 @@ impl Runner for Ssh {
         command.args(self.ssh_args()).arg(cmd.shell_line());
         spawn_with_input(command, cmd.stdin.as_deref())
     }
+
+    fn spawn(&self, cmd: &Cmd) -> io::Result<Child> {
+        let mut command = Command::new("ssh");
+        command.args(self.ssh_args()).arg(cmd.shell_line());
+        spawn_piped(command)
+    }
+}
+
+fn spawn_piped(mut command: Command) -> io::Result<Child> {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
 }
 
 fn spawn_with_input(mut command: Command, stdin: Option<&[u8]>) -> io::Result<Output> {

@@ -8,7 +8,7 @@ use crate::print::{self, fail};
 use compile::plan::{PLAN_VERSION, Plan};
 use operate::backup::progress::Progress;
 use operate::backup::restic::short_id;
-use operate::backup::{Context, drill, preseed, run, status};
+use operate::backup::{Context, drill, preseed, report, run, status};
 use operate::runner::Local;
 use std::process::ExitCode;
 
@@ -95,37 +95,72 @@ fn backup_run(ctx: &Context, names: &[String], json: bool) -> ExitCode {
     let mut failed = false;
     let mut results = Vec::new();
     for service in services {
-        match run::run(ctx, service, &progress) {
+        let started = std::time::Instant::now();
+        let result = run::run(ctx, service, &progress);
+        report::after_backup(ctx, service, &result, started.elapsed(), &progress);
+        match result {
             Ok(o) => {
-                progress.line(format!(
-                    "{}: backed up {} files ({}), {} database dump(s) to {}",
-                    o.service,
-                    o.files,
-                    bytes(o.bytes),
-                    o.dumps,
-                    o.snapshots
-                        .iter()
-                        .map(|(r, id)| format!("{r} ({})", short_id(id)))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
-                results.push(serde_json::json!({ "service": o.service, "ok": true, "outcome": o }));
+                print_backup(&o, &progress);
+                let problems = o.problems();
+                failed |= !problems.is_empty();
+                if !json {
+                    for p in &problems {
+                        eprintln!("error: {}: {p}", o.service);
+                    }
+                }
+                results.push(serde_json::json!({
+                    "service": o.service,
+                    "ok": problems.is_empty(),
+                    "outcome": o,
+                }));
             }
             Err(e) => {
                 failed = true;
-                progress.line(format!("error: {}: {e}", service.name));
                 if !json {
-                    eprintln!("error: {}: {e}", service.name);
+                    progress.suspend(|| eprintln!("error: {}: {e}", service.name));
                 }
                 results.push(serde_json::json!({ "service": service.name, "ok": false, "error": e.to_string() }));
             }
         }
     }
+    report::write_metrics(ctx, &progress);
     progress.finish();
     if json {
         print::json(&results);
     }
     exit(failed)
+}
+
+fn print_backup(o: &run::Outcome, progress: &Progress) {
+    let made: Vec<String> = o
+        .repositories
+        .iter()
+        .filter_map(|r| {
+            Some(format!(
+                "{} ({})",
+                r.repository,
+                short_id(r.snapshot.as_ref()?)
+            ))
+        })
+        .collect();
+    if !made.is_empty() {
+        progress.line(format!(
+            "{}: backed up {} files ({}), {} database dump(s) to {}",
+            o.service,
+            o.files,
+            bytes(o.bytes),
+            o.dumps,
+            made.join(", ")
+        ));
+    }
+    for r in &o.repositories {
+        if let Some(n) = r.forgotten {
+            progress.line(format!(
+                "{}: retention in {} removed {n} snapshot(s)",
+                o.service, r.repository
+            ));
+        }
+    }
 }
 
 fn backup_drill(ctx: &Context, names: &[String], from: Option<&str>, json: bool) -> ExitCode {
@@ -146,6 +181,7 @@ fn backup_drill(ctx: &Context, names: &[String], from: Option<&str>, json: bool)
         };
         match drill::drill(ctx, service, repo, &progress) {
             Ok(r) => {
+                report::after_drill(ctx, &r, &progress);
                 failed |= !r.passed;
                 if !json {
                     progress.suspend(|| print_drill(&r));
@@ -155,6 +191,7 @@ fn backup_drill(ctx: &Context, names: &[String], from: Option<&str>, json: bool)
             Err(e) => return fail(format!("{}: {e}", service.name)),
         }
     }
+    report::write_metrics(ctx, &progress);
     progress.finish();
     if json {
         print::json(&records);

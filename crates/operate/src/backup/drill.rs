@@ -8,7 +8,7 @@ use super::manifest::{self, Manifest};
 use super::postgres::{self, Throwaway};
 use super::progress::Progress;
 use super::restic::{Restic, Snapshot};
-use super::{Context, Result, fail, io, under};
+use super::{Context, Result, fail, io, stream, under};
 use compile::plan::{Repository, ServicePlan};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -38,8 +38,24 @@ pub fn record_path(ctx: &Context, service: &str) -> PathBuf {
         .join(format!("{service}.json"))
 }
 
+/// The last drill that passed, kept beside the last one (which may have
+/// failed): alerts want both the last result and the last success.
+pub fn passed_record_path(ctx: &Context, service: &str) -> PathBuf {
+    ctx.state_dir()
+        .join("drills")
+        .join(format!("{service}.passed.json"))
+}
+
 pub fn last_record(ctx: &Context, service: &str) -> Option<DrillRecord> {
-    let text = std::fs::read_to_string(record_path(ctx, service)).ok()?;
+    read_record(&record_path(ctx, service))
+}
+
+pub fn last_passed(ctx: &Context, service: &str) -> Option<DrillRecord> {
+    read_record(&passed_record_path(ctx, service))
+}
+
+fn read_record(path: &Path) -> Option<DrillRecord> {
+    let text = std::fs::read_to_string(path).ok()?;
     serde_json::from_str(&text).ok()
 }
 
@@ -112,21 +128,35 @@ fn attempt(
         ));
     }
     progress.step(format!(
-        "{}: restoring {} from {}",
+        "{}: restoring {} from {} and verifying as it arrives",
         service.name,
         snapshot.short(),
         repo.name
     ));
-    restic.restore(&snapshot.id, scratch)?;
+    let bar = progress.bytes(needed);
+    let extracted = restic.dump_tar(&snapshot.id, |archive| {
+        stream::extract(archive, scratch, |done| bar.set(done))
+    });
+    bar.finish();
+    let extracted = extracted?;
     let restored = under(scratch, &prefix.display().to_string());
-    progress.step(format!("{}: verifying against the manifest", service.name));
     let manifest = manifest::read(&under(&restored, &service.dump_dir).join(manifest::FILE_NAME))?;
-    let found = restored_files(service, &restored)?;
+    let backed_up: Vec<&str> = service
+        .paths
+        .iter()
+        .filter(|p| p.backed_up)
+        .map(|p| p.path.as_str())
+        .collect();
+    let found = stream::host_files(&extracted, &prefix, &backed_up);
     record.files = found.len();
     record.bytes = found.iter().map(|f| f.size).sum();
     record
         .problems
         .extend(manifest::verify(&manifest.files, &found));
+    let restored = Restored {
+        dir: &restored,
+        dumps: stream::host_files(&extracted, &prefix, &[service.dump_dir.as_str()]),
+    };
     verify_dumps(
         ctx, service, &manifest, &restored, scratch, record, progress,
     )
@@ -175,11 +205,18 @@ pub fn restored_files(service: &ServicePlan, restored: &Path) -> Result<Vec<mani
     Ok(found)
 }
 
+/// Where the snapshot came back, and its dumps as they were hashed on
+/// the way in.
+struct Restored<'a> {
+    dir: &'a Path,
+    dumps: Vec<manifest::FileEntry>,
+}
+
 fn verify_dumps(
     ctx: &Context,
     service: &ServicePlan,
     manifest: &Manifest,
-    restored: &Path,
+    restored: &Restored,
     scratch: &Path,
     record: &mut DrillRecord,
     progress: &Progress,
@@ -194,12 +231,17 @@ fn verify_dumps(
         &ctx.plan.drill.postgres_user,
     )?;
     for dump in &manifest.dumps {
-        let file = under(restored, &dump.path);
+        let file = under(restored.dir, &dump.path);
         let bytes = io(
             format!("reading the restored dump {}", file.display()),
             std::fs::read(&file),
         )?;
-        let hash = manifest::hash_file(&file).unwrap_or_default();
+        // Hashed on its way into scratch space.
+        let hash = restored
+            .dumps
+            .iter()
+            .find(|f| f.path == dump.path)
+            .map_or_else(String::new, |f| f.sha256.clone());
         if hash != dump.sha256 {
             record.problems.push(format!(
                 "{}: the dump differs from the manifest (sha256 {} restored, {} recorded)",
@@ -279,7 +321,15 @@ fn save(ctx: &Context, record: &DrillRecord) -> Result<()> {
     io(
         format!("writing {}", path.display()),
         crate::flake_tree::write_file(&path, text.as_bytes()),
-    )
+    )?;
+    if record.passed {
+        let passed = passed_record_path(ctx, &record.service);
+        io(
+            format!("writing {}", passed.display()),
+            crate::flake_tree::write_file(&passed, text.as_bytes()),
+        )?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

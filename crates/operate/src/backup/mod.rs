@@ -16,10 +16,12 @@ pub mod manifest;
 pub mod postgres;
 pub mod preseed;
 pub mod progress;
+pub mod report;
 pub mod restic;
 pub mod restore;
 pub mod run;
 pub mod status;
+pub mod stream;
 
 use crate::runner::{Cmd, Runner};
 use compile::plan::{Plan, ServicePlan};

@@ -2,6 +2,7 @@
 //! plain timestamped lines otherwise (logs, CI, systemd's journal).
 
 use indicatif::{ProgressBar, ProgressStyle};
+use std::cell::Cell;
 use std::io::IsTerminal;
 use std::time::Duration;
 
@@ -16,9 +17,7 @@ impl Progress {
             return Progress { bar: None };
         }
         let bar = ProgressBar::new_spinner();
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} [{elapsed}] {msg}").expect("a valid template"),
-        );
+        bar.set_style(spinner_style());
         bar.enable_steady_tick(Duration::from_millis(120));
         Progress { bar: Some(bar) }
     }
@@ -55,11 +54,65 @@ impl Progress {
         }
     }
 
+    /// A byte count towards `total` (a restore under way): a bar on a
+    /// terminal, a line at each quarter otherwise.
+    pub fn bytes(&self, total: u64) -> Bytes<'_> {
+        if let Some(bar) = self.bar.as_ref().filter(|b| !b.is_hidden()) {
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} [{elapsed}] {msg} {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec})",
+                )
+                .expect("a valid template"),
+            );
+            bar.set_length(total);
+            bar.set_position(0);
+        }
+        Bytes {
+            progress: self,
+            total: total.max(1),
+            next_quarter: Cell::new(1),
+        }
+    }
+
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
     }
+}
+
+/// See [`Progress::bytes`].
+pub struct Bytes<'p> {
+    progress: &'p Progress,
+    total: u64,
+    next_quarter: Cell<u64>,
+}
+
+impl Bytes<'_> {
+    pub fn set(&self, done: u64) {
+        match &self.progress.bar {
+            Some(bar) => bar.set_position(done),
+            None => {
+                let quarter = self.next_quarter.get();
+                if quarter <= 4 && done * 4 >= self.total * quarter {
+                    eprintln!("  {}% ({done} of {} bytes)", quarter * 25, self.total);
+                    self.next_quarter.set(quarter + 1);
+                }
+            }
+        }
+    }
+
+    /// Back to the spinner for the steps that follow.
+    pub fn finish(&self) {
+        if let Some(bar) = self.progress.bar.as_ref().filter(|b| !b.is_hidden()) {
+            bar.set_style(spinner_style());
+            bar.unset_length();
+        }
+    }
+}
+
+fn spinner_style() -> ProgressStyle {
+    ProgressStyle::with_template("{spinner} [{elapsed}] {msg}").expect("a valid template")
 }
 
 impl Default for Progress {

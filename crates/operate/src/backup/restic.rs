@@ -8,9 +8,9 @@
 //! 130 interrupted. restic before 0.17 says the same things with exit 1
 //! and a message, so both are read.
 
-use super::{Context, Result, fail, last_words};
+use super::{Context, Error, Result, fail, last_words};
 use crate::runner::Cmd;
-use compile::plan::Repository;
+use compile::plan::{Repository, Retention};
 use serde::Deserialize;
 use std::path::Path;
 
@@ -118,10 +118,7 @@ impl<'c, 'a> Restic<'c, 'a> {
                 "wrong password for repository `{name}`: the key in {} does not open it",
                 secret_file(&self.repo.password_secret)
             )
-        } else if code == Some(10)
-            || text.contains("Is there a repository at the following location")
-            || text.contains("repository does not exist")
-        {
+        } else if is_missing(code, stderr) {
             format!("repository `{name}` does not exist at {}", self.location())
         } else if code == Some(11) || text.contains("unable to create lock") {
             format!(
@@ -167,22 +164,43 @@ impl<'c, 'a> Restic<'c, 'a> {
         })
     }
 
-    /// Creates the repository when there is none yet (`restic init`).
-    pub fn ensure_initialized(&self) -> Result<()> {
+    /// Creates the repository when there is none yet (`restic init`);
+    /// true when it did. Only a repository that is missing is created: a
+    /// wrong password, a host that does not answer or a lock stay errors
+    /// (creating a second repository beside one that merely did not open
+    /// would split the backups).
+    pub fn ensure_initialized(&self) -> Result<bool> {
         let cmd = self.cmd(["cat", "config"])?;
         let out = self.ctx.exec(&cmd)?;
         if out.status.success() {
-            return Ok(());
+            return Ok(false);
         }
-        let text = String::from_utf8_lossy(&out.stderr);
-        let missing = out.status.code() == Some(10)
-            || text.contains("Is there a repository at the following location")
-            || text.contains("repository does not exist");
-        if !missing {
+        if !is_missing(out.status.code(), &out.stderr) {
             return fail(self.explain("opening the repository", out.status.code(), &out.stderr));
         }
-        self.run("initializing the repository", ["init"])?;
-        Ok(())
+        self.run("creating the repository", ["init"])?;
+        Ok(true)
+    }
+
+    /// Applies a retention policy to one service's snapshots from this
+    /// host (`restic forget --prune`), grouped by host and tag so that a
+    /// change of the service's paths does not start a second history.
+    /// Returns how many snapshots were removed.
+    pub fn forget(&self, host: &str, tag: &str, keep: &Retention) -> Result<usize> {
+        let mut args: Vec<String> = ["forget", "--prune", "--json", "--host", host, "--tag", tag]
+            .map(String::from)
+            .to_vec();
+        args.extend(["--group-by".into(), "host,tags".into()]);
+        args.extend(
+            keep.restic_flags()
+                .iter()
+                .flat_map(|f| f.split_whitespace().map(String::from).collect::<Vec<_>>()),
+        );
+        let out = self.run(
+            &format!("applying retention to `{tag}` in `{}`", self.repo.name),
+            args,
+        )?;
+        Ok(removed_count(&out))
     }
 
     /// `restic backup` of `paths`, tagged; returns the snapshot id.
@@ -231,6 +249,56 @@ impl<'c, 'a> Restic<'c, 'a> {
         Ok(())
     }
 
+    /// Streams the whole snapshot as a tar archive (`restic dump --archive
+    /// tar <snapshot> /`) into `consume`, which reads it as it arrives.
+    /// A failure of restic wins over the consumer's: a damaged pack or a
+    /// lost connection cuts the stream short, and restic says why.
+    pub fn dump_tar<T, E: std::fmt::Display>(
+        &self,
+        snapshot: &str,
+        consume: impl FnOnce(&mut dyn std::io::Read) -> std::result::Result<T, E>,
+    ) -> Result<T> {
+        let what = format!("restoring snapshot {snapshot} from `{}`", self.repo.name);
+        let cmd = self.cmd(["dump", "--archive", "tar", snapshot, "/"])?;
+        let mut child = self.ctx.runner.spawn(&cmd).map_err(|source| Error::Spawn {
+            program: cmd.program.clone(),
+            source,
+        })?;
+        let mut stderr = child.stderr.take().expect("stderr is piped");
+        // Drained on its own thread so a talkative restic never blocks.
+        let said = std::thread::spawn(move || {
+            let mut text = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut stderr, &mut text);
+            text
+        });
+        let mut stdout = child.stdout.take().expect("stdout is piped");
+        let consumed = consume(&mut stdout);
+        if consumed.is_ok() {
+            // A tar reader stops at the end-of-archive blocks; restic may
+            // still be writing padding, and dies of SIGPIPE if cut off.
+            let _ = std::io::copy(&mut stdout, &mut std::io::sink());
+        }
+        // Closing the pipe ends a restic still writing (the consumer gave up).
+        drop(stdout);
+        let status = child.wait();
+        let stderr = said.join().unwrap_or_default();
+        let code = match status {
+            Ok(s) if s.success() => None,
+            Ok(s) => Some(s.code()),
+            Err(e) => return fail(format!("{what}: waiting for restic: {e}")),
+        };
+        match (consumed, code) {
+            (Ok(v), None) => Ok(v),
+            // restic stopped because the consumer stopped reading: a
+            // broken pipe, or SIGPIPE (no exit code).
+            (Err(e), Some(code)) if code.is_none() || broken_pipe(&stderr) => {
+                fail(format!("{what}: {e}"))
+            }
+            (Err(e), None) => fail(format!("{what}: {e}")),
+            (_, Some(code)) => fail(self.explain(&what, code, &stderr)),
+        }
+    }
+
     /// The restore size of a snapshot, in bytes.
     pub fn restore_size(&self, snapshot: &str) -> Result<u64> {
         let out = self.run(
@@ -251,6 +319,37 @@ impl<'c, 'a> Restic<'c, 'a> {
         self.run("checking the repository", ["check"])?;
         Ok(())
     }
+}
+
+/// True when restic says there is no repository at the location (and
+/// not that it could not reach or open one).
+fn is_missing(code: Option<i32>, stderr: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(stderr);
+    code == Some(10)
+        || text.contains("Is there a repository at the following location")
+        || text.contains("repository does not exist")
+}
+
+/// Snapshots `restic forget --json` removed: its output is one JSON
+/// array of groups, each with a `remove` list (null when none), printed
+/// before prune's plain-text report.
+fn removed_count(stdout: &[u8]) -> usize {
+    let text = String::from_utf8_lossy(stdout);
+    let Some(json) = text.lines().find(|l| l.trim_start().starts_with('[')) else {
+        return 0;
+    };
+    serde_json::from_str::<Vec<serde_json::Value>>(json).map_or(0, |groups| {
+        groups
+            .iter()
+            .filter_map(|g| g["remove"].as_array())
+            .map(Vec::len)
+            .sum()
+    })
+}
+
+/// True when restic only complains that its output pipe was closed.
+fn broken_pipe(stderr: &[u8]) -> bool {
+    String::from_utf8_lossy(stderr).contains("broken pipe")
 }
 
 /// Where agenix decrypts secrets on a host (its default `age.secretsDir`).

@@ -9,7 +9,7 @@ use super::postgres::Server;
 use super::progress::Progress;
 use super::restic::Restic;
 use super::{Context, Result, io};
-use compile::plan::ServicePlan;
+use compile::plan::{Repository, ServicePlan};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -17,11 +17,44 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
     pub service: String,
-    /// Repository name → snapshot id.
-    pub snapshots: Vec<(String, String)>,
+    /// One entry per repository of the plan, in its order.
+    pub repositories: Vec<RepositoryOutcome>,
     pub files: usize,
     pub bytes: u64,
     pub dumps: usize,
+}
+
+impl Outcome {
+    /// Every repository holds a new snapshot.
+    pub fn backed_up(&self) -> bool {
+        self.repositories.iter().all(|r| r.snapshot.is_some())
+    }
+
+    /// Every problem, one line each: failed backups, then failed retention.
+    pub fn problems(&self) -> Vec<String> {
+        let failed = self.repositories.iter().filter_map(|r| r.error.clone());
+        let retention = self
+            .repositories
+            .iter()
+            .filter_map(|r| r.retention_error.clone());
+        failed.chain(retention).collect()
+    }
+}
+
+/// One repository's part of a backup.
+#[derive(Debug, Clone, Serialize)]
+pub struct RepositoryOutcome {
+    pub repository: String,
+    /// The snapshot made; none when the backup to it failed.
+    pub snapshot: Option<String>,
+    /// The repository did not exist and was created.
+    pub created: bool,
+    /// Snapshots removed by the repository's retention (none: no policy
+    /// or the backup failed).
+    pub forgotten: Option<usize>,
+    pub error: Option<String>,
+    /// Retention failed after a good backup: the snapshot stands.
+    pub retention_error: Option<String>,
 }
 
 pub fn run(ctx: &Context, service: &ServicePlan, progress: &Progress) -> Result<Outcome> {
@@ -142,25 +175,69 @@ fn send(
             .display()
             .to_string(),
     );
-    let mut snapshots = Vec::new();
-    for repo in &service.repositories {
-        progress.step(format!("{}: restic backup to {}", service.name, repo.name));
-        let restic = Restic::new(ctx, repo);
-        restic.ensure_initialized()?;
-        let id = restic.backup(&ctx.plan.host, &service.name, &paths)?;
-        progress.line(format!(
-            "{}: snapshot {} in {}",
-            service.name,
-            super::restic::short_id(&id),
-            repo.name
-        ));
-        snapshots.push((repo.name.clone(), id));
-    }
+    let repositories = service
+        .repositories
+        .iter()
+        .map(|repo| send_to(ctx, service, repo, &paths, progress))
+        .collect();
     Ok(Outcome {
         service: service.name.clone(),
-        snapshots,
+        repositories,
         files: manifest.files.len(),
         bytes: manifest.files.iter().map(|f| f.size).sum(),
         dumps: manifest.dumps.len(),
     })
+}
+
+/// Backs up to one repository, creating it on first use, then applies its
+/// retention. A failure here does not stop the other repositories.
+fn send_to(
+    ctx: &Context,
+    service: &ServicePlan,
+    repo: &Repository,
+    paths: &[String],
+    progress: &Progress,
+) -> RepositoryOutcome {
+    let restic = Restic::new(ctx, repo);
+    let mut out = RepositoryOutcome {
+        repository: repo.name.clone(),
+        snapshot: None,
+        created: false,
+        forgotten: None,
+        error: None,
+        retention_error: None,
+    };
+    progress.step(format!("{}: restic backup to {}", service.name, repo.name));
+    let made = restic.ensure_initialized().and_then(|created| {
+        out.created = created;
+        if created {
+            progress.line(format!(
+                "{}: created repository `{}` (it did not exist yet)",
+                service.name, repo.name
+            ));
+        }
+        restic.backup(&ctx.plan.host, &service.name, paths)
+    });
+    let id = match made {
+        Ok(id) => id,
+        Err(e) => {
+            out.error = Some(e.to_string());
+            return out;
+        }
+    };
+    progress.line(format!(
+        "{}: snapshot {} in {}",
+        service.name,
+        super::restic::short_id(&id),
+        repo.name
+    ));
+    out.snapshot = Some(id);
+    if let Some(keep) = &repo.keep {
+        progress.step(format!("{}: retention in {}", service.name, repo.name));
+        match restic.forget(&ctx.plan.host, &service.name, keep) {
+            Ok(n) => out.forgotten = Some(n),
+            Err(e) => out.retention_error = Some(e.to_string()),
+        }
+    }
+    out
 }
