@@ -4,6 +4,8 @@
 # small, some large). The drill restores the same snapshot and then checks
 # every file against the manifest; the difference is what verification
 # costs. Usage: benches/drill.sh [ROUNDS]   (needs restic; builds --release)
+# BASELINE=/path/to/older/homelab adds that binary's drill to each round,
+# to compare two versions on the same data in the same run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-3}"
@@ -65,7 +67,7 @@ export RESTIC_CACHE_DIR="$root/var/lib/homelab/restic-cache"
 snapshot="$(restic snapshots --json --tag app | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["id"])')"
 
 seconds() { local s; s=$(date +%s.%N); "$@" >/dev/null 2>&1; echo "$(date +%s.%N) - $s" | bc; }
-plain=(); drill=()
+plain=(); drill=(); base=()
 for r in $(seq "$rounds"); do
   sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
   p=$(seconds restic restore "$snapshot" --target "$work/plain")
@@ -73,10 +75,22 @@ for r in $(seq "$rounds"); do
   sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
   d=$(seconds hl backup drill app)
   plain+=("$p"); drill+=("$d")
-  printf 'round %s: restic restore %.2f s, homelab drill %.2f s\n' "$r" "$p" "$d"
+  printf 'round %s: restic restore %.2f s, homelab drill %.2f s' "$r" "$p" "$d"
+  if [ -n "${BASELINE:-}" ]; then
+    sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
+    b=$(seconds "$BASELINE" backup drill app --plan "$work/plan.json" --root "$root")
+    base+=("$b")
+    printf ', baseline drill %.2f s' "$b"
+  fi
+  echo
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 mp=$(median "${plain[@]}"); md=$(median "${drill[@]}")
 printf 'median: restic restore %.2f s, homelab drill %.2f s, overhead %.1f %%\n' \
   "$mp" "$md" "$(echo "($md - $mp) * 100 / $mp" | bc -l)"
+if [ -n "${BASELINE:-}" ]; then
+  mb=$(median "${base[@]}")
+  printf 'median: baseline drill %.2f s, overhead %.1f %%\n' \
+    "$mb" "$(echo "($mb - $mp) * 100 / $mp" | bc -l)"
+fi
 hl backup drill app --json | python3 -c 'import json,sys; r=json.load(sys.stdin)[0]; print("drill recorded:", r["passed"], r["files"], "files", r["bytes"], "bytes")'

@@ -229,10 +229,24 @@ pub enum BackupCommand {
     /// its data class's policy (no snapshot young enough, no passing drill
     /// within 30 days, no offsite copy).
     ///
-    /// Exit status: 0 nothing falls short, 1 something does, 2 could not run.
+    /// On a host it reads the installed plan. On the admin machine — in
+    /// the folder of homelab.toml (or with --spec) and without --plan — it
+    /// asks every NixOS host of the spec over SSH (`ssh <admin_user>@<address>`
+    /// runs `homelab backup status --json` there) and prints one table with
+    /// a HOST column; a host that does not answer is a row that says so.
+    ///
+    /// Exit status: 0 nothing falls short, 1 something does (or a host did
+    /// not answer), 2 could not run.
     Status {
         /// Services to show [default: all].
         services: Vec<String>,
+        /// The spec whose hosts to ask [default: ./homelab.toml, when
+        /// there is one and no --plan is given].
+        #[arg(long, value_name = "FILE", conflicts_with = "plan")]
+        spec: Option<PathBuf>,
+        /// Ask only this host (repeatable) [default: every NixOS host].
+        #[arg(long = "host", value_name = "HOST")]
+        hosts: Vec<String>,
         #[command(flatten)]
         host: HostArgs,
         /// Print the status as JSON.
@@ -244,13 +258,23 @@ pub enum BackupCommand {
 /// Where the operating commands find the host plan and the host's files.
 #[derive(clap::Args)]
 pub struct HostArgs {
-    /// The host plan the build wrote (hosts/<host>/plan.json).
-    #[arg(long, value_name = "FILE", default_value = compile::plan::INSTALLED_PATH)]
-    pub plan: PathBuf,
+    /// The host plan the build wrote (hosts/<host>/plan.json)
+    /// [default: /etc/homelab/plan.json].
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
     /// Take every absolute path of the plan under this folder, as
     /// `nixos-install --root` does (tests, rescue systems).
     #[arg(long, value_name = "DIR", default_value = "/")]
     pub root: PathBuf,
+}
+
+impl HostArgs {
+    /// The plan named, or the one a deployed host has installed.
+    pub fn plan_path(&self) -> PathBuf {
+        self.plan
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(compile::plan::INSTALLED_PATH))
+    }
 }
 
 /// Where the secrets are and who decrypts them.

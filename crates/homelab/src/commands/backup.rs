@@ -35,9 +35,24 @@ pub fn run(command: BackupCommand) -> ExitCode {
         } => with_context(&host, |ctx| backup_preseed(ctx, &services, json)),
         BackupCommand::Status {
             services,
+            spec,
+            hosts,
             host,
             json,
-        } => with_context(&host, |ctx| backup_status(ctx, &services, json)),
+        } => {
+            let spec = spec.or_else(|| {
+                let here = std::path::PathBuf::from("homelab.toml");
+                (host.plan.is_none() && here.is_file()).then_some(here)
+            });
+            match spec {
+                Some(spec) => super::backup_fleet::status(&spec, &hosts, &services, json),
+                None if !hosts.is_empty() => fail(
+                    "--host asks hosts named in a spec, and there is no homelab.toml here\n\
+                     help: run it in the folder of homelab.toml, or give --spec FILE",
+                ),
+                None => with_context(&host, |ctx| backup_status(ctx, &services, json)),
+            }
+        }
     }
 }
 
@@ -56,7 +71,7 @@ pub fn with_context(host: &HostArgs, f: impl FnOnce(&Context) -> ExitCode) -> Ex
 }
 
 fn load_plan(host: &HostArgs) -> Result<Plan, String> {
-    let path = &host.plan;
+    let path = &host.plan_path();
     let text = std::fs::read_to_string(path).map_err(|e| {
         format!(
             "cannot read the host plan {}: {e}\nhelp: `homelab build` writes hosts/<host>/plan.json; \
@@ -283,18 +298,14 @@ fn backup_status(ctx: &Context, names: &[String], json: bool) -> ExitCode {
 }
 
 fn print_status(all: &[status::ServiceStatus]) {
-    let mut rows = vec![
-        [
-            "SERVICE",
-            "CLASS",
-            "REPOSITORY",
-            "SNAPSHOT",
-            "AGE",
-            "REPOSITORY STATE",
-            "LAST DRILL",
-        ]
-        .map(String::from),
-    ];
+    print_rows(status_rows(all, None));
+    print_shortfalls(all.iter().map(|s| (None, s)), Vec::new());
+}
+
+/// The header and one row per service and repository; with `host`, a
+/// HOST column first.
+pub fn status_rows(all: &[status::ServiceStatus], host: Option<&str>) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
     for s in all {
         let drill = s.last_drill.as_ref().map_or("never".to_string(), |d| {
             format!(
@@ -305,21 +316,18 @@ fn print_status(all: &[status::ServiceStatus]) {
             )
         });
         let class = format!("{:?}", s.class).to_lowercase();
+        let mut row = |repo: [String; 4]| {
+            let mut r: Vec<String> = host.map(str::to_string).into_iter().collect();
+            r.extend([s.service.clone(), class.clone()]);
+            r.extend(repo);
+            r.push(drill.clone());
+            rows.push(r);
+        };
         if s.repositories.is_empty() {
-            rows.push([
-                s.service.clone(),
-                class.clone(),
-                "-".into(),
-                "-".into(),
-                "-".into(),
-                "-".into(),
-                drill.clone(),
-            ]);
+            row(["-", "-", "-", "-"].map(String::from));
         }
         for r in &s.repositories {
-            rows.push([
-                s.service.clone(),
-                class.clone(),
+            row([
                 r.name.clone(),
                 r.latest_snapshot.clone().unwrap_or_else(|| "none".into()),
                 r.age_hours.map_or("-".into(), |h| format!("{h:.1} h")),
@@ -328,14 +336,38 @@ fn print_status(all: &[status::ServiceStatus]) {
                     (true, false) => "damaged".into(),
                     (true, true) => "healthy".into(),
                 },
-                drill.clone(),
             ]);
         }
     }
-    let widths: Vec<usize> = (0..7)
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+    rows
+}
+
+/// Prints rows under the status header, columns aligned.
+pub fn print_rows(rows: Vec<Vec<String>>) {
+    let with_host = rows.first().is_some_and(|r| r.len() == 8);
+    let mut header: Vec<String> = with_host.then(|| "HOST".to_string()).into_iter().collect();
+    header.extend(
+        [
+            "SERVICE",
+            "CLASS",
+            "REPOSITORY",
+            "SNAPSHOT",
+            "AGE",
+            "REPOSITORY STATE",
+            "LAST DRILL",
+        ]
+        .map(String::from),
+    );
+    let all: Vec<Vec<String>> = std::iter::once(header).chain(rows).collect();
+    let widths: Vec<usize> = (0..all[0].len())
+        .map(|c| {
+            all.iter()
+                .map(|r| r.get(c).map_or(0, |v| v.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
-    for row in &rows {
+    for row in &all {
         let line: Vec<String> = row
             .iter()
             .zip(&widths)
@@ -343,16 +375,33 @@ fn print_status(all: &[status::ServiceStatus]) {
             .collect();
         println!("{}", line.join("  ").trim_end());
     }
-    let short: Vec<&status::ServiceStatus> =
-        all.iter().filter(|s| !s.shortfalls.is_empty()).collect();
-    if short.is_empty() {
+}
+
+/// The shortfalls of every service, `host: service: shortfall` when the
+/// host is given.
+pub fn print_shortfalls<'a>(
+    all: impl Iterator<Item = (Option<&'a str>, &'a status::ServiceStatus)>,
+    more: Vec<String>,
+) {
+    let lines: Vec<String> = all
+        .flat_map(|(host, s)| {
+            let who = match host {
+                Some(h) => format!("{h}: {}", s.service),
+                None => s.service.clone(),
+            };
+            s.shortfalls
+                .iter()
+                .map(move |f| format!("  {who}: {f}"))
+                .collect::<Vec<_>>()
+        })
+        .chain(more)
+        .collect();
+    if lines.is_empty() {
         println!("\nevery service meets its policy");
     } else {
         println!("\nshortfalls:");
-        for s in short {
-            for f in &s.shortfalls {
-                println!("  {}: {f}", s.service);
-            }
+        for l in lines {
+            println!("{l}");
         }
     }
 }

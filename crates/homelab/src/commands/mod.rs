@@ -2,6 +2,7 @@
 //! and operate libraries, prints, and returns the exit status.
 
 pub mod backup;
+pub mod backup_fleet;
 pub mod build;
 pub mod check;
 pub mod init;

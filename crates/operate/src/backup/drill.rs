@@ -86,8 +86,10 @@ pub fn drill(
         std::process::id()
     ));
     let outcome = attempt(ctx, service, repo, &scratch, &mut record, progress);
-    let _ = std::fs::remove_dir_all(&scratch);
+    // Recovery ends when the data is back and checked; clearing the
+    // scratch space after is the drill's housekeeping, not recovery.
     record.recovery_seconds = started.elapsed().as_secs_f64();
+    let _ = std::fs::remove_dir_all(&scratch);
     if let Err(e) = outcome {
         record.problems.insert(0, e.to_string());
     }
@@ -115,29 +117,25 @@ fn attempt(
         )?;
     }
     io("creating scratch space", std::fs::create_dir_all(scratch))?;
-    let needed = restic.restore_size(&snapshot.id)?;
-    let free = free_bytes(scratch)?;
-    if free < needed {
-        return fail(format!(
-            "scratch space too small at {}: snapshot {} needs {} bytes, {} are free; \
-             free space there or mount a larger file system on it",
-            scratch.display(),
-            snapshot.short(),
-            needed,
-            free
-        ));
-    }
     progress.step(format!(
         "{}: restoring {} from {} and verifying as it arrives",
         service.name,
         snapshot.short(),
         repo.name
     ));
-    let bar = progress.bytes(needed);
-    let extracted = restic.dump_tar(&snapshot.id, |archive| {
+    let needed = std::cell::Cell::new(0);
+    let room = || {
+        needed.set(restic.restore_size(&snapshot.id)?);
+        enough_room(scratch, &snapshot, needed.get())
+    };
+    let bar = std::cell::OnceCell::new();
+    let extracted = restic.dump_tar(&snapshot.id, room, |archive| {
+        let bar = bar.get_or_init(|| progress.bytes(needed.get()));
         stream::extract(archive, scratch, |done| bar.set(done))
     });
-    bar.finish();
+    if let Some(bar) = bar.get() {
+        bar.finish();
+    }
     let extracted = extracted?;
     let restored = under(scratch, &prefix.display().to_string());
     let manifest = manifest::read(&under(&restored, &service.dump_dir).join(manifest::FILE_NAME))?;
@@ -160,6 +158,22 @@ fn attempt(
     verify_dumps(
         ctx, service, &manifest, &restored, scratch, record, progress,
     )
+}
+
+/// Fails with a precise message when the snapshot does not fit.
+fn enough_room(scratch: &Path, snapshot: &Snapshot, needed: u64) -> Result<()> {
+    let free = free_bytes(scratch)?;
+    if free < needed {
+        return fail(format!(
+            "scratch space too small at {}: snapshot {} needs {} bytes, {} are free; \
+             free space there or mount a larger file system on it",
+            scratch.display(),
+            snapshot.short(),
+            needed,
+            free
+        ));
+    }
+    Ok(())
 }
 
 /// The newest snapshot of the service in the repository.

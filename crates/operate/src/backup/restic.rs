@@ -253,9 +253,14 @@ impl<'c, 'a> Restic<'c, 'a> {
     /// tar <snapshot> /`) into `consume`, which reads it as it arrives.
     /// A failure of restic wins over the consumer's: a damaged pack or a
     /// lost connection cuts the stream short, and restic says why.
+    ///
+    /// `gate` runs once restic has started and before anything is read, so
+    /// a check (free space) overlaps restic opening the repository; when
+    /// it fails, restic is stopped and nothing is written.
     pub fn dump_tar<T, E: std::fmt::Display>(
         &self,
         snapshot: &str,
+        gate: impl FnOnce() -> Result<()>,
         consume: impl FnOnce(&mut dyn std::io::Read) -> std::result::Result<T, E>,
     ) -> Result<T> {
         let what = format!("restoring snapshot {snapshot} from `{}`", self.repo.name);
@@ -264,6 +269,11 @@ impl<'c, 'a> Restic<'c, 'a> {
             program: cmd.program.clone(),
             source,
         })?;
+        if let Err(e) = gate() {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(e);
+        }
         let mut stderr = child.stderr.take().expect("stderr is piped");
         // Drained on its own thread so a talkative restic never blocks.
         let said = std::thread::spawn(move || {

@@ -8,9 +8,9 @@ use super::drill::{DrillRecord, last_record};
 use super::restic::Restic;
 use compile::plan::ServicePlan;
 use compile::spec::DataClass;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ServiceStatus {
     pub service: String,
     pub class: DataClass,
@@ -21,7 +21,7 @@ pub struct ServiceStatus {
     pub shortfalls: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RepositoryStatus {
     pub name: String,
     pub offsite: bool,
