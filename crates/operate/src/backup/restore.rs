@@ -10,9 +10,11 @@
 //! killed half way leaves the journal: the next `restore` (or
 //! [`recover`]) puts the old data back before doing anything else.
 //!
-//! The folders are moved by rename, which needs them to be plain folders
-//! on one file system; a path that is its own ZFS dataset is a mount point
-//! and cannot be renamed, see docs/backup.md.
+//! Plain folders are moved aside by rename. A path that is its own ZFS
+//! dataset is a mount point and cannot be renamed: it is kept as a ZFS
+//! snapshot instead, emptied and filled with the restored copy; a failure
+//! rolls the dataset back to that snapshot (`zfs rollback -r`), and the
+//! snapshot is destroyed only once the restore stands.
 
 use super::drill::{latest, prefix_of, restored_files};
 use super::manifest::{self, Manifest};
@@ -20,7 +22,8 @@ use super::postgres::Server;
 use super::progress::Progress;
 use super::restic::{Restic, Snapshot};
 use super::{Context, Result, fail, io, under};
-use compile::plan::{Repository, ServicePlan};
+use crate::runner::Cmd;
+use compile::plan::{Repository, ServicePlan, StatePath};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -58,6 +61,19 @@ struct Journal {
     moves: Vec<(PathBuf, PathBuf)>,
     /// The live database's dump taken before loading the snapshot's.
     database_before: Option<(String, PathBuf)>,
+    /// Paths that are their own dataset: a mount point cannot be renamed
+    /// aside, so a ZFS snapshot is the copy put back by rollback.
+    #[serde(default)]
+    zfs: Vec<ZfsAside>,
+}
+
+/// A dataset's state before the restore, kept as a snapshot.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ZfsAside {
+    /// The mount point, under root.
+    live: PathBuf,
+    /// `pool/dataset@homelab-restore-<time>`.
+    snapshot: String,
 }
 
 fn work_dir(ctx: &Context, service: &str) -> PathBuf {
@@ -171,6 +187,7 @@ pub fn restore(
             }
         };
     }
+    release_datasets(ctx, &journal, progress);
     let _ = std::fs::remove_file(journal_path(ctx, &service.name));
     Ok(Report {
         service: service.name.clone(),
@@ -258,10 +275,13 @@ fn swap_in(
     journal: &mut Journal,
     progress: &Progress,
 ) -> Result<()> {
-    let moves: Vec<(PathBuf, PathBuf)> = service
+    let (datasets, folders): (Vec<&StatePath>, Vec<&StatePath>) = service
         .paths
         .iter()
         .filter(|p| p.backed_up)
+        .partition(|p| p.dataset.is_some());
+    let moves: Vec<(PathBuf, PathBuf)> = folders
+        .iter()
         .map(|p| {
             let live = ctx.host_path(&p.path);
             let mut aside = live.clone().into_os_string();
@@ -280,10 +300,10 @@ fn swap_in(
     // point is undone by the next run.
     save_journal(ctx, journal)?;
     progress.step(format!("{}: moving the current data aside", service.name));
-    for ((live, aside), p) in moves
-        .iter()
-        .zip(service.paths.iter().filter(|p| p.backed_up))
-    {
+    for p in &datasets {
+        swap_dataset(ctx, p, staged, stamp, journal)?;
+    }
+    for ((live, aside), p) in moves.iter().zip(&folders) {
         if live.exists() {
             io(
                 format!("moving {} aside", live.display()),
@@ -340,8 +360,87 @@ fn live_server(ctx: &Context, socket_dir: &str) -> Server {
     }
 }
 
+/// Replaces a dataset's contents with the staged copy: a ZFS snapshot
+/// first (the copy a failure rolls back to), then the mount point is
+/// emptied and the staged files are copied in (staging is on another
+/// file system, so they cannot be renamed in).
+fn swap_dataset(
+    ctx: &Context,
+    p: &StatePath,
+    staged: &Path,
+    stamp: i64,
+    journal: &mut Journal,
+) -> Result<()> {
+    let dataset = p.dataset.as_deref().expect("a dataset path");
+    let live = ctx.host_path(&p.path);
+    let snapshot = format!("{dataset}@homelab-restore-{stamp}");
+    ctx.exec_ok(
+        &format!("zfs snapshot of {dataset} before the restore"),
+        &Cmd::new("zfs").args(["snapshot", &snapshot]),
+    )?;
+    // On disk before the first file is removed: a crash from here on is
+    // rolled back by the next run.
+    journal.zfs.push(ZfsAside {
+        live: live.clone(),
+        snapshot,
+    });
+    save_journal(ctx, journal)?;
+    empty_folder(&live)?;
+    let source = under(staged, &p.path);
+    if source.exists() {
+        ctx.exec_ok(
+            &format!("copying the restored {} in place", p.path),
+            &Cmd::new("cp").args([
+                "-a".to_string(),
+                "--".into(),
+                format!("{}/.", source.display()),
+                live.display().to_string(),
+            ]),
+        )?;
+    }
+    Ok(())
+}
+
+/// Removes everything inside `dir`, keeping `dir` (a mount point).
+fn empty_folder(dir: &Path) -> Result<()> {
+    let entries = io(format!("reading {}", dir.display()), std::fs::read_dir(dir))?;
+    for entry in entries {
+        let path = io(format!("reading {}", dir.display()), entry)?.path();
+        let removed = if path.is_dir() && !path.is_symlink() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        io(format!("emptying {}", dir.display()), removed)?;
+    }
+    Ok(())
+}
+
+/// Drops the snapshots kept for the datasets once the restore stands.
+fn release_datasets(ctx: &Context, journal: &Journal, progress: &Progress) {
+    for z in &journal.zfs {
+        let destroyed = ctx.exec_ok(
+            "zfs destroy of the pre-restore snapshot",
+            &Cmd::new("zfs").args(["destroy", &z.snapshot]),
+        );
+        if let Err(e) = destroyed {
+            progress.line(format!("warning: {e}; remove {} by hand", z.snapshot));
+        }
+    }
+}
+
 /// Puts back what the journal moved: the old folders and database.
 fn undo(ctx: &Context, service: &ServicePlan, journal: &Journal) -> Result<()> {
+    for z in &journal.zfs {
+        ctx.exec_ok(
+            &format!("zfs rollback of {}", z.live.display()),
+            &Cmd::new("zfs").args(["rollback", "-r", &z.snapshot]),
+        )?;
+        ctx.exec_ok(
+            "zfs destroy of the pre-restore snapshot",
+            &Cmd::new("zfs").args(["destroy", &z.snapshot]),
+        )?;
+    }
     for (live, aside) in &journal.moves {
         if !aside.exists() {
             continue;
