@@ -329,12 +329,8 @@ fn a_restore_whose_service_stays_unhealthy_puts_the_old_data_back() {
     h.sql("app", "delete from notes where id > 10");
     let before = live(&h);
     let mut plan = h.plan_json();
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    plan["services"][0]["health"]["url"] = format!("http://127.0.0.1:{closed}/health").into();
+    let unhealthy = host::unhealthy_port();
+    plan["services"][0]["health"]["url"] = format!("http://127.0.0.1:{unhealthy}/health").into();
     plan["services"][0]["health"]["timeout_seconds"] = 1.into();
     h.write_plan(plan);
     let (code, _, stderr) = h.homelab(&["restore", "app"]);
@@ -353,20 +349,21 @@ fn a_restore_whose_service_stays_unhealthy_puts_the_old_data_back() {
 
 /// kill -9 while the restored data is in place but the service is not yet
 /// confirmed healthy: the journal lets the next run put the original back
-/// first, and that second restore succeeds.
+/// first, and that second restore succeeds. The health URL answers 503
+/// from a port this test holds: a port merely closed can be handed to a
+/// parallel test's health server, which answers 200, and the restore would
+/// then finish before the kill and leave no journal to find.
 #[test]
 fn a_restore_killed_half_way_is_undone_by_the_next_one() {
     let h = backed_up();
     std::fs::write(h.root_path("/var/lib/app/config.toml"), "newer\n").unwrap();
     let original = live(&h);
     let mut plan = h.plan_json();
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    plan["services"][0]["health"]["url"] = format!("http://127.0.0.1:{closed}/health").into();
-    plan["services"][0]["health"]["timeout_seconds"] = 60.into();
+    let unhealthy = host::unhealthy_port();
+    plan["services"][0]["health"]["url"] = format!("http://127.0.0.1:{unhealthy}/health").into();
+    // Long enough that the kill, not the probe's timeout, ends this
+    // restore on a loaded machine; the kill comes as soon as it probes.
+    plan["services"][0]["health"]["timeout_seconds"] = 600.into();
     h.write_plan(plan);
     let mut child = h
         .homelab_cmd(&["restore", "app"])
@@ -383,7 +380,7 @@ fn a_restore_killed_half_way_is_undone_by_the_next_one() {
                 .starts_with("app.before-restore-")
         })
     };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
     while !(journal.exists() && aside() && h.unit_log().matches("start app.service").count() >= 2) {
         assert!(
             std::time::Instant::now() < deadline,

@@ -289,25 +289,21 @@ fn results_reach_the_status_page_and_the_metrics_file() {
         requests[2]
     );
 
-    // A status page that is down is a warning; the backup stands.
+    // A status page that refuses is a warning; the backup stands.
     std::fs::write(
         h.root_path("/run/agenix/restic-password"),
         "correct horse battery staple\n",
     )
     .unwrap();
-    let closed = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    plan["status_page"]["url"] = json!(format!("http://127.0.0.1:{closed}"));
+    let refusing = host::unhealthy_port();
+    plan["status_page"]["url"] = json!(format!("http://127.0.0.1:{refusing}"));
     h.write_plan(plan);
     let (code, out, err) = h.homelab(&["backup", "run", "app"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
         err.contains(
             "warning: the status page did not take the result of backups_app-backup: 127.0.0.1:"
-        ),
+        ) && err.contains("answered `HTTP/1.0 503 Service Unavailable`"),
         "{err}"
     );
 }

@@ -128,12 +128,8 @@ fn a_failure_after_the_data_was_replaced_rolls_the_dataset_back() {
     let before = tree(&data);
     let mut plan = h.plan_json();
     plan["services"][0]["paths"][0]["dataset"] = "tank/app".into();
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    plan["services"][0]["health"]["url"] = format!("http://127.0.0.1:{closed}/health").into();
+    let unhealthy = host::unhealthy_port();
+    plan["services"][0]["health"]["url"] = format!("http://127.0.0.1:{unhealthy}/health").into();
     plan["services"][0]["health"]["timeout_seconds"] = 1.into();
     h.write_plan(plan);
     let (code, _, stderr) = h.homelab(&["restore", "app"]);

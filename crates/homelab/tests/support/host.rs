@@ -325,6 +325,19 @@ impl Drop for Host {
 /// A tiny HTTP server on loopback answering 200 to everything: the
 /// service's health endpoint.
 fn serve_health() -> u16 {
+    serve_status("200 OK")
+}
+
+/// A loopback port where a service answers `503 Service Unavailable` to
+/// everything: an unhealthy service, or a status page that refuses. The
+/// port stays taken for the whole test run; a port that was merely
+/// closed could be handed to a parallel test's server and start
+/// answering 200.
+pub fn unhealthy_port() -> u16 {
+    serve_status("503 Service Unavailable")
+}
+
+fn serve_status(status: &'static str) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
@@ -334,7 +347,8 @@ fn serve_health() -> u16 {
             std::thread::spawn(move || {
                 let mut buf = [0u8; 1024];
                 let _ = stream.read(&mut buf);
-                let _ = stream.write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok");
+                let answer = format!("HTTP/1.0 {status}\r\nContent-Length: 2\r\n\r\nok");
+                let _ = stream.write_all(answer.as_bytes());
             });
         }
     });
