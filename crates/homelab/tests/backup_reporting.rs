@@ -73,10 +73,15 @@ fn retention_applies_per_repository_and_its_failure_keeps_the_backup() {
     plan["services"][0]["repositories"][0]["keep"] =
         json!({ "daily": 1, "weekly": 0, "monthly": 0, "yearly": 0 });
     h.write_plan(plan);
+    let mut last = Value::Null;
     for _ in 0..3 {
-        let (code, out, err) = h.homelab(&["backup", "run", "app"]);
+        let (code, out, err) = h.homelab(&["backup", "run", "app", "--json"]);
         assert_eq!(code, 0, "{out}{err}");
+        last = serde_json::from_str(&out).unwrap();
     }
+    let repos = &last[0]["outcome"]["repositories"];
+    assert_eq!(repos[0]["forgotten"], 1, "{repos}");
+    assert!(repos[1]["forgotten"].is_null(), "{repos}");
     // nas keeps one a day; offsite (no policy) keeps everything.
     assert_eq!(snapshots(&h, "nas"), 1);
     assert_eq!(snapshots(&h, "offsite"), 3);

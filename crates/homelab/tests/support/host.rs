@@ -345,8 +345,17 @@ fn serve_status(status: &'static str) -> u16 {
             // One thread per connection: a client that connects and never
             // speaks (one killed half way) cannot hold up the next probe.
             std::thread::spawn(move || {
+                // The whole request head first: closing with unread
+                // bytes makes the kernel reset the connection, and the
+                // client may lose the answer.
+                let mut head = Vec::new();
                 let mut buf = [0u8; 1024];
-                let _ = stream.read(&mut buf);
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
                 let answer = format!("HTTP/1.0 {status}\r\nContent-Length: 2\r\n\r\nok");
                 let _ = stream.write_all(answer.as_bytes());
             });

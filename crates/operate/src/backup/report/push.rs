@@ -96,12 +96,14 @@ fn post_http(url: &str, token: &str) -> Result<(), String> {
         .set_read_timeout(timeout)
         .and_then(|()| stream.set_write_timeout(timeout))
         .map_err(|e| e.to_string())?;
-    write!(
-        stream,
+    // One write: a server that answers after its first read sees it all.
+    let request = format!(
         "POST {path} HTTP/1.1\r\nHost: {authority}\r\nAuthorization: Bearer {token}\r\n\
          Content-Length: 0\r\nConnection: close\r\n\r\n"
-    )
-    .map_err(|e| format!("{authority}: {e}"))?;
+    );
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| format!("{authority}: {e}"))?;
     let mut answer = Vec::new();
     let _ = stream.take(4096).read_to_end(&mut answer);
     let text = String::from_utf8_lossy(&answer);
