@@ -432,10 +432,21 @@ fn release_datasets(ctx: &Context, journal: &Journal, progress: &Progress) {
 /// Puts back what the journal moved: the old folders and database.
 fn undo(ctx: &Context, service: &ServicePlan, journal: &Journal) -> Result<()> {
     for z in &journal.zfs {
-        ctx.exec_ok(
-            &format!("zfs rollback of {}", z.live.display()),
-            &Cmd::new("zfs").args(["rollback", "-r", &z.snapshot]),
-        )?;
+        let rollback = Cmd::new("zfs").args(["rollback", "-r", &z.snapshot]);
+        let out = ctx.exec(&rollback)?;
+        if !out.status.success() {
+            // Rolled back and destroyed by an undo that was itself cut
+            // short: nothing left to do for this dataset.
+            if String::from_utf8_lossy(&out.stderr).contains("does not exist") {
+                continue;
+            }
+            return fail(format!(
+                "zfs rollback of {} to {} failed: {}",
+                z.live.display(),
+                z.snapshot,
+                super::last_words(&out.stderr)
+            ));
+        }
         ctx.exec_ok(
             "zfs destroy of the pre-restore snapshot",
             &Cmd::new("zfs").args(["destroy", &z.snapshot]),
