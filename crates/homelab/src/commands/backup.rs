@@ -119,9 +119,11 @@ fn backup_run(ctx: &Context, names: &[String], json: bool) -> ExitCode {
                 let problems = o.problems();
                 failed |= !problems.is_empty();
                 if !json {
-                    for p in &problems {
-                        eprintln!("error: {}: {p}", o.service);
-                    }
+                    progress.suspend(|| {
+                        for p in &problems {
+                            eprintln!("error: {}: {p}", o.service);
+                        }
+                    });
                 }
                 results.push(serde_json::json!({
                     "service": o.service,
