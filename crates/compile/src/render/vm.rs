@@ -63,7 +63,7 @@ pub fn module(fleet: &Fleet, host: &HostPlan) -> Attrs {
         .spec
         .address
         .value
-        .parse::<std::net::Ipv4Addr>()
+        .parse::<core::net::Ipv4Addr>()
         .is_ok()
     {
         // Services that peers reach bind the host's LAN address; the VM
