@@ -18,7 +18,6 @@
 use super::File;
 use crate::catalog::{self, Generator};
 use crate::fleet::{Fleet, HostPlan, Instance, Secret};
-use crate::nix::shell::{Line, code, line, value};
 use crate::nix::{Attrs, Nix, set};
 
 /// The throwaway stand-in secrets' derivation, relative to `vm.nix`.
@@ -191,36 +190,47 @@ fn stand_in_path(file: &str) -> Nix {
 /// identity and encrypts a stand-in of every secret of the host to it.
 /// The values are fixed text of this renderer, shaped like the real ones
 /// where a service parses them (environment lines, an SSH key, a
-/// wg-quick file), and are no secret.
+/// wg-quick file), and are no secret. They reach the build as JSON data
+/// (`passAsFile`), never as shell code; the script is fixed text.
 pub fn secrets_file(fleet: &Fleet, host: &HostPlan) -> File {
-    let mut lines: Vec<Line> = vec![
-        line([code("mkdir -p \"$out\" && cd \"$out\"")]),
-        line([code("age-keygen -o identity 2>/dev/null")]),
-        line([code("recipient=$(age-keygen -y identity)")]),
-    ];
     let wireguard = fleet
         .access
         .vpn
         .as_ref()
         .map(|v| v.wireguard_secret.value.as_str());
+    let mut texts = Attrs::new();
+    let (mut ssh_keys, mut tunnels) = (vec![], vec![]);
     for s in host_secrets(fleet, host) {
-        lines.extend(stand_in_lines(fleet, s, wireguard == Some(s.name.as_str())));
+        if wireguard == Some(s.name.as_str()) {
+            tunnels.push(s.name.clone());
+        } else if matches!(s.generator, Some(Generator::SshKey { .. })) {
+            ssh_keys.push(s.name.clone());
+        } else {
+            texts.insert(s.name.clone(), Nix::str(stand_in_value(fleet, s)));
+        }
     }
     let mut inputs = Attrs::new();
     inputs.insert(
         "nativeBuildInputs".into(),
-        Nix::list(["age", "openssh", "wireguard-tools"].map(Nix::raw)),
+        Nix::list(["age", "jq", "openssh", "wireguard-tools"].map(Nix::raw)),
     );
+    inputs.insert(
+        "texts".into(),
+        Nix::call("builtins.toJSON", vec![Nix::Attrs(texts)]),
+    );
+    inputs.insert("passAsFile".into(), Nix::strs(["texts"]));
+    inputs.insert("sshKeys".into(), Nix::strs(ssh_keys));
+    inputs.insert("wireguard".into(), Nix::strs(tunnels));
     let body = Nix::call(
         "runCommand",
         vec![
             Nix::str(format!("homelab-vm-secrets-{}", host.name())),
             Nix::Attrs(inputs),
-            Nix::script(lines),
+            Nix::str(STAND_IN_SCRIPT),
         ],
     );
     let value = Nix::Lambda {
-        formals: ["lib", "runCommand", "age", "openssh", "wireguard-tools"]
+        formals: ["runCommand", "age", "jq", "openssh", "wireguard-tools"]
             .map(String::from)
             .to_vec(),
         ellipsis: false,
@@ -235,36 +245,26 @@ pub fn secrets_file(fleet: &Fleet, host: &HostPlan) -> File {
     file
 }
 
-/// The lines that write `<name>.age`.
-fn stand_in_lines(fleet: &Fleet, s: &Secret, wireguard: bool) -> Vec<Line> {
-    let target = value(format!("{}.age", s.name));
-    let encrypt = |source: Vec<crate::nix::shell::Word>| {
-        let mut l = source;
-        l.extend([code("| age --encrypt -r \"$recipient\" -o"), target.clone()]);
-        l
-    };
-    match (&s.generator, wireguard) {
-        (_, true) => vec![
-            line([code("wg genkey > wg.key")]),
-            // TEST-NET-1 (RFC 5737): the tunnel comes up, no handshake ever.
-            encrypt(vec![code(
-                "printf '[Interface]\\nPrivateKey = %s\\nAddress = 10.2.0.2/32\\n[Peer]\\nPublicKey = %s\\nAllowedIPs = 0.0.0.0/0\\nEndpoint = 192.0.2.1:51820\\n' \"$(cat wg.key)\" \"$(wg genkey | wg pubkey)\"",
-            )]),
-            line([code("rm wg.key")]),
-        ],
-        (Some(Generator::SshKey { .. }), _) => vec![
-            line([code(
-                "ssh-keygen -q -t ed25519 -N '' -C homelab-vm-stand-in -f ssh.key",
-            )]),
-            encrypt(vec![code("cat ssh.key")]),
-            line([code("rm ssh.key ssh.key.pub")]),
-        ],
-        _ => vec![encrypt(vec![
-            code("printf %s"),
-            value(stand_in_value(fleet, s)),
-        ])],
-    }
-}
+/// The build script of `vm-secrets.nix`. Secret names are checked by the
+/// spec (letters, digits, `-`, `_`), so they are safe as words; texts are
+/// read from the JSON file. No line is indented, so the file keeps it as
+/// an indented string. The tunnel's peer is in TEST-NET-1 (RFC 5737):
+/// the interface comes up, no handshake ever happens.
+const STAND_IN_SCRIPT: &str = r#"mkdir -p "$out"
+age-keygen -o "$out/identity" 2>/dev/null
+recipient=$(age-keygen -y "$out/identity")
+for name in $(jq -r 'keys[]' "$textsPath"); do
+jq -j --arg name "$name" '.[$name]' "$textsPath" | age --encrypt -r "$recipient" -o "$out/$name.age"
+done
+for name in $sshKeys; do
+ssh-keygen -q -t ed25519 -N "" -C homelab-vm-stand-in -f key
+age --encrypt -r "$recipient" -o "$out/$name.age" key
+rm key key.pub
+done
+for name in $wireguard; do
+printf '[Interface]\nPrivateKey = %s\nAddress = 10.2.0.2/32\n[Peer]\nPublicKey = %s\nAllowedIPs = 0.0.0.0/0\nEndpoint = 192.0.2.1:51820\n' "$(wg genkey)" "$(wg genkey | wg pubkey)" | age --encrypt -r "$recipient" -o "$out/$name.age"
+done
+"#;
 
 /// The text of a stand-in: the generator's template around a value of its
 /// alphabet and length, or a plain marker for a secret the user supplies.
