@@ -339,7 +339,7 @@ fn the_stand_in_secrets_build_and_decrypt_with_the_throwaway_identity() {
                     }
                     None => {
                         assert!(plain.starts_with("[Interface]\nPrivateKey = "), "{plain}");
-                        assert!(plain.contains("\nEndpoint = 192.0.2.1:51820\n"));
+                        assert!(plain.contains("\nEndpoint = 127.0.0.1:51820\n"));
                     }
                 }
                 decrypted += 1;

@@ -248,8 +248,10 @@ pub fn secrets_file(fleet: &Fleet, host: &HostPlan) -> File {
 /// The build script of `vm-secrets.nix`. Secret names are checked by the
 /// spec (letters, digits, `-`, `_`), so they are safe as words; texts are
 /// read from the JSON file. No line is indented, so the file keeps it as
-/// an indented string. The tunnel's peer is in TEST-NET-1 (RFC 5737):
-/// the interface comes up, no handshake ever happens.
+/// an indented string. The tunnel's peer is the VM's own loopback, as in
+/// VPN-Confinement's own test: its `vpn-up` waits until `ping` reaches
+/// the endpoint (modules/vpn-up.nix at the pinned 880b3bd), then the
+/// interface comes up; nothing answers, so no handshake ever happens.
 const STAND_IN_SCRIPT: &str = r#"mkdir -p "$out"
 age-keygen -o "$out/identity" 2>/dev/null
 recipient=$(age-keygen -y "$out/identity")
@@ -262,7 +264,7 @@ age --encrypt -r "$recipient" -o "$out/$name.age" key
 rm key key.pub
 done
 for name in $wireguard; do
-printf '[Interface]\nPrivateKey = %s\nAddress = 10.2.0.2/32\n[Peer]\nPublicKey = %s\nAllowedIPs = 0.0.0.0/0\nEndpoint = 192.0.2.1:51820\n' "$(wg genkey)" "$(wg genkey | wg pubkey)" | age --encrypt -r "$recipient" -o "$out/$name.age"
+printf '[Interface]\nPrivateKey = %s\nAddress = 10.2.0.2/32\n[Peer]\nPublicKey = %s\nAllowedIPs = 0.0.0.0/0\nEndpoint = 127.0.0.1:51820\n' "$(wg genkey)" "$(wg genkey | wg pubkey)" | age --encrypt -r "$recipient" -o "$out/$name.age"
 done
 "#;
 
