@@ -304,3 +304,57 @@ fn fill(template: Option<&str>, placeholder: &str, v: &str) -> String {
 fn marker(name: &str) -> String {
     format!("homelab-vm-stand-in-{name}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Alphabet;
+
+    fn fleet() -> Fleet {
+        crate::compile(crate::examples::get("family").unwrap())
+            .unwrap()
+            .0
+    }
+
+    fn secret(generator: Option<Generator>) -> Secret {
+        let mut s = fleet().secrets.values().next().unwrap().clone();
+        s.name = "x".into();
+        s.generator = generator;
+        s
+    }
+
+    #[test]
+    fn a_generated_stand_in_keeps_its_template_alphabet_and_length() {
+        let s = secret(Some(Generator::Random {
+            length: 24,
+            alphabet: Alphabet::Hex,
+            template: Some("TOKEN=@value@\n".into()),
+        }));
+        let v = stand_in_value(&fleet(), &s);
+        let value = v
+            .strip_prefix("TOKEN=")
+            .unwrap()
+            .strip_suffix('\n')
+            .unwrap();
+        assert_eq!(value.len(), 24);
+        assert!(value.bytes().all(|b| Alphabet::Hex.chars().contains(&b)));
+    }
+
+    #[test]
+    fn a_secret_the_user_supplies_is_a_named_marker() {
+        assert_eq!(
+            stand_in_value(&fleet(), &secret(None)),
+            "homelab-vm-stand-in-x"
+        );
+    }
+
+    #[test]
+    fn the_vm_has_the_memory_of_its_services_in_whole_gib() {
+        let fleet = fleet();
+        for host in &fleet.hosts {
+            let mb = memory_mb(&fleet, host);
+            assert_eq!(mb % 1024, 0);
+            assert!(mb >= 2048, "{}: {mb}", host.name());
+        }
+    }
+}

@@ -185,3 +185,16 @@ pub fn file(fleet: &Fleet, host: &HostPlan, modules: Vec<Nix>) -> File {
     ));
     file
 }
+
+#[cfg(test)]
+mod tests {
+    use super::python_name;
+
+    #[test]
+    fn node_names_become_python_names_as_the_driver_makes_them() {
+        assert_eq!(python_name("nas-1"), "nas_1");
+        assert_eq!(python_name("nuc.server"), "nuc_server");
+        assert_eq!(python_name("forge"), "forge");
+        assert_eq!(python_name("1u-rack"), "_u_rack");
+    }
+}

@@ -106,15 +106,13 @@ impl Index {
             .iter()
             .any(|o| o.parts.len() > path.len() && matches(&o.parts[..path.len()], path));
 
-        if exact.iter().any(|o| o.nested) {
-            if let Nix::Attrs(body) = value {
-                out.extend(
-                    self.unknown_paths(body)
-                        .into_iter()
-                        .map(|p| format!("{}.{p}", path.join("."))),
-                );
-                return;
-            }
+        if let (true, Nix::Attrs(body)) = (exact.iter().any(|o| o.nested), value) {
+            out.extend(
+                self.unknown_paths(body)
+                    .into_iter()
+                    .map(|p| format!("{}.{p}", path.join("."))),
+            );
+            return;
         }
         if exact.iter().any(|o| o.freeform || !o.container) {
             return; // a data option: what is below is its value
