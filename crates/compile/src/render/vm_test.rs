@@ -91,15 +91,14 @@ fn unit_name(u: &str) -> String {
     }
 }
 
-/// The test driver's Python name of a node.
+/// The test driver's Python name of a node (its `pythonize_name`:
+/// `re.sub(r"^[^A-z_]|[^A-z0-9_]", "_", name)`).
 pub fn python_name(host: &str) -> String {
     host.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
+        .enumerate()
+        .map(|(n, c)| {
+            let keeps = c.is_ascii_alphabetic() || c == '_' || (n > 0 && c.is_ascii_digit());
+            if keeps { c } else { '_' }
         })
         .collect()
 }
