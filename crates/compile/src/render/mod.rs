@@ -19,6 +19,7 @@ mod secrets;
 mod service;
 mod sso;
 pub mod vm;
+pub mod vm_secrets;
 pub mod vm_test;
 mod wiring;
 
@@ -157,7 +158,7 @@ fn host_files(fleet: &Fleet, host: &HostPlan) -> Vec<File> {
         format!("{dir}/vm.nix"),
         Nix::module(vm::module(fleet, host)),
     ));
-    files.push(vm::secrets_file(fleet, host));
+    files.push(vm_secrets::file(fleet, host));
     files.push(vm_test::file(
         fleet,
         host,
