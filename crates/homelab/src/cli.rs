@@ -232,7 +232,7 @@ pub enum BackupCommand {
     /// On a host it reads the installed plan. On the admin machine — in
     /// the folder of homelab.toml (or with --spec) and without --plan — it
     /// asks every NixOS host of the spec over SSH (`ssh <admin_user>@<address>`
-    /// runs `homelab backup status --json` there) and prints one table with
+    /// runs `sudo -n homelab backup status --json` there) and prints one table with
     /// a HOST column; a host that does not answer is a row that says so.
     ///
     /// Exit status: 0 nothing falls short, 1 something does (or a host did

@@ -7,8 +7,9 @@
 //!
 //! Stand-ins, because the test cannot own a real host: an `ssh` wrapper
 //! on the admin side adds the test's key and port, logs in as root
-//! instead of the spec's `admin`, and points the remote command at the
-//! scratch host's plan and root instead of the installed
+//! instead of the spec's `admin` (no such account here, and so no
+//! `sudo -n` in front of the remote command), and points the remote
+//! command at the scratch host's plan and root instead of the installed
 //! /etc/homelab/plan.json.
 
 #[path = "support/host.rs"]
@@ -100,7 +101,7 @@ fn ssh_wrapper(bin: &Path, keys: &Path, port: u16, h: &Host) {
 args=("$@")
 last=$((${{#args[@]}} - 1))
 remote="${{args[$last]}}"
-remote="${{remote/#homelab /{homelab} }}"
+remote="${{remote/#sudo -n homelab /{homelab} }}"
 remote="${{remote/\/etc\/homelab\/plan.json/{plan} --root {root}}}"
 args[$last]="$remote"
 for i in "${{!args[@]}}"; do args[$i]="${{args[$i]/#admin@/root@}}"; done

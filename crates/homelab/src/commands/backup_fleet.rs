@@ -1,6 +1,6 @@
 //! `homelab backup status` on the admin machine: every NixOS host of the
-//! spec is asked over SSH (`ssh <admin_user>@<address> homelab backup
-//! status --json`, the plan installed there) and the answers become one
+//! spec is asked over SSH (`ssh <admin_user>@<address> sudo -n homelab
+//! backup status --json`, the plan installed there) and the answers become one
 //! table with a HOST column, or one JSON list. A host that does not answer
 //! is a row that says why; it falls short like a failed backup does.
 
@@ -73,18 +73,15 @@ pub fn status(spec: &Path, only: &[String], services: &[String], json: bool) -> 
     exit(short)
 }
 
-/// Runs the host's own `homelab backup status --json` over SSH.
+/// Runs the host's own `homelab backup status --json` over SSH, as root.
 fn ask(host: &str, destination: &str, services: &[String]) -> HostStatus {
     let mut ssh = Ssh::new(destination);
     ssh.options.push("ConnectTimeout=10".into());
-    let cmd = Cmd::new("homelab")
-        .args([
-            "backup",
-            "status",
-            "--json",
-            "--plan",
-            compile::plan::INSTALLED_PATH,
-        ])
+    // The admin is a login with sudo (never root); the repository
+    // passwords under /run/agenix are root's to read.
+    let cmd = Cmd::new("sudo")
+        .args(["-n", "homelab", "backup", "status", "--json"])
+        .args(["--plan", compile::plan::INSTALLED_PATH])
         .args(services.iter().cloned());
     let mut answer = HostStatus {
         host: host.to_string(),
