@@ -3,15 +3,17 @@
 //! cannot disagree about paths, datasets, repositories or secrets.
 
 use super::model::*;
-use crate::fleet::{DataDir, Fleet, HostPlan, Instance};
+use crate::fleet::{DataDir, Fleet, HEARTBEAT_TOKEN_SECRET, HostPlan, Instance, policy};
 use crate::spec::DataClass;
 
 /// Where homelab keeps its own state on a host.
 pub const STATE_DIR: &str = "/var/lib/homelab";
 /// PostgreSQL's socket folder on NixOS.
 pub const PG_SOCKET_DIR: &str = "/run/postgresql";
-/// The restic job and repository name of the offsite copy.
+/// The repository name of the offsite copy.
 pub const OFFSITE: &str = "offsite";
+/// The repository name of the copy on the replica host (the NAS).
+pub const NAS: &str = "nas";
 /// What the offsite repository keeps (the restic job's `pruneOpts`).
 pub const OFFSITE_RETENTION: Retention = Retention {
     daily: 7,
@@ -39,20 +41,15 @@ pub fn plan(fleet: &Fleet, host: &HostPlan) -> Plan {
         services: fleet
             .instances_on(host.name())
             .filter(|i| !i.data.is_empty() || i.database.is_some())
-            .map(|i| service(fleet, i))
+            .map(|i| service(fleet, host, i))
             .collect(),
-        status_page: None,
+        status_page: status_page(fleet, host),
         metrics_dir: None,
     }
 }
 
-fn service(fleet: &Fleet, i: &Instance) -> ServicePlan {
-    let class = i
-        .data
-        .iter()
-        .map(|d| d.class)
-        .min()
-        .unwrap_or(DataClass::Critical);
+fn service(fleet: &Fleet, host: &HostPlan, i: &Instance) -> ServicePlan {
+    let class = i.data_class();
     ServicePlan {
         name: i.name.value.clone(),
         entry: i.entry.name.clone(),
@@ -65,7 +62,7 @@ fn service(fleet: &Fleet, i: &Instance) -> ServicePlan {
             socket_dir: PG_SOCKET_DIR.into(),
         }),
         dump_dir: format!("{STATE_DIR}/dumps/{}", i.name.value),
-        repositories: repositories(fleet, class),
+        repositories: repositories(fleet, host, class),
         health: match (&i.entry.health, i.local_endpoint()) {
             (Some(path), Some(endpoint)) => Some(HealthProbe {
                 url: format!("{endpoint}{path}"),
@@ -118,21 +115,56 @@ fn state_path(d: &DataDir) -> StatePath {
     }
 }
 
-fn repositories(fleet: &Fleet, class: DataClass) -> Vec<Repository> {
+/// The NAS first (nearer, so preseed and drills restore from it), then
+/// offsite. Each host has a repository of its own in both.
+fn repositories(fleet: &Fleet, host: &HostPlan, class: DataClass) -> Vec<Repository> {
     let Some(b) = &fleet.backup else {
         return Vec::new();
     };
     if class == DataClass::Disposable {
         return Vec::new();
     }
-    vec![Repository {
+    let mut out = Vec::new();
+    if let Some(nas) = fleet.nas_repository(host.name()) {
+        // Append-only: the NAS prunes it itself (see `render::nas`).
+        out.push(Repository {
+            name: NAS.into(),
+            url: nas.url,
+            password_secret: b.password_secret.value.clone(),
+            environment_secret: Some(nas.login_secret),
+            offsite: false,
+            keep: None,
+        });
+    }
+    out.push(Repository {
         name: OFFSITE.into(),
-        url: b.repository.value.clone(),
+        url: policy::host_repository(&b.repository.value, host.name()),
         password_secret: b.password_secret.value.clone(),
         environment_secret: b.environment_secret.as_ref().map(|e| e.value.clone()),
         offsite: true,
         keep: Some(OFFSITE_RETENTION),
-    }]
+    });
+    out
+}
+
+/// Where the host's backups and drills report: Gatus itself on its own
+/// host, its proxied name from the others (the one address every host
+/// already reaches it at); none without Gatus, or when nothing on the
+/// host is backed up.
+fn status_page(fleet: &Fleet, host: &HostPlan) -> Option<StatusPage> {
+    if !fleet.backs_up(host.name()) {
+        return None;
+    }
+    let gatus = fleet.instances.iter().find(|i| i.entry.name == "gatus")?;
+    let url = if gatus.host == host.name() {
+        gatus.local_endpoint()?
+    } else {
+        gatus.url()?
+    };
+    Some(StatusPage {
+        url,
+        token_secret: HEARTBEAT_TOKEN_SECRET.into(),
+    })
 }
 
 /// How old the newest snapshot may be: a day's schedule plus slack for
