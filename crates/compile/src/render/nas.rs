@@ -14,11 +14,11 @@
 //!   so no password or hash reaches the Nix store.
 //! - The port is open to the source hosts' LAN addresses only.
 
+use super::infrastructure::secret_path;
 use super::secrets::{AGENIX_UNIT, declare_file};
 use crate::fleet::{
     Fleet, HostPlan, NAS_HTPASSWD_UNIT, NAS_PRUNE_UNIT, REST_SERVER_PORT, nas_login_secret,
 };
-use crate::nix::shell::{Line, code, line, value};
 use crate::nix::{Attrs, Nix, set};
 
 /// Where the repositories live: a dataset of the replica pool.
@@ -45,7 +45,7 @@ pub fn contribute(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
     server(m, host, &replica.pool);
     firewall(m, host, &sources);
     htpasswd(m, fleet, &sources);
-    prune(m, fleet, &sources);
+    prune(m, fleet);
 }
 
 fn server(m: &mut Attrs, host: &HostPlan, pool: &str) {
@@ -118,36 +118,32 @@ fn firewall(m: &mut Attrs, host: &HostPlan, sources: &[&HostPlan]) {
     set(m, &["networking", "firewall", "extraCommands"], lines);
 }
 
+/// rest-server's `.htpasswd`, made from every login handed to the unit
+/// (a systemd credential named after its host). Fixed text: host names
+/// reach it only as credential names, never as shell words.
+const HTPASSWD_SCRIPT: &str = r#"new=/run/homelab-nas/htpasswd.new
+rm -f "$new"
+touch "$new"
+for login in "$CREDENTIALS_DIRECTORY"/*; do
+  sed -n 's/^RESTIC_REST_PASSWORD=//p' "$login" | htpasswd -i -B "$new" "$(basename "$login")"
+done
+chown restic:restic "$new"
+mv "$new" /run/homelab-nas/htpasswd
+"#;
+
 /// A oneshot before rest-server that writes `.htpasswd` (bcrypt) from
 /// each source host's login secret.
 fn htpasswd(m: &mut Attrs, fleet: &Fleet, sources: &[&HostPlan]) {
     let name = NAS_HTPASSWD_UNIT.trim_end_matches(".service");
-    let mut script: Vec<Line> = vec![
-        line([code("set -eu")]),
-        line([code("umask 077")]),
-        line([code(": >"), value(format!("{HTPASSWD}.new"))]),
-    ];
+    let mut credentials = Vec::new();
     for s in sources {
         let secret = nas_login_secret(s.name());
         declare_file(m, fleet, &secret, 2);
-        let file = format!("/run/agenix/{secret}");
-        script.push(line([
-            code("sed -n 's/^RESTIC_REST_PASSWORD=//p'"),
-            value(file),
-            code("| htpasswd -i -B"),
-            value(format!("{HTPASSWD}.new")),
-            value(s.name()),
+        credentials.push(Nix::Interp(vec![
+            Nix::str(format!("{}:", s.name())),
+            secret_path(&secret),
         ]));
     }
-    script.push(line([
-        code("chown restic:restic"),
-        value(format!("{HTPASSWD}.new")),
-    ]));
-    script.push(line([
-        code("mv"),
-        value(format!("{HTPASSWD}.new")),
-        value(HTPASSWD),
-    ]));
     let u = ["systemd", "services", name];
     set(
         m,
@@ -170,50 +166,40 @@ fn htpasswd(m: &mut Attrs, fleet: &Fleet, sources: &[&HostPlan]) {
         &[u[0], u[1], u[2], "path"],
         Nix::list([Nix::raw("pkgs.apacheHttpd")]),
     );
-    set(m, &[u[0], u[1], u[2], "serviceConfig", "Type"], "oneshot");
+    let c = [u[0], u[1], u[2], "serviceConfig"];
+    set(m, &[c[0], c[1], c[2], c[3], "Type"], "oneshot");
+    set(m, &[c[0], c[1], c[2], c[3], "RemainAfterExit"], true);
+    set(m, &[c[0], c[1], c[2], c[3], "UMask"], "0077");
     set(
         m,
-        &[u[0], u[1], u[2], "serviceConfig", "RemainAfterExit"],
-        true,
+        &[c[0], c[1], c[2], c[3], "LoadCredential"],
+        Nix::List(credentials),
     );
     set(
         m,
-        &[u[0], u[1], u[2], "serviceConfig", "RuntimeDirectory"],
+        &[c[0], c[1], c[2], c[3], "RuntimeDirectory"],
         "homelab-nas",
     );
     set(
         m,
-        &[
-            u[0],
-            u[1],
-            u[2],
-            "serviceConfig",
-            "RuntimeDirectoryPreserve",
-        ],
+        &[c[0], c[1], c[2], c[3], "RuntimeDirectoryPreserve"],
         true,
     );
-    set(m, &[u[0], u[1], u[2], "script"], Nix::script(script));
+    set(m, &[u[0], u[1], u[2], "script"], HTPASSWD_SCRIPT);
 }
 
 /// The NAS applies the retention itself: `restic forget --prune` on each
 /// source host's repository, per service (snapshots are tagged by
 /// service), as `restic`, with the repository password handed over as a
 /// systemd credential (readable by root only on disk).
-fn prune(m: &mut Attrs, fleet: &Fleet, sources: &[&HostPlan]) {
+fn prune(m: &mut Attrs, fleet: &Fleet) {
     let Some(b) = &fleet.backup else { return };
     let password = &b.password_secret.value;
     declare_file(m, fleet, password, 2);
     let name = NAS_PRUNE_UNIT.trim_end_matches(".service");
-    let mut script: Vec<Line> = vec![line([code("set -eu")])];
-    for s in sources {
-        script.push(line([
-            code("restic --retry-lock 2h -r"),
-            value(format!("{REPOSITORY_ROOT}/{}", s.name())),
-            code("--password-file \"$CREDENTIALS_DIRECTORY/password\""),
-            code("forget --prune --group-by host,tags"),
-            code(NAS_KEEP),
-        ]));
-    }
+    let script = format!(
+        "for repository in {REPOSITORY_ROOT}/*/; do\n  restic --retry-lock 2h -r \"$repository\" --password-file \"$CREDENTIALS_DIRECTORY/password\" forget --prune --group-by host,tags {NAS_KEEP}\ndone\n"
+    );
     let u = ["systemd", "services", name];
     set(
         m,
@@ -233,10 +219,7 @@ fn prune(m: &mut Attrs, fleet: &Fleet, sources: &[&HostPlan]) {
     set(
         m,
         &[u[0], u[1], u[2], "serviceConfig", "LoadCredential"],
-        Nix::Interp(vec![
-            Nix::str("password:"),
-            super::infrastructure::secret_path(password),
-        ]),
+        Nix::Interp(vec![Nix::str("password:"), secret_path(password)]),
     );
     set(
         m,
@@ -248,7 +231,7 @@ fn prune(m: &mut Attrs, fleet: &Fleet, sources: &[&HostPlan]) {
         &[u[0], u[1], u[2], "environment", "RESTIC_CACHE_DIR"],
         "/var/cache/homelab-nas-prune",
     );
-    set(m, &[u[0], u[1], u[2], "script"], Nix::script(script));
+    set(m, &[u[0], u[1], u[2], "script"], script);
     let mut t = Attrs::new();
     t.insert(
         "description".into(),
