@@ -60,7 +60,10 @@ fn the_family_plan_names_units_datasets_repositories_and_probes() {
     assert_eq!(nas.environment_secret.as_deref(), Some("restic-nas-server"));
     let offsite = &immich.repositories[1];
     assert!(offsite.offsite);
-    assert_eq!(offsite.url, "s3:https://s3.example.org/family-backups/server");
+    assert_eq!(
+        offsite.url,
+        "s3:https://s3.example.org/family-backups/server"
+    );
     assert_eq!(offsite.password_secret, "restic-password");
     assert_eq!(
         offsite.environment_secret.as_deref(),

@@ -53,21 +53,28 @@ fn hosts_back_up_drill_and_preseed_as_their_plan_says() {
                     format!("ExecStart = \"{homelab} {command} --plan /etc/homelab/plan.json\";");
                 assert!(ops.contains(&exec), "{name}/{host}: {exec}");
             }
-            // The timers' calendars are the plan's.
-            let backup = ops.split("timers = {").nth(1).unwrap();
-            let schedule = &plan.services[0].schedule;
-            assert!(
-                backup.contains(&format!("OnCalendar = \"{schedule}\";")),
-                "{name}/{host}"
-            );
-            assert!(
-                backup.contains(&format!("OnCalendar = \"{}\";", plan.drill.schedule)),
-                "{name}/{host}"
-            );
-            assert_eq!(backup.matches("Persistent = true;").count(), 2);
+            // The timers' calendars are the plan's; a missed run is caught up.
+            let timers = ops.split("timers = {").nth(1).unwrap();
+            for (timer, schedule) in [
+                ("homelab-backup", &plan.services[0].schedule),
+                ("homelab-drill", &plan.drill.schedule),
+            ] {
+                let t = timers.split(&format!("{timer} = {{")).nth(1).unwrap();
+                let t = t.split("\n      };").next().unwrap();
+                assert!(
+                    t.contains(&format!("OnCalendar = \"{schedule}\";")),
+                    "{name}/{host}: {t}"
+                );
+                assert!(t.contains("Persistent = true;"), "{t}");
+                assert!(t.contains("wantedBy = [ \"timers.target\" ];"), "{t}");
+            }
             // One preseed unit per backed-up service, before and required
-            // by exactly the plan's units.
-            for s in plan.services.iter().filter(|s| !s.repositories.is_empty()) {
+            // by exactly the plan's units (the host's own state has none).
+            let preseeded = plan
+                .services
+                .iter()
+                .filter(|s| !s.repositories.is_empty() && !s.units.is_empty());
+            for s in preseeded {
                 let unit = ops
                     .split(&format!("homelab-preseed-{} = {{", s.name))
                     .nth(1)
@@ -251,11 +258,14 @@ fn gatus_has_a_heartbeat_for_every_job_that_pushes() {
         let endpoints = ops.split("external-endpoints = [").nth(1).unwrap();
         let endpoints = endpoints.split("\n  ];").next().unwrap();
         // Gatus keys an endpoint `<group>_<name>`.
-        let keys: BTreeSet<String> = endpoints
+        let names: Vec<&str> = endpoints
             .split("name = \"")
             .skip(1)
-            .map(|rest| format!("backups_{}", rest.split('"').next().unwrap()))
+            .map(|rest| rest.split('"').next().unwrap())
             .collect();
+        let keys: BTreeSet<String> = names.iter().map(|n| format!("backups_{n}")).collect();
+        // One endpoint per key: two hosts never push to one heartbeat.
+        assert_eq!(keys.len(), names.len(), "{name}: {names:?}");
         assert_eq!(keys, pushed, "{name}");
         assert_eq!(
             endpoints

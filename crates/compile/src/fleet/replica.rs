@@ -199,8 +199,15 @@ impl Fleet {
             .collect()
     }
 
-    /// Whether a host has a service whose data goes to a repository.
+    /// Whether a host has data that goes to a repository: a service's,
+    /// or its own (the tailnet identity, certificates).
     pub fn backs_up(&self, host: &str) -> bool {
-        self.backup.is_some() && self.instances_on(host).any(|i| i.backed_up())
+        let own = || {
+            self.hosts
+                .iter()
+                .filter(|h| h.name() == host)
+                .any(|h| h.data.iter().any(|(_, d)| d.goes_offsite()))
+        };
+        self.backup.is_some() && (self.instances_on(host).any(|i| i.backed_up()) || own())
     }
 }

@@ -103,14 +103,6 @@ pub(super) fn collect(
     for h in &spec.hosts {
         access_secrets(&mut secrets, spec, instances, &h.name.value);
         backup_secrets(&mut secrets, spec, &h.name.value);
-        let backs_up = spec.backup.is_some()
-            && instances
-                .iter()
-                .any(|i| i.host == h.name.value && i.backed_up());
-        if backs_up {
-            nas_secrets(&mut secrets, spec, &h.name.value);
-            heartbeat_secrets(&mut secrets, instances, &h.name.value);
-        }
     }
     for declared in &spec.secrets {
         declared_secret(&mut secrets, spec, declared, diags);
@@ -243,6 +235,24 @@ fn backup_secrets(secrets: &mut Secrets, spec: &Spec, host: &str) {
         // credential, which root reads: no owner.
         secrets.add(&r.key_secret, u);
     }
+}
+
+/// The secrets of the operating side, once the hosts are planned (a
+/// host's own state counts as much as its services'): the NAS logins and
+/// the heartbeat token of every host that backs up.
+pub(super) fn add_operations_secrets(fleet: &mut super::Fleet, spec: &Spec) {
+    let hosts: Vec<String> = fleet
+        .hosts
+        .iter()
+        .filter(|h| fleet.backs_up(h.name()))
+        .map(|h| h.name().to_string())
+        .collect();
+    let mut secrets = Secrets(std::mem::take(&mut fleet.secrets));
+    for host in &hosts {
+        nas_secrets(&mut secrets, spec, host);
+        heartbeat_secrets(&mut secrets, &fleet.instances, host);
+    }
+    fleet.secrets = secrets.0;
 }
 
 /// The rest-server login of a host that backs up to the NAS: read by the

@@ -42,6 +42,7 @@ pub fn plan(fleet: &Fleet, host: &HostPlan) -> Plan {
             .instances_on(host.name())
             .filter(|i| !i.data.is_empty() || i.database.is_some())
             .map(|i| service(fleet, host, i))
+            .chain(infrastructure(fleet, host))
             .collect(),
         status_page: status_page(fleet, host),
         metrics_dir: None,
@@ -71,12 +72,54 @@ fn service(fleet: &Fleet, host: &HostPlan, i: &Instance) -> ServicePlan {
             }),
             _ => None,
         },
-        schedule: fleet
-            .backup
-            .as_ref()
-            .map_or_else(|| "daily".into(), |b| b.schedule.value.clone()),
+        schedule: schedule(fleet),
         max_age_hours: max_age_hours(class),
     }
+}
+
+fn schedule(fleet: &Fleet) -> String {
+    fleet
+        .backup
+        .as_ref()
+        .map_or_else(|| "daily".into(), |b| b.schedule.value.clone())
+}
+
+/// The host's own state that goes offsite (the tailnet identity, the
+/// proxy's certificates), one entry per infrastructure part. Its units
+/// are never stopped for a backup or a drill: the state is small and
+/// rarely written, and stopping the proxy or the tailnet would cut the
+/// way in. PostgreSQL's files are left out: its databases travel as
+/// their services' dumps. Named `<part>-<host>` (`tailscale-server`):
+/// every host has its own, and names are unique in the fleet, as the
+/// status page's heartbeat keys need.
+fn infrastructure(fleet: &Fleet, host: &HostPlan) -> Vec<ServicePlan> {
+    let mut out: Vec<ServicePlan> = Vec::new();
+    for (entry, dir) in host.data.iter().filter(|(_, d)| d.goes_offsite()) {
+        let name = format!("{}-{}", entry.name, host.name());
+        if let Some(s) = out.iter_mut().find(|s| s.name == name) {
+            s.paths.push(state_path(dir));
+            s.class = s.class.min(dir.class);
+            continue;
+        }
+        out.push(ServicePlan {
+            dump_dir: format!("{STATE_DIR}/dumps/{name}"),
+            name,
+            entry: entry.name.clone(),
+            units: Vec::new(),
+            class: dir.class,
+            paths: vec![state_path(dir)],
+            database: None,
+            repositories: Vec::new(),
+            health: None,
+            schedule: schedule(fleet),
+            max_age_hours: 0,
+        });
+    }
+    for s in &mut out {
+        s.repositories = repositories(fleet, host, s.class);
+        s.max_age_hours = max_age_hours(s.class);
+    }
+    out
 }
 
 /// The units to stop around a capture: the catalog's list, or the unit

@@ -48,7 +48,9 @@ pub fn operations(fleet: &Fleet, host: &HostPlan) -> Option<Attrs> {
         );
         backup(&mut m, host, &plan, &backed_up);
         drill(&mut m, host, &plan);
-        for service in &backed_up {
+        // Infrastructure state has no units to order before (see
+        // `plan::build`): `homelab backup preseed` restores it by hand.
+        for service in backed_up.iter().filter(|s| !s.units.is_empty()) {
             preseed(&mut m, host, &plan, service);
         }
         secrets(&mut m, fleet, &plan);
