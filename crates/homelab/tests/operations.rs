@@ -401,3 +401,72 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[path = "support/bin.rs"]
+mod bin;
+
+/// The operating secrets, made by `homelab secrets generate` and read back
+/// with the real `age`: the NAS login as restic's environment lines, the
+/// heartbeat token raw for the pushers and as Gatus's environment line
+/// (the same value), and none of the values anywhere in the flake.
+#[test]
+fn operating_secrets_are_made_by_machine_and_never_written_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let admin = bin::keygen(dir.path(), "admin");
+    let spec = compile::examples::get("family").unwrap();
+    let example_key = spec
+        .lines()
+        .find_map(|l| l.strip_prefix("admin_keys = [\""))
+        .and_then(|rest| rest.split('"').next())
+        .unwrap();
+    std::fs::write(
+        dir.path().join("homelab.toml"),
+        spec.replace(example_key, &admin),
+    )
+    .unwrap();
+    let (code, _, err) = bin::run_in(dir.path(), &["build"]);
+    assert!(code == 0, "{err}");
+    let (code, _, err) = bin::run_in(dir.path(), &["secrets", "generate", "--identity", "admin"]);
+    assert!(code == 0, "{err}");
+    let (code, _, err) = bin::run_in(dir.path(), &["build"]);
+    assert!(code == 0, "{err}");
+    let decrypt = |name: &str| {
+        let out = Command::new("age")
+            .args(["-d", "-i"])
+            .arg(dir.path().join("admin"))
+            .arg(dir.path().join(format!("flake/secrets/{name}.age")))
+            .output()
+            .expect("age runs (Debian age)");
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let login = decrypt("restic-nas-server");
+    let password = login
+        .strip_prefix("RESTIC_REST_USERNAME=server\nRESTIC_REST_PASSWORD=")
+        .and_then(|p| p.strip_suffix('\n'))
+        .unwrap_or_else(|| panic!("not restic's environment lines"));
+    assert_eq!(password.len(), 40);
+    let token = decrypt("homelab-heartbeat-token");
+    assert_eq!(token.trim().len(), 40);
+    assert_eq!(
+        decrypt("gatus-heartbeat-token"),
+        format!("HOMELAB_HEARTBEAT_TOKEN={}\n", token.trim())
+    );
+    for file in walk(&dir.path().join("flake")) {
+        if file.extension().is_some_and(|e| e == "age") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        for value in [password, token.trim()] {
+            assert!(
+                !text.contains(value),
+                "{} holds a secret value",
+                file.display()
+            );
+        }
+    }
+}

@@ -165,7 +165,10 @@ fn tools(host: &HostPlan, plan: &Plan) -> Nix {
 }
 
 /// Sandboxing that leaves what the jobs need: stopping and starting
-/// units, ZFS snapshots and mounts, writing state below /var/lib.
+/// units, ZFS snapshots and mounts (made in the unit's own mount
+/// namespace, which restic, a child, shares), writing state below
+/// /var/lib, restoring files with whatever mode bits they were saved with
+/// (so no `RestrictSUIDSGID`).
 fn hardening() -> Attrs {
     let mut s = Attrs::new();
     for key in [
@@ -176,7 +179,6 @@ fn hardening() -> Attrs {
         "ProtectClock",
         "ProtectHostname",
         "RestrictRealtime",
-        "RestrictSUIDSGID",
         "LockPersonality",
     ] {
         s.insert(key.into(), Nix::Bool(true));
