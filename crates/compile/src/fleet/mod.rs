@@ -7,6 +7,7 @@ mod instance;
 mod model;
 mod mqtt;
 mod nfs;
+mod operations;
 mod passthrough;
 pub mod policy;
 mod quotas;
@@ -20,9 +21,12 @@ mod wiring;
 
 pub use model::*;
 pub use nfs::{MOUNT_ROOT, NfsMount};
+pub use operations::*;
 pub use passthrough::toml_to_nix;
 pub use quotas::{ProjectQuota, project_id};
-pub use replica::{Pulled, REPLICAS, ReplicaPlan};
+pub use replica::{
+    NasRepository, Pulled, REPLICAS, REST_SERVER_PORT, ReplicaPlan, nas_login_secret,
+};
 pub use resolve::resolve;
 pub use sso::{OidcClient, PROVISIONED_PROVIDERS, SsoPlan};
 pub use wiring::{Peer, Wire, front_proxy, is_ip, loopback_only};

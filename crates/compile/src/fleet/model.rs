@@ -189,6 +189,23 @@ impl Instance {
         }
     }
 
+    /// The most demanding class among its state directories (critical
+    /// when it has none but a database).
+    pub fn data_class(&self) -> DataClass {
+        self.data
+            .iter()
+            .map(|d| d.class)
+            .min()
+            .unwrap_or(DataClass::Critical)
+    }
+
+    /// Whether its data goes to the backup repositories: it has state or
+    /// a database, and not only re-creatable state.
+    pub fn backed_up(&self) -> bool {
+        (!self.data.is_empty() || self.database.is_some())
+            && self.data_class() != DataClass::Disposable
+    }
+
     /// The URL a person opens: the public one when there is one.
     pub fn url(&self) -> Option<String> {
         self.public_fqdn

@@ -49,6 +49,7 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
         sso,
     };
     drop_idle_replica_key(&mut fleet, spec);
+    secrets::add_operations_secrets(&mut fleet, spec);
     Ok(fleet)
 }
 

@@ -202,9 +202,10 @@ fn access_secrets(secrets: &mut Secrets, spec: &Spec, instances: &[Instance], ho
 /// the replication key on the replica host.
 fn backup_secrets(secrets: &mut Secrets, spec: &Spec, host: &str) {
     let Some(b) = &spec.backup else { return };
-    let restic = "restic-backups-offsite.service".to_string();
+    let backup = super::BACKUP_UNIT.to_string();
     let u = SecretUse::new("restic repository password", "[backup]", host)
-        .unit(restic.clone())
+        .unit(backup.clone())
+        .unit(super::DRILL_UNIT.into())
         .made_by(Generator::Random {
             length: 40,
             alphabet: Alphabet::Alphanumeric,
@@ -217,7 +218,8 @@ fn backup_secrets(secrets: &mut Secrets, spec: &Spec, host: &str) {
             "[backup]",
             host,
         )
-        .unit(restic);
+        .unit(backup)
+        .unit(super::DRILL_UNIT.into());
         secrets.add(e, u);
     }
     if let Some(r) = b.replica.as_ref().filter(|r| r.host.value == host) {
@@ -233,6 +235,88 @@ fn backup_secrets(secrets: &mut Secrets, spec: &Spec, host: &str) {
         // credential, which root reads: no owner.
         secrets.add(&r.key_secret, u);
     }
+}
+
+/// The secrets of the operating side, once the hosts are planned (a
+/// host's own state counts as much as its services'): the NAS logins and
+/// the heartbeat token of every host that backs up.
+pub(super) fn add_operations_secrets(fleet: &mut super::Fleet, spec: &Spec) {
+    let hosts: Vec<String> = fleet
+        .hosts
+        .iter()
+        .filter(|h| fleet.backs_up(h.name()))
+        .map(|h| h.name().to_string())
+        .collect();
+    let mut secrets = Secrets(std::mem::take(&mut fleet.secrets));
+    for host in &hosts {
+        nas_secrets(&mut secrets, spec, host);
+        heartbeat_secrets(&mut secrets, &fleet.instances, host);
+    }
+    fleet.secrets = secrets.0;
+}
+
+/// The rest-server login of a host that backs up to the NAS: read by the
+/// host's backups and drills, and by the NAS, which makes its `.htpasswd`
+/// entry from it.
+fn nas_secrets(secrets: &mut Secrets, spec: &Spec, host: &str) {
+    let Some(r) = spec.backup.as_ref().and_then(|b| b.replica.as_ref()) else {
+        return;
+    };
+    if r.host.value == host {
+        return;
+    }
+    let name = Sp::new(super::nas_login_secret(host), r.host.span.clone());
+    let template = format!("RESTIC_REST_USERNAME={host}\nRESTIC_REST_PASSWORD=@value@\n");
+    let generator = Generator::Random {
+        length: 40,
+        alphabet: Alphabet::Alphanumeric,
+        template: Some(template),
+    };
+    let description = format!("login of `{host}` to the NAS restic repository (rest-server)");
+    let source = SecretUse::new(description.clone(), "[backup] replica", host)
+        .unit(super::BACKUP_UNIT.into())
+        .unit(super::DRILL_UNIT.into())
+        .made_by(generator.clone());
+    secrets.add(&name, source);
+    // The NAS's unit orders itself after agenix (`render::nas`).
+    let nas = SecretUse::new(description, "[backup] replica", &r.host.value).made_by(generator);
+    secrets.add(&name, nas);
+}
+
+/// The token backups and drills push their results to the status page
+/// with: the raw token on every host that backs up, the same token as an
+/// environment line for Gatus on its host.
+fn heartbeat_secrets(secrets: &mut Secrets, instances: &[Instance], host: &str) {
+    let Some(gatus) = instances.iter().find(|i| i.entry.name == "gatus") else {
+        return;
+    };
+    let span = gatus.name.span.clone();
+    let token = Sp::new(super::HEARTBEAT_TOKEN_SECRET.to_string(), span.clone());
+    let u = SecretUse::new(
+        "token backups and drills report to the status page with",
+        "[backup]",
+        host,
+    )
+    .unit(super::BACKUP_UNIT.into())
+    .unit(super::DRILL_UNIT.into())
+    .made_by(Generator::Random {
+        length: 40,
+        alphabet: Alphabet::Alphanumeric,
+        template: None,
+    });
+    secrets.add(&token, u);
+    let env = Sp::new(super::HEARTBEAT_ENV_SECRET.to_string(), span);
+    let u = SecretUse::new(
+        "the heartbeat token as Gatus reads it (environment file)",
+        &gatus.name.value,
+        &gatus.host,
+    )
+    .unit("gatus.service".into())
+    .made_by(Generator::Copy {
+        from: super::HEARTBEAT_TOKEN_SECRET.into(),
+        template: format!("{}=@value@\n", super::HEARTBEAT_TOKEN_VARIABLE),
+    });
+    secrets.add(&env, u);
 }
 
 /// A `[secrets.<name>]` of the spec: its owner wins, its hosts are added;

@@ -12,8 +12,11 @@ mod devices;
 mod disko;
 mod flake;
 mod hardware;
+mod heartbeats;
 mod infrastructure;
 mod media;
+mod nas;
+mod operations;
 mod replication;
 mod secrets;
 mod service;
@@ -111,6 +114,10 @@ fn host_files(fleet: &Fleet, host: &HostPlan) -> Vec<File> {
     if !wiring.is_empty() {
         imports.push(Nix::Path("./wiring.nix".into()));
     }
+    let operations = operations::operations(fleet, host);
+    if operations.is_some() {
+        imports.push(Nix::Path("./operations.nix".into()));
+    }
     imports.extend(
         services
             .iter()
@@ -146,6 +153,12 @@ fn host_files(fleet: &Fleet, host: &HostPlan) -> Vec<File> {
     ];
     if !wiring.is_empty() {
         files.push(File::tool(format!("{dir}/wiring.nix"), Nix::module(wiring)));
+    }
+    if let Some(body) = operations {
+        files.push(File::tool(
+            format!("{dir}/operations.nix"),
+            operations_module(body),
+        ));
     }
     for i in services {
         files.push(File::tool(
@@ -197,6 +210,18 @@ fn vm_variant() -> Attrs {
         Nix::List(forwards.collect()),
     );
     v
+}
+
+/// A module that also takes the flake's `inputs` (the `homelab` package).
+fn operations_module(body: Attrs) -> Nix {
+    Nix::Lambda {
+        formals: ["config", "lib", "pkgs", "inputs"]
+            .map(String::from)
+            .to_vec(),
+        ellipsis: true,
+        at: None,
+        body: Box::new(Nix::Attrs(body)),
+    }
 }
 
 /// `plan.json`: JSON, so it carries no comment header (see `File::text`).

@@ -18,13 +18,7 @@ pub fn service(fleet: &Fleet, host: &HostPlan, i: &Instance) -> Attrs {
     for (k, v) in &i.nixos {
         merge_into(&mut m, k, v.clone());
     }
-    datasets::contribute(
-        &mut m,
-        fleet,
-        &i.name.value,
-        i.entry.user.as_deref(),
-        &i.data,
-    );
+    datasets::contribute(&mut m, &i.name.value, i.entry.user.as_deref(), &i.data);
     route(&mut m, fleet, i);
     watch(&mut m, fleet, host, i);
     super::wiring::admit_peers(&mut m, i);

@@ -62,6 +62,9 @@ pub struct Homelab {
     pub admin_user: Sp<String>,
     /// SSH public keys of the administrator (login and agenix recipient).
     pub admin_keys: Vec<Sp<String>>,
+    /// The `homelab` flake the hosts install (a fork); none: the release
+    /// that generated the flake.
+    pub homelab_flake: Option<Sp<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
