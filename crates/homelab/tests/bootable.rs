@@ -303,8 +303,10 @@ fn missing_secret_files_are_one_evaluation_error_naming_them() {
     assert!(
         message.starts_with(
             "secret files missing from the flake: secrets/cloudflare-dns-token.age, \
+             secrets/grafana-admin-password.age, secrets/grafana-secret-key.age, \
              secrets/nextcloud-admin-password.age, secrets/paperless-admin-password.age, \
-             secrets/restic-s3-credentials.age, \
+             secrets/restic-s3-credentials.age, secrets/smtp-password.age, \
+             secrets/smtp-password-environment.age, \
              secrets/vaultwarden-admin-token.age, secrets/vpn-wireguard.age. "
         ),
         "{message}"

@@ -104,6 +104,7 @@ pub(super) fn collect(
         access_secrets(&mut secrets, spec, instances, &h.name.value);
         backup_secrets(&mut secrets, spec, &h.name.value);
     }
+    alert_secrets(&mut secrets, spec, instances);
     for declared in &spec.secrets {
         declared_secret(&mut secrets, spec, declared, diags);
     }
@@ -232,6 +233,41 @@ fn backup_secrets(secrets: &mut Secrets, spec: &Spec, host: &str) {
         // syncoid runs as a dynamic user and gets the key as a systemd
         // credential, which root reads: no owner.
         secrets.add(&r.key_secret, u);
+    }
+}
+
+/// The relay password where Alertmanager runs (a systemd credential,
+/// which root reads: no owner), and the same password as an environment
+/// file line where Gatus runs (`${SMTP_PASSWORD}` in its settings).
+fn alert_secrets(secrets: &mut Secrets, spec: &Spec, instances: &[Instance]) {
+    let Some(p) = spec
+        .alerts
+        .as_ref()
+        .and_then(|a| a.smtp.password_secret.as_ref())
+    else {
+        return;
+    };
+    let host_of = |entry: &str| instances.iter().find(|i| i.entry.name == entry);
+    let mut source = SecretUse::new("SMTP relay password for alert mail", "[alerts.smtp]", "");
+    // Without Alertmanager only the admin reads it, to make Gatus' copy.
+    source.host = host_of("alertmanager").map(|am| am.host.clone());
+    if source.host.is_some() {
+        source = source.unit("alertmanager.service".into());
+    }
+    secrets.add(p, source);
+    if let Some(gatus) = host_of("gatus") {
+        let env = Sp::new(super::alerts::environment_secret(&p.value), p.span.clone());
+        let u = SecretUse::new(
+            "the SMTP relay password as Gatus' environment file (SMTP_PASSWORD=…)",
+            "[alerts.smtp]",
+            &gatus.host,
+        )
+        .unit("gatus.service".into())
+        .made_by(Generator::Copy {
+            from: p.value.clone(),
+            template: format!("{}=@value@", super::alerts::PASSWORD_VARIABLE),
+        });
+        secrets.add(&env, u);
     }
 }
 

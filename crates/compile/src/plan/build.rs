@@ -42,7 +42,7 @@ pub fn plan(fleet: &Fleet, host: &HostPlan) -> Plan {
             .map(|i| service(fleet, i))
             .collect(),
         status_page: None,
-        metrics_dir: None,
+        metrics_dir: fleet.metrics_dir(host.name()).map(str::to_string),
     }
 }
 

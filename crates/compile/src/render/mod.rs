@@ -6,6 +6,7 @@
 //! reader finds all of a service in one file; `core.nix` and
 //! `infrastructure.nix` hold what the host needs whatever it runs.
 
+mod alerts;
 mod core;
 mod datasets;
 mod devices;
@@ -108,6 +109,10 @@ fn host_files(fleet: &Fleet, host: &HostPlan) -> Vec<File> {
     if !wiring.is_empty() {
         imports.push(Nix::Path("./wiring.nix".into()));
     }
+    let alerts = alerts::host_alerts(fleet, host);
+    if !alerts.is_empty() {
+        imports.push(Nix::Path("./alerts.nix".into()));
+    }
     imports.extend(
         services
             .iter()
@@ -137,6 +142,10 @@ fn host_files(fleet: &Fleet, host: &HostPlan) -> Vec<File> {
     if !wiring.is_empty() {
         files.push(File::tool(format!("{dir}/wiring.nix"), Nix::module(wiring)));
     }
+    if !alerts.is_empty() {
+        files.push(File::tool(format!("{dir}/alerts.nix"), Nix::module(alerts)));
+    }
+    files.extend(alerts::rules_file(fleet, host));
     for i in services {
         files.push(File::tool(
             format!("{dir}/services/{}.nix", i.name.value),
