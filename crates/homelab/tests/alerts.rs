@@ -321,7 +321,7 @@ fn gatus_mails_every_failing_check() {
         assert_eq!(email["default-alert"]["send-on-resolved"], true);
         let gatus = text(&files, &format!("hosts/{status}/services/gatus.nix"));
         assert!(
-            gatus.contains("environmentFile = config.age.secrets.smtp-password-environment.path;"),
+            gatus.contains("EnvironmentFile = [\n      config.age.secrets.smtp-password-environment.path\n    ];"),
             "{gatus}"
         );
         // Every check on the status page's host, its own and the other

@@ -316,9 +316,13 @@ fn missing_secret_files_are_one_evaluation_error_naming_them() {
     // With every file in place the assertion holds.
     for name in [
         "cloudflare-dns-token",
+        "grafana-admin-password",
+        "grafana-secret-key",
         "nextcloud-admin-password",
         "paperless-admin-password",
         "restic-s3-credentials",
+        "smtp-password",
+        "smtp-password-environment",
         "vaultwarden-admin-token",
         "vpn-wireguard",
     ] {

@@ -375,6 +375,62 @@ password_secret = "restic-password"
     }
 
     #[test]
+    fn the_relay_password_goes_where_alertmanager_and_gatus_run() {
+        let (text, spec) = testing::spec(
+            r#"[services.alertmanager]
+host = "server"
+[services.gatus]
+host = "nas"
+
+[alerts]
+[alerts.smtp]
+host = "smtp.example.org"
+from = "homelab@example.org"
+username = "alerts@example.org"
+password_secret = "smtp"
+"#,
+        );
+        let fleet = resolve(&spec).unwrap();
+        assert_eq!(
+            summary(&text, &fleet.secrets["smtp"]),
+            "smtp None server @30:19"
+        );
+        let env = &fleet.secrets["smtp-environment"];
+        assert_eq!(summary(&text, env), "smtp-environment None nas @30:19");
+        assert_eq!(env.units, ["gatus.service"]);
+        assert_eq!(
+            env.generator,
+            Some(crate::catalog::Generator::Copy {
+                from: "smtp".into(),
+                template: "SMTP_PASSWORD=@value@".into(),
+            })
+        );
+    }
+
+    #[test]
+    fn without_alertmanager_only_the_admin_reads_the_relay_password() {
+        let (_, spec) = testing::spec(
+            r#"[services.gatus]
+host = "nas"
+
+[alerts]
+[alerts.smtp]
+host = "smtp.example.org"
+from = "homelab@example.org"
+username = "alerts@example.org"
+password_secret = "smtp"
+"#,
+        );
+        let fleet = resolve(&spec).unwrap();
+        // Without `email`, mail goes to the admin; 587 is the default port.
+        let alerts = fleet.alerts.as_ref().unwrap();
+        assert_eq!(alerts.email.value, "admin@example.org");
+        assert_eq!(alerts.smtp.port.value, 587);
+        assert!(fleet.secrets["smtp"].hosts.is_empty());
+        assert_eq!(fleet.secrets["smtp-environment"].hosts, ["nas"]);
+    }
+
+    #[test]
     fn declared_secrets_add_hosts_and_report_unknown_ones() {
         let (text, spec) =
             testing::spec("[secrets.wifi]\nhosts = [\"server\", \"nowhere\"]\nowner = \"hass\"\n");

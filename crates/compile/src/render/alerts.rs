@@ -296,10 +296,17 @@ fn gatus(m: &mut Attrs, fleet: &Fleet) {
         // Gatus expands `${VAR}` in its configuration when it starts.
         set(m, &key("password"), format!("${{{PASSWORD_VARIABLE}}}"));
         let env = environment_secret(&secret.value);
+        // A list, so other environment files of Gatus add to it.
         set(
             m,
-            &["services", "gatus", "environmentFile"],
-            Nix::age_secret_path(&env),
+            &[
+                "systemd",
+                "services",
+                "gatus",
+                "serviceConfig",
+                "EnvironmentFile",
+            ],
+            Nix::list([Nix::age_secret_path(&env)]),
         );
         age_secret(m, fleet, &env, 3);
     }
