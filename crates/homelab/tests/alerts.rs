@@ -357,6 +357,12 @@ fn gatus_mails_every_failing_check() {
             checks >= fleet.instances.len() / 2,
             "{name}: {checks} checks"
         );
+        // The evaluator itself is one of them.
+        let alerts = text(&files, &format!("hosts/{status}/alerts.nix"));
+        assert!(
+            alerts.contains("url = \"http://127.0.0.1:8880/health\";"),
+            "{alerts}"
+        );
     }
 }
 

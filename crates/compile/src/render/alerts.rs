@@ -102,6 +102,29 @@ fn vmalert(m: &mut Attrs, fleet: &Fleet) {
     if let Some(host) = fleet.host_of("victoriametrics") {
         target.insert("labels".into(), host_label(host));
     }
+    // The status page beside it checks vmalert too, and mails on its own
+    // when the evaluator itself has stopped.
+    if fleet.host_of("gatus").is_some()
+        && fleet.host_of("gatus") == fleet.host_of("victoriametrics")
+    {
+        let mut check = Attrs::new();
+        check.insert("name".into(), Nix::str(format!("vmalert-{VMALERT}")));
+        check.insert("group".into(), Nix::str("Monitoring"));
+        check.insert(
+            "url".into(),
+            Nix::str(format!("http://127.0.0.1:{VMALERT_PORT}/health")),
+        );
+        check.insert("interval".into(), Nix::str("1m"));
+        check.insert("conditions".into(), Nix::strs(["[STATUS] == 200"]));
+        if let Some(alerts) = endpoint_alerts(fleet) {
+            check.insert("alerts".into(), alerts);
+        }
+        set(
+            m,
+            &["services", "gatus", "settings", "endpoints"],
+            Nix::list([Nix::Attrs(check)]),
+        );
+    }
     let mut job = Attrs::new();
     job.insert("job_name".into(), Nix::str(format!("vmalert-{VMALERT}")));
     job.insert("metrics_path".into(), Nix::str("/metrics"));
