@@ -8,8 +8,8 @@
 //! password is written anywhere but as a reference to its secret.
 //!
 //! Tools: Debian's `prometheus` (promtool), `prometheus-alertmanager`
-//! (amtool) and `nix-bin`. A NixOS activation cannot run here: vmalert
-//! reads the same rule format promtool checks.
+//! (amtool), `victoria-metrics` (vmalert) and `nix-bin`. A NixOS
+//! activation cannot run here.
 
 use compile::fleet::Fleet;
 use compile::render::File;
@@ -80,6 +80,26 @@ fn the_rule_files_pass_promtool() {
             alerts.contains("\"datasource.url\" = \"http://127.0.0.1:8428\";"),
             "{alerts}"
         );
+    }
+}
+
+/// The real vmalert parses the rules, their MetricsQL and their templates
+/// (`-dryRun`), beside the empty `{}` file the NixOS module always adds.
+#[test]
+fn vmalert_accepts_the_rules_beside_the_modules_own_file() {
+    for name in WITH_ALERTS {
+        let (fleet, files) = example(name);
+        let dir = tempfile::tempdir().unwrap();
+        write(&files, dir.path());
+        let rules = dir
+            .path()
+            .join(format!("hosts/{}/alert-rules.yml", metrics_host(&fleet)));
+        let module_file = dir.path().join("rules.yml");
+        std::fs::write(&module_file, "{}\n").unwrap();
+        run(Command::new("vmalert")
+            .arg("-dryRun")
+            .arg(format!("-rule={}", module_file.display()))
+            .arg(format!("-rule={}", rules.display())));
     }
 }
 
