@@ -644,3 +644,125 @@ fn base64_decode(s: &str) -> Vec<u8> {
     }
     out
 }
+
+/// Sends one HTTP POST to a loopback server; true when it answered 2xx.
+fn post(port: u16, path: &str, body: &str) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    if s.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    answer.starts_with("HTTP/1.1 2")
+}
+
+/// The whole chain with the real programs: a degraded pool's metric in
+/// VictoriaMetrics, the generated rules in vmalert, the generated
+/// Alertmanager configuration, a mail to the spec's address on a relay
+/// on loopback. The metric is written the way the node exporter's is
+/// scraped (with the scrape's `host` label); the wait is the rule's own
+/// `for: 1m`.
+#[test]
+fn a_degraded_pool_is_mailed_through_vmalert_and_alertmanager() {
+    let (fleet, files) = example("family");
+    let dir = tempfile::tempdir().unwrap();
+    write(&files, dir.path());
+    let am = fleet.instance_of("alertmanager").unwrap();
+    let file = dir
+        .path()
+        .join(format!("hosts/{}/services/alertmanager.nix", am.host));
+    let mut config = eval(&file, "services.prometheus.alertmanager.configuration");
+    let (smtp_port, mails) = smtp_sink();
+    let password = dir.path().join("smtp-password");
+    std::fs::write(&password, "relay-password-for-the-test").unwrap();
+    let global = config["global"].as_object_mut().unwrap();
+    global.insert(
+        "smtp_smarthost".into(),
+        format!("127.0.0.1:{smtp_port}").into(),
+    );
+    global.insert("smtp_require_tls".into(), false.into());
+    global.insert(
+        "smtp_auth_password_file".into(),
+        password.display().to_string().into(),
+    );
+    config["route"]["group_wait"] = "1s".into();
+    let yml = dir.path().join("alertmanager.yml");
+    std::fs::write(&yml, config.to_string()).unwrap();
+    let quiet = || std::process::Stdio::null();
+
+    let (am_port, vm_port, vmalert_port) = (free_port(), free_port(), free_port());
+    let _am = Server(
+        Command::new("prometheus-alertmanager")
+            .arg(format!("--config.file={}", yml.display()))
+            .arg(format!(
+                "--storage.path={}",
+                dir.path().join("am").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{am_port}"))
+            .arg("--cluster.listen-address=")
+            .stdout(quiet())
+            .stderr(quiet())
+            .spawn()
+            .expect("prometheus-alertmanager runs"),
+    );
+    let _vm = Server(
+        Command::new("victoria-metrics")
+            .arg(format!(
+                "-storageDataPath={}",
+                dir.path().join("vm").display()
+            ))
+            .arg(format!("-httpListenAddr=127.0.0.1:{vm_port}"))
+            // Fresh samples are queryable at once, not 30 s later.
+            .arg("-search.latencyOffset=0s")
+            .arg("-search.disableCache")
+            .stdout(quiet())
+            .stderr(quiet())
+            .spawn()
+            .expect("victoria-metrics runs"),
+    );
+    let rules = dir
+        .path()
+        .join(format!("hosts/{}/alert-rules.yml", metrics_host(&fleet)));
+    let _vmalert = Server(
+        Command::new("vmalert")
+            .arg(format!("-rule={}", rules.display()))
+            .arg(format!("-datasource.url=http://127.0.0.1:{vm_port}"))
+            .arg(format!("-notifier.url=http://127.0.0.1:{am_port}"))
+            .arg(format!("-httpListenAddr=127.0.0.1:{vmalert_port}"))
+            .arg("-evaluationInterval=5s")
+            .stdout(quiet())
+            .stderr(quiet())
+            .spawn()
+            .expect("vmalert runs"),
+    );
+    // The node exporter's line, as scraped from the NAS every 5 s.
+    let sample = "node_zfs_zpool_state{job=\"node-exporter-nas\",instance=\"192.168.1.20:9100\",host=\"nas\",zpool=\"vault\",state=\"degraded\"} 1\n\
+                  node_zfs_zpool_state{job=\"node-exporter-nas\",instance=\"192.168.1.20:9100\",host=\"nas\",zpool=\"vault\",state=\"online\"} 0\n";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(150);
+    let mail = loop {
+        post(vm_port, "/api/v1/import/prometheus", sample);
+        if let Ok(m) = mails.recv_timeout(std::time::Duration::from_secs(5)) {
+            break m;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no mail about the degraded pool"
+        );
+    };
+    assert!(mail.contains("RCPT TO:<admin@example.org>"), "{mail}");
+    assert!(mail.contains("ZfsPoolNotOnline"), "{mail}");
+    // Grouped by alert and host, with the pool's labels in the subject.
+    let subject = mail.lines().find(|l| l.starts_with("Subject:")).unwrap();
+    assert!(
+        subject.contains("[FIRING:1] ZfsPoolNotOnline nas"),
+        "{subject}"
+    );
+    assert!(subject.contains("degraded vault"), "{subject}");
+}
