@@ -313,9 +313,11 @@ fn missing_secret_files_are_one_evaluation_error_naming_them() {
     assert!(
         message.starts_with(
             "secret files missing from the flake: secrets/cloudflare-dns-token.age, \
-             secrets/gatus-heartbeat-token.age, secrets/homelab-heartbeat-token.age, \
+             secrets/gatus-heartbeat-token.age, secrets/grafana-admin-password.age, \
+             secrets/grafana-secret-key.age, secrets/homelab-heartbeat-token.age, \
              secrets/nextcloud-admin-password.age, secrets/paperless-admin-password.age, \
              secrets/restic-nas-server.age, secrets/restic-s3-credentials.age, \
+             secrets/smtp-password.age, secrets/smtp-password-environment.age, \
              secrets/vaultwarden-admin-token.age, secrets/vpn-wireguard.age. "
         ),
         "{message}"
@@ -326,11 +328,15 @@ fn missing_secret_files_are_one_evaluation_error_naming_them() {
     for name in [
         "cloudflare-dns-token",
         "gatus-heartbeat-token",
+        "grafana-admin-password",
+        "grafana-secret-key",
         "homelab-heartbeat-token",
         "nextcloud-admin-password",
         "paperless-admin-password",
         "restic-nas-server",
         "restic-s3-credentials",
+        "smtp-password",
+        "smtp-password-environment",
         "vaultwarden-admin-token",
         "vpn-wireguard",
     ] {

@@ -276,6 +276,10 @@ fn gatus_has_a_heartbeat_for_every_job_that_pushes() {
         assert!(ops.contains(
             "EnvironmentFile = [\n          config.age.secrets.gatus-heartbeat-token.path\n        ];"
         ), "{ops}");
+        // With `[alerts]`, a missed or failed run is mailed like any check.
+        let mailed = endpoints.matches("type = \"email\";").count();
+        let expected = if fleet.alerts.is_some() { keys.len() } else { 0 };
+        assert_eq!(mailed, expected, "{name}");
     }
 }
 

@@ -151,6 +151,10 @@ pub static RULES: &[Rule] = &[
     rule("sso-unknown-group", Error, false, "rules.md#sso-unknown-group--error", "a group single sign-on does not define"),
     rule("sso-missing", Error, false, "rules.md#sso-missing--error", "service groups without `[access.sso]`"),
     rule("sso-not-enforced", Warning, false, "rules.md#sso-not-enforced--warning", "groups that gate nothing"),
+    // Added with alerts.
+    rule("alerts-without-alertmanager", Error, false, "rules.md#alerts-without-alertmanager--error", "metric alerts without Alertmanager to send them"),
+    rule("alerts-unwatched", Error, false, "rules.md#alerts-unwatched--error", "alerts in a fleet that nothing watches"),
+    rule("alertmanager-without-alerts", Warning, false, "rules.md#alertmanager-without-alerts--warning", "Alertmanager without `[alerts]` to send to"),
     // Writing the flake.
     rule("edited-by-hand", Error, false, BUILD, "generated files were changed since the last build"),
 ];

@@ -1,6 +1,7 @@
 //! Stage 3: the fleet, the resolved model every later stage reads.
 
 mod agents;
+pub mod alerts;
 mod data;
 mod host_plan;
 mod instance;

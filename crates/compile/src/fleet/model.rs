@@ -35,6 +35,8 @@ pub struct Fleet {
     pub external: Vec<crate::spec::External>,
     /// The provider's clients and groups, when the flake provisions them.
     pub sso: Option<super::SsoPlan>,
+    /// Where alert mail goes (`[alerts]`).
+    pub alerts: Option<crate::spec::Alerts>,
 }
 
 impl Fleet {

@@ -104,6 +104,7 @@ pub(super) fn collect(
         access_secrets(&mut secrets, spec, instances, &h.name.value);
         backup_secrets(&mut secrets, spec, &h.name.value);
     }
+    alert_secrets(&mut secrets, spec, instances);
     for declared in &spec.secrets {
         declared_secret(&mut secrets, spec, declared, diags);
     }
@@ -319,6 +320,41 @@ fn heartbeat_secrets(secrets: &mut Secrets, instances: &[Instance], host: &str) 
     secrets.add(&env, u);
 }
 
+/// The relay password where Alertmanager runs (a systemd credential,
+/// which root reads: no owner), and the same password as an environment
+/// file line where Gatus runs (`${SMTP_PASSWORD}` in its settings).
+fn alert_secrets(secrets: &mut Secrets, spec: &Spec, instances: &[Instance]) {
+    let Some(p) = spec
+        .alerts
+        .as_ref()
+        .and_then(|a| a.smtp.password_secret.as_ref())
+    else {
+        return;
+    };
+    let host_of = |entry: &str| instances.iter().find(|i| i.entry.name == entry);
+    let mut source = SecretUse::new("SMTP relay password for alert mail", "[alerts.smtp]", "");
+    // Without Alertmanager only the admin reads it, to make Gatus' copy.
+    source.host = host_of("alertmanager").map(|am| am.host.clone());
+    if source.host.is_some() {
+        source = source.unit("alertmanager.service".into());
+    }
+    secrets.add(p, source);
+    if let Some(gatus) = host_of("gatus") {
+        let env = Sp::new(super::alerts::environment_secret(&p.value), p.span.clone());
+        let u = SecretUse::new(
+            "the SMTP relay password as Gatus' environment file (SMTP_PASSWORD=…)",
+            "[alerts.smtp]",
+            &gatus.host,
+        )
+        .unit("gatus.service".into())
+        .made_by(Generator::Copy {
+            from: p.value.clone(),
+            template: format!("{}=@value@", super::alerts::PASSWORD_VARIABLE),
+        });
+        secrets.add(&env, u);
+    }
+}
+
 /// A `[secrets.<name>]` of the spec: its owner wins, its hosts are added;
 /// a host the spec does not have is reported.
 fn declared_secret(
@@ -420,6 +456,62 @@ password_secret = "restic-password"
                 "tailscale-authkey None server,nas @32:19",
             ]
         );
+    }
+
+    #[test]
+    fn the_relay_password_goes_where_alertmanager_and_gatus_run() {
+        let (text, spec) = testing::spec(
+            r#"[services.alertmanager]
+host = "server"
+[services.gatus]
+host = "nas"
+
+[alerts]
+[alerts.smtp]
+host = "smtp.example.org"
+from = "homelab@example.org"
+username = "alerts@example.org"
+password_secret = "smtp"
+"#,
+        );
+        let fleet = resolve(&spec).unwrap();
+        assert_eq!(
+            summary(&text, &fleet.secrets["smtp"]),
+            "smtp None server @30:19"
+        );
+        let env = &fleet.secrets["smtp-environment"];
+        assert_eq!(summary(&text, env), "smtp-environment None nas @30:19");
+        assert_eq!(env.units, ["gatus.service"]);
+        assert_eq!(
+            env.generator,
+            Some(crate::catalog::Generator::Copy {
+                from: "smtp".into(),
+                template: "SMTP_PASSWORD=@value@".into(),
+            })
+        );
+    }
+
+    #[test]
+    fn without_alertmanager_only_the_admin_reads_the_relay_password() {
+        let (_, spec) = testing::spec(
+            r#"[services.gatus]
+host = "nas"
+
+[alerts]
+[alerts.smtp]
+host = "smtp.example.org"
+from = "homelab@example.org"
+username = "alerts@example.org"
+password_secret = "smtp"
+"#,
+        );
+        let fleet = resolve(&spec).unwrap();
+        // Without `email`, mail goes to the admin; 587 is the default port.
+        let alerts = fleet.alerts.as_ref().unwrap();
+        assert_eq!(alerts.email.value, "admin@example.org");
+        assert_eq!(alerts.smtp.port.value, 587);
+        assert!(fleet.secrets["smtp"].hosts.is_empty());
+        assert_eq!(fleet.secrets["smtp-environment"].hosts, ["nas"]);
     }
 
     #[test]

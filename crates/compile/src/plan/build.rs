@@ -45,7 +45,7 @@ pub fn plan(fleet: &Fleet, host: &HostPlan) -> Plan {
             .chain(infrastructure(fleet, host))
             .collect(),
         status_page: status_page(fleet, host),
-        metrics_dir: None,
+        metrics_dir: fleet.metrics_dir(host.name()).map(str::to_string),
     }
 }
 

@@ -66,8 +66,13 @@ pub fn contribute(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
     if endpoints.is_empty() {
         return;
     }
+    let alerts = super::alerts::endpoint_alerts(fleet);
     let list = endpoints.iter().map(|e| {
         let mut a = Attrs::new();
+        // A missed or failed run mails like any other failing check.
+        if let Some(alerts) = &alerts {
+            a.insert("alerts".into(), alerts.clone());
+        }
         a.insert("name".into(), Nix::str(&e.name));
         a.insert("group".into(), Nix::str(HEARTBEAT_GROUP));
         // Gatus replaces `${VAR}` from its environment when it loads.

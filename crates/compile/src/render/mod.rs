@@ -6,6 +6,7 @@
 //! reader finds all of a service in one file; `core.nix` and
 //! `infrastructure.nix` hold what the host needs whatever it runs.
 
+mod alerts;
 mod core;
 mod datasets;
 mod devices;
@@ -118,6 +119,10 @@ fn host_files(fleet: &Fleet, host: &HostPlan) -> Vec<File> {
     if operations.is_some() {
         imports.push(Nix::Path("./operations.nix".into()));
     }
+    let alerts = alerts::host_alerts(fleet, host);
+    if !alerts.is_empty() {
+        imports.push(Nix::Path("./alerts.nix".into()));
+    }
     imports.extend(
         services
             .iter()
@@ -160,6 +165,10 @@ fn host_files(fleet: &Fleet, host: &HostPlan) -> Vec<File> {
             operations_module(body),
         ));
     }
+    if !alerts.is_empty() {
+        files.push(File::tool(format!("{dir}/alerts.nix"), Nix::module(alerts)));
+    }
+    files.extend(alerts::rules_file(fleet, host));
     for i in services {
         files.push(File::tool(
             format!("{dir}/services/{}.nix", i.name.value),

@@ -28,6 +28,7 @@ pub fn service(fleet: &Fleet, host: &HostPlan, i: &Instance) -> Attrs {
     super::media::contribute(&mut m, i);
     super::devices::contribute(&mut m, host, i);
     super::sso::provision(&mut m, fleet, i);
+    super::alerts::contribute(&mut m, fleet, i);
     // An admin-only secret (the clear form of a hashed password) is never
     // decrypted on the host.
     for secret in i.secrets.values() {
@@ -50,7 +51,7 @@ pub fn watch(m: &mut Attrs, fleet: &Fleet, host: &HostPlan, i: &Instance) {
         vhost(m, fleet, i);
     }
     if fleet.host_of("gatus") == Some(host.name()) {
-        status_check(m, i);
+        status_check(m, fleet, i);
     }
     if fleet.host_of("victoriametrics") == Some(host.name()) {
         scrape(m, i);
@@ -128,7 +129,7 @@ fn aliases(m: &mut Attrs, i: &Instance) {
     set(m, &path, Nix::strs([internal.value.as_str()]));
 }
 
-fn status_check(m: &mut Attrs, i: &Instance) {
+fn status_check(m: &mut Attrs, fleet: &Fleet, i: &Instance) {
     let (Some(path), Some(endpoint)) = (&i.entry.health, i.local_endpoint()) else {
         return;
     };
@@ -144,6 +145,9 @@ fn status_check(m: &mut Attrs, i: &Instance) {
         "conditions".into(),
         Nix::strs(["[STATUS] == 200", "[RESPONSE_TIME] < 2000"]),
     );
+    if let Some(alerts) = super::alerts::endpoint_alerts(fleet) {
+        e.insert("alerts".into(), alerts);
+    }
     set(
         m,
         &["services", "gatus", "settings", "endpoints"],
@@ -211,6 +215,7 @@ fn scrape(m: &mut Attrs, i: &Instance) {
         "targets".into(),
         Nix::strs([format!("{}:{port}", i.address)]),
     );
+    target.insert("labels".into(), super::alerts::host_label(&i.host));
     let mut job = Attrs::new();
     job.insert("job_name".into(), Nix::str(&i.name.value));
     job.insert("metrics_path".into(), Nix::str(path));

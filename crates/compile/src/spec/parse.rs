@@ -216,8 +216,15 @@ fn decode(root: &mut Table, sink: &mut Sink, root_text: &str) -> Option<Spec> {
         t.finish(sink);
     }
 
+    let alerts = root.table(sink, "alerts").and_then(|mut t| {
+        let a = super::alerts::alerts(&mut t, sink, homelab.as_ref());
+        t.finish(sink);
+        a
+    });
+
     Some(Spec {
         homelab: homelab?,
+        alerts,
         external,
         hosts,
         services,
@@ -888,7 +895,7 @@ fn time_zone(sink: &mut Sink, s: &Sp<String>) {
 }
 
 /// Secret names become file names (`secrets/<name>.age`).
-fn secret_name(sink: &mut Sink, s: &Sp<String>) {
+pub(super) fn secret_name(sink: &mut Sink, s: &Sp<String>) {
     let ok = s.value.len() <= 100
         && s.value
             .starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
