@@ -272,7 +272,7 @@ fn every_alert_fires_on_its_cause_and_only_then() {
 /// (no nixpkgs offline); only that attribute is forced.
 fn eval(file: &Path, attr: &str) -> Value {
     let expr = format!(
-        "(import {} {{ config = {{ }}; lib = {{ }}; pkgs = {{ }}; }}).{attr}",
+        "(import {} {{ config = {{ }}; lib = {{ }}; pkgs = {{ }}; inputs = {{ }}; }}).{attr}",
         file.display()
     );
     let out =
@@ -352,12 +352,16 @@ fn gatus_mails_every_failing_check() {
             .iter()
             .filter(|f| f.path.starts_with(&format!("hosts/{status}/")))
         {
-            if !matches!(f.value, compile::nix::Nix::Lambda { .. }) {
+            // NixOS modules only (not the VM's secret package or test).
+            let compile::nix::Nix::Lambda { formals, .. } = &f.value else {
+                continue;
+            };
+            if !formals.iter().any(|a| a == "config") {
                 continue;
             }
             let path = dir.path().join(&f.path);
             let body = format!(
-                "let m = import {} {{ config = {{ }}; lib = {{ }}; pkgs = {{ }}; }}; in ((m.services or {{ }}).gatus or {{ }}).settings.endpoints or [ ]",
+                "let m = import {} {{ config = {{ }}; lib = {{ }}; pkgs = {{ }}; inputs = {{ }}; }}; in ((m.services or {{ }}).gatus or {{ }}).settings.endpoints or [ ]",
                 path.display()
             );
             let out =
@@ -439,6 +443,13 @@ fn no_file_holds_the_relay_password() {
             let t = f.text();
             assert!(!t.contains("smtp_auth_password ="), "{}", f.path);
             assert!(!t.contains("smtp_auth_password\""), "{}", f.path);
+            if f.path.ends_with("vm-secrets.nix") {
+                // The VM's stand-ins are throwaway values, public on purpose.
+                for line in t.lines().filter(|l| l.contains("SMTP_PASSWORD=")) {
+                    assert!(line.contains("=homelab-vm-stand-in-"), "{line}");
+                }
+                continue;
+            }
             assert!(!t.contains("SMTP_PASSWORD="), "{}", f.path);
             for line in t
                 .lines()
