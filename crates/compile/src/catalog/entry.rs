@@ -158,6 +158,20 @@ pub struct Entry {
     /// How the service signs people in with the fleet's OpenID Connect
     /// provider, when it can (`[access.sso]`).
     pub oidc: Option<Oidc>,
+    /// The service sits behind the proxy's sign-in gateway when the fleet
+    /// has `[access.sso]`: it has no login of its own, or one it hands to
+    /// the proxy (the *arr apps' `External` method).
+    pub forward_auth: Option<ForwardAuth>,
+}
+
+/// A service the proxy's gateway signs people in for (forward-auth).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardAuth {
+    /// Settings the service needs behind the gateway (its own login
+    /// turned over to the proxy), merged into `[nixos]`.
+    #[serde(default)]
+    pub nixos: toml::Table,
 }
 
 /// A service that is an OpenID Connect client of the fleet's provider.

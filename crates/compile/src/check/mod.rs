@@ -60,6 +60,7 @@ const CHECKS: &[Check] = &[
     sso::groups_have_members,
     sso::service_groups_exist,
     sso::groups_not_enforced,
+    sso::ungated,
 ];
 
 /// Runs every rule; the caller puts the findings in order.

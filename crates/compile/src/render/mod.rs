@@ -18,6 +18,7 @@ mod replication;
 mod secrets;
 mod service;
 mod sso;
+mod sso_gateway;
 mod wiring;
 
 use crate::fleet::{Fleet, HostPlan};

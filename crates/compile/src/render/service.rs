@@ -105,9 +105,18 @@ fn vhost(m: &mut Attrs, fleet: &Fleet, i: &Instance) {
             (Some(public), true) => format!("redir https://{}{{uri}} permanent", public.value),
             _ => format!("reverse_proxy {upstream}"),
         };
-        let config = format!(
-            "@outside not remote_ip {allowed}\nrespond @outside \"Not reachable from this network\" 403\n{handler}\n"
-        );
+        let outside = format!("@outside not remote_ip {allowed}\n");
+        let gated = fleet
+            .sso
+            .as_ref()
+            .and_then(|p| p.gateway.as_ref())
+            .and_then(|g| g.route(&i.name.value));
+        let config = match gated {
+            Some(route) => super::sso_gateway::route_config(route, &outside, upstream),
+            None => format!(
+                "{outside}respond @outside \"Not reachable from this network\" 403\n{handler}\n"
+            ),
+        };
         let vhost = ["services", "caddy", "virtualHosts", fqdn.value.as_str()];
         set(
             m,
