@@ -198,6 +198,7 @@ mod tests {
                 "no-replica",
                 "literal-secret",
                 "recordsize",
+                "sso-ungated",
             ]
         );
     }
