@@ -313,7 +313,12 @@ fn script_and_plan() -> (String, String) {
 /// The credentials the unit would get: the admin secret, and each
 /// client's secret file (`<id>-<secret>` after the client's prefix: the
 /// bare value for Grafana, an environment file line for Mealie).
-fn credentials(dir: &std::path::Path, plan: &str, key: &str, client_secret: &str) -> std::path::PathBuf {
+fn credentials(
+    dir: &std::path::Path,
+    plan: &str,
+    key: &str,
+    client_secret: &str,
+) -> std::path::PathBuf {
     let creds = dir.join("creds");
     std::fs::create_dir(&creds).unwrap();
     std::fs::write(creds.join("admin"), format!("{key}\n")).unwrap();
@@ -331,7 +336,13 @@ fn credentials(dir: &std::path::Path, plan: &str, key: &str, client_secret: &str
 }
 
 /// Runs a provisioning script with the real bash, curl and jq.
-fn run_script(script: &str, plan: &str, env: &[(&str, String)], key: &str, client_secret: &str) -> std::process::Output {
+fn run_script(
+    script: &str,
+    plan: &str,
+    env: &[(&str, String)],
+    key: &str,
+    client_secret: &str,
+) -> std::process::Output {
     let dir = tempfile::tempdir().unwrap();
     let creds = credentials(dir.path(), plan, key, client_secret);
     std::fs::write(dir.path().join("plan.json"), plan).unwrap();

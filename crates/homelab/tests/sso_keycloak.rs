@@ -100,17 +100,33 @@ fn clients_use_the_fleets_realm_and_the_admin_secret_stays_out_of_the_store() {
     let provider = module(&files, "hosts/server/services/keycloak.nix");
     let settings = ["services", "keycloak", "settings"];
     assert_eq!(
-        at(&provider, &[settings[0], settings[1], settings[2], "bootstrap-admin-client-id"]),
+        at(
+            &provider,
+            &[
+                settings[0],
+                settings[1],
+                settings[2],
+                "bootstrap-admin-client-id"
+            ]
+        ),
         &Nix::str("homelab-provision")
     );
     assert_eq!(
         print(at(
             &provider,
-            &[settings[0], settings[1], settings[2], "bootstrap-admin-client-secret"]
+            &[
+                settings[0],
+                settings[1],
+                settings[2],
+                "bootstrap-admin-client-secret"
+            ]
         )),
         "{\n  _secret = config.age.secrets.keycloak-admin-client-secret.path;\n}\n"
     );
-    let unit = print(at(&provider, &["systemd", "services", "keycloak-provision"]));
+    let unit = print(at(
+        &provider,
+        &["systemd", "services", "keycloak-provision"],
+    ));
     for expected in [
         "\"admin:${config.age.secrets.keycloak-admin-client-secret.path}\"",
         "\"client-grafana:${config.age.secrets.grafana-oidc-client-secret.path}\"",
@@ -135,7 +151,11 @@ fn clients_use_the_fleets_realm_and_the_admin_secret_stays_out_of_the_store() {
         .arg(&text)
         .output()
         .expect("nix-instantiate runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// The unit's script and plan, as the flake writes them.
@@ -200,11 +220,19 @@ fn provisioning_makes_the_realm_once_and_keeps_it_matching() {
     let kc = keycloak::Keycloak::start("homelab-provision", "the-admin-secret-0123456789");
 
     let out = run(&script, &plan, kc.port, "the-admin-secret-0123456789");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let first = {
         let s = kc.state.lock().unwrap();
         assert_eq!(s.realms, ["home"]);
-        let groups: Vec<&str> = s.groups.iter().map(|g| g["name"].as_str().unwrap()).collect();
+        let groups: Vec<&str> = s
+            .groups
+            .iter()
+            .map(|g| g["name"].as_str().unwrap())
+            .collect();
         assert_eq!(groups, ["admin", "family"]);
         let members: Vec<(&str, &serde_json::Value)> = s
             .users
@@ -218,10 +246,17 @@ fn provisioning_makes_the_realm_once_and_keeps_it_matching() {
                 ("eva", &serde_json::json!(["g1"]))
             ]
         );
-        let ids: Vec<&str> = s.clients.iter().map(|c| c["clientId"].as_str().unwrap()).collect();
+        let ids: Vec<&str> = s
+            .clients
+            .iter()
+            .map(|c| c["clientId"].as_str().unwrap())
+            .collect();
         assert_eq!(ids, ["grafana", "mealie", "oauth2-proxy"]);
         let grafana = &s.clients[0];
-        assert_eq!(grafana["secret"], "grafana-secret-0123456789abcdef", "no newline");
+        assert_eq!(
+            grafana["secret"], "grafana-secret-0123456789abcdef",
+            "no newline"
+        );
         assert_eq!(
             grafana["redirectUris"],
             serde_json::json!(["https://grafana.home.example.org/login/generic_oauth"])
@@ -233,7 +268,11 @@ fn provisioning_makes_the_realm_once_and_keeps_it_matching() {
             mealie["secret"], "mealie-secret-0123456789abcdef",
             "the bare value, without `OIDC_CLIENT_SECRET=`"
         );
-        assert_eq!(mealie["attributes"], serde_json::json!({}), "Mealie sends no PKCE");
+        assert_eq!(
+            mealie["attributes"],
+            serde_json::json!({}),
+            "Mealie sends no PKCE"
+        );
         let gateway = &s.clients[2];
         assert_eq!(
             gateway["redirectUris"],
@@ -248,17 +287,37 @@ fn provisioning_makes_the_realm_once_and_keeps_it_matching() {
         }
         creates(&s)
     };
-    assert_eq!(first, 1 + 2 + 2 + 3 + 3, "realm, groups, users, clients, mappers");
+    assert_eq!(
+        first,
+        1 + 2 + 2 + 3 + 3,
+        "realm, groups, users, clients, mappers"
+    );
 
     let again = run(&script, &plan, kc.port, "the-admin-secret-0123456789");
-    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
     let s = kc.state.lock().unwrap();
-    assert_eq!(creates(&s), first, "a second run creates nothing: {:?}", s.changes);
+    assert_eq!(
+        creates(&s),
+        first,
+        "a second run creates nothing: {:?}",
+        s.changes
+    );
     assert_eq!(s.clients.len(), 3);
-    let updates = s.changes.iter().filter(|c| c.starts_with("PUT") && c.contains("/clients/")).count();
+    let updates = s
+        .changes
+        .iter()
+        .filter(|c| c.starts_with("PUT") && c.contains("/clients/"))
+        .count();
     assert_eq!(updates, 3, "each client is brought back to the spec");
     drop(s);
 
     let refused = run(&script, &plan, kc.port, "a-wrong-secret-00000000000");
-    assert!(!refused.status.success(), "a refused admin secret fails the unit");
+    assert!(
+        !refused.status.success(),
+        "a refused admin secret fails the unit"
+    );
 }

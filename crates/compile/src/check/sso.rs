@@ -3,8 +3,8 @@
 //! A gate that names nobody, or a provider that is not there, would lock
 //! the family out of services they expect to reach.
 
-use crate::diagnostic::{Diagnostic, did_you_mean, name_list};
 use crate::catalog::Auth;
+use crate::diagnostic::{Diagnostic, did_you_mean, name_list};
 use crate::fleet::{Fleet, PROVISIONED_PROVIDERS, ProviderKind, gated};
 
 /// What a catalog entry provides when it can be the fleet's OIDC provider.

@@ -193,7 +193,8 @@ fn client(
     }
     ph.simple.insert("oidc-client-id", i.name.value.clone());
     ph.simple.insert("oidc-provider-title", cx.title.clone());
-    ph.simple.insert("oidc-scopes", cx.kind.scopes().to_string());
+    ph.simple
+        .insert("oidc-scopes", cx.kind.scopes().to_string());
     // `every_oidc_block_expands` proves this cannot fail.
     let settings = catalog::expand(&oidc.nixos, &ph).ok()?;
     for (k, v) in settings {
@@ -235,7 +236,12 @@ fn provider_settings(
     kind: ProviderKind,
     secrets: &mut BTreeMap<String, Secret>,
 ) -> String {
-    let path = |name: &str| Nix::raw(format!("config.age.secrets.{}.path", crate::nix::attr_name(name)));
+    let path = |name: &str| {
+        Nix::raw(format!(
+            "config.age.secrets.{}.path",
+            crate::nix::attr_name(name)
+        ))
+    };
     let (name, description, owner, unit) = match kind {
         ProviderKind::PocketId => {
             let name = format!("{}-api-key", p.name.value);
@@ -254,14 +260,24 @@ fn provider_settings(
             let settings = ["services", "keycloak", "settings"];
             set(
                 &mut p.nixos,
-                &[settings[0], settings[1], settings[2], "bootstrap-admin-client-id"],
+                &[
+                    settings[0],
+                    settings[1],
+                    settings[2],
+                    "bootstrap-admin-client-id",
+                ],
                 KEYCLOAK_ADMIN_CLIENT,
             );
             let mut secret = crate::nix::Attrs::new();
             secret.insert("_secret".into(), path(&name));
             set(
                 &mut p.nixos,
-                &[settings[0], settings[1], settings[2], "bootstrap-admin-client-secret"],
+                &[
+                    settings[0],
+                    settings[1],
+                    settings[2],
+                    "bootstrap-admin-client-secret",
+                ],
                 Nix::Attrs(secret),
             );
             p.secrets.insert("admin-client-secret".into(), name.clone());

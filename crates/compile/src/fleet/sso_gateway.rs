@@ -106,10 +106,20 @@ pub fn wire(
         hosts.push(cx.provider_host.to_string());
     }
     let made = [
-        (&client_secret, "OIDC client secret of the sign-in gateway, shared with the provider", 48, hosts),
+        (
+            &client_secret,
+            "OIDC client secret of the sign-in gateway, shared with the provider",
+            48,
+            hosts,
+        ),
         // An AES-256 key, as oauth2-proxy wants its cookie secret (16, 24
         // or 32 bytes).
-        (&cookie_secret, "Key the sign-in gateway encrypts its session cookies with", 32, vec![host.clone()]),
+        (
+            &cookie_secret,
+            "Key the sign-in gateway encrypts its session cookies with",
+            32,
+            vec![host.clone()],
+        ),
     ];
     for (name, description, length, hosts) in made {
         secrets.insert(

@@ -191,17 +191,24 @@ fn route(s: &mut State, req: &Request) -> (u16, Value) {
         ("GET", [realm]) => (200, json!({"realm": realm, "enabled": true})),
         ("GET", [_, "groups"]) => {
             let q = param(&req.query, "search");
-            let found = s.groups.iter().filter(|g| g["name"].as_str().unwrap().contains(&q));
+            let found = s
+                .groups
+                .iter()
+                .filter(|g| g["name"].as_str().unwrap().contains(&q));
             (200, Value::Array(found.cloned().collect()))
         }
         ("POST", [_, "groups"]) => create(&mut s.groups, "name", &body, "g"),
         ("GET", [_, "users"]) => {
             let q = param(&req.query, "username");
-            let found = s.users.iter().filter(|u| u["username"].as_str().unwrap().contains(&q));
+            let found = s
+                .users
+                .iter()
+                .filter(|u| u["username"].as_str().unwrap().contains(&q));
             (200, Value::Array(found.cloned().collect()))
         }
         ("POST", [_, "users"]) => {
-            let user = json!({"username": body["username"], "enabled": body["enabled"], "groups": []});
+            let user =
+                json!({"username": body["username"], "enabled": body["enabled"], "groups": []});
             create(&mut s.users, "username", &user, "u")
         }
         ("PUT", [_, "users", uid, "groups", gid]) => join(s, uid, gid),
