@@ -85,9 +85,9 @@ fn either_provider_checks_clean_and_the_fleet_keeps_groups() {
             .unwrap();
         assert_eq!(immich.groups.len(), 1);
         assert_eq!(immich.groups[0].value, "family");
-        // Immich keeps its own login; Keycloak lets every user of the
-        // realm into Grafana. Pocket ID restricts Grafana to `admin`, and
-        // VictoriaMetrics sits behind the gateway.
+        // Keycloak lets every user of the realm into its OIDC clients
+        // (Immich, Grafana); Pocket ID restricts each client to its
+        // groups, and VictoriaMetrics sits behind the gateway.
         let unenforced: Vec<Option<&str>> = warnings
             .iter()
             .filter(|d| d.code.starts_with("sso-"))
@@ -98,7 +98,7 @@ fn either_provider_checks_clean_and_the_fleet_keeps_groups() {
             .collect();
         let expected: &[&str] = match provider {
             "keycloak" => &["immich", "grafana"],
-            _ => &["immich"],
+            _ => &[],
         };
         let expected: Vec<Option<&str>> = expected.iter().map(|s| Some(*s)).collect();
         assert_eq!(unenforced, expected, "{provider}");

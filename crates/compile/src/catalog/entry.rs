@@ -180,6 +180,11 @@ pub struct ForwardAuth {
 pub struct Oidc {
     /// The redirect (callback) path on the service's own URL.
     pub redirect_path: String,
+    /// Further redirects the provider must accept: a path on the
+    /// service's URL (`/user-settings`), or a whole URI (a mobile app's
+    /// `app.immich:///oauth-callback`).
+    #[serde(default)]
+    pub extra_redirects: Vec<String>,
     /// Whether the service sends a PKCE challenge (the provider then
     /// requires one).
     #[serde(default)]
@@ -191,8 +196,9 @@ pub struct Oidc {
     /// side strips them).
     pub secret_template: Option<String>,
     /// Settings that make it a client, merged into `[nixos]`. Besides the
-    /// usual placeholders: `@oidc-issuer@` (the provider's URL),
-    /// `@oidc-client-id@`, and `@secret:oidc-client-secret@` (the client
+    /// usual placeholders: `@oidc-issuer@` (the provider's issuer URL),
+    /// `@oidc-client-id@`, `@oidc-scopes@` (the scopes that bring the
+    /// `groups` claim), and `@secret:oidc-client-secret@` (the client
     /// secret, machine-made and shared with the provider).
     pub nixos: toml::Table,
 }

@@ -195,6 +195,7 @@ fn client(
     ph.simple.insert("oidc-provider-title", cx.title.clone());
     ph.simple
         .insert("oidc-scopes", cx.kind.scopes().to_string());
+    ph.simple.insert("url", url.clone());
     // `every_oidc_block_expands` proves this cannot fail.
     let settings = catalog::expand(&oidc.nixos, &ph).ok()?;
     for (k, v) in settings {
@@ -213,7 +214,13 @@ fn client(
         id: i.name.value.clone(),
         title: i.entry.title.clone(),
         host: i.host.clone(),
-        redirects: vec![format!("{url}{}", oidc.redirect_path)],
+        redirects: std::iter::once(&oidc.redirect_path)
+            .chain(&oidc.extra_redirects)
+            .map(|r| match r.starts_with('/') {
+                true => format!("{url}{r}"),
+                false => r.clone(),
+            })
+            .collect(),
         secret,
         groups: i.groups.iter().map(|g| g.value.clone()).collect(),
         secret_prefix: secret_prefix(oidc.secret_template.as_deref()),
