@@ -41,6 +41,11 @@ fn forge_wires_its_oidc_clients_into_both_sides() {
             "https://grafana.home.example.org/login/generic_oauth",
         ),
         ("mealie", "mealie", "https://mealie.home.example.org/login"),
+        (
+            "open-webui",
+            "open-webui",
+            "https://chat.home.example.org/oauth/oidc/callback",
+        ),
     ] {
         assert_eq!(
             client(&plan, id)["redirects"],
@@ -56,6 +61,32 @@ fn forge_wires_its_oidc_clients_into_both_sides() {
             "{id} knows the issuer"
         );
     }
+}
+
+#[test]
+fn nuc_makes_immich_a_client_of_keycloak() {
+    let (_, files) = example("nuc");
+    let plan = plan(&files, "hosts/nuc-server/services/keycloak.nix");
+    assert_eq!(
+        client(&plan, "immich")["redirects"],
+        serde_json::json!([
+            "https://photos.example.org/auth/login",
+            "https://photos.example.org/user-settings",
+            "app.immich:///oauth-callback"
+        ])
+    );
+    let immich = text(&files, "hosts/nuc-server/services/immich.nix");
+    for expected in [
+        "clientSecret._secret = config.age.secrets.immich-oidc-client-secret.path;",
+        "issuerUrl = \"https://auth.home.example.org/realms/nuc/.well-known/openid-configuration\";",
+        "clientId = \"immich\";",
+    ] {
+        assert!(immich.contains(expected), "{expected} in\n{immich}");
+    }
+    let keycloak = text(&files, "hosts/nuc-server/services/keycloak.nix");
+    assert!(
+        keycloak.contains("\"client-immich:${config.age.secrets.immich-oidc-client-secret.path}\"")
+    );
 }
 
 #[test]
@@ -256,4 +287,38 @@ fn groups_on_a_service_the_gateway_cannot_reach_are_reported() {
         warnings(&text),
         [("sso-not-enforced".to_string(), Some("jellyfin".to_string()))]
     );
+}
+
+#[test]
+fn a_client_reached_from_farther_than_its_provider_is_reported() {
+    // nuc: Immich is public, Keycloak LAN-only (the seed's access matrix).
+    let (_, warnings) = compile::compile(compile::examples::get("nuc").unwrap()).unwrap();
+    let found: Vec<Option<&str>> = warnings
+        .iter()
+        .filter(|d| d.code == "sso-provider-unreachable")
+        .map(|d| d.subject.as_deref())
+        .collect();
+    assert_eq!(found, [Some("immich")]);
+    // The provider on the same networks as its clients: nothing to say.
+    let text = format!("{BASE}\n[services.grafana]\n[services.victoriametrics]\n");
+    assert!(
+        warnings_of(&text)
+            .iter()
+            .all(|c| c != "sso-provider-unreachable")
+    );
+    let wide = text.replace(
+        "[services.grafana]\n",
+        "[services.grafana]\nexposure = \"tailnet\"\nexposure_reason = \"dashboards away from home\"\n",
+    );
+    let wide = format!("{wide}\n[access.tailscale]\nauth_key_secret = \"tailscale-authkey\"\n");
+    assert!(
+        warnings_of(&wide)
+            .iter()
+            .any(|c| c == "sso-provider-unreachable")
+    );
+}
+
+fn warnings_of(text: &str) -> Vec<String> {
+    let (_, warnings) = compile::compile(text).expect("the spec checks");
+    warnings.iter().map(|d| d.code.to_string()).collect()
 }

@@ -61,6 +61,7 @@ const CHECKS: &[Check] = &[
     sso::service_groups_exist,
     sso::groups_not_enforced,
     sso::ungated,
+    sso::provider_reachable,
 ];
 
 /// Runs every rule; the caller puts the findings in order.

@@ -6,6 +6,7 @@
 use crate::catalog::Auth;
 use crate::diagnostic::{Diagnostic, did_you_mean, name_list};
 use crate::fleet::{Fleet, PROVISIONED_PROVIDERS, ProviderKind, gated};
+use crate::spec::Exposure;
 
 /// What a catalog entry provides when it can be the fleet's OIDC provider.
 pub const OIDC_PROVIDER: &str = "oidc-provider";
@@ -223,6 +224,63 @@ pub fn ungated(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
             .help(format!(
                 "anyone on the networks its exposure allows reaches it: narrow `exposure`, or say why that is right: `[services.{}.silence]` `sso-ungated = \"…\"`",
                 i.name.value
+            ))
+            .about(&i.name.value),
+        );
+    }
+}
+
+/// Signing in sends the browser to the provider: a client reached from
+/// farther away than the provider (a public Immich, a LAN-only Keycloak)
+/// shows a sign-in button that fails there.
+pub fn provider_reachable(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+    let Some(plan) = &fleet.sso else { return };
+    let Some(provider) = fleet
+        .instances
+        .iter()
+        .find(|i| i.name.value == plan.provider)
+    else {
+        return;
+    };
+    let gated = plan
+        .gateway
+        .iter()
+        .flat_map(|g| &g.routes)
+        .map(|r| r.instance.as_str());
+    let clients: Vec<&str> = plan
+        .clients
+        .iter()
+        .map(|c| c.id.as_str())
+        .chain(gated)
+        .collect();
+    for i in fleet
+        .instances
+        .iter()
+        .filter(|i| clients.contains(&i.name.value.as_str()))
+    {
+        if i.exposure.value <= provider.exposure.value {
+            continue;
+        }
+        let wider = Exposure::NAMES[i.exposure.value as usize];
+        out.push(
+            Diagnostic::warning(
+                "sso-provider-unreachable",
+                format!(
+                    "`{}` is reached from farther away than {} can sign people in",
+                    i.name.value, provider.entry.title
+                ),
+            )
+            .at(
+                i.exposure.span.clone(),
+                format!("`{wider}`: its sign-in goes to the provider"),
+            )
+            .also(
+                provider.name.span.clone(),
+                format!("`{}`", Exposure::NAMES[provider.exposure.value as usize]),
+            )
+            .help(format!(
+                "give `{}` `exposure = \"{wider}\"` (with its reason), or narrow `{}`",
+                provider.name.value, i.name.value
             ))
             .about(&i.name.value),
         );

@@ -151,6 +151,7 @@ pub static RULES: &[Rule] = &[
     rule("sso-unknown-group", Error, false, "rules.md#sso-unknown-group--error", "a group single sign-on does not define"),
     rule("sso-missing", Error, false, "rules.md#sso-missing--error", "service groups without `[access.sso]`"),
     rule("sso-not-enforced", Warning, false, "rules.md#sso-not-enforced--warning", "groups that gate nothing"),
+    rule("sso-provider-unreachable", Warning, false, "rules.md#sso-provider-unreachable--warning", "a client reached from farther away than its provider"),
     rule("sso-ungated", Warning, true, "rules.md#sso-ungated--warning-silenceable", "a service without a login that single sign-on does not guard"),
     // Writing the flake.
     rule("edited-by-hand", Error, false, BUILD, "generated files were changed since the last build"),
