@@ -322,3 +322,22 @@ fn warnings_of(text: &str) -> Vec<String> {
     let (_, warnings) = compile::compile(text).expect("the spec checks");
     warnings.iter().map(|d| d.code.to_string()).collect()
 }
+
+#[test]
+fn the_access_matrix_says_how_each_service_signs_people_in() {
+    let (fleet, _) = example("forge");
+    let rows = compile::show::exposure(&fleet).json();
+    let sign_in = |service: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["service"] == service)
+            .unwrap_or_else(|| panic!("no row {service}"))["sign-in"]
+            .clone()
+    };
+    assert_eq!(sign_in("grafana"), "oidc");
+    assert_eq!(sign_in("sonarr"), "gateway: media");
+    assert_eq!(sign_in("cooklang"), "gateway");
+    assert_eq!(sign_in("plex"), "own");
+    assert_eq!(sign_in("alloy"), "none");
+}

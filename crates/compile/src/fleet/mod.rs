@@ -25,6 +25,8 @@ pub use passthrough::toml_to_nix;
 pub use quotas::{ProjectQuota, project_id};
 pub use replica::{Pulled, REPLICAS, ReplicaPlan};
 pub use resolve::resolve;
-pub use sso::{KEYCLOAK_ADMIN_CLIENT, OidcClient, PROVISIONED_PROVIDERS, ProviderKind, SsoPlan};
+pub use sso::{
+    KEYCLOAK_ADMIN_CLIENT, OidcClient, PROVISIONED_PROVIDERS, ProviderKind, SsoPlan, own_sign_in,
+};
 pub use sso_gateway::{GATEWAY, GATEWAY_PORT, GATEWAY_PREFIX, GatedRoute, Gateway, gated};
 pub use wiring::{Peer, Wire, front_proxy, is_ip, loopback_only};

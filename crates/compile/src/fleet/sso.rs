@@ -167,6 +167,30 @@ pub fn wire(
     })
 }
 
+impl SsoPlan {
+    /// How people sign in to `i`: `oidc`, `gateway` (with the groups it
+    /// lets in), or `own`/`none` from the catalog when single sign-on
+    /// does not reach it.
+    pub fn sign_in(&self, i: &Instance) -> String {
+        if self.clients.iter().any(|c| c.id == i.name.value) {
+            return "oidc".into();
+        }
+        match self.gateway.as_ref().and_then(|g| g.route(&i.name.value)) {
+            Some(r) if r.groups.is_empty() => "gateway".into(),
+            Some(r) => format!("gateway: {}", r.groups.join(", ")),
+            None => own_sign_in(i).into(),
+        }
+    }
+}
+
+/// The service's own way, without single sign-on.
+pub fn own_sign_in(i: &Instance) -> &'static str {
+    match i.entry.auth {
+        catalog::Auth::None => "none",
+        _ => "own",
+    }
+}
+
 /// What every client of the provider is told.
 pub struct Context<'a> {
     pub kind: ProviderKind,
