@@ -5,7 +5,7 @@
 mod examples;
 
 use compile::nix::{Nix, print};
-use examples::example;
+use examples::{example, text};
 
 /// Group name → titles, from homepage's `services` list.
 fn groups(services: &Nix) -> Vec<(String, Vec<String>)> {
@@ -84,7 +84,7 @@ fn homepage_lists_the_services_of_every_host_once_per_group() {
 
     // A service on another host is checked where the homepage host is
     // one of its admitted peers, at the address it listens on.
-    let text = print(&dashboard["services"]);
+    let text = text(&files, &path);
     for i in fleet.instances.iter().filter(|i| i.host != homepage.host) {
         let (Some(endpoint), Some(_), Some(health)) =
             (i.local_endpoint(), i.url(), &i.entry.health)
