@@ -416,6 +416,15 @@ fn provisioning_is_idempotent_and_sets_the_shared_secret() {
         );
         assert_eq!(mealie["pkceEnabled"], false);
         assert_eq!(mealie["allowedUserGroups"], serde_json::json!(["g1"]));
+        // The gateway lets every user in; each guarded route checks groups.
+        let gateway = &s.clients[2];
+        assert_eq!(gateway["id"], "oauth2-proxy");
+        assert_eq!(gateway["isGroupRestricted"], false);
+        assert_eq!(
+            gateway["callbackURLs"],
+            serde_json::json!(["https://metrics.home.example.org/oauth2/callback"])
+        );
+        assert_eq!(gateway["secret"], format!("oauth2-proxy-{secret}"));
         let creates = s
             .changes
             .iter()

@@ -317,6 +317,23 @@ mod tests {
         }
     }
 
+    /// A `[forward_auth]` block holds plain settings: `fleet::sso_gateway`
+    /// expands it with no placeholder, and an entry is either an OIDC
+    /// client or behind the gateway, never both.
+    #[test]
+    fn every_forward_auth_block_expands_without_placeholders() {
+        for (name, e) in catalog() {
+            let Some(gated) = &e.forward_auth else {
+                continue;
+            };
+            assert!(e.oidc.is_none(), "{name}: [oidc] and [forward_auth]");
+            assert!(e.proxied, "{name}: the gateway guards proxied names");
+            if let Err(err) = expand(&gated.nixos, &Placeholders::default()) {
+                panic!("catalog entry {name} [forward_auth]: {err}");
+            }
+        }
+    }
+
     #[test]
     fn settings_sit_below_the_module_they_drive() {
         for (name, e) in catalog() {
