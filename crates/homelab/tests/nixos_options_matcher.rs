@@ -77,3 +77,37 @@ fn list_elements_of_submodules_are_checked() {
     )]);
     assert_eq!(found, vec!["services.postgresql.ensureUsers.*.nmae"]);
 }
+
+#[test]
+fn a_nested_configuration_is_walked_from_the_root() {
+    let vm = ["virtualisation", "vmVariant"];
+    let found = unknown(&[
+        (
+            &[vm[0], vm[1], "imports"],
+            Nix::list([Nix::Path("./vm.nix".into())]),
+        ),
+        (
+            &[vm[0], vm[1], "virtualisation", "graphics"],
+            Nix::Bool(false),
+        ),
+        (
+            &[vm[0], vm[1], "services", "caddy", "enable"],
+            Nix::Bool(true),
+        ),
+        (
+            &[vm[0], vm[1], "services", "cadyy", "enable"],
+            Nix::Bool(true),
+        ),
+        (
+            &[vm[0], vm[1], "virtualisation", "memorySise"],
+            Nix::Int(2048),
+        ),
+    ]);
+    assert_eq!(
+        found,
+        vec![
+            "virtualisation.vmVariant.services.cadyy".to_string(),
+            "virtualisation.vmVariant.virtualisation.memorySise".to_string(),
+        ]
+    );
+}

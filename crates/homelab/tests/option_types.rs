@@ -29,7 +29,8 @@ const FIXTURE: &str = r#"{ "options": [
   { "path": "s.users.*.admin", "type": "bool" },
   { "path": "s.hosts", "type": "attrsOf (submodule)" },
   { "path": "s.hosts.<name>.address", "type": "str" },
-  { "path": "s.settings", "type": "format:yaml", "freeform": true }
+  { "path": "s.settings", "type": "format:yaml", "freeform": true },
+  { "path": "vm", "type": "submodule", "nested_configuration": true }
 ] }"#;
 
 fn index() -> TypeIndex {
@@ -118,6 +119,18 @@ fn a_list_where_a_set_belongs_and_back() {
             ("s.users", attrs(&[("name", Nix::str("a"))])),
         ]),
         ["s.env", "s.flags", "s.users"]
+    );
+}
+
+#[test]
+fn a_nested_configuration_is_checked_as_a_module_of_its_own() {
+    assert_eq!(
+        flagged(&[
+            ("vm.s.port", Nix::str("8080")),
+            ("vm.s.enable", Nix::Bool(true)),
+            ("vm.imports", Nix::list([Nix::Path("./vm.nix".into())])),
+        ]),
+        ["vm.s.port"]
     );
 }
 

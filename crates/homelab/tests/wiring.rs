@@ -249,11 +249,17 @@ fn nfs_mounts_come_before_their_services() {
     assert!(wiring.contains("\"_netdev\""));
     assert!(wiring.contains("url = \"tcp://10.20.0.20:2049\";"));
     assert!(wiring.contains("\"[CONNECTED] == true\""));
-    for (service, unit) in [("plex", "plex"), ("tdarr", "tdarr")] {
+    // Every unit the service runs (tdarr's server and its node, as
+    // nixpkgs tdarr.nix names them).
+    for (service, unit) in [
+        ("plex", "services.plex"),
+        ("tdarr", "tdarr-server"),
+        ("tdarr", "tdarr-node-main"),
+    ] {
         let file = text(&files, &format!("hosts/forge/services/{service}.nix"));
         assert!(
             file.contains(&format!(
-                "services.{unit}.unitConfig.RequiresMountsFor = [ \"/mnt/nas-0/media\" ];"
+                "{unit}.unitConfig.RequiresMountsFor = [ \"/mnt/nas-0/media\" ];"
             )),
             "{file}"
         );

@@ -11,6 +11,53 @@ use crate::nix::{Attrs, Nix, set};
 /// pinned commit.
 const FOLLOWS_NIXPKGS: [&str; 3] = ["agenix", "disko", "deploy-rs"];
 
+/// deploy-rs's checks of every system, and `<host>-vm`, the NixOS VM test
+/// of each host (`hosts/<h>/vm-test.nix`), under the host's system.
+fn checks(fleet: &Fleet) -> Nix {
+    let mut vm = Attrs::new();
+    for host in &fleet.hosts {
+        let name = host.name();
+        let system = &host.spec.system.value;
+        let mut args = Attrs::new();
+        args.insert(
+            "pkgs".into(),
+            Nix::select("nixpkgs", ["legacyPackages", system]),
+        );
+        args.insert("inputs".into(), Nix::raw("inputs"));
+        let test = Nix::apply(
+            Nix::raw("import"),
+            vec![
+                Nix::Path(format!("./hosts/{name}/vm-test.nix")),
+                Nix::Attrs(args),
+            ],
+        );
+        set(&mut vm, &[system, &format!("{name}-vm")], test);
+    }
+    Nix::call(
+        "nixpkgs.lib.recursiveUpdate",
+        vec![
+            Nix::raw(
+                "builtins.mapAttrs (system: deployLib: deployLib.deployChecks self.deploy) deploy-rs.lib",
+            ),
+            Nix::Attrs(vm),
+        ],
+    )
+}
+
+/// The flake inputs' modules a host imports besides its own folder, as
+/// `inputs.<name>…` (for files outside `flake.nix`, where only `inputs`
+/// is in scope).
+pub fn input_modules(fleet: &Fleet, host: &crate::fleet::HostPlan) -> Vec<Nix> {
+    let mut modules = vec![
+        Nix::raw("inputs.agenix.nixosModules.default"),
+        Nix::raw("inputs.disko.nixosModules.disko"),
+    ];
+    if super::media::confines(fleet, host) {
+        modules.push(Nix::raw("inputs.vpn-confinement.nixosModules.default"));
+    }
+    modules
+}
+
 pub fn flake(fleet: &Fleet) -> File {
     let release = crate::release::release();
     let mut inputs = Attrs::new();
@@ -73,10 +120,7 @@ pub fn flake(fleet: &Fleet) -> File {
         );
         set(&mut outputs, &["deploy", "nodes", name], Nix::Attrs(node));
     }
-    outputs.insert(
-        "checks".into(),
-        Nix::raw("builtins.mapAttrs (system: deployLib: deployLib.deployChecks self.deploy) deploy-rs.lib"),
-    );
+    outputs.insert("checks".into(), checks(fleet));
 
     let mut flake = Attrs::new();
     flake.insert(

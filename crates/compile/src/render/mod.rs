@@ -19,6 +19,9 @@ mod secrets;
 mod service;
 mod sso;
 mod sso_gateway;
+pub mod vm;
+pub mod vm_secrets;
+pub mod vm_test;
 mod wiring;
 
 use crate::fleet::{Fleet, HostPlan};
@@ -122,6 +125,13 @@ fn host_files(fleet: &Fleet, host: &HostPlan) -> Vec<File> {
         &["environment", "etc", "homelab/plan.json", "source"],
         Nix::Path("./plan.json".into()),
     );
+    // `nixos-rebuild build-vm`: the host with vm.nix, a serial console and
+    // SSH and HTTPS forwarded to the user's machine (docs/testing.md).
+    nix::set(
+        &mut default,
+        &["virtualisation", "vmVariant"],
+        Nix::Attrs(vm_variant()),
+    );
 
     let mut files = vec![
         File::tool(format!("{dir}/default.nix"), Nix::Attrs(default)),
@@ -145,12 +155,49 @@ fn host_files(fleet: &Fleet, host: &HostPlan) -> Vec<File> {
         ));
     }
     files.push(plan_file(fleet, host, &dir));
+    files.push(File::tool(
+        format!("{dir}/vm.nix"),
+        Nix::module(vm::module(fleet, host)),
+    ));
+    files.push(vm_secrets::file(fleet, host));
+    files.push(vm_test::file(
+        fleet,
+        host,
+        flake::input_modules(fleet, host),
+    ));
     files.push(hardware::hardware(host));
     files.push(user_file(
         format!("{dir}/extra.nix"),
         "Hand-written NixOS settings for this host.\nThis file is yours: homelab created it once and never rewrites it.",
     ));
     files
+}
+
+/// Host ports of `build-vm`'s forwards (loopback only): SSH and HTTPS.
+pub const VM_FORWARDS: [(u16, u16); 2] = [(2222, 22), (8443, 443)];
+
+/// `virtualisation.vmVariant` of `default.nix`.
+fn vm_variant() -> Attrs {
+    let mut v = Attrs::new();
+    v.insert(
+        "imports".into(),
+        Nix::List(vec![Nix::Path("./vm.nix".into())]),
+    );
+    nix::set(&mut v, &["virtualisation", "graphics"], false);
+    let forwards = VM_FORWARDS.iter().map(|(from, to)| {
+        let mut f = Attrs::new();
+        nix::set(&mut f, &["from"], "host");
+        nix::set(&mut f, &["host", "address"], "127.0.0.1");
+        nix::set(&mut f, &["host", "port"], *from);
+        nix::set(&mut f, &["guest", "port"], *to);
+        Nix::Attrs(f)
+    });
+    nix::set(
+        &mut v,
+        &["virtualisation", "forwardPorts"],
+        Nix::List(forwards.collect()),
+    );
+    v
 }
 
 /// `plan.json`: JSON, so it carries no comment header (see `File::text`).

@@ -6,7 +6,10 @@
 //! element. An assignment is accepted when it hits a declared option whose
 //! value is data (anything but a submodule), or goes below an option marked
 //! `freeform`. Below a submodule option the walk goes on: `age.secrets.x.fiel`
-//! is caught although `age.secrets` exists.
+//! is caught although `age.secrets` exists. An option marked
+//! `nested_configuration` holds a whole NixOS configuration
+//! (`virtualisation.vmVariant`): what is assigned below it is walked as a
+//! module of its own, from the root of the index.
 
 use compile::nix::{Attrs, Nix, split_path};
 use std::path::Path;
@@ -19,6 +22,8 @@ struct Opt {
     freeform: bool,
     /// A leaf value is accepted in place of the submodule (`either str …`).
     takes_leaf: bool,
+    /// Its value is a NixOS configuration (`virtualisation.vmVariant`).
+    nested: bool,
 }
 
 pub struct Index {
@@ -66,6 +71,7 @@ impl Index {
                         takes_leaf: ty.contains("either")
                             || ty.contains("coercedTo")
                             || ty.contains("oneOf"),
+                        nested: o["nested_configuration"].as_bool().unwrap_or(false),
                     });
                 }
             }
@@ -100,6 +106,14 @@ impl Index {
             .iter()
             .any(|o| o.parts.len() > path.len() && matches(&o.parts[..path.len()], path));
 
+        if let (true, Nix::Attrs(body)) = (exact.iter().any(|o| o.nested), value) {
+            out.extend(
+                self.unknown_paths(body)
+                    .into_iter()
+                    .map(|p| format!("{}.{p}", path.join("."))),
+            );
+            return;
+        }
         if exact.iter().any(|o| o.freeform || !o.container) {
             return; // a data option: what is below is its value
         }

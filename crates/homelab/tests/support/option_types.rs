@@ -403,6 +403,9 @@ struct Opt {
     parts: Vec<String>,
     ty: Type,
     freeform: bool,
+    /// Its value is a whole NixOS configuration (`virtualisation.vmVariant`),
+    /// checked as a module of its own.
+    nested: bool,
 }
 
 /// The typed option index.
@@ -461,6 +464,7 @@ impl TypeIndex {
                     ty: Type::parse(ty),
                     freeform: o["freeform"].as_bool().unwrap_or(false)
                         || ty.starts_with("freeform"),
+                    nested: o["nested_configuration"].as_bool().unwrap_or(false),
                 });
             }
         }
@@ -487,6 +491,19 @@ impl TypeIndex {
 
     fn walk(&self, path: &mut Vec<String>, value: &Nix, report: &mut Report) {
         let exact = self.exact(path);
+        if let (true, Nix::Attrs(body)) = (exact.iter().any(|o| o.nested), value) {
+            let inner = self.check(body);
+            let at = |p: String| format!("{}.{p}", path.join("."));
+            report.checked += inner.checked;
+            report.unchecked.extend(inner.unchecked.into_iter().map(at));
+            report
+                .mismatches
+                .extend(inner.mismatches.into_iter().map(|m| Mismatch {
+                    path: at(m.path),
+                    why: m.why,
+                }));
+            return;
+        }
         let container = exact.iter().find(|o| o.ty.holds_options());
         // A type named by the module (`attrsOf secretType`) whose options
         // the index lists below it: walked like a submodule.
