@@ -64,6 +64,8 @@ const CHECKS: &[Check] = &[
     alerts::alerts_have_alertmanager,
     alerts::alerts_are_raised,
     alerts::alertmanager_has_receiver,
+    sso::ungated,
+    sso::provider_reachable,
 ];
 
 /// Runs every rule; the caller puts the findings in order.

@@ -16,6 +16,7 @@ mod replica;
 mod resolve;
 mod secrets;
 mod sso;
+mod sso_gateway;
 #[cfg(test)]
 mod testing;
 mod wiring;
@@ -29,5 +30,8 @@ pub use replica::{
     NasRepository, Pulled, REPLICAS, REST_SERVER_PORT, ReplicaPlan, nas_login_secret,
 };
 pub use resolve::resolve;
-pub use sso::{OidcClient, PROVISIONED_PROVIDERS, SsoPlan};
+pub use sso::{
+    KEYCLOAK_ADMIN_CLIENT, OidcClient, PROVISIONED_PROVIDERS, ProviderKind, SsoPlan, own_sign_in,
+};
+pub use sso_gateway::{GATEWAY, GATEWAY_PORT, GATEWAY_PREFIX, GatedRoute, Gateway, gated};
 pub use wiring::{Peer, Wire, front_proxy, is_ip, loopback_only};

@@ -21,6 +21,7 @@ pub fn infrastructure(fleet: &Fleet, host: &HostPlan) -> Attrs {
     }
     if host.runs("caddy") {
         proxy(&mut m, fleet);
+        super::sso_gateway::gateway(&mut m, fleet, host);
     }
     if host.runs("tailscale") {
         tailnet(&mut m, fleet);

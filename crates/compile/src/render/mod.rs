@@ -22,6 +22,7 @@ mod replication;
 mod secrets;
 mod service;
 mod sso;
+mod sso_gateway;
 pub mod vm;
 pub mod vm_secrets;
 pub mod vm_test;

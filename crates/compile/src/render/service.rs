@@ -100,9 +100,18 @@ fn vhost(m: &mut Attrs, fleet: &Fleet, i: &Instance) {
             (Some(public), true) => format!("redir https://{}{{uri}} permanent", public.value),
             _ => format!("reverse_proxy {upstream}"),
         };
-        let config = format!(
-            "@outside not remote_ip {allowed}\nrespond @outside \"Not reachable from this network\" 403\n{handler}\n"
-        );
+        let outside = format!("@outside not remote_ip {allowed}\n");
+        let gated = fleet
+            .sso
+            .as_ref()
+            .and_then(|p| p.gateway.as_ref())
+            .and_then(|g| g.route(&i.name.value));
+        let config = match gated {
+            Some(route) => super::sso_gateway::route_config(route, &outside, upstream),
+            None => format!(
+                "{outside}respond @outside \"Not reachable from this network\" 403\n{handler}\n"
+            ),
+        };
         let vhost = ["services", "caddy", "virtualHosts", fqdn.value.as_str()];
         set(
             m,
@@ -156,26 +165,32 @@ fn status_check(m: &mut Attrs, fleet: &Fleet, i: &Instance) {
 }
 
 /// The dashboard's entries, written by the homepage instance for every
-/// service on its host: homepage shows each list element as a group, so
-/// the renderer merges entries into one element per group (contributions
-/// from each service file would repeat the group once per service).
+/// service of the fleet, on any host: homepage shows each list element as
+/// a group, so the renderer merges entries into one element per group
+/// (contributions from each service file would repeat the group once per
+/// service). Its status dot asks the service directly where homepage can
+/// reach it: on its own host, or as a peer the service's firewall admits.
 fn dashboard(m: &mut Attrs, fleet: &Fleet, host: &HostPlan, i: &Instance) {
     if i.entry.name != "homepage" {
         return;
     }
     let mut groups: BTreeMap<String, Vec<Nix>> = BTreeMap::new();
-    for other in fleet.instances.iter().filter(|x| x.host == host.name()) {
+    for other in &fleet.instances {
         let Some(url) = other.url() else { continue };
         if other.entry.name == "homepage" {
             continue;
         }
+        let reachable =
+            other.host == host.name() || other.peers.iter().any(|p| p.host == host.name());
         let mut item = Attrs::new();
         item.insert("href".into(), Nix::str(url));
         item.insert("description".into(), Nix::str(&other.entry.description));
         if let Some(icon) = &other.entry.icon {
             item.insert("icon".into(), Nix::str(icon));
         }
-        if let (Some(path), Some(endpoint)) = (&other.entry.health, other.local_endpoint()) {
+        if let (Some(path), Some(endpoint), true) =
+            (&other.entry.health, other.local_endpoint(), reachable)
+        {
             item.insert("siteMonitor".into(), Nix::str(format!("{endpoint}{path}")));
         }
         let mut entry = Attrs::new();
