@@ -155,6 +155,13 @@ fn every_option_path_is_in_the_index() {
                 &mut found,
             );
         }
+        if let Some(gated) = &e.forward_auth {
+            leaves(
+                &mut Vec::new(),
+                &toml::Value::Table(gated.nixos.clone()),
+                &mut found,
+            );
+        }
         for leaf in found.iter().filter(|l| !l.is_empty()) {
             if !index.iter().any(|o| o.covers(leaf)) {
                 unknown.push(format!("{name}: {}", leaf.join(".")));

@@ -50,8 +50,20 @@ fn the_family_plan_names_units_datasets_repositories_and_probes() {
         (db.name.as_str(), db.socket_dir.as_str()),
         ("immich", "/run/postgresql")
     );
-    let offsite = &immich.repositories[0];
-    assert_eq!(offsite.url, "s3:https://s3.example.org/family-backups");
+    // The NAS first (nearer, append-only), then offsite; a repository
+    // of the host's own in each.
+    let nas = &immich.repositories[0];
+    assert_eq!(
+        (nas.name.as_str(), nas.url.as_str(), nas.offsite, &nas.keep),
+        ("nas", "rest:http://192.168.1.20:8000/server/", false, &None)
+    );
+    assert_eq!(nas.environment_secret.as_deref(), Some("restic-nas-server"));
+    let offsite = &immich.repositories[1];
+    assert!(offsite.offsite);
+    assert_eq!(
+        offsite.url,
+        "s3:https://s3.example.org/family-backups/server"
+    );
     assert_eq!(offsite.password_secret, "restic-password");
     assert_eq!(
         offsite.environment_secret.as_deref(),

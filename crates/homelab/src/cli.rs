@@ -67,7 +67,9 @@ pub enum Command {
     /// Print a table computed from the spec.
     ///
     /// ports: every listening port per host; exposure: who can reach each
-    /// service (LAN, tailnet, tunnel); storage: datasets, quotas and the pool
+    /// service (LAN, tailnet, tunnel) and how people sign in to it (OIDC,
+    /// the sign-in gateway and its groups, its own login, none); storage:
+    /// datasets, quotas and the pool
     /// budget; snapshots: what is snapshotted how often; resources: RAM
     /// estimates against each host; graph: what each service needs;
     /// backups: how every state directory is protected.

@@ -87,7 +87,17 @@ fn every_flake_input_is_pinned_to_the_release_commit() {
             format!("github:NixOS/nixpkgs/{pin}"),
             "{example}"
         );
+        // homelab itself: the release tag of the version that generated
+        // the flake (the tag names one commit of its repository).
+        assert_eq!(
+            inputs["homelab"]["url"],
+            format!("github:homelab-nix/homelab/v{}", env!("CARGO_PKG_VERSION")),
+            "{example}"
+        );
         for (name, input) in inputs.as_object().unwrap() {
+            if name == "homelab" {
+                continue;
+            }
             let url = input["url"].as_str().unwrap();
             let commit = url.rsplit('/').next().unwrap();
             assert!(
@@ -112,7 +122,7 @@ fn every_flake_input_is_pinned_to_the_release_commit() {
         if let Some(vpn) = inputs.get("vpn-confinement") {
             assert_eq!(vpn.get("inputs"), None, "{example}");
         }
-        for name in ["agenix", "disko", "deploy-rs"] {
+        for name in ["agenix", "disko", "deploy-rs", "homelab"] {
             assert_eq!(
                 inputs[name]["inputs"]["nixpkgs"]["follows"], "nixpkgs",
                 "{example}: {name}"
@@ -284,7 +294,7 @@ fn missing_secret_files_are_one_evaluation_error_naming_them() {
         eval(&format!(
             r#"let
               host = {dir}/hosts/{host};
-              args = {{ inherit config; lib = {{ }}; pkgs = {{ }}; }};
+              args = {{ inherit config; lib = {{ }}; pkgs = {{ }}; inputs = {{ }}; }};
               bodies = map (m: import m args) (import (host + "/default.nix")).imports;
               config.age.secrets = builtins.foldl' (acc: b: acc // ((b.age or {{ }}).secrets or {{ }})) {{ }} bodies;
             in (import (host + "/core.nix") args).assertions"#,
@@ -303,8 +313,11 @@ fn missing_secret_files_are_one_evaluation_error_naming_them() {
     assert!(
         message.starts_with(
             "secret files missing from the flake: secrets/cloudflare-dns-token.age, \
+             secrets/gatus-heartbeat-token.age, secrets/grafana-admin-password.age, \
+             secrets/grafana-secret-key.age, secrets/homelab-heartbeat-token.age, \
              secrets/nextcloud-admin-password.age, secrets/paperless-admin-password.age, \
-             secrets/restic-s3-credentials.age, \
+             secrets/restic-nas-server.age, secrets/restic-s3-credentials.age, \
+             secrets/smtp-password.age, secrets/smtp-password-environment.age, \
              secrets/vaultwarden-admin-token.age, secrets/vpn-wireguard.age. "
         ),
         "{message}"
@@ -314,9 +327,16 @@ fn missing_secret_files_are_one_evaluation_error_naming_them() {
     // With every file in place the assertion holds.
     for name in [
         "cloudflare-dns-token",
+        "gatus-heartbeat-token",
+        "grafana-admin-password",
+        "grafana-secret-key",
+        "homelab-heartbeat-token",
         "nextcloud-admin-password",
         "paperless-admin-password",
+        "restic-nas-server",
         "restic-s3-credentials",
+        "smtp-password",
+        "smtp-password-environment",
         "vaultwarden-admin-token",
         "vpn-wireguard",
     ] {

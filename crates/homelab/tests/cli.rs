@@ -262,7 +262,7 @@ fn show_prints_tables_and_json() {
     let (code, stdout, _) = run(dir.path(), &["show", "ports", "--example", "family"]);
     assert_eq!(code, 0);
     assert!(
-        stdout.contains("server  qbittorrent     8090   192.168.15.1  lan"),
+        stdout.contains("server  qbittorrent        8090   192.168.15.1  lan"),
         "{stdout}"
     );
     let (code, stdout, _) = run(

@@ -104,11 +104,28 @@ fn frequent_snapshots_get_a_sanoid_run_every_15_minutes() {
 
 #[test]
 fn every_host_backs_up_to_a_repository_path_of_its_own() {
+    // Two hosts never share a repository, so their prunes never meet on
+    // one lock: offsite at `<repository>/<host>`, on the NAS `/<host>/`.
     let (_, files) = example("family");
-    let server = text(&files, "hosts/server/infrastructure.nix");
-    let nas = text(&files, "hosts/nas/infrastructure.nix");
-    assert!(server.contains("repository = \"s3:https://s3.example.org/family-backups/server\";"));
-    assert!(nas.contains("repository = \"s3:https://s3.example.org/family-backups/nas\";"));
+    for host in ["server", "hub"] {
+        let plan: compile::plan::Plan =
+            serde_json::from_str(&text(&files, &format!("hosts/{host}/plan.json"))).unwrap();
+        for s in &plan.services {
+            let urls: Vec<&str> = s.repositories.iter().map(|r| r.url.as_str()).collect();
+            if urls.is_empty() {
+                continue;
+            }
+            assert_eq!(
+                urls,
+                [
+                    format!("rest:http://192.168.1.20:8000/{host}/"),
+                    format!("s3:https://s3.example.org/family-backups/{host}"),
+                ],
+                "{host}/{}",
+                s.name
+            );
+        }
+    }
 }
 
 #[test]
@@ -180,77 +197,6 @@ fn no_tmpfiles_rule_repeats_the_modules_own() {
     assert!(jellyfin.contains("\"/var/lib/jellyfin/metadata\".d"));
     assert!(!jellyfin.contains("\"/var/lib/jellyfin\".d"));
     assert!(!jellyfin.contains("\"/var/cache/jellyfin\".d"));
-}
-
-#[test]
-fn backup_paths_never_nest() {
-    for (name, files) in all_examples() {
-        let mut by_host: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-        for f in &files {
-            let host = f.path.split('/').nth(1).unwrap_or("").to_string();
-            let text = f.text();
-            for list in text
-                .split("offsite.paths = [")
-                .skip(1)
-                .chain(text.split("      paths = [").skip(1))
-            {
-                let list = list.split(']').next().unwrap();
-                by_host
-                    .entry(host.clone())
-                    .or_default()
-                    .extend(list.split('"').skip(1).step_by(2).map(String::from));
-            }
-        }
-        for (host, paths) in by_host {
-            for p in &paths {
-                for q in &paths {
-                    assert!(
-                        !p.starts_with(&format!("{q}/")),
-                        "{name}/{host}: {p} is below {q}"
-                    );
-                }
-            }
-        }
-    }
-}
-
-#[test]
-fn restic_reads_dataset_snapshots_at_stable_paths() {
-    let (_, files) = example("nuc");
-    let infra = text(&files, "hosts/nuc-server/infrastructure.nix");
-    // One atomic snapshot of every dataset that goes offsite, bound at
-    // the same path each run, undone after the backup.
-    let snapshot = infra
-        .lines()
-        .find(|l| l.contains("${config.boot.zfs.package}/bin/zfs snapshot "))
-        .expect("one snapshot command");
-    assert!(
-        snapshot.contains(" ${lib.escapeShellArg \"storagepool/immich/library@homelab-restic\"} ")
-    );
-    assert!(infra.contains(
-        "${pkgs.util-linux}/bin/mount --bind ${lib.escapeShellArg \"/var/lib/vaultwarden/.zfs/snapshot/homelab-restic\"} ${lib.escapeShellArg \"/run/homelab-restic/var/lib/vaultwarden\"}\n"
-    ));
-    let cleanup = infra.split("backupCleanupCommand = ''").nth(1).unwrap();
-    let cleanup = cleanup.split("'';").next().unwrap();
-    assert!(
-        cleanup
-            .contains("umount ${lib.escapeShellArg \"/run/homelab-restic/var/lib/vaultwarden\"}")
-    );
-    assert!(cleanup.contains(
-        "zfs destroy ${lib.escapeShellArg \"storagepool/vaultwarden/data@homelab-restic\"}"
-    ));
-    // Nested datasets unmount child first.
-    let child = cleanup
-        .find("/run/homelab-restic/var/lib/jellyfin/metadata")
-        .unwrap();
-    let parent = cleanup
-        .find("/run/homelab-restic/var/lib/jellyfin\"")
-        .unwrap();
-    assert!(child < parent);
-    let vault = text(&files, "hosts/nuc-server/services/vaultwarden.nix");
-    assert!(vault.contains("offsite.paths = [ \"/run/homelab-restic/var/lib/vaultwarden\" ];"));
-    // Database dumps are files written before the backup: read in place.
-    assert!(infra.contains("\"/var/backup/postgresql\""));
 }
 
 #[test]

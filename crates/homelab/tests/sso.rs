@@ -85,16 +85,23 @@ fn either_provider_checks_clean_and_the_fleet_keeps_groups() {
             .unwrap();
         assert_eq!(immich.groups.len(), 1);
         assert_eq!(immich.groups[0].value, "family");
-        let sso_codes: Vec<&str> = warnings
+        // Keycloak lets every user of the realm into its OIDC clients
+        // (Immich, Grafana); Pocket ID restricts each client to its
+        // groups, and VictoriaMetrics sits behind the gateway.
+        let unenforced: Vec<Option<&str>> = warnings
             .iter()
-            .map(|d| d.code)
-            .filter(|c| c.starts_with("sso-"))
+            .filter(|d| d.code.starts_with("sso-"))
+            .map(|d| {
+                assert_eq!(d.code, "sso-not-enforced");
+                d.subject.as_deref()
+            })
             .collect();
-        assert_eq!(
-            sso_codes,
-            ["sso-not-enforced"],
-            "the only finding says groups gate nothing yet"
-        );
+        let expected: &[&str] = match provider {
+            "keycloak" => &["immich", "grafana"],
+            _ => &[],
+        };
+        let expected: Vec<Option<&str>> = expected.iter().map(|s| Some(*s)).collect();
+        assert_eq!(unenforced, expected, "{provider}");
     }
 }
 
@@ -232,7 +239,7 @@ fn the_flake_makes_grafana_a_client_and_provisions_it() {
     let unit = at(&provider, &["systemd", "services", "pocket-id-provision"]);
     let unit = print(unit);
     for expected in [
-        "\"api-key:${config.age.secrets.pocket-id-api-key.path}\"",
+        "\"admin:${config.age.secrets.pocket-id-api-key.path}\"",
         "\"client-grafana:${config.age.secrets.grafana-oidc-client-secret.path}\"",
         "https://grafana.home.example.org/login/generic_oauth",
         "POCKET_ID_API = \"http://127.0.0.1:1411/api\"",
@@ -297,42 +304,62 @@ fn script_and_plan() -> (String, String) {
         let keys: Vec<&String> = client.as_object().unwrap().keys().collect();
         assert_eq!(
             keys,
-            [
-                "callbackURLs",
-                "groups",
-                "id",
-                "name",
-                "pkce",
-                "secretPrefix"
-            ]
+            ["groups", "id", "name", "pkce", "redirects", "secretPrefix"]
         );
     }
     (script.clone(), plan.clone())
 }
 
-/// Grafana's client secret file is the bare value; Mealie's an
-/// environment file line.
-fn run(script: &str, plan: &str, api: u16, key: &str, client_secret: &str) -> std::process::Output {
-    let dir = tempfile::tempdir().unwrap();
-    let creds = dir.path().join("creds");
+/// The credentials the unit would get: the admin secret, and each
+/// client's secret file (`<id>-<secret>` after the client's prefix: the
+/// bare value for Grafana, an environment file line for Mealie).
+fn credentials(
+    dir: &std::path::Path,
+    plan: &str,
+    key: &str,
+    client_secret: &str,
+) -> std::path::PathBuf {
+    let creds = dir.join("creds");
     std::fs::create_dir(&creds).unwrap();
-    std::fs::write(creds.join("api-key"), format!("{key}\n")).unwrap();
-    std::fs::write(creds.join("client-grafana"), format!("{client_secret}\n")).unwrap();
-    std::fs::write(
-        creds.join("client-mealie"),
-        format!("OIDC_CLIENT_SECRET=mealie-{client_secret}\n"),
-    )
-    .unwrap();
+    std::fs::write(creds.join("admin"), format!("{key}\n")).unwrap();
+    let plan: serde_json::Value = serde_json::from_str(plan).unwrap();
+    for c in plan["clients"].as_array().unwrap() {
+        let id = c["id"].as_str().unwrap();
+        let prefix = c["secretPrefix"].as_str().unwrap();
+        std::fs::write(
+            creds.join(format!("client-{id}")),
+            format!("{prefix}{id}-{client_secret}\n"),
+        )
+        .unwrap();
+    }
+    creds
+}
+
+/// Runs a provisioning script with the real bash, curl and jq.
+fn run_script(
+    script: &str,
+    plan: &str,
+    env: &[(&str, String)],
+    key: &str,
+    client_secret: &str,
+) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    let creds = credentials(dir.path(), plan, key, client_secret);
     std::fs::write(dir.path().join("plan.json"), plan).unwrap();
     std::fs::write(dir.path().join("script.sh"), script).unwrap();
     Command::new("bash")
         .arg(dir.path().join("script.sh"))
         .env("CREDENTIALS_DIRECTORY", &creds)
         .env("PLAN", dir.path().join("plan.json"))
-        .env("POCKET_ID_API", format!("http://127.0.0.1:{api}/api"))
         .env("TMPDIR", dir.path())
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .output()
         .expect("bash runs")
+}
+
+fn run(script: &str, plan: &str, api: u16, key: &str, client_secret: &str) -> std::process::Output {
+    let env = [("POCKET_ID_API", format!("http://127.0.0.1:{api}/api"))];
+    run_script(script, plan, &env, key, client_secret)
 }
 
 /// The provisioning script, run by the real bash with the real curl and
@@ -372,7 +399,11 @@ fn provisioning_is_idempotent_and_sets_the_shared_secret() {
             client["callbackURLs"],
             serde_json::json!(["https://grafana.home.example.org/login/generic_oauth"])
         );
-        assert_eq!(client["secret"], secret, "the secret without its newline");
+        assert_eq!(
+            client["secret"],
+            format!("grafana-{secret}"),
+            "the secret without its newline"
+        );
         assert_eq!(client["isGroupRestricted"], true);
         assert_eq!(client["allowedUserGroups"], serde_json::json!(["g0"]));
         assert_eq!(client["pkceEnabled"], true, "Grafana sends PKCE");
@@ -381,10 +412,19 @@ fn provisioning_is_idempotent_and_sets_the_shared_secret() {
         assert_eq!(
             mealie["secret"],
             format!("mealie-{secret}"),
-            "the bare value"
+            "the bare value, without `OIDC_CLIENT_SECRET=`"
         );
         assert_eq!(mealie["pkceEnabled"], false);
         assert_eq!(mealie["allowedUserGroups"], serde_json::json!(["g1"]));
+        // The gateway lets every user in; each guarded route checks groups.
+        let gateway = &s.clients[2];
+        assert_eq!(gateway["id"], "oauth2-proxy");
+        assert_eq!(gateway["isGroupRestricted"], false);
+        assert_eq!(
+            gateway["callbackURLs"],
+            serde_json::json!(["https://metrics.home.example.org/oauth2/callback"])
+        );
+        assert_eq!(gateway["secret"], format!("oauth2-proxy-{secret}"));
         let creates = s
             .changes
             .iter()
@@ -392,7 +432,11 @@ fn provisioning_is_idempotent_and_sets_the_shared_secret() {
             .count();
         (creates, s.clients.len())
     };
-    assert_eq!(creates, 3 + 3 + 2, "three groups, three users, two clients");
+    assert_eq!(
+        creates,
+        3 + 3 + 3,
+        "three groups, three users, three clients (with the gateway)"
+    );
 
     let again = run(&script, &plan, api.port, "the-static-api-key", secret);
     assert!(

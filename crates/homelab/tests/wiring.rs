@@ -212,7 +212,8 @@ fn family_hub_keeps_mqtt_on_localhost_and_trusts_the_server_proxy() {
 }
 
 /// forge and family: the NAS pulls the critical datasets of the other
-/// hosts with syncoid, and every host with data backs it up with restic.
+/// hosts with syncoid, and every host with data backs it up with
+/// `homelab backup run`.
 #[test]
 fn replicas_and_backups_cover_every_host() {
     for (name, nas, sources) in [
@@ -224,8 +225,8 @@ fn replicas_and_backups_cover_every_host() {
         for host in sources {
             let pulled = format!("source = \"syncoid@{}:", address(&fleet, host));
             assert!(replica.contains(&pulled), "{name}: {host} is not pulled");
-            let infra = text(&files, &format!("hosts/{host}/infrastructure.nix"));
-            assert!(infra.contains("restic.backups.offsite"), "{name}: {host}");
+            let ops = text(&files, &format!("hosts/{host}/operations.nix"));
+            assert!(ops.contains("homelab backup run --plan"), "{name}: {host}");
         }
     }
 }

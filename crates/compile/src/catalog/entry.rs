@@ -158,6 +158,20 @@ pub struct Entry {
     /// How the service signs people in with the fleet's OpenID Connect
     /// provider, when it can (`[access.sso]`).
     pub oidc: Option<Oidc>,
+    /// The service sits behind the proxy's sign-in gateway when the fleet
+    /// has `[access.sso]`: it has no login of its own, or one it hands to
+    /// the proxy (the *arr apps' `External` method).
+    pub forward_auth: Option<ForwardAuth>,
+}
+
+/// A service the proxy's gateway signs people in for (forward-auth).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardAuth {
+    /// Settings the service needs behind the gateway (its own login
+    /// turned over to the proxy), merged into `[nixos]`.
+    #[serde(default)]
+    pub nixos: toml::Table,
 }
 
 /// A service that is an OpenID Connect client of the fleet's provider.
@@ -166,6 +180,11 @@ pub struct Entry {
 pub struct Oidc {
     /// The redirect (callback) path on the service's own URL.
     pub redirect_path: String,
+    /// Further redirects the provider must accept: a path on the
+    /// service's URL (`/user-settings`), or a whole URI (a mobile app's
+    /// `app.immich:///oauth-callback`).
+    #[serde(default)]
+    pub extra_redirects: Vec<String>,
     /// Whether the service sends a PKCE challenge (the provider then
     /// requires one).
     #[serde(default)]
@@ -177,8 +196,9 @@ pub struct Oidc {
     /// side strips them).
     pub secret_template: Option<String>,
     /// Settings that make it a client, merged into `[nixos]`. Besides the
-    /// usual placeholders: `@oidc-issuer@` (the provider's URL),
-    /// `@oidc-client-id@`, and `@secret:oidc-client-secret@` (the client
+    /// usual placeholders: `@oidc-issuer@` (the provider's issuer URL),
+    /// `@oidc-client-id@`, `@oidc-scopes@` (the scopes that bring the
+    /// `groups` claim), and `@secret:oidc-client-secret@` (the client
     /// secret, machine-made and shared with the provider).
     pub nixos: toml::Table,
 }

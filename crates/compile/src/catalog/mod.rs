@@ -285,6 +285,9 @@ mod tests {
         for (name, e) in catalog() {
             let Some(oidc) = &e.oidc else { continue };
             assert!(oidc.redirect_path.starts_with('/'), "{name}: redirect_path");
+            for r in &oidc.extra_redirects {
+                assert!(r.starts_with('/') || r.contains(":/"), "{name}: {r}");
+            }
             if let Some(t) = &oidc.secret_template {
                 let after = t.split_once("@value@").map(|(_, a)| a);
                 assert!(
@@ -292,9 +295,11 @@ mod tests {
                     "{name}: secret_template must end in `@value@` (and a newline)"
                 );
             }
-            let mut p = placeholders(e);
+            // Exactly what `fleet::sso` fills in.
+            let mut p = Placeholders::default();
             p.secrets
                 .insert("oidc-client-secret".into(), format!("{name}-oidc"));
+            p.simple.insert("url", "https://x.home.example.org".into());
             for k in [
                 "oidc-issuer",
                 "oidc-auth-url",
@@ -302,11 +307,29 @@ mod tests {
                 "oidc-userinfo-url",
                 "oidc-client-id",
                 "oidc-provider-title",
+                "oidc-scopes",
             ] {
                 p.simple.insert(k, "x".into());
             }
             if let Err(err) = expand(&oidc.nixos, &p) {
                 panic!("catalog entry {name} [oidc]: {err}");
+            }
+        }
+    }
+
+    /// A `[forward_auth]` block holds plain settings: `fleet::sso_gateway`
+    /// expands it with no placeholder, and an entry is either an OIDC
+    /// client or behind the gateway, never both.
+    #[test]
+    fn every_forward_auth_block_expands_without_placeholders() {
+        for (name, e) in catalog() {
+            let Some(gated) = &e.forward_auth else {
+                continue;
+            };
+            assert!(e.oidc.is_none(), "{name}: [oidc] and [forward_auth]");
+            assert!(e.proxied, "{name}: the gateway guards proxied names");
+            if let Err(err) = expand(&gated.nixos, &Placeholders::default()) {
+                panic!("catalog entry {name} [forward_auth]: {err}");
             }
         }
     }

@@ -5,6 +5,7 @@
 //! a reason (`[services.<name>.silence] <code> = "why"`); silenced findings
 //! are still listed, as such.
 
+mod alerts;
 mod backup;
 mod boot;
 mod exposure;
@@ -60,6 +61,11 @@ const CHECKS: &[Check] = &[
     sso::groups_have_members,
     sso::service_groups_exist,
     sso::groups_not_enforced,
+    alerts::alerts_have_alertmanager,
+    alerts::alerts_are_raised,
+    alerts::alertmanager_has_receiver,
+    sso::ungated,
+    sso::provider_reachable,
 ];
 
 /// Runs every rule; the caller puts the findings in order.

@@ -3,8 +3,10 @@
 //! A gate that names nobody, or a provider that is not there, would lock
 //! the family out of services they expect to reach.
 
+use crate::catalog::Auth;
 use crate::diagnostic::{Diagnostic, did_you_mean, name_list};
-use crate::fleet::{Fleet, PROVISIONED_PROVIDERS};
+use crate::fleet::{Fleet, PROVISIONED_PROVIDERS, ProviderKind, gated};
+use crate::spec::Exposure;
 
 /// What a catalog entry provides when it can be the fleet's OIDC provider.
 pub const OIDC_PROVIDER: &str = "oidc-provider";
@@ -115,10 +117,10 @@ pub fn service_groups_exist(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// What the flake cannot enforce yet is said, so nobody takes `groups`
-/// for a gate: a provider whose clients it does not provision, and a
-/// service that admits groups but has no OIDC login of its own (proxy
-/// forward-auth is not generated).
+/// What the flake cannot enforce is said, so nobody takes `groups` for a
+/// gate: a provider no client can reach, a service that admits groups but
+/// has neither an OIDC login nor a place behind the gateway, and an OIDC
+/// client of Keycloak, which lets every user of the realm sign in.
 pub fn groups_not_enforced(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     let Some(sso) = &fleet.access.sso else {
         return;
@@ -140,10 +142,7 @@ pub fn groups_not_enforced(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
                 sso.provider.span.clone(),
                 "no service signs in through this provider yet",
             )
-            .help(format!(
-                "use `pocket-id` as the provider, or add the clients in {}'s console",
-                p.entry.title
-            )),
+            .help("use `pocket-id` or `keycloak` as the provider"),
         );
         return;
     }
@@ -162,20 +161,128 @@ pub fn groups_not_enforced(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
         );
         return;
     }
+    let keycloak = fleet
+        .sso
+        .as_ref()
+        .is_some_and(|p| p.kind == ProviderKind::Keycloak);
     for i in &fleet.instances {
         let Some(first) = i.groups.first() else {
             continue;
         };
-        if i.entry.oidc.is_none() {
-            out.push(
-                Diagnostic::warning(
-                    "sso-not-enforced",
-                    format!("`{}` has no OIDC login: its `groups` gate nothing", i.name.value),
-                )
-                .at(first.span.clone(), format!("{} keeps its own login", i.entry.title))
-                .help("remove `groups`, or keep the service off the internet; forward-auth in the proxy is not generated")
-                .about(&i.name.value),
-            );
+        let (note, help) = match (&i.entry.oidc, gated(i)) {
+            (None, false) => (
+                format!("{} keeps its own login", i.entry.title),
+                if i.entry.forward_auth.is_some() {
+                    "the gateway guards internal names only: keep the service off the internet, or remove `groups`"
+                } else {
+                    "remove `groups`: the service can sit neither behind OIDC nor behind the gateway"
+                },
+            ),
+            (Some(_), _) if keycloak => (
+                "Keycloak lets every user of the realm sign in; the token's `groups` claim lists theirs".to_string(),
+                "let the service map the `groups` claim to its roles, or remove `groups`",
+            ),
+            _ => continue,
+        };
+        out.push(
+            Diagnostic::warning(
+                "sso-not-enforced",
+                format!("`{}` does not enforce its `groups`", i.name.value),
+            )
+            .at(first.span.clone(), note)
+            .help(help)
+            .about(&i.name.value),
+        );
+    }
+}
+
+/// With single sign-on, a service with a web address and no login of its
+/// own is either behind the gateway or said to be open to everyone on
+/// the networks its exposure allows.
+pub fn ungated(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+    if fleet.sso.is_none() {
+        return;
+    }
+    for i in &fleet.instances {
+        if i.entry.auth != Auth::None || i.entry.oidc.is_some() || gated(i) || i.url().is_none() {
+            continue;
         }
+        let why = if i.entry.forward_auth.is_some() {
+            "the gateway guards internal names only, and this one is public"
+        } else {
+            "its catalog entry cannot sit behind the gateway"
+        };
+        out.push(
+            Diagnostic::warning(
+                "sso-ungated",
+                format!(
+                    "`{}` has no login, and single sign-on does not guard it",
+                    i.name.value
+                ),
+            )
+            .at(i.exposure.span.clone(), why)
+            .help(format!(
+                "anyone on the networks its exposure allows reaches it: narrow `exposure`, or say why that is right: `[services.{}.silence]` `sso-ungated = \"…\"`",
+                i.name.value
+            ))
+            .about(&i.name.value),
+        );
+    }
+}
+
+/// Signing in sends the browser to the provider: a client reached from
+/// farther away than the provider (a public Immich, a LAN-only Keycloak)
+/// shows a sign-in button that fails there.
+pub fn provider_reachable(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+    let Some(plan) = &fleet.sso else { return };
+    let Some(provider) = fleet
+        .instances
+        .iter()
+        .find(|i| i.name.value == plan.provider)
+    else {
+        return;
+    };
+    let gated = plan
+        .gateway
+        .iter()
+        .flat_map(|g| &g.routes)
+        .map(|r| r.instance.as_str());
+    let clients: Vec<&str> = plan
+        .clients
+        .iter()
+        .map(|c| c.id.as_str())
+        .chain(gated)
+        .collect();
+    for i in fleet
+        .instances
+        .iter()
+        .filter(|i| clients.contains(&i.name.value.as_str()))
+    {
+        if i.exposure.value <= provider.exposure.value {
+            continue;
+        }
+        let wider = Exposure::NAMES[i.exposure.value as usize];
+        out.push(
+            Diagnostic::warning(
+                "sso-provider-unreachable",
+                format!(
+                    "`{}` is reached from farther away than {} can sign people in",
+                    i.name.value, provider.entry.title
+                ),
+            )
+            .at(
+                i.exposure.span.clone(),
+                format!("`{wider}`: its sign-in goes to the provider"),
+            )
+            .also(
+                provider.name.span.clone(),
+                format!("`{}`", Exposure::NAMES[provider.exposure.value as usize]),
+            )
+            .help(format!(
+                "give `{}` `exposure = \"{wider}\"` (with its reason), or narrow `{}`",
+                provider.name.value, i.name.value
+            ))
+            .about(&i.name.value),
+        );
     }
 }

@@ -35,6 +35,8 @@ pub struct Fleet {
     pub external: Vec<crate::spec::External>,
     /// The provider's clients and groups, when the flake provisions them.
     pub sso: Option<super::SsoPlan>,
+    /// Where alert mail goes (`[alerts]`).
+    pub alerts: Option<crate::spec::Alerts>,
 }
 
 impl Fleet {
@@ -187,6 +189,23 @@ impl Instance {
         } else {
             self.entry.units.iter().map(String::as_str).collect()
         }
+    }
+
+    /// The most demanding class among its state directories (critical
+    /// when it has none but a database).
+    pub fn data_class(&self) -> DataClass {
+        self.data
+            .iter()
+            .map(|d| d.class)
+            .min()
+            .unwrap_or(DataClass::Critical)
+    }
+
+    /// Whether its data goes to the backup repositories: it has state or
+    /// a database, and not only re-creatable state.
+    pub fn backed_up(&self) -> bool {
+        (!self.data.is_empty() || self.database.is_some())
+            && self.data_class() != DataClass::Disposable
     }
 
     /// The URL a person opens: the public one when there is one.

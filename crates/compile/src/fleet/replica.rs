@@ -145,3 +145,69 @@ impl Fleet {
         out
     }
 }
+
+/// The NAS restic repository's port: rest-server's, as the NixOS module
+/// defaults it (`services.restic.server.listenAddress = "8000"`).
+pub const REST_SERVER_PORT: u16 = 8000;
+
+/// The agenix secret with a source host's rest-server login
+/// (`RESTIC_REST_USERNAME`/`RESTIC_REST_PASSWORD` lines): read by restic
+/// on the source host and, to make the `.htpasswd` entry, by the NAS.
+pub fn nas_login_secret(source_host: &str) -> String {
+    format!("restic-nas-{source_host}")
+}
+
+/// The NAS repository of a source host: the replica host serves one
+/// append-only repository per source host (rest-server's private repos:
+/// the user `<host>` reaches `/<host>/` only). None on the replica host
+/// itself, or without a replica.
+pub struct NasRepository<'a> {
+    pub nas: &'a HostPlan,
+    pub url: String,
+    pub login_secret: String,
+}
+
+impl Fleet {
+    /// The replica host's plan, when the fleet has one.
+    pub fn replica_host(&self) -> Option<&HostPlan> {
+        let r = self.replica.as_ref()?;
+        self.hosts.iter().find(|h| h.name() == r.host)
+    }
+
+    /// Where `host` backs up on the NAS, if it does.
+    pub fn nas_repository(&self, host: &str) -> Option<NasRepository<'_>> {
+        self.backup.as_ref()?;
+        let nas = self.replica_host()?;
+        if nas.name() == host {
+            return None;
+        }
+        Some(NasRepository {
+            nas,
+            url: format!(
+                "rest:http://{}:{REST_SERVER_PORT}/{host}/",
+                nas.spec.address.value
+            ),
+            login_secret: nas_login_secret(host),
+        })
+    }
+
+    /// The hosts that back up to the NAS: every other host with data.
+    pub fn nas_sources(&self) -> Vec<&HostPlan> {
+        self.hosts
+            .iter()
+            .filter(|h| self.nas_repository(h.name()).is_some() && self.backs_up(h.name()))
+            .collect()
+    }
+
+    /// Whether a host has data that goes to a repository: a service's,
+    /// or its own (the tailnet identity, certificates).
+    pub fn backs_up(&self, host: &str) -> bool {
+        let own = || {
+            self.hosts
+                .iter()
+                .filter(|h| h.name() == host)
+                .any(|h| h.data.iter().any(|(_, d)| d.goes_offsite()))
+        };
+        self.backup.is_some() && (self.instances_on(host).any(|i| i.backed_up()) || own())
+    }
+}

@@ -47,8 +47,10 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
         media_quotas,
         external: spec.external.clone(),
         sso,
+        alerts: spec.alerts.clone(),
     };
     drop_idle_replica_key(&mut fleet, spec);
+    secrets::add_operations_secrets(&mut fleet, spec);
     Ok(fleet)
 }
 

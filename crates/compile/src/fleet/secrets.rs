@@ -104,6 +104,7 @@ pub(super) fn collect(
         access_secrets(&mut secrets, spec, instances, &h.name.value);
         backup_secrets(&mut secrets, spec, &h.name.value);
     }
+    alert_secrets(&mut secrets, spec, instances);
     for declared in &spec.secrets {
         declared_secret(&mut secrets, spec, declared, diags);
     }
@@ -202,9 +203,10 @@ fn access_secrets(secrets: &mut Secrets, spec: &Spec, instances: &[Instance], ho
 /// the replication key on the replica host.
 fn backup_secrets(secrets: &mut Secrets, spec: &Spec, host: &str) {
     let Some(b) = &spec.backup else { return };
-    let restic = "restic-backups-offsite.service".to_string();
+    let backup = super::BACKUP_UNIT.to_string();
     let u = SecretUse::new("restic repository password", "[backup]", host)
-        .unit(restic.clone())
+        .unit(backup.clone())
+        .unit(super::DRILL_UNIT.into())
         .made_by(Generator::Random {
             length: 40,
             alphabet: Alphabet::Alphanumeric,
@@ -217,7 +219,8 @@ fn backup_secrets(secrets: &mut Secrets, spec: &Spec, host: &str) {
             "[backup]",
             host,
         )
-        .unit(restic);
+        .unit(backup)
+        .unit(super::DRILL_UNIT.into());
         secrets.add(e, u);
     }
     if let Some(r) = b.replica.as_ref().filter(|r| r.host.value == host) {
@@ -232,6 +235,123 @@ fn backup_secrets(secrets: &mut Secrets, spec: &Spec, host: &str) {
         // syncoid runs as a dynamic user and gets the key as a systemd
         // credential, which root reads: no owner.
         secrets.add(&r.key_secret, u);
+    }
+}
+
+/// The secrets of the operating side, once the hosts are planned (a
+/// host's own state counts as much as its services'): the NAS logins and
+/// the heartbeat token of every host that backs up.
+pub(super) fn add_operations_secrets(fleet: &mut super::Fleet, spec: &Spec) {
+    let hosts: Vec<String> = fleet
+        .hosts
+        .iter()
+        .filter(|h| fleet.backs_up(h.name()))
+        .map(|h| h.name().to_string())
+        .collect();
+    let mut secrets = Secrets(std::mem::take(&mut fleet.secrets));
+    for host in &hosts {
+        nas_secrets(&mut secrets, spec, host);
+        heartbeat_secrets(&mut secrets, &fleet.instances, host);
+    }
+    fleet.secrets = secrets.0;
+}
+
+/// The rest-server login of a host that backs up to the NAS: read by the
+/// host's backups and drills, and by the NAS, which makes its `.htpasswd`
+/// entry from it.
+fn nas_secrets(secrets: &mut Secrets, spec: &Spec, host: &str) {
+    let Some(r) = spec.backup.as_ref().and_then(|b| b.replica.as_ref()) else {
+        return;
+    };
+    if r.host.value == host {
+        return;
+    }
+    let name = Sp::new(super::nas_login_secret(host), r.host.span.clone());
+    let template = format!("RESTIC_REST_USERNAME={host}\nRESTIC_REST_PASSWORD=@value@\n");
+    let generator = Generator::Random {
+        length: 40,
+        alphabet: Alphabet::Alphanumeric,
+        template: Some(template),
+    };
+    let description = format!("login of `{host}` to the NAS restic repository (rest-server)");
+    let source = SecretUse::new(description.clone(), "[backup] replica", host)
+        .unit(super::BACKUP_UNIT.into())
+        .unit(super::DRILL_UNIT.into())
+        .made_by(generator.clone());
+    secrets.add(&name, source);
+    // The NAS's unit orders itself after agenix (`render::nas`).
+    let nas = SecretUse::new(description, "[backup] replica", &r.host.value).made_by(generator);
+    secrets.add(&name, nas);
+}
+
+/// The token backups and drills push their results to the status page
+/// with: the raw token on every host that backs up, the same token as an
+/// environment line for Gatus on its host.
+fn heartbeat_secrets(secrets: &mut Secrets, instances: &[Instance], host: &str) {
+    let Some(gatus) = instances.iter().find(|i| i.entry.name == "gatus") else {
+        return;
+    };
+    let span = gatus.name.span.clone();
+    let token = Sp::new(super::HEARTBEAT_TOKEN_SECRET.to_string(), span.clone());
+    let u = SecretUse::new(
+        "token backups and drills report to the status page with",
+        "[backup]",
+        host,
+    )
+    .unit(super::BACKUP_UNIT.into())
+    .unit(super::DRILL_UNIT.into())
+    .made_by(Generator::Random {
+        length: 40,
+        alphabet: Alphabet::Alphanumeric,
+        template: None,
+    });
+    secrets.add(&token, u);
+    let env = Sp::new(super::HEARTBEAT_ENV_SECRET.to_string(), span);
+    let u = SecretUse::new(
+        "the heartbeat token as Gatus reads it (environment file)",
+        &gatus.name.value,
+        &gatus.host,
+    )
+    .unit("gatus.service".into())
+    .made_by(Generator::Copy {
+        from: super::HEARTBEAT_TOKEN_SECRET.into(),
+        template: format!("{}=@value@\n", super::HEARTBEAT_TOKEN_VARIABLE),
+    });
+    secrets.add(&env, u);
+}
+
+/// The relay password where Alertmanager runs (a systemd credential,
+/// which root reads: no owner), and the same password as an environment
+/// file line where Gatus runs (`${SMTP_PASSWORD}` in its settings).
+fn alert_secrets(secrets: &mut Secrets, spec: &Spec, instances: &[Instance]) {
+    let Some(p) = spec
+        .alerts
+        .as_ref()
+        .and_then(|a| a.smtp.password_secret.as_ref())
+    else {
+        return;
+    };
+    let host_of = |entry: &str| instances.iter().find(|i| i.entry.name == entry);
+    let mut source = SecretUse::new("SMTP relay password for alert mail", "[alerts.smtp]", "");
+    // Without Alertmanager only the admin reads it, to make Gatus' copy.
+    source.host = host_of("alertmanager").map(|am| am.host.clone());
+    if source.host.is_some() {
+        source = source.unit("alertmanager.service".into());
+    }
+    secrets.add(p, source);
+    if let Some(gatus) = host_of("gatus") {
+        let env = Sp::new(super::alerts::environment_secret(&p.value), p.span.clone());
+        let u = SecretUse::new(
+            "the SMTP relay password as Gatus' environment file (SMTP_PASSWORD=…)",
+            "[alerts.smtp]",
+            &gatus.host,
+        )
+        .unit("gatus.service".into())
+        .made_by(Generator::Copy {
+            from: p.value.clone(),
+            template: format!("{}=@value@", super::alerts::PASSWORD_VARIABLE),
+        });
+        secrets.add(&env, u);
     }
 }
 
@@ -336,6 +456,62 @@ password_secret = "restic-password"
                 "tailscale-authkey None server,nas @32:19",
             ]
         );
+    }
+
+    #[test]
+    fn the_relay_password_goes_where_alertmanager_and_gatus_run() {
+        let (text, spec) = testing::spec(
+            r#"[services.alertmanager]
+host = "server"
+[services.gatus]
+host = "nas"
+
+[alerts]
+[alerts.smtp]
+host = "smtp.example.org"
+from = "homelab@example.org"
+username = "alerts@example.org"
+password_secret = "smtp"
+"#,
+        );
+        let fleet = resolve(&spec).unwrap();
+        assert_eq!(
+            summary(&text, &fleet.secrets["smtp"]),
+            "smtp None server @30:19"
+        );
+        let env = &fleet.secrets["smtp-environment"];
+        assert_eq!(summary(&text, env), "smtp-environment None nas @30:19");
+        assert_eq!(env.units, ["gatus.service"]);
+        assert_eq!(
+            env.generator,
+            Some(crate::catalog::Generator::Copy {
+                from: "smtp".into(),
+                template: "SMTP_PASSWORD=@value@".into(),
+            })
+        );
+    }
+
+    #[test]
+    fn without_alertmanager_only_the_admin_reads_the_relay_password() {
+        let (_, spec) = testing::spec(
+            r#"[services.gatus]
+host = "nas"
+
+[alerts]
+[alerts.smtp]
+host = "smtp.example.org"
+from = "homelab@example.org"
+username = "alerts@example.org"
+password_secret = "smtp"
+"#,
+        );
+        let fleet = resolve(&spec).unwrap();
+        // Without `email`, mail goes to the admin; 587 is the default port.
+        let alerts = fleet.alerts.as_ref().unwrap();
+        assert_eq!(alerts.email.value, "admin@example.org");
+        assert_eq!(alerts.smtp.port.value, 587);
+        assert!(fleet.secrets["smtp"].hosts.is_empty());
+        assert_eq!(fleet.secrets["smtp-environment"].hosts, ["nas"]);
     }
 
     #[test]

@@ -3,15 +3,17 @@
 //! cannot disagree about paths, datasets, repositories or secrets.
 
 use super::model::*;
-use crate::fleet::{DataDir, Fleet, HostPlan, Instance};
+use crate::fleet::{DataDir, Fleet, HEARTBEAT_TOKEN_SECRET, HostPlan, Instance, policy};
 use crate::spec::DataClass;
 
 /// Where homelab keeps its own state on a host.
 pub const STATE_DIR: &str = "/var/lib/homelab";
 /// PostgreSQL's socket folder on NixOS.
 pub const PG_SOCKET_DIR: &str = "/run/postgresql";
-/// The restic job and repository name of the offsite copy.
+/// The repository name of the offsite copy.
 pub const OFFSITE: &str = "offsite";
+/// The repository name of the copy on the replica host (the NAS).
+pub const NAS: &str = "nas";
 /// What the offsite repository keeps (the restic job's `pruneOpts`).
 pub const OFFSITE_RETENTION: Retention = Retention {
     daily: 7,
@@ -39,20 +41,16 @@ pub fn plan(fleet: &Fleet, host: &HostPlan) -> Plan {
         services: fleet
             .instances_on(host.name())
             .filter(|i| !i.data.is_empty() || i.database.is_some())
-            .map(|i| service(fleet, i))
+            .map(|i| service(fleet, host, i))
+            .chain(infrastructure(fleet, host))
             .collect(),
-        status_page: None,
-        metrics_dir: None,
+        status_page: status_page(fleet, host),
+        metrics_dir: fleet.metrics_dir(host.name()).map(str::to_string),
     }
 }
 
-fn service(fleet: &Fleet, i: &Instance) -> ServicePlan {
-    let class = i
-        .data
-        .iter()
-        .map(|d| d.class)
-        .min()
-        .unwrap_or(DataClass::Critical);
+fn service(fleet: &Fleet, host: &HostPlan, i: &Instance) -> ServicePlan {
+    let class = i.data_class();
     ServicePlan {
         name: i.name.value.clone(),
         entry: i.entry.name.clone(),
@@ -65,7 +63,7 @@ fn service(fleet: &Fleet, i: &Instance) -> ServicePlan {
             socket_dir: PG_SOCKET_DIR.into(),
         }),
         dump_dir: format!("{STATE_DIR}/dumps/{}", i.name.value),
-        repositories: repositories(fleet, class),
+        repositories: repositories(fleet, host, class),
         health: match (&i.entry.health, i.local_endpoint()) {
             (Some(path), Some(endpoint)) => Some(HealthProbe {
                 url: format!("{endpoint}{path}"),
@@ -74,12 +72,54 @@ fn service(fleet: &Fleet, i: &Instance) -> ServicePlan {
             }),
             _ => None,
         },
-        schedule: fleet
-            .backup
-            .as_ref()
-            .map_or_else(|| "daily".into(), |b| b.schedule.value.clone()),
+        schedule: schedule(fleet),
         max_age_hours: max_age_hours(class),
     }
+}
+
+fn schedule(fleet: &Fleet) -> String {
+    fleet
+        .backup
+        .as_ref()
+        .map_or_else(|| "daily".into(), |b| b.schedule.value.clone())
+}
+
+/// The host's own state that goes offsite (the tailnet identity, the
+/// proxy's certificates), one entry per infrastructure part. Its units
+/// are never stopped for a backup or a drill: the state is small and
+/// rarely written, and stopping the proxy or the tailnet would cut the
+/// way in. PostgreSQL's files are left out: its databases travel as
+/// their services' dumps. Named `<part>-<host>` (`tailscale-server`):
+/// every host has its own, and names are unique in the fleet, as the
+/// status page's heartbeat keys need.
+fn infrastructure(fleet: &Fleet, host: &HostPlan) -> Vec<ServicePlan> {
+    let mut out: Vec<ServicePlan> = Vec::new();
+    for (entry, dir) in host.data.iter().filter(|(_, d)| d.goes_offsite()) {
+        let name = format!("{}-{}", entry.name, host.name());
+        if let Some(s) = out.iter_mut().find(|s| s.name == name) {
+            s.paths.push(state_path(dir));
+            s.class = s.class.min(dir.class);
+            continue;
+        }
+        out.push(ServicePlan {
+            dump_dir: format!("{STATE_DIR}/dumps/{name}"),
+            name,
+            entry: entry.name.clone(),
+            units: Vec::new(),
+            class: dir.class,
+            paths: vec![state_path(dir)],
+            database: None,
+            repositories: Vec::new(),
+            health: None,
+            schedule: schedule(fleet),
+            max_age_hours: 0,
+        });
+    }
+    for s in &mut out {
+        s.repositories = repositories(fleet, host, s.class);
+        s.max_age_hours = max_age_hours(s.class);
+    }
+    out
 }
 
 /// The units to stop around a capture: the catalog's list, or the unit
@@ -118,21 +158,56 @@ fn state_path(d: &DataDir) -> StatePath {
     }
 }
 
-fn repositories(fleet: &Fleet, class: DataClass) -> Vec<Repository> {
+/// The NAS first (nearer, so preseed and drills restore from it), then
+/// offsite. Each host has a repository of its own in both.
+fn repositories(fleet: &Fleet, host: &HostPlan, class: DataClass) -> Vec<Repository> {
     let Some(b) = &fleet.backup else {
         return Vec::new();
     };
     if class == DataClass::Disposable {
         return Vec::new();
     }
-    vec![Repository {
+    let mut out = Vec::new();
+    if let Some(nas) = fleet.nas_repository(host.name()) {
+        // Append-only: the NAS prunes it itself (see `render::nas`).
+        out.push(Repository {
+            name: NAS.into(),
+            url: nas.url,
+            password_secret: b.password_secret.value.clone(),
+            environment_secret: Some(nas.login_secret),
+            offsite: false,
+            keep: None,
+        });
+    }
+    out.push(Repository {
         name: OFFSITE.into(),
-        url: b.repository.value.clone(),
+        url: policy::host_repository(&b.repository.value, host.name()),
         password_secret: b.password_secret.value.clone(),
         environment_secret: b.environment_secret.as_ref().map(|e| e.value.clone()),
         offsite: true,
         keep: Some(OFFSITE_RETENTION),
-    }]
+    });
+    out
+}
+
+/// Where the host's backups and drills report: Gatus itself on its own
+/// host, its proxied name from the others (the one address every host
+/// already reaches it at); none without Gatus, or when nothing on the
+/// host is backed up.
+fn status_page(fleet: &Fleet, host: &HostPlan) -> Option<StatusPage> {
+    if !fleet.backs_up(host.name()) {
+        return None;
+    }
+    let gatus = fleet.instances.iter().find(|i| i.entry.name == "gatus")?;
+    let url = if gatus.host == host.name() {
+        gatus.local_endpoint()?
+    } else {
+        gatus.url()?
+    };
+    Some(StatusPage {
+        url,
+        token_secret: HEARTBEAT_TOKEN_SECRET.into(),
+    })
 }
 
 /// How old the newest snapshot may be: a day's schedule plus slack for

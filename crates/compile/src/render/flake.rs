@@ -6,6 +6,25 @@ use super::File;
 use crate::fleet::Fleet;
 use crate::nix::{Attrs, Nix, set};
 
+/// The `homelab` flake the hosts install: the spec's `homelab_flake` (a
+/// fork), else the release tag of the version that generated this flake,
+/// so the tool on the hosts reads the plans it wrote.
+pub fn homelab_flake(fleet: &Fleet) -> String {
+    match &fleet.homelab.homelab_flake {
+        Some(url) => url.value.clone(),
+        None => release_flake(),
+    }
+}
+
+/// `github:<owner>/<repo>/v<version>`, from the workspace's `repository`.
+pub fn release_flake() -> String {
+    let repository = env!("CARGO_PKG_REPOSITORY");
+    let path = repository
+        .strip_prefix("https://github.com/")
+        .expect("the workspace `repository` is a GitHub URL");
+    format!("github:{path}/v{}", env!("CARGO_PKG_VERSION"))
+}
+
 /// Inputs whose own flake has a `nixpkgs` input, made to use ours (one
 /// nixpkgs in the closure). Read from each flake's `flake.nix` at the
 /// pinned commit.
@@ -82,6 +101,14 @@ pub fn flake(fleet: &Fleet) -> File {
             );
         }
     }
+
+    // The hosts install `homelab` itself (backups, drills, preseed).
+    set(&mut inputs, &["homelab", "url"], homelab_flake(fleet));
+    set(
+        &mut inputs,
+        &["homelab", "inputs", "nixpkgs", "follows"],
+        "nixpkgs",
+    );
 
     let mut outputs = Attrs::new();
     for host in &fleet.hosts {

@@ -1,16 +1,13 @@
 //! `infrastructure.nix`: the shared machinery a host's services plug into —
 //! ZFS, the reverse proxy with its wildcard certificate, the tailnet, the
-//! tunnel, PostgreSQL with dumps, snapshot templates and offsite backup.
+//! tunnel, PostgreSQL with dumps, snapshot templates. Backups, drills and
+//! preseed are `operations.nix` (see `operations.rs`).
 //! Services add their own parts (routes, paths, datasets) in their files.
 
 use crate::fleet::{Fleet, HostPlan, policy};
 use crate::nix::{Attrs, Nix, set};
 use crate::spec::DataClass;
 
-/// Where `services.postgresqlBackup` writes dumps (the module's default).
-pub const DUMP_DIR: &str = "/var/backup/postgresql";
-/// The restic job every service adds its paths to.
-pub const OFFSITE_JOB: &str = "offsite";
 /// How often sanoid runs where `frequently` snapshots are kept: every 15
 /// minutes, sanoid's default `frequent_period`.
 pub const SANOID_FREQUENT_INTERVAL: &str = "*:0/15";
@@ -24,6 +21,7 @@ pub fn infrastructure(fleet: &Fleet, host: &HostPlan) -> Attrs {
     }
     if host.runs("caddy") {
         proxy(&mut m, fleet);
+        super::sso_gateway::gateway(&mut m, fleet, host);
     }
     if host.runs("tailscale") {
         tailnet(&mut m, fleet);
@@ -45,9 +43,6 @@ pub fn infrastructure(fleet: &Fleet, host: &HostPlan) -> Attrs {
             "*-*-* 01:15:00",
         );
     }
-    if fleet.backup.is_some() {
-        offsite(&mut m, fleet, host);
-    }
     super::replication::contribute(&mut m, fleet, host);
     super::datasets::private_root(&mut m, fleet, host);
     super::media::infrastructure(&mut m, fleet, host);
@@ -55,7 +50,6 @@ pub fn infrastructure(fleet: &Fleet, host: &HostPlan) -> Attrs {
     for (entry, dir) in &host.data {
         super::datasets::contribute(
             &mut m,
-            fleet,
             &entry.name,
             entry.user.as_deref(),
             std::slice::from_ref(dir),
@@ -238,73 +232,4 @@ fn tunnel(m: &mut Attrs, fleet: &Fleet) {
         "http_status:404",
     );
     age_secret(m, fleet, &t.credentials_secret.value, 2);
-}
-
-fn offsite(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
-    let Some(b) = &fleet.backup else { return };
-    let job = ["services", "restic", "backups", OFFSITE_JOB];
-    let put = |m: &mut Attrs, k: &str, v: Nix| set(m, &[job[0], job[1], job[2], job[3], k], v);
-    put(
-        m,
-        "repository",
-        Nix::str(policy::host_repository(&b.repository.value, host.name())),
-    );
-    put(m, "passwordFile", secret_path(&b.password_secret.value));
-    age_secret(m, fleet, &b.password_secret.value, 2);
-    if let Some(e) = &b.environment_secret {
-        put(m, "environmentFile", secret_path(&e.value));
-        age_secret(m, fleet, &e.value, 2);
-    }
-    put(m, "initialize", Nix::Bool(true));
-    put(m, "timerConfig", {
-        let mut t = Attrs::new();
-        t.insert("OnCalendar".into(), Nix::str(&b.schedule.value));
-        t.insert("Persistent".into(), Nix::Bool(true));
-        t.insert("RandomizedDelaySec".into(), Nix::str("1h"));
-        Nix::Attrs(t)
-    });
-    put(
-        m,
-        "pruneOpts",
-        Nix::strs(crate::plan::OFFSITE_RETENTION.restic_flags()),
-    );
-    let mut paths = Vec::new();
-    let dumps: Vec<String> = fleet
-        .instances_on(host.name())
-        .filter_map(|i| {
-            i.database
-                .as_ref()
-                .map(|db| format!("postgresqlBackup-{db}.service"))
-        })
-        .collect();
-    let mut prepare = vec![Nix::str("set -eu\n")];
-    if !dumps.is_empty() {
-        // Dump the databases first, so the file backup holds a consistent copy.
-        paths.push(DUMP_DIR.to_string());
-        prepare.push(Nix::raw("pkgs.systemd"));
-        prepare.push(Nix::str(format!(
-            "/bin/systemctl start {}\n",
-            dumps.join(" ")
-        )));
-    }
-    if let Some((snapshot, cleanup)) = super::datasets::backup_snapshots(fleet, host) {
-        prepare.extend(snapshot);
-        put(m, "backupCleanupCommand", interpolated(cleanup));
-    }
-    if prepare.len() > 1 {
-        put(m, "backupPrepareCommand", interpolated(prepare));
-    }
-    put(m, "paths", Nix::strs(paths));
-}
-
-/// A script from text and expressions, neighbouring text joined into lines.
-pub fn interpolated(parts: Vec<Nix>) -> Nix {
-    let mut out: Vec<Nix> = Vec::new();
-    for part in parts {
-        match (out.last_mut(), part) {
-            (Some(Nix::Str(a)), Nix::Str(b)) => a.push_str(&b),
-            (_, part) => out.push(part),
-        }
-    }
-    Nix::Interp(out)
 }

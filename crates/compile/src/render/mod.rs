@@ -6,18 +6,23 @@
 //! reader finds all of a service in one file; `core.nix` and
 //! `infrastructure.nix` hold what the host needs whatever it runs.
 
+mod alerts;
 mod core;
 mod datasets;
 mod devices;
 mod disko;
 mod flake;
 mod hardware;
+mod heartbeats;
 mod infrastructure;
 mod media;
+mod nas;
+mod operations;
 mod replication;
 mod secrets;
 mod service;
 mod sso;
+mod sso_gateway;
 pub mod vm;
 pub mod vm_secrets;
 pub mod vm_test;
@@ -111,6 +116,14 @@ fn host_files(fleet: &Fleet, host: &HostPlan) -> Vec<File> {
     if !wiring.is_empty() {
         imports.push(Nix::Path("./wiring.nix".into()));
     }
+    let operations = operations::operations(fleet, host);
+    if operations.is_some() {
+        imports.push(Nix::Path("./operations.nix".into()));
+    }
+    let alerts = alerts::host_alerts(fleet, host);
+    if !alerts.is_empty() {
+        imports.push(Nix::Path("./alerts.nix".into()));
+    }
     imports.extend(
         services
             .iter()
@@ -147,6 +160,16 @@ fn host_files(fleet: &Fleet, host: &HostPlan) -> Vec<File> {
     if !wiring.is_empty() {
         files.push(File::tool(format!("{dir}/wiring.nix"), Nix::module(wiring)));
     }
+    if let Some(body) = operations {
+        files.push(File::tool(
+            format!("{dir}/operations.nix"),
+            operations_module(body),
+        ));
+    }
+    if !alerts.is_empty() {
+        files.push(File::tool(format!("{dir}/alerts.nix"), Nix::module(alerts)));
+    }
+    files.extend(alerts::rules_file(fleet, host));
     for i in services {
         files.push(File::tool(
             format!("{dir}/services/{}.nix", i.name.value),
@@ -197,6 +220,18 @@ fn vm_variant() -> Attrs {
         Nix::List(forwards.collect()),
     );
     v
+}
+
+/// A module that also takes the flake's `inputs` (the `homelab` package).
+fn operations_module(body: Attrs) -> Nix {
+    Nix::Lambda {
+        formals: ["config", "lib", "pkgs", "inputs"]
+            .map(String::from)
+            .to_vec(),
+        ellipsis: true,
+        at: None,
+        body: Box::new(Nix::Attrs(body)),
+    }
 }
 
 /// `plan.json`: JSON, so it carries no comment header (see `File::text`).

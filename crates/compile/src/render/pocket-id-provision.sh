@@ -4,7 +4,7 @@ set -euo pipefail
 # and client secrets are systemd credentials; request bodies go through
 # stdin so no secret is on a command line.
 headers="$(mktemp)"
-printf 'X-API-Key: %s\n' "$(< "$CREDENTIALS_DIRECTORY/api-key")" > "$headers"
+printf 'X-API-Key: %s\n' "$(< "$CREDENTIALS_DIRECTORY/admin")" > "$headers"
 
 call() {
   local method="$1" path="$2"
@@ -53,7 +53,7 @@ done
 
 jq -c '.clients[]' "$PLAN" | while read -r client; do
   id="$(jq -r .id <<< "$client")"
-  body="$(jq -c '{name, callbackURLs, isPublic: false, pkceEnabled: .pkce,
+  body="$(jq -c '{name, callbackURLs: .redirects, isPublic: false, pkceEnabled: .pkce,
     isGroupRestricted: (.groups | length > 0)}' <<< "$client")"
   if call GET "/oidc/clients/$id" > /dev/null 2>&1; then
     call PUT "/oidc/clients/$id" --data @- > /dev/null <<< "$body"

@@ -47,6 +47,26 @@ pub fn recipient_keys(fleet: &Fleet, name: &str) -> Vec<String> {
 /// units that read it after agenix. `depth` is how many folders below the
 /// flake root the declaring file sits.
 pub fn declare(m: &mut Attrs, fleet: &Fleet, name: &str, depth: usize) {
+    declare_file(m, fleet, name, depth);
+    let Some(secret) = fleet.secrets.get(name) else {
+        return;
+    };
+    for unit in &secret.units {
+        let service = unit.strip_suffix(".service").unwrap_or(unit);
+        if !orders_after_agenix(m, service) {
+            set(
+                m,
+                &["systemd", "services", service, "after"],
+                Nix::strs([AGENIX_UNIT]),
+            );
+        }
+    }
+}
+
+/// Declares `age.secrets.<name>` alone, for a reader that is none of the
+/// secret's usual units and orders itself after agenix (the NAS, which
+/// reads the backup password to prune).
+pub fn declare_file(m: &mut Attrs, fleet: &Fleet, name: &str, depth: usize) {
     let folder = match depth {
         0 => "./secrets".to_string(),
         _ => format!("{}secrets", "../".repeat(depth)),
@@ -64,16 +84,6 @@ pub fn declare(m: &mut Attrs, fleet: &Fleet, name: &str, depth: usize) {
         set(m, &["age", "secrets", name, "group"], group.as_str());
     }
     set(m, &["age", "secrets", name, "mode"], secret.mode.as_str());
-    for unit in &secret.units {
-        let service = unit.strip_suffix(".service").unwrap_or(unit);
-        if !orders_after_agenix(m, service) {
-            set(
-                m,
-                &["systemd", "services", service, "after"],
-                Nix::strs([AGENIX_UNIT]),
-            );
-        }
-    }
 }
 
 /// Whether this file already orders `service` after agenix (two secrets

@@ -18,13 +18,7 @@ pub fn service(fleet: &Fleet, host: &HostPlan, i: &Instance) -> Attrs {
     for (k, v) in &i.nixos {
         merge_into(&mut m, k, v.clone());
     }
-    datasets::contribute(
-        &mut m,
-        fleet,
-        &i.name.value,
-        i.entry.user.as_deref(),
-        &i.data,
-    );
+    datasets::contribute(&mut m, &i.name.value, i.entry.user.as_deref(), &i.data);
     route(&mut m, fleet, i);
     watch(&mut m, fleet, host, i);
     super::wiring::admit_peers(&mut m, i);
@@ -34,6 +28,7 @@ pub fn service(fleet: &Fleet, host: &HostPlan, i: &Instance) -> Attrs {
     super::media::contribute(&mut m, i);
     super::devices::contribute(&mut m, host, i);
     super::sso::provision(&mut m, fleet, i);
+    super::alerts::contribute(&mut m, fleet, i);
     // An admin-only secret (the clear form of a hashed password) is never
     // decrypted on the host.
     for secret in i.secrets.values() {
@@ -56,7 +51,7 @@ pub fn watch(m: &mut Attrs, fleet: &Fleet, host: &HostPlan, i: &Instance) {
         vhost(m, fleet, i);
     }
     if fleet.host_of("gatus") == Some(host.name()) {
-        status_check(m, i);
+        status_check(m, fleet, i);
     }
     if fleet.host_of("victoriametrics") == Some(host.name()) {
         scrape(m, i);
@@ -105,9 +100,18 @@ fn vhost(m: &mut Attrs, fleet: &Fleet, i: &Instance) {
             (Some(public), true) => format!("redir https://{}{{uri}} permanent", public.value),
             _ => format!("reverse_proxy {upstream}"),
         };
-        let config = format!(
-            "@outside not remote_ip {allowed}\nrespond @outside \"Not reachable from this network\" 403\n{handler}\n"
-        );
+        let outside = format!("@outside not remote_ip {allowed}\n");
+        let gated = fleet
+            .sso
+            .as_ref()
+            .and_then(|p| p.gateway.as_ref())
+            .and_then(|g| g.route(&i.name.value));
+        let config = match gated {
+            Some(route) => super::sso_gateway::route_config(route, &outside, upstream),
+            None => format!(
+                "{outside}respond @outside \"Not reachable from this network\" 403\n{handler}\n"
+            ),
+        };
         let vhost = ["services", "caddy", "virtualHosts", fqdn.value.as_str()];
         set(
             m,
@@ -134,7 +138,7 @@ fn aliases(m: &mut Attrs, i: &Instance) {
     set(m, &path, Nix::strs([internal.value.as_str()]));
 }
 
-fn status_check(m: &mut Attrs, i: &Instance) {
+fn status_check(m: &mut Attrs, fleet: &Fleet, i: &Instance) {
     let (Some(path), Some(endpoint)) = (&i.entry.health, i.local_endpoint()) else {
         return;
     };
@@ -150,6 +154,9 @@ fn status_check(m: &mut Attrs, i: &Instance) {
         "conditions".into(),
         Nix::strs(["[STATUS] == 200", "[RESPONSE_TIME] < 2000"]),
     );
+    if let Some(alerts) = super::alerts::endpoint_alerts(fleet) {
+        e.insert("alerts".into(), alerts);
+    }
     set(
         m,
         &["services", "gatus", "settings", "endpoints"],
@@ -158,26 +165,32 @@ fn status_check(m: &mut Attrs, i: &Instance) {
 }
 
 /// The dashboard's entries, written by the homepage instance for every
-/// service on its host: homepage shows each list element as a group, so
-/// the renderer merges entries into one element per group (contributions
-/// from each service file would repeat the group once per service).
+/// service of the fleet, on any host: homepage shows each list element as
+/// a group, so the renderer merges entries into one element per group
+/// (contributions from each service file would repeat the group once per
+/// service). Its status dot asks the service directly where homepage can
+/// reach it: on its own host, or as a peer the service's firewall admits.
 fn dashboard(m: &mut Attrs, fleet: &Fleet, host: &HostPlan, i: &Instance) {
     if i.entry.name != "homepage" {
         return;
     }
     let mut groups: BTreeMap<String, Vec<Nix>> = BTreeMap::new();
-    for other in fleet.instances.iter().filter(|x| x.host == host.name()) {
+    for other in &fleet.instances {
         let Some(url) = other.url() else { continue };
         if other.entry.name == "homepage" {
             continue;
         }
+        let reachable =
+            other.host == host.name() || other.peers.iter().any(|p| p.host == host.name());
         let mut item = Attrs::new();
         item.insert("href".into(), Nix::str(url));
         item.insert("description".into(), Nix::str(&other.entry.description));
         if let Some(icon) = &other.entry.icon {
             item.insert("icon".into(), Nix::str(icon));
         }
-        if let (Some(path), Some(endpoint)) = (&other.entry.health, other.local_endpoint()) {
+        if let (Some(path), Some(endpoint), true) =
+            (&other.entry.health, other.local_endpoint(), reachable)
+        {
             item.insert("siteMonitor".into(), Nix::str(format!("{endpoint}{path}")));
         }
         let mut entry = Attrs::new();
@@ -217,6 +230,7 @@ fn scrape(m: &mut Attrs, i: &Instance) {
         "targets".into(),
         Nix::strs([format!("{}:{port}", i.address)]),
     );
+    target.insert("labels".into(), super::alerts::host_label(&i.host));
     let mut job = Attrs::new();
     job.insert("job_name".into(), Nix::str(&i.name.value));
     job.insert("metrics_path".into(), Nix::str(path));

@@ -1,19 +1,28 @@
-//! The provider side of single sign-on: a oneshot unit next to Pocket ID
-//! that makes its groups, members and OIDC clients match the spec through
-//! its API, every time the plan changes. It is idempotent (it looks up
+//! The provider side of single sign-on: a oneshot unit next to the
+//! provider that makes its groups, members and OIDC clients match the spec
+//! through its API, every time the plan changes. Pocket ID is reached with
+//! its static API key; Keycloak with the bootstrap admin service account
+//! it creates with its master realm. The unit is idempotent (it looks up
 //! before it creates, and sets each client's secret to the machine-made
-//! one), reads the API key and the client secrets as systemd credentials,
-//! and takes the plan (names and URLs, no secret) from a store file that
-//! `jq` reads, so no spec value is ever spliced into shell code.
+//! one), reads the admin secret and the client secrets as systemd
+//! credentials, and takes the plan (names and URLs, no secret) from a
+//! store file that `jq` reads, so no spec value is ever spliced into
+//! shell code.
 
 use super::infrastructure::secret_path;
-use crate::fleet::{Fleet, Instance, SsoPlan};
+use crate::fleet::{Fleet, Instance, KEYCLOAK_ADMIN_CLIENT, ProviderKind, SsoPlan};
 use crate::nix::{Attrs, Nix, set};
 
-/// The provisioning unit's name.
-pub const UNIT: &str = "pocket-id-provision";
+const POCKET_ID_SCRIPT: &str = include_str!("pocket-id-provision.sh");
+const KEYCLOAK_SCRIPT: &str = include_str!("keycloak-provision.sh");
 
-const SCRIPT: &str = include_str!("pocket-id-provision.sh");
+/// The provisioning unit of a provider.
+pub fn unit_name(kind: ProviderKind) -> &'static str {
+    match kind {
+        ProviderKind::PocketId => "pocket-id-provision",
+        ProviderKind::Keycloak => "keycloak-provision",
+    }
+}
 
 /// Adds the provisioning unit to the provider instance's file.
 pub fn provision(m: &mut Attrs, fleet: &Fleet, i: &Instance) {
@@ -23,26 +32,42 @@ pub fn provision(m: &mut Attrs, fleet: &Fleet, i: &Instance) {
     let Some(endpoint) = i.local_endpoint() else {
         return;
     };
-    let unit = ["systemd", "services", UNIT];
+    let mut env = Attrs::new();
+    let (provider_unit, description, script) = match plan.kind {
+        ProviderKind::PocketId => {
+            env.insert("POCKET_ID_API".into(), Nix::str(format!("{endpoint}/api")));
+            (
+                "pocket-id.service",
+                "Pocket ID: groups, members and OIDC clients of the spec",
+                POCKET_ID_SCRIPT,
+            )
+        }
+        ProviderKind::Keycloak => {
+            env.insert("KEYCLOAK_URL".into(), Nix::str(endpoint));
+            env.insert("REALM".into(), Nix::str(&plan.realm));
+            env.insert("ADMIN_CLIENT_ID".into(), Nix::str(KEYCLOAK_ADMIN_CLIENT));
+            (
+                "keycloak.service",
+                "Keycloak: the realm's groups, members and OIDC clients of the spec",
+                KEYCLOAK_SCRIPT,
+            )
+        }
+    };
+    env.insert("PLAN".into(), plan_file(plan));
+    let name = unit_name(plan.kind);
+    let unit = ["systemd", "services", name];
     let at = |key: &'static str| [unit[0], unit[1], unit[2], key];
-    set(
-        m,
-        &at("description"),
-        "Pocket ID: groups, members and OIDC clients of the spec",
-    );
-    set(m, &at("after"), Nix::strs(["pocket-id.service"]));
-    set(m, &at("requires"), Nix::strs(["pocket-id.service"]));
+    set(m, &at("description"), description);
+    set(m, &at("after"), Nix::strs([provider_unit]));
+    set(m, &at("requires"), Nix::strs([provider_unit]));
     set(m, &at("wantedBy"), Nix::strs(["multi-user.target"]));
     set(
         m,
         &at("path"),
         Nix::list([Nix::raw("pkgs.curl"), Nix::raw("pkgs.jq")]),
     );
-    let mut env = Attrs::new();
-    env.insert("POCKET_ID_API".into(), Nix::str(format!("{endpoint}/api")));
-    env.insert("PLAN".into(), plan_file(plan));
     set(m, &at("environment"), Nix::Attrs(env));
-    let mut credentials = vec![credential("api-key", &plan.api_key_secret)];
+    let mut credentials = vec![credential("admin", &plan.admin_secret)];
     for c in &plan.clients {
         credentials.push(credential(&format!("client-{}", c.id), &c.secret));
         // On another host than the client the file is only read by systemd
@@ -64,7 +89,7 @@ pub fn provision(m: &mut Attrs, fleet: &Fleet, i: &Instance) {
     service.insert("UMask".into(), Nix::str("0077"));
     service.insert("LoadCredential".into(), Nix::list(credentials));
     set(m, &at("serviceConfig"), Nix::Attrs(service));
-    set(m, &at("script"), Nix::str(SCRIPT));
+    set(m, &at("script"), Nix::str(script));
 }
 
 /// `name:path` for `LoadCredential=`.
@@ -86,7 +111,7 @@ fn plan_file(plan: &SsoPlan) -> Nix {
             serde_json::json!({
                 "id": c.id,
                 "name": c.title,
-                "callbackURLs": [c.redirect],
+                "redirects": c.redirects,
                 "groups": c.groups,
                 "pkce": c.pkce,
                 "secretPrefix": c.secret_prefix,
@@ -96,6 +121,9 @@ fn plan_file(plan: &SsoPlan) -> Nix {
     let json = serde_json::json!({ "groups": groups, "clients": clients }).to_string();
     Nix::call(
         "pkgs.writeText",
-        vec![Nix::str("pocket-id-provision.json"), Nix::str(json)],
+        vec![
+            Nix::str(format!("{}.json", unit_name(plan.kind))),
+            Nix::str(json),
+        ],
     )
 }

@@ -106,6 +106,9 @@ fn external_checks(m: &mut Attrs, fleet: &Fleet) {
             );
             c.insert("interval".into(), Nix::str("1m"));
             c.insert("conditions".into(), Nix::strs(["[CONNECTED] == true"]));
+            if let Some(alerts) = super::alerts::endpoint_alerts(fleet) {
+                c.insert("alerts".into(), alerts);
+            }
             Nix::Attrs(c)
         });
     let checks: Vec<Nix> = checks.collect();

@@ -140,10 +140,15 @@ pub fn exposure(fleet: &Fleet) -> Table {
             "tunnel",
             "internal url",
             "public url",
+            "sign-in",
         ],
     );
     for i in &fleet.instances {
         let e = i.exposure.value;
+        let sign_in = fleet.sso.as_ref().map_or_else(
+            || crate::fleet::own_sign_in(i).to_string(),
+            |p| p.sign_in(i),
+        );
         let mark = |open: bool| Cell::with_text(open, if open { "✓" } else { "✗" });
         t.row(vec![
             i.name.value.as_str().into(),
@@ -160,6 +165,7 @@ pub fn exposure(fleet: &Fleet) -> Table {
                 .as_ref()
                 .map(|f| format!("https://{}", f.value))
                 .into(),
+            sign_in.into(),
         ]);
     }
     t

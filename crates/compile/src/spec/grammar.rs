@@ -57,6 +57,13 @@ pub const CALENDAR: Grammar = Grammar {
     help: "write a systemd OnCalendar= value: `daily`, `weekly` or `*-*-* 03:30:00` (see `man systemd.time`)",
 };
 
+pub const FLAKE_REF: Grammar = Grammar {
+    what: "flake reference",
+    accepts: is_flake_ref,
+    expected: "a flake URL like `github:owner/homelab/v0.2.0`",
+    help: "name your fork as a flake input URL: `github:<owner>/<repo>/<tag or commit>` (also `gitlab:`, `sourcehut:`, `git+https://`, `git+ssh://`, `https://`, `path:`)",
+};
+
 pub const USER_NAME: Grammar = Grammar {
     what: "user name",
     accepts: is_user_name,
@@ -124,6 +131,27 @@ pub fn is_calendar(s: &str) -> bool {
         && s.trim() == s
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || " *:,./~-+".contains(c))
+}
+
+/// A flake reference of a scheme Nix fetches, with a location after it,
+/// of URL characters only (it is the `url` of a flake input).
+pub fn is_flake_ref(s: &str) -> bool {
+    const SCHEMES: [&str; 7] = [
+        "github:",
+        "gitlab:",
+        "sourcehut:",
+        "git+https://",
+        "git+ssh://",
+        "https://",
+        "path:/",
+    ];
+    let Some(rest) = SCHEMES.iter().find_map(|p| s.strip_prefix(p)) else {
+        return false;
+    };
+    !rest.is_empty()
+        && s.len() <= 256
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || ":/._-~+?=&@%".contains(c))
 }
 
 /// A Linux user name (the `useradd` default pattern, 32 characters).

@@ -16,6 +16,32 @@ pub struct Spec {
     pub media: Media,
     /// `[external.<name>]`: machines the fleet uses but does not configure.
     pub external: Vec<External>,
+    /// `[alerts]`: where alert mail goes and the relay that carries it.
+    pub alerts: Option<Alerts>,
+}
+
+/// `[alerts]`: metric and status-page alerts, sent by e-mail.
+#[derive(Debug, Clone)]
+pub struct Alerts {
+    /// The `[alerts]` table, for findings about the section as a whole.
+    pub span: crate::diagnostic::Span,
+    /// Who receives the mail (default: `[homelab] admin_email`).
+    pub email: Sp<String>,
+    pub smtp: Smtp,
+}
+
+/// `[alerts.smtp]`: the relay that accepts the fleet's mail.
+#[derive(Debug, Clone)]
+pub struct Smtp {
+    pub host: Sp<String>,
+    /// 587 (STARTTLS) unless given; 465 is TLS from the first byte.
+    pub port: Sp<u16>,
+    /// The sender address.
+    pub from: Sp<String>,
+    /// Login at the relay; with it, `password_secret` is required.
+    pub username: Option<Sp<String>>,
+    /// Agenix secret holding the relay password as it is.
+    pub password_secret: Option<Sp<String>>,
 }
 
 /// A machine that is not NixOS but serves the fleet (a TrueNAS box).
@@ -62,6 +88,9 @@ pub struct Homelab {
     pub admin_user: Sp<String>,
     /// SSH public keys of the administrator (login and agenix recipient).
     pub admin_keys: Vec<Sp<String>>,
+    /// The `homelab` flake the hosts install (a fork); none: the release
+    /// that generated the flake.
+    pub homelab_flake: Option<Sp<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -104,7 +104,7 @@ fn duplicate(d: Diagnostic, text: &str, at: usize) -> Diagnostic {
 }
 
 /// The keys of `[homelab]`, to recognise them written above any table.
-const HOMELAB_KEYS: [&str; 7] = [
+const HOMELAB_KEYS: [&str; 8] = [
     "name",
     "domain",
     "internal_domain",
@@ -112,6 +112,7 @@ const HOMELAB_KEYS: [&str; 7] = [
     "admin_email",
     "admin_user",
     "admin_keys",
+    "homelab_flake",
 ];
 
 fn decode(root: &mut Table, sink: &mut Sink, root_text: &str) -> Option<Spec> {
@@ -215,8 +216,15 @@ fn decode(root: &mut Table, sink: &mut Sink, root_text: &str) -> Option<Spec> {
         t.finish(sink);
     }
 
+    let alerts = root.table(sink, "alerts").and_then(|mut t| {
+        let a = super::alerts::alerts(&mut t, sink, homelab.as_ref());
+        t.finish(sink);
+        a
+    });
+
     Some(Spec {
         homelab: homelab?,
+        alerts,
         external,
         hosts,
         services,
@@ -235,6 +243,8 @@ fn homelab(t: &mut Table, sink: &mut Sink) -> Option<Homelab> {
     let admin_email = t.req_str(sink, "admin_email", "\"you@example.org\"");
     let admin_user = t.str(sink, "admin_user");
     let admin_keys = t.str_list(sink, "admin_keys").unwrap_or_default();
+    let homelab_flake = t.str(sink, "homelab_flake");
+    checked(sink, &grammar::FLAKE_REF, &homelab_flake);
     if let Some(n) = &name {
         dns_label(sink, n, "homelab name");
     }
@@ -271,6 +281,7 @@ fn homelab(t: &mut Table, sink: &mut Sink) -> Option<Homelab> {
         admin_email: admin_email?,
         admin_user: admin_user.unwrap_or_else(|| Sp::new("admin".to_string(), 0..0)),
         admin_keys,
+        homelab_flake,
     })
 }
 
@@ -884,7 +895,7 @@ fn time_zone(sink: &mut Sink, s: &Sp<String>) {
 }
 
 /// Secret names become file names (`secrets/<name>.age`).
-fn secret_name(sink: &mut Sink, s: &Sp<String>) {
+pub(super) fn secret_name(sink: &mut Sink, s: &Sp<String>) {
     let ok = s.value.len() <= 100
         && s.value
             .starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())

@@ -140,6 +140,17 @@ pub fn generate(
             continue;
         }
         let generator = w.generator.as_ref().expect("filtered on generator");
+        // Made from a secret the admin sets (the SMTP password), it waits
+        // for that one when everything is generated; named, the error
+        // below says what to set first.
+        let everything = request.names.is_empty() && request.regenerate.is_empty();
+        if let Some(from) = generator.source()
+            && everything
+            && !fresh.contains_key(from)
+            && store.read(from)?.is_none()
+        {
+            continue;
+        }
         let (value, public_key) = match generator {
             Generator::Random {
                 length,

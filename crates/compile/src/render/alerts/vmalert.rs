@@ -1,0 +1,104 @@
+//! vmalert on the metrics store's host: the rule file, the store as its
+//! data source, Alertmanager as its notifier; the store scrapes it and the
+//! status page beside it checks it, so a stopped evaluator is noticed.
+
+use super::{RULES_FILE, VMALERT_PORT, endpoint_alerts, host_label};
+use crate::fleet::{Fleet, Instance};
+use crate::nix::{Attrs, Nix, set};
+
+/// The vmalert instance name (`vmalert-homelab.service`).
+const VMALERT: &str = "homelab";
+
+/// The instance: its rules, data source, notifier and listener.
+pub(super) fn vmalert(m: &mut Attrs, fleet: &Fleet) {
+    let (Some(store), Some(am)) = (
+        fleet
+            .instance_of("victoriametrics")
+            .and_then(Instance::local_endpoint),
+        fleet
+            .instance_of("alertmanager")
+            .and_then(Instance::local_endpoint),
+    ) else {
+        return;
+    };
+    let vm = ["services", "vmalert", "instances", VMALERT];
+    set(m, &[vm[0], vm[1], vm[2], vm[3], "enable"], true);
+    let settings = |key: &'static str| [vm[0], vm[1], vm[2], vm[3], "settings", key];
+    set(m, &settings("datasource.url"), store);
+    set(m, &settings("notifier.url"), Nix::strs([am]));
+    set(
+        m,
+        &settings("rule"),
+        Nix::list([Nix::Interp(vec![Nix::Path(format!("./{RULES_FILE}"))])]),
+    );
+    set(
+        m,
+        &settings("httpListenAddr"),
+        format!("127.0.0.1:{VMALERT_PORT}"),
+    );
+    // Links in the mail lead to the alert on the metrics store's page,
+    // which shows vmalert's own under `/vmalert/`.
+    if let Some(url) = fleet.instance_of("victoriametrics").and_then(Instance::url) {
+        set(m, &settings("external.url"), url);
+        set(
+            m,
+            &["services", "victoriametrics", "extraOptions"],
+            Nix::strs([format!("-vmalert.proxyURL=http://127.0.0.1:{VMALERT_PORT}")]),
+        );
+    }
+    scraped(m, fleet);
+    checked(m, fleet);
+}
+
+/// The store scrapes vmalert too: a stopped evaluator is a target down.
+fn scraped(m: &mut Attrs, fleet: &Fleet) {
+    let mut target = Attrs::new();
+    target.insert(
+        "targets".into(),
+        Nix::strs([format!("127.0.0.1:{VMALERT_PORT}")]),
+    );
+    if let Some(host) = fleet.host_of("victoriametrics") {
+        target.insert("labels".into(), host_label(host));
+    }
+    let mut job = Attrs::new();
+    job.insert("job_name".into(), Nix::str(format!("vmalert-{VMALERT}")));
+    job.insert("metrics_path".into(), Nix::str("/metrics"));
+    job.insert("static_configs".into(), Nix::list([Nix::Attrs(target)]));
+    set(
+        m,
+        &[
+            "services",
+            "victoriametrics",
+            "prometheusConfig",
+            "scrape_configs",
+        ],
+        Nix::list([Nix::Attrs(job)]),
+    );
+}
+
+/// The status page beside it checks vmalert too, and mails on its own
+/// when the evaluator itself has stopped (vmalert listens on loopback, so
+/// only a status page on its host can).
+fn checked(m: &mut Attrs, fleet: &Fleet) {
+    let status = fleet.host_of("gatus");
+    if status.is_none() || status != fleet.host_of("victoriametrics") {
+        return;
+    }
+    let mut check = Attrs::new();
+    check.insert("name".into(), Nix::str(format!("vmalert-{VMALERT}")));
+    check.insert("group".into(), Nix::str("Monitoring"));
+    check.insert(
+        "url".into(),
+        Nix::str(format!("http://127.0.0.1:{VMALERT_PORT}/health")),
+    );
+    check.insert("interval".into(), Nix::str("1m"));
+    check.insert("conditions".into(), Nix::strs(["[STATUS] == 200"]));
+    if let Some(alerts) = endpoint_alerts(fleet) {
+        check.insert("alerts".into(), alerts);
+    }
+    set(
+        m,
+        &["services", "gatus", "settings", "endpoints"],
+        Nix::list([Nix::Attrs(check)]),
+    );
+}

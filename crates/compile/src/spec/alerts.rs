@@ -1,0 +1,174 @@
+//! `[alerts]`: where alert mail goes and the SMTP relay that carries it.
+//! The addresses and the relay's name end up in Alertmanager's and Gatus'
+//! configuration files (after `envsubst`, which would expand a `$`), so
+//! each is checked against its grammar here; the password is only ever
+//! named, as an agenix secret.
+
+use super::grammar::{self, Grammar};
+use super::model::{Alerts, Homelab, Smtp};
+use super::reader::{Sink, Sp, Table};
+use crate::diagnostic::Diagnostic;
+
+/// The submission port with STARTTLS, which every relay offers.
+const SUBMISSION_PORT: u16 = 587;
+
+pub fn alerts(t: &mut Table, sink: &mut Sink, homelab: Option<&Homelab>) -> Option<Alerts> {
+    let email = t.str(sink, "email");
+    if let Some(e) = &email {
+        EMAIL.check(sink, e);
+    }
+    let smtp = match t.table(sink, "smtp") {
+        Some(mut s) => {
+            let smtp = smtp(&mut s, sink);
+            s.finish(sink);
+            smtp
+        }
+        None => {
+            sink.push(
+                Diagnostic::error("missing-key", "`[alerts]` has no `[alerts.smtp]` relay")
+                    .at(t.span.clone(), "alerts are sent by e-mail through a relay")
+                    .help("add `[alerts.smtp]` with `host`, `from`, and `username` and `password_secret` if the relay wants a login"),
+            );
+            None
+        }
+    };
+    let email = email.or_else(|| homelab.map(|h| h.admin_email.clone()))?;
+    Some(Alerts {
+        span: t.span.clone(),
+        email,
+        smtp: smtp?,
+    })
+}
+
+fn smtp(t: &mut Table, sink: &mut Sink) -> Option<Smtp> {
+    let host = t.req_str(sink, "host", "\"smtp.example.org\"");
+    if let Some(h) = &host {
+        RELAY.check(sink, h);
+    }
+    let port = t
+        .int(sink, "port", 1, 65535)
+        .map(|p| Sp::new(p.value as u16, p.span));
+    let from = t.req_str(sink, "from", "\"homelab@example.org\"");
+    if let Some(f) = &from {
+        EMAIL.check(sink, f);
+    }
+    let username = t.str(sink, "username");
+    if let Some(u) = &username {
+        LOGIN.check(sink, u);
+    }
+    let password_secret = t.str(sink, "password_secret");
+    if let Some(p) = &password_secret {
+        super::parse::secret_name(sink, p);
+    }
+    login_pair(t, sink, &username, &password_secret);
+    Some(Smtp {
+        host: host?,
+        port: port.unwrap_or_else(|| Sp::new(SUBMISSION_PORT, t.span.clone())),
+        from: from?,
+        username,
+        password_secret,
+    })
+}
+
+/// A login needs its password and a password its login: a relay that
+/// takes mail without one gets neither.
+fn login_pair(
+    t: &Table,
+    sink: &mut Sink,
+    username: &Option<Sp<String>>,
+    password: &Option<Sp<String>>,
+) {
+    match (username, password) {
+        (Some(u), None) => sink.push(
+            Diagnostic::error("missing-key", "`[alerts.smtp]` has a `username` but no `password_secret`")
+                .at(u.span.clone(), "the relay's login")
+                .also(t.span.clone(), "`password_secret` is required here")
+                .help("add `password_secret = \"smtp-password\"` and store it with `homelab secrets set smtp-password`"),
+        ),
+        (None, Some(p)) => sink.push(
+            Diagnostic::error("missing-key", "`[alerts.smtp]` has a `password_secret` but no `username`")
+                .at(p.span.clone(), "a password without a login")
+                .also(t.span.clone(), "`username` is required here")
+                .help("add the relay's login: `username = \"alerts@example.org\"`"),
+        ),
+        _ => {}
+    }
+}
+
+/// An e-mail address: `local@domain`, nothing a mail header, YAML or
+/// `envsubst` would read as more than an address.
+pub const EMAIL: Grammar = Grammar {
+    what: "e-mail address",
+    accepts: is_email,
+    expected: "`name@domain`",
+    help: "write one plain address, e.g. `admin@example.org`",
+};
+
+/// The relay: a DNS name or an IP address.
+pub const RELAY: Grammar = Grammar {
+    what: "SMTP relay",
+    accepts: grammar::is_address,
+    expected: "a DNS name or an IP address, without a port",
+    help: "write the relay's name, e.g. `smtp.example.org`, and its port as `port = 587`",
+};
+
+/// The relay login: printable characters without spaces, quotes, `\` or
+/// `$` (which `envsubst` would expand).
+pub const LOGIN: Grammar = Grammar {
+    what: "SMTP login",
+    accepts: is_login,
+    expected: "printable characters without spaces, quotes, `\\` or `$`",
+    help: "write the login the relay gives, e.g. `alerts@example.org` or `apikey`",
+};
+
+pub fn is_email(s: &str) -> bool {
+    let Some((local, domain)) = s.rsplit_once('@') else {
+        return false;
+    };
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && local
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._%+-".contains(c));
+    let domain_ok = domain.contains('.')
+        && domain.split('.').all(|l| {
+            !l.is_empty()
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    local_ok && domain_ok
+}
+
+fn is_login(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 256
+        && s.chars()
+            .all(|c| c.is_ascii_graphic() && !"\"'\\$`".contains(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{is_email, is_login};
+
+    #[test]
+    fn plain_addresses_are_emails() {
+        assert!(is_email("admin@example.org"));
+        assert!(is_email("first.last+alerts@mail.example.co.uk"));
+        assert!(!is_email("admin"));
+        assert!(!is_email("admin@localhost"));
+        assert!(!is_email("a b@example.org"));
+        assert!(!is_email("$USER@example.org"));
+        assert!(!is_email("Admin <admin@example.org>"));
+        assert!(!is_email("admin@-example.org"));
+    }
+
+    #[test]
+    fn logins_refuse_what_envsubst_or_yaml_would_read() {
+        assert!(is_login("alerts@example.org"));
+        assert!(is_login("AKIA0123456789"));
+        assert!(!is_login("me $HOME"));
+        assert!(!is_login("a\"b"));
+        assert!(!is_login(""));
+    }
+}

@@ -1,0 +1,779 @@
+//! `[alerts]` in the generated flake of each example that asks for it:
+//! the rule file is valid for the real `promtool`, and its unit tests prove
+//! every alert fires on the series that should raise it and stays quiet on
+//! the ones that should not; Alertmanager's configuration, evaluated by the
+//! real `nix-instantiate`, passes the real `amtool check-config` and mails
+//! through the spec's relay, and the real Alertmanager run with it mails
+//! an alert to a relay on loopback; Gatus mails too, every check carries an
+//! alert; every host's node exporter reads the metrics folder; and no
+//! password is written anywhere but as a reference to its secret.
+//!
+//! Tools: Debian's `prometheus` (promtool), `prometheus-alertmanager`
+//! (amtool), `victoria-metrics` (vmalert) and `nix-bin`. A NixOS
+//! activation cannot run here.
+
+use compile::fleet::Fleet;
+use compile::render::File;
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+#[path = "support/examples.rs"]
+mod examples;
+use examples::{example, text};
+
+/// The examples whose seeds ask for alert mail.
+const WITH_ALERTS: [&str; 2] = ["forge", "family"];
+
+fn metrics_host(fleet: &Fleet) -> &str {
+    fleet.host_of("victoriametrics").unwrap()
+}
+
+/// Runs a tool and asserts it succeeded, showing its output otherwise.
+fn run(cmd: &mut Command) -> String {
+    let out = cmd
+        .output()
+        .expect("the tool runs (see the README's test command)");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{cmd:?}\n{text}");
+    text
+}
+
+/// Writes the example's files below `dir`, as `homelab build` would (the
+/// header is a YAML comment too).
+fn write(files: &[File], dir: &Path) {
+    for f in files {
+        let path = dir.join(&f.path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, operate::flake_tree::with_header(f, "homelab.toml")).unwrap();
+    }
+}
+
+#[test]
+fn the_rule_files_pass_promtool() {
+    for name in WITH_ALERTS {
+        let (fleet, files) = example(name);
+        let dir = tempfile::tempdir().unwrap();
+        write(&files, dir.path());
+        let rules = dir
+            .path()
+            .join(format!("hosts/{}/alert-rules.yml", metrics_host(&fleet)));
+        let out = run(Command::new("promtool")
+            .arg("check")
+            .arg("rules")
+            .arg(&rules));
+        assert!(out.contains("SUCCESS: 8 rules found"), "{name}: {out}");
+        // vmalert gets the file from the store, by its flake path.
+        let alerts = text(
+            &files,
+            &format!("hosts/{}/alerts.nix", metrics_host(&fleet)),
+        );
+        assert!(alerts.contains("\"${./alert-rules.yml}\""), "{alerts}");
+        assert!(
+            alerts.contains("\"notifier.url\" = [ \"http://127.0.0.1:9093\" ];"),
+            "{alerts}"
+        );
+        assert!(
+            alerts.contains("\"datasource.url\" = \"http://127.0.0.1:8428\";"),
+            "{alerts}"
+        );
+    }
+}
+
+/// The real vmalert parses the rules, their MetricsQL and their templates
+/// (`-dryRun`), beside the empty `{}` file the NixOS module always adds.
+#[test]
+fn vmalert_accepts_the_rules_beside_the_modules_own_file() {
+    for name in WITH_ALERTS {
+        let (fleet, files) = example(name);
+        let dir = tempfile::tempdir().unwrap();
+        write(&files, dir.path());
+        let rules = dir
+            .path()
+            .join(format!("hosts/{}/alert-rules.yml", metrics_host(&fleet)));
+        let module_file = dir.path().join("rules.yml");
+        std::fs::write(&module_file, "{}\n").unwrap();
+        run(Command::new("vmalert")
+            .arg("-dryRun")
+            .arg(format!("-rule={}", module_file.display()))
+            .arg(format!("-rule={}", rules.display())));
+    }
+}
+
+/// Input series and the alerts they must (and must not) raise, for
+/// `promtool test rules`. Times are minutes from the start of the test.
+const UNIT_TESTS: &str = r#"
+rule_files:
+  - RULES
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      # forge's exporter stops answering; luna's keeps answering.
+      - series: 'up{job="node-exporter",host="forge",instance="127.0.0.1:9100"}'
+        values: '0x10'
+      - series: 'up{job="node-exporter-luna",host="luna",instance="10.20.0.30:9100"}'
+        values: '1x10'
+      # A service down, and one up.
+      - series: 'up{job="sonarr",host="forge",instance="127.0.0.1:8989"}'
+        values: '0x10'
+      - series: 'up{job="radarr",host="forge",instance="127.0.0.1:7878"}'
+        values: '1x10'
+      # 90 % full, 50 % full, and a full tmpfs that does not count.
+      - series: 'node_filesystem_avail_bytes{host="forge",device="tank/immich",fstype="zfs",mountpoint="/var/lib/immich"}'
+        values: '10x30'
+      - series: 'node_filesystem_size_bytes{host="forge",device="tank/immich",fstype="zfs",mountpoint="/var/lib/immich"}'
+        values: '100x30'
+      - series: 'node_filesystem_avail_bytes{host="forge",device="tank/grafana",fstype="zfs",mountpoint="/var/lib/grafana"}'
+        values: '50x30'
+      - series: 'node_filesystem_size_bytes{host="forge",device="tank/grafana",fstype="zfs",mountpoint="/var/lib/grafana"}'
+        values: '100x30'
+      - series: 'node_filesystem_avail_bytes{host="forge",device="tmpfs",fstype="tmpfs",mountpoint="/run"}'
+        values: '0x30'
+      - series: 'node_filesystem_size_bytes{host="forge",device="tmpfs",fstype="tmpfs",mountpoint="/run"}'
+        values: '100x30'
+      # tank degraded, backup online.
+      - series: 'node_zfs_zpool_state{host="forge",zpool="tank",state="online"}'
+        values: '0x10'
+      - series: 'node_zfs_zpool_state{host="forge",zpool="tank",state="degraded"}'
+        values: '1x10'
+      - series: 'node_zfs_zpool_state{host="nas-1",zpool="backup",state="online"}'
+        values: '1x10'
+      - series: 'node_zfs_zpool_state{host="nas-1",zpool="backup",state="degraded"}'
+        values: '0x10'
+      # A certificate ending in 10 days, one in 60 (the test starts at time 0).
+      - series: 'homelab_tls_certificate_expiry_timestamp_seconds{host="forge",certificate="home.example.org"}'
+        values: '864000x20'
+      - series: 'homelab_tls_certificate_expiry_timestamp_seconds{host="luna",certificate="other.example.org"}'
+        values: '5184000x20'
+    alert_rule_test:
+      - eval_time: 4m
+        alertname: HostDown
+        exp_alerts: []
+      - eval_time: 6m
+        alertname: HostDown
+        exp_alerts:
+          - exp_labels: {severity: critical, job: node-exporter, host: forge, instance: "127.0.0.1:9100"}
+            exp_annotations:
+              summary: "forge is down"
+              description: "The node exporter of forge (127.0.0.1:9100) has not answered for 5 minutes: the machine is off, hung or off the network."
+      - eval_time: 6m
+        alertname: ServiceDown
+        exp_alerts:
+          - exp_labels: {severity: critical, job: sonarr, host: forge, instance: "127.0.0.1:8989"}
+            exp_annotations:
+              summary: "sonarr on forge is down"
+              description: "The metrics store has not reached sonarr at 127.0.0.1:8989 for 5 minutes."
+      - eval_time: 10m
+        alertname: DiskAlmostFull
+        exp_alerts: []
+      - eval_time: 16m
+        alertname: DiskAlmostFull
+        exp_alerts:
+          - exp_labels: {severity: warning, host: forge, device: tank/immich, fstype: zfs, mountpoint: /var/lib/immich}
+            exp_annotations:
+              summary: "/var/lib/immich on forge is 90 % full"
+              description: "tank/immich (zfs) at /var/lib/immich is above 85 % of its size; for a ZFS dataset that is its quota."
+      - eval_time: 2m
+        alertname: ZfsPoolNotOnline
+        exp_alerts:
+          - exp_labels: {severity: critical, host: forge, zpool: tank, state: degraded}
+            exp_annotations:
+              summary: "ZFS pool tank on forge is degraded"
+              description: "Run `zpool status tank` on forge: a disk has failed or gone missing, and the pool has less redundancy than it should."
+      - eval_time: 11m
+        alertname: CertificateExpiring
+        exp_alerts:
+          - exp_labels: {severity: warning, host: forge, certificate: home.example.org}
+            exp_annotations:
+              summary: "The certificate for home.example.org expires in 9d 23h 49m 0s"
+              description: "ACME renews it 30 days ahead; see `systemctl status acme-home.example.org.service` on forge."
+  - interval: 1m
+    input_series:
+      # As `homelab backup` writes them (limits shortened to hours here):
+      # sonarr and radarr last backed up at 0, with a limit of 3 h; a
+      # drill of sonarr passed at 0, with a limit of 6 h; radarr's last
+      # drill failed.
+      - series: 'homelab_backup_last_success_timestamp_seconds{host="forge",service="sonarr",repository="offsite"}'
+        values: '0x400'
+      - series: 'homelab_backup_max_age_seconds{host="forge",service="sonarr"}'
+        values: '10800x400'
+      - series: 'homelab_backup_last_success_timestamp_seconds{host="forge",service="radarr",repository="offsite"}'
+        values: '0x400'
+      - series: 'homelab_backup_max_age_seconds{host="forge",service="radarr"}'
+        values: '10800x400'
+      - series: 'homelab_drill_last_success_timestamp_seconds{host="forge",service="sonarr"}'
+        values: '0x400'
+      - series: 'homelab_drill_max_age_seconds{host="forge",service="sonarr"}'
+        values: '21600x400'
+      - series: 'homelab_drill_last_run_success{host="forge",service="sonarr"}'
+        values: '1x400'
+      - series: 'homelab_drill_last_run_success{host="forge",service="radarr"}'
+        values: '0x400'
+    alert_rule_test:
+      - eval_time: 2h50m
+        alertname: BackupStale
+        exp_alerts: []
+      - eval_time: 3h10m
+        alertname: BackupStale
+        exp_alerts:
+          - exp_labels: {severity: critical, host: forge, service: radarr, repository: offsite}
+            exp_annotations:
+              summary: "No recent backup of radarr in offsite"
+              description: "The last successful backup of radarr on forge is older than the plan allows; see `homelab backup status`."
+          - exp_labels: {severity: critical, host: forge, service: sonarr, repository: offsite}
+            exp_annotations:
+              summary: "No recent backup of sonarr in offsite"
+              description: "The last successful backup of sonarr on forge is older than the plan allows; see `homelab backup status`."
+      - eval_time: 5h50m
+        alertname: DrillStale
+        exp_alerts: []
+      - eval_time: 6h10m
+        alertname: DrillStale
+        exp_alerts:
+          - exp_labels: {severity: warning, host: forge, service: sonarr}
+            exp_annotations:
+              summary: "No recent restore drill of sonarr"
+              description: "No restore drill of sonarr on forge has passed within the plan's limit; run `homelab backup drill sonarr`."
+      - eval_time: 4m
+        alertname: DrillFailed
+        exp_alerts: []
+      - eval_time: 6m
+        alertname: DrillFailed
+        exp_alerts:
+          - exp_labels: {severity: critical, host: forge, service: radarr}
+            exp_annotations:
+              summary: "The restore drill of radarr failed"
+              description: "The last restore drill of radarr on forge could not restore its data; see `homelab backup status`."
+"#;
+
+#[test]
+fn every_alert_fires_on_its_cause_and_only_then() {
+    let (fleet, files) = example("forge");
+    let dir = tempfile::tempdir().unwrap();
+    write(&files, dir.path());
+    let rules = dir
+        .path()
+        .join(format!("hosts/{}/alert-rules.yml", metrics_host(&fleet)));
+    let tests = dir.path().join("alert-tests.yml");
+    std::fs::write(&tests, UNIT_TESTS.replace("RULES", rules.to_str().unwrap())).unwrap();
+    let out = run(Command::new("promtool")
+        .arg("test")
+        .arg("rules")
+        .arg(&tests));
+    assert!(out.contains("SUCCESS"), "{out}");
+}
+
+/// Evaluates one attribute of a generated module with stand-in arguments
+/// (no nixpkgs offline); only that attribute is forced.
+fn eval(file: &Path, attr: &str) -> Value {
+    let expr = format!(
+        "(import {} {{ config = {{ }}; lib = {{ }}; pkgs = {{ }}; inputs = {{ }}; }}).{attr}",
+        file.display()
+    );
+    let out =
+        run(Command::new("nix-instantiate").args(["--eval", "--strict", "--json", "-E", &expr]));
+    serde_json::from_str(&out).unwrap()
+}
+
+#[test]
+fn alertmanager_mails_through_the_relay_and_amtool_accepts_it() {
+    for name in WITH_ALERTS {
+        let (fleet, files) = example(name);
+        let dir = tempfile::tempdir().unwrap();
+        write(&files, dir.path());
+        let am = fleet.instance_of("alertmanager").unwrap();
+        let file = dir
+            .path()
+            .join(format!("hosts/{}/services/alertmanager.nix", am.host));
+        let config = eval(&file, "services.prometheus.alertmanager.configuration");
+        let global = &config["global"];
+        assert_eq!(global["smtp_smarthost"], "smtp.example.org:587", "{name}");
+        assert_eq!(global["smtp_auth_username"], "alerts@example.org", "{name}");
+        assert_eq!(
+            global["smtp_auth_password_file"],
+            "/run/credentials/alertmanager.service/smtp-password"
+        );
+        assert!(global.get("smtp_auth_password").is_none(), "{config}");
+        // One receiver: the catalog's empty one is replaced, not joined.
+        let receivers = config["receivers"].as_array().unwrap();
+        assert_eq!(receivers.len(), 1, "{config}");
+        assert_eq!(receivers[0]["email_configs"][0]["to"], "admin@example.org");
+        assert_eq!(config["route"]["receiver"], "admin");
+        // As the module checks it at build time: the JSON it writes.
+        let yml = dir.path().join("alertmanager.yml");
+        std::fs::write(&yml, config.to_string()).unwrap();
+        let out = run(Command::new("amtool").arg("check-config").arg(&yml));
+        assert!(
+            out.contains("SUCCESS") && out.contains("1 inhibit rules"),
+            "{out}"
+        );
+        // The password comes in as a credential from its agenix file.
+        let module = text(
+            &files,
+            &format!("hosts/{}/services/alertmanager.nix", am.host),
+        );
+        assert!(
+            module.contains("\"smtp-password:${config.age.secrets.smtp-password.path}\""),
+            "{module}"
+        );
+    }
+}
+
+#[test]
+fn gatus_mails_every_failing_check() {
+    for name in WITH_ALERTS {
+        let (fleet, files) = example(name);
+        let dir = tempfile::tempdir().unwrap();
+        write(&files, dir.path());
+        let status = fleet.host_of("gatus").unwrap();
+        let file = dir
+            .path()
+            .join(format!("hosts/{status}/services/gatus.nix"));
+        let email = eval(&file, "services.gatus.settings.alerting.email");
+        assert_eq!(email["host"], "smtp.example.org", "{name}");
+        assert_eq!(email["port"], 587);
+        assert_eq!(email["to"], "admin@example.org");
+        assert_eq!(email["password"], "${SMTP_PASSWORD}");
+        assert_eq!(email["default-alert"]["send-on-resolved"], true);
+        let gatus = text(&files, &format!("hosts/{status}/services/gatus.nix"));
+        assert!(
+            gatus.contains("EnvironmentFile = [\n      config.age.secrets.smtp-password-environment.path\n    ];"),
+            "{gatus}"
+        );
+        // Every check on the status page's host, its own and the other
+        // hosts' (wiring.nix), carries the mail alert.
+        let mut checks = 0;
+        for f in files
+            .iter()
+            .filter(|f| f.path.starts_with(&format!("hosts/{status}/")))
+        {
+            // NixOS modules only (not the VM's secret package or test).
+            let compile::nix::Nix::Lambda { formals, .. } = &f.value else {
+                continue;
+            };
+            if !formals.iter().any(|a| a == "config") {
+                continue;
+            }
+            let path = dir.path().join(&f.path);
+            let body = format!(
+                "let m = import {} {{ config = {{ }}; lib = {{ }}; pkgs = {{ }}; inputs = {{ }}; }}; in ((m.services or {{ }}).gatus or {{ }}).settings.endpoints or [ ]",
+                path.display()
+            );
+            let out =
+                run(Command::new("nix-instantiate")
+                    .args(["--eval", "--strict", "--json", "-E", &body]));
+            let endpoints: Value = serde_json::from_str(&out).unwrap();
+            for e in endpoints.as_array().unwrap() {
+                checks += 1;
+                assert_eq!(
+                    e["alerts"],
+                    serde_json::json!([{ "type": "email" }]),
+                    "{}: {e}",
+                    f.path
+                );
+            }
+        }
+        assert!(
+            checks >= fleet.instances.len() / 2,
+            "{name}: {checks} checks"
+        );
+        // The evaluator itself is one of them.
+        let alerts = text(&files, &format!("hosts/{status}/alerts.nix"));
+        assert!(
+            alerts.contains("url = \"http://127.0.0.1:8880/health\";"),
+            "{alerts}"
+        );
+    }
+}
+
+#[test]
+fn every_host_with_a_node_exporter_reads_the_metrics_folder() {
+    for name in compile::examples::names() {
+        let (fleet, files) = example(name);
+        for i in fleet
+            .instances
+            .iter()
+            .filter(|i| i.entry.name == "node-exporter")
+        {
+            let file = text(
+                &files,
+                &format!("hosts/{}/services/{}.nix", i.host, i.name.value),
+            );
+            assert!(
+                file.contains("\"--collector.textfile.directory=/var/lib/homelab-metrics\""),
+                "{name}: {file}"
+            );
+            assert!(
+                file.contains("\"d /var/lib/homelab-metrics 0755 root root -\""),
+                "{file}"
+            );
+            let plan = text(&files, &format!("hosts/{}/plan.json", i.host));
+            assert!(
+                plan.contains("\"metrics_dir\": \"/var/lib/homelab-metrics\""),
+                "{plan}"
+            );
+        }
+        // The front proxy writes the certificate's expiry there.
+        let proxy = fleet
+            .front_proxy()
+            .filter(|p| fleet.access.proxy.is_some() && fleet.metrics_dir(p.name()).is_some());
+        if let Some(proxy) = proxy {
+            let alerts = text(&files, &format!("hosts/{}/alerts.nix", proxy.name()));
+            assert!(
+                alerts.contains("homelab_tls_certificate_expiry_timestamp_seconds"),
+                "{alerts}"
+            );
+            assert!(alerts.contains("startAt = \"hourly\";"), "{alerts}");
+        }
+    }
+}
+
+/// The relay password is only ever named: Alertmanager's by its file,
+/// Gatus' by its variable; no generated file holds a password value.
+#[test]
+fn no_file_holds_the_relay_password() {
+    for name in WITH_ALERTS {
+        let (_, files) = example(name);
+        for f in &files {
+            let t = f.text();
+            assert!(!t.contains("smtp_auth_password ="), "{}", f.path);
+            assert!(!t.contains("smtp_auth_password\""), "{}", f.path);
+            if f.path.ends_with("vm-secrets.nix") {
+                // The VM's stand-ins are throwaway values, public on purpose.
+                for line in t.lines().filter(|l| l.contains("SMTP_PASSWORD=")) {
+                    assert!(line.contains("=homelab-vm-stand-in-"), "{line}");
+                }
+                continue;
+            }
+            assert!(!t.contains("SMTP_PASSWORD="), "{}", f.path);
+            for line in t
+                .lines()
+                .filter(|l| l.trim_start().starts_with("password ="))
+            {
+                assert_eq!(
+                    line.trim(),
+                    "password = \"\\${SMTP_PASSWORD}\";",
+                    "{}",
+                    f.path
+                );
+            }
+        }
+    }
+}
+
+/// A spec without `[alerts]` renders no rules and no mail settings.
+#[test]
+fn without_alerts_nothing_mails() {
+    for name in ["nuc", "frame1"] {
+        let (_, files) = example(name);
+        assert!(
+            !files.iter().any(|f| f.path.ends_with("alert-rules.yml")),
+            "{name}"
+        );
+        for f in &files {
+            let t = f.text();
+            assert!(!t.contains("alerting"), "{}", f.path);
+            assert!(!t.contains("vmalert.instances"), "{}", f.path);
+        }
+    }
+}
+
+/// A mail relay on loopback that accepts one login and any mail, and
+/// hands back each conversation it had.
+fn smtp_sink() -> (u16, std::sync::mpsc::Receiver<String>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut out) = stream else { return };
+            let mut lines = BufReader::new(out.try_clone().unwrap());
+            let mut said = String::new();
+            let _ = out.write_all(b"220 localhost ESMTP sink\r\n");
+            let mut in_data = false;
+            let mut line = String::new();
+            while lines.read_line(&mut line).unwrap_or(0) > 0 {
+                said.push_str(&line);
+                let reply: &[u8] = if in_data {
+                    if line == ".\r\n" {
+                        in_data = false;
+                        b"250 queued\r\n"
+                    } else {
+                        b""
+                    }
+                } else {
+                    match line.get(..4).unwrap_or("").to_ascii_uppercase().as_str() {
+                        "EHLO" => b"250-localhost\r\n250 AUTH PLAIN LOGIN\r\n",
+                        "AUTH" => b"235 accepted\r\n",
+                        "DATA" => {
+                            in_data = true;
+                            b"354 go on\r\n"
+                        }
+                        "QUIT" => b"221 bye\r\n",
+                        _ => b"250 ok\r\n",
+                    }
+                };
+                let _ = out.write_all(reply);
+                line.clear();
+            }
+            let _ = tx.send(said);
+        }
+    });
+    (port, rx)
+}
+
+/// A free loopback port (bound, then released for the server to take).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Stops a server started by the test when the test ends, however it ends.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The generated Alertmanager configuration, run by the real Alertmanager
+/// against a relay on loopback: an alert (posted as vmalert posts them)
+/// arrives as a mail to the spec's address, after a login with the
+/// password read from its credential file. Only what cannot be the same
+/// here changes: the relay's address (no TLS on loopback), where the
+/// password file is, and a 1 s group wait instead of 30 s.
+#[test]
+fn an_alert_reaches_the_mailbox_through_the_relay() {
+    let (fleet, files) = example("family");
+    let dir = tempfile::tempdir().unwrap();
+    write(&files, dir.path());
+    let am = fleet.instance_of("alertmanager").unwrap();
+    let file = dir
+        .path()
+        .join(format!("hosts/{}/services/alertmanager.nix", am.host));
+    let mut config = eval(&file, "services.prometheus.alertmanager.configuration");
+    let (smtp_port, mails) = smtp_sink();
+    let password = dir.path().join("smtp-password");
+    // Current Alertmanager trims the file's surrounding whitespace;
+    // Debian's 0.25 sends it as it is, so the file here has no newline.
+    std::fs::write(&password, "relay-password-for-the-test").unwrap();
+    let global = config["global"].as_object_mut().unwrap();
+    global.insert(
+        "smtp_smarthost".into(),
+        format!("127.0.0.1:{smtp_port}").into(),
+    );
+    global.insert("smtp_require_tls".into(), false.into());
+    global.insert(
+        "smtp_auth_password_file".into(),
+        password.display().to_string().into(),
+    );
+    config["route"]["group_wait"] = "1s".into();
+    let yml = dir.path().join("alertmanager.yml");
+    std::fs::write(&yml, config.to_string()).unwrap();
+
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let _am = Server(
+        Command::new("prometheus-alertmanager")
+            .arg(format!("--config.file={}", yml.display()))
+            .arg(format!(
+                "--storage.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--cluster.listen-address=")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("prometheus-alertmanager runs"),
+    );
+    // Post until Alertmanager is up.
+    let posted = (0..100).any(|_| {
+        let ok = Command::new("amtool")
+            .arg(format!("--alertmanager.url={url}"))
+            .args([
+                "alert",
+                "add",
+                "DrillFailed",
+                "severity=critical",
+                "host=server",
+                "service=immich",
+            ])
+            .args(["--annotation=summary=The restore drill of immich failed"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !ok {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        ok
+    });
+    assert!(posted, "Alertmanager did not take the alert");
+    let mail = mails
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("a mail within a minute");
+    assert!(mail.contains("MAIL FROM:<family@example.org>"), "{mail}");
+    assert!(mail.contains("RCPT TO:<admin@example.org>"), "{mail}");
+    assert!(mail.contains("DrillFailed"), "{mail}");
+    // AUTH PLAIN carries "\0login\0password" in base64.
+    let auth = mail
+        .lines()
+        .find(|l| l.starts_with("AUTH PLAIN"))
+        .unwrap_or_else(|| panic!("no login in {mail}"));
+    let token = auth.trim_start_matches("AUTH PLAIN").trim();
+    let decoded = base64_decode(token);
+    assert_eq!(
+        decoded,
+        b"\0alerts@example.org\0relay-password-for-the-test"
+    );
+}
+
+/// Standard base64, for the one login line the sink records.
+fn base64_decode(s: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in s.bytes().take_while(|c| *c != b'=') {
+        let v = ALPHABET.iter().position(|a| *a == c).expect("base64") as u32;
+        bits = (bits << 6) | v;
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+        }
+    }
+    out
+}
+
+/// Sends one HTTP POST to a loopback server; true when it answered 2xx.
+fn post(port: u16, path: &str, body: &str) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    if s.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    answer.starts_with("HTTP/1.1 2")
+}
+
+/// The whole chain with the real programs: a degraded pool's metric in
+/// VictoriaMetrics, the generated rules in vmalert, the generated
+/// Alertmanager configuration, a mail to the spec's address on a relay
+/// on loopback. The metric is written the way the node exporter's is
+/// scraped (with the scrape's `host` label); the wait is the rule's own
+/// `for: 1m`.
+#[test]
+fn a_degraded_pool_is_mailed_through_vmalert_and_alertmanager() {
+    let (fleet, files) = example("family");
+    let dir = tempfile::tempdir().unwrap();
+    write(&files, dir.path());
+    let am = fleet.instance_of("alertmanager").unwrap();
+    let file = dir
+        .path()
+        .join(format!("hosts/{}/services/alertmanager.nix", am.host));
+    let mut config = eval(&file, "services.prometheus.alertmanager.configuration");
+    let (smtp_port, mails) = smtp_sink();
+    let password = dir.path().join("smtp-password");
+    std::fs::write(&password, "relay-password-for-the-test").unwrap();
+    let global = config["global"].as_object_mut().unwrap();
+    global.insert(
+        "smtp_smarthost".into(),
+        format!("127.0.0.1:{smtp_port}").into(),
+    );
+    global.insert("smtp_require_tls".into(), false.into());
+    global.insert(
+        "smtp_auth_password_file".into(),
+        password.display().to_string().into(),
+    );
+    config["route"]["group_wait"] = "1s".into();
+    let yml = dir.path().join("alertmanager.yml");
+    std::fs::write(&yml, config.to_string()).unwrap();
+    let quiet = || std::process::Stdio::null();
+
+    let (am_port, vm_port, vmalert_port) = (free_port(), free_port(), free_port());
+    let _am = Server(
+        Command::new("prometheus-alertmanager")
+            .arg(format!("--config.file={}", yml.display()))
+            .arg(format!(
+                "--storage.path={}",
+                dir.path().join("am").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{am_port}"))
+            .arg("--cluster.listen-address=")
+            .stdout(quiet())
+            .stderr(quiet())
+            .spawn()
+            .expect("prometheus-alertmanager runs"),
+    );
+    let _vm = Server(
+        Command::new("victoria-metrics")
+            .arg(format!(
+                "-storageDataPath={}",
+                dir.path().join("vm").display()
+            ))
+            .arg(format!("-httpListenAddr=127.0.0.1:{vm_port}"))
+            // Fresh samples are queryable at once, not 30 s later.
+            .arg("-search.latencyOffset=0s")
+            .arg("-search.disableCache")
+            .stdout(quiet())
+            .stderr(quiet())
+            .spawn()
+            .expect("victoria-metrics runs"),
+    );
+    let rules = dir
+        .path()
+        .join(format!("hosts/{}/alert-rules.yml", metrics_host(&fleet)));
+    let _vmalert = Server(
+        Command::new("vmalert")
+            .arg(format!("-rule={}", rules.display()))
+            .arg(format!("-datasource.url=http://127.0.0.1:{vm_port}"))
+            .arg(format!("-notifier.url=http://127.0.0.1:{am_port}"))
+            .arg(format!("-httpListenAddr=127.0.0.1:{vmalert_port}"))
+            .arg("-evaluationInterval=5s")
+            .stdout(quiet())
+            .stderr(quiet())
+            .spawn()
+            .expect("vmalert runs"),
+    );
+    // The node exporter's line, as scraped from the NAS every 5 s.
+    let sample = "node_zfs_zpool_state{job=\"node-exporter-nas\",instance=\"192.168.1.20:9100\",host=\"nas\",zpool=\"vault\",state=\"degraded\"} 1\n\
+                  node_zfs_zpool_state{job=\"node-exporter-nas\",instance=\"192.168.1.20:9100\",host=\"nas\",zpool=\"vault\",state=\"online\"} 0\n";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(150);
+    let mail = loop {
+        post(vm_port, "/api/v1/import/prometheus", sample);
+        if let Ok(m) = mails.recv_timeout(std::time::Duration::from_secs(5)) {
+            break m;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no mail about the degraded pool"
+        );
+    };
+    assert!(mail.contains("RCPT TO:<admin@example.org>"), "{mail}");
+    assert!(mail.contains("ZfsPoolNotOnline"), "{mail}");
+    // Grouped by alert and host, with the pool's labels in the subject.
+    let subject = mail.lines().find(|l| l.starts_with("Subject:")).unwrap();
+    assert!(
+        subject.contains("[FIRING:1] ZfsPoolNotOnline nas"),
+        "{subject}"
+    );
+    assert!(subject.contains("degraded vault"), "{subject}");
+}

@@ -1,0 +1,51 @@
+# homelab as a flake: the package a generated homelab flake takes as its
+# `homelab` input and installs on every host (backups, drills, preseed).
+{
+  description = "homelab: one homelab.toml to a checked NixOS flake, and the commands that keep its data safe";
+
+  # The nixpkgs revision nixos-options/release.json pins (the one the
+  # option facts were read from and generated flakes use).
+  inputs.nixpkgs.url = "github:NixOS/nixpkgs/2680ad0cfc17b68f4b56f5a7788c78040563105c";
+
+  outputs =
+    { self, nixpkgs }:
+    let
+      systems = [
+        "x86_64-linux"
+        "aarch64-linux"
+      ];
+      forEachSystem = f: nixpkgs.lib.genAttrs systems (system: f nixpkgs.legacyPackages.${system});
+    in
+    {
+      packages = forEachSystem (pkgs: {
+        default = pkgs.rustPlatform.buildRustPackage {
+          pname = "homelab";
+          version = (builtins.fromTOML (builtins.readFile ./Cargo.toml)).workspace.package.version;
+          # The cargo workspace only: the crates, the lock file, and what
+          # they embed at build time (the examples, nixos-options/release.json).
+          src = pkgs.lib.fileset.toSource {
+            root = ./.;
+            fileset = pkgs.lib.fileset.unions [
+              ./Cargo.toml
+              ./Cargo.lock
+              ./crates
+              ./examples
+              ./nixos-options
+            ];
+          };
+          cargoLock.lockFile = ./Cargo.lock;
+          cargoBuildFlags = [ "--package" "homelab" ];
+          # The test suite starts PostgreSQL, sshd and Chromium and runs
+          # restic, age and nix-instantiate: none of that exists in the
+          # build sandbox. CI runs it (`cargo test --workspace`).
+          doCheck = false;
+          meta = {
+            description = "One homelab.toml to a checked NixOS flake, with backups, drills and restores";
+            homepage = "https://github.com/homelab-nix/homelab";
+            license = pkgs.lib.licenses.mit;
+            mainProgram = "homelab";
+          };
+        };
+      });
+    };
+}
