@@ -278,7 +278,11 @@ fn gatus_has_a_heartbeat_for_every_job_that_pushes() {
         ), "{ops}");
         // With `[alerts]`, a missed or failed run is mailed like any check.
         let mailed = endpoints.matches("type = \"email\";").count();
-        let expected = if fleet.alerts.is_some() { keys.len() } else { 0 };
+        let expected = if fleet.alerts.is_some() {
+            keys.len()
+        } else {
+            0
+        };
         assert_eq!(mailed, expected, "{name}");
     }
 }
