@@ -108,6 +108,7 @@ fn forge_guards_every_service_without_a_login_with_its_groups() {
     assert_eq!(
         guarded,
         [
+            ("alertmanager", vec![]),
             ("cooklang", vec![]),
             ("esphome", vec!["admin"]),
             ("gatus", vec!["admin"]),
