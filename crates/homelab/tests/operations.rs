@@ -249,6 +249,13 @@ fn gatus_has_a_heartbeat_for_every_job_that_pushes() {
                 "{name}/{}",
                 plan.host
             );
+            // The push to an `https://` status page goes through curl.
+            assert_eq!(
+                ops.contains("pkgs.curl"),
+                page.url.starts_with("https://"),
+                "{name}/{}",
+                plan.host
+            );
             for s in plan.services.iter().filter(|s| !s.repositories.is_empty()) {
                 pushed.insert(heartbeat_key(&s.name, Heartbeat::Backup));
                 pushed.insert(heartbeat_key(&s.name, Heartbeat::Drill));

@@ -144,7 +144,7 @@ fn exec(command: &str, service: Option<&str>) -> Nix {
 /// What `homelab` runs: restic; ZFS for the capture snapshot; mount and
 /// runuser (util-linux); the host's own PostgreSQL for pg_dump and the
 /// drill's throwaway server (the same major version as the dumps);
-/// ssh for SFTP repositories.
+/// ssh for SFTP repositories; curl for an `https://` status page.
 fn tools(host: &HostPlan, plan: &Plan) -> Nix {
     let mut tools = vec![Nix::raw("pkgs.restic"), Nix::raw("pkgs.util-linux")];
     if host.runs("zfs") {
@@ -160,6 +160,14 @@ fn tools(host: &HostPlan, plan: &Plan) -> Nix {
         .any(|r| r.url.starts_with("sftp:"));
     if sftp {
         tools.push(Nix::raw("pkgs.openssh"));
+    }
+    // Results reach an `https://` status page through curl.
+    let https_status_page = plan
+        .status_page
+        .as_ref()
+        .is_some_and(|p| p.url.starts_with("https://"));
+    if https_status_page {
+        tools.push(Nix::raw("pkgs.curl"));
     }
     Nix::List(tools)
 }
