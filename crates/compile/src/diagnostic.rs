@@ -19,7 +19,7 @@ use std::ops::Range;
 pub mod rules;
 
 /// A byte range in the spec source.
-pub type Span = Range<usize>;
+pub(crate) type Span = Range<usize>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -44,7 +44,7 @@ pub struct Diagnostic {
     pub severity: Severity,
     pub message: String,
     pub primary: Option<Label>,
-    pub secondary: Vec<Label>,
+    pub(crate) secondary: Vec<Label>,
     pub help: Option<String>,
     /// The service instance a policy finding is about, so the spec can
     /// silence the rule for that service.
@@ -154,7 +154,7 @@ fn debug_assert_registered(code: &str, severity: Severity) {
 
 /// Suggests the closest of `candidates` to `word`, if any is close enough
 /// to be a plausible typo.
-pub fn did_you_mean<'a, I>(word: &str, candidates: I) -> Option<&'a str>
+pub(crate) fn did_you_mean<'a, I>(word: &str, candidates: I) -> Option<&'a str>
 where
     I: IntoIterator<Item = &'a str>,
 {
@@ -167,7 +167,7 @@ where
 }
 
 /// Formats a list of names for a message: `a`, `b` and `c`.
-pub fn name_list<S: AsRef<str>>(names: &[S]) -> String {
+pub(crate) fn name_list<S: AsRef<str>>(names: &[S]) -> String {
     let quoted: Vec<String> = names.iter().map(|n| format!("`{}`", n.as_ref())).collect();
     match quoted.len() {
         0 => "nothing".to_string(),
@@ -240,7 +240,7 @@ pub fn render_human(diags: &[Diagnostic], source: &SourceFile, color: bool) -> S
 
 /// Text with every control character but newline and tab written as an
 /// escape, safe to print to a terminal.
-pub fn printable(text: &str) -> String {
+pub(crate) fn printable(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if c.is_control() && c != '\n' && c != '\t' {
@@ -278,7 +278,7 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 
 /// Where each line of a text starts, so that positions of many
 /// diagnostics cost a binary search each rather than a scan of the text.
-pub struct LineIndex<'a> {
+pub(crate) struct LineIndex<'a> {
     text: &'a str,
     starts: Vec<usize>,
 }

@@ -46,19 +46,19 @@ pub fn release() -> &'static Release {
 
 impl Release {
     /// The flake URL of an input pinned to its commit.
-    pub fn input_url(&self, name: &str) -> Option<String> {
+    pub(crate) fn input_url(&self, name: &str) -> Option<String> {
         self.inputs
             .get(name)
             .map(|i| format!("github:{}/{}", i.repo, i.commit))
     }
 
-    pub fn nixpkgs_url(&self) -> String {
+    pub(crate) fn nixpkgs_url(&self) -> String {
         format!("github:NixOS/nixpkgs/{}", self.nixpkgs.pin)
     }
 }
 
 /// Whether `s` is a NixOS release number (`25.11`, `24.05`).
-pub fn is_release_number(s: &str) -> bool {
+pub(crate) fn is_release_number(s: &str) -> bool {
     let Some((year, month)) = s.split_once('.') else {
         return false;
     };

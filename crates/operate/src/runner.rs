@@ -14,7 +14,7 @@ use std::process::{Child, Command, Output, Stdio};
 /// A program to run, its arguments, extra environment and standard input.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Cmd {
-    pub program: String,
+    pub(crate) program: String,
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
     pub stdin: Option<Vec<u8>>,

@@ -17,7 +17,7 @@ const ARMOR_BEGIN: &str = "-----BEGIN AGE ENCRYPTED FILE-----";
 
 /// The recipient stanzas of an age file (`ssh-ed25519 TAG …`), or `None`
 /// when the bytes are not an age file.
-pub fn stanzas(bytes: &[u8]) -> Option<Vec<Vec<String>>> {
+pub(crate) fn stanzas(bytes: &[u8]) -> Option<Vec<Vec<String>>> {
     let dearmored;
     let bytes = match std::str::from_utf8(bytes.get(..ARMOR_BEGIN.len())?) {
         Ok(ARMOR_BEGIN) => {
@@ -50,7 +50,7 @@ pub fn stanzas(bytes: &[u8]) -> Option<Vec<Vec<String>>> {
 
 /// The stanza tag age writes for an SSH recipient: the first four bytes of
 /// the SHA-256 of the key's wire form, in base64.
-pub fn ssh_tag(key_line: &str) -> Option<(String, String)> {
+pub(crate) fn ssh_tag(key_line: &str) -> Option<(String, String)> {
     let blob = parse_ssh_key(key_line)?;
     let kind = key_line.split_whitespace().next()?.to_string();
     Some((kind, STANDARD_NO_PAD.encode(&Sha256::digest(&blob)[..4])))

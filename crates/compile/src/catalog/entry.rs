@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 /// Where systemd keeps the state of `DynamicUser=` services (each
 /// `/var/lib/<name>` is a link into it).
-pub const PRIVATE_STATE_ROOT: &str = "/var/lib/private/";
+pub(crate) const PRIVATE_STATE_ROOT: &str = "/var/lib/private/";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -50,7 +50,7 @@ pub struct Entry {
     /// True when the NixOS module can run several instances on one host
     /// (otherwise a second instance there is a `duplicate-module` error).
     #[serde(default)]
-    pub several_per_host: bool,
+    pub(crate) several_per_host: bool,
     /// Default listening port (TCP) of the web UI or API.
     pub port: Option<u16>,
     /// True when the module cannot move the port (an override is refused).
@@ -63,10 +63,10 @@ pub struct Entry {
     /// listen-address option, or meant to be reached from the network);
     /// the firewall decides who reaches them.
     #[serde(default)]
-    pub wildcard_ports: Vec<u16>,
+    pub(crate) wildcard_ports: Vec<u16>,
     /// Ports that are UDP, not TCP.
     #[serde(default)]
-    pub udp_ports: Vec<u16>,
+    pub(crate) udp_ports: Vec<u16>,
     /// Estimated resident memory in MiB, for the RAM budget.
     pub ram_mb: u32,
     pub audience: Audience,
@@ -113,14 +113,14 @@ pub struct Entry {
     pub metrics: Option<String>,
     /// Dashboard group and icon (homepage).
     pub group: Option<String>,
-    pub icon: Option<String>,
+    pub(crate) icon: Option<String>,
     /// System user owning the state directories.
     pub user: Option<String>,
     /// The module runs the service with systemd's `DynamicUser=`: there is
     /// no fixed user (`user` stays empty), and its state directories live
     /// below `/var/lib/private`, which systemd wants at mode 0700.
     #[serde(default)]
-    pub dynamic_user: bool,
+    pub(crate) dynamic_user: bool,
     #[serde(default)]
     pub state: Vec<State>,
     pub database: Option<Database>,
@@ -129,7 +129,7 @@ pub struct Entry {
     /// A list option (absolute path) that takes the instance's further
     /// host names, e.g. Nextcloud's `settings.trusted_domains`: its
     /// settings name the canonical one, this option admits the others.
-    pub alias_option: Option<String>,
+    pub(crate) alias_option: Option<String>,
     /// Module settings, as a tree of absolute option paths. Strings may hold
     /// `@placeholders@` (see `template.rs`).
     #[serde(default)]
@@ -179,12 +179,12 @@ pub struct ForwardAuth {
 #[serde(deny_unknown_fields)]
 pub struct Oidc {
     /// The redirect (callback) path on the service's own URL.
-    pub redirect_path: String,
+    pub(crate) redirect_path: String,
     /// Further redirects the provider must accept: a path on the
     /// service's URL (`/user-settings`), or a whole URI (a mobile app's
     /// `app.immich:///oauth-callback`).
     #[serde(default)]
-    pub extra_redirects: Vec<String>,
+    pub(crate) extra_redirects: Vec<String>,
     /// Whether the service sends a PKCE challenge (the provider then
     /// requires one).
     #[serde(default)]
@@ -194,7 +194,7 @@ pub struct Oidc {
     /// `OIDC_CLIENT_SECRET=@value@\n` for an environment file. Only text
     /// before `@value@` and a final newline are allowed (the provider's
     /// side strips them).
-    pub secret_template: Option<String>,
+    pub(crate) secret_template: Option<String>,
     /// Settings that make it a client, merged into `[nixos]`. Besides the
     /// usual placeholders: `@oidc-issuer@` (the provider's issuer URL),
     /// `@oidc-client-id@`, `@oidc-scopes@` (the scopes that bring the
@@ -232,7 +232,7 @@ pub struct State {
     /// mode (a tmpfiles `d` rule), which also fixes a freshly mounted
     /// dataset: the renderer adds no rule that would repeat or contradict it.
     #[serde(default)]
-    pub module_creates: bool,
+    pub(crate) module_creates: bool,
 }
 
 fn default_recordsize() -> String {
@@ -249,7 +249,7 @@ pub struct Database {
     /// True when the NixOS module creates the database itself
     /// (then the tool only dumps it).
     #[serde(default)]
-    pub module_managed: bool,
+    pub(crate) module_managed: bool,
 }
 
 /// A secret the service needs. The agenix secret is named
@@ -273,14 +273,14 @@ pub struct SecretSlot {
     /// False for a secret only the admin reads (the clear form of a
     /// password the host keeps only hashed): never decrypted on a host.
     #[serde(default = "yes")]
-    pub on_host: bool,
+    pub(crate) on_host: bool,
     /// How `homelab secrets generate` makes it; none when only the owner
     /// can provide it (an API token from a provider).
     pub generate: Option<Generator>,
 }
 
 /// The mode agenix gives a decrypted secret when none is set.
-pub fn default_mode() -> String {
+pub(crate) fn default_mode() -> String {
     "0400".to_string()
 }
 
@@ -360,7 +360,7 @@ impl Entry {
     /// Whether the service's settings bind it to one name (`@url@` or
     /// `@fqdn@`: links, cookies, WebAuthn) and it has no option for more:
     /// then every other name of the instance redirects to the canonical one.
-    pub fn binds_one_name(&self) -> bool {
+    pub(crate) fn binds_one_name(&self) -> bool {
         fn mentions(v: &toml::Value) -> bool {
             match v {
                 toml::Value::String(s) => s.contains("@url@") || s.contains("@fqdn@"),

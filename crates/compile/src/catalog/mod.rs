@@ -11,7 +11,7 @@ mod entry;
 mod template;
 
 pub use entry::*;
-pub use template::{Placeholders, expand};
+pub(crate) use template::{Placeholders, expand};
 
 use include_dir::{Dir, include_dir};
 use std::collections::BTreeMap;
@@ -48,7 +48,7 @@ pub fn get(name: &str) -> Option<&'static Entry> {
 }
 
 /// Names of the entries a user can place as a service (not infrastructure).
-pub fn service_names() -> Vec<&'static str> {
+pub(crate) fn service_names() -> Vec<&'static str> {
     catalog()
         .iter()
         .filter(|(_, e)| e.kind == Kind::Service)

@@ -28,8 +28,8 @@ use std::collections::BTreeMap;
 
 /// The values placeholders stand for, for one instance.
 #[derive(Debug, Default, Clone)]
-pub struct Placeholders {
-    pub simple: BTreeMap<&'static str, String>,
+pub(crate) struct Placeholders {
+    pub(crate) simple: BTreeMap<&'static str, String>,
     pub port: Option<u16>,
     pub data: BTreeMap<String, String>,
     /// Slot name to agenix secret name.
@@ -42,7 +42,7 @@ pub struct Placeholders {
 
 /// Expands a catalog `[nixos]` table. Errors name the bad placeholder; they
 /// mean the catalog (or a missing dependency) is wrong.
-pub fn expand(table: &toml::Table, p: &Placeholders) -> Result<Attrs, String> {
+pub(crate) fn expand(table: &toml::Table, p: &Placeholders) -> Result<Attrs, String> {
     let mut out = Attrs::new();
     for (k, v) in table {
         out.insert(k.clone(), value(v, p)?);

@@ -7,7 +7,7 @@ use crate::fleet::Fleet;
 
 /// `[alerts]` with VictoriaMetrics but no Alertmanager: rules would fire
 /// into nothing.
-pub fn alerts_have_alertmanager(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+pub(crate) fn alerts_have_alertmanager(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     let (Some(a), Some(store)) = (&fleet.alerts, fleet.instance_of("victoriametrics")) else {
         return;
     };
@@ -33,7 +33,7 @@ pub fn alerts_have_alertmanager(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
 
 /// `[alerts]` in a fleet with neither a metrics store nor a status page:
 /// nothing would ever raise an alert.
-pub fn alerts_are_raised(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+pub(crate) fn alerts_are_raised(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     let Some(a) = &fleet.alerts else { return };
     if fleet.instance_of("victoriametrics").is_some() || fleet.instance_of("gatus").is_some() {
         return;
@@ -47,7 +47,7 @@ pub fn alerts_are_raised(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
 
 /// Alertmanager placed without `[alerts]`: its one receiver has no
 /// address.
-pub fn alertmanager_has_receiver(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+pub(crate) fn alertmanager_has_receiver(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     if fleet.alerts.is_some() {
         return;
     }

@@ -19,7 +19,7 @@ fn paths(dirs: &[&DataDir]) -> String {
         .join(", ")
 }
 
-pub fn data_is_protected(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+pub(crate) fn data_is_protected(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     for i in &fleet.instances {
         let kept: Vec<&DataDir> = i
             .data

@@ -6,7 +6,7 @@ use crate::diagnostic::Diagnostic;
 use crate::fleet::Fleet;
 
 /// Every host has `[hosts.<name>.boot]` with its boot disk.
-pub fn host_has_boot_disk(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+pub(crate) fn host_has_boot_disk(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     for host in fleet.hosts.iter().filter(|h| h.spec.boot.is_none()) {
         let name = host.name();
         out.push(

@@ -7,7 +7,7 @@ use crate::spec::Exposure;
 
 /// Admin tools (metrics, databases, the *arr apps, torrent UIs) are never
 /// on the internet.
-pub fn admin_never_public(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+pub(crate) fn admin_never_public(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     for i in &fleet.instances {
         if i.entry.audience == Audience::Admin && i.exposure.value == Exposure::Public {
             out.push(
@@ -28,7 +28,7 @@ pub fn admin_never_public(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
 
 /// A public service must ask who is there: its own login, OIDC or the
 /// proxy's forward-auth.
-pub fn public_needs_auth(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+pub(crate) fn public_needs_auth(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     for i in &fleet.instances {
         if i.exposure.value == Exposure::Public && i.entry.auth == Auth::None {
             out.push(
@@ -49,7 +49,7 @@ pub fn public_needs_auth(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
 
 /// Widening exposure beyond the catalog default is a decision worth
 /// writing down.
-pub fn widening_needs_reason(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+pub(crate) fn widening_needs_reason(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     for i in &fleet.instances {
         if i.exposure.value > i.entry.default_exposure && i.exposure_reason.is_none() {
             out.push(

@@ -8,7 +8,7 @@ use crate::nix::{Nix, split_path};
 const CONTAINERS: &str = "virtualisation.oci-containers.containers.";
 
 /// `unpinned-image`: a container image without `@sha256:<64 hex digits>`.
-pub fn images_pinned(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+pub(crate) fn images_pinned(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     for i in &fleet.instances {
         if !i.entry.module.starts_with(CONTAINERS) {
             continue;

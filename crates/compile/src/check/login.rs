@@ -6,7 +6,7 @@ use crate::fleet::Fleet;
 /// The generated hosts allow SSH with keys only and have no passwords
 /// (`users.mutableUsers = false`): without an admin key nobody could log
 /// in or deploy.
-pub fn admin_can_log_in(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+pub(crate) fn admin_can_log_in(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     if fleet.homelab.admin_keys.is_empty() {
         out.push(
             Diagnostic::error("no-admin-key", "no SSH key can log in to the hosts")

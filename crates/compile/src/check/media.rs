@@ -8,7 +8,7 @@ use crate::diagnostic::{Diagnostic, name_list};
 use crate::fleet::Fleet;
 
 /// Every role a service needs is filled by some service of the fleet.
-pub fn roles_filled(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+pub(crate) fn roles_filled(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     for i in &fleet.instances {
         for role in &i.entry.needs {
             let filled = fleet
@@ -54,7 +54,7 @@ pub fn roles_filled(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
 
 /// A service that must not reach the internet but through the VPN has a
 /// VPN to be confined to.
-pub fn vpn_confined(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+pub(crate) fn vpn_confined(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     if fleet.access.vpn.is_some() {
         return;
     }
@@ -76,7 +76,7 @@ pub fn vpn_confined(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
 
 /// Downloads and the library are one tree on one host: an import across
 /// machines is a copy over the network, never a hardlink.
-pub fn media_together(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+pub(crate) fn media_together(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     let media: Vec<_> = fleet.instances.iter().filter(|i| i.entry.media).collect();
     let Some(first) = media.first() else { return };
     for i in media.iter().filter(|i| i.host != first.host) {
@@ -104,7 +104,7 @@ pub fn media_together(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
 
 /// `unused-media-quota`: `[media.quotas]` needs the media tree on a ZFS
 /// pool, where project quotas exist.
-pub fn media_quotas_apply(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+pub(crate) fn media_quotas_apply(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     for q in fleet.media_quotas.iter().filter(|q| q.dataset.is_none()) {
         let why = match &q.host {
             None => "no service of the spec works in the media tree".to_string(),

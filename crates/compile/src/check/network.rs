@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 /// Two services on one host cannot listen on the same port, and no service
 /// may take a port the host's infrastructure uses (SSH, the proxy…).
-pub fn port_clash(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+pub(crate) fn port_clash(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     let mut by_host: BTreeMap<&str, Vec<&crate::fleet::Instance>> = BTreeMap::new();
     for i in &fleet.instances {
         by_host.entry(i.host.as_str()).or_default().push(i);
@@ -77,7 +77,7 @@ fn clash(i: &Instance, port: u16, other: &str, other_span: Option<Span>, host: &
 }
 
 /// Two services cannot be served under the same name.
-pub fn duplicate_name(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+pub(crate) fn duplicate_name(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     let mut seen: BTreeMap<&str, &Instance> = BTreeMap::new();
     for i in &fleet.instances {
         for name in [&i.fqdn, &i.public_fqdn].into_iter().flatten() {
@@ -112,7 +112,7 @@ pub fn duplicate_name(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
 
 /// `lan`/`tailnet` need the reverse proxy, `tailnet` needs Tailscale,
 /// `public` needs the tunnel.
-pub fn exposure_needs_access(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+pub(crate) fn exposure_needs_access(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     for i in &fleet.instances {
         let e = i.exposure.value;
         let span = i.exposure.span.clone();

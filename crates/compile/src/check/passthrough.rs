@@ -98,7 +98,7 @@ fn template(entry: &Entry, key: &str) -> Option<String> {
     cur.as_str().map(str::to_string)
 }
 
-pub fn renderer_owns_access(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+pub(crate) fn renderer_owns_access(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     for i in &fleet.instances {
         for leaf in &i.passthrough {
             if let Some(what) = owned(i.entry, leaf) {
@@ -147,7 +147,7 @@ fn owned_error(i: &Instance, leaf: &NixosLeaf, what: Owned) -> Diagnostic {
 
 /// One instance of a NixOS module per host, unless the catalog entry says
 /// its module takes several.
-pub fn one_module_instance_per_host(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+pub(crate) fn one_module_instance_per_host(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     let mut seen: HashMap<(&str, &str), &Instance> = HashMap::new();
     for i in &fleet.instances {
         if i.entry.module.is_empty() || i.entry.several_per_host {

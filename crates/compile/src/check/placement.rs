@@ -7,7 +7,7 @@ use crate::spec::{HARDWARE, hardware_kind};
 
 /// `missing-hardware`: a service needs a kind of device (`zigbee`) its host
 /// does not list (`zigbee-usb`).
-pub fn hardware_present(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+pub(crate) fn hardware_present(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     let hosts: std::collections::HashMap<&str, &crate::fleet::HostPlan> =
         fleet.hosts.iter().map(|h| (h.name(), h)).collect();
     for i in &fleet.instances {
@@ -55,7 +55,7 @@ pub fn hardware_present(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
 
 /// `unused-hardware`: a device a host lists that no service on it needs or
 /// uses; the host configures it (drivers, groups) for nothing.
-pub fn hardware_used(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+pub(crate) fn hardware_used(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     for host in &fleet.hosts {
         for device in &host.spec.hardware {
             let kind = hardware_kind(&device.value);

@@ -7,7 +7,7 @@ use crate::spec::Size;
 
 /// Catalog RAM estimates of a host's services and infrastructure against
 /// its RAM: a warning from 80 %, an error above 100 %.
-pub fn ram_budget(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+pub(crate) fn ram_budget(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     for host in &fleet.hosts {
         let infra: u64 = host
             .infrastructure
@@ -42,7 +42,7 @@ pub fn ram_budget(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
 
 /// Dataset quotas must leave 15 % of each pool free: ZFS slows down and
 /// fragments when a pool fills up.
-pub fn pool_budget(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+pub(crate) fn pool_budget(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     for host in &fleet.hosts {
         for pool in &host.spec.pools {
             let quotas: u64 = fleet
@@ -85,7 +85,7 @@ pub fn pool_budget(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
 
 /// An overridden record size that fights the content: databases want small
 /// records, media large ones.
-pub fn recordsize_sanity(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+pub(crate) fn recordsize_sanity(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     for i in &fleet.instances {
         for d in &i.data {
             let Some(span) = &d.span else { continue };

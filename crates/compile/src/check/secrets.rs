@@ -52,7 +52,7 @@ fn words(key: &str) -> Vec<String> {
 }
 
 /// Whether a key names a credential.
-pub fn looks_secret(key: &str) -> bool {
+pub(crate) fn looks_secret(key: &str) -> bool {
     let w = words(key);
     let Some(last) = w.last() else { return false };
     if NOT_SECRET_LAST.contains(&last.as_str()) {
@@ -68,7 +68,7 @@ pub fn looks_secret(key: &str) -> bool {
 
 /// Whether a text holds a URL with a password in its user part
 /// (`scheme://user:password@host`, also inside `rest:https://…`).
-pub fn has_url_credentials(text: &str) -> bool {
+pub(crate) fn has_url_credentials(text: &str) -> bool {
     text.match_indices("://").any(|(at, _)| {
         let rest = &text[at + 3..];
         let authority = rest.split(['/', '?', '#', ' ']).next().unwrap_or("");
@@ -78,7 +78,7 @@ pub fn has_url_credentials(text: &str) -> bool {
     })
 }
 
-pub fn no_literal_secrets(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+pub(crate) fn no_literal_secrets(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     for i in &fleet.instances {
         for leaf in &i.passthrough {
             let by_key = looks_secret(&leaf.key)

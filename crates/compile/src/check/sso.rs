@@ -9,10 +9,10 @@ use crate::fleet::{Fleet, PROVISIONED_PROVIDERS, ProviderKind, gated};
 use crate::spec::Exposure;
 
 /// What a catalog entry provides when it can be the fleet's OIDC provider.
-pub const OIDC_PROVIDER: &str = "oidc-provider";
+pub(crate) const OIDC_PROVIDER: &str = "oidc-provider";
 
 /// `provider` names a placed service instance that is an OIDC provider.
-pub fn provider_placed(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+pub(crate) fn provider_placed(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     let Some(sso) = &fleet.access.sso else {
         return;
     };
@@ -56,7 +56,7 @@ pub fn provider_placed(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
 }
 
 /// Every group has at least one member.
-pub fn groups_have_members(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+pub(crate) fn groups_have_members(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     let Some(sso) = &fleet.access.sso else {
         return;
     };
@@ -77,7 +77,7 @@ pub fn groups_have_members(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
 }
 
 /// A service's `groups` need `[access.sso]` and name its groups.
-pub fn service_groups_exist(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+pub(crate) fn service_groups_exist(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     for i in fleet.instances.iter().filter(|i| !i.groups.is_empty()) {
         let Some(sso) = &fleet.access.sso else {
             out.push(
@@ -121,7 +121,7 @@ pub fn service_groups_exist(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
 /// gate: a provider no client can reach, a service that admits groups but
 /// has neither an OIDC login nor a place behind the gateway, and an OIDC
 /// client of Keycloak, which lets every user of the realm sign in.
-pub fn groups_not_enforced(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+pub(crate) fn groups_not_enforced(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     let Some(sso) = &fleet.access.sso else {
         return;
     };
@@ -233,7 +233,7 @@ pub fn ungated(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
 /// Signing in sends the browser to the provider: a client reached from
 /// farther away than the provider (a public Immich, a LAN-only Keycloak)
 /// shows a sign-in button that fails there.
-pub fn provider_reachable(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+pub(crate) fn provider_reachable(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     let Some(plan) = &fleet.sso else { return };
     let Some(provider) = fleet
         .instances

@@ -5,7 +5,7 @@ use crate::diagnostic::Diagnostic;
 use crate::fleet::Fleet;
 
 /// `[access.tunnel]` with no `public` service: nothing routes through it.
-pub fn unused_tunnel(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+pub(crate) fn unused_tunnel(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     let Some(t) = &fleet.access.tunnel else {
         return;
     };
@@ -20,7 +20,7 @@ pub fn unused_tunnel(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
 }
 
 /// A replica host with nothing critical to pull: no syncoid, no key.
-pub fn idle_replica(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+pub(crate) fn idle_replica(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     let (Some(plan), Some(r)) = (
         &fleet.replica,
         fleet.backup.as_ref().and_then(|b| b.replica.as_ref()),
@@ -48,7 +48,7 @@ pub fn idle_replica(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
 
 /// A metrics exporter nothing scrapes: the fleet has no metrics store, or
 /// the store cannot reach it (a VPN-confined service).
-pub fn unscraped_exporter(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+pub(crate) fn unscraped_exporter(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     let stores: Vec<&str> = fleet
         .instances
         .iter()

@@ -15,7 +15,7 @@ fn peer_list(i: &Instance) -> String {
         .join(", ")
 }
 
-pub fn address_is_ip(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+pub(crate) fn address_is_ip(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     for host in &fleet.hosts {
         let address = &host.spec.address;
         let Some(i) = fleet
@@ -45,7 +45,7 @@ pub fn address_is_ip(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     }
 }
 
-pub fn confined_on_proxy_host(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+pub(crate) fn confined_on_proxy_host(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     let Some(proxy) = fleet.front_proxy() else {
         return;
     };
@@ -77,7 +77,7 @@ pub fn confined_on_proxy_host(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     }
 }
 
-pub fn loopback_only_local(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+pub(crate) fn loopback_only_local(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     for i in &fleet.instances {
         if i.peers.is_empty() || !loopback_only(i.entry) {
             continue;

@@ -7,10 +7,10 @@
 use crate::spec::{ServiceSpec, Sp, Spec};
 
 /// Catalog entries that run on every host once the spec places one.
-pub const AGENTS: [&str; 2] = ["node-exporter", "alloy"];
+pub(crate) const AGENTS: [&str; 2] = ["node-exporter", "alloy"];
 
 /// The spec's services, then the agents the hosts lack.
-pub fn with_agents(spec: &Spec) -> Vec<ServiceSpec> {
+pub(crate) fn with_agents(spec: &Spec) -> Vec<ServiceSpec> {
     let mut out = spec.services.clone();
     for agent in AGENTS {
         let Some(first) = spec.services.iter().find(|s| s.service.value == agent) else {

@@ -7,13 +7,13 @@ use super::{Fleet, Instance};
 /// The node exporter's textfile folder on every host that runs one:
 /// `homelab backup` writes `homelab.prom` here, the certificate check
 /// `tls.prom`. Readable by the exporter's own user.
-pub const METRICS_DIR: &str = "/var/lib/homelab-metrics";
+pub(crate) const METRICS_DIR: &str = "/var/lib/homelab-metrics";
 
 /// The environment variable Gatus reads the relay password from.
-pub const PASSWORD_VARIABLE: &str = "SMTP_PASSWORD";
+pub(crate) const PASSWORD_VARIABLE: &str = "SMTP_PASSWORD";
 
 /// The systemd credential Alertmanager reads the relay password from.
-pub const PASSWORD_CREDENTIAL: &str = "smtp-password";
+pub(crate) const PASSWORD_CREDENTIAL: &str = "smtp-password";
 
 /// The name of the machine-made copy of the relay password in the shape
 /// Gatus' environment file wants.

@@ -22,16 +22,15 @@ mod testing;
 mod wiring;
 
 pub use model::*;
-pub use nfs::{MOUNT_ROOT, NfsMount};
-pub use operations::*;
-pub use passthrough::toml_to_nix;
+pub use nfs::NfsMount;
+pub(crate) use operations::*;
 pub use quotas::{ProjectQuota, project_id};
-pub use replica::{
-    NasRepository, Pulled, REPLICAS, REST_SERVER_PORT, ReplicaPlan, nas_login_secret,
-};
+pub use replica::{Pulled, ReplicaPlan};
+pub(crate) use replica::{REPLICAS, REST_SERVER_PORT, nas_login_secret};
 pub use resolve::resolve;
-pub use sso::{
-    KEYCLOAK_ADMIN_CLIENT, OidcClient, PROVISIONED_PROVIDERS, ProviderKind, SsoPlan, own_sign_in,
-};
-pub use sso_gateway::{GATEWAY, GATEWAY_PORT, GATEWAY_PREFIX, GatedRoute, Gateway, gated};
-pub use wiring::{Peer, Wire, front_proxy, is_ip, loopback_only};
+pub(crate) use sso::{KEYCLOAK_ADMIN_CLIENT, PROVISIONED_PROVIDERS, own_sign_in};
+pub use sso::{OidcClient, ProviderKind, SsoPlan};
+pub(crate) use sso_gateway::{GATEWAY, GATEWAY_PORT, GATEWAY_PREFIX};
+pub use sso_gateway::{GatedRoute, Gateway, gated};
+pub(crate) use wiring::is_ip;
+pub use wiring::{Peer, front_proxy, loopback_only};

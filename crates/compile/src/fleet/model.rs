@@ -12,11 +12,11 @@ use std::collections::BTreeMap;
 pub const BIND_ADDRESS: &str = "127.0.0.1";
 /// Where a service confined to the VPN namespace is reached from its host
 /// (the namespace's own address; VPN-Confinement's default).
-pub const VPN_NAMESPACE_ADDRESS: &str = "192.168.15.1";
+pub(crate) const VPN_NAMESPACE_ADDRESS: &str = "192.168.15.1";
 /// The VPN namespace (VPN-Confinement wants fewer than 8 characters).
-pub const VPN_NAMESPACE: &str = "wg";
+pub(crate) const VPN_NAMESPACE: &str = "wg";
 /// The shared media tree: downloads and the library on one dataset.
-pub const MEDIA_ROOT: &str = "/srv/media";
+pub(crate) const MEDIA_ROOT: &str = "/srv/media";
 
 #[derive(Debug, Clone)]
 pub struct Fleet {
@@ -96,7 +96,10 @@ impl Fleet {
     }
 
     /// The service instances placed on `host`, in spec order.
-    pub fn instances_on<'a>(&'a self, host: &'a str) -> impl Iterator<Item = &'a Instance> + 'a {
+    pub(crate) fn instances_on<'a>(
+        &'a self,
+        host: &'a str,
+    ) -> impl Iterator<Item = &'a Instance> + 'a {
         self.instances.iter().filter(move |i| i.host == host)
     }
 
@@ -115,7 +118,7 @@ impl Fleet {
 pub struct HostPlan {
     pub spec: Host,
     /// `networking.hostId`, derived from the names so it is stable.
-    pub host_id: String,
+    pub(crate) host_id: String,
     /// Infrastructure the host needs, as catalog entry names.
     pub infrastructure: Vec<&'static str>,
     /// State of that infrastructure (PostgreSQL's databases, certificates,
@@ -139,16 +142,16 @@ pub struct Instance {
     pub entry: &'static Entry,
     pub host: String,
     /// Where the spec places it (`host = …`, or the instance name).
-    pub host_span: Span,
+    pub(crate) host_span: Span,
     pub port: Option<u16>,
     /// Where the port was set (the override, or the instance name when the
     /// catalog default applies), for clash reports.
-    pub port_span: Span,
+    pub(crate) port_span: Span,
     pub exposure: Sp<Exposure>,
     /// LAN/tailnet name served by the proxy, e.g. `grafana.home.example.org`.
     pub fqdn: Option<Sp<String>>,
     /// Internet name served through the tunnel.
-    pub public_fqdn: Option<Sp<String>>,
+    pub(crate) public_fqdn: Option<Sp<String>>,
     pub data: Vec<DataDir>,
     /// PostgreSQL database (and role) name.
     pub database: Option<String>,
@@ -159,7 +162,7 @@ pub struct Instance {
     /// Every setting of the spec's pass-through table, by key path below
     /// the module, with its span: checked for literal secrets and for
     /// options the renderer owns.
-    pub passthrough: Vec<crate::spec::NixosLeaf>,
+    pub(crate) passthrough: Vec<crate::spec::NixosLeaf>,
     pub exposure_reason: Option<Sp<String>>,
     /// Silenced rule codes with the reason given.
     pub silence: Vec<(Sp<String>, Sp<String>)>,
@@ -193,7 +196,7 @@ impl Instance {
 
     /// The most demanding class among its state directories (critical
     /// when it has none but a database).
-    pub fn data_class(&self) -> DataClass {
+    pub(crate) fn data_class(&self) -> DataClass {
         self.data
             .iter()
             .map(|d| d.class)
@@ -244,12 +247,12 @@ pub struct DataDir {
     /// False when another copy is what goes offsite (database dumps).
     pub offsite: bool,
     /// The module creates the directory with its own owner and mode.
-    pub module_creates: bool,
+    pub(crate) module_creates: bool,
 }
 
 impl DataDir {
     /// Whether the offsite backup copies this directory.
-    pub fn goes_offsite(&self) -> bool {
+    pub(crate) fn goes_offsite(&self) -> bool {
         self.offsite && super::policy::offsite(self.class)
     }
 }

@@ -9,14 +9,14 @@ use crate::nix::{Attrs, Nix};
 use std::collections::BTreeMap;
 
 /// The slot holding an entry's password at the broker.
-pub const LOGIN_SLOT: &str = "mqtt-password";
+pub(crate) const LOGIN_SLOT: &str = "mqtt-password";
 /// What a broker provides, in the catalog's `provides`.
 const BROKER: &str = "mqtt-broker";
 
 /// Adds every client's login to the broker's first listener and lets the
 /// broker's host decrypt the password (the module hands the file to the
 /// broker as a systemd credential, so root reading it is enough).
-pub fn logins(instances: &mut [Instance], secrets: &mut BTreeMap<String, Secret>) {
+pub(crate) fn logins(instances: &mut [Instance], secrets: &mut BTreeMap<String, Secret>) {
     let clients: Vec<(String, String, String)> = instances
         .iter()
         .filter_map(|i| {

@@ -7,7 +7,7 @@ use crate::diagnostic::{Diagnostic, Span, did_you_mean, name_list};
 use crate::spec::{External, ServiceSpec, Sp};
 
 /// Below this folder each host mounts the exports it uses.
-pub const MOUNT_ROOT: &str = "/mnt";
+pub(crate) const MOUNT_ROOT: &str = "/mnt";
 
 /// One export mounted on a NixOS host for a service.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,22 +4,22 @@
 //! Kept in one place so the secret list and the rendered units agree.
 
 /// The unit that runs `homelab backup run` on its timer.
-pub const BACKUP_UNIT: &str = "homelab-backup.service";
+pub(crate) const BACKUP_UNIT: &str = "homelab-backup.service";
 /// The unit that runs `homelab backup drill --all` on its timer.
-pub const DRILL_UNIT: &str = "homelab-drill.service";
+pub(crate) const DRILL_UNIT: &str = "homelab-drill.service";
 /// The NAS unit that writes rest-server's `.htpasswd` from the logins.
-pub const NAS_HTPASSWD_UNIT: &str = "homelab-nas-htpasswd.service";
+pub(crate) const NAS_HTPASSWD_UNIT: &str = "homelab-nas-htpasswd.service";
 /// The NAS unit that prunes the append-only repositories.
-pub const NAS_PRUNE_UNIT: &str = "homelab-nas-prune.service";
+pub(crate) const NAS_PRUNE_UNIT: &str = "homelab-nas-prune.service";
 
 /// The raw heartbeat token, read by every host that pushes results.
-pub const HEARTBEAT_TOKEN_SECRET: &str = "homelab-heartbeat-token";
+pub(crate) const HEARTBEAT_TOKEN_SECRET: &str = "homelab-heartbeat-token";
 /// The same token as a `VAR=value` line, for Gatus's environment.
-pub const HEARTBEAT_ENV_SECRET: &str = "gatus-heartbeat-token";
+pub(crate) const HEARTBEAT_ENV_SECRET: &str = "gatus-heartbeat-token";
 /// The variable Gatus's configuration reads the token from (`${…}`).
-pub const HEARTBEAT_TOKEN_VARIABLE: &str = "HOMELAB_HEARTBEAT_TOKEN";
+pub(crate) const HEARTBEAT_TOKEN_VARIABLE: &str = "HOMELAB_HEARTBEAT_TOKEN";
 
 /// The preseed unit of a service instance.
-pub fn preseed_unit(service: &str) -> String {
+pub(crate) fn preseed_unit(service: &str) -> String {
     format!("homelab-preseed-{service}")
 }

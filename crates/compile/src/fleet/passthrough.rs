@@ -49,7 +49,7 @@ fn attrs_at<'a>(mut cursor: &'a mut Attrs, path: &[String]) -> &'a mut Attrs {
 }
 
 /// User data only: strings stay strings, so nothing here becomes Nix code.
-pub fn toml_to_nix(v: &toml::Value) -> Nix {
+pub(crate) fn toml_to_nix(v: &toml::Value) -> Nix {
     match v {
         toml::Value::String(s) => Nix::Str(s.clone()),
         toml::Value::Integer(i) => Nix::Int(*i),

@@ -50,7 +50,7 @@ pub fn offsite(class: DataClass) -> bool {
 /// Backends that name a bucket or container before a `:path` part get the
 /// host as that path when the spec gives none (`b2:bucket` becomes
 /// `b2:bucket:server`); every other form gets `/<host>` appended.
-pub fn host_repository(repository: &str, host: &str) -> String {
+pub(crate) fn host_repository(repository: &str, host: &str) -> String {
     let repository = repository.trim_end_matches('/');
     let bucket_then_path = ["b2:", "azure:", "gs:", "swift:"]
         .iter()

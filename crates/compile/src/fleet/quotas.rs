@@ -65,7 +65,7 @@ pub fn resolve(quotas: &[MediaQuota], hosts: &[HostPlan]) -> Vec<ProjectQuota> {
 
 impl super::Fleet {
     /// Project quotas on a host's pool.
-    pub fn projects_on<'f>(
+    pub(crate) fn projects_on<'f>(
         &'f self,
         host: &'f str,
         pool: &'f str,
@@ -78,7 +78,7 @@ impl super::Fleet {
     /// What the project quotas promise beyond the quota of the dataset
     /// they sit in: the pool must hold their sum, or the dataset's quota
     /// when that is larger (it is then counted already).
-    pub fn project_excess(&self, host: &HostPlan, pool: &str) -> u64 {
+    pub(crate) fn project_excess(&self, host: &HostPlan, pool: &str) -> u64 {
         let projects: u64 = self
             .projects_on(host.name(), pool)
             .map(|q| q.size.value.0)

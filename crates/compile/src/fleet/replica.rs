@@ -10,12 +10,12 @@ use crate::spec::{DataClass, Spec};
 pub struct ReplicaPlan {
     pub host: String,
     pub pool: String,
-    pub key_secret: String,
+    pub(crate) key_secret: String,
     pub public_key: String,
 }
 
 /// Below the replica pool, copies live at `<pool>/replicas/<host>/…`.
-pub const REPLICAS: &str = "replicas";
+pub(crate) const REPLICAS: &str = "replicas";
 
 /// Resolves `[backup] replica`; a host or pool that does not exist is an
 /// error, as is a replica host without a pool to receive into.
@@ -102,7 +102,7 @@ pub fn resolve(spec: &Spec, diags: &mut Vec<Diagnostic>) -> Option<ReplicaPlan> 
 
 /// A dataset the replica host pulls: from `host`, `pool/dataset`.
 pub struct Pulled<'a> {
-    pub source_host: &'a HostPlan,
+    pub(crate) source_host: &'a HostPlan,
     pub source: String,
     /// Where it lands on the replica host.
     pub target: String,
@@ -110,7 +110,7 @@ pub struct Pulled<'a> {
 
 impl Fleet {
     /// Whether a directory on `host` has a copy on another machine.
-    pub fn replicated(&self, host: &str, dir: &DataDir) -> bool {
+    pub(crate) fn replicated(&self, host: &str, dir: &DataDir) -> bool {
         self.replica.as_ref().is_some_and(|r| {
             r.host != host && dir.class == DataClass::Critical && dir.dataset.is_some()
         })
@@ -148,12 +148,12 @@ impl Fleet {
 
 /// The NAS restic repository's port: rest-server's, as the NixOS module
 /// defaults it (`services.restic.server.listenAddress = "8000"`).
-pub const REST_SERVER_PORT: u16 = 8000;
+pub(crate) const REST_SERVER_PORT: u16 = 8000;
 
 /// The agenix secret with a source host's rest-server login
 /// (`RESTIC_REST_USERNAME`/`RESTIC_REST_PASSWORD` lines): read by restic
 /// on the source host and, to make the `.htpasswd` entry, by the NAS.
-pub fn nas_login_secret(source_host: &str) -> String {
+pub(crate) fn nas_login_secret(source_host: &str) -> String {
     format!("restic-nas-{source_host}")
 }
 
@@ -161,28 +161,26 @@ pub fn nas_login_secret(source_host: &str) -> String {
 /// append-only repository per source host (rest-server's private repos:
 /// the user `<host>` reaches `/<host>/` only). None on the replica host
 /// itself, or without a replica.
-pub struct NasRepository<'a> {
-    pub nas: &'a HostPlan,
+pub(crate) struct NasRepository {
     pub url: String,
-    pub login_secret: String,
+    pub(crate) login_secret: String,
 }
 
 impl Fleet {
     /// The replica host's plan, when the fleet has one.
-    pub fn replica_host(&self) -> Option<&HostPlan> {
+    pub(crate) fn replica_host(&self) -> Option<&HostPlan> {
         let r = self.replica.as_ref()?;
         self.hosts.iter().find(|h| h.name() == r.host)
     }
 
     /// Where `host` backs up on the NAS, if it does.
-    pub fn nas_repository(&self, host: &str) -> Option<NasRepository<'_>> {
+    pub(crate) fn nas_repository(&self, host: &str) -> Option<NasRepository> {
         self.backup.as_ref()?;
         let nas = self.replica_host()?;
         if nas.name() == host {
             return None;
         }
         Some(NasRepository {
-            nas,
             url: format!(
                 "rest:http://{}:{REST_SERVER_PORT}/{host}/",
                 nas.spec.address.value
@@ -192,7 +190,7 @@ impl Fleet {
     }
 
     /// The hosts that back up to the NAS: every other host with data.
-    pub fn nas_sources(&self) -> Vec<&HostPlan> {
+    pub(crate) fn nas_sources(&self) -> Vec<&HostPlan> {
         self.hosts
             .iter()
             .filter(|h| self.nas_repository(h.name()).is_some() && self.backs_up(h.name()))

@@ -14,11 +14,11 @@ use crate::spec::Spec;
 use std::collections::BTreeMap;
 
 /// Providers whose clients and groups the flake provisions.
-pub const PROVISIONED_PROVIDERS: [&str; 2] = ["pocket-id", "keycloak"];
+pub(crate) const PROVISIONED_PROVIDERS: [&str; 2] = ["pocket-id", "keycloak"];
 
 /// The client id Keycloak's bootstrap admin service account gets; the
 /// provisioning unit signs in with it.
-pub const KEYCLOAK_ADMIN_CLIENT: &str = "homelab-provision";
+pub(crate) const KEYCLOAK_ADMIN_CLIENT: &str = "homelab-provision";
 
 /// Which provider's API and URL layout the fleet uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +66,7 @@ impl ProviderKind {
     /// Scopes a client asks for to get the `groups` claim: Pocket ID adds
     /// it for the `groups` scope; the Keycloak clients carry a mapper that
     /// always adds it, and an unknown scope would be refused.
-    pub fn scopes(self) -> &'static str {
+    pub(crate) fn scopes(self) -> &'static str {
         match self {
             ProviderKind::PocketId => "openid email profile groups",
             ProviderKind::Keycloak => "openid email profile",
@@ -108,7 +108,7 @@ pub struct OidcClient {
     /// Groups let in; none lets every user of the provider in.
     pub groups: Vec<String>,
     /// Text before the value in the secret's file (`OIDC_CLIENT_SECRET=`).
-    pub secret_prefix: String,
+    pub(crate) secret_prefix: String,
     pub pkce: bool,
 }
 
@@ -184,7 +184,7 @@ impl SsoPlan {
 }
 
 /// The service's own way, without single sign-on.
-pub fn own_sign_in(i: &Instance) -> &'static str {
+pub(crate) fn own_sign_in(i: &Instance) -> &'static str {
     match i.entry.auth {
         catalog::Auth::None => "none",
         _ => "own",
@@ -196,7 +196,7 @@ pub struct Context<'a> {
     pub kind: ProviderKind,
     pub issuer: &'a str,
     pub title: String,
-    pub provider_host: &'a str,
+    pub(crate) provider_host: &'a str,
 }
 
 /// Wires one instance's `[oidc]` settings, when it has them and a URL.
@@ -336,14 +336,14 @@ fn provider_settings(
 }
 
 /// A client secret both the client's and the provider's host read.
-pub struct SharedSecret<'a> {
+pub(crate) struct SharedSecret<'a> {
     pub name: &'a str,
     pub owner: Option<String>,
     pub units: Vec<String>,
     pub template: Option<String>,
 }
 
-pub fn add_shared(
+pub(crate) fn add_shared(
     secrets: &mut BTreeMap<String, Secret>,
     s: &SharedSecret,
     client: &Instance,
@@ -394,7 +394,7 @@ fn service_units(entry: &catalog::Entry) -> Vec<String> {
 }
 
 /// What comes before `@value@` in a secret template.
-pub fn secret_prefix(template: Option<&str>) -> String {
+pub(crate) fn secret_prefix(template: Option<&str>) -> String {
     template
         .and_then(|t| t.split_once("@value@"))
         .map_or_else(String::new, |(before, _)| before.to_string())

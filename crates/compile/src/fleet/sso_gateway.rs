@@ -18,24 +18,24 @@ use crate::spec::Spec;
 use std::collections::BTreeMap;
 
 /// The gateway's client id at the provider and its unit.
-pub const GATEWAY: &str = "oauth2-proxy";
+pub(crate) const GATEWAY: &str = "oauth2-proxy";
 /// Where oauth2-proxy listens (the module's default `httpAddress`).
-pub const GATEWAY_PORT: u16 = 4180;
+pub(crate) const GATEWAY_PORT: u16 = 4180;
 /// The gateway's paths on every gated name (its `proxyPrefix`).
-pub const GATEWAY_PREFIX: &str = "/oauth2";
+pub(crate) const GATEWAY_PREFIX: &str = "/oauth2";
 
 /// The gateway on the front proxy's host and the names it guards.
 #[derive(Debug, Clone)]
 pub struct Gateway {
     pub host: String,
     pub issuer: String,
-    pub scopes: String,
+    pub(crate) scopes: String,
     /// Agenix secrets: the client secret (shared with the provider) and
     /// the cookie secret.
     pub client_secret: String,
-    pub cookie_secret: String,
+    pub(crate) cookie_secret: String,
     /// `.home.example.org`: the session cookie covers every gated name.
-    pub cookie_domain: String,
+    pub(crate) cookie_domain: String,
     pub routes: Vec<GatedRoute>,
 }
 

@@ -36,7 +36,7 @@ pub fn spec(more: &str) -> (String, Spec) {
 }
 
 /// `line:column` of the start of a span.
-pub fn pos(text: &str, span: &Span) -> String {
+pub(crate) fn pos(text: &str, span: &Span) -> String {
     let (line, column) = line_col(text, span.start);
     format!("{line}:{column}")
 }

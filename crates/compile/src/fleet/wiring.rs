@@ -23,14 +23,14 @@ pub struct Peer {
 
 /// Where an instance listens and who reaches it from other hosts.
 #[derive(Debug, Clone)]
-pub struct Wire {
+pub(crate) struct Wire {
     pub address: String,
     /// Hosts other than its own that connect to it, sorted by name.
     pub peers: Vec<Peer>,
 }
 
 /// An instance placed on a host, before it is resolved.
-pub type Placed<'s> = (&'s ServiceSpec, &'static Entry, &'s Host);
+pub(crate) type Placed<'s> = (&'s ServiceSpec, &'static Entry, &'s Host);
 
 /// The host whose proxy serves every name: the first `main` host, else
 /// the first host.
@@ -42,7 +42,7 @@ pub fn front_proxy(hosts: &[Host]) -> Option<&Host> {
 }
 
 /// Whether `host` runs the proxy that serves every name of the fleet.
-pub fn is_front_proxy(spec: &Spec, host: &str) -> bool {
+pub(crate) fn is_front_proxy(spec: &Spec, host: &str) -> bool {
     front_proxy(&spec.hosts).is_some_and(|p| p.name.value == host)
 }
 
@@ -162,7 +162,7 @@ pub fn wire(spec: &Spec, placed: &[Placed<'_>]) -> BTreeMap<String, Wire> {
 
 /// Whether an address is one a service can bind to (an IPv4 or IPv6
 /// literal), not a DNS name.
-pub fn is_ip(address: &str) -> bool {
+pub(crate) fn is_ip(address: &str) -> bool {
     let v4 = address.split('.').count() == 4 && address.split('.').all(|o| o.parse::<u8>().is_ok());
     let v6 = address.contains(':')
         && address

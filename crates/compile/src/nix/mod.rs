@@ -4,5 +4,8 @@ mod printer;
 pub mod shell;
 mod value;
 
-pub use printer::{attr_name, print, quote};
-pub use value::{Attrs, Nix, merge_into, set, split_path};
+pub use printer::{print, quote};
+
+pub(crate) use printer::attr_name;
+pub(crate) use value::merge_into;
+pub use value::{Attrs, Nix, set, split_path};

@@ -194,7 +194,7 @@ fn write_attrs(out: &mut String, attrs: &Attrs, depth: usize) {
 }
 
 /// An attribute name: bare when it is a plain identifier, quoted otherwise.
-pub fn attr_name(key: &str) -> String {
+pub(crate) fn attr_name(key: &str) -> String {
     let mut out = String::new();
     push_attr_name(&mut out, key);
     out

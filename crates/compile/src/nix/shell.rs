@@ -15,7 +15,7 @@ pub enum Word {
 }
 
 /// A line of shell: its words, separated by spaces.
-pub type Line = Vec<Word>;
+pub(crate) type Line = Vec<Word>;
 
 /// Builds a line: `shell::line([code("zfs"), code("list"), value(name)])`.
 pub fn line<I: IntoIterator<Item = Word>>(words: I) -> Line {

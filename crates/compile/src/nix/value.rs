@@ -192,7 +192,7 @@ pub fn set(attrs: &mut Attrs, path: &[&str], value: impl Into<Nix>) {
 
 /// Merges `value` at `key`: attribute sets merge deeply, lists concatenate,
 /// anything else is replaced.
-pub fn merge_into(attrs: &mut Attrs, key: &str, value: Nix) {
+pub(crate) fn merge_into(attrs: &mut Attrs, key: &str, value: Nix) {
     match (attrs.get_mut(key), value) {
         (Some(Nix::Attrs(old)), Nix::Attrs(new)) => {
             for (k, v) in new {

@@ -7,11 +7,11 @@ use crate::fleet::{DataDir, Fleet, HEARTBEAT_TOKEN_SECRET, HostPlan, Instance, p
 use crate::spec::DataClass;
 
 /// Where homelab keeps its own state on a host.
-pub const STATE_DIR: &str = "/var/lib/homelab";
+pub(crate) const STATE_DIR: &str = "/var/lib/homelab";
 /// PostgreSQL's socket folder on NixOS.
-pub const PG_SOCKET_DIR: &str = "/run/postgresql";
+pub(crate) const PG_SOCKET_DIR: &str = "/run/postgresql";
 /// The repository name of the offsite copy.
-pub const OFFSITE: &str = "offsite";
+pub(crate) const OFFSITE: &str = "offsite";
 /// The repository name of the copy on the replica host (the NAS).
 pub const NAS: &str = "nas";
 /// What the offsite repository keeps (the restic job's `pruneOpts`).
@@ -22,9 +22,9 @@ pub const OFFSITE_RETENTION: Retention = Retention {
     yearly: 3,
 };
 /// Drills run weekly unless the spec says otherwise.
-pub const DRILL_SCHEDULE: &str = "weekly";
+pub(crate) const DRILL_SCHEDULE: &str = "weekly";
 /// A data class's policy: no passing drill in this many days falls short.
-pub const DRILL_MAX_AGE_DAYS: u32 = 30;
+pub(crate) const DRILL_MAX_AGE_DAYS: u32 = 30;
 
 /// The plan of one host.
 pub fn plan(fleet: &Fleet, host: &HostPlan) -> Plan {

@@ -7,9 +7,8 @@
 mod build;
 mod model;
 
-pub use build::{
-    DRILL_MAX_AGE_DAYS, OFFSITE_RETENTION, PG_SOCKET_DIR, STATE_DIR, max_age_hours, plan,
-};
+pub use build::{OFFSITE_RETENTION, max_age_hours, plan};
+
 pub use model::*;
 
 /// Where the flake installs the plan on the host.

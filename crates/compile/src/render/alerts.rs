@@ -20,12 +20,12 @@ mod tls;
 mod vmalert;
 
 /// The rule file beside the host's `default.nix`.
-pub const RULES_FILE: &str = "alert-rules.yml";
+pub(crate) const RULES_FILE: &str = "alert-rules.yml";
 /// vmalert's own port (its default), on the loopback interface.
-pub const VMALERT_PORT: u16 = 8880;
+pub(crate) const VMALERT_PORT: u16 = 8880;
 
 /// `hosts/<h>/alerts.nix`: what `host` does for the whole fleet's alerts.
-pub fn host_alerts(fleet: &Fleet, host: &HostPlan) -> Attrs {
+pub(crate) fn host_alerts(fleet: &Fleet, host: &HostPlan) -> Attrs {
     let mut m = Attrs::new();
     if evaluates_rules(fleet, host) {
         vmalert::vmalert(&mut m, fleet);
@@ -35,7 +35,7 @@ pub fn host_alerts(fleet: &Fleet, host: &HostPlan) -> Attrs {
 }
 
 /// `hosts/<h>/alert-rules.yml` on the host that evaluates them.
-pub fn rules_file(fleet: &Fleet, host: &HostPlan) -> Option<File> {
+pub(crate) fn rules_file(fleet: &Fleet, host: &HostPlan) -> Option<File> {
     evaluates_rules(fleet, host).then(|| {
         File::tool(
             format!("hosts/{}/{RULES_FILE}", host.name()),
@@ -54,7 +54,7 @@ fn evaluates_rules(fleet: &Fleet, host: &HostPlan) -> bool {
 
 /// `{ host = "<name>"; }`: every scrape target's host, so a mail says
 /// which machine, and a host that is down silences its services' alerts.
-pub fn host_label(host: &str) -> Nix {
+pub(crate) fn host_label(host: &str) -> Nix {
     let mut labels = Attrs::new();
     labels.insert("host".into(), Nix::str(host));
     Nix::Attrs(labels)
@@ -62,7 +62,7 @@ pub fn host_label(host: &str) -> Nix {
 
 /// What `[alerts]` adds to one service's file: the node exporter's
 /// textfile folder, Alertmanager's mail route, Gatus' mail alerting.
-pub fn contribute(m: &mut Attrs, fleet: &Fleet, i: &Instance) {
+pub(crate) fn contribute(m: &mut Attrs, fleet: &Fleet, i: &Instance) {
     match i.entry.name.as_str() {
         "node-exporter" => textfile_collector(m),
         "alertmanager" => mail::alertmanager(m, fleet),
@@ -85,7 +85,7 @@ fn textfile_collector(m: &mut Attrs) {
 }
 
 /// The `alerts` of every status check when the spec has `[alerts]`.
-pub fn endpoint_alerts(fleet: &Fleet) -> Option<Nix> {
+pub(crate) fn endpoint_alerts(fleet: &Fleet) -> Option<Nix> {
     fleet.alerts.as_ref()?;
     let mut alert = Attrs::new();
     alert.insert("type".into(), Nix::str("email"));

@@ -22,7 +22,7 @@ in
 
 /// The host's `system.stateVersion`: the release it was installed with
 /// when the spec says so, else the pinned release (a new install).
-pub fn state_version(host: &HostPlan) -> String {
+pub(crate) fn state_version(host: &HostPlan) -> String {
     match &host.spec.state_version {
         Some(v) => v.value.clone(),
         None => crate::release::release().nixpkgs.version.clone(),

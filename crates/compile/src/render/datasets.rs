@@ -8,7 +8,7 @@ use crate::nix::{Attrs, Nix, set};
 
 /// Adds everything the directories of one owner (a service instance, or a
 /// host's infrastructure) contribute.
-pub fn contribute(m: &mut Attrs, owner: &str, user: Option<&str>, data: &[DataDir]) {
+pub(crate) fn contribute(m: &mut Attrs, owner: &str, user: Option<&str>, data: &[DataDir]) {
     for d in data {
         let Some((pool, name)) = &d.dataset else {
             continue;
@@ -65,7 +65,7 @@ pub fn contribute(m: &mut Attrs, owner: &str, user: Option<&str>, data: &[DataDi
 /// `/var/lib/private/<name>` makes the mount create that parent 0755 first;
 /// tmpfiles' `d` adjusts the mode of an existing directory, and runs before
 /// any service starts.
-pub fn private_root(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
+pub(crate) fn private_root(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
     // The catalog test ties `dynamic_user` to state below the root.
     let mounted_below = fleet
         .instances_on(host.name())

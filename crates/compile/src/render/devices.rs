@@ -80,7 +80,7 @@ pub fn infrastructure(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
 }
 
 /// A service's part: device groups and acceleration settings.
-pub fn contribute(m: &mut Attrs, host: &HostPlan, i: &Instance) {
+pub(crate) fn contribute(m: &mut Attrs, host: &HostPlan, i: &Instance) {
     let uses = |kind: &str| i.entry.optional_hardware.iter().any(|k| k == kind);
     if let (true, Some(device)) = (uses("gpu"), gpu(host)) {
         if let Some(user) = &i.entry.user {

@@ -80,7 +80,7 @@ pub fn disko(host: &HostPlan) -> Attrs {
 
 /// The root pool of a ZFS boot disk. Data pools are separate, so a
 /// replaced data disk never touches what the host boots from.
-pub const ROOT_POOL: &str = "rpool";
+pub(crate) const ROOT_POOL: &str = "rpool";
 
 /// The boot disk: a GPT disk with an EFI system partition at `/boot`
 /// (systemd-boot keeps every generation's kernel there, hence 1G), an

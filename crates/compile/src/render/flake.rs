@@ -9,7 +9,7 @@ use crate::nix::{Attrs, Nix, set};
 /// The `homelab` flake the hosts install: the spec's `homelab_flake` (a
 /// fork), else the release tag of the version that generated this flake,
 /// so the tool on the hosts reads the plans it wrote.
-pub fn homelab_flake(fleet: &Fleet) -> String {
+pub(crate) fn homelab_flake(fleet: &Fleet) -> String {
     match &fleet.homelab.homelab_flake {
         Some(url) => url.value.clone(),
         None => release_flake(),
@@ -17,7 +17,7 @@ pub fn homelab_flake(fleet: &Fleet) -> String {
 }
 
 /// `github:<owner>/<repo>/v<version>`, from the workspace's `repository`.
-pub fn release_flake() -> String {
+pub(crate) fn release_flake() -> String {
     let repository = env!("CARGO_PKG_REPOSITORY");
     let path = repository
         .strip_prefix("https://github.com/")
@@ -66,7 +66,7 @@ fn checks(fleet: &Fleet) -> Nix {
 /// The flake inputs' modules a host imports besides its own folder, as
 /// `inputs.<name>…` (for files outside `flake.nix`, where only `inputs`
 /// is in scope).
-pub fn input_modules(fleet: &Fleet, host: &crate::fleet::HostPlan) -> Vec<Nix> {
+pub(crate) fn input_modules(fleet: &Fleet, host: &crate::fleet::HostPlan) -> Vec<Nix> {
     let mut modules = vec![
         Nix::raw("inputs.agenix.nixosModules.default"),
         Nix::raw("inputs.disko.nixosModules.disko"),

@@ -20,13 +20,13 @@ use crate::plan::{HEARTBEAT_GROUP, Heartbeat, Plan, heartbeat_key};
 
 /// One heartbeat: its Gatus name and how long it may stay silent.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Endpoint {
+pub(crate) struct Endpoint {
     pub service: String,
     pub job: Heartbeat,
     pub name: String,
     /// The Gatus key the jobs push to (`heartbeat_key`).
     pub key: String,
-    pub interval_hours: u32,
+    pub(crate) interval_hours: u32,
 }
 
 /// Every heartbeat of the fleet: the backed-up services of each host
@@ -58,7 +58,7 @@ pub fn endpoints(fleet: &Fleet) -> Vec<Endpoint> {
 }
 
 /// The external endpoints, on the host that runs Gatus.
-pub fn contribute(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
+pub(crate) fn contribute(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
     if fleet.host_of("gatus") != Some(host.name()) {
         return;
     }
@@ -109,7 +109,7 @@ pub fn contribute(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
 /// A backup may be silent for one period of its schedule, its timer's
 /// randomized delay and an hour to run; a calendar this reads no period
 /// from falls back to the plan's `max_age_hours`.
-pub fn backup_interval(schedule: &str, max_age_hours: u32) -> u32 {
+pub(crate) fn backup_interval(schedule: &str, max_age_hours: u32) -> u32 {
     match period_hours(schedule) {
         Some(p) => p + hours(BACKUP_DELAY) + 1,
         None => max_age_hours,
@@ -118,7 +118,7 @@ pub fn backup_interval(schedule: &str, max_age_hours: u32) -> u32 {
 
 /// A drill may be silent for one period, its delay and as long again to
 /// restore; else the plan's `drill.max_age_days`.
-pub fn drill_interval(plan: &Plan) -> u32 {
+pub(crate) fn drill_interval(plan: &Plan) -> u32 {
     match period_hours(&plan.drill.schedule) {
         Some(p) => p + 2 * hours(DRILL_DELAY),
         None => plan.drill.max_age_days * 24,
@@ -135,7 +135,7 @@ fn hours(delay: &str) -> u32 {
 /// The period of the `OnCalendar` forms the spec's examples use:
 /// `hourly`, `daily`, `weekly`, `monthly`, `*-*-* HH:MM[:SS]` (daily) and
 /// `Mon *-*-* HH:MM` (weekly). None for anything else.
-pub fn period_hours(schedule: &str) -> Option<u32> {
+pub(crate) fn period_hours(schedule: &str) -> Option<u32> {
     const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
     let words: Vec<&str> = schedule.split_whitespace().collect();
     let time = |w: &str| {

@@ -10,9 +10,9 @@ use crate::spec::DataClass;
 
 /// How often sanoid runs where `frequently` snapshots are kept: every 15
 /// minutes, sanoid's default `frequent_period`.
-pub const SANOID_FREQUENT_INTERVAL: &str = "*:0/15";
+pub(crate) const SANOID_FREQUENT_INTERVAL: &str = "*:0/15";
 /// The tailnet's address range (Tailscale's CGNAT block).
-pub const TAILNET_RANGE: &str = "100.64.0.0/10";
+pub(crate) const TAILNET_RANGE: &str = "100.64.0.0/10";
 
 pub fn infrastructure(fleet: &Fleet, host: &HostPlan) -> Attrs {
     let mut m = Attrs::new();
@@ -60,12 +60,12 @@ pub fn infrastructure(fleet: &Fleet, host: &HostPlan) -> Attrs {
 
 /// Declares an agenix secret; `depth` is how many folders below the flake
 /// root the declaring file sits.
-pub fn age_secret(m: &mut Attrs, fleet: &Fleet, name: &str, depth: usize) {
+pub(crate) fn age_secret(m: &mut Attrs, fleet: &Fleet, name: &str, depth: usize) {
     super::secrets::declare(m, fleet, name, depth);
 }
 
 /// `config.age.secrets."name".path`, the decrypted file at run time.
-pub fn secret_path(name: &str) -> Nix {
+pub(crate) fn secret_path(name: &str) -> Nix {
     Nix::age_secret_path(name)
 }
 

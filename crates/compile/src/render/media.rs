@@ -13,7 +13,7 @@ const MEDIA_GROUP: &str = "media";
 const MEDIA_DIRS: [&str; 2] = ["downloads", "library"];
 
 /// Whether any service on the host must run inside the VPN namespace.
-pub fn confines(fleet: &Fleet, host: &HostPlan) -> bool {
+pub(crate) fn confines(fleet: &Fleet, host: &HostPlan) -> bool {
     on(fleet, host).any(|i| i.entry.vpn)
 }
 
@@ -180,7 +180,7 @@ fn parents(path: &str) -> Vec<String> {
 }
 
 /// A service's part: its place in the namespace and in the media group.
-pub fn contribute(m: &mut Attrs, i: &Instance) {
+pub(crate) fn contribute(m: &mut Attrs, i: &Instance) {
     let unit = i.entry.module.rsplit('.').next().unwrap_or(&i.entry.module);
     let units: Vec<&str> = if i.entry.units.is_empty() {
         vec![unit]

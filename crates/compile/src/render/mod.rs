@@ -24,7 +24,7 @@ mod service;
 mod sso;
 mod sso_gateway;
 pub mod vm;
-pub mod vm_secrets;
+pub(crate) mod vm_secrets;
 pub mod vm_test;
 mod wiring;
 
@@ -196,7 +196,7 @@ fn host_files(fleet: &Fleet, host: &HostPlan) -> Vec<File> {
 }
 
 /// Host ports of `build-vm`'s forwards (loopback only): SSH and HTTPS.
-pub const VM_FORWARDS: [(u16, u16); 2] = [(2222, 22), (8443, 443)];
+pub(crate) const VM_FORWARDS: [(u16, u16); 2] = [(2222, 22), (8443, 443)];
 
 /// `virtualisation.vmVariant` of `default.nix`.
 fn vm_variant() -> Attrs {

@@ -22,19 +22,20 @@ use crate::fleet::{
 use crate::nix::{Attrs, Nix, set};
 
 /// Where the repositories live: a dataset of the replica pool.
-pub const REPOSITORY_ROOT: &str = "/srv/restic";
+pub(crate) const REPOSITORY_ROOT: &str = "/srv/restic";
 /// The dataset below the replica pool that holds them.
-pub const REPOSITORY_DATASET: &str = "restic";
+pub(crate) const REPOSITORY_DATASET: &str = "restic";
 /// rest-server's logins, written at boot (a tmpfs, never the store).
-pub const HTPASSWD: &str = "/run/homelab-nas/htpasswd";
+pub(crate) const HTPASSWD: &str = "/run/homelab-nas/htpasswd";
 /// What the NAS keeps: the offsite retention (a test holds them equal).
-pub const NAS_KEEP: &str = "--keep-daily 7 --keep-weekly 5 --keep-monthly 12 --keep-yearly 3";
+pub(crate) const NAS_KEEP: &str =
+    "--keep-daily 7 --keep-weekly 5 --keep-monthly 12 --keep-yearly 3";
 /// When the NAS prunes: after the nightly backups have landed.
-pub const PRUNE_SCHEDULE: &str = "Sun *-*-* 05:00:00";
+pub(crate) const PRUNE_SCHEDULE: &str = "Sun *-*-* 05:00:00";
 
 /// Adds the repository server to the replica host, when other hosts
 /// back up to it.
-pub fn contribute(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
+pub(crate) fn contribute(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
     let Some(replica) = &fleet.replica else {
         return;
     };

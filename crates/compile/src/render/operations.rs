@@ -20,16 +20,16 @@ use crate::nix::{Attrs, Nix, set};
 use crate::plan::{INSTALLED_PATH, Plan, ServicePlan};
 
 /// The `homelab` package of the flake input, for the host's platform.
-pub const HOMELAB_PACKAGE: &str =
+pub(crate) const HOMELAB_PACKAGE: &str =
     "inputs.homelab.packages.${pkgs.stdenv.hostPlatform.system}.default";
 /// How long after its calendar time a backup may start: spreads hosts'
 /// uploads, as the restic module's default timer does.
-pub const BACKUP_DELAY: &str = "1h";
+pub(crate) const BACKUP_DELAY: &str = "1h";
 /// Drills run at a quiet hour within this window of their calendar time.
-pub const DRILL_DELAY: &str = "6h";
+pub(crate) const DRILL_DELAY: &str = "6h";
 /// restic's cache (`RESTIC_CACHE_DIR`), kept by systemd as the unit's
 /// `CacheDirectory`: the home folder is read-only to the units.
-pub const RESTIC_CACHE: &str = "homelab-restic";
+pub(crate) const RESTIC_CACHE: &str = "homelab-restic";
 
 /// The operations module of a host; none when nothing on it is backed up.
 pub fn operations(fleet: &Fleet, host: &HostPlan) -> Option<Attrs> {

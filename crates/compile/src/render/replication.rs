@@ -29,7 +29,7 @@ const TARGET_ALLOW: [&str; 9] = [
     "canmount",
 ];
 
-pub fn contribute(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
+pub(crate) fn contribute(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
     let Some(r) = &fleet.replica else { return };
     let pulled = fleet.pulled();
     if r.host == host.name() && !pulled.is_empty() {

@@ -13,7 +13,7 @@ use crate::nix::{Attrs, Nix, set};
 /// by sysinit.target). Otherwise agenix decrypts in the activation script,
 /// before any unit starts, and ordering after a unit that does not exist
 /// is a no-op in systemd: the `after` is right in both modes.
-pub const AGENIX_UNIT: &str = "agenix-install-secrets.service";
+pub(crate) const AGENIX_UNIT: &str = "agenix-install-secrets.service";
 
 /// The header of `secrets/secrets.nix`.
 const RECIPIENTS_COMMENT: &str =
@@ -35,7 +35,7 @@ pub fn recipients(fleet: &Fleet) -> File {
 }
 
 /// The public keys a secret is encrypted to.
-pub fn recipient_keys(fleet: &Fleet, name: &str) -> Vec<String> {
+pub(crate) fn recipient_keys(fleet: &Fleet, name: &str) -> Vec<String> {
     fleet
         .secret_readers(name)
         .into_iter()
@@ -66,7 +66,7 @@ pub fn declare(m: &mut Attrs, fleet: &Fleet, name: &str, depth: usize) {
 /// Declares `age.secrets.<name>` alone, for a reader that is none of the
 /// secret's usual units and orders itself after agenix (the NAS, which
 /// reads the backup password to prune).
-pub fn declare_file(m: &mut Attrs, fleet: &Fleet, name: &str, depth: usize) {
+pub(crate) fn declare_file(m: &mut Attrs, fleet: &Fleet, name: &str, depth: usize) {
     let folder = match depth {
         0 => "./secrets".to_string(),
         _ => format!("{}secrets", "../".repeat(depth)),

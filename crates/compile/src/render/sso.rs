@@ -17,7 +17,7 @@ const POCKET_ID_SCRIPT: &str = include_str!("pocket-id-provision.sh");
 const KEYCLOAK_SCRIPT: &str = include_str!("keycloak-provision.sh");
 
 /// The provisioning unit of a provider.
-pub fn unit_name(kind: ProviderKind) -> &'static str {
+pub(crate) fn unit_name(kind: ProviderKind) -> &'static str {
     match kind {
         ProviderKind::PocketId => "pocket-id-provision",
         ProviderKind::Keycloak => "keycloak-provision",

@@ -66,7 +66,7 @@ pub fn gateway(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
 /// The Caddy directives of a gated name: in one `route`, so they run in
 /// this order — the network check, the gateway's own paths, the check
 /// of the session (a 401 goes to the sign-in page), the service.
-pub fn route_config(route: &GatedRoute, outside: &str, upstream: &str) -> String {
+pub(crate) fn route_config(route: &GatedRoute, outside: &str, upstream: &str) -> String {
     let gateway = format!("127.0.0.1:{GATEWAY_PORT}");
     let mut auth = format!("{GATEWAY_PREFIX}/auth");
     if !route.groups.is_empty() {

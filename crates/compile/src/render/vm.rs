@@ -20,11 +20,11 @@ use crate::fleet::{Fleet, HostPlan, Instance, Secret};
 use crate::nix::{Attrs, Nix, set};
 
 /// The throwaway stand-in secrets' derivation, relative to `vm.nix`.
-pub const SECRETS_FILE: &str = "vm-secrets.nix";
+pub(crate) const SECRETS_FILE: &str = "vm-secrets.nix";
 /// The CA address in the VM: a closed port, so `acme-order-renew-*`
 /// fails at once (the self-signed certificate stays) and the stand-in DNS
 /// token is never sent to the real CA from a `build-vm` with internet.
-pub const ACME_SERVER: &str = "https://127.0.0.1:1/directory";
+pub(crate) const ACME_SERVER: &str = "https://127.0.0.1:1/directory";
 /// Memory of the VM besides the catalog estimates: the kernel, systemd,
 /// journald and the test backdoor.
 const BASE_MEMORY_MB: u64 = 1024;
@@ -39,7 +39,7 @@ const OFF_IN_VM: [(&str, &str); 2] = [
 
 /// Why a service is not started in the VM, if it is not: a device its
 /// catalog entry needs (`hardware`) cannot be plugged into the VM.
-pub fn not_started(i: &Instance) -> Option<String> {
+pub(crate) fn not_started(i: &Instance) -> Option<String> {
     i.entry
         .hardware
         .first()
@@ -122,7 +122,7 @@ fn devices_absent(m: &mut Attrs, host: &HostPlan, i: &Instance) {
 }
 
 /// The catalog estimates of the host plus the base, in whole GiB.
-pub fn memory_mb(fleet: &Fleet, host: &HostPlan) -> i64 {
+pub(crate) fn memory_mb(fleet: &Fleet, host: &HostPlan) -> i64 {
     let infra: u64 = host
         .infrastructure
         .iter()

@@ -93,7 +93,7 @@ done
 
 /// The text of a stand-in: the generator's template around a value of its
 /// alphabet and length, or a plain marker for a secret the user supplies.
-pub fn stand_in_value(fleet: &Fleet, s: &Secret) -> String {
+pub(crate) fn stand_in_value(fleet: &Fleet, s: &Secret) -> String {
     let source = |from: &str| {
         fleet
             .secrets

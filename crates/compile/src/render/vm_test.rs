@@ -22,7 +22,7 @@ use crate::nix::{Attrs, Nix, set};
 
 /// Seconds a service may take to answer its health probe after boot
 /// (PostgreSQL-backed services migrate their schema on first start).
-pub const HEALTH_TIMEOUT_SECONDS: u32 = 600;
+pub(crate) const HEALTH_TIMEOUT_SECONDS: u32 = 600;
 
 /// Infrastructure the test waits for, with its systemd unit; tailscale and
 /// cloudflared are off in the VM (see `vm.rs`).

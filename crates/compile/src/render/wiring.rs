@@ -42,7 +42,7 @@ pub fn wiring(fleet: &Fleet, host: &HostPlan) -> Attrs {
 /// connection to the service's port, nothing else may. The rules go into
 /// the `nixos-fw` chain before its final refusal (the module flushes the
 /// chain on every start, so no stop command is needed).
-pub fn admit_peers(m: &mut Attrs, i: &Instance) {
+pub(crate) fn admit_peers(m: &mut Attrs, i: &Instance) {
     let Some(port) = i.port else { return };
     if i.peers.is_empty() {
         return;
@@ -81,14 +81,14 @@ fn mounts(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
 }
 
 /// Mount options of every NFS export.
-pub const NFS_OPTIONS: [&str; 3] = [
+pub(crate) const NFS_OPTIONS: [&str; 3] = [
     "x-systemd.automount",
     "x-systemd.mount-timeout=30s",
     "_netdev",
 ];
 
 /// The NFS port, checked on every external host.
-pub const NFS_PORT: u16 = 2049;
+pub(crate) const NFS_PORT: u16 = 2049;
 
 /// A check per external host: its NFS server accepts connections.
 fn external_checks(m: &mut Attrs, fleet: &Fleet) {
@@ -122,7 +122,7 @@ fn external_checks(m: &mut Attrs, fleet: &Fleet) {
 }
 
 /// Starts the service's units only once its NFS exports are mounted.
-pub fn after_mounts(m: &mut Attrs, i: &Instance) {
+pub(crate) fn after_mounts(m: &mut Attrs, i: &Instance) {
     if i.nfs.is_empty() {
         return;
     }

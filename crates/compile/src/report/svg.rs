@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// One segment of a stacked bar.
-pub struct Segment {
+pub(crate) struct Segment {
     pub label: String,
     pub value: f64,
     /// A CSS class that colours it.
@@ -59,7 +59,7 @@ pub fn bar(segments: &[Segment], total: f64, marks: &[(f64, &str)]) -> String {
 }
 
 /// A node of the dependency graph.
-pub struct Node {
+pub(crate) struct Node {
     pub id: String,
     pub label: String,
     pub sub: String,

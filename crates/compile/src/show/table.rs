@@ -65,7 +65,7 @@ impl<T: Into<Cell>> From<Option<T>> for Cell {
 
 impl Cell {
     /// A number shown with its unit but kept as a plain number in JSON.
-    pub fn with_text(json: impl Into<Value>, text: impl Into<String>) -> Cell {
+    pub(crate) fn with_text(json: impl Into<Value>, text: impl Into<String>) -> Cell {
         Cell {
             text: text.into(),
             json: json.into(),

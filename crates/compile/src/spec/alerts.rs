@@ -97,7 +97,7 @@ fn login_pair(
 
 /// An e-mail address: `local@domain`, nothing a mail header, YAML or
 /// `envsubst` would read as more than an address.
-pub const EMAIL: Grammar = Grammar {
+pub(crate) const EMAIL: Grammar = Grammar {
     what: "e-mail address",
     accepts: is_email,
     expected: "`name@domain`",
@@ -105,7 +105,7 @@ pub const EMAIL: Grammar = Grammar {
 };
 
 /// The relay: a DNS name or an IP address.
-pub const RELAY: Grammar = Grammar {
+pub(crate) const RELAY: Grammar = Grammar {
     what: "SMTP relay",
     accepts: grammar::is_address,
     expected: "a DNS name or an IP address, without a port",
@@ -121,7 +121,7 @@ pub const LOGIN: Grammar = Grammar {
     help: "write the login the relay gives, e.g. `alerts@example.org` or `apikey`",
 };
 
-pub fn is_email(s: &str) -> bool {
+pub(crate) fn is_email(s: &str) -> bool {
     let Some((local, domain)) = s.rsplit_once('@') else {
         return false;
     };

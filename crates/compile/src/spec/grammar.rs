@@ -43,28 +43,28 @@ impl Grammar {
     }
 }
 
-pub const POOL_NAME: Grammar = Grammar {
+pub(crate) const POOL_NAME: Grammar = Grammar {
     what: "ZFS pool name",
     accepts: is_pool_name,
     expected: "a letter, then letters, digits, `_`, `-`, `.` or `:`",
     help: "pool names appear in ZFS commands and scripts; use a plain name like `tank` or `data`",
 };
 
-pub const CALENDAR: Grammar = Grammar {
+pub(crate) const CALENDAR: Grammar = Grammar {
     what: "systemd calendar expression",
     accepts: is_calendar,
     expected: "one line like `daily` or `*-*-* 03:30:00`",
     help: "write a systemd OnCalendar= value: `daily`, `weekly` or `*-*-* 03:30:00` (see `man systemd.time`)",
 };
 
-pub const FLAKE_REF: Grammar = Grammar {
+pub(crate) const FLAKE_REF: Grammar = Grammar {
     what: "flake reference",
     accepts: is_flake_ref,
     expected: "a flake URL like `github:owner/homelab/v0.2.0`",
     help: "name your fork as a flake input URL: `github:<owner>/<repo>/<tag or commit>` (also `gitlab:`, `sourcehut:`, `git+https://`, `git+ssh://`, `https://`, `path:`)",
 };
 
-pub const USER_NAME: Grammar = Grammar {
+pub(crate) const USER_NAME: Grammar = Grammar {
     what: "user name",
     accepts: is_user_name,
     expected: "a lowercase letter or `_`, then up to 31 letters, digits, `_` or `-`",
@@ -92,7 +92,7 @@ pub const COMPRESSION: Grammar = Grammar {
     help: "`zstd` suits almost everything; `lz4` is the fastest",
 };
 
-pub const UUID: Grammar = Grammar {
+pub(crate) const UUID: Grammar = Grammar {
     what: "tunnel id",
     accepts: is_uuid,
     expected: "a UUID like `6ff42ae2-765d-4adf-8112-31c55c1551ef`",
@@ -109,7 +109,7 @@ pub const PROVIDER: Grammar = Grammar {
 /// ZFS pool name: a letter first, then alphanumerics, `_`, `-`, `.`, `:`
 /// (zpool(8) also allows spaces; a space would split a shell word, so it
 /// is refused here). The vdev keywords zpool refuses as names, too.
-pub fn is_pool_name(s: &str) -> bool {
+pub(crate) fn is_pool_name(s: &str) -> bool {
     const RESERVED: [&str; 6] = ["mirror", "raidz", "draid", "spare", "log", "special"];
     let mut chars = s.chars();
     let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
@@ -125,7 +125,7 @@ pub fn is_pool_name(s: &str) -> bool {
 /// (`man systemd.time`): no newline or other control character can end the
 /// `OnCalendar=` line, no `;`, `$`, `%` or quote can mean anything in a
 /// unit file.
-pub fn is_calendar(s: &str) -> bool {
+pub(crate) fn is_calendar(s: &str) -> bool {
     !s.trim().is_empty()
         && s.len() <= 128
         && s.trim() == s
@@ -135,7 +135,7 @@ pub fn is_calendar(s: &str) -> bool {
 
 /// A flake reference of a scheme Nix fetches, with a location after it,
 /// of URL characters only (it is the `url` of a flake input).
-pub fn is_flake_ref(s: &str) -> bool {
+pub(crate) fn is_flake_ref(s: &str) -> bool {
     const SCHEMES: [&str; 7] = [
         "github:",
         "gitlab:",
@@ -155,7 +155,7 @@ pub fn is_flake_ref(s: &str) -> bool {
 }
 
 /// A Linux user name (the `useradd` default pattern, 32 characters).
-pub fn is_user_name(s: &str) -> bool {
+pub(crate) fn is_user_name(s: &str) -> bool {
     let mut chars = s.chars();
     chars
         .next()
@@ -166,13 +166,13 @@ pub fn is_user_name(s: &str) -> bool {
 
 /// Accounts the system or the generated configuration already has: the
 /// administrator must be a separate, ordinary login.
-pub const RESERVED_USERS: [&str; 8] = [
+pub(crate) const RESERVED_USERS: [&str; 8] = [
     "root", "nobody", "daemon", "bin", "sys", "sshd", "nixbld", "syncoid",
 ];
 
 /// An IP address, or a DNS name (letters of any case, digits, hyphens).
 /// (`core::net` only parses text; it opens nothing.)
-pub fn is_address(s: &str) -> bool {
+pub(crate) fn is_address(s: &str) -> bool {
     if s.parse::<core::net::IpAddr>().is_ok() {
         return true;
     }
@@ -189,7 +189,7 @@ pub fn is_address(s: &str) -> bool {
 }
 
 /// A device path under `/dev` of the characters udev puts in link names.
-pub fn is_disk(s: &str) -> bool {
+pub(crate) fn is_disk(s: &str) -> bool {
     s.strip_prefix("/dev/").is_some_and(|rest| {
         !rest.is_empty()
             && s.len() <= 255
@@ -203,7 +203,7 @@ pub fn is_disk(s: &str) -> bool {
 }
 
 /// The `compression` values OpenZFS accepts.
-pub fn is_compression(s: &str) -> bool {
+pub(crate) fn is_compression(s: &str) -> bool {
     let level = |rest: &str, max: u32| rest.parse::<u32>().is_ok_and(|n| (1..=max).contains(&n));
     match s {
         "on" | "off" | "lz4" | "zstd" | "zstd-fast" | "gzip" | "lzjb" | "zle" => true,
@@ -221,7 +221,7 @@ pub fn is_compression(s: &str) -> bool {
     }
 }
 
-pub fn is_uuid(s: &str) -> bool {
+pub(crate) fn is_uuid(s: &str) -> bool {
     let groups: Vec<&str> = s.split('-').collect();
     groups.len() == 5
         && groups
@@ -230,7 +230,7 @@ pub fn is_uuid(s: &str) -> bool {
             .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
-pub fn is_provider(s: &str) -> bool {
+pub(crate) fn is_provider(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 40
         && s.chars()
@@ -240,7 +240,7 @@ pub fn is_provider(s: &str) -> bool {
 /// An `authorized_keys` line must stay one line: a newline (or any control
 /// character) in a key's comment would start a second line, with options
 /// such as `command=` the spec never meant.
-pub fn ssh_key_is_one_line(s: &str) -> bool {
+pub(crate) fn ssh_key_is_one_line(s: &str) -> bool {
     !s.chars().any(char::is_control)
 }
 

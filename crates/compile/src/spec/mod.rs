@@ -11,5 +11,6 @@ pub mod reader;
 mod sso;
 
 pub use model::*;
-pub use parse::{HARDWARE, SERIAL_DEVICES, is_dns_label, parse, parse_ssh_key};
+pub(crate) use parse::HARDWARE;
+pub use parse::{parse, parse_ssh_key};
 pub use reader::Sp;

@@ -90,7 +90,7 @@ pub struct Homelab {
     pub admin_keys: Vec<Sp<String>>,
     /// The `homelab` flake the hosts install (a fork); none: the release
     /// that generated the flake.
-    pub homelab_flake: Option<Sp<String>>,
+    pub(crate) homelab_flake: Option<Sp<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -101,7 +101,7 @@ pub enum Role {
 }
 
 impl Role {
-    pub const NAMES: [&'static str; 3] = ["main", "home-automation", "nas"];
+    pub(crate) const NAMES: [&'static str; 3] = ["main", "home-automation", "nas"];
 
     pub fn parse(s: &str) -> Option<Role> {
         match s {
@@ -132,7 +132,7 @@ pub struct Host {
     /// The CPU vendor, for microcode updates in `hardware.nix`.
     pub cpu: Option<Sp<Cpu>>,
     /// `system.stateVersion`: the release the host was installed with.
-    pub state_version: Option<Sp<String>>,
+    pub(crate) state_version: Option<Sp<String>>,
     /// Devices services may need or use: `gpu-intel`, `gpu-nvidia`,
     /// `gpu-amd`, `coral-usb`, `coral-pcie`, `zigbee-usb`, `zwave-usb`.
     pub hardware: Vec<Sp<String>>,
@@ -164,7 +164,7 @@ pub enum RootFs {
 }
 
 impl RootFs {
-    pub const NAMES: [&'static str; 2] = ["ext4", "zfs"];
+    pub(crate) const NAMES: [&'static str; 2] = ["ext4", "zfs"];
 
     pub fn parse(s: &str) -> Option<RootFs> {
         match s {
@@ -183,7 +183,7 @@ pub enum Cpu {
 }
 
 impl Cpu {
-    pub const NAMES: [&'static str; 2] = ["intel", "amd"];
+    pub(crate) const NAMES: [&'static str; 2] = ["intel", "amd"];
 
     pub fn parse(s: &str) -> Option<Cpu> {
         match s {
@@ -270,7 +270,7 @@ pub enum Exposure {
 }
 
 impl Exposure {
-    pub const NAMES: [&'static str; 4] = ["host", "lan", "tailnet", "public"];
+    pub(crate) const NAMES: [&'static str; 4] = ["host", "lan", "tailnet", "public"];
 
     pub fn parse(s: &str) -> Option<Exposure> {
         match s {
@@ -298,7 +298,7 @@ pub enum DataClass {
 }
 
 impl DataClass {
-    pub const NAMES: [&'static str; 3] = ["critical", "standard", "disposable"];
+    pub(crate) const NAMES: [&'static str; 3] = ["critical", "standard", "disposable"];
 
     pub fn parse(s: &str) -> Option<DataClass> {
         match s {
@@ -332,7 +332,7 @@ pub struct ServiceSpec {
     /// Rules silenced for this service: code and the reason.
     pub silence: Vec<(Sp<String>, Sp<String>)>,
     /// Every value in `nixos` that is not a table, by dotted key path.
-    pub nixos_leaves: Vec<NixosLeaf>,
+    pub(crate) nixos_leaves: Vec<NixosLeaf>,
     /// NFS exports it works in, as `<external host>/<export>`.
     pub nfs: Vec<Sp<String>>,
     /// `groups = ["family"]`: the `[access.sso]` groups let in.
@@ -442,7 +442,7 @@ pub struct Replica {
     /// The replica host's pool to keep the copies in (default: its only pool).
     pub pool: Option<Sp<String>>,
     /// Agenix secret with the SSH private key the replica host pulls with.
-    pub key_secret: Sp<String>,
+    pub(crate) key_secret: Sp<String>,
     /// Its public half, authorized for the `syncoid` user on the sources.
     pub public_key: Sp<String>,
 }
@@ -457,13 +457,13 @@ pub struct SecretSpec {
 
 /// What a catalog entry asks for when a host has this device: `gpu-intel`
 /// is a `gpu`, `zigbee-usb` a `zigbee`.
-pub fn hardware_kind(device: &str) -> &str {
+pub(crate) fn hardware_kind(device: &str) -> &str {
     device.split('-').next().unwrap_or(device)
 }
 
 impl Host {
     /// The host's devices of one kind (`gpu`, `coral`, `zigbee`, `zwave`).
-    pub fn devices_of<'h>(&'h self, kind: &'h str) -> impl Iterator<Item = &'h str> + 'h {
+    pub(crate) fn devices_of<'h>(&'h self, kind: &'h str) -> impl Iterator<Item = &'h str> + 'h {
         self.hardware
             .iter()
             .map(|h| h.value.as_str())
@@ -471,7 +471,7 @@ impl Host {
     }
 
     /// The path given for a serial device of this kind, if any.
-    pub fn device_path(&self, kind: &str) -> Option<&str> {
+    pub(crate) fn device_path(&self, kind: &str) -> Option<&str> {
         self.devices
             .iter()
             .find(|(k, _)| hardware_kind(&k.value) == kind)

@@ -287,7 +287,7 @@ fn homelab(t: &mut Table, sink: &mut Sink) -> Option<Homelab> {
 
 /// Devices a host can have. The part before `-` is what a catalog entry
 /// asks for (`hardware = ["zigbee"]`): `gpu-intel` is a `gpu`.
-pub const HARDWARE: [&str; 7] = [
+pub(crate) const HARDWARE: [&str; 7] = [
     "gpu-intel",
     "gpu-nvidia",
     "gpu-amd",
@@ -298,7 +298,7 @@ pub const HARDWARE: [&str; 7] = [
 ];
 /// Devices reached through a serial port, whose stable path the host must
 /// give in `[hosts.<h>.devices]`.
-pub const SERIAL_DEVICES: [&str; 2] = ["zigbee-usb", "zwave-usb"];
+pub(crate) const SERIAL_DEVICES: [&str; 2] = ["zigbee-usb", "zwave-usb"];
 const SYSTEMS: [&str; 2] = ["x86_64-linux", "aarch64-linux"];
 const POOL_MODES: [&str; 5] = ["single", "mirror", "raidz1", "raidz2", "raidz3"];
 
@@ -840,7 +840,7 @@ fn leaves(v: &toml::Spanned<DeValue>, path: String, out: &mut Vec<NixosLeaf>) {
 }
 
 /// RFC 1123 label: lowercase letters, digits and inner hyphens, 1 to 63.
-pub fn is_dns_label(s: &str) -> bool {
+pub(crate) fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
         && s.chars()

@@ -44,7 +44,7 @@ impl Sink {
 }
 
 /// The name of a TOML value's type, as a user would say it.
-pub fn type_name(v: &DeValue) -> &'static str {
+pub(crate) fn type_name(v: &DeValue) -> &'static str {
     match v {
         DeValue::String(_) => "a string",
         DeValue::Integer(_) => "an integer",
@@ -132,7 +132,7 @@ impl<'a, 'i> Table<'a, 'i> {
     }
 
     /// The span of `key` itself when present, marking it as known.
-    pub fn key_span(&mut self, key: &'static str) -> Option<Span> {
+    pub(crate) fn key_span(&mut self, key: &'static str) -> Option<Span> {
         self.asked.push(key);
         self.table.get_key_value(key).map(|(k, _)| k.span())
     }
@@ -175,7 +175,7 @@ impl<'a, 'i> Table<'a, 'i> {
         }
     }
 
-    pub fn req_str(
+    pub(crate) fn req_str(
         &mut self,
         sink: &mut Sink,
         key: &'static str,
@@ -231,7 +231,7 @@ impl<'a, 'i> Table<'a, 'i> {
     }
 
     /// A string that must be one of `allowed`.
-    pub fn choice(
+    pub(crate) fn choice(
         &mut self,
         sink: &mut Sink,
         key: &'static str,
@@ -256,7 +256,11 @@ impl<'a, 'i> Table<'a, 'i> {
         None
     }
 
-    pub fn str_list(&mut self, sink: &mut Sink, key: &'static str) -> Option<Vec<Sp<String>>> {
+    pub(crate) fn str_list(
+        &mut self,
+        sink: &mut Sink,
+        key: &'static str,
+    ) -> Option<Vec<Sp<String>>> {
         let v = self.get(key)?;
         let DeValue::Array(items) = v.get_ref() else {
             self.wrong_type(sink, key, v, "an array of strings");
@@ -287,7 +291,7 @@ impl<'a, 'i> Table<'a, 'i> {
 
     /// Every entry of a table whose keys the user chooses (`[hosts.<name>]`),
     /// each as a sub-table. Entries that are not tables are reported.
-    pub fn named_tables(
+    pub(crate) fn named_tables(
         &mut self,
         sink: &mut Sink,
         key: &'static str,
@@ -341,7 +345,7 @@ impl<'a, 'i> Table<'a, 'i> {
 }
 
 /// Quotes a table key for display when it is not a bare TOML key.
-pub fn quote_key(key: &str) -> String {
+pub(crate) fn quote_key(key: &str) -> String {
     let bare = !key.is_empty()
         && key
             .chars()

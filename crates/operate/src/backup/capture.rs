@@ -21,7 +21,7 @@ use compile::plan::ServicePlan;
 use std::path::PathBuf;
 
 /// Where ZFS captures are mounted: `<this>/<service>/<host path>`.
-pub const ZFS_CAPTURE_ROOT: &str = "/run/homelab/capture";
+pub(crate) const ZFS_CAPTURE_ROOT: &str = "/run/homelab/capture";
 
 pub trait Capture {
     /// Freezes the files (the units are already stopped). Returns the
@@ -36,7 +36,7 @@ pub trait Capture {
 
 /// The capture for a service: ZFS when the host root is `/` and every
 /// backed-up path is a dataset, the stopped live tree otherwise.
-pub fn for_service(ctx: &Context, service: &ServicePlan) -> Box<dyn Capture> {
+pub(crate) fn for_service(ctx: &Context, service: &ServicePlan) -> Box<dyn Capture> {
     let all_datasets = service
         .paths
         .iter()
@@ -50,7 +50,7 @@ pub fn for_service(ctx: &Context, service: &ServicePlan) -> Box<dyn Capture> {
 }
 
 /// Reads the live folders while the units stay stopped.
-pub struct StoppedTree;
+pub(crate) struct StoppedTree;
 
 impl Capture for StoppedTree {
     fn freeze(&mut self, ctx: &Context, _: &ServicePlan) -> Result<PathBuf> {
@@ -66,7 +66,7 @@ impl Capture for StoppedTree {
 
 /// ZFS snapshots mounted at a stable path.
 #[derive(Default)]
-pub struct ZfsSnapshot {
+pub(crate) struct ZfsSnapshot {
     snapshots: Vec<String>,
     mounts: Vec<PathBuf>,
 }

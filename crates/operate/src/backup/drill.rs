@@ -32,7 +32,7 @@ pub struct DrillRecord {
     pub problems: Vec<String>,
 }
 
-pub fn record_path(ctx: &Context, service: &str) -> PathBuf {
+pub(crate) fn record_path(ctx: &Context, service: &str) -> PathBuf {
     ctx.state_dir()
         .join("drills")
         .join(format!("{service}.json"))
@@ -40,17 +40,17 @@ pub fn record_path(ctx: &Context, service: &str) -> PathBuf {
 
 /// The last drill that passed, kept beside the last one (which may have
 /// failed): alerts want both the last result and the last success.
-pub fn passed_record_path(ctx: &Context, service: &str) -> PathBuf {
+pub(crate) fn passed_record_path(ctx: &Context, service: &str) -> PathBuf {
     ctx.state_dir()
         .join("drills")
         .join(format!("{service}.passed.json"))
 }
 
-pub fn last_record(ctx: &Context, service: &str) -> Option<DrillRecord> {
+pub(crate) fn last_record(ctx: &Context, service: &str) -> Option<DrillRecord> {
     read_record(&record_path(ctx, service))
 }
 
-pub fn last_passed(ctx: &Context, service: &str) -> Option<DrillRecord> {
+pub(crate) fn last_passed(ctx: &Context, service: &str) -> Option<DrillRecord> {
     read_record(&passed_record_path(ctx, service))
 }
 
@@ -193,7 +193,7 @@ pub fn latest(restic: &Restic, service: &str) -> Result<Snapshot> {
 
 /// The folder the snapshot's paths were read under: the snapshot path
 /// that ends with the dump folder, minus that folder.
-pub fn prefix_of(snapshot: &Snapshot, dump_dir: &str) -> Result<PathBuf> {
+pub(crate) fn prefix_of(snapshot: &Snapshot, dump_dir: &str) -> Result<PathBuf> {
     snapshot
         .paths
         .iter()
@@ -211,7 +211,10 @@ pub fn prefix_of(snapshot: &Snapshot, dump_dir: &str) -> Result<PathBuf> {
 }
 
 /// Every restored file of the service's backed-up paths, by host path.
-pub fn restored_files(service: &ServicePlan, restored: &Path) -> Result<Vec<manifest::FileEntry>> {
+pub(crate) fn restored_files(
+    service: &ServicePlan,
+    restored: &Path,
+) -> Result<Vec<manifest::FileEntry>> {
     let mut found = Vec::new();
     for p in service.paths.iter().filter(|p| p.backed_up) {
         found.extend(manifest::scan(&under(restored, &p.path), &p.path)?);
@@ -283,7 +286,7 @@ fn verify_dumps(
 }
 
 /// One line per table whose row count differs from the manifest.
-pub fn compare_rows(
+pub(crate) fn compare_rows(
     database: &str,
     expected: &std::collections::BTreeMap<String, u64>,
     found: &std::collections::BTreeMap<String, u64>,

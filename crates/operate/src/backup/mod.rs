@@ -71,7 +71,7 @@ pub struct Context<'a> {
 
 impl Context<'_> {
     /// A plan path under the root: `/var/lib/x` → `<root>/var/lib/x`.
-    pub fn host_path(&self, path: &str) -> PathBuf {
+    pub(crate) fn host_path(&self, path: &str) -> PathBuf {
         under(&self.root, path)
     }
 
@@ -114,7 +114,7 @@ impl Context<'_> {
 
     /// Runs a command that must succeed; on failure the message says what
     /// was being done and the tool's last words.
-    pub fn exec_ok(&self, what: &str, cmd: &Cmd) -> Result<std::process::Output> {
+    pub(crate) fn exec_ok(&self, what: &str, cmd: &Cmd) -> Result<std::process::Output> {
         let out = self.exec(cmd)?;
         if out.status.success() {
             return Ok(out);
@@ -147,7 +147,7 @@ pub fn under(root: &Path, path: &str) -> PathBuf {
     root.join(path.trim_start_matches('/'))
 }
 
-pub fn status_text(status: &std::process::ExitStatus) -> String {
+pub(crate) fn status_text(status: &std::process::ExitStatus) -> String {
     match status.code() {
         Some(c) => format!("exit {c}"),
         None => "killed by a signal".into(),

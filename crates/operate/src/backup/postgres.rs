@@ -57,7 +57,7 @@ fn running_as_root() -> bool {
 }
 
 /// A PostgreSQL tool run as `user` when we are root.
-pub fn pg_cmd(user: &str, name: &str) -> Cmd {
+pub(crate) fn pg_cmd(user: &str, name: &str) -> Cmd {
     if running_as_root() {
         Cmd::new("runuser").args(["-u", user, "--", &tool(name)])
     } else {
@@ -70,7 +70,7 @@ pub fn pg_cmd(user: &str, name: &str) -> Cmd {
 pub struct Server {
     pub socket_dir: PathBuf,
     pub port: u16,
-    pub os_user: String,
+    pub(crate) os_user: String,
 }
 
 impl Server {
@@ -95,7 +95,11 @@ impl Server {
     }
 
     /// Row count of every table of a database.
-    pub fn row_counts(&self, ctx: &Context, database: &str) -> Result<BTreeMap<String, u64>> {
+    pub(crate) fn row_counts(
+        &self,
+        ctx: &Context,
+        database: &str,
+    ) -> Result<BTreeMap<String, u64>> {
         let out = ctx.exec_ok(
             &format!("counting rows of `{database}`"),
             &self.connect("psql").args([
@@ -174,7 +178,7 @@ impl Server {
     }
 
     /// Creates a role and a database it owns, for a dump to land in.
-    pub fn create_database(&self, ctx: &Context, database: &str, owner: &str) -> Result<()> {
+    pub(crate) fn create_database(&self, ctx: &Context, database: &str, owner: &str) -> Result<()> {
         let role = quote_ident(owner);
         self.sql(ctx, "postgres", &format!(
             "do $$ begin if not exists (select from pg_roles where rolname = {}) then create role {role} login; end if; end $$",
@@ -191,7 +195,7 @@ impl Server {
 
 /// A dump that `pg_restore --list` cannot read through is truncated or
 /// damaged.
-pub fn check_dump(ctx: &Context, os_user: &str, database: &str, dump: &[u8]) -> Result<()> {
+pub(crate) fn check_dump(ctx: &Context, os_user: &str, database: &str, dump: &[u8]) -> Result<()> {
     let out = ctx.exec(
         &pg_cmd(os_user, "pg_restore")
             .arg("--list")
@@ -217,7 +221,7 @@ fn quote_literal(s: &str) -> String {
 
 /// A PostgreSQL server made for one drill: its data in `dir`, its socket
 /// in a private folder, stopped and removed on drop.
-pub struct Throwaway<'c, 'a> {
+pub(crate) struct Throwaway<'c, 'a> {
     ctx: &'c Context<'a>,
     pub server: Server,
     data: PathBuf,

@@ -33,19 +33,19 @@ pub struct BackupRecord {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RepositoryRecord {
     /// When the last snapshot was made (RFC 3339).
-    pub last_success: Option<String>,
+    pub(crate) last_success: Option<String>,
     pub last_snapshot: Option<String>,
     /// The last attempt's error; none when it succeeded.
     pub last_error: Option<String>,
 }
 
-pub fn backup_record_path(ctx: &Context, service: &str) -> PathBuf {
+pub(crate) fn backup_record_path(ctx: &Context, service: &str) -> PathBuf {
     ctx.state_dir()
         .join("backups")
         .join(format!("{service}.json"))
 }
 
-pub fn backup_record(ctx: &Context, service: &str) -> BackupRecord {
+pub(crate) fn backup_record(ctx: &Context, service: &str) -> BackupRecord {
     std::fs::read_to_string(backup_record_path(ctx, service))
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())

@@ -26,7 +26,7 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    pub fn timestamp(&self) -> Option<jiff::Timestamp> {
+    pub(crate) fn timestamp(&self) -> Option<jiff::Timestamp> {
         self.time.parse().ok()
     }
 
@@ -169,7 +169,7 @@ impl<'c, 'a> Restic<'c, 'a> {
     /// wrong password, a host that does not answer or a lock stay errors
     /// (creating a second repository beside one that merely did not open
     /// would split the backups).
-    pub fn ensure_initialized(&self) -> Result<bool> {
+    pub(crate) fn ensure_initialized(&self) -> Result<bool> {
         let cmd = self.cmd(["cat", "config"])?;
         let out = self.ctx.exec(&cmd)?;
         if out.status.success() {
@@ -257,7 +257,7 @@ impl<'c, 'a> Restic<'c, 'a> {
     /// `gate` runs once restic has started and before anything is read, so
     /// a check (free space) overlaps restic opening the repository; when
     /// it fails, restic is stopped and nothing is written.
-    pub fn dump_tar<T, E: std::fmt::Display>(
+    pub(crate) fn dump_tar<T, E: std::fmt::Display>(
         &self,
         snapshot: &str,
         gate: impl FnOnce() -> Result<()>,
@@ -310,7 +310,7 @@ impl<'c, 'a> Restic<'c, 'a> {
     }
 
     /// The restore size of a snapshot, in bytes.
-    pub fn restore_size(&self, snapshot: &str) -> Result<u64> {
+    pub(crate) fn restore_size(&self, snapshot: &str) -> Result<u64> {
         let out = self.run(
             "measuring the snapshot",
             ["stats", "--json", "--mode", "restore-size", snapshot],
@@ -363,10 +363,10 @@ fn broken_pipe(stderr: &[u8]) -> bool {
 }
 
 /// Where agenix decrypts secrets on a host (its default `age.secretsDir`).
-pub const AGENIX_DIR: &str = "/run/agenix";
+pub(crate) const AGENIX_DIR: &str = "/run/agenix";
 
 /// The decrypted file of an agenix secret, as a host path.
-pub fn secret_file(name: &str) -> String {
+pub(crate) fn secret_file(name: &str) -> String {
     format!("{AGENIX_DIR}/{name}")
 }
 

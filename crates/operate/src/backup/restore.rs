@@ -50,7 +50,7 @@ pub struct Report {
     pub files: usize,
     /// Where the data it replaced was kept.
     pub kept: Vec<String>,
-    pub recovered_interrupted: bool,
+    pub(crate) recovered_interrupted: bool,
 }
 
 /// The record of a restore under way: enough to undo it after a crash.
@@ -499,7 +499,7 @@ fn save_journal(ctx: &Context, journal: &Journal) -> Result<()> {
 /// Undoes a restore that was interrupted (killed, power lost): the data
 /// it moved aside goes back, the service is started. True when there was
 /// one to undo.
-pub fn recover(ctx: &Context, service: &ServicePlan, progress: &Progress) -> Result<bool> {
+pub(crate) fn recover(ctx: &Context, service: &ServicePlan, progress: &Progress) -> Result<bool> {
     let path = journal_path(ctx, &service.name);
     let Ok(text) = std::fs::read(&path) else {
         return Ok(false);

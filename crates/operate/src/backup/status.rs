@@ -28,7 +28,7 @@ pub struct RepositoryStatus {
     pub reachable: bool,
     pub healthy: bool,
     pub latest_snapshot: Option<String>,
-    pub latest_time: Option<String>,
+    pub(crate) latest_time: Option<String>,
     pub age_hours: Option<f64>,
     pub snapshots: usize,
     /// Why it is unreachable or unhealthy.

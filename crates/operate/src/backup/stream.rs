@@ -19,7 +19,7 @@ use std::path::{Component, Path, PathBuf};
 /// What went wrong while extracting: reading the archive (the stream from
 /// restic broke or is not a tar) or writing into scratch space.
 #[derive(Debug)]
-pub enum ExtractError {
+pub(crate) enum ExtractError {
     Read(io::Error),
     Write { path: PathBuf, source: io::Error },
     Unsafe(String),
@@ -45,11 +45,11 @@ impl std::fmt::Display for ExtractError {
 /// Every file and link the archive held, by its archive path with a
 /// leading `/` (the path restic backed it up from): size and hash as the
 /// manifest records them.
-pub type Extracted = BTreeMap<String, FileEntry>;
+pub(crate) type Extracted = BTreeMap<String, FileEntry>;
 
 /// Extracts the tar stream `archive` below `dest`, hashing each file as it
 /// is written. `progress` is called with the bytes written so far.
-pub fn extract(
+pub(crate) fn extract(
     archive: impl Read,
     dest: &Path,
     mut progress: impl FnMut(u64),

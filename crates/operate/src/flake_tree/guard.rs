@@ -17,7 +17,7 @@ pub const STAGE_PREFIX: &str = ".homelab-build-";
 
 /// Refuses an output folder that would swallow the spec or the system, or
 /// that is reached through a symlink.
-pub fn refuse_dangerous(out: &Path, spec_dir: Option<&Path>) -> Result<PathBuf, WriteError> {
+pub(crate) fn refuse_dangerous(out: &Path, spec_dir: Option<&Path>) -> Result<PathBuf, WriteError> {
     let refuse = |why: &str| WriteError::Refused {
         path: out.to_path_buf(),
         why: why.to_string(),
@@ -122,14 +122,14 @@ pub fn owned(out: &Path) -> Result<bool, WriteError> {
 const OWNED_LOOKS: usize = 1000;
 
 /// Whether a file begins with the generated header (reads its first bytes).
-pub fn starts_with_mark(path: &Path) -> io::Result<bool> {
+pub(crate) fn starts_with_mark(path: &Path) -> io::Result<bool> {
     Ok(read_if_generated(path)?.is_some())
 }
 
 /// The whole text of a file that begins with the generated header, read
 /// through one open; `None` (after reading only the first bytes) for any
 /// other file, so a large file of the user's is never read.
-pub fn read_if_generated(path: &Path) -> io::Result<Option<String>> {
+pub(crate) fn read_if_generated(path: &Path) -> io::Result<Option<String>> {
     let mut head = vec![0; MARK.len()];
     let mut file = fs::File::open(path)?;
     let mut read = 0;
@@ -148,7 +148,7 @@ pub fn read_if_generated(path: &Path) -> io::Result<Option<String>> {
 
 /// Removes stages in `parent` whose builder is no longer running: a build
 /// killed between staging and swapping leaves one behind.
-pub fn clean_stale_stages(parent: &Path) {
+pub(crate) fn clean_stale_stages(parent: &Path) {
     let Ok(entries) = fs::read_dir(parent) else {
         return;
     };

@@ -19,12 +19,12 @@ pub enum Kind {
     Kept,
 }
 
-pub struct Existing {
+pub(crate) struct Existing {
     /// Entries in walk order: a folder before what it holds.
     pub entries: Vec<(PathBuf, Kind)>,
     index: HashMap<PathBuf, usize>,
     /// Mode of the output folder itself, when it exists.
-    pub root_mode: Option<u32>,
+    pub(crate) root_mode: Option<u32>,
 }
 
 impl Existing {
@@ -36,7 +36,7 @@ impl Existing {
         self.index.get(rel).map(|&i| &self.entries[i].1)
     }
 
-    pub fn generated_text(&self, rel: &Path) -> Option<&String> {
+    pub(crate) fn generated_text(&self, rel: &Path) -> Option<&String> {
         match self.kind(rel)? {
             Kind::Generated(text) => Some(text),
             _ => None,
@@ -53,7 +53,7 @@ impl Existing {
     /// Whether writing `rel` would go through a symlink: one of its folders
     /// is a link, or it is one itself (which a user-owned file may be: the
     /// user's file is then the link, and it is kept).
-    pub fn through_link(&self, rel: &Path, user_owned: bool) -> bool {
+    pub(crate) fn through_link(&self, rel: &Path, user_owned: bool) -> bool {
         let is_link = |p: &Path| matches!(self.kind(p), Some(Kind::Symlink));
         rel.ancestors()
             .skip(1)

@@ -101,7 +101,7 @@ pub fn decrypt(file: &str, bytes: &[u8], identity: &Identity) -> Result<Plaintex
 /// for `ssh-ed25519` and `ssh-rsa`; `X25519` stanzas carry no key
 /// identifier and come back as `("X25519", "")`. Grease stanzas (random
 /// ones age adds so parsers stay tolerant) are left out.
-pub fn recipient_stanzas(bytes: &[u8]) -> Option<Vec<(String, String)>> {
+pub(crate) fn recipient_stanzas(bytes: &[u8]) -> Option<Vec<(String, String)>> {
     let stanzas = crate::secret_files::stanzas(bytes)?;
     Some(
         stanzas

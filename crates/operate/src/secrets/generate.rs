@@ -38,7 +38,10 @@ pub fn templated(value: Plaintext, template: Option<&str>) -> Plaintext {
 
 /// A fresh OpenSSH ed25519 key pair from `ssh-keygen`, made in a private
 /// temporary folder that is removed before this returns.
-pub fn ssh_key_pair(runner: &dyn Runner, comment: &str) -> Result<(Plaintext, String), Error> {
+pub(crate) fn ssh_key_pair(
+    runner: &dyn Runner,
+    comment: &str,
+) -> Result<(Plaintext, String), Error> {
     let dir = tempfile::Builder::new()
         .prefix("homelab-key-")
         .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
@@ -76,7 +79,7 @@ pub fn ssh_key_pair(runner: &dyn Runner, comment: &str) -> Result<(Plaintext, St
 
 /// The Argon2id PHC string of `password`, with a random salt and the
 /// library's default cost (the OWASP recommendation: 19 MiB, 2 passes).
-pub fn argon2_phc(password: &[u8]) -> Result<Plaintext, Error> {
+pub(crate) fn argon2_phc(password: &[u8]) -> Result<Plaintext, Error> {
     use argon2::password_hash::{PasswordHasher, SaltString};
     let salt = SaltString::generate(&mut OsRng);
     let hash = argon2::Argon2::default()

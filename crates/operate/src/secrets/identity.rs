@@ -10,7 +10,7 @@ use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 /// The environment variable naming the identity file.
-pub const ENV: &str = "HOMELAB_IDENTITY";
+pub(crate) const ENV: &str = "HOMELAB_IDENTITY";
 
 /// A loaded identity and the file it came from.
 pub struct Identity {
@@ -20,7 +20,7 @@ pub struct Identity {
 }
 
 impl Identity {
-    pub fn as_age(&self) -> impl Iterator<Item = &dyn age::Identity> {
+    pub(crate) fn as_age(&self) -> impl Iterator<Item = &dyn age::Identity> {
         self.identities.iter().map(|i| i.as_ref())
     }
 

@@ -57,7 +57,7 @@ pub fn status(store: &Store, w: &Wanted) -> Result<Status, Error> {
 /// SSH stanzas carry a tag of their key; every stanza that matches no
 /// reader counts as extra. The spec names only SSH keys, so an X25519
 /// stanza is always a recipient the spec does not list.
-pub fn state_of(bytes: &[u8], w: &Wanted) -> State {
+pub(crate) fn state_of(bytes: &[u8], w: &Wanted) -> State {
     let Some(stanzas) = recipient_stanzas(bytes) else {
         return State::Plaintext;
     };

@@ -7,7 +7,7 @@ use super::Error;
 use std::path::{Path, PathBuf};
 
 /// The subfolder for SSH host keys made before a host is installed.
-pub const HOST_KEYS: &str = "host-keys";
+pub(crate) const HOST_KEYS: &str = "host-keys";
 
 pub struct Store {
     pub dir: PathBuf,

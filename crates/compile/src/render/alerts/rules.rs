@@ -6,9 +6,9 @@
 use crate::fleet::Fleet;
 
 /// A file system above this share of its size (a dataset: of its quota).
-pub const DISK_PERCENT: u32 = 85;
+pub(crate) const DISK_PERCENT: u32 = 85;
 /// A certificate closer than this to its end.
-pub const CERT_DAYS: u32 = 14;
+pub(crate) const CERT_DAYS: u32 = 14;
 
 /// File systems that hold no data of their own.
 const PSEUDO_FS: &str = "tmpfs|devtmpfs|ramfs|overlay|squashfs|nsfs|efivarfs|autofs|fuse.*";

@@ -9,14 +9,14 @@ use compile::plan::ServicePlan;
 use std::fmt::Write;
 
 /// The file name in the metrics folder.
-pub const FILE_NAME: &str = "homelab.prom";
+pub(crate) const FILE_NAME: &str = "homelab.prom";
 
 /// What is known about one service, read from the state folder.
 pub struct ServiceFacts<'a> {
     pub plan: &'a ServicePlan,
     pub backups: BackupRecord,
     pub last_drill: Option<DrillRecord>,
-    pub last_passed: Option<DrillRecord>,
+    pub(crate) last_passed: Option<DrillRecord>,
 }
 
 /// One metric: name, help text, and its samples (labels, value).

@@ -48,7 +48,7 @@ fn token(ctx: &Context, secret: &str) -> Result<String, String> {
 }
 
 /// The push URL with its query, as Gatus reads it.
-pub fn push_url(base: &str, key: &str, error: Option<&str>, took: Duration) -> String {
+pub(crate) fn push_url(base: &str, key: &str, error: Option<&str>, took: Duration) -> String {
     let mut url = format!(
         "{}/api/v1/endpoints/{}/external?success={}",
         base.trim_end_matches('/'),
