@@ -5,11 +5,20 @@ use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-/// The HTTP status `GET url` answers with, or why there was none.
-pub fn http_status(url: &str) -> Result<u16, String> {
+/// A connection to the host of a plain `http://` URL, with its
+/// `authority` (`host:port`, for the `Host` header and messages) and the
+/// request path; read and write time out after 10 s.
+pub(crate) struct HttpConnection {
+    pub(crate) stream: TcpStream,
+    pub(crate) authority: String,
+    pub(crate) path: String,
+}
+
+/// Connects to the server of `url`, which must be `http://…`.
+pub(crate) fn connect(url: &str) -> Result<HttpConnection, String> {
     let rest = url
         .strip_prefix("http://")
-        .ok_or_else(|| format!("only http:// probes are supported: {url}"))?;
+        .ok_or_else(|| format!("only http:// URLs are reached directly: {url}"))?;
     let (authority, path) = rest
         .split_once('/')
         .map_or((rest, "/".to_string()), |(a, p)| (a, format!("/{p}")));
@@ -18,11 +27,27 @@ pub fn http_status(url: &str) -> Result<u16, String> {
         .map_err(|e| format!("{authority}: {e}"))?
         .next()
         .ok_or_else(|| format!("{authority}: no address"))?;
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+    let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
         .map_err(|e| format!("{authority}: {e}"))?;
+    let timeout = Some(Duration::from_secs(10));
     stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
+        .set_read_timeout(timeout)
+        .and_then(|()| stream.set_write_timeout(timeout))
         .map_err(|e| e.to_string())?;
+    Ok(HttpConnection {
+        stream,
+        authority: authority.to_string(),
+        path,
+    })
+}
+
+/// The HTTP status `GET url` answers with, or why there was none.
+pub fn http_status(url: &str) -> Result<u16, String> {
+    let HttpConnection {
+        mut stream,
+        authority,
+        path,
+    } = connect(url)?;
     let sent = write!(
         stream,
         "GET {path} HTTP/1.0\r\nHost: {authority}\r\nConnection: close\r\n\r\n"

@@ -11,9 +11,9 @@
 use crate::backup::progress::Progress;
 use crate::backup::restic::secret_file;
 use crate::backup::{Context, last_words};
+use crate::probe::{HttpConnection, connect};
 use crate::runner::Cmd;
 use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 /// Pushes one result; a failure is a warning line, never an error.
@@ -78,24 +78,11 @@ fn encode(text: &str) -> String {
 
 /// `POST` over plain HTTP/1.1; any 2xx answer is taken.
 fn post_http(url: &str, token: &str) -> Result<(), String> {
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| format!("the status page URL must start with http:// or https://: {url}"))?;
-    let (authority, path) = rest
-        .split_once('/')
-        .map_or((rest, "/".to_string()), |(a, p)| (a, format!("/{p}")));
-    let addr = authority
-        .to_socket_addrs()
-        .map_err(|e| format!("{authority}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("{authority}: no address"))?;
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
-        .map_err(|e| format!("{authority}: {e}"))?;
-    let timeout = Some(Duration::from_secs(10));
-    stream
-        .set_read_timeout(timeout)
-        .and_then(|()| stream.set_write_timeout(timeout))
-        .map_err(|e| e.to_string())?;
+    let HttpConnection {
+        mut stream,
+        authority,
+        path,
+    } = connect(url)?;
     // One write: a server that answers after its first read sees it all.
     let request = format!(
         "POST {path} HTTP/1.1\r\nHost: {authority}\r\nAuthorization: Bearer {token}\r\n\
