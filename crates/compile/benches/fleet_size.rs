@@ -27,11 +27,14 @@ fn placeable() -> Vec<&'static catalog::Entry> {
         .collect()
 }
 
-/// Entries that may run on any host of a fleet.
+/// Entries that may run on any host of a fleet. The dashboard is not one
+/// of them: a fleet has one, which lists every service of the fleet, so a
+/// dashboard per host would make the output itself hosts × services.
 fn anywhere() -> Vec<&'static catalog::Entry> {
     placeable()
         .into_iter()
         .filter(|e| !e.media && !e.vpn && !compile::fleet::loopback_only(e))
+        .filter(|e| e.name != "homepage")
         .collect()
 }
 
