@@ -12,7 +12,7 @@
 //! `services.gatus.environmentFile`, so other settings (alerting
 //! credentials) keep that option for themselves.
 
-use super::infrastructure::{age_secret, secret_path};
+use super::infrastructure::{age_secret, gatus_environment_file};
 use super::operations::{BACKUP_DELAY, DRILL_DELAY};
 use crate::fleet::{Fleet, HEARTBEAT_ENV_SECRET, HEARTBEAT_TOKEN_VARIABLE, HostPlan};
 use crate::nix::{Attrs, Nix, set};
@@ -92,17 +92,7 @@ pub(crate) fn contribute(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
         &["services", "gatus", "settings", "external-endpoints"],
         Nix::list(list),
     );
-    set(
-        m,
-        &[
-            "systemd",
-            "services",
-            "gatus",
-            "serviceConfig",
-            "EnvironmentFile",
-        ],
-        Nix::list([secret_path(HEARTBEAT_ENV_SECRET)]),
-    );
+    gatus_environment_file(m, HEARTBEAT_ENV_SECRET);
     age_secret(m, fleet, HEARTBEAT_ENV_SECRET, 2);
 }
 

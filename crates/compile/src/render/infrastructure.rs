@@ -233,3 +233,19 @@ fn tunnel(m: &mut Attrs, fleet: &Fleet) {
     );
     age_secret(m, fleet, &t.credentials_secret.value, 2);
 }
+
+/// Adds an agenix secret to Gatus' environment files, where it reads the
+/// `${VAR}`s of its settings from; a list, so each contribution adds one.
+pub(crate) fn gatus_environment_file(m: &mut Attrs, secret: &str) {
+    set(
+        m,
+        &[
+            "systemd",
+            "services",
+            "gatus",
+            "serviceConfig",
+            "EnvironmentFile",
+        ],
+        Nix::list([secret_path(secret)]),
+    );
+}

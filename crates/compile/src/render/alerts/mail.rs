@@ -5,7 +5,7 @@
 use crate::fleet::Fleet;
 use crate::fleet::alerts::{PASSWORD_CREDENTIAL, PASSWORD_VARIABLE, environment_secret};
 use crate::nix::{Attrs, Nix, set};
-use crate::render::infrastructure::age_secret;
+use crate::render::infrastructure::{age_secret, gatus_environment_file};
 
 /// Alertmanager's configuration: the relay, one receiver (the spec's
 /// address) in place of the catalog's empty one, grouping by alert and
@@ -104,18 +104,7 @@ pub(super) fn gatus(m: &mut Attrs, fleet: &Fleet) {
         // Gatus expands `${VAR}` in its configuration when it starts.
         set(m, &key("password"), format!("${{{PASSWORD_VARIABLE}}}"));
         let env = environment_secret(&secret.value);
-        // A list, so other environment files of Gatus add to it.
-        set(
-            m,
-            &[
-                "systemd",
-                "services",
-                "gatus",
-                "serviceConfig",
-                "EnvironmentFile",
-            ],
-            Nix::list([Nix::age_secret_path(&env)]),
-        );
+        gatus_environment_file(m, &env);
         age_secret(m, fleet, &env, 3);
     }
     let default = |k: &'static str| {
