@@ -1,6 +1,5 @@
 //! Resources: memory, pool space and record sizes.
 
-use crate::catalog;
 use crate::diagnostic::Diagnostic;
 use crate::fleet::Fleet;
 use crate::spec::Size;
@@ -9,17 +8,8 @@ use crate::spec::Size;
 /// its RAM: a warning from 80 %, an error above 100 %.
 pub(crate) fn ram_budget(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     for host in &fleet.hosts {
-        let infra: u64 = host
-            .infrastructure
-            .iter()
-            .filter_map(|n| catalog::get(n))
-            .map(|e| u64::from(e.ram_mb))
-            .sum();
-        let services: u64 = fleet
-            .instances_on(host.name())
-            .map(|i| u64::from(i.entry.ram_mb))
-            .sum();
-        let total = infra + services;
+        let (services, infra) = fleet.ram_estimate_mb(host);
+        let total = services + infra;
         let ram = host.spec.ram_gb.value.max(0) as u64 * 1024;
         let pct = total * 100 / ram.max(1);
         let message = format!(

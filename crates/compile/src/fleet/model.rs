@@ -103,6 +103,22 @@ impl Fleet {
         self.instances.iter().filter(move |i| i.host == host)
     }
 
+    /// The catalog's RAM estimates of a host's services and of its
+    /// infrastructure, in MiB.
+    pub(crate) fn ram_estimate_mb(&self, host: &HostPlan) -> (u64, u64) {
+        let infra: u64 = host
+            .infrastructure
+            .iter()
+            .filter_map(|n| crate::catalog::get(n))
+            .map(|e| u64::from(e.ram_mb))
+            .sum();
+        let services: u64 = self
+            .instances_on(host.name())
+            .map(|i| u64::from(i.entry.ram_mb))
+            .sum();
+        (services, infra)
+    }
+
     /// Every state directory on a host, its services' then its
     /// infrastructure's, with the name of what owns it.
     pub fn data_on<'a>(&'a self, host: &'a HostPlan) -> Vec<(&'a str, &'a DataDir)> {

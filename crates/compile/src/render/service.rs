@@ -225,16 +225,30 @@ fn scrape(m: &mut Attrs, i: &Instance) {
     let (Some(path), Some(port)) = (&i.entry.metrics, i.port) else {
         return;
     };
-    let mut target = Attrs::new();
-    target.insert(
-        "targets".into(),
-        Nix::strs([format!("{}:{port}", i.address)]),
-    );
-    target.insert("labels".into(), super::alerts::host_label(&i.host));
+    let target = format!("{}:{port}", i.address);
+    scrape_job(m, &i.name.value, target, path, Some(&i.host));
+}
+
+/// One scrape job of the metrics store, labelled with the host it watches.
+pub(crate) fn scrape_job(
+    m: &mut Attrs,
+    name: &str,
+    target: String,
+    path: &str,
+    host: Option<&str>,
+) {
+    let mut static_config = Attrs::new();
+    static_config.insert("targets".into(), Nix::strs([target]));
+    if let Some(host) = host {
+        static_config.insert("labels".into(), super::alerts::host_label(host));
+    }
     let mut job = Attrs::new();
-    job.insert("job_name".into(), Nix::str(&i.name.value));
+    job.insert("job_name".into(), Nix::str(name));
     job.insert("metrics_path".into(), Nix::str(path));
-    job.insert("static_configs".into(), Nix::list([Nix::Attrs(target)]));
+    job.insert(
+        "static_configs".into(),
+        Nix::list([Nix::Attrs(static_config)]),
+    );
     set(
         m,
         &[

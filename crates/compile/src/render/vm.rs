@@ -15,7 +15,6 @@
 //! proxy starts with, and only `acme-order-renew-<cert>.service` talks to
 //! the CA.
 
-use crate::catalog;
 use crate::fleet::{Fleet, HostPlan, Instance, Secret};
 use crate::nix::{Attrs, Nix, set};
 
@@ -123,17 +122,8 @@ fn devices_absent(m: &mut Attrs, host: &HostPlan, i: &Instance) {
 
 /// The catalog estimates of the host plus the base, in whole GiB.
 pub(crate) fn memory_mb(fleet: &Fleet, host: &HostPlan) -> i64 {
-    let infra: u64 = host
-        .infrastructure
-        .iter()
-        .filter_map(|n| catalog::get(n))
-        .map(|e| u64::from(e.ram_mb))
-        .sum();
-    let services: u64 = fleet
-        .instances_on(host.name())
-        .map(|i| u64::from(i.entry.ram_mb))
-        .sum();
-    let total = infra + services + BASE_MEMORY_MB;
+    let (services, infra) = fleet.ram_estimate_mb(host);
+    let total = services + infra + BASE_MEMORY_MB;
     total.div_ceil(1024) as i64 * 1024
 }
 

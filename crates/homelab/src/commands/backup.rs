@@ -93,6 +93,22 @@ fn load_plan(host: &HostArgs) -> Result<Plan, String> {
     Ok(plan)
 }
 
+/// Ends a command that went through services: the progress display
+/// closes, `--json` prints what each service gave, the exit code says
+/// whether any failed.
+fn finish(
+    progress: Progress,
+    json: bool,
+    results: &impl serde::Serialize,
+    failed: bool,
+) -> ExitCode {
+    progress.finish();
+    if json {
+        print::json(results);
+    }
+    exit(failed)
+}
+
 fn progress(json: bool) -> Progress {
     if json {
         Progress::silent()
@@ -141,11 +157,7 @@ fn backup_run(ctx: &Context, names: &[String], json: bool) -> ExitCode {
         }
     }
     report::write_metrics(ctx, &progress);
-    progress.finish();
-    if json {
-        print::json(&results);
-    }
-    exit(failed)
+    finish(progress, json, &results, failed)
 }
 
 fn print_backup(o: &run::Outcome, progress: &Progress) {
@@ -185,9 +197,8 @@ fn backup_drill(ctx: &Context, names: &[String], from: Option<&str>, json: bool)
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    let progress = progress(json);
-    let mut failed = false;
-    let mut records = Vec::new();
+    // Every `--from` is checked before the first drill starts.
+    let mut drills = Vec::new();
     for service in services.into_iter().filter(|s| !s.repositories.is_empty()) {
         let repo = match from {
             None => &service.repositories[0],
@@ -196,6 +207,12 @@ fn backup_drill(ctx: &Context, names: &[String], from: Option<&str>, json: bool)
                 None => return fail(format!("`{}` has no repository `{n}`", service.name)),
             },
         };
+        drills.push((service, repo));
+    }
+    let progress = progress(json);
+    let mut failed = false;
+    let mut records = Vec::new();
+    for (service, repo) in drills {
         match drill::drill(ctx, service, repo, &progress) {
             Ok(r) => {
                 report::after_drill(ctx, &r, &progress);
@@ -209,11 +226,7 @@ fn backup_drill(ctx: &Context, names: &[String], from: Option<&str>, json: bool)
         }
     }
     report::write_metrics(ctx, &progress);
-    progress.finish();
-    if json {
-        print::json(&records);
-    }
-    exit(failed)
+    finish(progress, json, &records, failed)
 }
 
 fn print_drill(r: &drill::DrillRecord) {
@@ -277,11 +290,7 @@ fn backup_preseed(ctx: &Context, names: &[String], json: bool) -> ExitCode {
             Err(e) => serde_json::json!({ "service": service.name, "error": e.to_string() }),
         });
     }
-    progress.finish();
-    if json {
-        print::json(&results);
-    }
-    exit(failed)
+    finish(progress, json, &results, failed)
 }
 
 fn backup_status(ctx: &Context, names: &[String], json: bool) -> ExitCode {

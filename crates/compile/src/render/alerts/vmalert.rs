@@ -2,7 +2,7 @@
 //! data source, Alertmanager as its notifier; the store scrapes it and the
 //! status page beside it checks it, so a stopped evaluator is noticed.
 
-use super::{RULES_FILE, VMALERT_PORT, endpoint_alerts, host_label};
+use super::{RULES_FILE, VMALERT_PORT, endpoint_alerts};
 use crate::fleet::{Fleet, Instance};
 use crate::nix::{Attrs, Nix, set};
 
@@ -52,27 +52,12 @@ pub(super) fn vmalert(m: &mut Attrs, fleet: &Fleet) {
 
 /// The store scrapes vmalert too: a stopped evaluator is a target down.
 fn scraped(m: &mut Attrs, fleet: &Fleet) {
-    let mut target = Attrs::new();
-    target.insert(
-        "targets".into(),
-        Nix::strs([format!("127.0.0.1:{VMALERT_PORT}")]),
-    );
-    if let Some(host) = fleet.host_of("victoriametrics") {
-        target.insert("labels".into(), host_label(host));
-    }
-    let mut job = Attrs::new();
-    job.insert("job_name".into(), Nix::str(format!("vmalert-{VMALERT}")));
-    job.insert("metrics_path".into(), Nix::str("/metrics"));
-    job.insert("static_configs".into(), Nix::list([Nix::Attrs(target)]));
-    set(
+    crate::render::service::scrape_job(
         m,
-        &[
-            "services",
-            "victoriametrics",
-            "prometheusConfig",
-            "scrape_configs",
-        ],
-        Nix::list([Nix::Attrs(job)]),
+        &format!("vmalert-{VMALERT}"),
+        format!("127.0.0.1:{VMALERT_PORT}"),
+        "/metrics",
+        fleet.host_of("victoriametrics"),
     );
 }
 
