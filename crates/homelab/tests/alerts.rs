@@ -547,24 +547,25 @@ impl Drop for Server {
     }
 }
 
-/// The generated Alertmanager configuration, run by the real Alertmanager
-/// against a relay on loopback: an alert (posted as vmalert posts them)
-/// arrives as a mail to the spec's address, after a login with the
-/// password read from its credential file. Only what cannot be the same
-/// here changes: the relay's address (no TLS on loopback), where the
-/// password file is, and a 1 s group wait instead of 30 s.
-#[test]
-fn an_alert_reaches_the_mailbox_through_the_relay() {
+/// The real Alertmanager, running family's generated configuration with a
+/// relay on loopback whose mails the test reads.
+struct LoopbackAlertmanager {
+    _server: Server,
+    port: u16,
+    mails: std::sync::mpsc::Receiver<String>,
+}
+
+/// Starts family's Alertmanager in `dir`. Only what cannot be the same here
+/// changes: the relay's address (no TLS on loopback), where the password
+/// file is, and a 1 s group wait instead of 30 s.
+fn family_alertmanager(dir: &Path) -> (Fleet, LoopbackAlertmanager) {
     let (fleet, files) = example("family");
-    let dir = tempfile::tempdir().unwrap();
-    write(&files, dir.path());
+    write(&files, dir);
     let am = fleet.instance_of("alertmanager").unwrap();
-    let file = dir
-        .path()
-        .join(format!("hosts/{}/services/alertmanager.nix", am.host));
+    let file = dir.join(format!("hosts/{}/services/alertmanager.nix", am.host));
     let mut config = eval(&file, "services.prometheus.alertmanager.configuration");
     let (smtp_port, mails) = smtp_sink();
-    let password = dir.path().join("smtp-password");
+    let password = dir.join("smtp-password");
     // Current Alertmanager trims the file's surrounding whitespace;
     // Debian's 0.25 sends it as it is, so the file here has no newline.
     std::fs::write(&password, "relay-password-for-the-test").unwrap();
@@ -579,18 +580,13 @@ fn an_alert_reaches_the_mailbox_through_the_relay() {
         password.display().to_string().into(),
     );
     config["route"]["group_wait"] = "1s".into();
-    let yml = dir.path().join("alertmanager.yml");
+    let yml = dir.join("alertmanager.yml");
     std::fs::write(&yml, config.to_string()).unwrap();
-
     let port = free_port();
-    let url = format!("http://127.0.0.1:{port}");
-    let _am = Server(
+    let server = Server(
         Command::new("prometheus-alertmanager")
             .arg(format!("--config.file={}", yml.display()))
-            .arg(format!(
-                "--storage.path={}",
-                dir.path().join("data").display()
-            ))
+            .arg(format!("--storage.path={}", dir.join("am").display()))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .arg("--cluster.listen-address=")
             .stdout(std::process::Stdio::null())
@@ -598,6 +594,23 @@ fn an_alert_reaches_the_mailbox_through_the_relay() {
             .spawn()
             .expect("prometheus-alertmanager runs"),
     );
+    let am = LoopbackAlertmanager {
+        _server: server,
+        port,
+        mails,
+    };
+    (fleet, am)
+}
+
+/// The generated Alertmanager configuration, run by the real Alertmanager
+/// against a relay on loopback: an alert (posted as vmalert posts them)
+/// arrives as a mail to the spec's address, after a login with the
+/// password read from its credential file.
+#[test]
+fn an_alert_reaches_the_mailbox_through_the_relay() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_fleet, am) = family_alertmanager(dir.path());
+    let url = format!("http://127.0.0.1:{}", am.port);
     // Post until Alertmanager is up.
     let posted = (0..100).any(|_| {
         let ok = Command::new("amtool")
@@ -619,7 +632,8 @@ fn an_alert_reaches_the_mailbox_through_the_relay() {
         ok
     });
     assert!(posted, "Alertmanager did not take the alert");
-    let mail = mails
+    let mail = am
+        .mails
         .recv_timeout(std::time::Duration::from_secs(60))
         .expect("a mail within a minute");
     assert!(mail.contains("MAIL FROM:<family@example.org>"), "{mail}");
@@ -682,47 +696,11 @@ fn post(port: u16, path: &str, body: &str) -> bool {
 /// `for: 1m`.
 #[test]
 fn a_degraded_pool_is_mailed_through_vmalert_and_alertmanager() {
-    let (fleet, files) = example("family");
     let dir = tempfile::tempdir().unwrap();
-    write(&files, dir.path());
-    let am = fleet.instance_of("alertmanager").unwrap();
-    let file = dir
-        .path()
-        .join(format!("hosts/{}/services/alertmanager.nix", am.host));
-    let mut config = eval(&file, "services.prometheus.alertmanager.configuration");
-    let (smtp_port, mails) = smtp_sink();
-    let password = dir.path().join("smtp-password");
-    std::fs::write(&password, "relay-password-for-the-test").unwrap();
-    let global = config["global"].as_object_mut().unwrap();
-    global.insert(
-        "smtp_smarthost".into(),
-        format!("127.0.0.1:{smtp_port}").into(),
-    );
-    global.insert("smtp_require_tls".into(), false.into());
-    global.insert(
-        "smtp_auth_password_file".into(),
-        password.display().to_string().into(),
-    );
-    config["route"]["group_wait"] = "1s".into();
-    let yml = dir.path().join("alertmanager.yml");
-    std::fs::write(&yml, config.to_string()).unwrap();
+    let (fleet, am) = family_alertmanager(dir.path());
+    let am_port = am.port;
     let quiet = || std::process::Stdio::null();
-
-    let (am_port, vm_port, vmalert_port) = (free_port(), free_port(), free_port());
-    let _am = Server(
-        Command::new("prometheus-alertmanager")
-            .arg(format!("--config.file={}", yml.display()))
-            .arg(format!(
-                "--storage.path={}",
-                dir.path().join("am").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{am_port}"))
-            .arg("--cluster.listen-address=")
-            .stdout(quiet())
-            .stderr(quiet())
-            .spawn()
-            .expect("prometheus-alertmanager runs"),
-    );
+    let (vm_port, vmalert_port) = (free_port(), free_port());
     let _vm = Server(
         Command::new("victoria-metrics")
             .arg(format!(
@@ -759,7 +737,7 @@ fn a_degraded_pool_is_mailed_through_vmalert_and_alertmanager() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(150);
     let mail = loop {
         post(vm_port, "/api/v1/import/prometheus", sample);
-        if let Ok(m) = mails.recv_timeout(std::time::Duration::from_secs(5)) {
+        if let Ok(m) = am.mails.recv_timeout(std::time::Duration::from_secs(5)) {
             break m;
         }
         assert!(
