@@ -3,33 +3,13 @@
 //! checks clean with either provider; each way to get it wrong is a
 //! diagnostic of its own (the bad-spec corpus pins their positions).
 
-const BASE: &str = r#"[homelab]
-name = "home"
-domain = "example.org"
-timezone = "Europe/Prague"
-admin_email = "admin@example.org"
-admin_keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEBTIGiXnUDiGk9cY1PIrmdVLGAqMXOkUmnI4w2GTgRN me@laptop"]
+#[path = "support/sso_server.rs"]
+#[macro_use]
+mod sso_server;
 
-[hosts.server]
-address = "192.168.1.10"
-ram_gb = 32
-
-[hosts.server.boot]
-disk = "/dev/disk/by-id/nvme-server"
-
-[hosts.server.pools.tank]
-mode = "mirror"
-disks = ["/dev/disk/by-id/ata-A", "/dev/disk/by-id/ata-B"]
-size = "4T"
-
-[access.proxy]
-dns_provider = "cloudflare"
-credentials_secret = "acme-dns"
-
-[backup]
-repository = "s3:https://s3.example.org/home"
-password_secret = "restic-password"
-
+const BASE: &str = concat!(
+    sso_server_spec!(),
+    r#"
 [services.immich]
 groups = ["family"]
 
@@ -37,7 +17,8 @@ groups = ["family"]
 groups = ["admin"]
 
 [services.victoriametrics]
-"#;
+"#
+);
 
 fn spec(provider: &str, sso: &str) -> String {
     format!("{BASE}\n[services.{provider}]\n\n[access.sso]\n{sso}")

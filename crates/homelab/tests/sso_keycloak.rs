@@ -13,33 +13,13 @@ mod keycloak;
 use compile::nix::{Attrs, Nix, print};
 use std::process::Command;
 
-const SPEC: &str = r#"[homelab]
-name = "home"
-domain = "example.org"
-timezone = "Europe/Prague"
-admin_email = "admin@example.org"
-admin_keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEBTIGiXnUDiGk9cY1PIrmdVLGAqMXOkUmnI4w2GTgRN me@laptop"]
+#[path = "support/sso_server.rs"]
+#[macro_use]
+mod sso_server;
 
-[hosts.server]
-address = "192.168.1.10"
-ram_gb = 32
-
-[hosts.server.boot]
-disk = "/dev/disk/by-id/nvme-server"
-
-[hosts.server.pools.tank]
-mode = "mirror"
-disks = ["/dev/disk/by-id/ata-A", "/dev/disk/by-id/ata-B"]
-size = "4T"
-
-[access.proxy]
-dns_provider = "cloudflare"
-credentials_secret = "acme-dns"
-
-[backup]
-repository = "s3:https://s3.example.org/home"
-password_secret = "restic-password"
-
+const SPEC: &str = concat!(
+    sso_server_spec!(),
+    r#"
 [services.keycloak]
 [services.grafana]
 [services.mealie]
@@ -52,7 +32,8 @@ provider = "keycloak"
 [access.sso.groups]
 admin = ["jan"]
 family = ["jan", "eva"]
-"#;
+"#
+);
 
 fn module(files: &[compile::render::File], path: &str) -> Attrs {
     files
