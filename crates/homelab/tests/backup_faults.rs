@@ -189,38 +189,8 @@ fn scratch_space_too_small_is_measured_before_restoring() {
 fn an_sftp_repository_whose_host_is_down() {
     let h = seeded();
     let dir = h.root_path("/etc/test-ssh");
-    std::fs::create_dir_all(&dir).unwrap();
-    for (key, t) in [("host", "ed25519"), ("client", "ed25519")] {
-        let ok = Command::new("ssh-keygen")
-            .args(["-q", "-t", t, "-N", "", "-f"])
-            .arg(dir.join(key))
-            .status()
-            .unwrap();
-        assert!(ok.success());
-    }
-    std::fs::copy(dir.join("client.pub"), dir.join("authorized_keys")).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    std::fs::write(
-        dir.join("sshd_config"),
-        format!(
-            "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host\nAuthorizedKeysFile {d}/authorized_keys\n\
-             PidFile {d}/sshd.pid\nUsePAM no\nStrictModes no\nPermitRootLogin prohibit-password\n\
-             PasswordAuthentication no\nSubsystem sftp internal-sftp\n",
-            d = dir.display()
-        ),
-    )
-    .unwrap();
-    std::fs::create_dir_all("/run/sshd").unwrap();
-    let mut sshd = Command::new(which("sshd"))
-        .args(["-D", "-e", "-f"])
-        .arg(dir.join("sshd_config"))
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut sshd = host::sshd(&dir);
+    let port = sshd.port;
     // restic calls `ssh`: this one knows the test's key and port.
     std::fs::write(
         dir.join("ssh_config"),
@@ -240,12 +210,6 @@ fn an_sftp_repository_whose_host_is_down() {
             dir.display()
         ),
     );
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
     let mut plan = h.plan_json();
     plan["services"][0]["repositories"][0]["url"] = format!(
         "sftp://root@127.0.0.1:{port}/{}",
@@ -256,8 +220,7 @@ fn an_sftp_repository_whose_host_is_down() {
     let (code, out, err) = h.homelab(&["backup", "run"]);
     assert_eq!(code, 0, "backup over SFTP while the host is up: {out}{err}");
 
-    sshd.kill().unwrap();
-    sshd.wait().unwrap();
+    sshd.stop();
     let before = live(&h);
     let (code, stdout, stderr) = h.homelab(&["backup", "run"]);
     assert_eq!(code, 1, "{stdout}{stderr}");
@@ -329,9 +292,7 @@ fn a_restore_whose_service_stays_unhealthy_puts_the_old_data_back() {
     h.sql("app", "delete from notes where id > 10");
     let before = live(&h);
     let mut plan = h.plan_json();
-    let unhealthy = host::unhealthy_port();
-    plan["services"][0]["health"]["url"] = format!("http://127.0.0.1:{unhealthy}/health").into();
-    plan["services"][0]["health"]["timeout_seconds"] = 1.into();
+    host::make_unhealthy(&mut plan, 1);
     h.write_plan(plan);
     let (code, _, stderr) = h.homelab(&["restore", "app"]);
     assert_eq!(code, 1, "{stderr}");
@@ -359,11 +320,9 @@ fn a_restore_killed_half_way_is_undone_by_the_next_one() {
     std::fs::write(h.root_path("/var/lib/app/config.toml"), "newer\n").unwrap();
     let original = live(&h);
     let mut plan = h.plan_json();
-    let unhealthy = host::unhealthy_port();
-    plan["services"][0]["health"]["url"] = format!("http://127.0.0.1:{unhealthy}/health").into();
     // Long enough that the kill, not the probe's timeout, ends this
     // restore on a loaded machine; the kill comes as soon as it probes.
-    plan["services"][0]["health"]["timeout_seconds"] = 600.into();
+    host::make_unhealthy(&mut plan, 600);
     h.write_plan(plan);
     let mut child = h
         .homelab_cmd(&["restore", "app"])

@@ -128,9 +128,7 @@ fn a_failure_after_the_data_was_replaced_rolls_the_dataset_back() {
     let before = tree(&data);
     let mut plan = h.plan_json();
     plan["services"][0]["paths"][0]["dataset"] = "tank/app".into();
-    let unhealthy = host::unhealthy_port();
-    plan["services"][0]["health"]["url"] = format!("http://127.0.0.1:{unhealthy}/health").into();
-    plan["services"][0]["health"]["timeout_seconds"] = 1.into();
+    host::make_unhealthy(&mut plan, 1);
     h.write_plan(plan);
     let (code, _, stderr) = h.homelab(&["restore", "app"]);
     assert_eq!(code, 1, "{stderr}");

@@ -337,6 +337,15 @@ pub fn unhealthy_port() -> u16 {
     serve_status("503 Service Unavailable")
 }
 
+/// Points the first service's health probe of a plan at
+/// [`unhealthy_port`], giving the restored service `timeout_seconds`.
+pub fn make_unhealthy(plan: &mut Value, timeout_seconds: u32) {
+    let unhealthy = unhealthy_port();
+    let health = &mut plan["services"][0]["health"];
+    health["url"] = format!("http://127.0.0.1:{unhealthy}/health").into();
+    health["timeout_seconds"] = timeout_seconds.into();
+}
+
 fn serve_status(status: &'static str) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -384,4 +393,77 @@ pub fn tree(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
         walk(dir, dir, &mut out);
     }
     out
+}
+
+/// A real sshd on 127.0.0.1:<port> that lets the test's key (`<dir>/client`)
+/// in as root, with SFTP.
+pub struct Sshd {
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl Sshd {
+    /// Stops it now, as a host that goes down.
+    pub fn stop(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn sshd(dir: &Path) -> Sshd {
+    std::fs::create_dir_all(dir).unwrap();
+    for key in ["host", "client"] {
+        let ok = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(dir.join(key))
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+    std::fs::copy(dir.join("client.pub"), dir.join("authorized_keys")).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    std::fs::write(
+        dir.join("sshd_config"),
+        format!(
+            "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host\nAuthorizedKeysFile {d}/authorized_keys\n\
+             PidFile {d}/sshd.pid\nUsePAM no\nStrictModes no\nPermitRootLogin prohibit-password\n\
+             PasswordAuthentication no\nSubsystem sftp internal-sftp\n",
+            d = dir.display()
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir_all("/run/sshd").unwrap();
+    let child = Command::new(which_sshd())
+        .args(["-D", "-e", "-f"])
+        .arg(dir.join("sshd_config"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Sshd { child, port }
+}
+
+/// sshd by its full path, as sshd requires to re-execute itself.
+fn which_sshd() -> String {
+    let out = Command::new("sh")
+        .args(["-c", "command -v sshd"])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
