@@ -31,17 +31,8 @@ pub fn infrastructure(fleet: &Fleet, host: &HostPlan) -> Attrs {
     }
     if host.runs("postgresql") {
         set(&mut m, &["services", "postgresql", "enable"], true);
-        set(&mut m, &["services", "postgresqlBackup", "enable"], true);
-        set(
-            &mut m,
-            &["services", "postgresqlBackup", "compression"],
-            "zstd",
-        );
-        set(
-            &mut m,
-            &["services", "postgresqlBackup", "startAt"],
-            "*-*-* 01:15:00",
-        );
+        // No `services.postgresqlBackup`: `homelab backup run` dumps each
+        // database right before its files, at one point in time.
     }
     super::replication::contribute(&mut m, fleet, host);
     super::datasets::private_root(&mut m, fleet, host);

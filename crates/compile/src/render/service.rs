@@ -280,9 +280,4 @@ fn database(m: &mut Attrs, i: &Instance) {
             Nix::list([Nix::Attrs(user)]),
         );
     }
-    set(
-        m,
-        &["services", "postgresqlBackup", "databases"],
-        Nix::strs([db.as_str()]),
-    );
 }
