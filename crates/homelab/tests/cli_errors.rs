@@ -840,3 +840,35 @@ homelab.toml: 1 error, 0 warnings
     let (code, _, _) = run(&spec, &["build"]);
     assert_eq!(code, 1);
 }
+
+/// Every operating command that reads a host plan says which file it could
+/// not read and where a plan comes from, exits 2 and writes nothing.
+#[test]
+fn an_operating_command_without_its_plan_says_where_plans_come_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("missing/plan.json");
+    let plan = plan.to_str().unwrap();
+    for args in [
+        vec!["backup", "run", "--plan", plan],
+        vec!["backup", "drill", "--all", "--plan", plan],
+        vec!["backup", "preseed", "--plan", plan],
+        vec!["backup", "status", "--plan", plan],
+        vec!["restore", "app", "--plan", plan],
+    ] {
+        let (code, out, err) = run_in(dir.path(), &args);
+        assert_eq!(code, 2, "{args:?}: {out}{err}");
+        assert!(
+            err.contains(&format!("cannot read the host plan {plan}")),
+            "{args:?}: {err}"
+        );
+        assert!(
+            err.contains("`homelab build` writes hosts/<host>/plan.json"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "{args:?} wrote"
+        );
+    }
+}
