@@ -206,6 +206,15 @@ fn the_grammar_reads_nested_types_and_drops_remarks() {
             Type::AttrsOf(Box::new(Type::Bool))
         ])
     );
+    // The index's own form names no coercion function.
+    assert_eq!(
+        Type::parse("coercedTo (listOf str) (attrsOf bool)"),
+        Type::parse("coercedTo (listOf str) f (attrsOf bool)")
+    );
+    assert_eq!(
+        Type::parse("nullOr (coercedTo path str)"),
+        Type::NullOr(Box::new(Type::OneOf(vec![Type::Path, Type::Str])))
+    );
     assert!(matches!(
         Type::parse("listOf (str checked against names)"),
         Type::Unchecked(_)

@@ -6,7 +6,7 @@
 //! `anything`, `ints.between A B`, `ints.positive`, `ints.unsigned`,
 //! `strMatching "re"`, `separatedString "s"`, `enum [ "a" "b" ]`,
 //! `listOf T`, `attrsOf T`, `lazyAttrsOf T`, `nullOr T`, `either T T`,
-//! `oneOf [ T T ]`, `coercedTo T f T`, `submodule`, `format:yaml`, … with
+//! `oneOf [ T T ]`, `coercedTo T T` (or `coercedTo T f T`), `submodule`, `format:yaml`, … with
 //! nested types parenthesised. Older files are less regular (`bool
 //! (mkEnableOption)`, `types.str`, `boolean`): a trailing remark in
 //! parentheses is dropped, and whatever still does not parse is
@@ -251,6 +251,15 @@ impl Parser {
         (self.next()? == tok).then_some(())
     }
 
+    /// Whether a type may end here: at the end of the text, a closing
+    /// bracket, or the next argument of an enclosing `either`/`oneOf`.
+    fn ends_a_type(&self) -> bool {
+        match self.peek() {
+            None | Some(")" | "]") => true,
+            Some(w) => w == "(" || is_type_word(w),
+        }
+    }
+
     /// A parenthesised remark that closes at the end of the text.
     fn rest_is_remark(&self) -> bool {
         self.toks.last().is_some_and(|t| t == ")")
@@ -345,13 +354,20 @@ impl Parser {
             }
             "coercedTo" => {
                 let from = self.ty()?;
-                // The coercion function, by name or as a remark.
-                if self.peek() == Some("(") {
-                    self.skip_group()?;
+                // The index writes `coercedTo FROM TO`; older files name the
+                // coercion function between them, by name or as a remark.
+                let at = self.at;
+                if let Some(to) = self.ty().filter(|_| self.ends_a_type()) {
+                    Type::OneOf(vec![from, to])
                 } else {
-                    self.next()?;
+                    self.at = at;
+                    if self.peek() == Some("(") {
+                        self.skip_group()?;
+                    } else {
+                        self.next()?;
+                    }
+                    Type::OneOf(vec![from, self.ty()?])
                 }
-                Type::OneOf(vec![from, self.ty()?])
             }
             w if w.starts_with("format:") => Type::Anything,
             _ => return None,
