@@ -5,7 +5,7 @@
 
   # The nixpkgs revision nixos-options/release.json pins (the one the
   # option facts were read from and generated flakes use).
-  inputs.nixpkgs.url = "github:NixOS/nixpkgs/2680ad0cfc17b68f4b56f5a7788c78040563105c";
+  inputs.nixpkgs.url = "github:NixOS/nixpkgs/4aa6836a648ca76c68866decf0c8965e36ec2a3b";
 
   outputs =
     { self, nixpkgs }:

@@ -57,6 +57,12 @@ impl Release {
     }
 }
 
+/// The `system.stateVersion` of a host: the release it was installed with
+/// when the spec fixes one, the pinned release otherwise.
+pub(crate) fn state_version(fixed: Option<&str>) -> &str {
+    fixed.unwrap_or(&release().nixpkgs.version)
+}
+
 /// Whether `s` is a NixOS release number (`25.11`, `24.05`).
 pub(crate) fn is_release_number(s: &str) -> bool {
     let Some((year, month)) = s.split_once('.') else {

@@ -175,6 +175,34 @@ fn every_option_path_is_in_the_index() {
     );
 }
 
+/// The index records `"module": null` for a module the pinned nixpkgs does
+/// not have; an entry built on one would fail evaluation on the user's machine.
+#[test]
+fn every_entry_uses_a_module_the_pinned_release_has() {
+    let mut missing = Vec::new();
+    for (name, e) in catalog() {
+        let Some(file) = &e.options_file else {
+            continue;
+        };
+        let path = index_dirs()[0].join(file);
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        // `boot.zfs / services.zfs`: one file may hold several option trees.
+        let declared = json["module"].as_str().unwrap_or("");
+        let covered = declared
+            .split(" / ")
+            .any(|m| !m.is_empty() && (e.module == m || e.module.starts_with(&format!("{m}."))));
+        if !covered {
+            missing.push(format!("{name}: {} (index: {})", e.module, json["module"]));
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "entries whose module the pinned nixpkgs lacks:\n{}",
+        missing.join("\n")
+    );
+}
+
 /// The table of shipped entries in `docs/catalog.md`, as the catalog
 /// says it is.
 fn entries_table() -> String {

@@ -131,6 +131,86 @@ fn every_flake_input_is_pinned_to_the_release_commit() {
     }
 }
 
+/// The commits an index file was read at: its main source and every extra
+/// source, each with the repository it names.
+fn read_at(file: &Value) -> Vec<(String, String, String)> {
+    let main = &file["source"];
+    let mut sources = vec![main];
+    if let Some(extra) = file["extra_sources"].as_array() {
+        sources.extend(extra);
+    }
+    sources
+        .into_iter()
+        .map(|s| {
+            let field = |k: &str| s[k].as_str().unwrap_or("").to_string();
+            let repo = s["repo"].as_str().or(main["repo"].as_str()).unwrap_or("");
+            (repo.to_string(), field("path"), field("commit"))
+        })
+        .collect()
+}
+
+#[test]
+fn the_option_facts_and_the_generated_flake_describe_one_nixpkgs_revision() {
+    let release = release();
+    let dir = tempfile::tempdir().unwrap();
+    build("family", dir.path());
+    let inputs = eval(&format!(
+        "(import {}/flake.nix).inputs",
+        dir.path().display()
+    ));
+    let url = inputs["nixpkgs"]["url"].as_str().unwrap();
+    let pin = url.strip_prefix("github:NixOS/nixpkgs/").unwrap();
+    let snapshot = &release["nixpkgs"]["snapshot"];
+    let (snapshot_repo, holds) = (
+        snapshot["repo"].as_str().unwrap(),
+        snapshot["holds"].as_str().unwrap(),
+    );
+    let excused = release["nixpkgs"]["outside_snapshot"].as_object().unwrap();
+    // Flake inputs other than nixpkgs are read at their own pinned commits.
+    let input_commit = |repo: &str| {
+        release["inputs"]
+            .as_object()
+            .unwrap()
+            .values()
+            .find(|i| i["repo"] == repo)
+            .map(|i| i["commit"].as_str().unwrap().to_string())
+    };
+    let index = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../nixos-options");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&index)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .filter(|p| !p.ends_with("release.json"))
+        .collect();
+    files.sort();
+    assert!(files.len() > 80, "{}", files.len());
+    let mut wrong = Vec::new();
+    for path in &files {
+        let name = path.file_name().unwrap().to_str().unwrap();
+        let file: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        for (repo, source, commit) in read_at(&file) {
+            let fine = match input_commit(&repo) {
+                Some(input) => commit == input,
+                None if excused.contains_key(name) => !source.starts_with(holds),
+                None => repo == snapshot_repo && source.starts_with(holds) && commit == pin,
+            };
+            if !fine {
+                wrong.push(format!("{name}: {repo}:{source} @ {commit}"));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "index files not read at the pinned nixpkgs {pin} (or their input's commit):\n{}",
+        wrong.join("\n")
+    );
+    // An excuse names a file that exists and says why.
+    for (name, why) in excused {
+        assert!(index.join(name).exists(), "{name}");
+        assert!(!why.as_str().unwrap().is_empty(), "{name}");
+    }
+}
+
 /// The root file system each disko.nix declares: `ext4` or `zfs`.
 fn root_fs(disko: &Value) -> &'static str {
     let parts = &disko["disko"]["devices"]["disk"]["boot"]["content"]["partitions"];

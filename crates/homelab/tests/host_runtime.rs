@@ -185,12 +185,19 @@ fn homepage_lists_each_group_once() {
 #[test]
 fn no_tmpfiles_rule_repeats_the_modules_own() {
     let (_, files) = example("family");
-    // radarr and sonarr create their dataDir 0700 themselves, nextcloud
-    // its home 0750.
-    for svc in ["radarr", "sonarr", "nextcloud"] {
+    // radarr creates its dataDir 0700 itself, nextcloud its home 0750.
+    for svc in ["radarr", "nextcloud"] {
         let nix = text(&files, &format!("hosts/server/services/{svc}.nix"));
         assert!(!nix.contains("tmpfiles"), "{svc}:\n{nix}");
     }
+    // sonarr has no rule of its own at the pinned nixpkgs: its dataset
+    // gets one, owned by sonarr.
+    let sonarr = text(&files, "hosts/server/services/sonarr.nix");
+    assert!(
+        sonarr.contains("\"/var/lib/sonarr/.config/NzbDrone\".d"),
+        "{sonarr}"
+    );
+    assert!(sonarr.contains("user = \"sonarr\""), "{sonarr}");
     // jellyfin creates dataDir and cacheDir; the metadata dataset below
     // dataDir is the tool's own and keeps its rule.
     let jellyfin = text(&files, "hosts/server/services/jellyfin.nix");
@@ -208,5 +215,55 @@ fn an_idle_replica_asks_for_no_key() {
     assert!(!fleet.secrets.contains_key("replication-ssh-key"));
     for f in render(&fleet) {
         assert!(!f.text().contains("syncoid"), "{}", f.path);
+    }
+}
+
+/// The nuc example with its host fixed at an installed release.
+fn nuc_installed_at(release: &str) -> Vec<File> {
+    let spec = compile::examples::get("nuc").unwrap().replace(
+        "[hosts.nuc-server.boot]",
+        &format!("state_version = \"{release}\"\n\n[hosts.nuc-server.boot]"),
+    );
+    let (fleet, _) = compile::compile(&spec).expect("the nuc example compiles");
+    render(&fleet)
+}
+
+#[test]
+fn state_directories_follow_the_release_a_host_was_installed_with() {
+    // Seerr moved its state at 26.05, Vaultwarden at 24.11; the dataset
+    // must be where the module puts the directory on that host.
+    for (release, seerr, vaultwarden) in [
+        ("26.11", "/var/lib/private/seerr", "/var/lib/vaultwarden"),
+        (
+            "24.11",
+            "/var/lib/private/jellyseerr",
+            "/var/lib/vaultwarden",
+        ),
+        (
+            "24.05",
+            "/var/lib/private/jellyseerr",
+            "/var/lib/bitwarden_rs",
+        ),
+    ] {
+        let files = nuc_installed_at(release);
+        let requests = text(&files, "hosts/nuc-server/services/jellyseerr.nix");
+        assert!(
+            requests.contains(&format!("mountpoint = \"{seerr}\";")),
+            "{release}:\n{requests}"
+        );
+        // The module under its current name, not the renamed alias.
+        assert!(
+            requests.contains("    seerr = {\n      enable = true;"),
+            "{requests}"
+        );
+        let vault = text(&files, "hosts/nuc-server/services/vaultwarden.nix");
+        assert!(
+            vault.contains(&format!("mountpoint = \"{vaultwarden}\";")),
+            "{release}:\n{vault}"
+        );
+        assert!(
+            vault.contains(&format!("DATA_FOLDER = \"{vaultwarden}\";")),
+            "{release}:\n{vault}"
+        );
     }
 }

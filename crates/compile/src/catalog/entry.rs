@@ -233,6 +233,30 @@ pub struct State {
     /// dataset: the renderer adds no rule that would repeat or contradict it.
     #[serde(default)]
     pub(crate) module_creates: bool,
+    /// Where the module kept the directory on hosts installed before a
+    /// release: modules move state only for new installs, gated on
+    /// `system.stateVersion`.
+    pub(crate) path_before: Option<PathBefore>,
+}
+
+/// The older location of a state directory, for hosts whose
+/// `system.stateVersion` is older than `release`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PathBefore {
+    pub(crate) release: String,
+    pub(crate) path: String,
+}
+
+impl State {
+    /// The directory on a host with this `system.stateVersion` (`YY.MM`,
+    /// which orders as text).
+    pub(crate) fn path_at(&self, state_version: &str) -> &str {
+        match &self.path_before {
+            Some(b) if state_version < b.release.as_str() => &b.path,
+            _ => &self.path,
+        }
+    }
 }
 
 fn default_recordsize() -> String {

@@ -76,9 +76,12 @@ fn dir(s: &ServiceSpec, host: &Host, st: &State) -> DataDir {
     let pool = o
         .and_then(|o| o.pool.as_ref().map(|p| p.value.clone()))
         .or_else(|| host.pools.first().map(|p| p.name.value.clone()));
+    let state_version = host.state_version.as_ref().map(|v| v.value.as_str());
     DataDir {
         state: st.name.clone(),
-        path: st.path.clone(),
+        path: st
+            .path_at(crate::release::state_version(state_version))
+            .to_string(),
         class: o
             .and_then(|o| o.class.as_ref().map(|c| c.value))
             .unwrap_or(st.class),

@@ -23,10 +23,8 @@ in
 /// The host's `system.stateVersion`: the release it was installed with
 /// when the spec says so, else the pinned release (a new install).
 pub(crate) fn state_version(host: &HostPlan) -> String {
-    match &host.spec.state_version {
-        Some(v) => v.value.clone(),
-        None => crate::release::release().nixpkgs.version.clone(),
-    }
+    let fixed = host.spec.state_version.as_ref().map(|v| v.value.as_str());
+    crate::release::state_version(fixed).to_string()
 }
 
 /// Address ranges never banned by fail2ban: loopback, the home network

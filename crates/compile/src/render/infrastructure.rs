@@ -71,6 +71,11 @@ fn zfs(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
     if !pools.is_empty() {
         set(m, &["boot", "zfs", "extraPools"], Nix::strs(pools.clone()));
     }
+    // Never import a pool another system still holds: the module's default
+    // from stateVersion 26.11, and for older hosts (default `true`, with a
+    // warning) safe too, as their pools were last imported under their own
+    // `networking.hostId`.
+    set(m, &["boot", "zfs", "forceImportRoot"], false);
     // The root pool is imported at boot as `/`; it is scrubbed all the same.
     let mut scrubbed = pools;
     if host

@@ -37,8 +37,10 @@ pub fn gateway(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
         &["httpAddress"],
         Nix::str(format!("http://127.0.0.1:{GATEWAY_PORT}")),
     );
-    // Caddy is in front: X-Forwarded-* and X-Real-IP are its.
+    // Caddy is in front, on this host: X-Forwarded-* and X-Real-IP are its,
+    // and nobody else's are believed.
     at(m, &["reverseProxy"], Nix::Bool(true));
+    at(m, &["trustedProxyIP"], Nix::strs(["127.0.0.1"]));
     at(m, &["setXauthrequest"], Nix::Bool(true));
     // Groups decide who gets through, not e-mail domains.
     at(m, &["email", "domains"], Nix::strs(["*"]));
