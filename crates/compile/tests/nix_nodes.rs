@@ -179,3 +179,49 @@ proptest! {
         prop_assert_eq!(eval_json(&with("pkgs", &Nix::Attrs(pkgs), &value)), serde_json::json!(expected));
     }
 }
+
+#[test]
+fn a_module_names_a_value_once_and_uses_it_in_its_body() {
+    let mut body = Attrs::new();
+    set(
+        &mut body,
+        &["a"],
+        Nix::Interp(vec![
+            Nix::select("standIns", Vec::<String>::new()),
+            Nix::str("/x"),
+        ]),
+    );
+    set(
+        &mut body,
+        &["b"],
+        Nix::select("standIns", Vec::<String>::new()),
+    );
+    let module = Nix::module_with(vec![("standIns".into(), Nix::raw("pkgs.hello"))], body);
+    let text = print(&module);
+    assert_eq!(
+        text,
+        r#"{ config, lib, pkgs, ... }:
+let
+  standIns = pkgs.hello;
+in
+{
+  a = "${standIns}/x";
+  b = standIns;
+}
+"#
+    );
+    // Applied to a stand-in `pkgs`, the binding reaches both attributes.
+    let applied = format!(
+        "({}) {{ config = {{ }}; lib = {{ }}; pkgs = {{ hello = \"/h\"; }}; }}",
+        text.trim_end()
+    );
+    assert_eq!(
+        eval_json(&applied),
+        serde_json::json!({ "a": "/h/x", "b": "/h" })
+    );
+    // No bindings: the plain module.
+    assert_eq!(
+        Nix::module_with(vec![], Attrs::new()),
+        Nix::module(Attrs::new())
+    );
+}

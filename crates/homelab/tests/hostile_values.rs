@@ -117,6 +117,10 @@ fn scripts(v: &Nix, out: &mut Vec<Vec<Vec<Word>>>) {
         Nix::List(items) => items.iter().for_each(|i| scripts(i, out)),
         Nix::Attrs(a) => a.values().for_each(|i| scripts(i, out)),
         Nix::Lambda { body, .. } => scripts(body, out),
+        Nix::Let { bindings, body } => {
+            bindings.iter().for_each(|(_, b)| scripts(b, out));
+            scripts(body, out);
+        }
         Nix::Call { args, .. } => args.iter().for_each(|i| scripts(i, out)),
         _ => {}
     }

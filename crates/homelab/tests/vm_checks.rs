@@ -161,9 +161,19 @@ fn every_secret_of_a_host_is_a_stand_in_in_its_vm() {
             let vm = examples::text(&files, &format!("{dir}/vm.nix"));
             let made = examples::text(&files, &format!("{dir}/vm-secrets.nix"));
             let secrets = compile::render::vm::host_secrets(&fleet, host);
+            // The stand-ins are built once and named.
+            if !secrets.is_empty() {
+                assert!(
+                    vm.contains("let\n  standIns = pkgs.callPackage ./vm-secrets.nix { };\nin\n"),
+                    "{vm}"
+                );
+                assert_eq!(vm.matches("callPackage").count(), 1, "{vm}");
+            } else {
+                assert!(!vm.contains("standIns"), "{vm}");
+            }
             for s in &secrets {
                 let stand_in = format!(
-                    "{}.file = lib.mkForce \"${{pkgs.callPackage ./vm-secrets.nix {{ }}}}/{}.age\";",
+                    "{}.file = lib.mkForce \"${{standIns}}/{}.age\";",
                     s.name, s.name
                 );
                 assert!(vm.contains(&stand_in), "{example}: {stand_in} not in\n{vm}");

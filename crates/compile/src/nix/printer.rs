@@ -91,7 +91,24 @@ fn write_value(out: &mut String, value: &Nix, depth: usize) {
                 write_operand(out, arg, depth);
             }
         }
+        Nix::Let { bindings, body } => write_let(out, bindings, body, depth),
     }
+}
+
+/// `let` with one binding a line, `in` at the depth of the body.
+fn write_let(out: &mut String, bindings: &[(String, Nix)], body: &Nix, depth: usize) {
+    out.push_str("let\n");
+    for (name, value) in bindings {
+        out.push_str(&INDENT.repeat(depth + 1));
+        push_attr_name(out, name);
+        out.push_str(" = ");
+        write_value(out, value, depth + 1);
+        out.push_str(";\n");
+    }
+    out.push_str(&INDENT.repeat(depth));
+    out.push_str("in\n");
+    out.push_str(&INDENT.repeat(depth));
+    write_value(out, body, depth);
 }
 
 /// An operand of an application or a `+`: parenthesised unless it is one
@@ -116,6 +133,7 @@ fn is_atom(v: &Nix) -> bool {
         Nix::Call { .. }
         | Nix::Apply { .. }
         | Nix::Lambda { .. }
+        | Nix::Let { .. }
         | Nix::Float(_)
         | Nix::Concat(_) => false,
         _ => true,

@@ -63,6 +63,12 @@ pub enum Nix {
     /// A shell script, one line per command; values in it are quoted with
     /// `lib.escapeShellArg` (see [`super::shell`]).
     Script(Vec<super::shell::Line>),
+    /// `let name = value; … in body`: a value computed once and named, where
+    /// the body would otherwise repeat it.
+    Let {
+        bindings: Vec<(String, Nix)>,
+        body: Box<Nix>,
+    },
 }
 
 impl Nix {
@@ -93,6 +99,25 @@ impl Nix {
             ellipsis: true,
             at: None,
             body: Box::new(Nix::Attrs(body)),
+        }
+    }
+
+    /// A NixOS module whose body names values first:
+    /// `{ config, lib, pkgs, ... }: let … in body`.
+    pub fn module_with(bindings: Vec<(String, Nix)>, body: Attrs) -> Nix {
+        match Nix::module(body) {
+            Nix::Lambda {
+                formals,
+                ellipsis,
+                at,
+                body,
+            } if !bindings.is_empty() => Nix::Lambda {
+                formals,
+                ellipsis,
+                at,
+                body: Box::new(Nix::Let { bindings, body }),
+            },
+            module => module,
         }
     }
 

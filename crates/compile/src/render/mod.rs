@@ -66,6 +66,10 @@ impl File {
         match &self.value {
             Nix::Lambda { body, .. } => match body.as_ref() {
                 Nix::Attrs(a) => Some(a),
+                Nix::Let { body, .. } => match body.as_ref() {
+                    Nix::Attrs(a) => Some(a),
+                    _ => None,
+                },
                 _ => None,
             },
             Nix::Attrs(a) if self.path.starts_with("hosts/") => Some(a),
@@ -179,7 +183,7 @@ fn host_files(fleet: &Fleet, host: &HostPlan) -> Vec<File> {
     files.push(plan_file(fleet, host, &dir));
     files.push(File::tool(
         format!("{dir}/vm.nix"),
-        Nix::module(vm::module(fleet, host)),
+        Nix::module_with(vm::bindings(fleet, host), vm::module(fleet, host)),
     ));
     files.push(vm_secrets::file(fleet, host));
     files.push(vm_test::file(

@@ -161,16 +161,29 @@ fn stand_in_secrets(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
     }
 }
 
-/// `"${pkgs.callPackage ./vm-secrets.nix { }}/<file>"`.
+/// The name `vm.nix` gives the stand-in secrets, built once.
+const STAND_INS: &str = "standIns";
+
+/// What `vm.nix` names before its body, when the host has secrets:
+/// `standIns = pkgs.callPackage ./vm-secrets.nix { };`.
+pub(crate) fn bindings(fleet: &Fleet, host: &HostPlan) -> Vec<(String, Nix)> {
+    if host_secrets(fleet, host).is_empty() {
+        return Vec::new();
+    }
+    let build = Nix::call(
+        "pkgs.callPackage",
+        vec![
+            Nix::Path(format!("./{SECRETS_FILE}")),
+            Nix::Attrs(Attrs::new()),
+        ],
+    );
+    vec![(STAND_INS.to_string(), build)]
+}
+
+/// `"${standIns}/<file>"`.
 fn stand_in_path(file: &str) -> Nix {
     Nix::Interp(vec![
-        Nix::call(
-            "pkgs.callPackage",
-            vec![
-                Nix::Path(format!("./{SECRETS_FILE}")),
-                Nix::Attrs(Attrs::new()),
-            ],
-        ),
+        Nix::select(STAND_INS, Vec::<String>::new()),
         Nix::str(format!("/{file}")),
     ])
 }
