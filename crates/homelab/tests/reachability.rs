@@ -257,10 +257,10 @@ fn check(example: &str) {
     }
     for (host, front) in &fronts {
         for directives in front.vhosts.values() {
-            if let Some((addr, port)) = auth_endpoint(directives) {
-                if started.insert((host.clone(), addr.clone(), port)) {
-                    lab.stub(dir.path(), host, "@auth", &addr, port);
-                }
+            if let Some((addr, port)) = auth_endpoint(directives)
+                && started.insert((host.clone(), addr.clone(), port))
+            {
+                lab.stub(dir.path(), host, "@auth", &addr, port);
             }
         }
         if !front.vhosts.is_empty() {
