@@ -98,11 +98,86 @@ fn string(v: &Nix) -> String {
 struct Front {
     vhosts: BTreeMap<String, String>,
     ingress: BTreeMap<String, String>,
+    firewall: Firewall,
+}
+
+/// What a host's modules give its firewall (the iptables backend, the
+/// default): the TCP ports open to all, the trusted interfaces, and the
+/// extra commands (the per-source rules for other hosts of the fleet).
+#[derive(Default)]
+struct Firewall {
+    tcp: Vec<i64>,
+    trusted: Vec<String>,
+    extra: String,
+}
+
+impl Firewall {
+    fn read(&mut self, body: &Attrs) {
+        let Some(fw) = table(body, &["networking", "firewall"]) else {
+            return;
+        };
+        if let Some(Nix::List(ports)) = fw.get("allowedTCPPorts") {
+            self.tcp.extend(ports.iter().map(|p| match p {
+                Nix::Int(p) => *p,
+                other => panic!("a port: {other:?}"),
+            }));
+        }
+        if let Some(Nix::List(names)) = fw.get("trustedInterfaces") {
+            self.trusted.extend(names.iter().map(string));
+        }
+        if let Some(extra) = fw.get("extraCommands") {
+            self.extra.push_str(&string(extra));
+        }
+        assert!(
+            !fw.contains_key("interfaces"),
+            "per-interface ports are not emulated here"
+        );
+    }
+
+    /// The chain `firewall-iptables.nix` builds at the pinned nixpkgs, in
+    /// its order, for IPv4, without logging and reverse-path filtering.
+    /// Refused packets are rejected rather than dropped (the module's
+    /// default) so that a refused probe does not wait out its timeout;
+    /// what is refused is the same.
+    fn script(&self) -> String {
+        let mut s = String::from(
+            "ip46tables() { iptables -w \"$@\"; }\n\
+             iptables -N nixos-fw-accept\n\
+             iptables -A nixos-fw-accept -j ACCEPT\n\
+             iptables -N nixos-fw-refuse\n\
+             iptables -A nixos-fw-refuse -p tcp -j REJECT --reject-with tcp-reset\n\
+             iptables -A nixos-fw-refuse -j REJECT\n\
+             iptables -N nixos-fw-log-refuse\n\
+             iptables -A nixos-fw-log-refuse -j nixos-fw-refuse\n\
+             iptables -N nixos-fw\n",
+        );
+        // The module always trusts the loopback.
+        for iface in std::iter::once("lo").chain(self.trusted.iter().map(String::as_str)) {
+            s.push_str(&format!(
+                "iptables -A nixos-fw -i {iface} -j nixos-fw-accept\n"
+            ));
+        }
+        s.push_str(
+            "iptables -A nixos-fw -m conntrack --ctstate ESTABLISHED,RELATED -j nixos-fw-accept\n",
+        );
+        for port in &self.tcp {
+            s.push_str(&format!(
+                "iptables -A nixos-fw -p tcp --dport {port} -j nixos-fw-accept\n"
+            ));
+        }
+        s.push_str(&self.extra);
+        s.push_str(
+            "\niptables -A nixos-fw -j nixos-fw-log-refuse\niptables -A INPUT -j nixos-fw\n",
+        );
+        s
+    }
 }
 
 fn fronts(files: &[compile::render::File]) -> BTreeMap<String, Front> {
     let mut out: BTreeMap<String, Front> = BTreeMap::new();
-    for f in files {
+    // vm.nix and the VM test apply in the VM only.
+    let on_the_machine = |f: &&compile::render::File| !f.path.contains("/vm");
+    for f in files.iter().filter(on_the_machine) {
         let (Some(host), Some(body)) = (
             f.path
                 .strip_prefix("hosts/")
@@ -112,6 +187,7 @@ fn fronts(files: &[compile::render::File]) -> BTreeMap<String, Front> {
             continue;
         };
         let front = out.entry(host.to_string()).or_default();
+        front.firewall.read(body);
         if let Some(vhosts) = table(body, &["services", "caddy", "virtualHosts"]) {
             for (name, v) in vhosts {
                 let Nix::Attrs(v) = v else { continue };
@@ -208,6 +284,21 @@ impl Lab {
         ns.wait_for(&format!("http://{at}:{port}/"), None);
     }
 
+    /// The host's firewall, as its modules configure it.
+    fn firewall(&self, host: &str, firewall: &Firewall) {
+        let out = self.hosts[host]
+            .command("sh")
+            .args(["-e", "-c", &firewall.script()])
+            .output()
+            .expect("sh runs");
+        assert!(
+            out.status.success(),
+            "the firewall of {host}: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            firewall.script()
+        );
+    }
+
     /// The real Caddy on `host` with its virtual hosts over plain HTTP.
     fn caddy(&mut self, dir: &Path, host: &str, vhosts: &BTreeMap<String, String>) {
         let mut caddyfile = String::from("{\n\tadmin off\n\tauto_https off\n}\n");
@@ -267,6 +358,11 @@ fn check(example: &str) {
             lab.caddy(dir.path(), host, &front.vhosts);
         }
     }
+
+    for (host, front) in &fronts {
+        lab.firewall(host, &front.firewall);
+    }
+    direct_ports(example, &lab, &ports);
 
     let mut checked = std::collections::BTreeSet::new();
     for p in ports.iter().filter(|p| p.url.is_some()) {
@@ -338,6 +434,42 @@ fn check(example: &str) {
                     "{example}: {name} moves to {public}"
                 ),
             }
+        }
+    }
+}
+
+/// Each port asked for directly, from the LAN, the tailnet and the
+/// internet: a service behind the proxy is reached through it only, a
+/// service the proxy does not front is reached where its exposure says,
+/// and nothing is reached from where its exposure does not reach.
+fn direct_ports(example: &str, lab: &Lab, ports: &[Port]) {
+    let reaches = |exposure: &str, from: &str| match from {
+        "lan" => ["lan", "tailnet", "public"].contains(&exposure),
+        "tailnet" => ["tailnet", "public"].contains(&exposure),
+        _ => exposure == "public",
+    };
+    for p in ports {
+        if p.exposure == "infrastructure" || p.bind.contains(' ') {
+            continue;
+        }
+        for (from, client, addresses) in [
+            ("lan", &lab.lan, &lab.lan_address),
+            ("tailnet", &lab.tailnet, &lab.tailnet_address),
+            ("internet", &lab.internet, &lab.internet_address),
+        ] {
+            let url = format!("http://{}:{}/", addresses[&p.host], p.port);
+            let answer = client.get(&url, None, &[]);
+            let expected = p.url.is_none() && reaches(&p.exposure, from);
+            assert_eq!(
+                answer.is_some(),
+                expected,
+                "{example}: {} ({} exposure, bound to {}) on {}:{} from the {from}",
+                p.service,
+                p.exposure,
+                p.bind,
+                p.host,
+                p.port
+            );
         }
     }
 }

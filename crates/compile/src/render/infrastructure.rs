@@ -202,13 +202,9 @@ fn tailnet(m: &mut Attrs, fleet: &Fleet) {
         );
         age_secret(m, fleet, &k.value, 2);
     }
-    // The proxy listens on 443 for the tailnet too; services stay on
-    // localhost, so trusting the interface opens nothing else.
-    set(
-        m,
-        &["networking", "firewall", "trustedInterfaces"],
-        Nix::strs(["tailscale0"]),
-    );
+    // The tailnet interface is not trusted: the proxy's 80/443 are open on
+    // every interface already, and trusting it would open every port of a
+    // service that cannot bind to one address (0.0.0.0) to the tailnet.
 }
 
 fn tunnel(m: &mut Attrs, fleet: &Fleet) {
