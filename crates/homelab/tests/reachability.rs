@@ -6,6 +6,9 @@
 //! service on the LAN and be refused (403) from the tailnet and the
 //! internet; a tailnet name must also answer from the tailnet; a gated
 //! name must send a visitor who has not signed in to the sign-in page.
+//! Each host runs behind its own firewall, and every port is also asked
+//! for directly: it answers only where its exposure reaches and only when
+//! no proxy fronts it.
 //!
 //! Stand-ins, because the real thing cannot run here: plain HTTP instead
 //! of ACME certificates (no ACME server offline; the `tls` lines are the
@@ -13,9 +16,9 @@
 //! 100.64.0.0/10 instead of tailscaled; a stub that answers for
 //! oauth2-proxy's `/oauth2/auth` (signed in when the request carries
 //! `X-Test-Signed-In`); the Cloudflare tunnel's connector is played by a
-//! request from the tunnel host to the ingress target. The NixOS firewall
-//! is not applied, so ports are checked through the proxy, not one by one.
-//! Needs root, iproute2, curl, python3 and Debian's caddy.
+//! request from the tunnel host to the ingress target; the firewall is
+//! the NixOS iptables chain rebuilt here (see `Firewall::script`).
+//! Needs root, iproute2, iptables, curl, python3 and Debian's caddy.
 
 #[path = "support/examples.rs"]
 #[allow(dead_code)]
