@@ -302,3 +302,48 @@ fn provisioning_makes_the_realm_once_and_keeps_it_matching() {
         "a refused admin secret fails the unit"
     );
 }
+
+#[test]
+fn a_member_taken_out_of_a_group_in_the_spec_loses_it() {
+    let (script, plan) = script_and_plan();
+    let kc = keycloak::Keycloak::start("homelab-provision", "the-admin-secret-0123456789");
+    let ok = |out: std::process::Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    ok(run(&script, &plan, kc.port, "the-admin-secret-0123456789"));
+    // eva leaves `family` in the spec; jan stays in both groups.
+    let mut fewer: serde_json::Value = serde_json::from_str(&plan).unwrap();
+    for g in fewer["groups"].as_array_mut().unwrap() {
+        g["members"].as_array_mut().unwrap().retain(|m| m != "eva");
+    }
+    ok(run(
+        &script,
+        &fewer.to_string(),
+        kc.port,
+        "the-admin-secret-0123456789",
+    ));
+    let s = kc.state.lock().unwrap();
+    let members: Vec<(&str, &serde_json::Value)> = s
+        .users
+        .iter()
+        .map(|u| (u["username"].as_str().unwrap(), &u["groups"]))
+        .collect();
+    assert_eq!(
+        members,
+        [
+            ("jan", &serde_json::json!(["g0", "g1"])),
+            ("eva", &serde_json::json!([]))
+        ],
+        "eva's account stays, her group is gone"
+    );
+    let left: Vec<&String> = s
+        .changes
+        .iter()
+        .filter(|c| c.starts_with("DELETE"))
+        .collect();
+    assert_eq!(left, ["DELETE /admin/realms/home/users/u1/groups/g1"]);
+}

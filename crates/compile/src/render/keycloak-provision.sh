@@ -70,6 +70,14 @@ jq -c '.groups[]' "$PLAN" | while read -r group; do
   while read -r user; do
     call PUT "$realm/users/$(ensure_user "$user")/groups/$gid" > /dev/null
   done < <(jq -r '.members[]' <<< "$group")
+  # Whom the spec no longer names leaves the group (the account stays), so
+  # taking someone out of a group in the spec takes their access away.
+  while read -r uid name; do
+    if ! jq -e --arg u "$name" '.members | index($u)' <<< "$group" > /dev/null; then
+      call DELETE "$realm/users/$uid/groups/$gid" > /dev/null
+    fi
+  done < <(call GET "$realm/groups/$gid/members?briefRepresentation=true&max=10000" |
+    jq -r '.[] | "\(.id) \(.username)"')
 done
 
 jq -c '.clients[]' "$PLAN" | while read -r client; do

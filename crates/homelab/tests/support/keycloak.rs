@@ -1,7 +1,8 @@
 //! A stand-in for the part of Keycloak's admin REST API the provisioning
 //! unit uses (Keycloak, a Java server with a database, does not run
 //! here): the master realm's token endpoint for a client-credentials
-//! grant, realms, groups, users, group membership, clients and their
+//! grant, realms, groups, users, group membership (joining, leaving and
+//! the members of a group), clients and their
 //! protocol mappers, in memory. Like Keycloak it answers 409 to a second
 //! create of the same name and wants the bearer token it issued. Every
 //! request that changes something is logged. Served on a loopback port by
@@ -212,6 +213,15 @@ fn route(s: &mut State, req: &Request) -> (u16, Value) {
             create(&mut s.users, "username", &user, "u")
         }
         ("PUT", [_, "users", uid, "groups", gid]) => join(s, uid, gid),
+        ("DELETE", [_, "users", uid, "groups", gid]) => leave(s, uid, gid),
+        ("GET", [_, "groups", gid, "members"]) => {
+            let members = s
+                .users
+                .iter()
+                .filter(|u| u["groups"].as_array().unwrap().iter().any(|g| g == *gid));
+            let brief = members.map(|u| json!({"id": u["id"], "username": u["username"]}));
+            (200, Value::Array(brief.collect()))
+        }
         ("GET", [_, "clients"]) => {
             let q = param(&req.query, "clientId");
             let found = s.clients.iter().filter(|c| c["clientId"] == q.as_str());
@@ -291,6 +301,16 @@ fn join(s: &mut State, uid: &str, gid: &str) -> (u16, Value) {
             if !groups.iter().any(|g| g == gid) {
                 groups.push(json!(gid));
             }
+            (204, Value::Null)
+        }
+        None => (404, json!({"error": "User not found"})),
+    }
+}
+
+fn leave(s: &mut State, uid: &str, gid: &str) -> (u16, Value) {
+    match s.users.iter_mut().find(|u| u["id"] == uid) {
+        Some(u) => {
+            u["groups"].as_array_mut().unwrap().retain(|g| g != gid);
             (204, Value::Null)
         }
         None => (404, json!({"error": "User not found"})),
