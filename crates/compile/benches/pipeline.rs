@@ -43,10 +43,11 @@ fn pipeline(c: &mut Criterion) {
         let dir = tempfile::tempdir().unwrap();
         let (fleet, _) = compile::compile(text).unwrap();
         let mut paths = Vec::new();
-        // The host plans are JSON, read by the operating commands, not Nix.
+        // Only the Nix files: the host plans (JSON) and alert rules (YAML)
+        // are read by other programs.
         for file in compile::render::render(&fleet)
             .into_iter()
-            .filter(|f| !f.path.ends_with(".json"))
+            .filter(|f| f.path.ends_with(".nix"))
         {
             let path = dir.path().join(file.path.replace('/', "_"));
             std::fs::write(&path, file.text()).unwrap();
