@@ -191,6 +191,14 @@ fn run(script: &str, plan: &str, port: u16, admin_secret: &str) -> std::process:
         .expect("bash runs")
 }
 
+/// Each user with the ids of the groups they are in.
+fn members(s: &keycloak::State) -> Vec<(&str, &serde_json::Value)> {
+    s.users
+        .iter()
+        .map(|u| (u["username"].as_str().unwrap(), &u["groups"]))
+        .collect()
+}
+
 fn creates(s: &keycloak::State) -> usize {
     s.changes.iter().filter(|c| c.starts_with("POST")).count()
 }
@@ -215,13 +223,8 @@ fn provisioning_makes_the_realm_once_and_keeps_it_matching() {
             .map(|g| g["name"].as_str().unwrap())
             .collect();
         assert_eq!(groups, ["admin", "family"]);
-        let members: Vec<(&str, &serde_json::Value)> = s
-            .users
-            .iter()
-            .map(|u| (u["username"].as_str().unwrap(), &u["groups"]))
-            .collect();
         assert_eq!(
-            members,
+            members(&s),
             [
                 ("jan", &serde_json::json!(["g0", "g1"])),
                 ("eva", &serde_json::json!(["g1"]))
@@ -327,13 +330,8 @@ fn a_member_taken_out_of_a_group_in_the_spec_loses_it() {
         "the-admin-secret-0123456789",
     ));
     let s = kc.state.lock().unwrap();
-    let members: Vec<(&str, &serde_json::Value)> = s
-        .users
-        .iter()
-        .map(|u| (u["username"].as_str().unwrap(), &u["groups"]))
-        .collect();
     assert_eq!(
-        members,
+        members(&s),
         [
             ("jan", &serde_json::json!(["g0", "g1"])),
             ("eva", &serde_json::json!([]))
