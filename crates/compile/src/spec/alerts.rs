@@ -130,14 +130,7 @@ pub(crate) fn is_email(s: &str) -> bool {
         && local
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "._%+-".contains(c));
-    let domain_ok = domain.contains('.')
-        && domain.split('.').all(|l| {
-            !l.is_empty()
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        });
-    local_ok && domain_ok
+    local_ok && domain.contains('.') && grammar::is_dns_name(domain)
 }
 
 fn is_login(s: &str) -> bool {

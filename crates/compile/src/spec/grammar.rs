@@ -176,7 +176,12 @@ pub(crate) fn is_address(s: &str) -> bool {
     if s.parse::<core::net::IpAddr>().is_ok() {
         return true;
     }
-    let s = s.strip_suffix('.').unwrap_or(s);
+    is_dns_name(s.strip_suffix('.').unwrap_or(s))
+}
+
+/// A DNS name: dot-separated labels of letters of any case, digits and
+/// inner hyphens.
+pub(crate) fn is_dns_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 253
         && s.split('.').all(|label| {
