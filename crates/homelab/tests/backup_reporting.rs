@@ -6,11 +6,12 @@
 
 #[path = "support/host.rs"]
 mod host;
+#[path = "support/http.rs"]
+mod http;
 
 use host::Host;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
@@ -147,27 +148,16 @@ fn status_page() -> (u16, Arc<Mutex<Vec<Request>>>) {
     let log = Arc::clone(&seen);
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            reader.read_line(&mut line).unwrap();
-            let mut authorization = None;
-            loop {
-                let mut header = String::new();
-                if reader.read_line(&mut header).unwrap() == 0 || header == "\r\n" {
-                    break;
-                }
-                if let Some((k, v)) = header.split_once(':')
-                    && k.eq_ignore_ascii_case("authorization")
-                {
-                    authorization = Some(v.trim().to_string());
-                }
-            }
+            let req = http::read(&stream);
+            let target = match req.query.as_str() {
+                "" => req.path.clone(),
+                query => format!("{}?{query}", req.path),
+            };
             log.lock().unwrap().push(Request {
-                line: line.trim().to_string(),
-                authorization,
+                line: format!("{} {target} HTTP/1.1", req.method),
+                authorization: req.header("authorization").map(String::from),
             });
-            let mut stream = stream;
-            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+            http::reply(stream, 200, "");
         }
     });
     (port, seen)

@@ -8,8 +8,11 @@
 //! request that changes something is logged. Served on a loopback port by
 //! a thread.
 
+#[path = "http.rs"]
+mod http;
+
+use http::Request;
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
@@ -56,57 +59,13 @@ impl Keycloak {
     }
 }
 
-struct Request {
-    method: String,
-    path: String,
-    query: String,
-    bearer: Option<String>,
-    body: Vec<u8>,
-}
-
-fn read(stream: &TcpStream) -> Request {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut line = String::new();
-    reader.read_line(&mut line).unwrap();
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or("").to_string();
-    let target = parts.next().unwrap_or("").to_string();
-    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
-    let (mut length, mut bearer) = (0, None);
-    loop {
-        let mut h = String::new();
-        reader.read_line(&mut h).unwrap();
-        let h = h.trim_end();
-        if h.is_empty() {
-            break;
-        }
-        let (name, value) = h.split_once(':').unwrap_or((h, ""));
-        match name.to_ascii_lowercase().as_str() {
-            "content-length" => length = value.trim().parse().unwrap(),
-            "authorization" => {
-                bearer = value.trim().strip_prefix("Bearer ").map(str::to_string);
-            }
-            _ => {}
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).unwrap();
-    Request {
-        method,
-        path: path.to_string(),
-        query: query.to_string(),
-        bearer,
-        body,
-    }
-}
-
 fn serve(stream: TcpStream, state: &Mutex<State>, admin: &Admin) {
-    let req = read(&stream);
+    let req = http::read(&stream);
     let (status, reply) = {
         let mut s = state.lock().unwrap();
         if req.path == "/realms/master/protocol/openid-connect/token" {
             token(&mut s, &req, admin)
-        } else if req.bearer.as_ref().is_some_and(|t| s.tokens.contains(t)) {
+        } else if bearer(&req).is_some_and(|t| s.tokens.iter().any(|k| k == t)) {
             route(&mut s, &req)
         } else {
             (401, json!({"error": "HTTP 401 Unauthorized"}))
@@ -117,12 +76,12 @@ fn serve(stream: TcpStream, state: &Mutex<State>, admin: &Admin) {
     } else {
         reply.to_string()
     };
-    let mut out = stream;
-    let _ = write!(
-        out,
-        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
-        text.len()
-    );
+    http::reply(stream, status, &text);
+}
+
+/// The token of an `Authorization: Bearer …` header.
+fn bearer(req: &Request) -> Option<&str> {
+    req.header("authorization")?.strip_prefix("Bearer ")
 }
 
 /// `a=b&c=d`, percent-decoded.

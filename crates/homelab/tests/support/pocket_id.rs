@@ -3,8 +3,10 @@
 //! clients in memory, the `X-API-Key` header checked, every request that
 //! changes something logged. Served on a loopback port by a thread.
 
+#[path = "http.rs"]
+mod http;
+
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
@@ -38,44 +40,18 @@ impl PocketId {
 }
 
 fn serve(stream: TcpStream, state: &Mutex<State>, key: &str) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut line = String::new();
-    reader.read_line(&mut line).unwrap();
-    let mut parts = line.split_whitespace();
-    let (method, target) = (
-        parts.next().unwrap_or("").to_string(),
-        parts.next().unwrap_or("").to_string(),
-    );
-    let (mut length, mut authorized) = (0, false);
-    loop {
-        let mut h = String::new();
-        reader.read_line(&mut h).unwrap();
-        let h = h.trim_end();
-        if h.is_empty() {
-            break;
-        }
-        let (name, value) = h.split_once(':').unwrap_or((h, ""));
-        match name.to_ascii_lowercase().as_str() {
-            "content-length" => length = value.trim().parse().unwrap(),
-            "x-api-key" => authorized = value.trim() == key,
-            _ => {}
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).unwrap();
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let (status, reply) = if authorized {
-        route(&mut state.lock().unwrap(), &method, &target, body)
+    let req = http::read(&stream);
+    let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+    let target = match req.query.as_str() {
+        "" => req.path.clone(),
+        query => format!("{}?{query}", req.path),
+    };
+    let (status, reply) = if req.header("x-api-key") == Some(key) {
+        route(&mut state.lock().unwrap(), &req.method, &target, body)
     } else {
         (401, json!({"error": "unauthorized"}))
     };
-    let text = reply.to_string();
-    let mut out = stream;
-    let _ = write!(
-        out,
-        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
-        text.len()
-    );
+    http::reply(stream, status, &reply.to_string());
 }
 
 fn route(s: &mut State, method: &str, target: &str, body: Value) -> (u16, Value) {
