@@ -10,8 +10,11 @@
 //! `zfs` command (no ZFS kernel module; a script that records its calls and
 //! remembers project IDs the way `zfs project` does).
 
+#[path = "support/modules.rs"]
+mod modules;
 use compile::nix::{Nix, print};
 use compile::render::render;
+use modules::{at, module};
 use std::path::Path;
 use std::process::Command;
 
@@ -64,18 +67,7 @@ fn spec(size: &str) -> String {
 
 fn infrastructure(size: &str) -> Nix {
     let (fleet, _) = compile::compile(&spec(size)).expect("the spec checks");
-    render(&fleet)
-        .into_iter()
-        .find(|f| f.path == "hosts/nuc-server/infrastructure.nix")
-        .map(|f| Nix::Attrs(f.module_body().unwrap().clone()))
-        .unwrap()
-}
-
-fn at<'a>(v: &'a Nix, path: &[&str]) -> &'a Nix {
-    path.iter().fold(v, |v, k| match v {
-        Nix::Attrs(a) => a.get(*k).unwrap_or_else(|| panic!("no `{k}` in {path:?}")),
-        _ => panic!("`{k}` of {path:?} is below a value"),
-    })
+    module(&render(&fleet), "hosts/nuc-server/infrastructure.nix")
 }
 
 #[test]

@@ -132,7 +132,10 @@ fn each_mistake_has_its_code() {
 #[path = "support/pocket_id.rs"]
 mod pocket_id;
 
-use compile::nix::{Attrs, Nix, print};
+#[path = "support/modules.rs"]
+mod modules;
+use compile::nix::{Nix, print};
+use modules::{at, module};
 use std::process::Command;
 
 /// Pocket ID on `server`, Grafana (an OIDC client) on `media`.
@@ -157,31 +160,12 @@ fn two_hosts() -> String {
     )
 }
 
-fn file(files: &[compile::render::File], path: &str) -> Attrs {
-    files
-        .iter()
-        .find(|f| f.path == path)
-        .unwrap_or_else(|| panic!("no {path}"))
-        .module_body()
-        .unwrap()
-        .clone()
-}
-
-fn at<'a>(v: &'a Attrs, path: &[&str]) -> &'a Nix {
-    let (first, rest) = path.split_first().unwrap();
-    let start = v.get(*first).unwrap_or_else(|| panic!("no `{first}`"));
-    rest.iter().fold(start, |v, k| match v {
-        Nix::Attrs(a) => a.get(*k).unwrap_or_else(|| panic!("no `{k}` in {path:?}")),
-        _ => panic!("`{k}` of {path:?} is below a value"),
-    })
-}
-
 #[test]
 fn the_flake_makes_grafana_a_client_and_provisions_it() {
     let (fleet, _) = compile::compile(&two_hosts()).expect("the spec checks");
     let files = compile::render::render(&fleet);
 
-    let grafana = file(&files, "hosts/media/services/grafana.nix");
+    let grafana = module(&files, "hosts/media/services/grafana.nix");
     let oauth = at(
         &grafana,
         &["services", "grafana", "settings", "auth.generic_oauth"],
@@ -204,7 +188,7 @@ fn the_flake_makes_grafana_a_client_and_provisions_it() {
         &Nix::str("grafana")
     );
 
-    let provider = file(&files, "hosts/server/services/pocket-id.nix");
+    let provider = module(&files, "hosts/server/services/pocket-id.nix");
     assert_eq!(
         print(at(
             &provider,
@@ -264,7 +248,7 @@ fn the_flake_makes_grafana_a_client_and_provisions_it() {
 fn script_and_plan() -> (String, String) {
     let (fleet, _) = compile::compile(&two_hosts()).unwrap();
     let files = compile::render::render(&fleet);
-    let provider = file(&files, "hosts/server/services/pocket-id.nix");
+    let provider = module(&files, "hosts/server/services/pocket-id.nix");
     let unit = ["systemd", "services", "pocket-id-provision"];
     let Nix::Str(script) = at(&provider, &[unit[0], unit[1], unit[2], "script"]) else {
         panic!("the script is a plain string");

@@ -10,7 +10,10 @@
 #[path = "support/keycloak.rs"]
 mod keycloak;
 
-use compile::nix::{Attrs, Nix, print};
+#[path = "support/modules.rs"]
+mod modules;
+use compile::nix::{Nix, print};
+use modules::{at, module};
 use std::process::Command;
 
 #[path = "support/sso_server.rs"]
@@ -34,25 +37,6 @@ admin = ["jan"]
 family = ["jan", "eva"]
 "#
 );
-
-fn module(files: &[compile::render::File], path: &str) -> Attrs {
-    files
-        .iter()
-        .find(|f| f.path == path)
-        .unwrap_or_else(|| panic!("no {path}"))
-        .module_body()
-        .unwrap()
-        .clone()
-}
-
-fn at<'a>(v: &'a Attrs, path: &[&str]) -> &'a Nix {
-    let (first, rest) = path.split_first().unwrap();
-    let start = v.get(*first).unwrap_or_else(|| panic!("no `{first}`"));
-    rest.iter().fold(start, |v, k| match v {
-        Nix::Attrs(a) => a.get(*k).unwrap_or_else(|| panic!("no `{k}` in {path:?}")),
-        _ => panic!("`{k}` of {path:?} is below a value"),
-    })
-}
 
 #[test]
 fn clients_use_the_fleets_realm_and_the_admin_secret_stays_out_of_the_store() {
