@@ -53,12 +53,19 @@ fn write(files: &[File], dir: &Path) {
     }
 }
 
+/// An example's fleet and files, and its tree written to a temporary
+/// folder (removed when the folder is dropped).
+fn written(name: &str) -> (Fleet, Vec<File>, tempfile::TempDir) {
+    let (fleet, files) = example(name);
+    let dir = tempfile::tempdir().unwrap();
+    write(&files, dir.path());
+    (fleet, files, dir)
+}
+
 #[test]
 fn the_rule_files_pass_promtool() {
     for name in WITH_ALERTS {
-        let (fleet, files) = example(name);
-        let dir = tempfile::tempdir().unwrap();
-        write(&files, dir.path());
+        let (fleet, files, dir) = written(name);
         let rules = dir
             .path()
             .join(format!("hosts/{}/alert-rules.yml", metrics_host(&fleet)));
@@ -89,9 +96,7 @@ fn the_rule_files_pass_promtool() {
 #[test]
 fn vmalert_accepts_the_rules_beside_the_modules_own_file() {
     for name in WITH_ALERTS {
-        let (fleet, files) = example(name);
-        let dir = tempfile::tempdir().unwrap();
-        write(&files, dir.path());
+        let (fleet, _, dir) = written(name);
         let rules = dir
             .path()
             .join(format!("hosts/{}/alert-rules.yml", metrics_host(&fleet)));
@@ -253,9 +258,7 @@ tests:
 
 #[test]
 fn every_alert_fires_on_its_cause_and_only_then() {
-    let (fleet, files) = example("forge");
-    let dir = tempfile::tempdir().unwrap();
-    write(&files, dir.path());
+    let (fleet, _, dir) = written("forge");
     let rules = dir
         .path()
         .join(format!("hosts/{}/alert-rules.yml", metrics_host(&fleet)));
@@ -283,9 +286,7 @@ fn eval(file: &Path, attr: &str) -> Value {
 #[test]
 fn alertmanager_mails_through_the_relay_and_amtool_accepts_it() {
     for name in WITH_ALERTS {
-        let (fleet, files) = example(name);
-        let dir = tempfile::tempdir().unwrap();
-        write(&files, dir.path());
+        let (fleet, files, dir) = written(name);
         let am = fleet.instance_of("alertmanager").unwrap();
         let file = dir
             .path()
@@ -327,9 +328,7 @@ fn alertmanager_mails_through_the_relay_and_amtool_accepts_it() {
 #[test]
 fn gatus_mails_every_failing_check() {
     for name in WITH_ALERTS {
-        let (fleet, files) = example(name);
-        let dir = tempfile::tempdir().unwrap();
-        write(&files, dir.path());
+        let (fleet, files, dir) = written(name);
         let status = fleet.host_of("gatus").unwrap();
         let file = dir
             .path()
