@@ -87,6 +87,32 @@ fn change_live_data(h: &Host) {
     std::fs::write(data.join("later.txt"), "written after the backup").unwrap();
 }
 
+/// A failed restore put the dataset back from its snapshot: the message
+/// says so, the files are as before, and the snapshot was taken first,
+/// rolled back to on failure and destroyed last.
+fn rolled_back(
+    h: &Host,
+    stderr: &str,
+    before: &std::collections::BTreeMap<std::path::PathBuf, Vec<u8>>,
+) {
+    assert!(
+        stderr.contains("the previous data of `app` is back in place"),
+        "{stderr}"
+    );
+    assert_eq!(&tree(&h.root_path("/var/lib/app")), before);
+    let log = zfs_log(h);
+    let snapshot = pre_restore_snapshot(&log);
+    assert_eq!(
+        log,
+        [
+            format!("snapshot {snapshot}"),
+            format!("rollback -r {snapshot}"),
+            format!("destroy {snapshot}")
+        ],
+        "snapshot first, rollback on failure, destroy last"
+    );
+}
+
 /// The snapshot taken before the restore, from the stand-in's log.
 fn pre_restore_snapshot(log: &[String]) -> String {
     let first = log.first().expect("a zfs snapshot was taken");
@@ -136,22 +162,7 @@ fn a_failure_after_the_data_was_replaced_rolls_the_dataset_back() {
         stderr.contains("`app` is not healthy after the restore"),
         "{stderr}"
     );
-    assert!(
-        stderr.contains("the previous data of `app` is back in place"),
-        "{stderr}"
-    );
-    assert_eq!(tree(&data), before);
-    let log = zfs_log(&h);
-    let snapshot = pre_restore_snapshot(&log);
-    assert_eq!(
-        log,
-        [
-            format!("snapshot {snapshot}"),
-            format!("rollback -r {snapshot}"),
-            format!("destroy {snapshot}")
-        ],
-        "snapshot first, rollback on failure, destroy last"
-    );
+    rolled_back(&h, &stderr, &before);
 }
 
 #[test]
@@ -177,22 +188,8 @@ fn a_copy_that_fails_half_way_leaves_the_dataset_as_it_was() {
         stderr.contains("copying the restored /var/lib/app in place failed (exit 1): cp: error writing: No space left on device"),
         "{stderr}"
     );
-    assert!(
-        stderr.contains("the previous data of `app` is back in place"),
-        "{stderr}"
-    );
-    assert_eq!(tree(&data), before);
+    rolled_back(&h, &stderr, &before);
     assert_eq!(h.sql("app", "select count(*) from notes"), "2");
-    let log = zfs_log(&h);
-    let snapshot = pre_restore_snapshot(&log);
-    assert_eq!(
-        log,
-        [
-            format!("snapshot {snapshot}"),
-            format!("rollback -r {snapshot}"),
-            format!("destroy {snapshot}")
-        ]
-    );
     assert!(
         !h.root_path("/var/lib/homelab/restore/app/journal.json")
             .exists(),
