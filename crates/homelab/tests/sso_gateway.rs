@@ -7,6 +7,9 @@
 
 #[path = "support/examples.rs"]
 mod examples;
+#[path = "support/sso_server.rs"]
+#[macro_use]
+mod sso_server;
 
 use examples::{example, text};
 
@@ -215,28 +218,9 @@ fn the_gateway_runs_on_the_front_proxy_against_the_fleets_provider() {
     );
 }
 
-const BASE: &str = r#"[homelab]
-name = "home"
-domain = "example.org"
-timezone = "Europe/Prague"
-admin_email = "admin@example.org"
-admin_keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEBTIGiXnUDiGk9cY1PIrmdVLGAqMXOkUmnI4w2GTgRN me@laptop"]
-
-[hosts.server]
-address = "192.168.1.10"
-ram_gb = 32
-
-[hosts.server.boot]
-disk = "/dev/disk/by-id/nvme-server"
-
-[backup]
-repository = "s3:https://s3.example.org/home"
-password_secret = "restic-password"
-
-[access.proxy]
-dns_provider = "cloudflare"
-credentials_secret = "acme-dns"
-
+const BASE: &str = concat!(
+    sso_server_spec!(),
+    r#"
 [services.pocket-id]
 
 [access.sso]
@@ -244,7 +228,8 @@ provider = "pocket-id"
 
 [access.sso.groups]
 admin = ["jan"]
-"#;
+"#
+);
 
 fn warnings(text: &str) -> Vec<(String, Option<String>)> {
     let (_, warnings) = compile::compile(text).expect("the spec checks");
