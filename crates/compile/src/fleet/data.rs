@@ -76,12 +76,9 @@ fn dir(s: &ServiceSpec, host: &Host, st: &State) -> DataDir {
     let pool = o
         .and_then(|o| o.pool.as_ref().map(|p| p.value.clone()))
         .or_else(|| host.pools.first().map(|p| p.name.value.clone()));
-    let state_version = host.state_version.as_ref().map(|v| v.value.as_str());
     DataDir {
         state: st.name.clone(),
-        path: st
-            .path_at(crate::release::state_version(state_version))
-            .to_string(),
+        path: path_on(st, host),
         class: o
             .and_then(|o| o.class.as_ref().map(|c| c.value))
             .unwrap_or(st.class),
@@ -96,6 +93,13 @@ fn dir(s: &ServiceSpec, host: &Host, st: &State) -> DataDir {
         offsite: st.offsite,
         module_creates: st.module_creates,
     }
+}
+
+/// Where a state directory is on `host`: modules move some for new
+/// installs only, by the release the host was installed with.
+pub(super) fn path_on(st: &State, host: &Host) -> String {
+    let fixed = host.state_version.as_ref().map(|v| v.value.as_str());
+    st.path_at(crate::release::state_version(fixed)).to_string()
 }
 
 #[cfg(test)]

@@ -85,16 +85,16 @@ fn infrastructure_data(
             entry
                 .state
                 .iter()
-                .map(move |st| (entry, infrastructure_dir(entry, st, pool)))
+                .map(move |st| (entry, infrastructure_dir(entry, st, host, pool)))
         })
         .collect()
 }
 
-fn infrastructure_dir(entry: &Entry, st: &State, pool: Option<&str>) -> DataDir {
+fn infrastructure_dir(entry: &Entry, st: &State, host: &Host, pool: Option<&str>) -> DataDir {
     let own_dataset = st.class == DataClass::Critical || st.dataset;
     DataDir {
         state: st.name.clone(),
-        path: st.path.clone(),
+        path: super::data::path_on(st, host),
         class: st.class,
         recordsize: st.recordsize.clone(),
         quota: st.quota.as_deref().and_then(Size::parse),
@@ -175,11 +175,13 @@ mod tests {
             .iter()
             .find(|s| s.class == DataClass::Critical)
             .unwrap();
-        let on_pool = infrastructure_dir(postgres, st, Some("tank"));
+        let (_, spec) = spec("");
+        let host = &spec.hosts[0];
+        let on_pool = infrastructure_dir(postgres, st, host, Some("tank"));
         assert_eq!(
             on_pool.dataset,
             Some(("tank".to_string(), format!("postgresql/{}", st.name)))
         );
-        assert_eq!(infrastructure_dir(postgres, st, None).dataset, None);
+        assert_eq!(infrastructure_dir(postgres, st, host, None).dataset, None);
     }
 }
