@@ -94,30 +94,21 @@ impl Nix {
 
     /// A NixOS module `{ config, lib, pkgs, ... }: body`.
     pub fn module(body: Attrs) -> Nix {
-        Nix::Lambda {
-            formals: vec!["config".into(), "lib".into(), "pkgs".into()],
-            ellipsis: true,
-            at: None,
-            body: Box::new(Nix::Attrs(body)),
-        }
+        Nix::module_with(Vec::new(), body)
     }
 
     /// A NixOS module whose body names values first:
     /// `{ config, lib, pkgs, ... }: let … in body`.
     pub fn module_with(bindings: Vec<(String, Nix)>, body: Attrs) -> Nix {
-        match Nix::module(body) {
-            Nix::Lambda {
-                formals,
-                ellipsis,
-                at,
-                body,
-            } if !bindings.is_empty() => Nix::Lambda {
-                formals,
-                ellipsis,
-                at,
-                body: Box::new(Nix::Let { bindings, body }),
+        let body = Box::new(Nix::Attrs(body));
+        Nix::Lambda {
+            formals: vec!["config".into(), "lib".into(), "pkgs".into()],
+            ellipsis: true,
+            at: None,
+            body: match bindings.is_empty() {
+                true => body,
+                false => Box::new(Nix::Let { bindings, body }),
             },
-            module => module,
         }
     }
 
