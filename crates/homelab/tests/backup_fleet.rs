@@ -169,4 +169,20 @@ fn status_from_the_admin_machine_asks_every_host_over_ssh() {
         stderr.contains("no host `nope` in homelab.toml; hosts: server, nas, hub"),
         "{stderr}"
     );
+    let (code, _, stderr) = status(&admin, &bin, &["--spec", "missing.toml"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("cannot read missing.toml: No such file or directory"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = status(
+        &admin,
+        &bin,
+        &["--spec", "homelab.toml", "--plan", "p.json"],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("'--spec <FILE>' cannot be used with '--plan <FILE>'"),
+        "{stderr}"
+    );
 }
