@@ -43,27 +43,62 @@ pub(crate) fn connect(url: &str) -> Result<HttpConnection, String> {
 
 /// The HTTP status `GET url` answers with, or why there was none.
 pub fn http_status(url: &str) -> Result<u16, String> {
+    let answer = status_line(url, "GET", "")?;
+    answer
+        .line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| format!("{}: not an HTTP answer", answer.authority))
+}
+
+/// The first line of an answer, and whom it came from.
+pub(crate) struct Answer {
+    pub(crate) authority: String,
+    pub(crate) line: String,
+}
+
+/// Sends one bodiless request (`headers`: whole lines, each ending in
+/// CRLF) over plain HTTP/1.0, so the server closes after its answer, and
+/// reads the status line of the answer.
+pub(crate) fn status_line(url: &str, method: &str, headers: &str) -> Result<Answer, String> {
     let HttpConnection {
         mut stream,
         authority,
         path,
     } = connect(url)?;
-    let sent = write!(
-        stream,
-        "GET {path} HTTP/1.0\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+    // One write: a server that answers after its first read sees it all.
+    let sent = stream.write_all(
+        format!(
+            "{method} {path} HTTP/1.0\r\nHost: {authority}\r\n{headers}\
+             Content-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        .as_bytes(),
     );
     // A server may answer and close before it reads the whole request; its
     // answer still counts, so read even when the write failed.
-    let mut head = [0u8; 64];
-    let n = match (stream.read(&mut head), sent) {
-        (Ok(n), _) if n > 0 => n,
-        (_, Err(e)) => return Err(format!("{authority}: {e}")),
-        (Ok(n), Ok(())) => n,
-        (Err(e), Ok(())) => return Err(format!("{authority}: {e}")),
-    };
-    let line = String::from_utf8_lossy(&head[..n]);
-    line.split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(|| format!("{authority}: not an HTTP answer"))
+    let (head, read) = first_line(&mut stream);
+    match (read, sent) {
+        _ if !head.is_empty() => {}
+        (Err(e), _) | (_, Err(e)) => return Err(format!("{authority}: {e}")),
+        (Ok(()), Ok(())) => {}
+    }
+    let text = String::from_utf8_lossy(&head);
+    let line = text.lines().next().unwrap_or("").to_string();
+    Ok(Answer { authority, line })
+}
+
+/// Reads up to the first line end (at most 256 bytes), and whether reading
+/// failed before it.
+fn first_line(stream: &mut TcpStream) -> (Vec<u8>, std::io::Result<()>) {
+    let mut head = Vec::new();
+    let mut chunk = [0u8; 256];
+    while head.len() < 256 && !head.contains(&b'\n') {
+        match stream.read(&mut chunk[..256 - head.len()]) {
+            Ok(0) => break,
+            Ok(n) => head.extend_from_slice(&chunk[..n]),
+            Err(e) => return (head, Err(e)),
+        }
+    }
+    (head, Ok(()))
 }

@@ -11,9 +11,8 @@
 use crate::backup::progress::Progress;
 use crate::backup::restic::secret_file;
 use crate::backup::{Context, last_words};
-use crate::probe::{HttpConnection, connect};
+use crate::probe::status_line;
 use crate::runner::Cmd;
-use std::io::{Read, Write};
 use std::time::Duration;
 
 /// Pushes one result; a failure is a warning line, never an error.
@@ -76,29 +75,13 @@ fn encode(text: &str) -> String {
         .collect()
 }
 
-/// `POST` over plain HTTP/1.1; any 2xx answer is taken.
+/// `POST` over plain HTTP; any 2xx answer is taken.
 fn post_http(url: &str, token: &str) -> Result<(), String> {
-    let HttpConnection {
-        mut stream,
-        authority,
-        path,
-    } = connect(url)?;
-    // One write: a server that answers after its first read sees it all.
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nAuthorization: Bearer {token}\r\n\
-         Content-Length: 0\r\nConnection: close\r\n\r\n"
-    );
-    stream
-        .write_all(request.as_bytes())
-        .map_err(|e| format!("{authority}: {e}"))?;
-    let mut answer = Vec::new();
-    let _ = stream.take(4096).read_to_end(&mut answer);
-    let text = String::from_utf8_lossy(&answer);
-    let status_line = text.lines().next().unwrap_or("");
-    match status_line.split_whitespace().nth(1) {
+    let answer = status_line(url, "POST", &format!("Authorization: Bearer {token}\r\n"))?;
+    match answer.line.split_whitespace().nth(1) {
         Some(code) if code.starts_with('2') => Ok(()),
-        Some(_) => Err(format!("{authority} answered `{status_line}`")),
-        None => Err(format!("{authority}: no HTTP answer")),
+        Some(_) => Err(format!("{} answered `{}`", answer.authority, answer.line)),
+        None => Err(format!("{}: no HTTP answer", answer.authority)),
     }
 }
 
