@@ -33,17 +33,13 @@ pub struct DrillRecord {
 }
 
 pub(crate) fn record_path(ctx: &Context, service: &str) -> PathBuf {
-    ctx.state_dir()
-        .join("drills")
-        .join(format!("{service}.json"))
+    ctx.record_file("drills", service)
 }
 
 /// The last drill that passed, kept beside the last one (which may have
 /// failed): alerts want both the last result and the last success.
 pub(crate) fn passed_record_path(ctx: &Context, service: &str) -> PathBuf {
-    ctx.state_dir()
-        .join("drills")
-        .join(format!("{service}.passed.json"))
+    ctx.record_file("drills", &format!("{service}.passed"))
 }
 
 pub(crate) fn last_record(ctx: &Context, service: &str) -> Option<DrillRecord> {

@@ -131,6 +131,11 @@ impl Context<'_> {
         self.host_path(&self.plan.state_dir)
     }
 
+    /// A JSON record in the state folder: `<state>/<kind>/<name>.json`.
+    pub(crate) fn record_file(&self, kind: &str, name: &str) -> PathBuf {
+        self.state_dir().join(kind).join(format!("{name}.json"))
+    }
+
     /// Stops or starts the service's units.
     pub fn units(&self, service: &ServicePlan, verb: &str) -> Result<()> {
         if service.units.is_empty() {

@@ -40,9 +40,7 @@ pub struct RepositoryRecord {
 }
 
 pub(crate) fn backup_record_path(ctx: &Context, service: &str) -> PathBuf {
-    ctx.state_dir()
-        .join("backups")
-        .join(format!("{service}.json"))
+    ctx.record_file("backups", service)
 }
 
 pub(crate) fn backup_record(ctx: &Context, service: &str) -> BackupRecord {
