@@ -458,22 +458,21 @@ password_secret = "restic-password"
         );
     }
 
-    #[test]
-    fn the_relay_password_goes_where_alertmanager_and_gatus_run() {
-        let (text, spec) = testing::spec(
-            r#"[services.alertmanager]
-host = "server"
-[services.gatus]
-host = "nas"
-
+    /// `[alerts]` with a relay whose password is the secret `smtp`.
+    const RELAY: &str = r#"
 [alerts]
 [alerts.smtp]
 host = "smtp.example.org"
 from = "homelab@example.org"
 username = "alerts@example.org"
 password_secret = "smtp"
-"#,
-        );
+"#;
+
+    #[test]
+    fn the_relay_password_goes_where_alertmanager_and_gatus_run() {
+        let (text, spec) = testing::spec(&format!(
+            "[services.alertmanager]\nhost = \"server\"\n[services.gatus]\nhost = \"nas\"\n{RELAY}"
+        ));
         let fleet = resolve(&spec).unwrap();
         assert_eq!(
             summary(&text, &fleet.secrets["smtp"]),
@@ -493,18 +492,7 @@ password_secret = "smtp"
 
     #[test]
     fn without_alertmanager_only_the_admin_reads_the_relay_password() {
-        let (_, spec) = testing::spec(
-            r#"[services.gatus]
-host = "nas"
-
-[alerts]
-[alerts.smtp]
-host = "smtp.example.org"
-from = "homelab@example.org"
-username = "alerts@example.org"
-password_secret = "smtp"
-"#,
-        );
+        let (_, spec) = testing::spec(&format!("[services.gatus]\nhost = \"nas\"\n{RELAY}"));
         let fleet = resolve(&spec).unwrap();
         // Without `email`, mail goes to the admin; 587 is the default port.
         let alerts = fleet.alerts.as_ref().unwrap();
