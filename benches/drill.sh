@@ -47,7 +47,7 @@ cat > "$work/plan.json" <<JSON
 {
   "version": 1, "host": "bench", "state_dir": "/var/lib/homelab",
   "drill": { "schedule": "weekly", "max_age_days": 30,
-             "scratch_dir": "/var/lib/homelab/drill", "postgres_user": "postgres" },
+             "scratch_dir": "/var/lib/homelab-drill", "postgres_user": "postgres" },
   "services": [{
     "name": "app", "entry": "app", "units": [], "class": "critical",
     "paths": [{ "name": "data", "path": "/var/lib/app", "class": "critical",

@@ -64,7 +64,7 @@ fn backup_drill_status_and_restore_of_a_service_with_files_and_a_database() {
     assert!(stdout.contains("app: drill passed: snapshot"), "{stdout}");
     assert!(stdout.contains("3 files"), "{stdout}");
     assert!(stdout.contains("2 tables checked"), "{stdout}");
-    let drill_dir = h.root_path("/var/lib/homelab/drill");
+    let drill_dir = h.root_path("/var/lib/homelab-drill");
     assert!(
         std::fs::read_dir(&drill_dir).map_or(true, |mut d| d.next().is_none()),
         "the drill cleans up after itself"

@@ -162,7 +162,7 @@ fn a_truncated_dump_stops_the_backup() {
 #[test]
 fn scratch_space_too_small_is_measured_before_restoring() {
     let h = backed_up();
-    let scratch = h.root_path("/var/lib/homelab/drill");
+    let scratch = h.root_path("/var/lib/homelab-drill");
     std::fs::create_dir_all(&scratch).unwrap();
     let mounted = Command::new("mount")
         .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])

@@ -8,6 +8,11 @@ use crate::spec::DataClass;
 
 /// Where homelab keeps its own state on a host.
 pub(crate) const STATE_DIR: &str = "/var/lib/homelab";
+/// Where drills restore, beside the state folder rather than in it: the
+/// state folder holds database dumps and is private to root, while the
+/// drill's throwaway PostgreSQL runs as its own user and must reach its
+/// data folder below this one.
+pub(crate) const SCRATCH_DIR: &str = "/var/lib/homelab-drill";
 /// PostgreSQL's socket folder on NixOS.
 pub(crate) const PG_SOCKET_DIR: &str = "/run/postgresql";
 /// The repository name of the offsite copy.
@@ -35,8 +40,9 @@ pub fn plan(fleet: &Fleet, host: &HostPlan) -> Plan {
         drill: DrillSettings {
             schedule: DRILL_SCHEDULE.into(),
             max_age_days: DRILL_MAX_AGE_DAYS,
-            scratch_dir: format!("{STATE_DIR}/drill"),
+            scratch_dir: SCRATCH_DIR.into(),
             postgres_user: "postgres".into(),
+            data_check: DataCheck::default(),
         },
         services: fleet
             .instances_on(host.name())

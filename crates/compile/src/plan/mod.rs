@@ -6,10 +6,15 @@
 
 mod build;
 mod model;
+mod validate;
 
 pub use build::{OFFSITE_RETENTION, max_age_hours, plan};
 
 pub use model::*;
+pub use validate::{
+    PlanError, is_at_or_below, is_data_subset, is_identifier, is_name, is_normal_absolute,
+    is_secret_name, load, validate,
+};
 
 /// Where the flake installs the plan on the host.
 pub const INSTALLED_PATH: &str = "/etc/homelab/plan.json";

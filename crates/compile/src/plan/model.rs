@@ -11,6 +11,7 @@ pub const PLAN_VERSION: u32 = 1;
 
 /// Everything the operating commands need to know about one host.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Plan {
     pub version: u32,
     pub host: String,
@@ -32,6 +33,7 @@ pub struct Plan {
 /// with `Authorization: Bearer <token>`, the token read from the agenix
 /// secret `token_secret`. Keys come from [`heartbeat_key`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StatusPage {
     pub url: String,
     pub token_secret: String,
@@ -72,6 +74,7 @@ fn gatus_sanitize(s: &str) -> String {
 
 /// How and how often the data is proven to come back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DrillSettings {
     /// systemd `OnCalendar` of the drill timer.
     pub schedule: String,
@@ -81,10 +84,36 @@ pub struct DrillSettings {
     pub scratch_dir: String,
     /// The system user PostgreSQL tools run as (initdb refuses root).
     pub postgres_user: String,
+    /// How much of each repository's stored data is read back, and how
+    /// often (`restic check --read-data-subset`): the structure check alone
+    /// never reads a pack, so it cannot see a damaged one.
+    #[serde(default)]
+    pub data_check: DataCheck,
+}
+
+/// A sample of a repository's packs read and verified on a schedule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataCheck {
+    /// restic's `--read-data-subset`: `n/t`, `x%` or a size (`1G`).
+    pub subset: String,
+    /// A repository whose data was not read this recently is read again
+    /// (by `backup status` and the drill timer).
+    pub every_days: u32,
+}
+
+impl Default for DataCheck {
+    fn default() -> DataCheck {
+        DataCheck {
+            subset: "1G".into(),
+            every_days: 7,
+        }
+    }
 }
 
 /// One service instance and what protects its data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ServicePlan {
     pub name: String,
     /// Catalog entry it is an instance of.
@@ -107,6 +136,7 @@ pub struct ServicePlan {
 
 /// A state directory: its path on the host and the dataset holding it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StatePath {
     pub name: String,
     pub path: String,
@@ -119,6 +149,7 @@ pub struct StatePath {
 
 /// A PostgreSQL database, dumped with `pg_dump -Fc` before the files.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DatabasePlan {
     pub name: String,
     /// Role that owns it (restored as its owner).
@@ -132,6 +163,7 @@ pub struct DatabasePlan {
 /// default `age.secretsDir`, which the generated flake keeps), where the
 /// operating commands read them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Repository {
     pub name: String,
     /// restic repository: a local path, `sftp:…`, `s3:…`, `rest:…`.
@@ -150,6 +182,7 @@ pub struct Repository {
 
 /// restic `--keep-*` counts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Retention {
     pub daily: u32,
     pub weekly: u32,
@@ -174,6 +207,7 @@ impl Retention {
 
 /// How to tell that the service works after a restore.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct HealthProbe {
     pub url: String,
     pub status: u16,

@@ -5,7 +5,7 @@
 
 use crate::cli::{BackupCommand, HostArgs};
 use crate::print::{self, fail};
-use compile::plan::{PLAN_VERSION, Plan};
+use compile::plan::Plan;
 use operate::backup::progress::Progress;
 use operate::backup::restic::short_id;
 use operate::backup::{Context, drill, preseed, report, run, status};
@@ -80,17 +80,13 @@ fn load_plan(host: &HostArgs) -> Result<Plan, String> {
             compile::plan::INSTALLED_PATH
         )
     })?;
-    let plan: Plan = serde_json::from_str(&text)
-        .map_err(|e| format!("{} is not a host plan: {e}", path.display()))?;
-    if plan.version != PLAN_VERSION {
-        return Err(format!(
-            "{} is a version {} plan; this homelab reads version {PLAN_VERSION}: \
-             build the flake and deploy with the same homelab",
-            path.display(),
-            plan.version
-        ));
-    }
-    Ok(plan)
+    compile::plan::load(&text).map_err(|e| {
+        format!(
+            "{} cannot be used: {e}\nhelp: the build writes the plan; build the flake \
+             again and deploy it, never edit the plan by hand",
+            path.display()
+        )
+    })
 }
 
 /// Ends a command that went through services: the progress display

@@ -135,7 +135,7 @@ impl Host {
             "drill": {
                 "schedule": "weekly",
                 "max_age_days": 30,
-                "scratch_dir": "/var/lib/homelab/drill",
+                "scratch_dir": "/var/lib/homelab-drill",
                 "postgres_user": PG_USER
             },
             "services": [{

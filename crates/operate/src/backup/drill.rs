@@ -8,7 +8,8 @@ use super::manifest::{self, Manifest};
 use super::postgres::{self, Throwaway};
 use super::progress::Progress;
 use super::restic::{Restic, Snapshot};
-use super::{Context, Result, fail, io, stream, under};
+use super::scratch::Scratch;
+use super::{Context, Result, fail, io, stream, within};
 use compile::plan::{Repository, ServicePlan};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -56,12 +57,15 @@ fn read_record(path: &Path) -> Option<DrillRecord> {
 }
 
 /// Drills one service from one repository, records and returns the result.
+/// A service whose restore was cut short is not drilled: its live data is
+/// half old, half restored until `homelab restore` puts it right.
 pub fn drill(
     ctx: &Context,
     service: &ServicePlan,
     repo: &Repository,
     progress: &Progress,
 ) -> Result<DrillRecord> {
+    super::restore::refuse_pending(ctx, service, "drill")?;
     let started = Instant::now();
     let at = super::now().to_string();
     let mut record = DrillRecord {
@@ -76,16 +80,11 @@ pub fn drill(
         tables: 0,
         problems: Vec::new(),
     };
-    let scratch = ctx.host_path(&ctx.plan.drill.scratch_dir).join(format!(
-        "{}-{}",
-        service.name,
-        std::process::id()
-    ));
-    let outcome = attempt(ctx, service, repo, &scratch, &mut record, progress);
+    let outcome = Scratch::make(ctx, service)
+        .and_then(|scratch| attempt(ctx, service, repo, &scratch, &mut record, progress));
     // Recovery ends when the data is back and checked; clearing the
-    // scratch space after is the drill's housekeeping, not recovery.
+    // scratch space after (when `Scratch` drops) is housekeeping.
     record.recovery_seconds = started.elapsed().as_secs_f64();
-    let _ = std::fs::remove_dir_all(&scratch);
     if let Err(e) = outcome {
         record.problems.insert(0, e.to_string());
     }
@@ -98,7 +97,7 @@ fn attempt(
     ctx: &Context,
     service: &ServicePlan,
     repo: &Repository,
-    scratch: &Path,
+    scratch: &Scratch,
     record: &mut DrillRecord,
     progress: &Progress,
 ) -> Result<()> {
@@ -106,42 +105,38 @@ fn attempt(
     let snapshot = latest(&restic, &service.name)?;
     record.snapshot = Some(snapshot.id.clone());
     let prefix = prefix_of(&snapshot, &service.dump_dir)?;
-    if scratch.exists() {
-        io(
-            "clearing old scratch space",
-            std::fs::remove_dir_all(scratch),
-        )?;
-    }
-    io("creating scratch space", std::fs::create_dir_all(scratch))?;
     progress.step(format!(
         "{}: restoring {} from {} and verifying as it arrives",
         service.name,
         snapshot.short(),
         repo.name
     ));
+    let files = &scratch.files;
     let needed = std::cell::Cell::new(0);
     let room = || {
         needed.set(restic.restore_size(&snapshot.id)?);
-        enough_room(scratch, &snapshot, needed.get())
+        enough_room(files, &snapshot, needed.get())
     };
     let bar = std::cell::OnceCell::new();
     let extracted = restic.dump_tar(&snapshot.id, room, |archive| {
         let bar = bar.get_or_init(|| progress.bytes(needed.get()));
-        stream::extract(archive, scratch, |done| bar.set(done))
+        stream::extract(archive, files, |done| bar.set(done))
     });
     if let Some(bar) = bar.get() {
         bar.finish();
     }
     let extracted = extracted?;
-    let restored = under(scratch, &prefix.display().to_string());
-    let manifest = manifest::read(&under(&restored, &service.dump_dir).join(manifest::FILE_NAME))?;
+    let restored = within(files, &prefix)?;
+    let dumps = within(&restored, &service.dump_dir)?;
+    let manifest = manifest::read(&dumps.join(manifest::FILE_NAME), service)?;
     let backed_up: Vec<&str> = service
         .paths
         .iter()
         .filter(|p| p.backed_up)
         .map(|p| p.path.as_str())
         .collect();
-    let found = stream::host_files(&extracted, &prefix, &backed_up);
+    let prefix = Path::new(&prefix);
+    let found = stream::host_files(&extracted, prefix, &backed_up);
     record.files = found.len();
     record.bytes = found.iter().map(|f| f.size).sum();
     record
@@ -149,7 +144,7 @@ fn attempt(
         .extend(manifest::verify(&manifest.files, &found));
     let restored = Restored {
         dir: &restored,
-        dumps: stream::host_files(&extracted, &prefix, &[service.dump_dir.as_str()]),
+        dumps: stream::host_files(&extracted, prefix, &[service.dump_dir.as_str()]),
     };
     verify_dumps(
         ctx, service, &manifest, &restored, scratch, record, progress,
@@ -188,32 +183,39 @@ pub fn latest(restic: &Restic, service: &str) -> Result<Snapshot> {
 }
 
 /// The folder the snapshot's paths were read under: the snapshot path
-/// that ends with the dump folder, minus that folder.
-pub(crate) fn prefix_of(snapshot: &Snapshot, dump_dir: &str) -> Result<PathBuf> {
-    snapshot
-        .paths
-        .iter()
-        .find_map(|p| p.strip_suffix(dump_dir.trim_end_matches('/')))
-        .map(|p| PathBuf::from(if p.is_empty() { "/" } else { p }))
-        .map_or_else(
-            || {
-                fail(format!(
-                    "snapshot {} was not made by `homelab backup run`: it holds no {dump_dir}",
-                    snapshot.short()
-                ))
-            },
-            Ok,
-        )
+/// that ends with the dump folder, minus that folder. It comes from the
+/// repository, so it must be `/` or an absolute path of plain parts.
+pub(crate) fn prefix_of(snapshot: &Snapshot, dump_dir: &str) -> Result<String> {
+    let dump_dir = dump_dir.trim_end_matches('/');
+    let Some(prefix) = snapshot.paths.iter().find_map(|p| p.strip_suffix(dump_dir)) else {
+        return fail(format!(
+            "snapshot {} was not made by `homelab backup run`: it holds no {dump_dir}",
+            snapshot.short()
+        ));
+    };
+    if prefix.is_empty() {
+        return Ok("/".into());
+    }
+    if !compile::plan::is_normal_absolute(prefix) {
+        return fail(format!(
+            "snapshot {} names its files under `{}`, which is not a plain absolute path; \
+             it is not used",
+            snapshot.short(),
+            prefix.escape_debug()
+        ));
+    }
+    Ok(prefix.to_string())
 }
 
-/// Every restored file of the service's backed-up paths, by host path.
+/// Every restored file of the service's backed-up paths, by host path;
+/// `locate` says where a host path's restored copy is.
 pub(crate) fn restored_files(
     service: &ServicePlan,
-    restored: &Path,
+    locate: impl Fn(&str) -> Result<PathBuf>,
 ) -> Result<Vec<manifest::FileEntry>> {
     let mut found = Vec::new();
     for p in service.paths.iter().filter(|p| p.backed_up) {
-        found.extend(manifest::scan(&under(restored, &p.path), &p.path)?);
+        found.extend(manifest::scan(&locate(&p.path)?, &p.path)?);
     }
     Ok(found)
 }
@@ -230,7 +232,7 @@ fn verify_dumps(
     service: &ServicePlan,
     manifest: &Manifest,
     restored: &Restored,
-    scratch: &Path,
+    scratch: &Scratch,
     record: &mut DrillRecord,
     progress: &Progress,
 ) -> Result<()> {
@@ -238,13 +240,9 @@ fn verify_dumps(
         return Ok(());
     }
     progress.step(format!("{}: starting a throwaway PostgreSQL", service.name));
-    let pg = Throwaway::start(
-        ctx,
-        &scratch.join(".postgres"),
-        &ctx.plan.drill.postgres_user,
-    )?;
+    let pg = Throwaway::start(ctx, &scratch.postgres(), &ctx.plan.drill.postgres_user)?;
     for dump in &manifest.dumps {
-        let file = under(restored.dir, &dump.path);
+        let file = within(restored.dir, &dump.path)?;
         let bytes = io(
             format!("reading the restored dump {}", file.display()),
             std::fs::read(&file),
@@ -264,6 +262,7 @@ fn verify_dumps(
             ));
             continue;
         }
+        // The manifest was checked to name only the plan's own database.
         progress.step(format!("{}: pg_restore {}", service.name, dump.database));
         let owner = service
             .database
@@ -386,6 +385,12 @@ mod tests {
             prefix_of(&snapshot(&[dumps]), dumps).unwrap(),
             PathBuf::from("/")
         );
+        for climbing in ["/x/../../etc", "x", "/run//capture"] {
+            let err = prefix_of(&snapshot(&[&format!("{climbing}{dumps}")]), dumps)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("is not a plain absolute path"), "{err}");
+        }
         let err = prefix_of(&snapshot(&["/home"]), dumps)
             .unwrap_err()
             .to_string();

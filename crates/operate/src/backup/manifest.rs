@@ -4,6 +4,7 @@
 //! so a drill or a restore can tell exactly what should have come back.
 
 use super::{Result, fail, io};
+use compile::plan::{ServicePlan, is_normal_absolute};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -193,15 +194,134 @@ pub fn write(manifest: &Manifest, path: &Path) -> Result<()> {
     )
 }
 
-pub fn read(path: &Path) -> Result<Manifest> {
-    let text = fs::read_to_string(path).or_else(|e| {
+/// A manifest larger than this is not one `backup run` wrote: tens of
+/// thousands of files take a few megabytes.
+const MAX_BYTES: u64 = 256 << 20;
+
+/// Reads the manifest a snapshot carries and checks it against the plan.
+/// The manifest came back from a repository, which is shared, restored on
+/// other machines and may be tampered with: it may only *describe* the
+/// service's own files and dump, never point elsewhere.
+pub fn read(path: &Path, service: &ServicePlan) -> Result<Manifest> {
+    let unreadable = |e: &dyn std::fmt::Display| {
         fail(format!(
             "the snapshot holds no readable manifest at {}: {e}",
             path.display()
         ))
-    })?;
-    serde_json::from_str(&text)
+    };
+    let file = match fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => return unreadable(&e),
+    };
+    let mut text = String::new();
+    if let Err(e) = file.take(MAX_BYTES + 1).read_to_string(&mut text) {
+        return unreadable(&e);
+    }
+    if text.len() as u64 > MAX_BYTES {
+        return fail(format!(
+            "the manifest {} is larger than {} MiB: not one homelab wrote",
+            path.display(),
+            MAX_BYTES >> 20
+        ));
+    }
+    parse(&text, service)
         .or_else(|e| fail(format!("the manifest {} is damaged: {e}", path.display())))
+}
+
+/// Parses a manifest and checks every field against the service's plan.
+pub fn parse(text: &str, service: &ServicePlan) -> std::result::Result<Manifest, String> {
+    let m: Manifest = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    if m.service != service.name {
+        return Err(format!(
+            "it describes `{}`, not `{}`",
+            m.service.escape_debug(),
+            service.name
+        ));
+    }
+    if m.captured.parse::<jiff::Timestamp>().is_err() {
+        return Err(format!("`{}` is not a time", m.captured.escape_debug()));
+    }
+    let roots: Vec<&str> = service
+        .paths
+        .iter()
+        .filter(|p| p.backed_up)
+        .map(|p| p.path.as_str())
+        .collect();
+    let mut seen = std::collections::BTreeSet::new();
+    for f in &m.files {
+        let inside = is_normal_absolute(&f.path)
+            && roots.iter().any(|r| {
+                f.path
+                    .strip_prefix(r)
+                    .is_some_and(|rest| rest.starts_with('/'))
+            });
+        if !inside {
+            return Err(format!(
+                "it lists `{}`, outside the service's paths",
+                f.path.escape_debug()
+            ));
+        }
+        if !seen.insert(f.path.as_str()) {
+            return Err(format!("it lists `{}` twice", f.path.escape_debug()));
+        }
+        if !is_sha256(&f.sha256) && !is_link(&f.sha256) {
+            return Err(format!("`{}` has no SHA-256 hash", f.path.escape_debug()));
+        }
+    }
+    dumps(&m, service)?;
+    Ok(m)
+}
+
+/// A dump may only be the plan's database, at the plan's dump path: its
+/// name is where the drill and the restore load it.
+fn dumps(m: &Manifest, service: &ServicePlan) -> std::result::Result<(), String> {
+    for d in &m.dumps {
+        let Some(db) = service.database.as_ref().filter(|db| db.name == d.database) else {
+            return Err(format!(
+                "it holds a dump of `{}`, a database the plan does not give `{}`",
+                d.database.escape_debug(),
+                service.name
+            ));
+        };
+        let path = format!(
+            "{}/{}.dump",
+            service.dump_dir.trim_end_matches('/'),
+            db.name
+        );
+        if d.path != path {
+            return Err(format!(
+                "the dump of `{}` is at `{}`, not {path}",
+                db.name,
+                d.path.escape_debug()
+            ));
+        }
+        if !is_sha256(&d.sha256) {
+            return Err(format!("the dump of `{}` has no SHA-256 hash", db.name));
+        }
+        if d.tables
+            .keys()
+            .any(|t| t.len() > 1024 || t.chars().any(char::is_control))
+        {
+            return Err(format!("the dump of `{}` names a table oddly", db.name));
+        }
+    }
+    if m.dumps.len() > 1 {
+        return Err("it holds more than one dump".into());
+    }
+    Ok(())
+}
+
+/// 64 lowercase hexadecimal digits.
+pub(crate) fn is_sha256(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// A symlink recorded by its target text (see [`scan`]).
+fn is_link(s: &str) -> bool {
+    s.strip_prefix("link:")
+        .is_some_and(|t| !t.is_empty() && t.len() <= 4096 && !t.contains('\0'))
 }
 
 #[cfg(test)]

@@ -20,12 +20,13 @@ pub mod report;
 pub mod restic;
 pub mod restore;
 pub mod run;
+mod scratch;
 pub mod status;
 pub mod stream;
 
 use crate::runner::{Cmd, Runner};
 use compile::plan::{Plan, ServicePlan};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 /// Why a backup command stopped. Every message names the service, the
 /// repository or the file, and what differed.
@@ -147,9 +148,53 @@ impl Context<'_> {
     }
 }
 
-/// `path` taken under `root`, whether or not it is absolute.
+/// A plan path taken under `root`, part by part: `/var/lib/x` becomes
+/// `<root>/var/lib/x`. Only plain parts are joined, so no value climbs out
+/// of `root`; plan paths have no other kind (`compile::plan::load` refuses
+/// them), and paths read from a snapshot go through [`within`] instead.
 pub fn under(root: &Path, path: &str) -> PathBuf {
-    root.join(path.trim_start_matches('/'))
+    let mut out = root.to_path_buf();
+    for part in Path::new(path).components() {
+        if let Component::Normal(p) = part {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// An untrusted path (read from a snapshot) below `base`, which homelab
+/// made: refused unless it is made of plain parts, and unless every part
+/// that exists below `base` is a real folder, not a link, so nothing is
+/// reached through a link the snapshot planted.
+pub(crate) fn within(base: &Path, path: &str) -> Result<PathBuf> {
+    let refuse = |why: &str| {
+        fail(format!(
+            "the snapshot names `{}`, {why}; it is not used",
+            path.escape_debug()
+        ))
+    };
+    let mut out = base.to_path_buf();
+    let parts: Vec<Component> = Path::new(path).components().collect();
+    if path.is_empty() || path.chars().any(char::is_control) {
+        return refuse("not a plain path");
+    }
+    for (i, part) in parts.iter().enumerate() {
+        match part {
+            Component::RootDir if i == 0 => continue,
+            Component::Normal(p) => out.push(p),
+            _ => return refuse("a path that climbs or is not plain"),
+        }
+        match std::fs::symlink_metadata(&out) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return refuse("a path through a link");
+            }
+            Ok(m) if !m.is_dir() && i + 1 < parts.len() => {
+                return refuse("a path through a file");
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
 }
 
 pub(crate) fn status_text(status: &std::process::ExitStatus) -> String {

@@ -74,12 +74,19 @@ pub struct Server {
 }
 
 impl Server {
-    fn connect(&self, name: &str) -> Cmd {
+    /// A client tool connected to `database` on this server. The
+    /// connection is one libpq connection string that homelab writes, with
+    /// every value quoted: a database name can never be read as a second
+    /// host, port or service (libpq reads `-d` as a connection string when
+    /// it holds `=`), so a tool only ever reaches this server.
+    fn connect(&self, name: &str, database: &str) -> Cmd {
         pg_cmd(&self.os_user, name).args([
-            "-h".to_string(),
-            self.socket_dir.display().to_string(),
-            "-p".into(),
-            self.port.to_string(),
+            "-d".to_string(),
+            conninfo(&[
+                ("host", &self.socket_dir.display().to_string()),
+                ("port", &self.port.to_string()),
+                ("dbname", database),
+            ]),
         ])
     }
 
@@ -88,7 +95,7 @@ impl Server {
     pub fn dump(&self, ctx: &Context, database: &str) -> Result<Vec<u8>> {
         let out = ctx.exec_ok(
             &format!("dumping database `{database}`"),
-            &self.connect("pg_dump").args(["-Fc", "-d", database]),
+            &self.connect("pg_dump", database).arg("-Fc"),
         )?;
         check_dump(ctx, &self.os_user, database, &out.stdout)?;
         Ok(out.stdout)
@@ -102,7 +109,7 @@ impl Server {
     ) -> Result<BTreeMap<String, u64>> {
         let out = ctx.exec_ok(
             &format!("counting rows of `{database}`"),
-            &self.connect("psql").args([
+            &self.connect("psql", database).args([
                 "-X",
                 "-A",
                 "-t",
@@ -111,8 +118,6 @@ impl Server {
                 "\t",
                 "-v",
                 "ON_ERROR_STOP=1",
-                "-d",
-                database,
                 "-c",
                 ROW_COUNTS,
             ]),
@@ -136,15 +141,13 @@ impl Server {
     pub fn sql(&self, ctx: &Context, database: &str, sql: &str) -> Result<String> {
         let out = ctx.exec_ok(
             &format!("running SQL on `{database}`"),
-            &self.connect("psql").args([
+            &self.connect("psql", database).args([
                 "-X",
                 "-A",
                 "-t",
                 "-q",
                 "-v",
                 "ON_ERROR_STOP=1",
-                "-d",
-                database,
                 "-c",
                 sql,
             ]),
@@ -157,14 +160,12 @@ impl Server {
     pub fn restore(&self, ctx: &Context, database: &str, dump: &[u8]) -> Result<()> {
         let out = ctx.exec(
             &self
-                .connect("pg_restore")
+                .connect("pg_restore", database)
                 .args([
                     "--clean",
                     "--if-exists",
                     "--single-transaction",
                     "--exit-on-error",
-                    "-d",
-                    database,
                 ])
                 .stdin(dump.to_vec()),
         )?;
@@ -209,6 +210,16 @@ pub(crate) fn check_dump(ctx: &Context, os_user: &str, database: &str, dump: &[u
         ));
     }
     Ok(())
+}
+
+/// A libpq connection string: `key='value'` pairs, each value quoted with
+/// `\\` and `'` escaped (libpq's rule), so no value can add a key.
+fn conninfo(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}='{}'", v.replace('\\', "\\\\").replace('\'', "\\'")))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn quote_ident(s: &str) -> String {

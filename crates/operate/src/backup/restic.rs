@@ -235,16 +235,21 @@ impl<'c, 'a> Restic<'c, 'a> {
         )
     }
 
-    /// Restores a snapshot into `target`.
-    pub fn restore(&self, snapshot: &str, target: &Path) -> Result<()> {
+    /// Restores the `paths` of a snapshot (and what is below them) into
+    /// `target`.
+    pub fn restore(&self, snapshot: &str, target: &Path, paths: &[String]) -> Result<()> {
+        let mut args = vec![
+            "restore".to_string(),
+            snapshot.to_string(),
+            "--target".into(),
+            target.display().to_string(),
+        ];
+        for p in paths {
+            args.extend(["--include".to_string(), p.clone()]);
+        }
         self.run(
             &format!("restoring snapshot {snapshot} from `{}`", self.repo.name),
-            [
-                "restore".to_string(),
-                snapshot.to_string(),
-                "--target".into(),
-                target.display().to_string(),
-            ],
+            args,
         )?;
         Ok(())
     }

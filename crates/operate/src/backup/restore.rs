@@ -21,7 +21,7 @@ use super::manifest::{self, Manifest};
 use super::postgres::Server;
 use super::progress::Progress;
 use super::restic::{Restic, Snapshot};
-use super::{Context, Result, fail, io, under};
+use super::{Context, Result, fail, io, within};
 use crate::runner::Cmd;
 use compile::plan::{Repository, ServicePlan, StatePath};
 use serde::{Deserialize, Serialize};
@@ -107,11 +107,26 @@ pub fn restore(
         snapshot.short(),
         repo.name
     ));
-    restic.restore(&snapshot.id, &staging)?;
-    let staged = under(&staging, &prefix.display().to_string());
-    let manifest = manifest::read(&under(&staged, &service.dump_dir).join(manifest::FILE_NAME))?;
+    // Only the plan's paths, from where the snapshot read them.
+    let wanted: Vec<String> = service
+        .paths
+        .iter()
+        .filter(|p| p.backed_up)
+        .map(|p| p.path.as_str())
+        .chain([service.dump_dir.as_str()])
+        .map(|p| format!("{}{p}", prefix.trim_end_matches('/')))
+        .collect();
+    restic.restore(&snapshot.id, &staging, &wanted)?;
+    let staged = within(&staging, &prefix)?;
+    let manifest = manifest::read(
+        &within(&staged, &service.dump_dir)?.join(manifest::FILE_NAME),
+        service,
+    )?;
     progress.step(format!("{}: verifying the restored copy", service.name));
-    let problems = manifest::verify(&manifest.files, &restored_files(service, &staged)?);
+    let problems = manifest::verify(
+        &manifest.files,
+        &restored_files(service, |p| within(&staged, p))?,
+    );
     if !problems.is_empty() {
         let _ = std::fs::remove_dir_all(&staging);
         return fail(format!(
@@ -143,8 +158,8 @@ pub fn restore(
         progress,
     )
     .and_then(|()| {
-        let live = ctx.root.clone();
-        let problems = manifest::verify(&manifest.files, &restored_files(service, &live)?);
+        let live = restored_files(service, |p| Ok(ctx.host_path(p)))?;
+        let problems = manifest::verify(&manifest.files, &live);
         if problems.is_empty() {
             Ok(())
         } else {
@@ -310,7 +325,7 @@ fn swap_in(
                 std::fs::rename(live, aside),
             )?;
         }
-        let source = under(staged, &p.path);
+        let source = within(staged, &p.path)?;
         if source.exists() {
             if let Some(parent) = live.parent() {
                 io(
@@ -337,7 +352,7 @@ fn swap_in(
         )?;
         let bytes = io(
             "reading the restored dump",
-            std::fs::read(under(staged, &dump.path)),
+            std::fs::read(within(staged, &dump.path)?),
         )?;
         server.restore(ctx, &db.name, &bytes)?;
         let counts = server.row_counts(ctx, &db.name)?;
@@ -386,7 +401,7 @@ fn swap_dataset(
     });
     save_journal(ctx, journal)?;
     empty_folder(&live)?;
-    let source = under(staged, &p.path);
+    let source = within(staged, &p.path)?;
     if source.exists() {
         ctx.exec_ok(
             &format!("copying the restored {} in place", p.path),
@@ -496,6 +511,28 @@ fn save_journal(ctx: &Context, journal: &Journal) -> Result<()> {
     Ok(())
 }
 
+/// The journal of a restore of `service` that was cut short, if any.
+pub(crate) fn pending(ctx: &Context, service: &ServicePlan) -> Option<PathBuf> {
+    let path = journal_path(ctx, &service.name);
+    path.exists().then_some(path)
+}
+
+/// Refuses to `what` (back up, drill) a service whose restore was cut
+/// short: its live data is half the snapshot's, half the old, and a backup
+/// of it would be taken for the latest good state.
+pub(crate) fn refuse_pending(ctx: &Context, service: &ServicePlan, what: &str) -> Result<()> {
+    match pending(ctx, service) {
+        None => Ok(()),
+        Some(journal) => fail(format!(
+            "a restore of `{}` was interrupted and its live data is mixed (journal {}); \
+             no {what} until `homelab restore {}` puts it right",
+            service.name,
+            journal.display(),
+            service.name
+        )),
+    }
+}
+
 /// Undoes a restore that was interrupted (killed, power lost): the data
 /// it moved aside goes back, the service is started. True when there was
 /// one to undo.
@@ -510,6 +547,14 @@ pub(crate) fn recover(ctx: &Context, service: &ServicePlan, progress: &Progress)
             path.display()
         ))
     })?;
+    if let Err(e) = journal.check(ctx, service) {
+        return fail(format!(
+            "the restore journal {} does not match the plan of `{}` ({e}); \
+             nothing was moved: look at it and remove it by hand",
+            path.display(),
+            service.name
+        ));
+    }
     progress.line(format!(
         "{}: an earlier restore was interrupted; putting the data it replaced back",
         service.name
@@ -519,6 +564,78 @@ pub(crate) fn recover(ctx: &Context, service: &ServicePlan, progress: &Progress)
     io("removing the restore journal", std::fs::remove_file(&path))?;
     ctx.units(service, "start")?;
     Ok(true)
+}
+
+impl Journal {
+    /// A journal read back from disk moves only what a restore of this
+    /// service moves: each of its own folders and that folder's
+    /// `.before-restore-<time>` copy, each of its own datasets and a
+    /// `homelab-restore-<time>` snapshot of it, its database's dump in its
+    /// work folder. Anything else is refused before anything moves.
+    fn check(&self, ctx: &Context, service: &ServicePlan) -> std::result::Result<(), String> {
+        let own = |dataset: bool| {
+            service
+                .paths
+                .iter()
+                .filter(move |p| p.backed_up && p.dataset.is_some() == dataset)
+        };
+        if self.service != service.name {
+            return Err(format!(
+                "it is the journal of `{}`",
+                self.service.escape_debug()
+            ));
+        }
+        for (live, aside) in &self.moves {
+            let ok = own(false).any(|p| {
+                let path = ctx.host_path(&p.path);
+                *live == path && stamped(aside, &path, ".before-restore-")
+            });
+            if !ok {
+                return Err(format!("it moves {}", live.display()));
+            }
+        }
+        for z in &self.zfs {
+            let ok = own(true).any(|p| {
+                let dataset = p.dataset.as_deref().unwrap_or_default();
+                z.live == ctx.host_path(&p.path)
+                    && z.snapshot
+                        .strip_prefix(&format!("{dataset}@homelab-restore-"))
+                        .is_some_and(is_digits)
+            });
+            if !ok {
+                return Err(format!("it rolls back {}", z.snapshot.escape_debug()));
+            }
+        }
+        if let Some((name, dump)) = &self.database_before {
+            let ok = service.database.as_ref().is_some_and(|db| &db.name == name)
+                && dump.parent() == Some(work_dir(ctx, &service.name).as_path())
+                && dump
+                    .file_name()
+                    .and_then(|f| f.to_str())
+                    .and_then(|f| f.strip_prefix("before-")?.strip_suffix(".dump"))
+                    .is_some_and(is_digits);
+            if !ok {
+                return Err(format!("it loads {}", dump.display()));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `aside` is `live` with `<mark><digits>` appended.
+fn stamped(aside: &Path, live: &Path, mark: &str) -> bool {
+    let (aside, live) = (aside.as_os_str().to_str(), live.as_os_str().to_str());
+    match (aside, live) {
+        (Some(a), Some(l)) => a
+            .strip_prefix(l)
+            .and_then(|rest| rest.strip_prefix(mark))
+            .is_some_and(is_digits),
+        _ => false,
+    }
+}
+
+fn is_digits(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Waits for the service's health probe to answer as expected.

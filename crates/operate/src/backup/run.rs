@@ -58,6 +58,7 @@ pub struct RepositoryOutcome {
 }
 
 pub fn run(ctx: &Context, service: &ServicePlan, progress: &Progress) -> Result<Outcome> {
+    super::restore::refuse_pending(ctx, service, "backup")?;
     if service.repositories.is_empty() {
         return super::fail(format!(
             "`{}` has no repository in the plan: add [backup] to the spec",
