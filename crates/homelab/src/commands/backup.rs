@@ -21,12 +21,12 @@ pub fn run(command: BackupCommand) -> ExitCode {
         } => with_context(&host, |ctx| backup_run(ctx, &services, json)),
         BackupCommand::Drill {
             services,
-            all: _,
+            all,
             from,
             host,
             json,
         } => with_context(&host, |ctx| {
-            backup_drill(ctx, &services, from.as_deref(), json)
+            backup_drill(ctx, &services, all, from.as_deref(), json)
         }),
         BackupCommand::Preseed {
             services,
@@ -67,6 +67,9 @@ pub fn with_context(host: &HostArgs, f: impl FnOnce(&Context) -> ExitCode) -> Ex
         root: host.root.clone(),
         runner: &Local,
     };
+    if let Err(e) = ctx.prepare() {
+        return fail(e);
+    }
     f(&ctx)
 }
 
@@ -188,7 +191,13 @@ fn print_backup(o: &run::Outcome, progress: &Progress) {
     }
 }
 
-fn backup_drill(ctx: &Context, names: &[String], from: Option<&str>, json: bool) -> ExitCode {
+fn backup_drill(
+    ctx: &Context,
+    names: &[String],
+    all: bool,
+    from: Option<&str>,
+    json: bool,
+) -> ExitCode {
     let services = match ctx.services(names) {
         Ok(s) => s,
         Err(e) => return fail(e),
@@ -218,7 +227,26 @@ fn backup_drill(ctx: &Context, names: &[String], from: Option<&str>, json: bool)
                 }
                 records.push(r);
             }
-            Err(e) => return fail(format!("{}: {e}", service.name)),
+            Err(e) => {
+                failed = true;
+                progress.suspend(|| eprintln!("error: {}: {e}", service.name));
+            }
+        }
+    }
+    if all {
+        // The drill timer runs `--all`: the repositories' data is read
+        // back here when due, even if nobody asks for the status.
+        for (repo, check) in status::due_data_checks(ctx, &progress) {
+            if !check.passed {
+                failed = true;
+                progress.line(format!(
+                    "error: repository `{repo}`: {}",
+                    check
+                        .error
+                        .as_deref()
+                        .unwrap_or("its data does not read back")
+                ));
+            }
         }
     }
     report::write_metrics(ctx, &progress);
@@ -338,11 +366,7 @@ pub fn status_rows(all: &[status::ServiceStatus], host: Option<&str>) -> Vec<Vec
                 r.name.clone(),
                 r.latest_snapshot.clone().unwrap_or_else(|| "none".into()),
                 r.age_hours.map_or("-".into(), |h| format!("{h:.1} h")),
-                match (r.reachable, r.healthy) {
-                    (false, _) => "unreachable".into(),
-                    (true, false) => "damaged".into(),
-                    (true, true) => "healthy".into(),
-                },
+                r.state().to_string(),
             ]);
         }
     }

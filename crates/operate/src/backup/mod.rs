@@ -34,6 +34,12 @@ use std::path::{Component, Path, PathBuf};
 pub enum Error {
     #[error("{0}")]
     Failed(String),
+    /// restic failed on a repository, for the reason `fault` names.
+    #[error("{message}")]
+    Repository {
+        fault: restic::Fault,
+        message: String,
+    },
     #[error("cannot run `{program}`: {source}")]
     Spawn {
         program: String,
@@ -125,6 +131,25 @@ impl Context<'_> {
             status_text(&out.status),
             last_words(&out.stderr)
         ))
+    }
+
+    /// Makes the state folder private to root (mode 0700): it holds
+    /// database dumps, records and restore journals. An existing folder
+    /// with a wider mode is narrowed.
+    pub fn prepare(&self) -> Result<()> {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        let dir = self.state_dir();
+        io(
+            format!("creating {}", dir.display()),
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&dir),
+        )?;
+        io(
+            format!("making {} private", dir.display()),
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)),
+        )
     }
 
     /// Where homelab keeps its state on this host.

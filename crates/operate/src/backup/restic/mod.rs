@@ -8,9 +8,15 @@
 //! 130 interrupted. restic before 0.17 says the same things with exit 1
 //! and a message, so both are read.
 
+mod fault;
+mod watch;
+
+pub use fault::Fault;
+
 use super::{Context, Error, Result, fail, last_words};
 use crate::runner::Cmd;
 use compile::plan::{Repository, Retention};
+use fault::{Named, Said};
 use serde::Deserialize;
 use std::path::Path;
 
@@ -102,66 +108,73 @@ impl<'c, 'a> Restic<'c, 'a> {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let cmd = self.cmd(args)?;
-        let out = self.ctx.exec(&cmd)?;
-        if out.status.success() {
-            return Ok(out.stdout);
+        let ran = self.exec(&self.cmd(args)?)?;
+        if ran.status.success() && ran.gave_up.is_none() {
+            return Ok(ran.stdout);
         }
-        fail(self.explain(what, out.status.code(), &out.stderr))
+        Err(self.explain(what, &ran.said()))
     }
 
-    fn explain(&self, what: &str, code: Option<i32>, stderr: &[u8]) -> String {
-        let text = String::from_utf8_lossy(stderr);
-        let name = &self.repo.name;
-        let cause = if code == Some(12) || text.contains("wrong password") {
-            format!(
-                "wrong password for repository `{name}`: the key in {} does not open it",
-                secret_file(&self.repo.password_secret)
-            )
-        } else if is_missing(code, stderr) {
-            format!("repository `{name}` does not exist at {}", self.location())
-        } else if code == Some(11) || text.contains("unable to create lock") {
-            format!(
-                "repository `{name}` is locked by another process (`restic unlock` removes a stale lock): {}",
-                last_words(stderr)
-            )
-        } else if text.contains("unable to start the sftp session")
-            || text.contains("subprocess ssh")
-            || (text.contains("ssh") && text.contains("Connection refused"))
-        {
-            format!(
-                "repository `{name}` is unreachable: the SFTP host refused or dropped the connection ({})",
-                last_words(stderr)
-            )
-        } else if text.contains("ciphertext verification failed")
-            || text.contains("checksum mismatch")
-            || text.contains("invalid data returned")
-            || text.contains("hash does not match")
-        {
-            format!(
-                "repository `{name}` is damaged: a pack file fails its checksum                  (`restic check --read-data` lists the damage; restore from another repository): {}",
-                last_words(stderr)
-            )
-        } else if text.contains("no space left on device") {
-            format!("no space left on device: {}", last_words(stderr))
-        } else {
-            format!("repository `{name}`: {}", last_words(stderr))
+    /// Runs restic to its end, its standard error watched so that hopeless
+    /// retries stop it ([`watch`]).
+    fn exec(&self, cmd: &Cmd) -> Result<Ran> {
+        let spawn_err = |source| Error::Spawn {
+            program: cmd.program.clone(),
+            source,
         };
-        format!("{what}: {cause}")
+        let mut child = self.ctx.runner.spawn(cmd).map_err(spawn_err)?;
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let watcher = watch::watch(stderr, child.id());
+        let mut stdout = child.stdout.take().expect("stdout is piped");
+        let mut out = Vec::new();
+        let read = std::io::Read::read_to_end(&mut stdout, &mut out);
+        let status = child.wait().map_err(spawn_err)?;
+        let (stderr, gave_up) = watcher.join().unwrap_or_default();
+        read.map_err(spawn_err)?;
+        Ok(Ran {
+            status,
+            stdout: out,
+            stderr,
+            gave_up,
+        })
+    }
+
+    /// The error for what restic said, naming this repository.
+    fn explain(&self, what: &str, said: &Said) -> Error {
+        let fault = fault::classify(said);
+        let location = self.location();
+        let password_file = secret_file(&self.repo.password_secret);
+        let named = Named {
+            name: &self.repo.name,
+            location: &location,
+            password_file: &password_file,
+        };
+        Error::Repository {
+            fault,
+            message: format!("{what}: {}", fault::message(fault, &named, said)),
+        }
     }
 
     /// Snapshots of one service (tagged with its name), oldest first.
     pub fn snapshots(&self, service: &str) -> Result<Vec<Snapshot>> {
         let out = self.run(
             &format!("listing snapshots of `{service}`"),
-            ["snapshots", "--json", "--tag", service],
+            ["snapshots", "--json", "--no-lock", "--tag", service],
         )?;
-        serde_json::from_slice(&out).or_else(|e| {
+        let list: Vec<Snapshot> = serde_json::from_slice(&out).or_else(|e| {
             fail(format!(
                 "repository `{}`: unreadable snapshot list: {e}",
                 self.repo.name
             ))
-        })
+        })?;
+        if let Some(bad) = list.iter().find(|s| !is_id(&s.id)) {
+            return fail(format!(
+                "repository `{}` lists a snapshot whose id `{}` is not a restic id",
+                self.repo.name,
+                bad.id.escape_debug()
+            ));
+        }
+        Ok(list)
     }
 
     /// Creates the repository when there is none yet (`restic init`);
@@ -170,13 +183,12 @@ impl<'c, 'a> Restic<'c, 'a> {
     /// (creating a second repository beside one that merely did not open
     /// would split the backups).
     pub(crate) fn ensure_initialized(&self) -> Result<bool> {
-        let cmd = self.cmd(["cat", "config"])?;
-        let out = self.ctx.exec(&cmd)?;
-        if out.status.success() {
+        let ran = self.exec(&self.cmd(["cat", "config"])?)?;
+        if ran.status.success() {
             return Ok(false);
         }
-        if !is_missing(out.status.code(), &out.stderr) {
-            return fail(self.explain("opening the repository", out.status.code(), &out.stderr));
+        if !fault::is_missing(ran.status.code(), &ran.stderr) {
+            return Err(self.explain("opening the repository", &ran.said()));
         }
         self.run("creating the repository", ["init"])?;
         Ok(true)
@@ -214,11 +226,10 @@ impl<'c, 'a> Restic<'c, 'a> {
             tag.into(),
         ];
         args.extend(paths.iter().cloned());
-        let cmd = self.cmd(args)?;
-        let out = self.ctx.exec(&cmd)?;
+        let out = self.exec(&self.cmd(args)?)?;
         let what = format!("backing up `{tag}` to `{}`", self.repo.name);
         match out.status.code() {
-            Some(0) => {}
+            Some(0) if out.gave_up.is_none() => {}
             // A snapshot was made but some file could not be read: it is
             // not a whole copy of the service.
             Some(3) => {
@@ -227,7 +238,7 @@ impl<'c, 'a> Restic<'c, 'a> {
                     last_words(&out.stderr)
                 ));
             }
-            code => return fail(self.explain(&what, code, &out.stderr)),
+            _ => return Err(self.explain(&what, &out.said())),
         }
         summary_snapshot_id(&out.stdout).map_or_else(
             || fail(format!("{what}: restic printed no snapshot id")),
@@ -279,13 +290,8 @@ impl<'c, 'a> Restic<'c, 'a> {
             let _ = child.wait();
             return Err(e);
         }
-        let mut stderr = child.stderr.take().expect("stderr is piped");
-        // Drained on its own thread so a talkative restic never blocks.
-        let said = std::thread::spawn(move || {
-            let mut text = Vec::new();
-            let _ = std::io::Read::read_to_end(&mut stderr, &mut text);
-            text
-        });
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let watcher = watch::watch(stderr, child.id());
         let mut stdout = child.stdout.take().expect("stdout is piped");
         let consumed = consume(&mut stdout);
         if consumed.is_ok() {
@@ -296,21 +302,28 @@ impl<'c, 'a> Restic<'c, 'a> {
         // Closing the pipe ends a restic still writing (the consumer gave up).
         drop(stdout);
         let status = child.wait();
-        let stderr = said.join().unwrap_or_default();
+        let (stderr, gave_up) = watcher.join().unwrap_or_default();
         let code = match status {
-            Ok(s) if s.success() => None,
+            Ok(s) if s.success() && gave_up.is_none() => None,
             Ok(s) => Some(s.code()),
             Err(e) => return fail(format!("{what}: waiting for restic: {e}")),
+        };
+        let said = |code| Said {
+            code,
+            stderr: &stderr,
+            gave_up: gave_up.as_ref(),
         };
         match (consumed, code) {
             (Ok(v), None) => Ok(v),
             // restic stopped because the consumer stopped reading: a
             // broken pipe, or SIGPIPE (no exit code).
-            (Err(e), Some(code)) if code.is_none() || broken_pipe(&stderr) => {
+            (Err(e), Some(code))
+                if gave_up.is_none() && (code.is_none() || broken_pipe(&stderr)) =>
+            {
                 fail(format!("{what}: {e}"))
             }
             (Err(e), None) => fail(format!("{what}: {e}")),
-            (_, Some(code)) => fail(self.explain(&what, code, &stderr)),
+            (_, Some(code)) => Err(self.explain(&what, &said(code))),
         }
     }
 
@@ -329,20 +342,134 @@ impl<'c, 'a> Restic<'c, 'a> {
             .or_else(|e| fail(format!("unreadable restic stats: {e}")))
     }
 
-    /// `restic check`: the repository's structure is sound.
+    /// `restic check`: the repository's structure is sound (every pack
+    /// the index names is there). Takes no lock, so a stale lock does not
+    /// hide the answer (it is reported by itself, [`Restic::locks`]).
     pub fn check(&self) -> Result<()> {
-        self.run("checking the repository", ["check"])?;
-        Ok(())
+        self.checked("checking the repository", &[])
+    }
+
+    /// `restic check --read-data-subset`: a sample of the packs is read
+    /// back and verified, which is the only way to find a damaged one.
+    pub fn check_data(&self, subset: &str) -> Result<()> {
+        self.checked(
+            &format!("reading back {subset} of the repository's data"),
+            &[format!("--read-data-subset={subset}")],
+        )
+    }
+
+    fn checked(&self, what: &str, extra: &[String]) -> Result<()> {
+        let mut args = vec!["check".to_string(), "--no-lock".into()];
+        args.extend_from_slice(extra);
+        let ran = self.exec(&self.cmd(args)?)?;
+        // An empty repository has no data to read back.
+        let empty = String::from_utf8_lossy(&ran.stderr).contains("repository having size 0");
+        if (ran.status.success() || empty) && ran.gave_up.is_none() {
+            return Ok(());
+        }
+        // A check that ran and failed found damage, whatever words it used.
+        let said = ran.said();
+        match self.explain(what, &said) {
+            Error::Repository {
+                fault: Fault::Failed,
+                ..
+            } => Err(Error::Repository {
+                fault: Fault::Damaged,
+                message: format!(
+                    "{what}: repository `{}` is damaged: {} (restore from another repository)",
+                    self.repo.name,
+                    damage(&ran.stderr)
+                ),
+            }),
+            e => Err(e),
+        }
+    }
+
+    /// The locks held on the repository, each as restic describes it.
+    pub fn locks(&self) -> Result<Vec<Lock>> {
+        let ids = self.run("listing locks", ["list", "locks", "--no-lock"])?;
+        let mut locks = Vec::new();
+        for id in String::from_utf8_lossy(&ids).lines().map(str::trim) {
+            if !is_id(id) {
+                continue;
+            }
+            // A lock removed since it was listed is no lock.
+            let Ok(text) = self.run("reading a lock", ["cat", "lock", id, "--no-lock"]) else {
+                continue;
+            };
+            if let Ok(lock) = serde_json::from_slice::<Lock>(&text) {
+                locks.push(lock);
+            }
+        }
+        Ok(locks)
     }
 }
 
-/// True when restic says there is no repository at the location (and
-/// not that it could not reach or open one).
-fn is_missing(code: Option<i32>, stderr: &[u8]) -> bool {
+/// A lock as `restic cat lock` prints it.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+pub struct Lock {
+    pub time: String,
+    pub exclusive: bool,
+    pub hostname: String,
+    pub pid: u32,
+}
+
+impl Lock {
+    /// restic's own rule: a lock is stale when it is older than 30
+    /// minutes, or when it was taken on this machine by a process that is
+    /// gone.
+    pub fn is_stale(&self, now: jiff::Timestamp, this_host: &str) -> bool {
+        let old = self
+            .time
+            .parse::<jiff::Timestamp>()
+            .is_ok_and(|t| now.as_second() - t.as_second() > 30 * 60);
+        let gone = self.hostname == this_host
+            && !std::path::Path::new(&format!("/proc/{}", self.pid)).exists();
+        old || gone
+    }
+}
+
+/// The lines of a failed check that say what is wrong, without progress.
+fn damage(stderr: &[u8]) -> String {
     let text = String::from_utf8_lossy(stderr);
-    code == Some(10)
-        || text.contains("Is there a repository at the following location")
-        || text.contains("repository does not exist")
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('[') && !l.starts_with("Fatal:"))
+        .filter(|l| !l.starts_with("check ") && !l.starts_with("read "))
+        .filter(|l| !l.contains("load indexes") && !l.contains("snapshots"))
+        .collect();
+    let tail = &lines[lines.len().saturating_sub(3)..];
+    if tail.is_empty() {
+        last_words(stderr)
+    } else {
+        tail.join(" / ")
+    }
+}
+
+/// A restic id: 64 lowercase hexadecimal digits. Ids come back from the
+/// repository and go into restic's arguments, so anything else (a word
+/// starting with `-`) is never passed on.
+pub(crate) fn is_id(s: &str) -> bool {
+    crate::backup::manifest::is_sha256(s)
+}
+
+/// What one run of restic left.
+struct Ran {
+    status: std::process::ExitStatus,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    gave_up: Option<watch::GaveUp>,
+}
+
+impl Ran {
+    fn said(&self) -> Said<'_> {
+        Said {
+            code: self.status.code(),
+            stderr: &self.stderr,
+            gave_up: self.gave_up.as_ref(),
+        }
+    }
 }
 
 /// Snapshots `restic forget --json` removed: its output is one JSON
