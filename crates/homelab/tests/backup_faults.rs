@@ -8,62 +8,10 @@
 #[path = "support/host.rs"]
 mod host;
 
-use host::{Host, tree};
+use host::{backed_up, live, script, seeded, tree, which};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
-
-fn seeded() -> Host {
-    let h = Host::new();
-    let data = h.root_path("/var/lib/app");
-    std::fs::write(data.join("config.toml"), "name = \"app\"\n").unwrap();
-    std::fs::write(
-        data.join("big.bin"),
-        (0..3_000_000u32)
-            .map(|i| (i * 7 % 251) as u8)
-            .collect::<Vec<_>>(),
-    )
-    .unwrap();
-    h.sql(
-        "app",
-        "create table notes (id int); insert into notes select generate_series(1, 50)",
-    );
-    h
-}
-
-fn backed_up() -> Host {
-    let h = seeded();
-    let (code, out, err) = h.homelab(&["backup", "run"]);
-    assert_eq!(code, 0, "{out}{err}");
-    h
-}
-
-/// The live files and table, to prove a fault left them untouched.
-fn live(
-    h: &Host,
-) -> (
-    std::collections::BTreeMap<std::path::PathBuf, Vec<u8>>,
-    String,
-) {
-    (
-        tree(&h.root_path("/var/lib/app")),
-        h.sql("app", "select count(*) from notes"),
-    )
-}
-
-fn script(dir: &Path, name: &str, body: &str) {
-    let path = dir.join(name);
-    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-}
-
-fn which(name: &str) -> String {
-    let out = Command::new("sh")
-        .args(["-c", &format!("command -v {name}")])
-        .output()
-        .unwrap();
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
 
 #[test]
 fn a_damaged_pack_file_fails_drill_and_restore_and_leaves_live_data() {

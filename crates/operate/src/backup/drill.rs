@@ -257,8 +257,8 @@ fn verify_dumps(
             record.problems.push(format!(
                 "{}: the dump differs from the manifest (sha256 {} restored, {} recorded)",
                 dump.path,
-                &hash[..12.min(hash.len())],
-                &dump.sha256[..12]
+                manifest::short_hash(&hash),
+                manifest::short_hash(&dump.sha256)
             ));
             continue;
         }

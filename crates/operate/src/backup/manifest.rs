@@ -170,8 +170,8 @@ pub fn verify(expected: &[FileEntry], found: &[FileEntry]) -> Vec<String> {
             Some(f) if f.sha256 != e.sha256 => problems.push(format!(
                 "{}: content differs from the manifest (sha256 {} restored, {} recorded)",
                 e.path,
-                &f.sha256[..12.min(f.sha256.len())],
-                &e.sha256[..12.min(e.sha256.len())]
+                short_hash(&f.sha256),
+                short_hash(&e.sha256)
             )),
             Some(_) => {}
         }
@@ -184,6 +184,16 @@ pub fn verify(expected: &[FileEntry], found: &[FileEntry]) -> Vec<String> {
         }
     }
     problems
+}
+
+/// The first 12 characters of a hash for a message, never cut inside a
+/// character (a forged `link:` entry may hold any text).
+pub(crate) fn short_hash(hash: &str) -> String {
+    hash.chars()
+        .take(12)
+        .collect::<String>()
+        .escape_debug()
+        .to_string()
 }
 
 pub fn write(manifest: &Manifest, path: &Path) -> Result<()> {
@@ -360,6 +370,18 @@ mod tests {
             ]
         );
         assert!(verify(&expected, &expected).is_empty());
+    }
+
+    #[test]
+    fn differences_in_link_text_are_named_whatever_its_characters() {
+        let expected = [entry("/d/l", 1, "link:ééééééééé")];
+        let found = [entry("/d/l", 1, "link:üüüüüüüü")];
+        assert_eq!(
+            verify(&expected, &found),
+            [
+                "/d/l: content differs from the manifest (sha256 link:üüüüüüü restored, link:ééééééé recorded)"
+            ]
+        );
     }
 
     #[test]
