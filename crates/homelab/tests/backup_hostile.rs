@@ -190,13 +190,13 @@ fn an_archive_cannot_write_outside_the_scratch_folder() {
         .unwrap();
     serve_archive(&h, &b.into_inner().unwrap());
     let (code, stdout, stderr) = h.homelab(&["backup", "drill", "app", "--from", "nas"]);
-    assert_eq!(code, 1, "{stdout}{stderr}");
-    assert!(stdout.contains("nothing of it is used"), "{stdout}");
     assert!(
         tree(&outside).is_empty(),
         "written outside: {:?}",
         tree(&outside)
     );
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(stdout.contains("nothing of it is used"), "{stdout}");
 }
 
 /// Snapshot paths that climb with `..` made `restore` take a folder from
