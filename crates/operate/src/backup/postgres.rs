@@ -319,3 +319,20 @@ impl Drop for Throwaway<'_, '_> {
             ]));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_values_are_quoted_so_no_value_adds_a_key() {
+        assert_eq!(
+            conninfo(&[
+                ("host", "/run/postgresql"),
+                ("dbname", "x' host='evil"),
+                ("user", r"a\b"),
+            ]),
+            r"host='/run/postgresql' dbname='x\' host=\'evil' user='a\\b'"
+        );
+    }
+}
