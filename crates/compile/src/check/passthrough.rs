@@ -67,10 +67,13 @@ fn owned(entry: &Entry, leaf: &NixosLeaf) -> Option<Owned> {
     if all.iter().flatten().any(|w| w == "firewall") {
         return Some(Owned::Firewall);
     }
-    match template(entry, &leaf.key) {
-        Some(t) if t.contains("@port@") => return Some(Owned::Port),
-        Some(t) if t.contains("@address@") => return Some(Owned::Bind),
-        _ => {}
+    let templates = template(entry, &leaf.key);
+    let all = |p: &str| !templates.is_empty() && templates.iter().all(|t| t.contains(p));
+    if all("@port@") {
+        return Some(Owned::Port);
+    }
+    if all("@address@") {
+        return Some(Owned::Bind);
     }
     if matches!(lw, "port" | "ports") {
         return Some(Owned::Port);
@@ -87,15 +90,32 @@ fn owned(entry: &Entry, leaf: &NixosLeaf) -> Option<Owned> {
     None
 }
 
-/// The catalog's template string at a pass-through key, if it sets one.
-fn template(entry: &Entry, key: &str) -> Option<String> {
+/// The catalog's template strings at a pass-through key: the string it
+/// sets, or the strings of the list it sets (`server_host =
+/// ["@address@"]`); none when it sets neither. A list counts only when
+/// every item is a template of the kind (Alloy's `extraFlags` holds its
+/// listen flag beside others).
+fn template(entry: &Entry, key: &str) -> Vec<String> {
     let mut path: Vec<String> = crate::nix::split_path(&entry.module);
     path.extend(key.split('.').map(str::to_string));
-    let mut cur = entry.nixos.get(path.first()?)?;
+    let Some(mut cur) = path.first().and_then(|p| entry.nixos.get(p)) else {
+        return Vec::new();
+    };
     for part in &path[1..] {
-        cur = cur.as_table()?.get(part)?;
+        match cur.as_table().and_then(|t| t.get(part)) {
+            Some(next) => cur = next,
+            None => return Vec::new(),
+        }
     }
-    cur.as_str().map(str::to_string)
+    match cur {
+        toml::Value::String(s) => vec![s.clone()],
+        toml::Value::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().map(str::to_string))
+            .collect::<Option<Vec<_>>>()
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
 }
 
 pub(crate) fn renderer_owns_access(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
@@ -215,5 +235,25 @@ mod tests {
         ] {
             assert_eq!(owned(grafana, &leaf(key, s("x"))), None, "{key}");
         }
+    }
+
+    #[test]
+    fn a_list_the_catalog_fills_with_the_bind_address_is_owned() {
+        let s = |v: &str| toml::Value::String(v.into());
+        let hass = crate::catalog::get("home-assistant").unwrap();
+        assert_eq!(
+            owned(hass, &leaf("config.http.server_host", s("192.168.1.5"))),
+            Some(Owned::Bind)
+        );
+        // A list that holds a template among other items is not owned as
+        // a whole (Alloy's `extraFlags`).
+        let alloy = crate::catalog::get("alloy").unwrap();
+        assert_eq!(
+            owned(
+                alloy,
+                &leaf("extraFlags", s("--stability.level=experimental"))
+            ),
+            None
+        );
     }
 }
