@@ -175,6 +175,38 @@ fn every_option_path_is_in_the_index() {
     );
 }
 
+/// The options a `[command_line]` names are real options of the entry's
+/// module (a typo would leave a flag list unchecked), and each names the
+/// flags to look for.
+#[test]
+fn every_command_line_option_is_in_the_index() {
+    let index = load_index();
+    let mut problems = Vec::new();
+    for (name, e) in catalog() {
+        let Some(cl) = &e.command_line else {
+            continue;
+        };
+        if e.module.is_empty() {
+            problems.push(format!("{name}: [command_line] without a module"));
+        }
+        if cl.listen_flags.is_empty() && cl.listen_options.is_empty() {
+            problems.push(format!("{name}: [command_line] names no listen flag"));
+        }
+        for flag in &cl.listen_flags {
+            if flag.trim_start_matches('-').is_empty() || flag.contains(char::is_whitespace) {
+                problems.push(format!("{name}: `{flag}` is not a flag"));
+            }
+        }
+        for option in cl.options.iter().chain(&cl.listen_options) {
+            let path = segments(&format!("{}.{option}", e.module));
+            if !index.iter().any(|o| o.covers(&path)) {
+                problems.push(format!("{name}: {}.{option} is not in the index", e.module));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 /// The index records `"module": null` for a module the pinned nixpkgs does
 /// not have; an entry built on one would fail evaluation on the user's machine.
 #[test]

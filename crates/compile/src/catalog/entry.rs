@@ -162,6 +162,40 @@ pub struct Entry {
     /// has `[access.sso]`: it has no login of its own, or one it hands to
     /// the proxy (the *arr apps' `External` method).
     pub forward_auth: Option<ForwardAuth>,
+    /// The pass-through options whose values reach the program's command
+    /// line, and the program's flags among them that move where it listens.
+    pub command_line: Option<CommandLine>,
+}
+
+/// What of a module's pass-through reaches its program's command line,
+/// read from the module (how it builds `ExecStart`) and the program (its
+/// flags). A pass-through value that sets one of the listen flags is the
+/// `owned-option` error, like the options the renderer owns.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandLine {
+    /// Options below the module whose values the module puts on the
+    /// command line as words: flag lists (`extraFlags`), and strings it
+    /// splices into the start command (`webExternalUrl`). Dotted.
+    pub options: Vec<String>,
+    /// The flags that decide where the program listens, spelled as the
+    /// program documents them: a listen address or port
+    /// (`--web.listen-address`, `-p`), or the configuration file that
+    /// holds them (`--config`). A long flag matches with one or two dashes,
+    /// alone (its value the next word) or as `flag=value`; a short one
+    /// (`-p`) also with the value attached (`-p80`) or among other short
+    /// flags (`-dp`). A flag without dashes (Grafana's
+    /// `cfg:server.http_port`) matches as itself or `name=value`.
+    #[serde(default)]
+    pub listen_flags: Vec<String>,
+    /// The program takes a unique prefix of a long flag (Python's argparse
+    /// does unless told not to): `--conf` is `--config`.
+    #[serde(default)]
+    pub abbreviations: bool,
+    /// Options the module turns into a listen flag whatever their value
+    /// (oci-containers' `networks`, each `--network=<value>`).
+    #[serde(default)]
+    pub listen_options: Vec<String>,
 }
 
 /// A service the proxy's gateway signs people in for (forward-auth).

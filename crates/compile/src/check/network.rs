@@ -1,26 +1,24 @@
 //! Network rules: ports and names must not clash, and each exposure needs
 //! the access path that provides it.
 
-use crate::catalog;
 use crate::diagnostic::{Diagnostic, Span};
 use crate::fleet::{Fleet, Instance};
 use crate::spec::Exposure;
 use std::collections::BTreeMap;
 
 /// Two services on one host cannot listen on the same port, and no service
-/// may take a port the host's infrastructure uses (SSH, the proxy…).
+/// may take a port the host's infrastructure uses: every port of
+/// `Fleet::infrastructure_ports` (SSH, the proxy, the sign-in gateway,
+/// vmalert, the NAS repository…).
 pub(crate) fn port_clash(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     let mut by_host: BTreeMap<&str, Vec<&crate::fleet::Instance>> = BTreeMap::new();
     for i in &fleet.instances {
         by_host.entry(i.host.as_str()).or_default().push(i);
     }
     for host in &fleet.hosts {
-        let mut taken: BTreeMap<u16, (&str, Option<Span>)> = BTreeMap::new();
-        for infra in &host.infrastructure {
-            let entry = catalog::get(infra).expect("infrastructure entries exist");
-            for port in entry.port.iter().chain(&entry.extra_ports) {
-                taken.insert(*port, (entry.title.as_str(), None));
-            }
+        let mut taken: BTreeMap<u16, (String, Option<Span>)> = BTreeMap::new();
+        for p in fleet.infrastructure_ports(host) {
+            taken.insert(p.port, (p.label(), None));
         }
         let mine = by_host.get(host.name()).into_iter().flatten();
         for i in mine {
@@ -31,7 +29,7 @@ pub(crate) fn port_clash(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
                         out.push(clash(i, port, other, span.clone(), host.name()))
                     }
                     None => {
-                        taken.insert(port, (i.name.value.as_str(), Some(i.port_span.clone())));
+                        taken.insert(port, (i.name.value.clone(), Some(i.port_span.clone())));
                     }
                 }
             }

@@ -6,11 +6,15 @@
 //! widened the bind address or opened the firewall would change what the
 //! public tunnel serves or open a door the spec never asked for, so those
 //! options belong to the renderer and setting one is an error that names
-//! the spec key to use instead. Likewise one NixOS module can be
-//! configured once per host: a second instance of the same module would
-//! only conflict with the first.
+//! the spec key to use instead. Values that reach the program's command
+//! line (flag lists such as `extraFlags`, strings a module splices into
+//! `ExecStart`) could move the listen address past those options, so a
+//! value that sets one of the program's listen flags, as the catalog entry
+//! records them (`[command_line]`), is the same error. Likewise one NixOS
+//! module can be configured once per host: a second instance of the same
+//! module would only conflict with the first.
 
-use crate::catalog::Entry;
+use crate::catalog::{CommandLine, Entry};
 use crate::diagnostic::Diagnostic;
 use crate::fleet::{Fleet, Instance};
 use crate::spec::NixosLeaf;
@@ -67,10 +71,17 @@ fn owned(entry: &Entry, leaf: &NixosLeaf) -> Option<Owned> {
     if all.iter().flatten().any(|w| w == "firewall") {
         return Some(Owned::Firewall);
     }
-    match template(entry, &leaf.key) {
-        Some(t) if t.contains("@port@") => return Some(Owned::Port),
-        Some(t) if t.contains("@address@") => return Some(Owned::Bind),
-        _ => {}
+    let listen_option = |cl: &CommandLine| cl.listen_options.iter().any(|o| is_under(&leaf.key, o));
+    if entry.command_line.as_ref().is_some_and(listen_option) {
+        return Some(Owned::Bind);
+    }
+    let templates = template(entry, &leaf.key);
+    let all = |p: &str| !templates.is_empty() && templates.iter().all(|t| t.contains(p));
+    if all("@port@") {
+        return Some(Owned::Port);
+    }
+    if all("@address@") {
+        return Some(Owned::Bind);
     }
     if matches!(lw, "port" | "ports") {
         return Some(Owned::Port);
@@ -87,15 +98,97 @@ fn owned(entry: &Entry, leaf: &NixosLeaf) -> Option<Owned> {
     None
 }
 
-/// The catalog's template string at a pass-through key, if it sets one.
-fn template(entry: &Entry, key: &str) -> Option<String> {
+/// The catalog's template strings at a pass-through key: the string it
+/// sets, or the strings of the list it sets (`server_host =
+/// ["@address@"]`); none when it sets neither. A list counts only when
+/// every item is a template of the kind (Alloy's `extraFlags` holds its
+/// listen flag beside others; the flag check below owns that one).
+fn template(entry: &Entry, key: &str) -> Vec<String> {
     let mut path: Vec<String> = crate::nix::split_path(&entry.module);
     path.extend(key.split('.').map(str::to_string));
-    let mut cur = entry.nixos.get(path.first()?)?;
+    let Some(mut cur) = path.first().and_then(|p| entry.nixos.get(p)) else {
+        return Vec::new();
+    };
     for part in &path[1..] {
-        cur = cur.as_table()?.get(part)?;
+        match cur.as_table().and_then(|t| t.get(part)) {
+            Some(next) => cur = next,
+            None => return Vec::new(),
+        }
     }
-    cur.as_str().map(str::to_string)
+    match cur {
+        toml::Value::String(s) => vec![s.clone()],
+        toml::Value::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().map(str::to_string))
+            .collect::<Option<Vec<_>>>()
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+/// The listen flag a pass-through value sets, when the key is one the
+/// module puts on the command line: the flag as the catalog spells it.
+/// The value is read as the words a shell or systemd would make of it,
+/// quotes dropped, so a flag inside one string counts as much as a list
+/// item. The flag's own item is reported; its value may be the next.
+fn listen_flag<'e>(entry: &'e Entry, leaf: &NixosLeaf) -> Option<&'e str> {
+    let cl = entry.command_line.as_ref()?;
+    if !cl.options.iter().any(|o| is_under(&leaf.key, o)) {
+        return None;
+    }
+    let text = match &leaf.value {
+        toml::Value::String(s) => s.as_str(),
+        _ => return None,
+    };
+    command_words(text)
+        .find_map(|w| cl.listen_flags.iter().find(|f| sets(cl, f, &w)))
+        .map(String::as_str)
+}
+
+/// Whether a pass-through key is `option` or below it.
+fn is_under(key: &str, option: &str) -> bool {
+    key.strip_prefix(option)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+}
+
+/// The words of a command-line text: split at spaces and at what ends a
+/// shell word (`;`, `&`, `|`, parentheses, redirections, backquotes), with
+/// quotes and backslashes dropped (`'--port'=80` is `--port=80`).
+fn command_words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| c.is_whitespace() || ";&|()<>`".contains(c))
+        .map(|w| {
+            w.chars()
+                .filter(|c| !"'\"\\".contains(*c))
+                .collect::<String>()
+        })
+        .filter(|w| !w.is_empty())
+}
+
+/// Whether `word` sets the listen flag `flag` (see `CommandLine`).
+fn sets(cl: &CommandLine, flag: &str, word: &str) -> bool {
+    let name = flag.trim_start_matches('-');
+    if name.is_empty() {
+        return false;
+    }
+    if name.len() == flag.len() {
+        // Not a dashed flag: `cfg:server.http_port` alone or `…=value`.
+        return word == name || word.strip_prefix(name).is_some_and(|r| r.starts_with('='));
+    }
+    let Some(body) = word.strip_prefix('-') else {
+        return false;
+    };
+    if name.chars().count() == 1 && flag.len() == 2 {
+        // A short flag: `-p`, `-p80`, `-p=80`, or among short flags `-dp`.
+        return !body.starts_with('-')
+            && body
+                .chars()
+                .take_while(char::is_ascii_alphabetic)
+                .any(|c| name.starts_with(c));
+    }
+    let key = body.trim_start_matches('-');
+    let key = key.split('=').next().unwrap_or(key);
+    key == name
+        || (cl.abbreviations && body.starts_with('-') && !key.is_empty() && name.starts_with(key))
 }
 
 pub(crate) fn renderer_owns_access(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
@@ -103,9 +196,30 @@ pub(crate) fn renderer_owns_access(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
         for leaf in &i.passthrough {
             if let Some(what) = owned(i.entry, leaf) {
                 out.push(owned_error(i, leaf, what));
+            } else if let Some(flag) = listen_flag(i.entry, leaf) {
+                out.push(flag_error(i, leaf, flag));
             }
         }
     }
+}
+
+fn flag_error(i: &Instance, leaf: &NixosLeaf, flag: &str) -> Diagnostic {
+    let name = &i.name.value;
+    let port = i.port.map_or_else(|| "…".to_string(), |p| p.to_string());
+    Diagnostic::error(
+        "owned-option",
+        format!(
+            "`{}` of `{name}` passes `{flag}`, which moves where it listens; homelab decides that",
+            leaf.key
+        ),
+    )
+    .at(
+        leaf.span.clone(),
+        "a listen flag: it sets the address or port, or the file that holds them",
+    )
+    .help(format!(
+        "remove `{flag}`: set `port = {port}` in `[services.{name}]` to move its port, and `exposure = \"lan\"` (or `tailnet`, `public`) for who reaches it"
+    ))
 }
 
 fn owned_error(i: &Instance, leaf: &NixosLeaf, what: Owned) -> Diagnostic {
@@ -215,5 +329,172 @@ mod tests {
         ] {
             assert_eq!(owned(grafana, &leaf(key, s("x"))), None, "{key}");
         }
+    }
+
+    fn value(key: &str, value: &str) -> NixosLeaf {
+        leaf(key, toml::Value::String(value.into()))
+    }
+
+    fn flag_of(entry: &str, key: &str, v: &str) -> Option<String> {
+        let e = crate::catalog::get(entry).unwrap();
+        listen_flag(e, &value(key, v)).map(str::to_string)
+    }
+
+    #[test]
+    fn listen_flags_are_found_in_every_form_a_program_reads() {
+        let vm = |v: &str| flag_of("victoriametrics", "extraOptions", v);
+        for v in [
+            "-httpListenAddr=0.0.0.0:8428",
+            "--httpListenAddr=0.0.0.0:8428",
+            "-httpListenAddr",
+            "'-httpListenAddr'=:8428",
+            "-loggerLevel=WARN -graphiteListenAddr=:2003",
+        ] {
+            assert!(vm(v).is_some(), "{v}");
+        }
+        for v in [
+            "-loggerLevel=WARN",
+            "-httpListenAddr.useProxyProtocol",
+            "0.0.0.0:8428",
+            "httpListenAddr",
+        ] {
+            assert_eq!(vm(v), None, "{v}");
+        }
+        // Strings the module splices into its command line, inside a word.
+        assert_eq!(
+            flag_of(
+                "prometheus",
+                "retentionTime",
+                "15d --web.listen-address=:9090"
+            )
+            .as_deref(),
+            Some("--web.listen-address")
+        );
+        assert_eq!(
+            flag_of(
+                "prometheus",
+                "webExternalUrl",
+                "https://x/;--web.listen-address :9090"
+            )
+            .as_deref(),
+            Some("--web.listen-address")
+        );
+        assert_eq!(
+            flag_of("prometheus", "extraFlags", "--web.external-url=x"),
+            None
+        );
+        // Only the options the module puts on the command line.
+        assert_eq!(
+            flag_of("prometheus", "ruleFiles", "--web.listen-address"),
+            None
+        );
+        assert_eq!(
+            flag_of(
+                "mealie",
+                "settings.GUNICORN_CMD_ARGS",
+                "--workers 2 --bind 0.0.0.0:9000"
+            )
+            .as_deref(),
+            Some("--bind")
+        );
+        assert_eq!(
+            flag_of("mealie", "settings.OTHER", "--bind 0.0.0.0:9000"),
+            None
+        );
+    }
+
+    #[test]
+    fn short_flags_abbreviations_and_bare_settings() {
+        // Short flags: alone, with the value attached, among other short flags.
+        for v in ["-p", "-p3000", "-p=3000"] {
+            assert_eq!(
+                flag_of("adguardhome", "extraArgs", v).as_deref(),
+                Some("-p"),
+                "{v}"
+            );
+        }
+        assert_eq!(
+            flag_of("home-assistant", "extraArgs", "-vc").as_deref(),
+            Some("-c")
+        );
+        assert_eq!(flag_of("home-assistant", "extraArgs", "-v"), None);
+        assert_eq!(
+            flag_of("enclosed", "extraOptions", "-dp").as_deref(),
+            Some("-p")
+        );
+        assert_eq!(
+            flag_of("enclosed", "extraOptions", "--network-alias=notes"),
+            None
+        );
+        assert_eq!(
+            flag_of("enclosed", "extraOptions", "--net=host").as_deref(),
+            Some("--net")
+        );
+        // argparse takes a unique prefix; Radicale turns that off.
+        assert_eq!(
+            flag_of("home-assistant", "extraArgs", "--conf=/x").as_deref(),
+            Some("--config")
+        );
+        assert_eq!(flag_of("radicale", "extraArgs", "--conf=/x"), None);
+        assert_eq!(
+            flag_of("radicale", "extraArgs", "--config=/x").as_deref(),
+            Some("--config")
+        );
+        assert_eq!(flag_of("home-assistant", "extraArgs", "--"), None);
+        // Grafana's settings overrides carry no dashes.
+        assert_eq!(
+            flag_of(
+                "grafana",
+                "dataDir",
+                "/var/lib/grafana cfg:server.http_addr=0.0.0.0"
+            )
+            .as_deref(),
+            Some("cfg:server.http_addr")
+        );
+        assert_eq!(
+            flag_of("grafana", "dataDir", "/var/lib/grafana cfg:server.domain=x"),
+            None
+        );
+    }
+
+    #[test]
+    fn options_turned_into_listen_flags_are_owned_and_flags_found_in_mixed_lists() {
+        let enclosed = crate::catalog::get("enclosed").unwrap();
+        assert_eq!(
+            owned(enclosed, &value("networks", "host")),
+            Some(Owned::Bind)
+        );
+        // Alloy's `extraFlags` holds its listen flag among others: the
+        // list is not owned, the flag is found.
+        let alloy = crate::catalog::get("alloy").unwrap();
+        let extra = value("extraFlags", "--stability.level=experimental");
+        assert_eq!(listen_flag(alloy, &extra), None);
+        assert_eq!(
+            listen_flag(
+                alloy,
+                &value("extraFlags", "--server.http.listen-addr=0.0.0.0:12345")
+            ),
+            Some("--server.http.listen-addr")
+        );
+    }
+
+    #[test]
+    fn a_list_the_catalog_fills_with_the_bind_address_is_owned() {
+        let s = |v: &str| toml::Value::String(v.into());
+        let hass = crate::catalog::get("home-assistant").unwrap();
+        assert_eq!(
+            owned(hass, &leaf("config.http.server_host", s("192.168.1.5"))),
+            Some(Owned::Bind)
+        );
+        // A list that holds a template among other items is not owned as
+        // a whole (Alloy's `extraFlags`).
+        let alloy = crate::catalog::get("alloy").unwrap();
+        assert_eq!(
+            owned(
+                alloy,
+                &leaf("extraFlags", s("--stability.level=experimental"))
+            ),
+            None
+        );
     }
 }

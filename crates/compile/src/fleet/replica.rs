@@ -2,6 +2,7 @@
 //! critical datasets, in which pool, and which datasets it pulls.
 
 use super::model::{DataDir, Fleet, HostPlan};
+use super::ports::REST_SERVER_PORT;
 use crate::diagnostic::{Diagnostic, did_you_mean, name_list};
 use crate::spec::{DataClass, Spec};
 
@@ -146,10 +147,6 @@ impl Fleet {
     }
 }
 
-/// The NAS restic repository's port: rest-server's, as the NixOS module
-/// defaults it (`services.restic.server.listenAddress = "8000"`).
-pub(crate) const REST_SERVER_PORT: u16 = 8000;
-
 /// The agenix secret with a source host's rest-server login
 /// (`RESTIC_REST_USERNAME`/`RESTIC_REST_PASSWORD` lines): read by restic
 /// on the source host and, to make the `.htpasswd` entry, by the NAS.
@@ -187,6 +184,12 @@ impl Fleet {
             ),
             login_secret: nas_login_secret(host),
         })
+    }
+
+    /// Whether `host` serves the NAS repository: it is the replica host
+    /// and other hosts back up to it.
+    pub(crate) fn serves_nas_repository(&self, host: &str) -> bool {
+        self.replica.as_ref().is_some_and(|r| r.host == host) && !self.nas_sources().is_empty()
     }
 
     /// The hosts that back up to the NAS: every other host with data.

@@ -19,8 +19,6 @@ use std::collections::BTreeMap;
 
 /// The gateway's client id at the provider and its unit.
 pub(crate) const GATEWAY: &str = "oauth2-proxy";
-/// Where oauth2-proxy listens (the module's default `httpAddress`).
-pub(crate) const GATEWAY_PORT: u16 = 4180;
 /// The gateway's paths on every gated name (its `proxyPrefix`).
 pub(crate) const GATEWAY_PREFIX: &str = "/oauth2";
 

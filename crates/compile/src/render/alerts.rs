@@ -21,8 +21,6 @@ mod vmalert;
 
 /// The rule file beside the host's `default.nix`.
 pub(crate) const RULES_FILE: &str = "alert-rules.yml";
-/// vmalert's own port (its default), on the loopback interface.
-pub(crate) const VMALERT_PORT: u16 = 8880;
 
 /// `hosts/<h>/alerts.nix`: what `host` does for the whole fleet's alerts.
 pub(crate) fn host_alerts(fleet: &Fleet, host: &HostPlan) -> Attrs {
@@ -47,9 +45,7 @@ pub(crate) fn rules_file(fleet: &Fleet, host: &HostPlan) -> Option<File> {
 /// Metric alerts need the spec's `[alerts]`, a metrics store and an
 /// Alertmanager; the store's host runs vmalert.
 fn evaluates_rules(fleet: &Fleet, host: &HostPlan) -> bool {
-    fleet.alerts.is_some()
-        && fleet.instance_of("alertmanager").is_some()
-        && fleet.host_of("victoriametrics") == Some(host.name())
+    fleet.evaluates_alert_rules(host.name())
 }
 
 /// `{ host = "<name>"; }`: every scrape target's host, so a mail says

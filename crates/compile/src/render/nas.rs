@@ -39,10 +39,10 @@ pub(crate) fn contribute(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
     let Some(replica) = &fleet.replica else {
         return;
     };
-    let sources = fleet.nas_sources();
-    if replica.host != host.name() || sources.is_empty() {
+    if !fleet.serves_nas_repository(host.name()) {
         return;
     }
+    let sources = fleet.nas_sources();
     server(m, host, &replica.pool);
     firewall(m, host, &sources);
     htpasswd(m, fleet, &sources);

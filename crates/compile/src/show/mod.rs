@@ -42,22 +42,18 @@ pub fn ports(fleet: &Fleet) -> Table {
     );
     for host in &fleet.hosts {
         let mut rows: Vec<(u16, Vec<Cell>)> = Vec::new();
-        for infra in &host.infrastructure {
-            let e = catalog::get(infra).expect("infrastructure entries exist");
-            for port in e.port.iter().chain(&e.extra_ports) {
-                let bind = bind(e, *port, *port);
-                rows.push((
-                    *port,
-                    vec![
-                        host.name().into(),
-                        e.title.as_str().into(),
-                        u64::from(*port).into(),
-                        bind.into(),
-                        "infrastructure".into(),
-                        Cell::from(None::<String>),
-                    ],
-                ));
-            }
+        for p in fleet.infrastructure_ports(host) {
+            rows.push((
+                p.port,
+                vec![
+                    host.name().into(),
+                    p.owner.into(),
+                    u64::from(p.port).into(),
+                    p.bind.into(),
+                    "infrastructure".into(),
+                    Cell::from(None::<String>),
+                ],
+            ));
         }
         for i in fleet.instances_on(host.name()) {
             for (n, port) in i.port.iter().chain(&i.entry.extra_ports).enumerate() {
@@ -88,21 +84,6 @@ pub fn ports(fleet: &Fleet) -> Table {
     t
 }
 
-/// Where a port listens: every interface or localhost, and the protocol
-/// when it is not TCP. `default` is the catalog port it stands for.
-fn bind(e: &catalog::Entry, port: u16, default: u16) -> String {
-    let address = if e.wildcard_ports.contains(&default) {
-        "0.0.0.0"
-    } else {
-        crate::fleet::BIND_ADDRESS
-    };
-    if e.udp_ports.contains(&port) {
-        format!("{address} udp")
-    } else {
-        address.to_string()
-    }
-}
-
 /// An instance's `n`th port: a service confined to the VPN namespace is
 /// reached at the namespace's address, not on the host's localhost; the
 /// main port of one other hosts reach listens on the wired address.
@@ -124,7 +105,7 @@ fn instance_bind(i: &crate::fleet::Instance, n: usize, port: u16) -> String {
     } else {
         port
     };
-    bind(i.entry, port, default)
+    crate::fleet::port_bind(i.entry, port, default)
 }
 
 /// Who can reach each service, the access matrix.

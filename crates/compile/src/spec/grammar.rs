@@ -207,6 +207,62 @@ pub(crate) fn is_disk(s: &str) -> bool {
     })
 }
 
+/// The name of an NFS export in `[external.<host>.exports]`: it becomes a
+/// folder of the mount point (`/mnt/<host>/<export>`) and a systemd mount
+/// unit's name, so it is one plain path component. A letter or digit
+/// first, then letters, digits, `_` and `-`: no `/`, no `.` and so no `..`,
+/// nothing a shell or a unit file reads.
+pub(crate) fn is_export_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && s.len() <= 63
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// Folders of a server that are never the data a service works in: its
+/// root, and the trees of the operating system (programs, libraries, the
+/// boot loader, configuration, root's home, kernel and runtime state, the
+/// Nix store). Mounting one hands a service the server's own system, and
+/// through a writable export lets it change it. Data shares live elsewhere:
+/// TrueNAS under `/mnt/<pool>`, Synology under `/volume<n>`, a Linux server
+/// under `/srv`, `/export` or `/home`. `/var` is not listed: `/var/nfs` is
+/// a common place for shares.
+pub(crate) const SYSTEM_FOLDERS: [&str; 13] = [
+    "/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/nix", "/proc", "/root", "/run", "/sbin",
+    "/sys", "/usr",
+];
+
+/// What is wrong with the exported folder of an NFS export, if anything.
+/// It reaches `fileSystems.<mount>.device` (`<address>:<path>`, a field of
+/// `/etc/fstab`), so it is one word of printable characters; it must be
+/// absolute and normal (no empty, `.` or `..` component, no trailing `/`),
+/// not the server's root and not below one of [`SYSTEM_FOLDERS`].
+pub(crate) fn export_path_problem(s: &str) -> Option<String> {
+    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Some("it holds a space or a control character".into());
+    }
+    let Some(rest) = s.strip_prefix('/') else {
+        return Some("it is not absolute".into());
+    };
+    if rest.is_empty() {
+        return Some("it is the server's root folder".into());
+    }
+    if let Some(bad) = rest
+        .split('/')
+        .find(|p| p.is_empty() || *p == "." || *p == "..")
+    {
+        return Some(if bad.is_empty() {
+            "it has an empty component (`//` or a trailing `/`)".into()
+        } else {
+            format!("it has a `{bad}` component")
+        });
+    }
+    SYSTEM_FOLDERS
+        .iter()
+        .find(|f| s == **f || s.strip_prefix(**f).is_some_and(|r| r.starts_with('/')))
+        .map(|f| format!("it is in `{f}`, a system folder of the server"))
+}
+
 /// The `compression` values OpenZFS accepts.
 pub(crate) fn is_compression(s: &str) -> bool {
     let level = |rest: &str, max: u32| rest.parse::<u32>().is_ok_and(|n| (1..=max).contains(&n));
@@ -366,6 +422,57 @@ mod tests {
             "/dev/x;y",
         ] {
             assert!(!is_disk(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn export_names_are_one_plain_component() {
+        for ok in ["media", "Photos", "tv_shows", "backup-2", "0"] {
+            assert!(is_export_name(ok), "{ok}");
+        }
+        for bad in [
+            "..",
+            ".",
+            "../../etc",
+            "a/b",
+            "",
+            "-x",
+            ".hidden",
+            "a b",
+            "x\n",
+            &"a".repeat(64),
+        ] {
+            assert!(!is_export_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn exported_folders_are_absolute_normal_and_not_system_folders() {
+        for ok in [
+            "/mnt/tank/media",
+            "/volume1/photos",
+            "/srv/nfs",
+            "/var/nfs/general",
+            "/etcetera",
+            "/mnt/a.b/c-d",
+        ] {
+            assert_eq!(export_path_problem(ok), None, "{ok}");
+        }
+        for (bad, why) in [
+            ("mnt/tank", "not absolute"),
+            ("/", "root"),
+            ("/mnt/tank/../../etc", "`..`"),
+            ("/mnt/./tank", "`.`"),
+            ("/mnt//tank", "empty"),
+            ("/mnt/tank/", "empty"),
+            ("/etc", "`/etc`"),
+            ("/etc/nixos", "`/etc`"),
+            ("/nix/store", "`/nix`"),
+            ("/boot", "`/boot`"),
+            ("/mnt/tank media", "space"),
+        ] {
+            let problem = export_path_problem(bad).unwrap_or_else(|| panic!("{bad} passed"));
+            assert!(problem.contains(why), "{bad}: {problem}");
         }
     }
 

@@ -2,7 +2,8 @@
 //! data source, Alertmanager as its notifier; the store scrapes it and the
 //! status page beside it checks it, so a stopped evaluator is noticed.
 
-use super::{RULES_FILE, VMALERT_PORT, endpoint_alerts};
+use super::{RULES_FILE, endpoint_alerts};
+use crate::fleet::VMALERT_PORT;
 use crate::fleet::{Fleet, Instance};
 use crate::nix::{Attrs, Nix, set};
 
