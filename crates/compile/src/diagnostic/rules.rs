@@ -155,7 +155,7 @@ pub static RULES: &[Rule] = &[
     rule("alerts-without-alertmanager", Error, false, "rules.md#alerts-without-alertmanager--error", "metric alerts without Alertmanager to send them"),
     rule("alerts-unwatched", Error, false, "rules.md#alerts-unwatched--error", "alerts in a fleet that nothing watches"),
     rule("alertmanager-without-alerts", Warning, false, "rules.md#alertmanager-without-alerts--warning", "Alertmanager without `[alerts]` to send to"),
-    rule("sso-provider-unreachable", Warning, false, "rules.md#sso-provider-unreachable--warning", "a client reached from farther away than its provider"),
+    rule("sso-provider-unreachable", Error, false, "rules.md#sso-provider-unreachable--error", "a client reached from farther away than its provider"),
     rule("sso-ungated", Warning, true, "rules.md#sso-ungated--warning-silenceable", "a service without a login that single sign-on does not guard"),
     // Writing the flake.
     rule("edited-by-hand", Error, false, BUILD, "generated files were changed since the last build"),
