@@ -131,7 +131,7 @@ pub static RULES: &[Rule] = &[
     rule("port-clash", Error, false, "rules.md#port-clash--error", "one port used twice on a host"),
     rule("duplicate-name", Error, false, "rules.md#duplicate-name--error", "two services under one name"),
     // Policy: services on other hosts.
-    rule("address-not-ip", Error, false, "rules.md#address-not-ip--error", "a host others reach whose address is a DNS name"),
+    rule("address-not-ip", Error, false, "rules.md#address-not-ip--error", "a host others reach, or the replica host, known by a DNS name"),
     rule("remote-confined", Error, false, "rules.md#remote-confined--error", "a VPN-confined service served from another host than the proxy"),
     rule("loopback-only", Error, false, "rules.md#loopback-only--error", "a loopback-only service reached from another host"),
     // Policy: configuration that changes nothing.
