@@ -239,7 +239,7 @@ fn family_replicates_every_critical_dataset_to_the_nas() {
         );
         assert!(nas.contains(&format!("target = \"vault/replicas/server/{flat}\";")));
         assert!(source.contains(&format!(
-            "zfs allow -u syncoid bookmark,hold,send,snapshot,destroy,mount ${{lib.escapeShellArg \"{ds}\"}}\n"
+            "zfs allow -u syncoid hold,send ${{lib.escapeShellArg \"{ds}\"}}\n"
         )));
     }
     // Nothing else is pulled from the server, and nothing disposable.

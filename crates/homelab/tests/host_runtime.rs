@@ -82,7 +82,7 @@ fn replica_scripts_quote_dataset_names_in_nix() {
     let (_, files) = example("family");
     let server = text(&files, "hosts/server/infrastructure.nix");
     assert!(server.contains(
-        "zfs allow -u syncoid bookmark,hold,send,snapshot,destroy,mount ${lib.escapeShellArg \"tank/vaultwarden/data\"}\n"
+        "zfs allow -u syncoid hold,send ${lib.escapeShellArg \"tank/vaultwarden/data\"}\n"
     ));
     let nas = text(&files, "hosts/nas/infrastructure.nix");
     assert!(nas.contains("zfs list -H ${lib.escapeShellArg \"vault/replicas/server\"}"));

@@ -18,6 +18,18 @@
 //! `X-Test-Signed-In`); the Cloudflare tunnel's connector is played by a
 //! request from the tunnel host to the ingress target; the firewall is
 //! the NixOS iptables chain rebuilt here (see `Firewall::script`).
+//!
+//! A service confined to the VPN runs in a namespace of its own beside
+//! its host, built as VPN-Confinement's `vpn-up.nix` (at the pinned commit)
+//! builds it: the host's bridge `wg-br` (192.168.15.5) and a veth pair to
+//! the namespace (192.168.15.1), a namespace firewall that drops its input
+//! except the mapped ports on the veth, a default route into the tunnel,
+//! and for each `portMappings` entry the module's DNAT in the host's nat
+//! PREROUTING (chain `wg-prerouting`), which matches the port on every
+//! address of the host, from every source. Stand-ins: a veth pair for the
+//! WireGuard interface, to a namespace that takes what the tunnel carries
+//! and answers nothing (the VPN provider's end); IPv4 only (the module's
+//! IPv6 rules mirror these).
 //! Needs root, iproute2, iptables, curl, python3 and Debian's caddy.
 
 #[path = "support/examples.rs"]
@@ -102,6 +114,9 @@ struct Front {
     vhosts: BTreeMap<String, String>,
     ingress: BTreeMap<String, String>,
     firewall: Firewall,
+    /// VPN-Confinement's `portMappings` of the host's namespace: the host
+    /// port and the namespace port.
+    port_mappings: Vec<(i64, i64)>,
 }
 
 /// What a host's modules give its firewall (the iptables backend, the
@@ -197,6 +212,32 @@ fn fronts(files: &[compile::render::File]) -> BTreeMap<String, Front> {
                 front.vhosts.insert(name.clone(), string(&v["extraConfig"]));
             }
         }
+        if let Some(namespaces) = table(body, &["vpnNamespaces"]) {
+            for (name, ns) in namespaces {
+                assert_eq!(
+                    name, VPN_NAMESPACE,
+                    "one namespace, named as the test builds it"
+                );
+                let Nix::Attrs(ns) = ns else { continue };
+                let Some(Nix::List(mappings)) = ns.get("portMappings") else {
+                    continue;
+                };
+                for m in mappings {
+                    let Nix::Attrs(m) = m else {
+                        panic!("a mapping: {m:?}")
+                    };
+                    assert!(
+                        m.get("protocol").is_none_or(|p| string(p) == "tcp"),
+                        "TCP mappings only are built here"
+                    );
+                    let port = |k: &str| match &m[k] {
+                        Nix::Int(p) => *p,
+                        other => panic!("a port: {other:?}"),
+                    };
+                    front.port_mappings.push((port("from"), port("to")));
+                }
+            }
+        }
         if let Some(tunnels) = table(body, &["services", "cloudflared", "tunnels"]) {
             for t in tunnels.values() {
                 let Nix::Attrs(t) = t else { continue };
@@ -222,7 +263,28 @@ struct Lab {
     internet: Netns,
     /// Bind addresses added to a host's loopback.
     extra: std::collections::BTreeSet<(String, String)>,
+    /// The VPN namespace beside each host that confines a service.
+    vpn: BTreeMap<String, Netns>,
+    /// The far end of each namespace's tunnel.
+    tunnels: Vec<Netns>,
     _switch: Switch,
+}
+
+/// VPN-Confinement's names and addresses at their defaults, as the flake
+/// leaves them: the namespace `wg`, its bridge `wg-br` on the host, the
+/// veth pair, and the module's `namespaceAddress` and `bridgeAddress`.
+const VPN_NAMESPACE: &str = "wg";
+const VPN_ADDRESS: &str = "192.168.15.1";
+const VPN_BRIDGE_ADDRESS: &str = "192.168.15.5";
+
+/// Runs `program args` and fails the test when it fails.
+fn run(mut c: Command, what: &str) {
+    let out = c.output().expect("the program runs");
+    assert!(
+        out.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 impl Lab {
@@ -267,12 +329,184 @@ impl Lab {
             tailnet,
             internet,
             extra: Default::default(),
+            vpn: BTreeMap::new(),
+            tunnels: Vec::new(),
             _switch: switch,
         }
     }
 
+    /// The VPN namespace beside `host`, as `vpn-up.nix` builds it, with
+    /// the DNAT and the namespace's accept rule of each port mapping.
+    fn vpn_namespace(&mut self, host: &str, mappings: &[(i64, i64)]) {
+        let vpn = Netns::new(VPN_NAMESPACE);
+        let h = &self.hosts[host];
+        let in_vpn = |args: &[&str]| {
+            let mut c = vpn.command("iptables");
+            c.arg("-w").args(args);
+            run(c, &format!("{VPN_NAMESPACE}: iptables {}", args.join(" ")));
+        };
+        let ip = |args: &[&str]| {
+            let mut c = Command::new("ip");
+            c.args(args);
+            run(c, &format!("ip {}", args.join(" ")));
+        };
+        // Set up netns firewall.
+        in_vpn(&["-P", "INPUT", "DROP"]);
+        in_vpn(&["-P", "FORWARD", "DROP"]);
+        in_vpn(&["-A", "INPUT", "-i", "lo", "-j", "ACCEPT"]);
+        in_vpn(&[
+            "-A",
+            "INPUT",
+            "-m",
+            "conntrack",
+            "--ctstate",
+            "INVALID",
+            "-j",
+            "DROP",
+        ]);
+        in_vpn(&[
+            "-A",
+            "INPUT",
+            "-m",
+            "conntrack",
+            "--ctstate",
+            "ESTABLISHED,RELATED",
+            "-j",
+            "ACCEPT",
+        ]);
+        // The tunnel's interface, up in the namespace. A veth pair stands
+        // in for WireGuard: its far end, the VPN provider's, takes what
+        // the namespace sends and answers nothing.
+        let wg0 = format!("{VPN_NAMESPACE}0");
+        let tunnel = Netns::new("tunnel");
+        ip(&[
+            "-n",
+            &vpn.name,
+            "link",
+            "add",
+            &wg0,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "provider",
+            "netns",
+            &tunnel.name,
+        ]);
+        ip(&["-n", &tunnel.name, "link", "set", "provider", "up"]);
+        ip(&["-n", &vpn.name, "link", "set", &wg0, "up"]);
+        self.tunnels.push(tunnel);
+        // Create a bridge; a veth pair links the namespace with it.
+        let (bridge, veth_br, veth) = (
+            format!("{VPN_NAMESPACE}-br"),
+            format!("veth-{VPN_NAMESPACE}-br"),
+            format!("veth-{VPN_NAMESPACE}"),
+        );
+        ip(&["-n", &h.name, "link", "add", &bridge, "type", "bridge"]);
+        ip(&[
+            "-n",
+            &h.name,
+            "addr",
+            "add",
+            &format!("{VPN_BRIDGE_ADDRESS}/24"),
+            "dev",
+            &bridge,
+        ]);
+        ip(&["-n", &h.name, "link", "set", "dev", &bridge, "up"]);
+        ip(&[
+            "-n", &h.name, "link", "add", &veth_br, "type", "veth", "peer", "name", &veth, "netns",
+            &vpn.name,
+        ]);
+        ip(&["-n", &h.name, "link", "set", &veth_br, "master", &bridge]);
+        ip(&["-n", &h.name, "link", "set", "dev", &veth_br, "up"]);
+        ip(&[
+            "-n",
+            &vpn.name,
+            "addr",
+            "add",
+            &format!("{VPN_ADDRESS}/24"),
+            "dev",
+            &veth,
+        ]);
+        ip(&["-n", &vpn.name, "link", "set", "dev", &veth, "up"]);
+        // Add routes: everything else goes into the tunnel.
+        ip(&["-n", &vpn.name, "route", "add", "default", "dev", &wg0]);
+        // Add prerouting rules: the port on every address of the host,
+        // from anywhere (generatePreroutingRules).
+        let chain = format!("{VPN_NAMESPACE}-prerouting");
+        let on_host = |args: &[&str]| {
+            let mut c = h.command("iptables");
+            c.arg("-w").args(args);
+            run(c, &format!("{host}: iptables {}", args.join(" ")));
+        };
+        on_host(&["-t", "nat", "-N", &chain]);
+        on_host(&["-t", "nat", "-A", "PREROUTING", "-j", &chain]);
+        for (from, to) in mappings {
+            on_host(&[
+                "-t",
+                "nat",
+                "-A",
+                &chain,
+                "-p",
+                "tcp",
+                "--dport",
+                &from.to_string(),
+                "-j",
+                "DNAT",
+                "--to-destination",
+                &format!("{VPN_ADDRESS}:{to}"),
+            ]);
+            // Add veth INPUT rules (generatePortMapRules).
+            in_vpn(&[
+                "-A",
+                "INPUT",
+                "-p",
+                "tcp",
+                "--dport",
+                &to.to_string(),
+                "-j",
+                "ACCEPT",
+                "-i",
+                &veth,
+            ]);
+        }
+        // The module turns forwarding on (boot.kernel.sysctl).
+        let mut c = h.command("sysctl");
+        c.args(["-qw", "net.ipv4.ip_forward=1"]);
+        run(c, "forwarding on the host");
+        self.vpn.insert(host.to_string(), vpn);
+    }
+
+    /// The packets the namespace of `host` accepted on port `to` from its
+    /// veth (the module's INPUT rule of the mapping).
+    fn accepted(&self, host: &str, to: i64) -> u64 {
+        let out = self.vpn[host]
+            .command("iptables")
+            .args(["-w", "-L", "INPUT", "-v", "-x", "-n"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let rule = text
+            .lines()
+            .find(|l| l.contains("ACCEPT") && l.contains(&format!("dpt:{to}")))
+            .unwrap_or_else(|| panic!("no accept rule for {to}:\n{text}"));
+        rule.split_whitespace().next().unwrap().parse().unwrap()
+    }
+
     /// A stub listening at `bind:port` on `host`, answering as `service`.
     fn stub(&mut self, dir: &Path, host: &str, service: &str, bind: &str, port: u16) {
+        if bind == VPN_ADDRESS
+            && let Some(vpn) = self.vpn.get_mut(host)
+        {
+            let mut c = vpn.command("python3");
+            c.arg(dir.join("stub.py"))
+                .args([service, bind, &port.to_string()]);
+            vpn.spawn(c);
+            // Up inside the namespace; from the host only a mapped port is
+            // reached (`confined_ports`), as the proxy reaches it.
+            vpn.wait_for(&format!("http://{bind}:{port}/"), None);
+            return;
+        }
         let own = &self.lan_address[host];
         let ns = self.hosts.get_mut(host).unwrap();
         let extra = !["0.0.0.0", "127.0.0.1", own.as_str()].contains(&bind);
@@ -341,6 +575,11 @@ fn check(example: &str) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("stub.py"), STUB).unwrap();
     let mut lab = Lab::new(example);
+    for (host, front) in &fronts {
+        if !front.port_mappings.is_empty() {
+            lab.vpn_namespace(host, &front.port_mappings);
+        }
+    }
 
     let mut started = std::collections::BTreeSet::new();
     for p in &ports {
@@ -366,6 +605,7 @@ fn check(example: &str) {
         lab.firewall(host, &front.firewall);
     }
     direct_ports(example, &lab, &ports);
+    confined_ports(example, &lab, &fronts);
 
     let mut checked = std::collections::BTreeSet::new();
     for p in ports.iter().filter(|p| p.url.is_some()) {
@@ -455,6 +695,10 @@ fn direct_ports(example: &str, lab: &Lab, ports: &[Port]) {
         if p.exposure == "infrastructure" || p.bind.contains(' ') {
             continue;
         }
+        if p.bind == VPN_ADDRESS && lab.vpn.contains_key(&p.host) {
+            // Dropped rather than refused: `confined_ports` asks for it.
+            continue;
+        }
         for (from, client, addresses) in [
             ("lan", &lab.lan, &lab.lan_address),
             ("tailnet", &lab.tailnet, &lab.tailnet_address),
@@ -473,6 +717,67 @@ fn direct_ports(example: &str, lab: &Lab, ports: &[Port]) {
                 p.host,
                 p.port
             );
+        }
+    }
+}
+
+/// Each port VPN-Confinement maps into its namespace, asked for directly
+/// at the host from the LAN, the tailnet and the internet: nothing
+/// answers, and nothing even reaches the namespace (its accept rule counts
+/// no packet), so the confined web UI is reached through the host's proxy
+/// only. The same holds with a way back from the namespace to each client
+/// network (what VPN-Confinement's `accessibleFrom` adds), where the
+/// module's DNAT alone would let the UI answer the LAN directly.
+fn confined_ports(example: &str, lab: &Lab, fronts: &BTreeMap<String, Front>) {
+    for (host, front) in fronts.iter().filter(|(_, f)| !f.port_mappings.is_empty()) {
+        let lan = format!("{}.0/24", lab.lan_address[host].rsplit_once('.').unwrap().0);
+        let clients = [
+            ("LAN", &lab.lan, &lab.lan_address, lan.as_str()),
+            (
+                "tailnet",
+                &lab.tailnet,
+                &lab.tailnet_address,
+                "100.64.0.0/10",
+            ),
+            (
+                "internet",
+                &lab.internet,
+                &lab.internet_address,
+                "203.0.113.0/24",
+            ),
+        ];
+        for way_back in [false, true] {
+            if way_back {
+                for (_, _, _, network) in &clients {
+                    let mut c = lab.vpn[host].command("ip");
+                    c.args(["route", "replace", network, "via", VPN_BRIDGE_ADDRESS]);
+                    run(c, "a route back from the namespace");
+                }
+            }
+            for (from, to) in &front.port_mappings {
+                let before = lab.accepted(host, *to);
+                for (network, client, addresses, _) in &clients {
+                    let url = format!("http://{}:{from}/", addresses[host]);
+                    assert!(
+                        !client.answers_within(&url, 1),
+                        "{example}: the confined port {from} of {host} answers the {network} directly{}",
+                        if way_back { " (with a route back)" } else { "" }
+                    );
+                }
+                assert_eq!(
+                    lab.accepted(host, *to),
+                    before,
+                    "{example}: the {network_list} reach the confined port {to} in {host}'s namespace{}",
+                    if way_back { " (with a route back)" } else { "" },
+                    network_list = "LAN, tailnet or internet"
+                );
+                // The host, where the proxy runs, still reaches it.
+                let url = format!("http://{VPN_ADDRESS}:{to}/");
+                assert!(
+                    lab.hosts[host].answers_within(&url, 5),
+                    "{example}: {host} reaches its confined port {to}"
+                );
+            }
         }
     }
 }

@@ -81,7 +81,7 @@ fn nuc_makes_immich_a_client_of_keycloak() {
     let immich = text(&files, "hosts/nuc-server/services/immich.nix");
     for expected in [
         "clientSecret._secret = config.age.secrets.immich-oidc-client-secret.path;",
-        "issuerUrl = \"https://auth.home.example.org/realms/nuc/.well-known/openid-configuration\";",
+        "issuerUrl = \"https://auth.example.org/realms/nuc/.well-known/openid-configuration\";",
         "clientId = \"immich\";",
     ] {
         assert!(immich.contains(expected), "{expected} in\n{immich}");
@@ -181,7 +181,7 @@ fn the_gateway_runs_on_the_front_proxy_against_the_fleets_provider() {
         (
             "nuc",
             "nuc-server",
-            "https://auth.home.example.org/realms/nuc",
+            "https://auth.example.org/realms/nuc",
             "openid email profile",
         ),
     ] {
@@ -276,10 +276,19 @@ fn groups_on_a_service_the_gateway_cannot_reach_are_reported() {
 }
 
 #[test]
-fn a_client_reached_from_farther_than_its_provider_is_reported() {
-    // nuc: Immich is public, Keycloak LAN-only (the seed's access matrix).
-    let (_, warnings) = compile::compile(compile::examples::get("nuc").unwrap()).unwrap();
-    let found: Vec<Option<&str>> = warnings
+fn a_client_reached_from_farther_than_its_provider_is_refused() {
+    // nuc: Immich is public, so its provider is public too; with
+    // Keycloak at its default (LAN only) the build stops.
+    let nuc = compile::examples::get("nuc").unwrap();
+    assert!(
+        warnings_of(nuc)
+            .iter()
+            .all(|c| c != "sso-provider-unreachable")
+    );
+    let keycloak = nuc.lines().find(|l| l.starts_with("keycloak = ")).unwrap();
+    let lan_only = nuc.replace(keycloak, "keycloak = {}");
+    let errors = compile::compile(&lan_only).expect_err("Keycloak answers 403 outside the LAN");
+    let found: Vec<Option<&str>> = errors
         .iter()
         .filter(|d| d.code == "sso-provider-unreachable")
         .map(|d| d.subject.as_deref())
@@ -292,16 +301,20 @@ fn a_client_reached_from_farther_than_its_provider_is_reported() {
             .iter()
             .all(|c| c != "sso-provider-unreachable")
     );
-    let wide = text.replace(
-        "[services.grafana]\n",
-        "[services.grafana]\nexposure = \"tailnet\"\nexposure_reason = \"dashboards away from home\"\n",
-    );
-    let wide = format!("{wide}\n[access.tailscale]\nauth_key_secret = \"tailscale-authkey\"\n");
-    assert!(
-        warnings_of(&wide)
-            .iter()
-            .any(|c| c == "sso-provider-unreachable")
-    );
+    // A tailnet client of a LAN provider, behind OIDC or the gateway.
+    for client in ["grafana", "homepage"] {
+        let wide = format!(
+            "{BASE}\n[services.victoriametrics]\n[services.{client}]\nexposure = \"tailnet\"\nexposure_reason = \"away from home\"\n\n[access.tailscale]\nauth_key_secret = \"tailscale-authkey\"\n"
+        );
+        let errors = compile::compile(&wide).expect_err("the provider is LAN-only");
+        assert!(
+            errors
+                .iter()
+                .any(|d| d.code == "sso-provider-unreachable"
+                    && d.subject.as_deref() == Some(client)),
+            "{client}: {errors:?}"
+        );
+    }
 }
 
 fn warnings_of(text: &str) -> Vec<String> {

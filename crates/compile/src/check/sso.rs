@@ -232,7 +232,10 @@ pub fn ungated(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
 
 /// Signing in sends the browser to the provider: a client reached from
 /// farther away than the provider (a public Immich, a LAN-only Keycloak)
-/// shows a sign-in button that fails there.
+/// sends whoever signs in from there to a page that answers 403. The
+/// flake would be broken for them, so it is not built: the fix (widen the
+/// provider, with its reason, or narrow the client) is a decision about
+/// exposure, which the spec writes down rather than the renderer.
 pub(crate) fn provider_reachable(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     let Some(plan) = &fleet.sso else { return };
     let Some(provider) = fleet
@@ -263,7 +266,7 @@ pub(crate) fn provider_reachable(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
         }
         let wider = Exposure::NAMES[i.exposure.value as usize];
         out.push(
-            Diagnostic::warning(
+            Diagnostic::error(
                 "sso-provider-unreachable",
                 format!(
                     "`{}` is reached from farther away than {} can sign people in",
@@ -276,13 +279,52 @@ pub(crate) fn provider_reachable(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
             )
             .also(
                 provider.name.span.clone(),
-                format!("`{}`", Exposure::NAMES[provider.exposure.value as usize]),
+                format!(
+                    "the provider: `{}`",
+                    Exposure::NAMES[provider.exposure.value as usize]
+                ),
             )
             .help(format!(
                 "give `{}` `exposure = \"{wider}\"` (with its reason), or narrow `{}`",
                 provider.name.value, i.name.value
             ))
             .about(&i.name.value),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::diagnostic::Severity;
+
+    /// The nuc example as the seed's access matrix first had it: Immich
+    /// public, Keycloak at its default (`lan`).
+    fn nuc_with_a_lan_keycloak() -> String {
+        let nuc = crate::examples::get("nuc").unwrap();
+        let line = nuc
+            .lines()
+            .find(|l| l.starts_with("keycloak = "))
+            .expect("nuc places Keycloak on one line");
+        nuc.replace(line, "keycloak = {}")
+    }
+
+    #[test]
+    fn a_client_reached_from_farther_than_its_provider_stops_the_build() {
+        let text = nuc_with_a_lan_keycloak();
+        let diags = crate::compile(&text).expect_err("a sign-in that cannot succeed is an error");
+        let found: Vec<(Option<&str>, Severity)> = diags
+            .iter()
+            .filter(|d| d.code == "sso-provider-unreachable")
+            .map(|d| (d.subject.as_deref(), d.severity))
+            .collect();
+        assert_eq!(found, [(Some("immich"), Severity::Error)]);
+        // The provider as far as its widest client: nothing to say.
+        let (_, warnings) =
+            crate::compile(crate::examples::get("nuc").unwrap()).expect("the nuc example compiles");
+        assert!(
+            warnings
+                .iter()
+                .all(|d| d.code != "sso-provider-unreachable")
         );
     }
 }

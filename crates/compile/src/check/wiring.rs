@@ -43,6 +43,44 @@ pub(crate) fn address_is_ip(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
             .help("give the host's fixed LAN address, e.g. `address = \"192.168.1.20\"`: services bind to it and the firewall admits peers by it"),
         );
     }
+    // The sources admit the replica's key from its address only
+    // (`from=` in authorized_keys); sshd matches names there only with
+    // `UseDns`, which is off.
+    let Some(replica) = fleet.replica_host() else {
+        return;
+    };
+    let address = &replica.spec.address;
+    let mut sources: Vec<&str> = Vec::new();
+    for p in fleet.pulled() {
+        if !sources.contains(&p.source_host.name()) {
+            sources.push(p.source_host.name());
+        }
+    }
+    let reported = out.iter().any(|d| {
+        d.code == "address-not-ip" && d.primary.as_ref().is_some_and(|p| p.span == address.span)
+    });
+    if sources.is_empty() || is_ip(&address.value) || reported {
+        return;
+    }
+    let sources: Vec<String> = sources.iter().map(|s| format!("`{s}`")).collect();
+    out.push(
+        Diagnostic::error(
+            "address-not-ip",
+            format!(
+                "host `{}` pulls replicas, but its address is a name",
+                replica.name()
+            ),
+        )
+        .at(
+            address.span.clone(),
+            format!(
+                "{} admit{} its key from this address only",
+                sources.join(", "),
+                if sources.len() == 1 { "s" } else { "" }
+            ),
+        )
+        .help("give the host's fixed LAN address, e.g. `address = \"192.168.1.20\"`: the sources admit the replica's key from it, and sshd does not resolve names there"),
+    );
 }
 
 pub(crate) fn confined_on_proxy_host(fleet: &Fleet, out: &mut Vec<Diagnostic>) {

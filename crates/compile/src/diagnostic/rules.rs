@@ -131,7 +131,7 @@ pub static RULES: &[Rule] = &[
     rule("port-clash", Error, false, "rules.md#port-clash--error", "one port used twice on a host"),
     rule("duplicate-name", Error, false, "rules.md#duplicate-name--error", "two services under one name"),
     // Policy: services on other hosts.
-    rule("address-not-ip", Error, false, "rules.md#address-not-ip--error", "a host others reach whose address is a DNS name"),
+    rule("address-not-ip", Error, false, "rules.md#address-not-ip--error", "a host others reach, or the replica host, known by a DNS name"),
     rule("remote-confined", Error, false, "rules.md#remote-confined--error", "a VPN-confined service served from another host than the proxy"),
     rule("loopback-only", Error, false, "rules.md#loopback-only--error", "a loopback-only service reached from another host"),
     // Policy: configuration that changes nothing.
@@ -155,7 +155,7 @@ pub static RULES: &[Rule] = &[
     rule("alerts-without-alertmanager", Error, false, "rules.md#alerts-without-alertmanager--error", "metric alerts without Alertmanager to send them"),
     rule("alerts-unwatched", Error, false, "rules.md#alerts-unwatched--error", "alerts in a fleet that nothing watches"),
     rule("alertmanager-without-alerts", Warning, false, "rules.md#alertmanager-without-alerts--warning", "Alertmanager without `[alerts]` to send to"),
-    rule("sso-provider-unreachable", Warning, false, "rules.md#sso-provider-unreachable--warning", "a client reached from farther away than its provider"),
+    rule("sso-provider-unreachable", Error, false, "rules.md#sso-provider-unreachable--error", "a client reached from farther away than its provider"),
     rule("sso-ungated", Warning, true, "rules.md#sso-ungated--warning-silenceable", "a service without a login that single sign-on does not guard"),
     // Writing the flake.
     rule("edited-by-hand", Error, false, BUILD, "generated files were changed since the last build"),

@@ -36,6 +36,11 @@ pub fn infrastructure(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
             secret_path(&vpn.wireguard_secret.value),
         );
         age_secret(m, fleet, &vpn.wireguard_secret.value, 2);
+        set(
+            m,
+            &["networking", "firewall", "extraCommands"],
+            forward_nothing_into_the_namespace(),
+        );
     }
     if !host.runs("media") {
         return;
@@ -165,6 +170,26 @@ const QUOTA_SCRIPT: &str = r#"lib.concatMapStrings (q: ''
   zfs set ${lib.escapeShellArg "projectquota@${q.id}=${q.size}"} ${lib.escapeShellArg q.dataset}
 '')"#;
 
+/// VPN-Confinement maps each confined port from the host into its
+/// namespace with a DNAT in nat PREROUTING (`<namespace>-prerouting`,
+/// generatePreroutingRules) that matches the port on every address of the
+/// host, from every source; what it maps is forwarded through the bridge
+/// `<namespace>-br`, past the INPUT chain and the proxy's access rules.
+/// The proxy on this host connects to the namespace's address directly,
+/// never forwarded, so nothing needs forwarding into the namespace: the
+/// rule drops it all, IPv4 and IPv6 (`ip46tables`, the firewall script's
+/// helper). The firewall never flushes FORWARD, so an earlier start's copy
+/// is taken out first, and the rule outlives a stopped firewall as the
+/// namespace does.
+fn forward_nothing_into_the_namespace() -> String {
+    let bridge = format!("{VPN_NAMESPACE}-br");
+    format!(
+        "# the VPN namespace `{VPN_NAMESPACE}`: only this host reaches its mapped ports, through the proxy\n\
+         while ip46tables -D FORWARD -o {bridge} -j DROP 2>/dev/null; do :; done\n\
+         ip46tables -I FORWARD -o {bridge} -j DROP\n"
+    )
+}
+
 /// `/srv/media/library/movies` → the folders below the media root down to
 /// it: `/srv/media/library`, `/srv/media/library/movies`.
 fn parents(path: &str) -> Vec<String> {
@@ -194,7 +219,9 @@ pub(crate) fn contribute(m: &mut Attrs, i: &Instance) {
             set(m, &[c[0], c[1], c[2], c[3], "vpnNamespace"], VPN_NAMESPACE);
         }
         if let Some(port) = i.port {
-            // Opens the web UI to the host, where the proxy reaches it.
+            // Opens the web UI's port in the namespace, where the proxy on
+            // this host reaches it; the host port the module also maps is
+            // never forwarded (`forward_nothing_into_the_namespace`).
             let mut map = Attrs::new();
             map.insert("from".into(), Nix::Int(i64::from(port)));
             map.insert("to".into(), Nix::Int(i64::from(port)));

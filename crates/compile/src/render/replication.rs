@@ -9,11 +9,26 @@ use crate::nix::shell::{Line, code, line, value};
 use crate::nix::{Attrs, Nix, set};
 use crate::spec::DataClass;
 
-/// What the source hosts grant the pulling user on their datasets (the
-/// syncoid module's own default for a local source).
-const SOURCE_ALLOW: &str = "bookmark,hold,send,snapshot,destroy,mount";
+/// What the source hosts grant the pulling user on the replicated
+/// datasets: what a pull of existing snapshots needs and nothing more.
+/// `zfs send -I` takes temporary holds on the snapshots it sends
+/// (libzfs `zfs_send`, for `-I` and `-R`), so `hold` besides `send`.
+/// No `snapshot` and no `destroy`: the replica pulls sanoid's snapshots
+/// (`--no-sync-snap`) instead of making and pruning its own on the
+/// source, so whoever holds its key can read the history but not erase
+/// it. (The module's default for a local source adds `snapshot`,
+/// `destroy` and `mount` for the sync snapshots, and `bookmark`.)
+const SOURCE_ALLOW: &str = "hold,send";
+/// syncoid's arguments for every pull: existing snapshots only (sanoid
+/// takes them every 15 minutes on critical data), and no compressor piped
+/// after `zfs send` on the source, whose forced command runs `zfs send`
+/// alone (the LAN carries the stream).
+const PULL_ARGS: [&str; 2] = ["--no-sync-snap", "--compress=none"];
 /// The user the replica logs in as on the sources.
 const USER: &str = "syncoid";
+/// The forced command of the replica's key on a source host: admits what
+/// syncoid runs on the source of a pull, on the replicated datasets.
+const COMMAND_SCRIPT: &str = include_str!("replica-command.sh");
 /// What the replica host's syncoid may do below the replica datasets: the
 /// module's `localTargetAllow` default, plus `canmount`, which receiving
 /// with `-o canmount=off` needs (syncoid runs without privilege elevation).
@@ -41,7 +56,10 @@ pub(crate) fn contribute(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
         .map(|p| p.source.as_str())
         .collect();
     if !mine.is_empty() {
-        serve(m, &r.public_key, &mine);
+        let from = fleet
+            .replica_host()
+            .map_or(r.host.as_str(), |h| h.spec.address.value.as_str());
+        serve(m, &r.public_key, from, &mine);
     }
 }
 
@@ -53,6 +71,7 @@ fn pull(m: &mut Attrs, fleet: &Fleet, pulled: &[crate::fleet::Pulled]) {
     set(m, &[s[0], s[1], "enable"], true);
     set(m, &[s[0], s[1], "interval"], "hourly");
     set(m, &[s[0], s[1], "sshKey"], secret_path(&r.key_secret));
+    set(m, &[s[0], s[1], "commonArgs"], Nix::strs(PULL_ARGS));
     set(
         m,
         &[s[0], s[1], "localTargetAllow"],
@@ -136,30 +155,48 @@ fn pull(m: &mut Attrs, fleet: &Fleet, pulled: &[crate::fleet::Pulled]) {
 }
 
 /// On a source host: the user the replica logs in as, with just the ZFS
-/// rights a pull needs on exactly the replicated datasets.
-fn serve(m: &mut Attrs, public_key: &str, datasets: &[&str]) {
+/// rights a pull needs on exactly the replicated datasets, and a key that
+/// opens only the forced command, only from the replica host's address
+/// (`restrict`: no terminal, no forwarding of any kind).
+fn serve(m: &mut Attrs, public_key: &str, from: &str, datasets: &[&str]) {
     let u = ["users", "users", USER];
     set(m, &[u[0], u[1], u[2], "isSystemUser"], true);
     set(m, &[u[0], u[1], u[2], "group"], USER);
-    // syncoid runs zfs through the login shell.
+    // sshd runs the forced command through the login shell.
     set(m, &[u[0], u[1], u[2], "useDefaultShell"], true);
+    let key = Nix::Interp(vec![
+        Nix::str(format!("restrict,from=\"{from}\",command=\"")),
+        forced_command(datasets),
+        Nix::str(format!("\" {public_key}")),
+    ]);
     set(
         m,
         &[u[0], u[1], u[2], "openssh", "authorizedKeys", "keys"],
-        Nix::strs([public_key]),
+        Nix::list([key]),
     );
     set(m, &["users", "groups", USER], Nix::Attrs(Attrs::new()));
+    // `zfs allow` adds to what a dataset grants: an earlier generation's
+    // rights (`destroy`, `snapshot`) are taken back first.
     let script: Vec<Line> = datasets
         .iter()
-        .map(|d| {
-            line([
-                code("zfs"),
-                code("allow"),
-                code("-u"),
-                code(USER),
-                code(SOURCE_ALLOW),
-                value(*d),
-            ])
+        .flat_map(|d| {
+            [
+                line([
+                    code("zfs"),
+                    code("unallow"),
+                    code("-u"),
+                    code(USER),
+                    value(*d),
+                ]),
+                line([
+                    code("zfs"),
+                    code("allow"),
+                    code("-u"),
+                    code(USER),
+                    code(SOURCE_ALLOW),
+                    value(*d),
+                ]),
+            ]
         })
         .collect();
     oneshot(
@@ -170,6 +207,47 @@ fn serve(m: &mut Attrs, public_key: &str, datasets: &[&str]) {
         &["zfs-mount.service"],
         &[],
     );
+}
+
+/// The store script the replica's key runs: `zfs` and `zpool` of the
+/// host's ZFS, the replicated datasets and their pools (each value one
+/// word through `lib.escapeShellArg`), then the fixed script.
+fn forced_command(datasets: &[&str]) -> Nix {
+    let mut pools: Vec<&str> = Vec::new();
+    for d in datasets {
+        let pool = d.split('/').next().unwrap_or(d);
+        if !pools.contains(&pool) {
+            pools.push(pool);
+        }
+    }
+    let member = |name: &'static str, list: &[&str]| {
+        line(
+            std::iter::once(code(name))
+                .chain(list.iter().map(|v| value(*v)))
+                .chain(std::iter::once(code(
+                    "; do [ \"$1\" = \"$x\" ] && return 0; done; return 1; }",
+                ))),
+        )
+    };
+    let lists = vec![
+        member("replicated() { for x in", datasets),
+        member("replicated_pool() { for x in", &pools),
+    ];
+    Nix::call(
+        "pkgs.writeShellScript",
+        vec![
+            Nix::str("homelab-replica-command"),
+            Nix::Concat(vec![
+                Nix::Interp(vec![
+                    Nix::str("PATH="),
+                    Nix::raw("config.boot.zfs.package"),
+                    Nix::str("/bin\n"),
+                ]),
+                Nix::script(lists),
+                Nix::str(COMMAND_SCRIPT),
+            ]),
+        ],
+    )
 }
 
 /// The syncoid service of the replica host runs with a read-only `/etc`

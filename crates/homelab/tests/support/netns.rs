@@ -98,6 +98,12 @@ impl Netns {
         self.ask(url, resolve, &[]).map(|a| (a.0, a.2))
     }
 
+    /// Whether `url` answers at all within `seconds`: for a probe that
+    /// must go unanswered where packets are dropped, not refused.
+    pub fn answers_within(&self, url: &str, seconds: u32) -> bool {
+        self.ask_within(url, None, &[], seconds).is_some()
+    }
+
     /// Status, body and redirect target of one request.
     fn ask(
         &self,
@@ -105,8 +111,18 @@ impl Netns {
         resolve: Option<(&str, &str)>,
         headers: &[&str],
     ) -> Option<(u16, String, String)> {
+        self.ask_within(url, resolve, headers, 5)
+    }
+
+    fn ask_within(
+        &self,
+        url: &str,
+        resolve: Option<(&str, &str)>,
+        headers: &[&str],
+        seconds: u32,
+    ) -> Option<(u16, String, String)> {
         let mut c = self.command("curl");
-        c.args(["-s", "--max-time", "5", "-o", "-"]);
+        c.args(["-s", "--max-time", &seconds.to_string(), "-o", "-"]);
         c.args(["-w", "\n%{http_code} %{redirect_url}"]);
         if let Some((name, addr)) = resolve {
             c.args(["--resolve", &format!("{name}:80:{addr}")]);
