@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Drill overhead: `homelab backup drill` against a plain `restic restore`
-# of the same snapshot, in the same run, on ~1 GiB of mixed files (many
-# small, some large). The drill restores the same snapshot and then checks
-# every file against the manifest; the difference is what verification
-# costs. Usage: benches/drill.sh [ROUNDS]   (needs restic; builds --release)
-# BASELINE=/path/to/older/homelab adds that binary's drill to each round,
-# to compare two versions on the same data in the same run.
+# Drill time against what a user would run instead, in the same run, on two
+# shapes of ~1 GiB of random data:
+#   large: 6 files of 170 MiB;
+#   small: 40,000 files of 1-48 KiB in 25 x 40 folders.
+# Per shape and round (page cache dropped before each command when root):
+#   restore  plain `restic restore <snapshot>` of the same snapshot;
+#   +sha256  that restore, then `sha256sum -c` of every file;
+#   drill    `homelab backup drill app` (restore, verify against the
+#            manifest, record).
+# Prints each round and the median ratios drill/restore and drill/+sha256.
+# Usage: benches/drill.sh [ROUNDS]   (needs restic, python3; builds --release)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds="${1:-3}"
@@ -13,37 +17,40 @@ cargo build --release -q -p homelab
 homelab="$PWD/target/release/homelab"
 work="$(mktemp -d /var/tmp/homelab-drill-bench.XXXXXX)"
 [ -n "${KEEP:-}" ] || trap 'rm -rf "$work"' EXIT
-root="$work/root"
-mkdir -p "$root/var/lib/app" "$root/run/agenix" "$work/bin"
-echo "bench password" > "$root/run/agenix/restic-password"
-# No units to stop: systemctl is not called for an empty unit list.
 
-echo "making ~1 GiB of mixed files..." >&2
-python3 - "$root/var/lib/app" <<'PY'
+drop_caches() { sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true; }
+seconds() { local s; s=$(date +%s.%N); "$@" >/dev/null 2>&1; echo "$(date +%s.%N) - $s" | bc; }
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+make_shape() { # shape folder
+  python3 - "$1" "$2" <<'PY'
 import os, random, sys
-base = sys.argv[1]
+shape, base = sys.argv[1], sys.argv[2]
 rng = random.Random(42)
-total = 0
-# Many small files: 24,000 files of 1-32 KiB in 240 folders (~400 MiB).
-for d in range(240):
-    folder = os.path.join(base, "small", f"{d:03}")
-    os.makedirs(folder, exist_ok=True)
-    for f in range(100):
-        n = rng.randint(1024, 32 * 1024)
-        with open(os.path.join(folder, f"{f:03}.dat"), "wb") as out:
-            out.write(os.urandom(n))
-        total += n
-# Some large files: 6 of 100 MiB (~600 MiB).
-os.makedirs(os.path.join(base, "large"), exist_ok=True)
-for i in range(6):
-    with open(os.path.join(base, "large", f"{i}.bin"), "wb") as out:
-        for _ in range(100):
-            out.write(os.urandom(1 << 20))
-    total += 100 << 20
-print(f"{total / (1 << 30):.2f} GiB", file=sys.stderr)
+if shape == "large":
+    for i in range(6):
+        with open(os.path.join(base, f"{i}.bin"), "wb") as out:
+            for _ in range(170):
+                out.write(os.urandom(1 << 20))
+else:
+    for year in range(25):
+        for month in range(40):
+            folder = os.path.join(base, f"{2000 + year}", f"{month:02}")
+            os.makedirs(folder, exist_ok=True)
+            for f in range(40):
+                with open(os.path.join(folder, f"{f:03}.dat"), "wb") as out:
+                    out.write(os.urandom(rng.randint(1024, 48 * 1024)))
 PY
+}
 
-cat > "$work/plan.json" <<JSON
+bench_shape() { # shape
+  local shape="$1" dir="$work/$1" root="$work/$1/root"
+  mkdir -p "$root/var/lib/app" "$root/run/agenix"
+  echo "bench password" > "$root/run/agenix/restic-password"
+  echo "making the $shape shape..." >&2
+  make_shape "$shape" "$root/var/lib/app"
+  echo "$(du -sh "$root/var/lib/app" | cut -f1) in $(find "$root/var/lib/app" -type f | wc -l) files" >&2
+  cat > "$dir/plan.json" <<JSON
 {
   "version": 1, "host": "bench", "state_dir": "/var/lib/homelab",
   "drill": { "schedule": "weekly", "max_age_days": 30,
@@ -60,37 +67,36 @@ cat > "$work/plan.json" <<JSON
   }]
 }
 JSON
-hl() { "$homelab" "$@" --plan "$work/plan.json" --root "$root"; }
-hl backup run app 2>/dev/null
-export RESTIC_REPOSITORY="$root/srv/restic" RESTIC_PASSWORD_FILE="$root/run/agenix/restic-password"
-export RESTIC_CACHE_DIR="$root/var/lib/homelab/restic-cache"
-snapshot="$(restic snapshots --json --tag app | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["id"])')"
+  hl() { "$homelab" "$@" --plan "$dir/plan.json" --root "$root"; }
+  hl backup run app 2>/dev/null
+  export RESTIC_REPOSITORY="$root/srv/restic" RESTIC_PASSWORD_FILE="$root/run/agenix/restic-password"
+  export RESTIC_CACHE_DIR="$root/var/lib/homelab/restic-cache"
+  local snapshot
+  snapshot="$(restic snapshots --json --tag app | python3 -c 'import json,sys; print(json.load(sys.stdin)[-1]["id"])')"
+  (cd "$root" && find var/lib/app -type f -print0 | xargs -0 sha256sum) > "$dir/sums"
+  restore_and_check() {
+    restic restore "$snapshot" --target "$dir/plain" &&
+      (cd "$dir/plain$root" && sha256sum --quiet -c "$dir/sums")
+  }
+  local plain=() checked=() drill=()
+  for r in $(seq "$rounds"); do
+    drop_caches; p=$(seconds restic restore "$snapshot" --target "$dir/plain"); rm -rf "$dir/plain"
+    drop_caches; c=$(seconds restore_and_check); rm -rf "$dir/plain"
+    drop_caches; d=$(seconds hl backup drill app)
+    plain+=("$p"); checked+=("$c"); drill+=("$d")
+    printf '%s round %s: restore %.2f s, +sha256 %.2f s, drill %.2f s\n' "$shape" "$r" "$p" "$c" "$d"
+  done
+  python3 - "$root/var/lib/homelab/drills/app.json" <<'PY' || exit 1
+import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit(0 if d["passed"] else "the drill did not pass: " + "; ".join(d["problems"]))
+PY
+  local mp mc md
+  mp=$(median "${plain[@]}"); mc=$(median "${checked[@]}"); md=$(median "${drill[@]}")
+  printf '%s median: restore %.2f s, +sha256 %.2f s, drill %.2f s; drill/restore %.2fx, drill/(+sha256) %.2fx\n' \
+    "$shape" "$mp" "$mc" "$md" "$(echo "$md / $mp" | bc -l)" "$(echo "$md / $mc" | bc -l)"
+  rm -rf "$root/var/lib/app" "$root/srv"
+}
 
-seconds() { local s; s=$(date +%s.%N); "$@" >/dev/null 2>&1; echo "$(date +%s.%N) - $s" | bc; }
-plain=(); drill=(); base=()
-for r in $(seq "$rounds"); do
-  sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
-  p=$(seconds restic restore "$snapshot" --target "$work/plain")
-  rm -rf "$work/plain"
-  sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
-  d=$(seconds hl backup drill app)
-  plain+=("$p"); drill+=("$d")
-  printf 'round %s: restic restore %.2f s, homelab drill %.2f s' "$r" "$p" "$d"
-  if [ -n "${BASELINE:-}" ]; then
-    sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
-    b=$(seconds "$BASELINE" backup drill app --plan "$work/plan.json" --root "$root")
-    base+=("$b")
-    printf ', baseline drill %.2f s' "$b"
-  fi
-  echo
-done
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-mp=$(median "${plain[@]}"); md=$(median "${drill[@]}")
-printf 'median: restic restore %.2f s, homelab drill %.2f s, overhead %.1f %%\n' \
-  "$mp" "$md" "$(echo "($md - $mp) * 100 / $mp" | bc -l)"
-if [ -n "${BASELINE:-}" ]; then
-  mb=$(median "${base[@]}")
-  printf 'median: baseline drill %.2f s, overhead %.1f %%\n' \
-    "$mb" "$(echo "($mb - $mp) * 100 / $mp" | bc -l)"
-fi
-hl backup drill app --json | python3 -c 'import json,sys; r=json.load(sys.stdin)[0]; print("drill recorded:", r["passed"], r["files"], "files", r["bytes"], "bytes")'
+bench_shape large
+bench_shape small

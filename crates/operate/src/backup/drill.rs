@@ -9,7 +9,7 @@ use super::postgres::{self, Throwaway};
 use super::progress::Progress;
 use super::restic::{Restic, Snapshot};
 use super::scratch::Scratch;
-use super::{Context, Result, fail, io, stream, within};
+use super::{Context, Result, fail, io, within};
 use compile::plan::{Repository, ServicePlan};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -106,7 +106,7 @@ fn attempt(
     record.snapshot = Some(snapshot.id.clone());
     let prefix = prefix_of(&snapshot, &service.dump_dir)?;
     progress.step(format!(
-        "{}: restoring {} from {} and verifying as it arrives",
+        "{}: restoring {} from {}",
         service.name,
         snapshot.short(),
         repo.name
@@ -117,26 +117,30 @@ fn attempt(
         needed.set(restic.restore_size(&snapshot.id)?);
         enough_room(files, &snapshot, needed.get())
     };
+    // Progress is what the scratch file system lost in free space: one
+    // system call, however many files restic writes.
+    let free_before = free_bytes(files).unwrap_or(0);
     let bar = std::cell::OnceCell::new();
-    let extracted = restic.dump_tar(&snapshot.id, room, |archive| {
-        let bar = bar.get_or_init(|| progress.bytes(needed.get()));
-        stream::extract(archive, files, |done| bar.set(done))
-    });
+    let restored = restic.restore_watched(
+        &snapshot.id,
+        files,
+        &snapshot_paths(service, &prefix),
+        room,
+        || {
+            let bar = bar.get_or_init(|| progress.bytes(needed.get()));
+            let free = free_bytes(files).unwrap_or(free_before);
+            bar.set(free_before.saturating_sub(free));
+        },
+    );
     if let Some(bar) = bar.get() {
         bar.finish();
     }
-    let extracted = extracted?;
+    restored?;
+    progress.step(format!("{}: verifying the restored copy", service.name));
     let restored = within(files, &prefix)?;
     let dumps = within(&restored, &service.dump_dir)?;
     let manifest = manifest::read(&dumps.join(manifest::FILE_NAME), service)?;
-    let backed_up: Vec<&str> = service
-        .paths
-        .iter()
-        .filter(|p| p.backed_up)
-        .map(|p| p.path.as_str())
-        .collect();
-    let prefix = Path::new(&prefix);
-    let found = stream::host_files(&extracted, prefix, &backed_up);
+    let found = restored_files(service, |p| within(&restored, p))?;
     record.files = found.len();
     record.bytes = found.iter().map(|f| f.size).sum();
     record
@@ -144,11 +148,25 @@ fn attempt(
         .extend(manifest::verify(&manifest.files, &found));
     let restored = Restored {
         dir: &restored,
-        dumps: stream::host_files(&extracted, prefix, &[service.dump_dir.as_str()]),
+        dumps: manifest::scan(&dumps, &service.dump_dir)?,
     };
     verify_dumps(
         ctx, service, &manifest, &restored, scratch, record, progress,
     )
+}
+
+/// What a drill or a restore takes from a snapshot: the service's
+/// backed-up paths and its dump folder, below the folder the snapshot
+/// read them under (restic `--include` patterns).
+pub(crate) fn snapshot_paths(service: &ServicePlan, prefix: &str) -> Vec<String> {
+    service
+        .paths
+        .iter()
+        .filter(|p| p.backed_up)
+        .map(|p| p.path.as_str())
+        .chain([service.dump_dir.as_str()])
+        .map(|p| format!("{}{p}", prefix.trim_end_matches('/')))
+        .collect()
 }
 
 /// Fails with a precise message when the snapshot does not fit.
@@ -304,21 +322,25 @@ pub(crate) fn compare_rows(
     problems
 }
 
-/// Free bytes on the file system holding `dir` (`df`, as the runner sees it).
+/// Free bytes on the file system holding `dir`, for an unprivileged
+/// user, as `df` counts them.
 fn free_bytes(dir: &Path) -> Result<u64> {
-    let out = std::process::Command::new("df")
-        .args(["--output=avail", "-B1"])
-        .arg(dir)
-        .output();
-    let out = io("measuring scratch space", out)?;
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .nth(1)
-        .and_then(|l| l.trim().parse().ok())
-        .map_or_else(
-            || fail(format!("cannot measure free space at {}", dir.display())),
-            Ok,
-        )
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes())
+        .or_else(|_| fail(format!("cannot measure free space at {}", dir.display())))?;
+    let mut stat = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: a NUL-terminated path and a buffer of the right type; the
+    // buffer is read only when the call succeeded.
+    let stat = unsafe {
+        if libc::statvfs(path.as_ptr(), stat.as_mut_ptr()) != 0 {
+            return io(
+                format!("measuring free space at {}", dir.display()),
+                Err(std::io::Error::last_os_error()),
+            );
+        }
+        stat.assume_init()
+    };
+    Ok(stat.f_bavail * stat.f_frsize)
 }
 
 fn save(ctx: &Context, record: &DrillRecord) -> Result<()> {

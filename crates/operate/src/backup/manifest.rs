@@ -54,7 +54,12 @@ pub(crate) fn hash_file(path: &Path) -> std::io::Result<String> {
 const BLOCK: usize = 1 << 20;
 
 fn hash_with(path: &Path, buf: &mut [u8]) -> std::io::Result<String> {
-    let mut file = fs::File::open(path)?;
+    use std::os::unix::fs::OpenOptionsExt;
+    // Never through a link: the walk records links, it does not follow them.
+    let mut file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
     let mut hasher = Sha256::new();
     loop {
         let n = file.read(buf)?;

@@ -22,7 +22,6 @@ pub mod restore;
 pub mod run;
 mod scratch;
 pub mod status;
-pub mod stream;
 
 use crate::runner::{Cmd, Runner};
 use compile::plan::{Plan, ServicePlan};
@@ -248,4 +247,89 @@ pub fn last_words(stderr: &[u8]) -> String {
 /// Seconds since the Unix epoch, now.
 pub fn now() -> jiff::Timestamp {
     jiff::Timestamp::now()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A base folder with a link to its parent, a link to `/`, a file and
+    /// a real folder: every way a snapshot could lead a path out.
+    fn base() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("base/real/deeper")).unwrap();
+        std::fs::write(dir.path().join("base/file"), b"x").unwrap();
+        std::os::unix::fs::symlink("..", dir.path().join("base/up")).unwrap();
+        std::os::unix::fs::symlink("/", dir.path().join("base/real/root")).unwrap();
+        dir
+    }
+
+    #[test]
+    fn within_refuses_climbing_links_and_files_on_the_way() {
+        let dir = base();
+        let base = dir.path().join("base");
+        assert_eq!(
+            within(&base, "/real/deeper/x").unwrap(),
+            base.join("real/deeper/x")
+        );
+        for bad in [
+            "/up/x",
+            "/real/root/etc",
+            "/../x",
+            "/real/../up",
+            "/file/x",
+            "",
+            "/a\nb",
+        ] {
+            assert!(within(&base, bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn under_joins_only_plain_parts() {
+        let root = Path::new("/r");
+        assert_eq!(under(root, "/var/lib/x"), Path::new("/r/var/lib/x"));
+        assert_eq!(under(root, "/../../etc"), Path::new("/r/etc"));
+        assert_eq!(under(root, "./a/./b"), Path::new("/r/a/b"));
+    }
+
+    fn hostile_path() -> impl Strategy<Value = String> {
+        prop::collection::vec(
+            prop_oneof![
+                Just("..".to_string()),
+                Just(".".to_string()),
+                Just(String::new()),
+                Just("up".to_string()),
+                Just("real".to_string()),
+                Just("root".to_string()),
+                Just("file".to_string()),
+                Just("deeper".to_string()),
+                "[a-z]{1,3}",
+            ],
+            0..6,
+        )
+        .prop_map(|parts| format!("/{}", parts.join("/")))
+    }
+
+    proptest! {
+        /// Whatever a snapshot names, `within` gives a path below the base
+        /// that reaches nothing through a link, or refuses.
+        #[test]
+        fn within_never_leaves_its_base(path in hostile_path()) {
+            let dir = base();
+            let base = dir.path().join("base");
+            if let Ok(p) = within(&base, &path) {
+                prop_assert!(p.starts_with(&base), "{}", p.display());
+                let mut at = base.clone();
+                for part in p.strip_prefix(&base).unwrap().components() {
+                    at.push(part);
+                    let link = std::fs::symlink_metadata(&at)
+                        .is_ok_and(|m| m.file_type().is_symlink());
+                    prop_assert!(!link, "{} goes through a link", p.display());
+                }
+                prop_assert!(!p.components().any(|c| c == Component::ParentDir));
+            }
+        }
+    }
 }

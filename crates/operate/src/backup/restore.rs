@@ -16,7 +16,7 @@
 //! rolls the dataset back to that snapshot (`zfs rollback -r`), and the
 //! snapshot is destroyed only once the restore stands.
 
-use super::drill::{latest, prefix_of, restored_files};
+use super::drill::{latest, prefix_of, restored_files, snapshot_paths};
 use super::manifest::{self, Manifest};
 use super::postgres::Server;
 use super::progress::Progress;
@@ -108,15 +108,7 @@ pub fn restore(
         repo.name
     ));
     // Only the plan's paths, from where the snapshot read them.
-    let wanted: Vec<String> = service
-        .paths
-        .iter()
-        .filter(|p| p.backed_up)
-        .map(|p| p.path.as_str())
-        .chain([service.dump_dir.as_str()])
-        .map(|p| format!("{}{p}", prefix.trim_end_matches('/')))
-        .collect();
-    restic.restore(&snapshot.id, &staging, &wanted)?;
+    restic.restore(&snapshot.id, &staging, &snapshot_paths(service, &prefix))?;
     let staged = within(&staging, &prefix)?;
     let manifest = manifest::read(
         &within(&staged, &service.dump_dir)?.join(manifest::FILE_NAME),

@@ -247,8 +247,24 @@ impl<'c, 'a> Restic<'c, 'a> {
     }
 
     /// Restores the `paths` of a snapshot (and what is below them) into
-    /// `target`.
+    /// `target`, with restic's own restore, which reads packs in parallel.
     pub fn restore(&self, snapshot: &str, target: &Path, paths: &[String]) -> Result<()> {
+        self.restore_watched(snapshot, target, paths, || Ok(()), || {})
+    }
+
+    /// [`Restic::restore`], with a `gate` that runs once restic has
+    /// started (a free-space check overlaps restic opening the
+    /// repository; when it fails, restic is stopped), and `tick` called
+    /// about five times a second while restic works (progress).
+    pub(crate) fn restore_watched(
+        &self,
+        snapshot: &str,
+        target: &Path,
+        paths: &[String],
+        gate: impl FnOnce() -> Result<()>,
+        mut tick: impl FnMut(),
+    ) -> Result<()> {
+        let what = format!("restoring snapshot {snapshot} from `{}`", self.repo.name);
         let mut args = vec![
             "restore".to_string(),
             snapshot.to_string(),
@@ -258,73 +274,51 @@ impl<'c, 'a> Restic<'c, 'a> {
         for p in paths {
             args.extend(["--include".to_string(), p.clone()]);
         }
-        self.run(
-            &format!("restoring snapshot {snapshot} from `{}`", self.repo.name),
-            args,
-        )?;
-        Ok(())
-    }
-
-    /// Streams the whole snapshot as a tar archive (`restic dump --archive
-    /// tar <snapshot> /`) into `consume`, which reads it as it arrives.
-    /// A failure of restic wins over the consumer's: a damaged pack or a
-    /// lost connection cuts the stream short, and restic says why.
-    ///
-    /// `gate` runs once restic has started and before anything is read, so
-    /// a check (free space) overlaps restic opening the repository; when
-    /// it fails, restic is stopped and nothing is written.
-    pub(crate) fn dump_tar<T, E: std::fmt::Display>(
-        &self,
-        snapshot: &str,
-        gate: impl FnOnce() -> Result<()>,
-        consume: impl FnOnce(&mut dyn std::io::Read) -> std::result::Result<T, E>,
-    ) -> Result<T> {
-        let what = format!("restoring snapshot {snapshot} from `{}`", self.repo.name);
-        let cmd = self.cmd(["dump", "--archive", "tar", snapshot, "/"])?;
+        let cmd = self.cmd(args)?;
         let mut child = self.ctx.runner.spawn(&cmd).map_err(|source| Error::Spawn {
             program: cmd.program.clone(),
             source,
         })?;
+        let watcher = watch::watch(child.stderr.take().expect("stderr is piped"), child.id());
+        let mut stdout = child.stdout.take().expect("stdout is piped");
+        // Drained on its own thread so a talkative restic never blocks.
+        let drained = std::thread::spawn(move || {
+            let _ = std::io::copy(&mut stdout, &mut std::io::sink());
+        });
         if let Err(e) = gate() {
             let _ = child.kill();
             let _ = child.wait();
             return Err(e);
         }
-        let stderr = child.stderr.take().expect("stderr is piped");
-        let watcher = watch::watch(stderr, child.id());
-        let mut stdout = child.stdout.take().expect("stdout is piped");
-        let consumed = consume(&mut stdout);
-        if consumed.is_ok() {
-            // A tar reader stops at the end-of-archive blocks; restic may
-            // still be writing padding, and dies of SIGPIPE if cut off.
-            let _ = std::io::copy(&mut stdout, &mut std::io::sink());
-        }
-        // Closing the pipe ends a restic still writing (the consumer gave up).
-        drop(stdout);
-        let status = child.wait();
-        let (stderr, gave_up) = watcher.join().unwrap_or_default();
-        let code = match status {
-            Ok(s) if s.success() && gave_up.is_none() => None,
-            Ok(s) => Some(s.code()),
-            Err(e) => return fail(format!("{what}: waiting for restic: {e}")),
-        };
-        let said = |code| Said {
-            code,
-            stderr: &stderr,
-            gave_up: gave_up.as_ref(),
-        };
-        match (consumed, code) {
-            (Ok(v), None) => Ok(v),
-            // restic stopped because the consumer stopped reading: a
-            // broken pipe, or SIGPIPE (no exit code).
-            (Err(e), Some(code))
-                if gave_up.is_none() && (code.is_none() || broken_pipe(&stderr)) =>
-            {
-                fail(format!("{what}: {e}"))
+        // Waited for on a thread, so the end is seen at once and `tick`
+        // still runs while restic works.
+        let (done, ended) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = done.send(child.wait());
+        });
+        let status = loop {
+            match ended.recv_timeout(std::time::Duration::from_millis(200)) {
+                Ok(Ok(status)) => break status,
+                Ok(Err(e)) => return fail(format!("{what}: waiting for restic: {e}")),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => tick(),
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    return fail(format!("{what}: restic was lost"));
+                }
             }
-            (Err(e), None) => fail(format!("{what}: {e}")),
-            (_, Some(code)) => Err(self.explain(&what, &said(code))),
+        };
+        let _ = drained.join();
+        let (stderr, gave_up) = watcher.join().unwrap_or_default();
+        if status.success() && gave_up.is_none() {
+            return Ok(());
         }
+        Err(self.explain(
+            &what,
+            &Said {
+                code: status.code(),
+                stderr: &stderr,
+                gave_up: gave_up.as_ref(),
+            },
+        ))
     }
 
     /// The restore size of a snapshot, in bytes.
@@ -487,11 +481,6 @@ fn removed_count(stdout: &[u8]) -> usize {
             .map(Vec::len)
             .sum()
     })
-}
-
-/// True when restic only complains that its output pipe was closed.
-fn broken_pipe(stderr: &[u8]) -> bool {
-    String::from_utf8_lossy(stderr).contains("broken pipe")
 }
 
 /// Where agenix decrypts secrets on a host (its default `age.secretsDir`).

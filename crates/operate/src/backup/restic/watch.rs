@@ -112,7 +112,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.what.as_deref(), Some("data/e760bb3435"));
-        assert_eq!(r.error, "no such file or directory");
+        assert_eq!(r.error, "open /r/data/e7/e760: no such file or directory");
         assert!(r.missing);
         let r = retry(
             "Load(<data/ab>, 0, 0) returned error, retrying after 1s: read tcp: connection reset by peer",
