@@ -50,6 +50,8 @@ pub enum Command {
     /// extra.nix, secrets/*.age) are kept; a generated file edited by hand
     /// stops the build unless --force is given. Symlinks are never written
     /// through, and the output may not be `/` or a folder holding the spec.
+    /// A FIFO, socket or device in the output folder stops the build, named,
+    /// before any file is opened.
     Build {
         #[command(flatten)]
         input: Input,

@@ -1,16 +1,22 @@
 //! `homelab build` refuses output folders that would swallow the system or
-//! the spec, and symlinks in the tree, with exit 1 and nothing written.
+//! the spec, and symlinks and special files in the tree, with exit 1 and
+//! nothing written. Every run has a deadline, so a build that blocks on a
+//! FIFO fails instead of hanging.
 
 use std::path::Path;
 use std::process::Command;
 
+#[path = "support/bin.rs"]
+mod bin;
+
 fn run(dir: &Path, args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_homelab"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("homelab runs");
+    let out = bin::finish_within_a_minute(
+        Command::new(env!("CARGO_BIN_EXE_homelab"))
+            .args(args)
+            .current_dir(dir)
+            .env("NO_COLOR", "1"),
+        b"",
+    );
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8(out.stderr).unwrap(),
@@ -67,4 +73,41 @@ fn a_symlinked_generated_file_stops_the_build() {
         "{stderr}"
     );
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+}
+
+fn mkfifo(path: &Path) {
+    let done = Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo runs (coreutils)");
+    assert!(done.success());
+}
+
+fn is_fifo(path: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_fifo())
+}
+
+#[test]
+fn a_fifo_in_the_flake_stops_the_build_promptly_and_names_it() {
+    for rel in [
+        "flake/hosts/frame1/default.nix",
+        "flake/hosts/frame1/hardware.nix",
+    ] {
+        let dir = spec_dir();
+        assert_eq!(run(dir.path(), &["build"]).0, 0);
+        let fifo = dir.path().join(rel);
+        std::fs::remove_file(&fifo).unwrap();
+        mkfifo(&fifo);
+        let flake_nix = std::fs::read_to_string(dir.path().join("flake/flake.nix")).unwrap();
+        let (code, stderr) = run(dir.path(), &["build"]);
+        assert_eq!(code, 1, "{rel}: {stderr}");
+        assert!(stderr.contains(&format!("{rel}: a FIFO")), "{stderr}");
+        assert!(stderr.contains("nothing was written"), "{stderr}");
+        assert!(is_fifo(&fifo), "{rel} left as it was");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("flake/flake.nix")).unwrap(),
+            flake_nix
+        );
+    }
 }

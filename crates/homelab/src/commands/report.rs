@@ -20,7 +20,7 @@ pub fn run(src: &Source, out: &Path) -> ExitCode {
         &src.text,
         &src.name,
     );
-    if let Err(e) = output::write_file(out, page.as_bytes()) {
+    if let Err(e) = operate::fs_guard::write_file(out, page.as_bytes()) {
         return fail(format_args!("cannot write {}: {e}", out.display()));
     }
     println!(

@@ -41,7 +41,7 @@ pub fn set_string(spec: &Path, key: &str, value: &str) -> Result<Option<String>,
         *new.decor_mut() = old.decor().clone();
     }
     table.insert(last, Item::Value(new));
-    crate::flake_tree::write_file(spec, doc.to_string().as_bytes())
+    crate::fs_guard::write_file(spec, doc.to_string().as_bytes())
         .map_err(Error::io("write", spec))?;
     Ok(old.and_then(|v| v.as_str().map(String::from)))
 }

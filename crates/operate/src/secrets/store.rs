@@ -50,6 +50,6 @@ impl Store {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(Error::io("create", parent))?;
         }
-        crate::flake_tree::write_file(&path, ciphertext).map_err(Error::io("write", &path))
+        crate::fs_guard::write_file(&path, ciphertext).map_err(Error::io("write", &path))
     }
 }
