@@ -1,7 +1,7 @@
 //! `homelab build` refuses output folders that would swallow the system or
-//! the spec, and symlinks and special files in the tree, with exit 1 and
-//! nothing written. Every run has a deadline, so a build that blocks on a
-//! FIFO fails instead of hanging.
+//! the spec, and symlinks and special files in the tree (a secret file
+//! among them), with exit 1 and nothing written. Every run has a deadline,
+//! so a build that blocks on a FIFO fails instead of hanging.
 
 use std::path::Path;
 use std::process::Command;
@@ -110,4 +110,21 @@ fn a_fifo_in_the_flake_stops_the_build_promptly_and_names_it() {
             flake_nix
         );
     }
+}
+
+#[test]
+fn a_fifo_as_a_secret_file_stops_build_and_check_promptly() {
+    let dir = spec_dir();
+    assert_eq!(run(dir.path(), &["build"]).0, 0);
+    let fifo = dir.path().join("flake/secrets/grafana-admin-password.age");
+    mkfifo(&fifo);
+    for command in ["build", "check"] {
+        let (code, stderr) = run(dir.path(), &[command]);
+        assert_eq!(code, 1, "{command}: {stderr}");
+        assert!(
+            stderr.contains("secrets/grafana-admin-password.age is a FIFO, not a file"),
+            "{command}: {stderr}"
+        );
+    }
+    assert!(is_fifo(&fifo));
 }
