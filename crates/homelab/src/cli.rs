@@ -92,12 +92,21 @@ pub enum Command {
     /// finding of `check`. It loads nothing from the network and runs no
     /// script. It is written even when the spec has errors (they are on the
     /// page); the exit status is then 1.
+    ///
+    /// The page replaces a page homelab report wrote before, or an empty
+    /// file, through a new file and a rename (a symlink there is replaced,
+    /// never followed). It never replaces the spec, a folder, a FIFO or a
+    /// device, and replaces any other file only with --force; a refusal
+    /// exits with 1 and writes nothing.
     Report {
         #[command(flatten)]
         input: Input,
         /// Where to write the page.
         #[arg(long, short, default_value = "report.html")]
         out: PathBuf,
+        /// Replace a file at --out that is not a page homelab report wrote.
+        #[arg(long)]
+        force: bool,
     },
     /// Back up, drill and check the backups of this host's services.
     #[command(subcommand)]
