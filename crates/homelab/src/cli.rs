@@ -157,6 +157,12 @@ pub enum Command {
     /// $HOMELAB_IDENTITY, else ~/.ssh/id_ed25519 (an OpenSSH ed25519 key
     /// or an age identity file).
     ///
+    /// Files are written as `build` writes the flake: a new file, then a
+    /// rename. Nothing is written through a symlinked flake folder,
+    /// `secrets/` or `secrets/host-keys/`, nor at a `.age` path that is a
+    /// symlink, FIFO or device, nor into a spec that is a symlink: such a
+    /// path is named and refused before anything is made or written.
+    ///
     /// Exit status: 0 ok, 1 a problem was found, 2 the command could not run.
     Secrets {
         #[command(flatten)]
