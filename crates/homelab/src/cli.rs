@@ -50,6 +50,8 @@ pub enum Command {
     /// extra.nix, secrets/*.age) are kept; a generated file edited by hand
     /// stops the build unless --force is given. Symlinks are never written
     /// through, and the output may not be `/` or a folder holding the spec.
+    /// A FIFO, socket or device in the output folder stops the build, named,
+    /// before any file is opened.
     Build {
         #[command(flatten)]
         input: Input,
@@ -90,12 +92,21 @@ pub enum Command {
     /// finding of `check`. It loads nothing from the network and runs no
     /// script. It is written even when the spec has errors (they are on the
     /// page); the exit status is then 1.
+    ///
+    /// The page replaces a page homelab report wrote before, or an empty
+    /// file, through a new file and a rename (a symlink there is replaced,
+    /// never followed). It never replaces the spec, a folder, a FIFO or a
+    /// device, and replaces any other file only with --force; a refusal
+    /// exits with 1 and writes nothing.
     Report {
         #[command(flatten)]
         input: Input,
         /// Where to write the page.
         #[arg(long, short, default_value = "report.html")]
         out: PathBuf,
+        /// Replace a file at --out that is not a page homelab report wrote.
+        #[arg(long)]
+        force: bool,
     },
     /// Back up, drill and check the backups of this host's services.
     #[command(subcommand)]
@@ -145,6 +156,12 @@ pub enum Command {
     /// Decrypting needs the admin identity: --identity FILE, else
     /// $HOMELAB_IDENTITY, else ~/.ssh/id_ed25519 (an OpenSSH ed25519 key
     /// or an age identity file).
+    ///
+    /// Files are written as `build` writes the flake: a new file, then a
+    /// rename. Nothing is written through a symlinked flake folder,
+    /// `secrets/` or `secrets/host-keys/`, nor at a `.age` path that is a
+    /// symlink, FIFO or device, nor into a spec that is a symlink: such a
+    /// path is named and refused before anything is made or written.
     ///
     /// Exit status: 0 ok, 1 a problem was found, 2 the command could not run.
     Secrets {

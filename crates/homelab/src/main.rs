@@ -32,8 +32,8 @@ fn main() -> ExitCode {
             Ok(src) => commands::show::run(&src, &table, json),
             Err(code) => code,
         },
-        Command::Report { input, out } => match load(&input) {
-            Ok(src) => commands::report::run(&src, &out),
+        Command::Report { input, out, force } => match load(&input) {
+            Ok(src) => commands::report::run(&src, &out, force),
             Err(code) => code,
         },
         Command::Backup(command) => commands::backup::run(command),

@@ -7,10 +7,12 @@ use compile::examples;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// A spec to work on: its display name, text and folder.
+/// A spec to work on: its display name, text, path and folder (no path
+/// nor folder for a built-in example).
 pub struct Source {
     pub name: String,
     pub text: String,
+    pub path: Option<PathBuf>,
     pub dir: Option<PathBuf>,
 }
 
@@ -25,6 +27,7 @@ pub fn load(input: &Input) -> Result<Source, ExitCode> {
         return Ok(Source {
             name: format!("examples/{name}/homelab.toml"),
             text: text.to_string(),
+            path: None,
             dir: None,
         });
     }
@@ -33,6 +36,7 @@ pub fn load(input: &Input) -> Result<Source, ExitCode> {
         Ok(text) => Ok(Source {
             name: path.display().to_string(),
             text,
+            path: Some(path.clone()),
             dir: Some(
                 path.parent()
                     .map_or_else(|| PathBuf::from("."), Path::to_path_buf),

@@ -78,18 +78,14 @@ disk = "/dev/disk/by-id/nvme-B"
 }
 
 fn run_in(dir: &Path, args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_homelab"))
-        .args(args)
-        .current_dir(dir)
-        .env("HOMELAB_IDENTITY", dir.join("admin"))
-        .envs(env.iter().copied())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    child.wait_with_output().unwrap()
+    bin::finish_within_a_minute(
+        Command::new(env!("CARGO_BIN_EXE_homelab"))
+            .args(args)
+            .current_dir(dir)
+            .env("HOMELAB_IDENTITY", dir.join("admin"))
+            .envs(env.iter().copied()),
+        stdin,
+    )
 }
 
 fn ok(out: &Output) -> String {
@@ -819,4 +815,227 @@ fn is_variable(k: &str) -> bool {
         && !k.starts_with(|c: char| c.is_ascii_digit())
         && k.chars()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// The commands that write into the secrets folder, each with the file it
+/// would write. [`writing_lab`] gives each something to do.
+const WRITERS: [(&[&str], &str); 5] = [
+    (&["secrets", "set", "s1"], "s1"),
+    (&["secrets", "edit", "s1"], "s1"),
+    (&["secrets", "generate"], "vaultwarden-admin-password"),
+    (&["secrets", "rekey"], "s1"),
+    (&["secrets", "add-host", "b", "--generate"], "host-keys/b"),
+];
+
+/// A lab where `s1` is set, a second admin key makes it stale (work for
+/// `rekey`) and Vaultwarden's secrets are machine-made (for `generate`).
+fn writing_lab() -> Lab {
+    let lab = Lab::new();
+    ok(&lab.run(&["secrets", "set", "s1"], b"old value"));
+    let admin = std::fs::read_to_string(lab.path("admin.pub")).unwrap();
+    let second = keygen(lab.dir.path(), "admin2");
+    let spec = std::fs::read_to_string(lab.path("homelab.toml"))
+        .unwrap()
+        .replace(
+            &format!("admin_keys = [\"{}\"]", admin.trim()),
+            &format!("admin_keys = [\"{}\", \"{second}\"]", admin.trim()),
+        );
+    std::fs::write(
+        lab.path("homelab.toml"),
+        format!("{spec}\n[services.vaultwarden]\nhost = \"a\"\nexposure = \"host\"\n\n[services.vaultwarden.silence]\nno-offsite = \"a test\"\n"),
+    )
+    .unwrap();
+    lab
+}
+
+fn run_writer(lab: &Lab, args: &[&str]) -> Output {
+    let (script, _) = editor(lab, "printf 'new value' > \"$1\"");
+    run_in(lab.dir.path(), args, b"new value", &[("EDITOR", &script)])
+}
+
+/// Every entry under `dir`: a file's bytes, a symlink's target, a folder.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        let kind = std::fs::symlink_metadata(&path).unwrap().file_type();
+        if kind.is_symlink() {
+            let target = std::fs::read_link(&path).unwrap();
+            out.push((path, target.display().to_string().into_bytes()));
+        } else if kind.is_dir() {
+            out.push((path.clone(), b"folder".to_vec()));
+            out.extend(snapshot(&path));
+        } else {
+            let bytes = std::fs::read(&path).unwrap();
+            out.push((path, bytes));
+        }
+    }
+    out
+}
+
+fn refused(out: &Output, args: &[&str], says: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+    assert!(stderr.contains(says), "{args:?}: {stderr}");
+    assert!(stderr.contains("nothing was written"), "{args:?}: {stderr}");
+}
+
+#[test]
+fn every_secrets_write_refuses_a_symlinked_flake_or_secrets_folder() {
+    for linked in ["flake", "flake/secrets"] {
+        for (args, _) in WRITERS {
+            let lab = writing_lab();
+            let real = lab.path("elsewhere");
+            std::fs::rename(lab.path(linked), &real).unwrap();
+            std::os::unix::fs::symlink(&real, lab.path(linked)).unwrap();
+            let spec = std::fs::read_to_string(lab.path("homelab.toml")).unwrap();
+            let before = snapshot(&real);
+
+            let out = run_writer(&lab, args);
+            refused(&out, args, &format!("{linked} is a symlink"));
+            assert_eq!(
+                snapshot(&real),
+                before,
+                "{args:?}: the link's target is untouched"
+            );
+            assert_eq!(
+                std::fs::read_to_string(lab.path("homelab.toml")).unwrap(),
+                spec,
+                "{args:?}: the spec is untouched"
+            );
+            assert!(
+                std::fs::symlink_metadata(lab.path(linked))
+                    .unwrap()
+                    .file_type()
+                    .is_symlink()
+            );
+        }
+    }
+}
+
+#[test]
+fn add_host_generate_refuses_a_symlinked_host_keys_folder() {
+    let lab = Lab::new();
+    std::fs::create_dir_all(lab.path("flake/secrets")).unwrap();
+    std::fs::create_dir(lab.path("elsewhere")).unwrap();
+    std::os::unix::fs::symlink(lab.path("elsewhere"), lab.path("flake/secrets/host-keys")).unwrap();
+    let spec = std::fs::read_to_string(lab.path("homelab.toml")).unwrap();
+    let args = ["secrets", "add-host", "b", "--generate"];
+    refused(
+        &lab.run(&args, b""),
+        &args,
+        "flake/secrets/host-keys is a symlink",
+    );
+    assert_eq!(std::fs::read_dir(lab.path("elsewhere")).unwrap().count(), 0);
+    assert_eq!(
+        std::fs::read_to_string(lab.path("homelab.toml")).unwrap(),
+        spec
+    );
+}
+
+#[test]
+fn a_secret_file_that_is_a_symlink_is_refused_and_its_target_untouched() {
+    for (args, name) in WRITERS {
+        let lab = writing_lab();
+        let file = lab.secret(name);
+        let victim = lab.path("victim.age");
+        match std::fs::rename(&file, &victim) {
+            Ok(()) => {}
+            Err(_) => std::fs::write(&victim, "precious").unwrap(),
+        }
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(&victim, &file).unwrap();
+        let before = std::fs::read(&victim).unwrap();
+
+        let out = run_writer(&lab, args);
+        refused(&out, args, &format!("secrets/{name}.age is a symlink"));
+        assert_eq!(std::fs::read(&victim).unwrap(), before, "{args:?}");
+        assert!(
+            std::fs::symlink_metadata(&file)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+    }
+}
+
+#[test]
+fn a_secret_file_that_is_a_fifo_is_refused_promptly() {
+    use std::os::unix::fs::FileTypeExt;
+    for (args, name) in WRITERS {
+        let lab = writing_lab();
+        let file = lab.secret(name);
+        let _ = std::fs::remove_file(&file);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        assert!(
+            Command::new("mkfifo")
+                .arg(&file)
+                .status()
+                .unwrap()
+                .success()
+        );
+
+        let out = run_writer(&lab, args);
+        refused(&out, args, &format!("secrets/{name}.age is a FIFO"));
+        assert!(
+            std::fs::symlink_metadata(&file)
+                .unwrap()
+                .file_type()
+                .is_fifo()
+        );
+    }
+    // Reading commands stop on it too, rather than wait for a writer.
+    let lab = writing_lab();
+    std::fs::remove_file(lab.secret("s1")).unwrap();
+    assert!(
+        Command::new("mkfifo")
+            .arg(lab.secret("s1"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    for args in [
+        &["secrets", "list"][..],
+        &["secrets", "check"],
+        &["secrets", "show", "s1"],
+    ] {
+        let out = lab.run(args, b"");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("secrets/s1.age is a FIFO, not a file"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_symlinked_spec_is_not_replaced_by_a_spec_edit() {
+    let lab = Lab::new();
+    std::fs::create_dir(lab.path("dotfiles")).unwrap();
+    let real = lab.path("dotfiles/homelab.toml");
+    std::fs::rename(lab.path("homelab.toml"), &real).unwrap();
+    std::os::unix::fs::symlink(&real, lab.path("homelab.toml")).unwrap();
+    let spec = std::fs::read_to_string(&real).unwrap();
+    for args in [
+        &["secrets", "add-host", "b", "--key", "b.pub"][..],
+        &["secrets", "add-host", "b", "--generate"],
+    ] {
+        refused(&lab.run(args, b""), args, "homelab.toml is a symlink");
+        assert_eq!(std::fs::read_to_string(&real).unwrap(), spec);
+        assert!(
+            std::fs::symlink_metadata(lab.path("homelab.toml"))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+    }
+    assert!(
+        !lab.path("flake/secrets/host-keys/b.age").exists(),
+        "no key made for a spec it cannot record it in"
+    );
 }

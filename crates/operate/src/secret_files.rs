@@ -2,7 +2,9 @@
 //! fleet uses has `secrets/<name>.age`, it is really age-encrypted, and it
 //! is encrypted to every key that must read it (the admin keys and the
 //! hosts that use it). Read from the age header alone; nothing is
-//! decrypted.
+//! decrypted, and no more of a file is read than its header needs. A
+//! secret file that is not a regular file (a FIFO would block the read) is
+//! named as what it is, without being opened.
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
@@ -15,13 +17,36 @@ use std::path::Path;
 const MAGIC: &str = "age-encryption.org/v1";
 const ARMOR_BEGIN: &str = "-----BEGIN AGE ENCRYPTED FILE-----";
 
+/// How much of a secret file is read for its header: far more than the
+/// header of a file encrypted to hundreds of keys.
+const HEADER_BYTES: u64 = 1 << 20;
+
+/// The start of the secret file at `path` (through a symlink the user
+/// keeps there): at most [`HEADER_BYTES`], after checking it is a regular
+/// file.
+fn head(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut file = crate::fs_guard::open_file_or_link(path)?;
+    crate::fs_guard::read_head(&mut file, HEADER_BYTES)
+}
+
 /// The recipient stanzas of an age file (`ssh-ed25519 TAG …`), or `None`
-/// when the bytes are not an age file.
+/// when the bytes are not an age file. `bytes` may be the start of a
+/// file only, as long as it holds the whole header.
 pub(crate) fn stanzas(bytes: &[u8]) -> Option<Vec<Vec<String>>> {
     let dearmored;
     let bytes = match std::str::from_utf8(bytes.get(..ARMOR_BEGIN.len())?) {
         Ok(ARMOR_BEGIN) => {
-            let text = std::str::from_utf8(bytes).ok()?;
+            // Cut at a character and a line: the start of a longer file
+            // may end inside either.
+            let text = match std::str::from_utf8(bytes) {
+                Ok(text) => text,
+                Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).ok()?,
+            };
+            let text = if bytes.len() as u64 >= HEADER_BYTES {
+                &text[..text.rfind('\n').unwrap_or(0)]
+            } else {
+                text
+            };
             let body: String = text
                 .lines()
                 .filter(|l| !l.starts_with("-----"))
@@ -78,24 +103,41 @@ pub fn check(fleet: &Fleet, flake: &Path) -> Vec<Diagnostic> {
     for secret in fleet.secrets.values() {
         let file = dir.join(format!("{}.age", secret.name));
         let shown = format!("secrets/{}.age", secret.name);
-        let Ok(bytes) = std::fs::read(&file) else {
-            out.push(
-                Diagnostic::warning(
-                    "secret-missing",
-                    format!("secret `{}` has no file {shown} yet", secret.name),
-                )
-                .at(secret.span.clone(), secret.description.clone())
-                .help(format!(
-                    "run `homelab secrets {} {}`; the host cannot start what needs it until then",
-                    if secret.generator.is_some() {
-                        "generate"
-                    } else {
-                        "set"
-                    },
-                    secret.name,
-                )),
-            );
-            continue;
+        let make = if secret.generator.is_some() {
+            "generate"
+        } else {
+            "set"
+        };
+        let bytes = match head(&file) {
+            Ok(bytes) => bytes,
+            Err(e) if let Some(what) = crate::fs_guard::not_a_file(&e) => {
+                out.push(
+                    Diagnostic::error(
+                        "secret-not-a-file",
+                        format!("{shown} is {}, not a file", what.name()),
+                    )
+                    .at(secret.span.clone(), secret.description.clone())
+                    .help(format!(
+                        "remove it, then run `homelab secrets {make} {}`",
+                        secret.name
+                    )),
+                );
+                continue;
+            }
+            Err(_) => {
+                out.push(
+                    Diagnostic::warning(
+                        "secret-missing",
+                        format!("secret `{}` has no file {shown} yet", secret.name),
+                    )
+                    .at(secret.span.clone(), secret.description.clone())
+                    .help(format!(
+                        "run `homelab secrets {make} {}`; the host cannot start what needs it until then",
+                        secret.name,
+                    )),
+                );
+                continue;
+            }
         };
         let Some(stanzas) = stanzas(&bytes) else {
             out.push(
@@ -139,4 +181,36 @@ pub fn check(fleet: &Fleet, flake: &Path) -> Vec<Diagnostic> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPHsjWnzXS2vGbyhlOffm+BBDBOJA9xeRG9qZQeN2u2h a";
+
+    #[test]
+    fn the_header_is_read_from_the_start_of_a_large_armored_file() {
+        let binary =
+            crate::secrets::age_file::encrypt("x", &[KEY.into()], &vec![7; 2 << 20]).unwrap();
+        let lines: Vec<String> = STANDARD
+            .encode(&binary)
+            .as_bytes()
+            .chunks(64)
+            .map(|c| String::from_utf8(c.to_vec()).unwrap())
+            .collect();
+        let armored = format!(
+            "{ARMOR_BEGIN}\n{}\n-----END AGE ENCRYPTED FILE-----\n",
+            lines.join("\n")
+        );
+        let start = &armored.as_bytes()[..HEADER_BYTES as usize];
+        let expected = stanzas(&binary).unwrap();
+        assert!(
+            expected.iter().any(|s| s[0] == "ssh-ed25519"),
+            "{expected:?}"
+        );
+        assert_eq!(stanzas(start), Some(expected.clone()));
+        assert_eq!(stanzas(armored.as_bytes()), Some(expected));
+    }
 }

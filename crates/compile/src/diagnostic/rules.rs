@@ -115,6 +115,7 @@ pub static RULES: &[Rule] = &[
     rule("literal-secret", Error, true, "rules.md#literal-secret--error-silenceable", "a credential written into the spec"),
     rule("secret-missing", Warning, false, "rules.md#secret-missing--warning", "a secret without its encrypted file"),
     rule("secret-plaintext", Error, false, "rules.md#secret-plaintext--error", "a secret file that is not encrypted"),
+    rule("secret-not-a-file", Error, false, "rules.md#secret-not-a-file--error", "a secret's path holds a FIFO, socket, device or folder"),
     rule("secret-recipients", Error, false, "rules.md#secret-recipients--error", "a secret not encrypted to every key that reads it"),
     rule("no-admin-key", Error, false, "rules.md#no-admin-key--error", "nobody could log in"),
     rule("missing-boot-disk", Error, false, "rules.md#missing-boot-disk--error", "a host without a boot disk"),

@@ -32,6 +32,17 @@ pub(crate) fn esc(s: &str) -> String {
 
 const STYLE: &str = include_str!("style.css");
 
+/// How every page begins: the `generator` tag is how `homelab report`
+/// knows a file at its output path is a page it wrote, which it may
+/// replace (see [`is_page`]).
+pub const PAGE_START: &str = r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="generator" content="homelab report">"#;
+
+/// Whether a file that begins with `head` (at least [`PAGE_START`]'s
+/// length of it) is a page `homelab report` wrote.
+pub fn is_page(head: &[u8]) -> bool {
+    head.starts_with(PAGE_START.as_bytes())
+}
+
 /// The whole page. Without a fleet (the spec did not parse or resolve) the
 /// page holds the findings alone.
 pub fn html(
@@ -44,7 +55,7 @@ pub fn html(
     let mut page = String::new();
     let _ = write!(
         page,
-        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{} homelab</title><style>{STYLE}</style></head><body><main>"#,
+        r#"{PAGE_START}<meta name="viewport" content="width=device-width, initial-scale=1"><title>{} homelab</title><style>{STYLE}</style></head><body><main>"#,
         esc(&title)
     );
     let count = |s: Severity| diagnostics.iter().filter(|d| d.severity == s).count();

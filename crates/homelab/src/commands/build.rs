@@ -62,6 +62,17 @@ pub fn run(src: &Source, out: Option<PathBuf>, force: bool, format: Format) -> E
             eprintln!("nothing was written");
             ExitCode::from(1)
         }
+        Err(output::WriteError::Special(found)) => {
+            eprintln!("error: the output folder holds files homelab does not read or copy:");
+            for (p, what) in &found {
+                eprintln!("  {}: {what}", p.display());
+            }
+            eprintln!(
+                "help: only regular files, folders and symlinks belong in the flake folder; move these out of it, then build again"
+            );
+            eprintln!("nothing was written");
+            ExitCode::from(1)
+        }
         Err(e @ output::WriteError::NotOurs(_)) => {
             eprintln!("error: {e}");
             eprintln!(

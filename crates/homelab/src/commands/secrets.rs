@@ -1,7 +1,9 @@
 //! `homelab secrets …`: the agenix files next to the flake. This module
-//! finds the spec, fleet, store and identity the way `build` does and
-//! hands each subcommand to its own file; the work is in
-//! `operate::secrets`.
+//! finds the spec, fleet, store and identity the way `build` does, refuses
+//! before anything is made a write the store or the spec would refuse (a
+//! symlinked flake or secrets folder, a `.age` path that is a link or a
+//! FIFO, a symlinked spec), and hands each subcommand to its own file; the
+//! work is in `operate::secrets`.
 
 mod add_host;
 mod check;
@@ -12,8 +14,9 @@ mod value;
 use crate::cli::{Format, Input, SecretsCommand, SecretsPlace};
 use crate::print::{self, fail};
 use crate::source::{default_flake, load};
+use compile::catalog::Generator;
 use compile::fleet::Fleet;
-use operate::secrets::{Error, Identity, Store, Wanted, identity, wanted};
+use operate::secrets::{Error, Identity, Store, Wanted, host_key, identity, spec_edit, wanted};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -34,6 +37,65 @@ impl Context {
 
     pub fn find(&self, name: &str) -> Result<&Wanted, Error> {
         wanted::find(&self.wanted, name)
+    }
+
+    /// Refuses what `command` would write and the store or the spec edit
+    /// would not write through or over, before anything is made, asked
+    /// for or written: an editor session, a new host key or a rekey never
+    /// ends in a refusal half way.
+    fn check_writable(&self, command: &SecretsCommand) -> Result<(), Error> {
+        let (names, spec): (Vec<&str>, bool) = match command {
+            // An unknown name is the command's own error to give.
+            SecretsCommand::Set { name } | SecretsCommand::Edit { name } => match self.find(name) {
+                Ok(_) => (vec![name.as_str()], false),
+                Err(_) => return Ok(()),
+            },
+            SecretsCommand::Generate { names, regenerate } => {
+                let asked: Vec<&Wanted> = self
+                    .wanted
+                    .iter()
+                    .filter(|w| {
+                        let Some(g) = &w.generator else {
+                            return false;
+                        };
+                        (names.is_empty() && regenerate.is_empty())
+                            || names.contains(&w.name)
+                            || regenerate.contains(&w.name)
+                            || g.source()
+                                .is_some_and(|from| regenerate.iter().any(|r| r == from))
+                    })
+                    .collect();
+                let spec = asked.iter().any(|w| {
+                    matches!(
+                        w.generator,
+                        Some(Generator::SshKey {
+                            public_key: Some(_)
+                        })
+                    )
+                });
+                (asked.iter().map(|w| w.name.as_str()).collect(), spec)
+            }
+            SecretsCommand::Rekey => (self.wanted.iter().map(|w| w.name.as_str()).collect(), false),
+            SecretsCommand::AddHost { host, generate, .. } => {
+                // An unknown host is the command's own error to give.
+                if *generate && self.fleet.hosts.iter().any(|h| h.name() == host) {
+                    self.store.check_writable(&host_key::key_name(host))?;
+                }
+                (Vec::new(), true)
+            }
+            SecretsCommand::List { .. }
+            | SecretsCommand::Check { .. }
+            | SecretsCommand::Show { .. } => {
+                return Ok(());
+            }
+        };
+        for name in names {
+            self.store.check_writable(name)?;
+        }
+        if spec {
+            spec_edit::check_writable(&self.spec)?;
+        }
+        Ok(())
     }
 }
 
@@ -73,6 +135,9 @@ pub fn run(place: &SecretsPlace, command: SecretsCommand) -> ExitCode {
         Ok(cx) => cx,
         Err(code) => return code,
     };
+    if let Err(e) = cx.check_writable(&command) {
+        return fail(e);
+    }
     let done = match command {
         SecretsCommand::List { json } => return list::run(&cx, json),
         SecretsCommand::Check { json } => return check::run(&cx, json),

@@ -354,13 +354,13 @@ fn save(ctx: &Context, record: &DrillRecord) -> Result<()> {
     let text = serde_json::to_string_pretty(record).expect("plain data");
     io(
         format!("writing {}", path.display()),
-        crate::flake_tree::write_file(&path, text.as_bytes()),
+        crate::fs_guard::write_file(&path, text.as_bytes()),
     )?;
     if record.passed {
         let passed = passed_record_path(ctx, &record.service);
         io(
             format!("writing {}", passed.display()),
-            crate::flake_tree::write_file(&passed, text.as_bytes()),
+            crate::fs_guard::write_file(&passed, text.as_bytes()),
         )?;
     }
     Ok(())

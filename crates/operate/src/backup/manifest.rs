@@ -205,7 +205,7 @@ pub fn write(manifest: &Manifest, path: &Path) -> Result<()> {
     let text = serde_json::to_string_pretty(manifest).expect("plain data");
     io(
         format!("writing {}", path.display()),
-        crate::flake_tree::write_file(path, text.as_bytes()),
+        crate::fs_guard::write_file(path, text.as_bytes()),
     )
 }
 

@@ -125,7 +125,7 @@ fn record_backup(ctx: &Context, service: &ServicePlan, result: &Result<Outcome>)
     let text = serde_json::to_string_pretty(&record).expect("plain data");
     io(
         format!("writing {}", path.display()),
-        crate::flake_tree::write_file(&path, text.as_bytes()),
+        crate::fs_guard::write_file(&path, text.as_bytes()),
     )
 }
 
@@ -150,7 +150,7 @@ pub fn write_metrics(ctx: &Context, progress: &Progress) {
     let dir = ctx.host_path(dir);
     let path = dir.join(metrics::FILE_NAME);
     let written = std::fs::create_dir_all(&dir)
-        .and_then(|()| crate::flake_tree::write_file(&path, text.as_bytes()));
+        .and_then(|()| crate::fs_guard::write_file(&path, text.as_bytes()));
     if let Err(e) = written {
         progress.line(format!(
             "warning: the metrics file {} was not written: {e}",

@@ -340,7 +340,7 @@ fn swap_in(
         let (_, path) = journal.database_before.clone().expect("set above");
         io(
             "keeping the current database",
-            crate::flake_tree::write_file(&path, &before),
+            crate::fs_guard::write_file(&path, &before),
         )?;
         let bytes = io(
             "reading the restored dump",
@@ -491,7 +491,7 @@ fn save_journal(ctx: &Context, journal: &Journal) -> Result<()> {
     let text = serde_json::to_vec_pretty(journal).expect("plain data");
     io(
         "writing the restore journal",
-        crate::flake_tree::write_file(&path, &text),
+        crate::fs_guard::write_file(&path, &text),
     )?;
     // The journal must outlive a crash: flush it and its folder.
     if let Ok(f) = std::fs::File::open(&path) {

@@ -122,7 +122,7 @@ fn freeze(
         let file = dump_dir.join(format!("{}.dump", db.name));
         io(
             format!("writing {}", file.display()),
-            crate::flake_tree::write_file(&file, &bytes),
+            crate::fs_guard::write_file(&file, &bytes),
         )?;
         dumps.push(DumpEntry {
             database: db.name.clone(),

@@ -238,7 +238,7 @@ fn save(path: &std::path::Path, record: &DataCheckRecord) -> Result<()> {
     let text = serde_json::to_string_pretty(record).expect("plain data");
     io(
         format!("writing {}", path.display()),
-        crate::flake_tree::write_file(path, text.as_bytes()),
+        crate::fs_guard::write_file(path, text.as_bytes()),
     )
 }
 

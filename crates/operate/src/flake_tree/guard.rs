@@ -6,26 +6,37 @@
 //! a stage, a folder holding the spec would copy itself into its own stage.
 //! A folder homelab did not create is only taken over when asked.
 
-use super::{MARK, WriteError};
+use super::{HASH, MARK, WriteError, short_hash};
+use crate::fs_guard::{self, Type};
+use sha2::{Digest, Sha256};
 use std::fs;
-use std::io::{self, Read};
+use std::io::{self, BufRead, Read};
 use std::path::{Path, PathBuf};
 
 /// Name prefix of stage folders; the builder's process id follows, so a
 /// later build can tell a stage whose builder is gone.
 pub const STAGE_PREFIX: &str = ".homelab-build-";
 
-/// Refuses an output folder that would swallow the spec or the system, or
-/// that is reached through a symlink.
+/// Refuses an output folder that would swallow the spec or the system,
+/// that is reached through a symlink, or that is not a folder at all.
 pub(crate) fn refuse_dangerous(out: &Path, spec_dir: Option<&Path>) -> Result<PathBuf, WriteError> {
     let refuse = |why: &str| WriteError::Refused {
         path: out.to_path_buf(),
         why: why.to_string(),
     };
-    if fs::symlink_metadata(out).is_ok_and(|m| m.file_type().is_symlink()) {
-        return Err(refuse(
-            "it is a symlink; homelab replaces the folder and never writes through a link, so name the real folder",
-        ));
+    match fs_guard::type_of(out) {
+        Ok(Some(Type::Symlink)) => {
+            return Err(refuse(
+                "it is a symlink; homelab replaces the folder and never writes through a link, so name the real folder",
+            ));
+        }
+        Ok(Some(t @ (Type::File | Type::Special(_)))) => {
+            return Err(refuse(&format!(
+                "it is {}, not a folder; name a new or empty folder, or the flake folder",
+                t.name()
+            )));
+        }
+        _ => {}
     }
     let absolute = absolute(out).map_err(|e| WriteError::Io {
         path: out.to_path_buf(),
@@ -123,27 +134,48 @@ const OWNED_LOOKS: usize = 1000;
 
 /// Whether a file begins with the generated header (reads its first bytes).
 pub(crate) fn starts_with_mark(path: &Path) -> io::Result<bool> {
-    Ok(read_if_generated(path)?.is_some())
+    let mut file = fs_guard::open_file(path)?;
+    Ok(fs_guard::read_head(&mut file, MARK.len() as u64)? == MARK.as_bytes())
 }
 
-/// The whole text of a file that begins with the generated header, read
-/// through one open; `None` (after reading only the first bytes) for any
-/// other file, so a large file of the user's is never read.
-pub(crate) fn read_if_generated(path: &Path) -> io::Result<Option<String>> {
-    let mut head = vec![0; MARK.len()];
-    let mut file = fs::File::open(path)?;
-    let mut read = 0;
-    while read < head.len() {
-        match file.read(&mut head[read..])? {
-            0 => break,
-            n => read += n,
-        }
-    }
-    if read < head.len() || head != MARK.as_bytes() {
+/// The most a generated file may hold: far above anything homelab writes
+/// (a few kilobytes a file). A file that begins with the header and is
+/// larger was not written by homelab, so it counts as edited by hand,
+/// and is not read beyond its header.
+pub(crate) const MAX_GENERATED: u64 = 16 << 20;
+
+/// Whether the regular file at `path` is generated and, if so, whether
+/// its body still matches the hash in its header: `None` for a file that
+/// does not begin with the header (only its first bytes are read),
+/// `Some(false)` for one edited by hand, larger than [`MAX_GENERATED`] or
+/// with a broken header. The body is hashed as it is read, never held.
+pub(crate) fn generated(path: &Path) -> io::Result<Option<bool>> {
+    let mut file = fs_guard::open_file(path)?;
+    if fs_guard::read_head(&mut file, MARK.len() as u64)? != MARK.as_bytes() {
         return Ok(None);
     }
-    file.read_to_end(&mut head)?;
-    String::from_utf8(head).map(Some).map_err(io::Error::other)
+    if file.metadata()?.len() > MAX_GENERATED {
+        return Ok(Some(false));
+    }
+    // The file may grow after its size was read: the reader stops at the
+    // bound whatever happens.
+    let mut reader = io::BufReader::new(file.take(MAX_GENERATED));
+    let mut line = Vec::new();
+    reader.read_until(b'\n', &mut line)?;
+    if line.last() != Some(&b'\n') {
+        return Ok(Some(false));
+    }
+    line.clear();
+    reader.read_until(b'\n', &mut line)?;
+    let Some(stored) = line
+        .strip_prefix(HASH.as_bytes())
+        .and_then(|l| l.strip_suffix(b"\n"))
+    else {
+        return Ok(Some(false));
+    };
+    let mut body = Sha256::new();
+    io::copy(&mut reader, &mut body)?;
+    Ok(Some(stored == short_hash(&body.finalize()).as_bytes()))
 }
 
 /// Removes stages in `parent` whose builder is no longer running: a build

@@ -1,7 +1,11 @@
 //! What the output folder holds before a build: every entry by relative
-//! path, without following a symlink, and the text of generated files only.
+//! path and type, without following a symlink, and for generated files
+//! whether they are intact. No file is held in memory; anything but a
+//! regular file, a folder or a symlink stops the build before any of it
+//! is opened.
 
 use super::{WriteError, guard, io_err};
+use crate::fs_guard::Type;
 use std::collections::HashMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -13,9 +17,10 @@ pub enum Kind {
     Dir { mode: u32 },
     /// A symlink: kept as a link, never read or written through.
     Symlink,
-    /// A generated file and its text.
-    Generated(String),
-    /// Anything else (user files, secrets, `flake.lock`, `.git`): copied.
+    /// A generated file, and whether its body still matches its header.
+    Generated { intact: bool },
+    /// Any other regular file (user files, secrets, `flake.lock`, `.git`):
+    /// copied.
     Kept,
 }
 
@@ -32,20 +37,14 @@ impl Existing {
         self.index.contains_key(rel)
     }
 
-    fn kind(&self, rel: &Path) -> Option<&Kind> {
+    pub(crate) fn kind(&self, rel: &Path) -> Option<&Kind> {
         self.index.get(rel).map(|&i| &self.entries[i].1)
     }
 
-    pub(crate) fn generated_text(&self, rel: &Path) -> Option<&String> {
-        match self.kind(rel)? {
-            Kind::Generated(text) => Some(text),
-            _ => None,
-        }
-    }
-
-    pub fn generated(&self) -> impl Iterator<Item = (&PathBuf, &String)> {
+    /// Every generated file, and whether it is intact.
+    pub fn generated(&self) -> impl Iterator<Item = (&PathBuf, bool)> {
         self.entries.iter().filter_map(|(p, k)| match k {
-            Kind::Generated(text) => Some((p, text)),
+            Kind::Generated { intact } => Some((p, *intact)),
             _ => None,
         })
     }
@@ -62,7 +61,8 @@ impl Existing {
     }
 }
 
-/// Everything under `out` (nothing when it does not exist).
+/// Everything under `out` (nothing when it does not exist). A FIFO,
+/// socket or device anywhere in it is refused, all of them named at once.
 pub fn scan(out: &Path) -> Result<Existing, WriteError> {
     let mut existing = Existing {
         entries: Vec::new(),
@@ -72,7 +72,17 @@ pub fn scan(out: &Path) -> Result<Existing, WriteError> {
     match fs::symlink_metadata(out) {
         Ok(m) if m.is_dir() => {
             existing.root_mode = Some(m.permissions().mode() & 0o7777);
-            walk(out, Path::new(""), false, &mut existing.entries)?;
+            let mut special = Vec::new();
+            walk(
+                out,
+                Path::new(""),
+                false,
+                &mut existing.entries,
+                &mut special,
+            )?;
+            if !special.is_empty() {
+                return Err(WriteError::Special(special));
+            }
         }
         Ok(_) => {
             return Err(io_err(out)(std::io::Error::other(
@@ -95,6 +105,7 @@ fn walk(
     rel: &Path,
     in_git: bool,
     found: &mut Vec<(PathBuf, Kind)>,
+    special: &mut Vec<(PathBuf, &'static str)>,
 ) -> Result<(), WriteError> {
     let dir = root.join(rel);
     let mut names: Vec<_> = fs::read_dir(&dir)
@@ -106,26 +117,25 @@ fn walk(
         let name = entry.file_name();
         let rel = rel.join(&name);
         let path = entry.path();
-        // `file_type` does not follow a symlink.
-        let kind = entry.file_type().map_err(io_err(&path))?;
-        if kind.is_symlink() {
-            found.push((rel, Kind::Symlink));
-        } else if kind.is_dir() {
-            let mode = entry
-                .metadata()
-                .map_err(io_err(&path))?
-                .permissions()
-                .mode()
-                & 0o7777;
-            found.push((rel.clone(), Kind::Dir { mode }));
-            walk(root, &rel, in_git || name == ".git", found)?;
-        } else if !in_git && kind.is_file() {
-            match guard::read_if_generated(&path).map_err(io_err(&path))? {
-                Some(text) => found.push((rel, Kind::Generated(text))),
-                None => found.push((rel, Kind::Kept)),
+        // `file_type` does not follow a symlink, and opens nothing.
+        match Type::of(entry.file_type().map_err(io_err(&path))?) {
+            Type::Symlink => found.push((rel, Kind::Symlink)),
+            Type::Dir => {
+                let mode = entry
+                    .metadata()
+                    .map_err(io_err(&path))?
+                    .permissions()
+                    .mode()
+                    & 0o7777;
+                found.push((rel.clone(), Kind::Dir { mode }));
+                walk(root, &rel, in_git || name == ".git", found, special)?;
             }
-        } else {
-            found.push((rel, Kind::Kept));
+            Type::File if in_git => found.push((rel, Kind::Kept)),
+            Type::File => match guard::generated(&path).map_err(io_err(&path))? {
+                Some(intact) => found.push((rel, Kind::Generated { intact })),
+                None => found.push((rel, Kind::Kept)),
+            },
+            Type::Special(what) => special.push((path, what)),
         }
     }
     Ok(())

@@ -55,6 +55,12 @@ pub fn scan(runner: &dyn Runner, address: &str, port: Option<u16>) -> Result<Str
         })
 }
 
+/// The secret holding the private half of a key made before install:
+/// `host-keys/<host>`.
+pub fn key_name(host: &str) -> String {
+    format!("{HOST_KEYS}/{host}")
+}
+
 /// Makes the host's key pair now; the private half is encrypted to the
 /// admin keys as `secrets/host-keys/<host>.age`. Refuses to replace a key
 /// made before (the host may already be installed with it).
@@ -64,7 +70,7 @@ pub fn generate_for(
     host: &str,
     admin_keys: &[String],
 ) -> Result<String, Error> {
-    let name = format!("{HOST_KEYS}/{host}");
+    let name = key_name(host);
     if store.read(&name)?.is_some() {
         return Err(Error::Refused(format!(
             "{} already exists: the host's key was made before; record it with --key, or delete the file to make a new one",
