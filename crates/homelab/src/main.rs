@@ -12,6 +12,13 @@ use source::load;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // A closed pipe (`homelab show ports | head`) ends the program quietly,
+    // as it does any command-line tool, instead of a panic on print.
+    // SAFETY: setting a signal's disposition to its default, before any
+    // thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::Init { dir } => commands::init::run(&dir),

@@ -79,3 +79,26 @@ proptest! {
         }
     }
 }
+
+/// A reader that goes away (`homelab show ports --json | head -c 1`) ends
+/// the program as it ends any command-line tool, by SIGPIPE, never by a
+/// panic (exit 101) on the next print.
+#[test]
+fn a_closed_pipe_ends_the_program_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_homelab"))
+        .args(["show", "ports", "--json", "--example", "family"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    const SIGPIPE: i32 = 13;
+    assert_eq!(out.status.signal(), Some(SIGPIPE), "{out:?}");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
