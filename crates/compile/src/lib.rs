@@ -11,6 +11,7 @@ pub mod diagnostic;
 pub mod fleet;
 pub mod nix;
 pub mod plan;
+pub mod probes;
 pub mod release;
 pub mod render;
 pub mod report;

@@ -37,6 +37,8 @@ pub struct Fleet {
     pub sso: Option<super::SsoPlan>,
     /// Where alert mail goes (`[alerts]`).
     pub alerts: Option<crate::spec::Alerts>,
+    /// How the homelab is probed (`[status]`).
+    pub status: crate::spec::Status,
 }
 
 impl Fleet {

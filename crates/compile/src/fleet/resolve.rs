@@ -48,6 +48,7 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
         external: spec.external.clone(),
         sso,
         alerts: spec.alerts.clone(),
+        status: spec.status.clone(),
     };
     drop_idle_replica_key(&mut fleet, spec);
     secrets::add_operations_secrets(&mut fleet, spec);

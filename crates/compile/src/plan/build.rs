@@ -130,7 +130,7 @@ fn infrastructure(fleet: &Fleet, host: &HostPlan) -> Vec<ServicePlan> {
 
 /// The units to stop around a capture: the catalog's list, or the unit
 /// named after the module (as the renderer names them), as `.service`.
-fn units(i: &Instance) -> Vec<String> {
+pub(crate) fn units(i: &Instance) -> Vec<String> {
     let module = i.entry.module.rsplit('.').next().unwrap_or_default();
     let named = if module.is_empty() {
         i.entry.name.as_str()

@@ -8,6 +8,7 @@ mod build;
 mod model;
 mod validate;
 
+pub(crate) use build::units;
 pub use build::{OFFSITE_RETENTION, max_age_hours, plan};
 
 pub use model::*;

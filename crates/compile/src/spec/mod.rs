@@ -9,6 +9,7 @@ mod model;
 mod parse;
 pub mod reader;
 mod sso;
+pub mod status;
 
 pub use model::*;
 pub(crate) use parse::HARDWARE;

@@ -18,6 +18,21 @@ pub struct Spec {
     pub external: Vec<External>,
     /// `[alerts]`: where alert mail goes and the relay that carries it.
     pub alerts: Option<Alerts>,
+    /// `[status]`: how the homelab is probed, where defaults do not fit.
+    pub status: Status,
+}
+
+/// `[status]` (every key optional; `spec::status` has the defaults).
+#[derive(Debug, Clone, Default)]
+pub struct Status {
+    /// Each probe's time limit, in milliseconds.
+    pub probe_timeout: Option<Sp<u64>>,
+    /// The whole run's time limit, in milliseconds.
+    pub timeout: Option<Sp<u64>>,
+    /// A certificate valid for fewer days is a problem.
+    pub certificate_days: Option<Sp<u32>>,
+    /// The home's public IP address, asked from the internet for ports.
+    pub public_address: Option<Sp<String>>,
 }
 
 /// `[alerts]`: metric and status-page alerts, sent by e-mail.
@@ -127,6 +142,10 @@ pub struct Host {
     pub ram_gb: Sp<i64>,
     /// The host's SSH public key: agenix encrypts its secrets to it.
     pub host_key: Option<Sp<String>>,
+    /// The port its SSH server listens on (default 22).
+    pub ssh_port: Option<Sp<u16>>,
+    /// Its address on the tailnet, where the tailnet reaches it.
+    pub tailnet_address: Option<Sp<String>>,
     /// `[hosts.<name>.boot]`: the disk the host boots from.
     pub boot: Option<Boot>,
     /// The CPU vendor, for microcode updates in `hardware.nix`.

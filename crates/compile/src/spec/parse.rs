@@ -222,9 +222,19 @@ fn decode(root: &mut Table, sink: &mut Sink, root_text: &str) -> Option<Spec> {
         a
     });
 
+    let status = match root.table(sink, "status") {
+        Some(mut t) => {
+            let s = super::status::status(&mut t, sink);
+            t.finish(sink);
+            s
+        }
+        None => Status::default(),
+    };
+
     Some(Spec {
         homelab: homelab?,
         alerts,
+        status,
         external,
         hosts,
         services,
@@ -319,6 +329,13 @@ fn host(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<Host> {
     if let Some(k) = &host_key {
         ssh_key(sink, k);
     }
+    let ssh_port = t
+        .int(sink, "ssh_port", 1, 65535)
+        .map(|p| Sp::new(p.value as u16, p.span));
+    let tailnet_address = t.str(sink, "tailnet_address");
+    if let Some(a) = &tailnet_address {
+        super::status::ip_literal(sink, a, "the host's tailnet address");
+    }
     let boot = t.table(sink, "boot").and_then(|mut b| {
         let boot = boot(&mut b, sink);
         b.finish(sink);
@@ -385,6 +402,8 @@ fn host(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<Host> {
         address: address?,
         ram_gb: ram_gb?,
         host_key,
+        ssh_port,
+        tailnet_address,
         boot,
         cpu,
         state_version,
