@@ -108,6 +108,53 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Probe the whole homelab now: hosts, units, names, certificate,
+    /// backups.
+    ///
+    /// Run on your own computer, in the folder of homelab.toml. Every host
+    /// is asked over SSH (one connection each, as `[status] ssh_user`, by
+    /// default the `admin_user`, with `sudo -n` for homelab's records)
+    /// whether each unit of its services and infrastructure is active, and
+    /// when each service was last backed up and drilled; every name the
+    /// front proxy serves is asked for through the proxy, with TLS (SNI and
+    /// Host set to the name), at its health path; the proxy's certificate
+    /// must be valid for more than `[status] certificate_days` (14). All
+    /// probes run at once, each within `[status] probe_timeout` (5 s), the
+    /// run within `[status] timeout` (30 s).
+    ///
+    /// The report is grouped by host, with a one-line summary on top:
+    /// `homelab status` exits 0 when everything is up, 1 when anything is
+    /// down (each named, with what its probe saw), 2 when it could not run.
+    ///
+    /// Examples:
+    ///   homelab status                     # everything, once
+    ///   homelab status --host nas --json   # one host, for a script
+    ///   homelab status --watch             # again every 10 s, in place
+    Status {
+        #[command(flatten)]
+        input: Input,
+        /// Probe only this host (repeatable) [default: every host].
+        #[arg(long = "host", value_name = "HOST")]
+        hosts: Vec<String>,
+        /// Print the report as JSON.
+        #[arg(long, conflicts_with = "watch")]
+        json: bool,
+        /// Probe again every SECONDS (default 10) and redraw in place;
+        /// Ctrl-C stops.
+        #[arg(
+            long,
+            value_name = "SECONDS",
+            num_args = 0..=1,
+            default_missing_value = "10",
+            value_parser = clap::value_parser!(u64).range(1..=3600)
+        )]
+        watch: Option<u64>,
+        #[command(flatten)]
+        reach: Reach,
+    },
+    /// Prove what is reachable from where this runs.
+    #[command(subcommand)]
+    Verify(VerifyCommand),
     /// Back up, drill and check the backups of this host's services.
     #[command(subcommand)]
     Backup(BackupCommand),
@@ -169,6 +216,59 @@ pub enum Command {
         place: SecretsPlace,
         #[command(subcommand)]
         command: SecretsCommand,
+    },
+}
+
+/// How the admin machine reaches the homelab.
+#[derive(clap::Args)]
+pub struct Reach {
+    /// Ask for names at this address instead of the front proxy's
+    /// address (a tailnet address, the home's public address).
+    #[arg(long, value_name = "ADDR")]
+    pub via: Option<String>,
+    /// Read this ssh configuration file instead of yours (`ssh -F`).
+    #[arg(long, value_name = "FILE")]
+    pub ssh_config: Option<PathBuf>,
+}
+
+/// `homelab verify …`: proofs from outside.
+#[derive(Subcommand)]
+pub enum VerifyCommand {
+    /// Prove that each service is reachable exactly where it is declared.
+    ///
+    /// Run it from the place you name with --from: a computer on the LAN,
+    /// a device on the tailnet, or one on the internet (a phone on mobile
+    /// data, a cloud VM). It tries every service by every route: its name
+    /// at the front proxy (with TLS), its tunnel name from the internet,
+    /// and each of its ports directly at each host's address (the LAN
+    /// address from the LAN, `tailnet_address` from the tailnet,
+    /// `[status] public_address` from the internet). Each answer is held
+    /// against the declared exposure, the model `check` and
+    /// `show exposure` use.
+    ///
+    /// A route that answers where it must not is an error naming the route
+    /// and the rule (a port opened by hand, a published container port, a
+    /// DNAT); one that does not answer where it must is a warning.
+    ///
+    /// Exit status: 0 as declared (warnings allowed), 1 something is
+    /// reachable where it must not be, 2 could not run.
+    ///
+    /// Examples:
+    ///   homelab verify exposure --from lan
+    ///   homelab verify exposure --from tailnet --via 100.101.102.103
+    ///   homelab verify exposure --from public
+    Exposure {
+        #[command(flatten)]
+        input: Input,
+        /// Where this runs.
+        #[arg(long, value_name = "WHERE", value_parser = clap::builder::PossibleValuesParser::new(["lan", "tailnet", "public"]))]
+        from: String,
+        /// Ask for every name and port at this address instead.
+        #[arg(long, value_name = "ADDR")]
+        via: Option<String>,
+        /// Print every route tried as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 

@@ -43,6 +43,25 @@ fn main() -> ExitCode {
             Ok(src) => commands::report::run(&src, &out, force),
             Err(code) => code,
         },
+        Command::Status {
+            input,
+            hosts,
+            json,
+            watch,
+            reach,
+        } => match load(&input) {
+            Ok(src) => commands::status::run(&src, &hosts, json, watch, &reach),
+            Err(code) => code,
+        },
+        Command::Verify(cli::VerifyCommand::Exposure {
+            input,
+            from,
+            via,
+            json,
+        }) => match load(&input) {
+            Ok(src) => commands::verify::exposure(&src, &from, via.as_deref(), json),
+            Err(code) => code,
+        },
         Command::Backup(command) => commands::backup::run(command),
         Command::Restore {
             service,

@@ -71,3 +71,94 @@ pub fn json(value: &impl serde::Serialize) {
         serde_json::to_string_pretty(value).expect("command output is plain data")
     );
 }
+
+/// Colour for a terminal that wants it: stdout is a terminal and
+/// `NO_COLOR` is unset. Plain text in a pipe.
+#[derive(Debug, Clone, Copy)]
+pub struct Paint {
+    on: bool,
+}
+
+impl Paint {
+    pub fn stdout() -> Paint {
+        Paint {
+            on: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        }
+    }
+
+    fn wrap(self, code: &str, text: &str) -> String {
+        if self.on {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    pub fn good(self, text: &str) -> String {
+        self.wrap("32", text)
+    }
+
+    pub fn bad(self, text: &str) -> String {
+        self.wrap("1;31", text)
+    }
+
+    pub fn warn(self, text: &str) -> String {
+        self.wrap("33", text)
+    }
+
+    pub fn bold(self, text: &str) -> String {
+        self.wrap("1", text)
+    }
+
+    /// Whether escapes are written (a terminal).
+    pub fn on(self) -> bool {
+        self.on
+    }
+}
+
+/// Rows as aligned columns, two spaces apart; `style` colours a cell after
+/// it is padded, so colour never shifts the columns.
+pub fn columns(rows: &[Vec<String>], style: impl Fn(usize, usize, &str) -> String) -> Vec<String> {
+    let widths: Vec<usize> = (0..rows.iter().map(Vec::len).max().unwrap_or(0))
+        .map(|c| {
+            rows.iter()
+                .map(|r| r.get(c).map_or(0, |v| v.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    rows.iter()
+        .enumerate()
+        .map(|(r, row)| {
+            let cells: Vec<String> = row
+                .iter()
+                .enumerate()
+                .map(|(c, v)| {
+                    let padded = if c + 1 == row.len() {
+                        v.clone()
+                    } else {
+                        format!("{v:<w$}", w = widths[c])
+                    };
+                    style(r, c, &padded)
+                })
+                .collect();
+            cells.join("  ").trim_end().to_string()
+        })
+        .collect()
+}
+
+/// The spec compiled, or its diagnostics printed and exit status 2: a
+/// command that acts on the homelab cannot run on a spec with errors.
+pub fn fleet(src: &Source) -> Result<compile::fleet::Fleet, ExitCode> {
+    match compile::compile(&src.text) {
+        Ok((fleet, _warnings)) => Ok(fleet),
+        Err(diags) => {
+            diagnostics(src, &diags, Format::Human);
+            eprintln!(
+                "error: {} has errors; fix them first (`homelab check`)",
+                src.name
+            );
+            Err(ExitCode::from(2))
+        }
+    }
+}

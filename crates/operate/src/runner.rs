@@ -136,6 +136,8 @@ pub struct Ssh {
     pub known_hosts: Option<PathBuf>,
     /// Extra `-o` options, such as `ConnectTimeout=5`.
     pub options: Vec<String>,
+    /// An ssh configuration file to read instead of the user's (`-F`).
+    pub config: Option<PathBuf>,
 }
 
 impl Ssh {
@@ -146,6 +148,7 @@ impl Ssh {
             identity: None,
             known_hosts: None,
             options: Vec::new(),
+            config: None,
         }
     }
 
@@ -158,6 +161,9 @@ impl Ssh {
             .iter()
             .map(OsString::from)
             .collect();
+        if let Some(config) = &self.config {
+            args.extend(["-F".into(), config.clone().into_os_string()]);
+        }
         if let Some(port) = self.port {
             args.extend(["-p".into(), port.to_string().into()]);
         }

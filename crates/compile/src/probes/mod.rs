@@ -212,7 +212,13 @@ fn host(fleet: &Fleet, h: &HostPlan, front: Option<&Front>) -> HostProbes {
     HostProbes {
         host: h.name().to_string(),
         address: h.spec.address.value.clone(),
-        ssh_user: fleet.homelab.admin_user.value.clone(),
+        ssh_user: fleet
+            .status
+            .ssh_user
+            .as_ref()
+            .unwrap_or(&fleet.homelab.admin_user)
+            .value
+            .clone(),
         ssh_port: h.spec.ssh_port.as_ref().map_or(22, |p| p.value),
         state_dir: plan.state_dir,
         units,

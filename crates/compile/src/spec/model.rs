@@ -31,6 +31,8 @@ pub struct Status {
     pub timeout: Option<Sp<u64>>,
     /// A certificate valid for fewer days is a problem.
     pub certificate_days: Option<Sp<u32>>,
+    /// The user SSH logs in as (default: `[homelab] admin_user`).
+    pub ssh_user: Option<Sp<String>>,
     /// The home's public IP address, asked from the internet for ports.
     pub public_address: Option<Sp<String>>,
 }

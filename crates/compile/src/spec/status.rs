@@ -1,7 +1,8 @@
 //! `[status]`: how `homelab status`, `homelab verify exposure` and the
 //! deploy health gate probe the homelab, where the defaults do not fit: a
 //! slow service's time limit, a whole run's, how many days a certificate
-//! must still be valid, and the home's public address (to prove from the
+//! must still be valid, the user SSH logs in as (the administrator by
+//! default), and the home's public address (to prove from the
 //! internet that no port is forwarded to it).
 
 use super::model::Status;
@@ -21,6 +22,10 @@ pub fn status(t: &mut Table, sink: &mut Sink) -> Status {
     let certificate_days = t
         .int(sink, "certificate_days", 1, 365)
         .map(|d| Sp::new(d.value as u32, d.span));
+    let ssh_user = t.str(sink, "ssh_user");
+    if let Some(u) = &ssh_user {
+        super::grammar::USER_NAME.check(sink, u);
+    }
     let public_address = t.str(sink, "public_address");
     if let Some(a) = &public_address {
         ip_literal(sink, a, "the home's public address");
@@ -42,6 +47,7 @@ pub fn status(t: &mut Table, sink: &mut Sink) -> Status {
         probe_timeout,
         timeout,
         certificate_days,
+        ssh_user,
         public_address,
     }
 }

@@ -10,3 +10,5 @@ pub mod report;
 pub mod restore;
 pub mod secrets;
 pub mod show;
+pub mod status;
+pub mod verify;
