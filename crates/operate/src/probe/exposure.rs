@@ -2,9 +2,9 @@
 //! tried from where the command runs, and what answered compared with
 //! what the declared exposure allows.
 //!
-//! A name counts as reached when an HTTP answer comes back that is not
-//! the proxy's own refusal (its 403 "Not reachable from this network");
-//! a port when a TCP connection is accepted. Reached where it must not
+//! A name counts as reached when an HTTP answer below 500 comes back that
+//! is not the proxy's own refusal (its 403 "Not reachable from this
+//! network"); a port when a TCP connection is accepted. Reached where it must not
 //! be is an exposure nobody declared; not reached where it must be is a
 //! service down or a rule too strict.
 
