@@ -272,6 +272,65 @@ fn first_line(stream: &mut TcpStream) -> (Vec<u8>, std::io::Result<()>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::TcpListener;
+
+    /// A loopback server answering each connection with `answer` after
+    /// `delay`.
+    fn serve(answer: &'static str, delay: Duration) -> u16 {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for mut s in listener.incoming().flatten() {
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 1024];
+                    let _ = s.read(&mut buf);
+                    std::thread::sleep(delay);
+                    let _ = s.write_all(answer.as_bytes());
+                });
+            }
+        });
+        port
+    }
+
+    fn request(port: u16, limit: Duration) -> Result<Answer, String> {
+        get(&Request {
+            name: "app.home.example.org",
+            address: Some("127.0.0.1"),
+            port,
+            path: "/health",
+            tls: false,
+            limit,
+        })
+    }
+
+    #[test]
+    fn a_name_is_asked_for_at_the_address_given() {
+        let port = serve(
+            "HTTP/1.1 302 Found\r\nLocation: /oauth2/sign_in\r\nContent-Length: 0\r\n\r\n",
+            Duration::ZERO,
+        );
+        let a = request(port, Duration::from_secs(5)).unwrap();
+        assert_eq!(
+            (a.status, a.location.as_deref()),
+            (302, Some("/oauth2/sign_in"))
+        );
+    }
+
+    #[test]
+    fn a_server_that_does_not_answer_in_time_is_named() {
+        let port = serve("HTTP/1.1 200 OK\r\n\r\n", Duration::from_secs(30));
+        // The server answers after 30 s: this error is the limit firing.
+        let e = request(port, Duration::from_millis(300)).unwrap_err();
+        assert_eq!(e, "no answer in time");
+        let closed = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let e = request(closed, Duration::from_secs(2)).unwrap_err();
+        assert!(e.starts_with("connecting to 127.0.0.1:"), "{e}");
+        assert!(e.ends_with("connection refused"), "{e}");
+    }
 
     #[test]
     fn answers_are_read_for_status_location_and_body() {
