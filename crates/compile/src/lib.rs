@@ -7,6 +7,7 @@
 
 pub mod catalog;
 pub mod check;
+pub mod deploy;
 pub mod diagnostic;
 pub mod fleet;
 pub mod nix;

@@ -3,6 +3,7 @@
 mod agents;
 pub mod alerts;
 mod data;
+mod deploy;
 mod host_plan;
 mod instance;
 mod model;
@@ -22,6 +23,7 @@ mod sso_gateway;
 mod testing;
 mod wiring;
 
+pub use deploy::{BuildOn, DeployPlan, Gate};
 pub use model::*;
 pub use nfs::NfsMount;
 pub(crate) use operations::*;

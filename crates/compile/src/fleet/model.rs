@@ -39,6 +39,8 @@ pub struct Fleet {
     pub alerts: Option<crate::spec::Alerts>,
     /// How the homelab is probed (`[status]`).
     pub status: crate::spec::Status,
+    /// How changes reach the hosts (`[deploy]`).
+    pub deploy: super::DeployPlan,
 }
 
 impl Fleet {

@@ -31,6 +31,7 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
     super::mqtt::logins(&mut instances, &mut secrets);
     let sso = super::sso::wire(spec, &mut instances, &mut secrets);
     let replica = super::replica::resolve(spec, &mut diags);
+    let deploy = super::deploy::resolve(spec, &mut diags);
     if !diags.is_empty() {
         return Err(diags);
     }
@@ -49,6 +50,7 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
         sso,
         alerts: spec.alerts.clone(),
         status: spec.status.clone(),
+        deploy,
     };
     drop_idle_replica_key(&mut fleet, spec);
     secrets::add_operations_secrets(&mut fleet, spec);

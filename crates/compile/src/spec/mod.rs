@@ -2,6 +2,7 @@
 //! values. Nothing later reads the raw TOML.
 
 mod alerts;
+pub mod deploy;
 mod external;
 pub mod grammar;
 mod media;

@@ -20,6 +20,26 @@ pub struct Spec {
     pub alerts: Option<Alerts>,
     /// `[status]`: how the homelab is probed, where defaults do not fit.
     pub status: Status,
+    /// `[deploy]`: how changes reach the hosts (`spec::deploy`).
+    pub deploy: Deploy,
+}
+
+/// `[deploy]` (every key optional; `spec::deploy` has the defaults).
+#[derive(Debug, Clone, Default)]
+pub struct Deploy {
+    /// `local`, `target` or a host's name.
+    pub build_on: Option<Sp<String>>,
+    /// Milliseconds.
+    pub gate_window: Option<Sp<u64>>,
+    pub gate_interval: Option<Sp<u64>>,
+    pub gate_passes: Option<Sp<u32>>,
+    pub snapshots: Option<Sp<bool>>,
+    /// `homelab` or `deploy-rs`.
+    pub tool: Option<Sp<String>>,
+    /// The hosts' upgrade timer (`OnCalendar`).
+    pub schedule: Option<Sp<String>>,
+    /// The flake the hosts upgrade from.
+    pub source: Option<Sp<String>>,
 }
 
 /// `[status]` (every key optional; `spec::status` has the defaults).
@@ -148,6 +168,8 @@ pub struct Host {
     pub ssh_port: Option<Sp<u16>>,
     /// Its address on the tailnet, where the tailnet reaches it.
     pub tailnet_address: Option<Sp<String>>,
+    /// The deploy's health gate window for this host (milliseconds).
+    pub gate_window: Option<Sp<u64>>,
     /// `[hosts.<name>.boot]`: the disk the host boots from.
     pub boot: Option<Boot>,
     /// The CPU vendor, for microcode updates in `hardware.nix`.

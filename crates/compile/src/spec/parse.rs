@@ -231,10 +231,20 @@ fn decode(root: &mut Table, sink: &mut Sink, root_text: &str) -> Option<Spec> {
         None => Status::default(),
     };
 
+    let deploy = match root.table(sink, "deploy") {
+        Some(mut t) => {
+            let d = super::deploy::deploy(&mut t, sink);
+            t.finish(sink);
+            d
+        }
+        None => Deploy::default(),
+    };
+
     Some(Spec {
         homelab: homelab?,
         alerts,
         status,
+        deploy,
         external,
         hosts,
         services,
@@ -332,6 +342,7 @@ fn host(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<Host> {
     let ssh_port = t
         .int(sink, "ssh_port", 1, 65535)
         .map(|p| Sp::new(p.value as u16, p.span));
+    let gate_window = super::deploy::window(t, sink, "gate_window");
     let tailnet_address = t.str(sink, "tailnet_address");
     if let Some(a) = &tailnet_address {
         super::status::ip_literal(sink, a, "the host's tailnet address");
@@ -404,6 +415,7 @@ fn host(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<Host> {
         host_key,
         ssh_port,
         tailnet_address,
+        gate_window,
         boot,
         cpu,
         state_version,
