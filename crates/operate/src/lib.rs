@@ -10,6 +10,7 @@
 //! which looks at what the path is before it opens it.
 
 pub mod backup;
+pub mod deploy;
 pub mod flake_tree;
 pub mod fs_guard;
 pub mod probe;
