@@ -19,7 +19,7 @@ mod secrets;
 mod sso;
 mod sso_gateway;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 mod wiring;
 
 pub use model::*;
