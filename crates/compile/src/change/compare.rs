@@ -68,7 +68,15 @@ pub(super) fn compare(old: &Facts, new: &Facts) -> Changes {
             .filter(|h| new.host(&h.name).is_none())
             .map(|h| Some(h.name.clone())),
     );
-    Changes::new(c.list, blocks)
+    let addresses = new
+        .hosts
+        .iter()
+        .filter_map(|h| {
+            let o = old.host(&h.name)?;
+            (o.address != h.address).then(|| (h.name.clone(), o.address.clone(), h.address.clone()))
+        })
+        .collect();
+    Changes::new(c.list, blocks, addresses)
 }
 
 #[derive(Default)]
@@ -102,6 +110,8 @@ impl Collect {
 /// What the spec says once for every host: the admin keys, the offsite
 /// repository, the replica host.
 fn fleet(c: &mut Collect, old: &Facts, new: &Facts) {
+    // On a first build the keys are the admin's own, not a new way in.
+    let first = old.hosts.is_empty();
     for k in new
         .admin_keys
         .iter()
@@ -109,7 +119,11 @@ fn fleet(c: &mut Collect, old: &Facts, new: &Facts) {
     {
         c.push(
             Kind::AdminKey,
-            Severity::Risk,
+            if first {
+                Severity::Change
+            } else {
+                Severity::Risk
+            },
             None,
             None,
             format!(
@@ -538,10 +552,24 @@ fn new_datasets(c: &mut Collect, old: &Facts, new: &Facts, owner: &str, host: &s
 
 /// A service in both fleets.
 fn service(c: &mut Collect, o: &ServiceFacts, s: &ServiceFacts) {
+    let name = &s.name;
+    if o.host != s.host {
+        // The host it leaves hears of it too.
+        c.push(
+            Kind::ServiceMoved,
+            Severity::Change,
+            Some(&o.host),
+            Some(name),
+            format!(
+                "{name}: moved to {} (it stops here{})",
+                s.host,
+                if o.has_data { "; its data stays" } else { "" }
+            ),
+        );
+    }
     let mut push = |kind, severity, text: String| {
         c.push(kind, severity, Some(&s.host), Some(&s.name), text);
     };
-    let name = &s.name;
     if o.host != s.host {
         if o.has_data {
             push(

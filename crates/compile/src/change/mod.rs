@@ -105,6 +105,8 @@ pub struct Change {
 pub struct Changes {
     list: Vec<Change>,
     blocks: Vec<Option<String>>,
+    /// Hosts whose address changed: name, old address, new address.
+    addresses: Vec<(String, String, String)>,
 }
 
 /// The heading of the block of fleet-wide changes.
@@ -121,10 +123,18 @@ pub fn added(new: &Fleet) -> Changes {
 }
 
 impl Changes {
-    fn new(mut list: Vec<Change>, blocks: Vec<Option<String>>) -> Changes {
+    fn new(
+        mut list: Vec<Change>,
+        blocks: Vec<Option<String>>,
+        addresses: Vec<(String, String, String)>,
+    ) -> Changes {
         // Stable: within one severity, the order the comparison found them.
         list.sort_by_key(|c| c.severity);
-        Changes { list, blocks }
+        Changes {
+            list,
+            blocks,
+            addresses,
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -151,9 +161,15 @@ impl Changes {
 
     /// Adds one change per block whose generated files differ while no
     /// change of the fleet explains it (a setting `plan` does not name),
-    /// so a plan never says "no changes" when the flake changes.
+    /// so a plan never says "no changes" when the flake changes. A host's
+    /// files are explained by a change on that host; the fleet's own
+    /// (`flake.nix`, `secrets/secrets.nix`) by any change. Files of the
+    /// other hosts that name a host whose address changed (firewall rules,
+    /// replica pulls, routes) are listed as following it.
     pub fn explain_files(&mut self, files: &[FileChange]) {
-        let mut unexplained: Vec<(Option<String>, Vec<&str>)> = Vec::new();
+        let any = !self.list.is_empty();
+        // Per block: the files that follow a new address, and the others.
+        let mut unexplained: Vec<(Option<String>, Vec<&str>, Vec<&str>)> = Vec::new();
         for f in files {
             let (block, rel) = match f
                 .path
@@ -163,28 +179,63 @@ impl Changes {
                 Some((host, rel)) => (Some(host.to_string()), rel),
                 None => (None, f.path.as_str()),
             };
-            if self.list.iter().any(|c| c.host == block) {
+            let explained = match &block {
+                None => any,
+                Some(_) => self.list.iter().any(|c| c.host == block),
+            };
+            let follows = block.is_some()
+                && self.addresses.iter().any(|(host, a, b)| {
+                    block.as_ref() != Some(host)
+                        && f.old.contains(a.as_str())
+                        && f.new.contains(b.as_str())
+                });
+            if explained && !follows {
                 continue;
             }
-            match unexplained.iter_mut().find(|(b, _)| *b == block) {
-                Some((_, paths)) => paths.push(rel),
-                None => unexplained.push((block, vec![rel])),
+            let i = match unexplained.iter().position(|(b, ..)| *b == block) {
+                Some(i) => i,
+                None => {
+                    unexplained.push((block, Vec::new(), Vec::new()));
+                    unexplained.len() - 1
+                }
+            };
+            if follows {
+                unexplained[i].1.push(rel);
+            } else {
+                unexplained[i].2.push(rel);
             }
         }
-        for (block, paths) in unexplained {
+        for (block, follow, other) in unexplained {
             if !self.blocks.contains(&block) {
                 self.blocks.push(block.clone());
             }
-            self.list.push(Change {
-                kind: Kind::Files,
-                severity: Severity::Change,
-                host: block,
-                service: None,
-                text: format!(
+            let mut push = |text: String| {
+                self.list.push(Change {
+                    kind: Kind::Files,
+                    severity: Severity::Change,
+                    host: block.clone(),
+                    service: None,
+                    text,
+                })
+            };
+            if !follow.is_empty() {
+                let moved: Vec<String> = self
+                    .addresses
+                    .iter()
+                    .map(|(h, a, b)| format!("{h} {a} → {b}"))
+                    .collect();
+                push(format!(
+                    "follows the new address ({}): {}",
+                    moved.join(", "),
+                    follow.join(", ")
+                ));
+            }
+            if !other.is_empty() {
+                push(format!(
                     "generated files change: {} (see `homelab plan --diff`)",
-                    paths.join(", ")
-                ),
-            });
+                    other.join(", ")
+                ));
+            }
         }
     }
 

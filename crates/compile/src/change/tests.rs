@@ -80,8 +80,13 @@ fn services_added_removed_and_moved() {
         "[services.gatus]\nhost = \"nas\"\n",
     );
     assert_eq!(
-        only(&moved, "moved"),
+        only(&moved, "moved from"),
         "risk nas: gatus: moved from server to nas (its data does not move: it stays on server; restore it here from a backup)"
+    );
+    // The host it leaves hears of it too.
+    assert_eq!(
+        only(&moved, "moved to"),
+        "change server: gatus: moved to nas (it stops here; its data stays)"
     );
 }
 
@@ -522,4 +527,55 @@ fn changed_blocks(files: &[FileChange]) -> usize {
     blocks.sort();
     blocks.dedup();
     blocks.len()
+}
+
+#[test]
+fn files_of_other_hosts_follow_a_new_address() {
+    // Homepage on the NAS is served by the front proxy on the server,
+    // which routes to the NAS's address.
+    let old_text = format!("{BASE}[services.homepage]\nhost = \"nas\"\n{PROXY}");
+    let new_text = old_text.replace("address = \"192.168.1.20\"", "address = \"192.168.1.21\"");
+    let resolved = |t: &str| resolve(&crate::spec::parse(t).unwrap()).unwrap();
+    let (old, new) = (resolved(&old_text), resolved(&new_text));
+    let mut changes = diff(&old, &new);
+    changes.explain_files(&files(
+        &crate::render::render(&old),
+        &crate::render::render(&new),
+    ));
+    let all = lines(&changes);
+    let server: Vec<&str> = all
+        .iter()
+        .filter(|l| l.contains(" server: "))
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        server,
+        ["change server: follows the new address (nas 192.168.1.20 → 192.168.1.21): wiring.nix"],
+        "{:#?}",
+        changes.list()
+    );
+}
+
+#[test]
+fn an_admin_key_added_is_a_way_in() {
+    let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIF0w8WNdzdhzbxPFZKKJsuDacooces0BzH1d5hBF929T eva@tablet";
+    let with_eva = BASE.replacen("me@laptop\"]", &format!("me@laptop\", \"{key}\"]"), 1);
+    assert_ne!(with_eva, BASE);
+    let resolved = |t: &str| resolve(&crate::spec::parse(t).unwrap()).unwrap();
+    assert_eq!(
+        lines(&diff(&resolved(BASE), &resolved(&with_eva))),
+        ["risk -: admin key added: `eva@tablet` (logs in to every host and decrypts every secret)"]
+    );
+    assert_eq!(
+        lines(&diff(&resolved(&with_eva), &resolved(BASE))),
+        [
+            "change -: admin key removed: `eva@tablet` (re-encrypt the secrets: `homelab secrets rekey`)"
+        ]
+    );
+    // On a first build the keys are the admin's own.
+    let first = lines(&added(&resolved(BASE)));
+    assert!(
+        first.contains(&"change -: admin key added: `me@laptop` (logs in to every host and decrypts every secret)".to_string()),
+        "{first:#?}"
+    );
 }
