@@ -11,8 +11,8 @@ pub enum GitError {
     Run(#[source] std::io::Error),
     #[error("{} is not in a git repository", .0.display())]
     NotARepository(PathBuf),
-    #[error("the repository of {} has no commit `{rev}`", .dir.display())]
-    NoCommit { rev: String, dir: PathBuf },
+    #[error("the git repository of {} has no commit `{rev}`", .file.display())]
+    NoCommit { rev: String, file: PathBuf },
     #[error("`{path}` does not exist at `{rev}`")]
     NoFile { rev: String, path: String },
     #[error("git {what}: {message}")]
@@ -57,7 +57,7 @@ pub fn file_at(runner: &dyn Runner, file: &Path, rev: &str) -> Result<AtCommit, 
     if !prefix.status.success() {
         let message = first_line(&prefix.stderr);
         if message.contains("not a git repository") {
-            return Err(GitError::NotARepository(dir.to_path_buf()));
+            return Err(GitError::NotARepository(file.to_path_buf()));
         }
         return Err(GitError::Failed {
             what: "rev-parse".into(),
@@ -72,7 +72,7 @@ pub fn file_at(runner: &dyn Runner, file: &Path, rev: &str) -> Result<AtCommit, 
     // A revision is never taken for an option.
     let no_commit = || GitError::NoCommit {
         rev: rev.to_string(),
-        dir: dir.to_path_buf(),
+        file: file.to_path_buf(),
     };
     if rev.is_empty() || rev.starts_with('-') {
         return Err(no_commit());
