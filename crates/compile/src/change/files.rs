@@ -25,9 +25,9 @@ pub struct FileChange {
     pub path: String,
     pub status: FileStatus,
     #[serde(skip)]
-    pub old: String,
+    pub(crate) old: String,
     #[serde(skip)]
-    pub new: String,
+    pub(crate) new: String,
 }
 
 /// The generated files that differ from `old` to `new`: in the order of

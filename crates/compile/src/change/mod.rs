@@ -36,7 +36,7 @@ pub enum Severity {
 }
 
 impl Severity {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Severity::Risk => "risk",
             Severity::Disruptive => "disruptive",
@@ -110,7 +110,7 @@ pub struct Changes {
 }
 
 /// The heading of the block of fleet-wide changes.
-pub const FLEET_BLOCK: &str = "all hosts";
+const FLEET_BLOCK: &str = "all hosts";
 
 /// What changes from `old` to `new`.
 pub fn diff(old: &Fleet, new: &Fleet) -> Changes {
@@ -148,7 +148,7 @@ impl Changes {
 
     /// The changes grouped by where they happen, in block order; each
     /// group risky first.
-    pub fn blocks(&self) -> Vec<(Option<&str>, Vec<&Change>)> {
+    fn blocks(&self) -> Vec<(Option<&str>, Vec<&Change>)> {
         self.blocks
             .iter()
             .map(|b| {
