@@ -87,8 +87,10 @@ pub enum Command {
     ///
     ///   --against DIR       DIR/homelab.toml (or the spec recorded by the
     ///                       build in DIR, when DIR is a flake folder)
+    ///   --against FILE      that spec file
     ///   --against GIT-REF   the spec at that commit (`git show REF:<path>`,
-    ///                       git run in the spec's folder)
+    ///                       git run in the spec's folder); taken for a ref
+    ///                       when no folder or file has that name
     ///
     /// Examples:
     ///
@@ -104,9 +106,9 @@ pub enum Command {
     Plan {
         #[command(flatten)]
         input: Input,
-        /// Compare against DIR/homelab.toml or the spec at a git commit
-        /// [default: the spec the last build recorded].
-        #[arg(long, value_name = "DIR|GIT-REF")]
+        /// Compare against DIR/homelab.toml, a spec file or the spec at a
+        /// git commit [default: the spec the last build recorded].
+        #[arg(long, value_name = "DIR|FILE|GIT-REF")]
         against: Option<String>,
         /// Also print the unified diff of the generated files.
         #[arg(long)]

@@ -121,7 +121,7 @@ fn without_a_build_everything_is_new() {
     assert_eq!(code, 0);
     assert_eq!(
         stderr,
-        "note: flake holds no recorded build (flake/.homelab/spec.toml is missing): comparing against nothing, so everything is new; `homelab build` records the spec it builds, or compare with --against DIR|GIT-REF\n"
+        "note: flake holds no recorded build (flake/.homelab/spec.toml is missing): comparing against nothing, so everything is new; `homelab build` records the spec it builds, or compare with --against DIR|FILE|GIT-REF\n"
     );
     assert!(
         stdout.starts_with("homelab.toml against nothing (no earlier build)\n\n"),
@@ -211,7 +211,7 @@ fn against_a_git_ref() {
         (code, stderr.as_str()),
         (
             2,
-            "error: homelab.toml is not in a git repository, and `HEAD` is not a folder; --against takes a folder or a git ref\n"
+            "error: homelab.toml is not in a git repository, and `HEAD` is not a folder or a file; --against takes a folder, a spec file or a git ref\n"
         )
     );
 }
@@ -246,7 +246,14 @@ fn against_a_folder() {
     assert_eq!(code, 2);
     assert_eq!(
         stderr,
-        "error: empty/homelab.toml not found, and empty holds no build of homelab; --against takes a folder with a homelab.toml, a flake folder homelab built, or a git ref\n"
+        "error: empty/homelab.toml not found, and empty holds no build of homelab; --against takes a folder with a homelab.toml, a flake folder homelab built, a spec file or a git ref\n"
+    );
+    // A spec file, named as it is.
+    let (code, stdout, _) = run(dir.path(), &["plan", "--against", "before/homelab.toml"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        stdout,
+        format!("homelab.toml against before/homelab.toml\n\n{PLANNED}")
     );
 }
 

@@ -134,6 +134,7 @@ fn json(
 fn earlier(src: &Source, against: Option<&str>) -> Result<Earlier, ExitCode> {
     match against {
         Some(dir) if Path::new(dir).is_dir() => from_dir(Path::new(dir)),
+        Some(file) if Path::new(file).is_file() => from_file(Path::new(file)),
         Some(rev) => from_git(src, rev),
         None => {
             let flake = default_flake(src).unwrap_or_else(|| PathBuf::from("flake"));
@@ -143,7 +144,7 @@ fn earlier(src: &Source, against: Option<&str>) -> Result<Earlier, ExitCode> {
             eprintln!(
                 "note: {} holds no recorded build ({} is missing): comparing against nothing, \
                  so everything is new; `homelab build` records the spec it builds, \
-                 or compare with --against DIR|GIT-REF",
+                 or compare with --against DIR|FILE|GIT-REF",
                 flake.display(),
                 flake.join(flake_tree::BUILT_SPEC).display()
             );
@@ -183,37 +184,41 @@ fn from_build(flake: &Path) -> Result<Option<Earlier>, ExitCode> {
 /// is a flake folder.
 fn from_dir(dir: &Path) -> Result<Earlier, ExitCode> {
     let path = dir.join("homelab.toml");
-    match std::fs::read_to_string(&path) {
-        Ok(text) => {
-            let name = path.display().to_string();
-            Ok(Earlier {
-                what: name.clone(),
-                source: Some(Source {
-                    name,
-                    text,
-                    dir: Some(dir.to_path_buf()),
-                }),
-            })
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => match from_build(dir)? {
-            Some(built) => Ok(built),
-            None => Err(fail(format_args!(
-                "{} not found, and {} holds no build of homelab; \
-                 --against takes a folder with a homelab.toml, a flake folder homelab built, or a git ref",
-                path.display(),
-                dir.display()
-            ))),
-        },
-        Err(e) => Err(fail(format_args!("cannot read {}: {e}", path.display()))),
+    if path.exists() {
+        return from_file(&path);
     }
+    match from_build(dir)? {
+        Some(built) => Ok(built),
+        None => Err(fail(format_args!(
+            "{} not found, and {} holds no build of homelab; \
+             --against takes a folder with a homelab.toml, a flake folder homelab built, a spec file or a git ref",
+            path.display(),
+            dir.display()
+        ))),
+    }
+}
+
+/// A spec file.
+fn from_file(path: &Path) -> Result<Earlier, ExitCode> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| fail(format_args!("cannot read {}: {e}", path.display())))?;
+    let name = path.display().to_string();
+    Ok(Earlier {
+        what: name.clone(),
+        source: Some(Source {
+            name,
+            text,
+            dir: path.parent().map(Path::to_path_buf),
+        }),
+    })
 }
 
 /// The spec's own file at git revision `rev`.
 fn from_git(src: &Source, rev: &str) -> Result<Earlier, ExitCode> {
     let Some(dir) = &src.dir else {
         return Err(fail(format_args!(
-            "`{rev}` is not a folder, and a built-in example has no git history; \
-             --against takes a folder or, for a spec file, a git ref"
+            "`{rev}` is not a folder or a file, and a built-in example has no git history; \
+             --against takes a folder, a spec file or, for a spec of your own, a git ref"
         )));
     };
     let file_name = Path::new(&src.name)
@@ -233,7 +238,7 @@ fn from_git(src: &Source, rev: &str) -> Result<Earlier, ExitCode> {
             })
         }
         Err(e @ operate::git::GitError::NotARepository(_)) => Err(fail(format_args!(
-            "{e}, and `{rev}` is not a folder; --against takes a folder or a git ref"
+            "{e}, and `{rev}` is not a folder or a file; --against takes a folder, a spec file or a git ref"
         ))),
         Err(e) => Err(fail(e)),
     }
