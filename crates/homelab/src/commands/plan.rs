@@ -1,6 +1,6 @@
 //! `homelab plan`: what a change of the spec does, per host, before it is
 //! deployed. The earlier spec comes from the last build (the copy it
-//! recorded in the flake folder), a git commit, or a folder.
+//! recorded in the flake folder), a git commit, a folder or a file.
 
 use crate::cli::Format;
 use crate::print::{self, fail};
