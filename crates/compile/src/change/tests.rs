@@ -579,3 +579,49 @@ fn an_admin_key_added_is_a_way_in() {
         "{first:#?}"
     );
 }
+
+#[test]
+fn names_roles_hardware_and_infrastructure() {
+    let old = format!("{BASE}[services.gatus]\nhost = \"server\"\n{PROXY}");
+    let new = old
+        .replacen(
+            "[services.gatus]\n",
+            "[services.gatus]\nsubdomain = \"status\"\n",
+            1,
+        )
+        .replacen(
+            "[hosts.nas]\n",
+            "[hosts.nas]\nrole = \"nas\"\nhardware = [\"gpu-intel\"]\n",
+            1,
+        );
+    let resolved = |t: &str| resolve(&crate::spec::parse(t).unwrap()).unwrap();
+    let changes = lines(&diff(&resolved(&old), &resolved(&new)));
+    assert_eq!(
+        changes,
+        [
+            "change nas: role main → nas",
+            "change nas: hardware `gpu-intel` added",
+            "change server: gatus: name gatus.home.example.org → status.home.example.org",
+        ]
+    );
+    // The proxy runs while something is served on a name; what it keeps
+    // (certificates, the ACME account) stays behind unprotected.
+    let unserved = old.replacen(
+        "[services.gatus]\n",
+        "[services.gatus]\nexposure = \"host\"\n",
+        1,
+    );
+    let changes = lines(&diff(&resolved(&old), &resolved(&unserved)));
+    assert_eq!(
+        changes[0],
+        "risk server: no longer runs caddy (its data stays on disk, no longer snapshotted or backed up)"
+    );
+    // Infrastructure that starts is a plain change.
+    let text = crate::fleet::testing::BASE.to_string();
+    let tailnet = format!("{text}\n[access.tailscale]\nauth_key_secret = \"ts\"\n");
+    let changes = lines(&diff(&resolved(&text), &resolved(&tailnet)));
+    assert!(
+        changes.contains(&"change server: now runs tailscale".to_string()),
+        "{changes:#?}"
+    );
+}
