@@ -2,10 +2,12 @@
 //!
 //! The pipeline, one folder per stage: [`spec`] (parse) → [`catalog`]
 //! (what each service needs) → [`fleet`] (the resolved model) → [`check`]
-//! (policy) → [`render`] (Nix). Nothing here touches the world: the
+//! (policy) → [`render`] (Nix); [`change`] compares two fleets for
+//! `homelab plan`. Nothing here touches the world: the
 //! `operate` crate writes the tree and runs tools on hosts.
 
 pub mod catalog;
+pub mod change;
 pub mod check;
 pub mod deploy;
 pub mod diagnostic;

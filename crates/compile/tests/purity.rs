@@ -24,7 +24,8 @@ const FORBIDDEN: &[&str] = &[
 ];
 
 /// The only dependencies the library may have: parsing, formatting and
-/// hashing of values it is given. `include_dir` embeds files at build time.
+/// hashing of values it is given. `include_dir` embeds files at build time;
+/// `similar` computes the line diff of two texts it is given (`plan --diff`).
 const ALLOWED_DEPENDENCIES: &[&str] = &[
     "base64",
     "codespan-reporting",
@@ -32,6 +33,7 @@ const ALLOWED_DEPENDENCIES: &[&str] = &[
     "serde",
     "serde_json",
     "sha2",
+    "similar",
     "strsim",
     "thiserror",
     "toml",

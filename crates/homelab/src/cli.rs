@@ -9,7 +9,8 @@ use std::path::PathBuf;
 /// Describe your machines and services in `homelab.toml`; `homelab check`
 /// validates the whole system and `homelab build` writes a NixOS flake
 /// (services, ZFS datasets, snapshots, backups, reverse proxy with TLS,
-/// tailnet and tunnel access, status checks, dashboard, secrets).
+/// tailnet and tunnel access, status checks, dashboard, secrets);
+/// `homelab plan` shows what a change of the spec does before you deploy it.
 /// `homelab secrets` makes and rekeys the agenix files; on a host,
 /// `homelab backup` and `homelab restore` back up, drill and restore each
 /// service from the plan the build installed.
@@ -65,6 +66,61 @@ pub enum Command {
         force: bool,
         #[command(flatten)]
         display: Display,
+    },
+    /// Show what a change of the spec does, per host, before deploying it
+    ///
+    /// Compares the spec with an earlier one and lists, per host and in the
+    /// spec's own terms, what changes: services added, removed or moved;
+    /// exposure and sign-in widened or narrowed; ports and names; datasets,
+    /// quotas, record sizes and data classes; snapshots, replicas and
+    /// offsite copies; secrets and the hosts that decrypt them; and what a
+    /// switch does not apply (pools and disks, the boot disk,
+    /// state_version, the host id, a host's address).
+    ///
+    /// Each line has a severity. `risk`: exposure widened, a copy of data
+    /// lost (snapshots, replica, offsite), a dataset or a service with data
+    /// removed. `disruptive`: needs a reinstall, a reboot or a step by hand.
+    /// `change`: the rest. Risky lines come first and, on a terminal, in red.
+    ///
+    /// The earlier spec is, by default, the one the last `homelab build`
+    /// recorded in the flake folder (flake/.homelab/spec.toml): the plan
+    /// shows what the next build and deploy change. Without a recorded
+    /// build, everything is new. --against names another:
+    ///
+    ///   --against DIR       DIR/homelab.toml (or the spec recorded by the
+    ///                       build in DIR, when DIR is a flake folder)
+    ///   --against FILE      that spec file
+    ///   --against GIT-REF   the spec at that commit (`git show REF:<path>`,
+    ///                       git run in the spec's folder); taken for a ref
+    ///                       when no folder or file has that name
+    ///
+    /// Examples:
+    ///
+    ///   homelab plan                          since the last build
+    ///   homelab plan --against HEAD           what the uncommitted edits do
+    ///   homelab plan --against main --diff    and the generated files' diff
+    ///   homelab plan --json --exit-code       for a script
+    ///
+    /// Exit status: 0 it ran (with or without changes), 1 the spec has
+    /// errors, 2 it could not run (the earlier spec is missing or does not
+    /// compile); with --exit-code, 3 when there are changes.
+    #[command(verbatim_doc_comment)]
+    Plan {
+        #[command(flatten)]
+        input: Input,
+        /// Compare against DIR/homelab.toml, a spec file or the spec at a
+        /// git commit [default: the spec the last build recorded].
+        #[arg(long, value_name = "DIR|FILE|GIT-REF")]
+        against: Option<String>,
+        /// Also print the unified diff of the generated files.
+        #[arg(long)]
+        diff: bool,
+        /// Print the changes (and the files that differ) as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Exit with 3 when there are changes, 0 when there are none.
+        #[arg(long)]
+        exit_code: bool,
     },
     /// Print a table computed from the spec.
     ///

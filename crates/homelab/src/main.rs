@@ -1,5 +1,6 @@
 //! The `homelab` command line. Exit codes: 0 success, 1 the spec has
-//! errors (or the command found a problem), 2 the command could not run.
+//! errors (or the command found a problem), 2 the command could not run;
+//! `plan --exit-code` adds 3, the spec changes something.
 
 mod cli;
 mod commands;
@@ -37,6 +38,24 @@ fn main() -> ExitCode {
         },
         Command::Show { table, input, json } => match load(&input) {
             Ok(src) => commands::show::run(&src, &table, json),
+            Err(code) => code,
+        },
+        Command::Plan {
+            input,
+            against,
+            diff,
+            json,
+            exit_code,
+        } => match load(&input) {
+            Ok(src) => commands::plan::run(
+                &src,
+                &commands::plan::Options {
+                    against,
+                    diff,
+                    json,
+                    exit_code,
+                },
+            ),
             Err(code) => code,
         },
         Command::Report { input, out, force } => match load(&input) {

@@ -7,6 +7,20 @@ use compile::diagnostic::{Diagnostic, Severity, SourceFile, render_human, render
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
+/// Whether to colour what goes to `stream`: never when `NO_COLOR` is set
+/// (no-color.org), always when `CLICOLOR_FORCE` is set to anything but
+/// `0` (for a pager, or a test), else when `stream` is a terminal.
+pub fn color(stream: &impl IsTerminal) -> bool {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    if set("NO_COLOR") {
+        return false;
+    }
+    if set("CLICOLOR_FORCE") && std::env::var_os("CLICOLOR_FORCE").is_some_and(|v| v != "0") {
+        return true;
+    }
+    stream.is_terminal()
+}
+
 /// Prints `error: …` and returns exit status 2: the command could not run.
 pub fn fail(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {message}");
@@ -21,10 +35,7 @@ pub fn diagnostics(src: &Source, diags: &[Diagnostic], format: Format) {
     match format {
         Format::Json => println!("{}", render_json(diags, &file)),
         Format::Human if !diags.is_empty() => {
-            eprint!(
-                "{}",
-                render_human(diags, &file, std::io::stderr().is_terminal())
-            );
+            eprint!("{}", render_human(diags, &file, color(&std::io::stderr())));
             let count = |s: Severity| diags.iter().filter(|d| d.severity == s).count();
             eprintln!(
                 "{}: {}",

@@ -3,7 +3,8 @@
 //! [`compile`] turns spec text into values and never reads a file, starts a
 //! process or opens a socket; everything that does lives here: writing the
 //! flake tree atomically ([`flake_tree`]), reading the encrypted secret
-//! files next to it ([`secret_files`]), and running real tools on a host,
+//! files next to it ([`secret_files`]), reading a spec as a git commit has
+//! it ([`git`]), and running real tools on a host,
 //! locally or over SSH ([`runner`]); backups, drills and restores that
 //! prove a service's data comes back ([`backup`]). A file in a folder the
 //! user also writes to is read, copied or replaced through [`fs_guard`],
@@ -13,6 +14,7 @@ pub mod backup;
 pub mod deploy;
 pub mod flake_tree;
 pub mod fs_guard;
+pub mod git;
 pub mod probe;
 pub mod runner;
 pub mod secret_files;

@@ -20,7 +20,7 @@ mod secrets;
 mod sso;
 mod sso_gateway;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 mod wiring;
 
 pub use deploy::{BuildOn, DeployPlan, Gate};

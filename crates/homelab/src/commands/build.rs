@@ -16,7 +16,9 @@ pub fn run(src: &Source, out: Option<PathBuf>, force: bool, format: Format) -> E
         Ok(ok) => ok,
         Err(diags) => return refuse(src, &diags, format),
     };
-    let files = render::render(&fleet);
+    let mut files = render::render(&fleet);
+    // `homelab plan` compares the spec with the one the last build used.
+    files.push(output::built_spec(&src.text));
     let spec_name = Path::new(&src.name)
         .file_name()
         .map_or("homelab.toml".into(), |n| n.to_string_lossy().into_owned());

@@ -6,6 +6,7 @@ pub mod backup_fleet;
 pub mod build;
 pub mod check;
 pub mod init;
+pub mod plan;
 pub mod report;
 pub mod restore;
 pub mod secrets;

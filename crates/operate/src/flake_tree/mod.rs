@@ -124,6 +124,62 @@ fn short_hash(digest: &[u8]) -> String {
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Where a build records the spec it built from, inside the flake folder:
+/// a generated file like the others (header, hash, refused when edited by
+/// hand), read back by `homelab plan` to compare a spec with the last build.
+pub const BUILT_SPEC: &str = ".homelab/spec.toml";
+
+/// The generated file that records the text of the spec a build used. Its
+/// body is the spec as it was read; TOML takes the header as comments.
+pub fn built_spec(text: &str) -> File {
+    File {
+        path: BUILT_SPEC.to_string(),
+        owner: Owner::Tool,
+        value: compile::nix::Nix::raw(text),
+        comment: None,
+    }
+}
+
+/// The spec the last build in `out` recorded ([`BUILT_SPEC`]).
+#[derive(Debug, PartialEq, Eq)]
+pub struct BuiltSpec {
+    /// The spec's text, exactly as the build read it.
+    pub text: String,
+    /// False when the file was edited by hand since (its hash differs).
+    pub intact: bool,
+}
+
+/// Reads the spec recorded by the last build in `out`; `None` when there
+/// is none (no build yet, or one by a homelab that did not record it).
+pub fn read_built_spec(out: &Path) -> io::Result<Option<BuiltSpec>> {
+    let path = out.join(BUILT_SPEC);
+    let not_ours = || {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{} does not start with homelab's header", path.display()),
+        )
+    };
+    // Looked at before it is opened, and read within the generated files'
+    // bound, like every file the writer reads.
+    let intact = match guard::generated(&path) {
+        Ok(Some(intact)) => intact,
+        Ok(None) => return Err(not_ours()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut file = crate::fs_guard::open_file(&path)?;
+    let bytes =
+        crate::fs_guard::read_at_most(&mut file, guard::MAX_GENERATED)?.ok_or_else(not_ours)?;
+    let text = String::from_utf8(bytes).map_err(|_| not_ours())?;
+    let body = text.splitn(3, '\n').nth(2).ok_or_else(not_ours)?;
+    // The printer ends every file with a newline of its own.
+    let body = body.strip_suffix('\n').unwrap_or(body);
+    Ok(Some(BuiltSpec {
+        text: body.to_string(),
+        intact,
+    }))
+}
+
 /// Writes `files` into `out`, atomically.
 pub fn write_tree(
     out: &Path,
@@ -313,6 +369,35 @@ mod tests {
         Options {
             force: true,
             spec_dir: None,
+        }
+    }
+
+    #[test]
+    fn the_built_spec_reads_back_exactly() {
+        for spec in [
+            "[homelab]\nname = \"home\"\n",
+            "no newline at the end",
+            "two\n\n",
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let out = dir.path().join("flake");
+            assert_eq!(read_built_spec(&out).unwrap(), None);
+            write_tree(&out, &[built_spec(spec)], "homelab.toml", plain()).unwrap();
+            let written = fs::read_to_string(out.join(BUILT_SPEC)).unwrap();
+            assert!(written.starts_with(MARK), "{written}");
+            let read = read_built_spec(&out).unwrap().unwrap();
+            assert_eq!(
+                read,
+                BuiltSpec {
+                    text: spec.to_string(),
+                    intact: true
+                }
+            );
+            let edited = written.replace("\"home\"", "\"cabin\"");
+            fs::write(out.join(BUILT_SPEC), &edited).unwrap();
+            if edited != written {
+                assert!(!read_built_spec(&out).unwrap().unwrap().intact);
+            }
         }
     }
 
