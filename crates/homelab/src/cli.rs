@@ -211,6 +211,61 @@ pub enum Command {
     /// Prove what is reachable from where this runs.
     #[command(subcommand)]
     Verify(VerifyCommand),
+    /// Change the running hosts: build, snapshot, switch, gate, and roll
+    /// back a host whose new system is not healthy.
+    ///
+    /// Checks the spec and writes the flake (as `homelab build`), builds
+    /// each host's system (`[deploy] build_on`: here, on the host itself,
+    /// or on another host), then for each host, in parallel: records the
+    /// system it runs; snapshots its critical datasets
+    /// (`<dataset>@homelab-deploy-<id>`); copies the new system; sets the
+    /// system profile and runs `switch-to-configuration switch` as a
+    /// transient unit (`systemd-run`), so a dropped SSH connection does not
+    /// stop it, and reads its exit code (1 pre-switch check or boot loader,
+    /// 2 activation, 4 a unit failed); then the health gate: the host's
+    /// part of `homelab status` must pass 3 times in a row, probing every
+    /// 2 s, within 120 s (`[deploy]`, `[hosts.<h>] gate_window`). A failed
+    /// switch or gate switches back to the recorded system, gates it again,
+    /// and says which probe failed and what it saw.
+    ///
+    /// Exit status: 0 every host is on its new system and healthy (or
+    /// staged with --boot), 1 a host failed or was rolled back, 2 could not
+    /// run. Each deploy is kept in the history: `homelab deploy --log`.
+    ///
+    /// Examples:
+    ///   homelab plan && homelab deploy          # every host
+    ///   homelab deploy nas                      # one host
+    ///   homelab deploy --dry-run                # the steps and commands
+    ///   homelab deploy --all-or-nothing         # one fails: all go back
+    Deploy {
+        /// Hosts to deploy [default: every host].
+        #[arg(value_name = "HOST")]
+        hosts: Vec<String>,
+        /// The spec file.
+        #[arg(long, default_value = "homelab.toml")]
+        spec: PathBuf,
+        /// How many hosts at once [default: all].
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+        parallel: Option<u16>,
+        /// Print each host's steps and the exact commands; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Make the new system the one the hosts boot next; activate
+        /// nothing now (no gate).
+        #[arg(long)]
+        boot: bool,
+        /// When one host fails, switch every deployed host back too.
+        #[arg(long)]
+        all_or_nothing: bool,
+        /// Print the outcome of each host as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Show the deploy history (newest last) instead of deploying.
+        #[arg(long)]
+        log: bool,
+        #[command(flatten)]
+        reach: Reach,
+    },
     /// Back up, drill and check the backups of this host's services.
     #[command(subcommand)]
     Backup(BackupCommand),

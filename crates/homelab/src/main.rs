@@ -81,6 +81,40 @@ fn main() -> ExitCode {
             Ok(src) => commands::verify::exposure(&src, &from, via.as_deref(), json),
             Err(code) => code,
         },
+        Command::Deploy {
+            hosts,
+            spec,
+            parallel,
+            dry_run,
+            boot,
+            all_or_nothing,
+            json,
+            log,
+            reach,
+        } => {
+            if log {
+                return commands::deploy::history(json);
+            }
+            let input = cli::Input {
+                spec,
+                example: None,
+            };
+            match load(&input) {
+                Ok(src) => commands::deploy::run(
+                    &src,
+                    &commands::deploy::Options {
+                        hosts,
+                        parallel: parallel.map(usize::from),
+                        dry_run,
+                        boot,
+                        all_or_nothing,
+                        json,
+                        reach,
+                    },
+                ),
+                Err(code) => code,
+            }
+        }
         Command::Backup(command) => commands::backup::run(command),
         Command::Restore {
             service,

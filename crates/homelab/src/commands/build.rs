@@ -11,10 +11,24 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 pub fn run(src: &Source, out: Option<PathBuf>, force: bool, format: Format) -> ExitCode {
+    match write(src, out, force, format) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(code) => code,
+    }
+}
+
+/// Checks and writes the flake; the fleet and the folder it was written
+/// to, or the exit status of a refusal (already printed).
+pub fn write(
+    src: &Source,
+    out: Option<PathBuf>,
+    force: bool,
+    format: Format,
+) -> Result<(compile::fleet::Fleet, PathBuf), ExitCode> {
     let out = out.unwrap_or_else(|| default_flake(src).unwrap_or_else(|| PathBuf::from("flake")));
     let (fleet, mut warnings) = match with_file_checks(compile::compile(&src.text), Some(&out)) {
         Ok(ok) => ok,
-        Err(diags) => return refuse(src, &diags, format),
+        Err(diags) => return Err(refuse(src, &diags, format)),
     };
     let mut files = render::render(&fleet);
     // `homelab plan` compares the spec with the one the last build used.
@@ -32,7 +46,7 @@ pub fn run(src: &Source, out: Option<PathBuf>, force: bool, format: Format) -> E
     if !matches!(&write, Err(output::WriteError::Edited(_))) {
         print::diagnostics(src, &warnings, format);
     }
-    match write {
+    let code = match write {
         Ok(s) => {
             let summary = format!(
                 "wrote {}: {} created, {} updated, {} unchanged, {} removed",
@@ -47,7 +61,7 @@ pub fn run(src: &Source, out: Option<PathBuf>, force: bool, format: Format) -> E
             } else {
                 println!("{summary}");
             }
-            ExitCode::SUCCESS
+            return Ok((fleet, out));
         }
         Err(output::WriteError::Edited(paths)) => {
             diagnostic::merge(&mut warnings, vec![output::edited_by_hand(&paths)]);
@@ -89,7 +103,8 @@ pub fn run(src: &Source, out: Option<PathBuf>, force: bool, format: Format) -> E
             ExitCode::from(1)
         }
         Err(e) => fail(e),
-    }
+    };
+    Err(code)
 }
 
 /// Prints why nothing was written; exit status 1.

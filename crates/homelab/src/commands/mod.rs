@@ -5,6 +5,7 @@ pub mod backup;
 pub mod backup_fleet;
 pub mod build;
 pub mod check;
+pub mod deploy;
 pub mod init;
 pub mod plan;
 pub mod report;

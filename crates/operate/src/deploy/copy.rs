@@ -59,7 +59,9 @@ pub fn build(
             .args(["--eval-store", "auto", "--store", &store.url()])
             .env("NIX_SSHOPTS", store.sshopts());
     }
-    let target = format!("{}#{attribute}", flake.display());
+    // A path flake: in a git repository a `git+file` flake would not see
+    // files not yet committed.
+    let target = format!("path:{}#{attribute}", flake.display());
     let out = local
         .run(&cmd.arg(&target))
         .map_err(|e| super::Error(format!("cannot run nix: {e}")))?;
