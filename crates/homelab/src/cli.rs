@@ -266,6 +266,28 @@ pub enum Command {
         #[command(flatten)]
         reach: Reach,
     },
+    /// On a host: upgrade it from its flake now, as its timer does.
+    ///
+    /// Reads the installed plan (`[deploy] schedule` and `source` in the
+    /// spec put the upgrade there). Fetches the flake's newest revision;
+    /// one that failed on this host before is not tried again (the host is
+    /// stuck until the flake moves on). Builds this host's system; when it
+    /// is the running one there is nothing to do. Otherwise records the
+    /// running system, switches through `systemd-run`, gates the new system
+    /// with the plan's checks (every unit active, every health URL 200, 3
+    /// times in a row within 120 s), and switches back when the gate fails.
+    /// The result goes to the status page (whose check mails when an
+    /// upgrade fails or is stuck) and to /var/lib/homelab/upgrade.json.
+    ///
+    /// Exit status: 0 upgraded or up to date, 1 rolled back, stuck or
+    /// failed, 2 could not run.
+    Upgrade {
+        #[command(flatten)]
+        host: HostArgs,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Back up, drill and check the backups of this host's services.
     #[command(subcommand)]
     Backup(BackupCommand),

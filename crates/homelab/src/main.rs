@@ -115,6 +115,7 @@ fn main() -> ExitCode {
                 Err(code) => code,
             }
         }
+        Command::Upgrade { host, json } => commands::upgrade::run(&host, json),
         Command::Backup(command) => commands::backup::run(command),
         Command::Restore {
             service,

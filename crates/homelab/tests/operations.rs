@@ -485,3 +485,87 @@ fn operating_secrets_are_made_by_machine_and_never_written_out() {
         }
     }
 }
+
+/// `[deploy] schedule` and `source`: each host gets a timer that runs
+/// `homelab upgrade`, never restarted by its own switch; its plan carries
+/// the flake, the gate and a check per service (its units, its health URL
+/// as the host reaches it); the status page has an upgrade heartbeat per
+/// host, which mails on failure like every check.
+#[test]
+fn a_scheduled_upgrade_runs_on_every_host_from_its_plan() {
+    let spec = compile::examples::get("family").unwrap().to_string()
+        + "\n[deploy]\nschedule = \"Sun 04:00\"\nsource = \"git+https://git.example.org/me/homelab-flake.git\"\ngate_window = \"3m\"\n";
+    let (fleet, _) = compile::compile(&spec).unwrap_or_else(|d| panic!("{d:?}"));
+    let files = compile::render::render(&fleet);
+    for plan in plans(&files) {
+        let host = &plan.host;
+        let u = plan
+            .upgrade
+            .as_ref()
+            .unwrap_or_else(|| panic!("{host}: no upgrade"));
+        assert_eq!(u.source, "git+https://git.example.org/me/homelab-flake.git");
+        assert_eq!(
+            u.attribute,
+            format!("nixosConfigurations.{host}.config.system.build.toplevel")
+        );
+        assert_eq!(
+            (u.gate.window_ms, u.gate.interval_ms, u.gate.passes),
+            (180_000, 2_000, 3)
+        );
+        assert!(!u.checks.is_empty(), "{host}");
+        let ops = text(&files, &format!("hosts/{host}/operations.nix"));
+        let unit = ops.split("homelab-upgrade = {").nth(1).unwrap();
+        assert!(
+            unit.contains("/bin/homelab upgrade --plan /etc/homelab/plan.json"),
+            "{unit}"
+        );
+        assert!(unit.contains("restartIfChanged = false;"), "{unit}");
+        let timer = ops.split("timers = {").nth(1).unwrap();
+        assert!(timer.contains("OnCalendar = \"Sun 04:00\";"), "{timer}");
+        assert!(plan.status_page.is_some(), "{host} reports its upgrades");
+        // The plan a host loads is a plan homelab accepts.
+        compile::plan::load(&compile::plan::to_json(&plan)).unwrap();
+    }
+    let server = plans(&files)
+        .into_iter()
+        .find(|p| p.host == "server")
+        .unwrap();
+    let immich = server
+        .upgrade
+        .as_ref()
+        .unwrap()
+        .checks
+        .iter()
+        .find(|c| c.service == "immich")
+        .unwrap();
+    assert!(immich.units.contains(&"immich-server.service".to_string()));
+    assert_eq!(
+        immich.health.as_ref().unwrap().url,
+        "http://127.0.0.1:2283/api/server/ping"
+    );
+    let gatus = files
+        .iter()
+        .map(|f| f.text())
+        .find(|t| t.contains("external-endpoints"))
+        .unwrap();
+    for host in ["server", "nas", "hub"] {
+        assert!(
+            gatus.contains(&format!("name = \"{host}-upgrade\";")),
+            "{host}"
+        );
+    }
+    assert!(gatus.contains("group = \"upgrades\";"));
+    assert_eq!(
+        heartbeat_key("hub", Heartbeat::Upgrade),
+        "upgrades_hub-upgrade"
+    );
+}
+
+/// A schedule without a source cannot upgrade anything: it is refused.
+#[test]
+fn a_schedule_needs_a_source() {
+    let spec =
+        compile::examples::get("nuc").unwrap().to_string() + "\n[deploy]\nschedule = \"daily\"\n";
+    let diags = compile::compile(&spec).unwrap_err();
+    assert!(diags.iter().any(|d| d.code == "missing-key"), "{diags:?}");
+}

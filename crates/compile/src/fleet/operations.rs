@@ -7,6 +7,8 @@
 pub(crate) const BACKUP_UNIT: &str = "homelab-backup.service";
 /// The unit that runs `homelab backup drill --all` on its timer.
 pub(crate) const DRILL_UNIT: &str = "homelab-drill.service";
+/// The scheduled upgrade (`[deploy] schedule`).
+pub(crate) const UPGRADE_UNIT: &str = "homelab-upgrade.service";
 /// The NAS unit that writes rest-server's `.htpasswd` from the logins.
 pub(crate) const NAS_HTPASSWD_UNIT: &str = "homelab-nas-htpasswd.service";
 /// The NAS unit that prunes the append-only repositories.

@@ -52,6 +52,50 @@ pub fn plan(fleet: &Fleet, host: &HostPlan) -> Plan {
             .collect(),
         status_page: status_page(fleet, host),
         metrics_dir: fleet.metrics_dir(host.name()).map(str::to_string),
+        upgrade: upgrade(fleet, host),
+    }
+}
+
+/// The host's scheduled upgrade, when the spec asks for one: every
+/// service's units and health probe make its gate.
+fn upgrade(fleet: &Fleet, host: &HostPlan) -> Option<UpgradePlan> {
+    let d = &fleet.deploy;
+    let (schedule, source) = (d.schedule.as_ref()?, d.source.as_ref()?);
+    let gate = d.gate_of(&host.spec);
+    Some(UpgradePlan {
+        source: source.clone(),
+        schedule: schedule.clone(),
+        attribute: upgrade_attribute(host.name()),
+        gate: GatePlan {
+            window_ms: gate.window_ms,
+            interval_ms: gate.interval_ms,
+            passes: gate.passes,
+        },
+        checks: fleet
+            .instances_on(host.name())
+            .map(|i| UpgradeCheck {
+                service: i.name.value.clone(),
+                units: units(i),
+                health: health(i),
+            })
+            .collect(),
+    })
+}
+
+/// The flake attribute of a host's system.
+pub fn upgrade_attribute(host: &str) -> String {
+    format!("nixosConfigurations.{host}.config.system.build.toplevel")
+}
+
+/// How the host reaches the service's health endpoint itself.
+fn health(i: &Instance) -> Option<HealthProbe> {
+    match (&i.entry.health, i.local_endpoint()) {
+        (Some(path), Some(endpoint)) => Some(HealthProbe {
+            url: format!("{endpoint}{path}"),
+            status: 200,
+            timeout_seconds: 120,
+        }),
+        _ => None,
     }
 }
 
@@ -70,14 +114,7 @@ fn service(fleet: &Fleet, host: &HostPlan, i: &Instance) -> ServicePlan {
         }),
         dump_dir: format!("{STATE_DIR}/dumps/{}", i.name.value),
         repositories: repositories(fleet, host, class),
-        health: match (&i.entry.health, i.local_endpoint()) {
-            (Some(path), Some(endpoint)) => Some(HealthProbe {
-                url: format!("{endpoint}{path}"),
-                status: 200,
-                timeout_seconds: 120,
-            }),
-            _ => None,
-        },
+        health: health(i),
         schedule: schedule(fleet),
         max_age_hours: max_age_hours(class),
     }
@@ -201,7 +238,8 @@ fn repositories(fleet: &Fleet, host: &HostPlan, class: DataClass) -> Vec<Reposit
 /// already reaches it at); none without Gatus, or when nothing on the
 /// host is backed up.
 fn status_page(fleet: &Fleet, host: &HostPlan) -> Option<StatusPage> {
-    if !fleet.backs_up(host.name()) {
+    let upgrades = fleet.deploy.schedule.is_some() && fleet.deploy.source.is_some();
+    if !fleet.backs_up(host.name()) && !upgrades {
         return None;
     }
     let gatus = fleet.instances.iter().find(|i| i.entry.name == "gatus")?;

@@ -27,6 +27,43 @@ pub struct Plan {
     /// leave `homelab.prom` with their last-success timestamps for alerts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics_dir: Option<String>,
+    /// The host upgrades itself on a schedule (`[deploy] schedule`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upgrade: Option<UpgradePlan>,
+}
+
+/// What `homelab upgrade` does on the host: fetch `source`, build the
+/// host's system, switch, gate it with `checks`, roll back on failure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpgradePlan {
+    /// The flake the host fetches and builds (`[deploy] source`).
+    pub source: String,
+    /// systemd `OnCalendar` of the upgrade timer.
+    pub schedule: String,
+    /// `nixosConfigurations.<host>.config.system.build.toplevel`.
+    pub attribute: String,
+    pub gate: GatePlan,
+    /// What must be up on the new system, as the host itself reaches it.
+    pub checks: Vec<UpgradeCheck>,
+}
+
+/// The health gate's times, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatePlan {
+    pub window_ms: u64,
+    pub interval_ms: u64,
+    pub passes: u32,
+}
+
+/// A service's units and health probe, for the upgrade's gate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpgradeCheck {
+    pub service: String,
+    pub units: Vec<String>,
+    pub health: Option<HealthProbe>,
 }
 
 /// Where results are pushed: `POST {url}/api/v1/endpoints/{key}/external`
@@ -41,28 +78,37 @@ pub struct StatusPage {
 
 /// The Gatus group of the backup and drill heartbeats.
 pub const HEARTBEAT_GROUP: &str = "backups";
+/// The Gatus group of the hosts' scheduled upgrades.
+pub const UPGRADE_GROUP: &str = "upgrades";
 
 /// A job whose every run reports to the status page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Heartbeat {
     Backup,
     Drill,
+    /// A host's scheduled upgrade (the name is the host's).
+    Upgrade,
 }
 
-/// The Gatus key of a service's backup or drill heartbeat: Gatus keys an
-/// endpoint `<group>_<name>`, lowercased, with ` /_,.#+&` turned into `-`.
-/// The renderer (external-endpoints) and the operating commands (the push)
-/// both call this, so the two cannot drift.
-pub fn heartbeat_key(service: &str, job: Heartbeat) -> String {
-    let name = match job {
-        Heartbeat::Backup => format!("{service}-backup"),
-        Heartbeat::Drill => format!("{service}-drill"),
-    };
-    format!(
-        "{}_{}",
-        gatus_sanitize(HEARTBEAT_GROUP),
-        gatus_sanitize(&name)
-    )
+impl Heartbeat {
+    /// The job's Gatus group and the endpoint's name for `name` (a
+    /// service, or a host for an upgrade).
+    pub fn endpoint(self, name: &str) -> (&'static str, String) {
+        match self {
+            Heartbeat::Backup => (HEARTBEAT_GROUP, format!("{name}-backup")),
+            Heartbeat::Drill => (HEARTBEAT_GROUP, format!("{name}-drill")),
+            Heartbeat::Upgrade => (UPGRADE_GROUP, format!("{name}-upgrade")),
+        }
+    }
+}
+
+/// The Gatus key of a heartbeat: Gatus keys an endpoint `<group>_<name>`,
+/// lowercased, with ` /_,.#+&` turned into `-`. The renderer
+/// (external-endpoints) and the operating commands (the push) both call
+/// this, so the two cannot drift.
+pub fn heartbeat_key(name: &str, job: Heartbeat) -> String {
+    let (group, name) = job.endpoint(name);
+    format!("{}_{}", gatus_sanitize(group), gatus_sanitize(&name))
 }
 
 fn gatus_sanitize(s: &str) -> String {
@@ -218,6 +264,14 @@ pub struct HealthProbe {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_upgrade_reports_in_its_own_group() {
+        assert_eq!(
+            heartbeat_key("server", Heartbeat::Upgrade),
+            "upgrades_server-upgrade"
+        );
+    }
 
     #[test]
     fn heartbeat_keys_follow_gatus_key_rules() {

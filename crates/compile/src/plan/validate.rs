@@ -86,6 +86,9 @@ pub fn validate(plan: &Plan) -> Result<(), PlanError> {
         web_url("status_page.url", &page.url, &["http://", "https://"])?;
         secret("status_page.token_secret", &page.token_secret)?;
     }
+    if let Some(u) = &plan.upgrade {
+        upgrade(plan, u)?;
+    }
     let mut names = BTreeSet::new();
     for (i, s) in plan.services.iter().enumerate() {
         let at = format!("services[{i}]");
@@ -95,6 +98,42 @@ pub fn validate(plan: &Plan) -> Result<(), PlanError> {
                 format!("{at}.name"),
                 format!("`{}` is in the plan twice", s.name),
             ));
+        }
+    }
+    Ok(())
+}
+
+fn upgrade(plan: &Plan, u: &UpgradePlan) -> Result<(), PlanError> {
+    if !grammar::is_flake_ref(&u.source) {
+        return Err(err(
+            "upgrade.source",
+            format!("`{}` is not a flake reference", show(&u.source)),
+        ));
+    }
+    calendar("upgrade.schedule", &u.schedule)?;
+    let attribute = super::build::upgrade_attribute(&plan.host);
+    if u.attribute != attribute {
+        return Err(err(
+            "upgrade.attribute",
+            format!(
+                "`{}` is not this host's system, {attribute}",
+                show(&u.attribute)
+            ),
+        ));
+    }
+    for (i, c) in u.checks.iter().enumerate() {
+        let at = format!("upgrade.checks[{i}]");
+        name(&format!("{at}.service"), &c.service)?;
+        for (j, unit) in c.units.iter().enumerate() {
+            if !is_unit(unit) {
+                return Err(err(
+                    format!("{at}.units[{j}]"),
+                    format!("`{}` is not a systemd unit name", show(unit)),
+                ));
+            }
+        }
+        if let Some(h) = &c.health {
+            web_url(&format!("{at}.health.url"), &h.url, &["http://"])?;
         }
     }
     Ok(())

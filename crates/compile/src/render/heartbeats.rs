@@ -1,5 +1,6 @@
-//! Backup and drill heartbeats on the status page: Gatus
-//! `external-endpoints`, one per service and job, which the jobs push
+//! Backup, drill and upgrade heartbeats on the status page: Gatus
+//! `external-endpoints`, one per service and job (and one per host that
+//! upgrades itself on a schedule), which the jobs push
 //! their results to (`homelab backup run` and `drill` read the URL and
 //! the token's secret from `Plan.status_page`). A push with
 //! `success=false` turns the endpoint red at once; no push within
@@ -16,7 +17,7 @@ use super::infrastructure::{age_secret, gatus_environment_file};
 use super::operations::{BACKUP_DELAY, DRILL_DELAY};
 use crate::fleet::{Fleet, HEARTBEAT_ENV_SECRET, HEARTBEAT_TOKEN_VARIABLE, HostPlan};
 use crate::nix::{Attrs, Nix, set};
-use crate::plan::{HEARTBEAT_GROUP, Heartbeat, Plan, heartbeat_key};
+use crate::plan::{Heartbeat, Plan, heartbeat_key};
 
 /// One heartbeat: its Gatus name and how long it may stay silent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,18 +41,28 @@ pub fn endpoints(fleet: &Fleet) -> Vec<Endpoint> {
         }
         for s in plan.services.iter().filter(|s| !s.repositories.is_empty()) {
             for job in [Heartbeat::Backup, Heartbeat::Drill] {
-                let (suffix, interval_hours) = match job {
-                    Heartbeat::Backup => ("backup", backup_interval(&s.schedule, s.max_age_hours)),
-                    Heartbeat::Drill => ("drill", drill_interval(&plan)),
+                let interval_hours = match job {
+                    Heartbeat::Drill => drill_interval(&plan),
+                    _ => backup_interval(&s.schedule, s.max_age_hours),
                 };
                 out.push(Endpoint {
                     service: s.name.clone(),
                     job,
-                    name: format!("{}-{suffix}", s.name),
+                    name: job.endpoint(&s.name).1,
                     key: heartbeat_key(&s.name, job),
                     interval_hours,
                 });
             }
+        }
+        if let Some(u) = &plan.upgrade {
+            let job = Heartbeat::Upgrade;
+            out.push(Endpoint {
+                service: plan.host.clone(),
+                job,
+                name: job.endpoint(&plan.host).1,
+                key: heartbeat_key(&plan.host, job),
+                interval_hours: upgrade_interval(&u.schedule),
+            });
         }
     }
     out
@@ -74,7 +85,7 @@ pub(crate) fn contribute(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
             a.insert("alerts".into(), alerts.clone());
         }
         a.insert("name".into(), Nix::str(&e.name));
-        a.insert("group".into(), Nix::str(HEARTBEAT_GROUP));
+        a.insert("group".into(), Nix::str(e.job.endpoint("").0));
         // Gatus replaces `${VAR}` from its environment when it loads.
         a.insert(
             "token".into(),
@@ -103,6 +114,16 @@ pub(crate) fn backup_interval(schedule: &str, max_age_hours: u32) -> u32 {
     match period_hours(schedule) {
         Some(p) => p + hours(BACKUP_DELAY) + 1,
         None => max_age_hours,
+    }
+}
+
+/// An upgrade may be silent for one period of its schedule, its timer's
+/// delay, and the gate and a roll-back; a calendar this reads no period
+/// from falls back to a week.
+pub(crate) fn upgrade_interval(schedule: &str) -> u32 {
+    match period_hours(schedule) {
+        Some(p) => p + hours(super::operations::UPGRADE_DELAY) + 1,
+        None => 7 * 24,
     }
 }
 

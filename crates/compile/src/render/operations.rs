@@ -8,14 +8,17 @@
 //!   the newest snapshots come back;
 //! - `homelab-preseed-<service>` (before each service): restores a fresh
 //!   host's empty data before the service's first start, never touching
-//!   data that is there.
+//!   data that is there;
+//! - `homelab-upgrade` (timer, with `[deploy] schedule`): `homelab
+//!   upgrade`, which fetches the flake, builds this host's system,
+//!   switches, gates it, and rolls back on failure.
 //!
 //! Units, schedules and paths are read from the host's plan, the same
 //! value `plan.json` is written from, so the two cannot disagree.
 
 use super::infrastructure::age_secret;
 use super::secrets::AGENIX_UNIT;
-use crate::fleet::{BACKUP_UNIT, DRILL_UNIT, Fleet, HostPlan, preseed_unit};
+use crate::fleet::{BACKUP_UNIT, DRILL_UNIT, Fleet, HostPlan, UPGRADE_UNIT, preseed_unit};
 use crate::nix::{Attrs, Nix, set};
 use crate::plan::{INSTALLED_PATH, Plan, ServicePlan};
 
@@ -27,6 +30,9 @@ pub(crate) const HOMELAB_PACKAGE: &str =
 pub(crate) const BACKUP_DELAY: &str = "1h";
 /// Drills run at a quiet hour within this window of their calendar time.
 pub(crate) const DRILL_DELAY: &str = "6h";
+/// How long after its calendar time an upgrade may start: hosts of a
+/// fleet upgrading on one schedule do not all switch at once.
+pub(crate) const UPGRADE_DELAY: &str = "1h";
 /// restic's cache (`RESTIC_CACHE_DIR`), kept by systemd as the unit's
 /// `CacheDirectory`: the home folder is read-only to the units.
 pub(crate) const RESTIC_CACHE: &str = "homelab-restic";
@@ -40,12 +46,15 @@ pub fn operations(fleet: &Fleet, host: &HostPlan) -> Option<Attrs> {
         .filter(|s| !s.repositories.is_empty())
         .collect();
     let mut m = Attrs::new();
-    if !backed_up.is_empty() {
+    if !backed_up.is_empty() || plan.upgrade.is_some() {
         set(
             &mut m,
             &["environment", "systemPackages"],
             Nix::list([Nix::raw(HOMELAB_PACKAGE)]),
         );
+        secrets(&mut m, fleet, &plan);
+    }
+    if !backed_up.is_empty() {
         backup(&mut m, host, &plan, &backed_up);
         drill(&mut m, host, &plan);
         // Infrastructure state has no units to order before (see
@@ -53,8 +62,8 @@ pub fn operations(fleet: &Fleet, host: &HostPlan) -> Option<Attrs> {
         for service in backed_up.iter().filter(|s| !s.units.is_empty()) {
             preseed(&mut m, host, &plan, service);
         }
-        secrets(&mut m, fleet, &plan);
     }
+    upgrade(&mut m, &plan);
     super::nas::contribute(&mut m, fleet, host);
     super::heartbeats::contribute(&mut m, fleet, host);
     (!m.is_empty()).then_some(m)
@@ -99,6 +108,48 @@ fn drill(m: &mut Attrs, host: &HostPlan, plan: &Plan) {
             &plan.drill.schedule,
             DRILL_DELAY,
         ),
+    );
+}
+
+/// The scheduled upgrade: a oneshot unit and its timer. It switches the
+/// system itself, so a switch must never restart it (`restartIfChanged`
+/// off; the switch runs in a transient unit of its own anyway). Nix
+/// fetches the flake (git for `git+…` sources); systemd's tools and the
+/// core utilities are on every unit's path.
+fn upgrade(m: &mut Attrs, plan: &Plan) {
+    let Some(u) = &plan.upgrade else { return };
+    let name = unit_name(UPGRADE_UNIT);
+    let mut unit = Attrs::new();
+    unit.insert(
+        "description".into(),
+        Nix::str(
+            "Upgrade this host from its flake: fetch, build, switch, gate, roll back on failure",
+        ),
+    );
+    unit.insert("wants".into(), Nix::strs(["network-online.target"]));
+    unit.insert(
+        "after".into(),
+        Nix::strs(["network-online.target", AGENIX_UNIT]),
+    );
+    let mut path = vec![Nix::raw("config.nix.package"), Nix::raw("pkgs.git")];
+    if plan
+        .status_page
+        .as_ref()
+        .is_some_and(|p| p.url.starts_with("https://"))
+    {
+        path.push(Nix::raw("pkgs.curl"));
+    }
+    unit.insert("path".into(), Nix::List(path));
+    unit.insert("restartIfChanged".into(), Nix::Bool(false));
+    let mut service = Attrs::new();
+    service.insert("Type".into(), Nix::str("oneshot"));
+    service.insert("ExecStart".into(), exec("upgrade", None));
+    unit.insert("serviceConfig".into(), Nix::Attrs(service));
+    set(m, &["systemd", "services", &name], Nix::Attrs(unit));
+    set(
+        m,
+        &["systemd", "timers", &name],
+        timer("Scheduled upgrade of this host", &u.schedule, UPGRADE_DELAY),
     );
 }
 

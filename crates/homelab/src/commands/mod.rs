@@ -13,4 +13,5 @@ pub mod restore;
 pub mod secrets;
 pub mod show;
 pub mod status;
+pub mod upgrade;
 pub mod verify;

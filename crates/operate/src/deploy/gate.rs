@@ -6,7 +6,7 @@
 //! the gate.
 
 use compile::fleet::Gate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
 
 /// One round of probes: what failed, and what each saw.
@@ -16,7 +16,7 @@ pub struct Round {
 }
 
 /// How the gate ended.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
     pub passed: bool,
     pub rounds: u32,

@@ -13,8 +13,9 @@
 //! 6. [`rollback`]: the recorded system switched back, and gated again.
 //!
 //! [`host`] is how a step reaches the host (as root, or through
-//! `sudo -n`), [`run`] strings the steps together for one host, and
-//! [`log`] keeps the history on the admin machine.
+//! `sudo -n`), [`run`] strings the steps together for hosts from the admin
+//! machine, [`upgrade`] for the host itself, and [`log`] keeps the history
+//! on the admin machine.
 
 pub mod copy;
 pub mod gate;
@@ -25,6 +26,7 @@ pub mod rollback;
 pub mod run;
 pub mod snapshot;
 pub mod switch;
+pub mod upgrade;
 
 /// Why a step stopped.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

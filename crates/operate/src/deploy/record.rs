@@ -9,9 +9,15 @@ use crate::runner::Cmd;
 pub const PROFILE: &str = "/nix/var/nix/profiles/system";
 
 pub fn current(host: &Host) -> Result<String> {
+    current_at(host, PROFILE)
+}
+
+/// Where `profile` points (a profile under `--root` for the host's own
+/// upgrade run on a scratch tree).
+pub fn current_at(host: &Host, profile: &str) -> Result<String> {
     let out = host.ok(
         "reading the current system",
-        &Cmd::new("readlink").args(["-f", PROFILE]),
+        &Cmd::new("readlink").args(["-f", profile]),
     )?;
     let path = out.trim();
     if !is_system_path(path) {

@@ -4,9 +4,28 @@
 
 use super::Result;
 use super::host::Host;
+use super::record::PROFILE;
 use super::switch::{Goal, switch};
 use std::time::Duration;
 
 pub fn rollback(host: &Host, previous: &str, id: &str, within: Duration) -> Result<()> {
-    switch(host, previous, Goal::Switch, &format!("{id}-back"), within)
+    rollback_at(host, previous, id, within, PROFILE)
+}
+
+/// [`rollback`] of the profile at `profile`.
+pub fn rollback_at(
+    host: &Host,
+    previous: &str,
+    id: &str,
+    within: Duration,
+    profile: &str,
+) -> Result<()> {
+    switch(
+        host,
+        previous,
+        Goal::Switch,
+        &format!("{id}-back"),
+        within,
+        profile,
+    )
 }

@@ -146,7 +146,14 @@ pub fn deploy(job: &Job, id: &str, clock: &dyn Clock, step: &dyn Fn(&str, Step))
         return finish(out);
     }
     say(Step::Switching);
-    let switched = switch(&host, &job.system, job.goal, id, SWITCH_LIMIT);
+    let switched = switch(
+        &host,
+        &job.system,
+        job.goal,
+        id,
+        SWITCH_LIMIT,
+        record::PROFILE,
+    );
     if let Err(e) = switched {
         return finish(back(job, &host, id, clock, out, e.0, &say));
     }

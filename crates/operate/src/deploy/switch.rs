@@ -13,7 +13,6 @@
 //! (ENGINES.md); each is a failure of its own.
 
 use super::host::Host;
-use super::record::PROFILE;
 use super::{Result, fail};
 use std::time::{Duration, Instant};
 
@@ -40,15 +39,22 @@ pub fn unit(id: &str) -> String {
     format!("homelab-switch-{id}")
 }
 
-/// Sets the profile to `system` and switches to it; waits (over fresh
-/// connections when the first one drops) until the switch ends, at most
-/// `within`.
-pub fn switch(host: &Host, system: &str, goal: Goal, id: &str, within: Duration) -> Result<()> {
+/// Sets the system profile (`profile`, `record::PROFILE` on a host) to
+/// `system` and switches to it; waits (over fresh connections when the
+/// first one drops) until the switch ends, at most `within`.
+pub fn switch(
+    host: &Host,
+    system: &str,
+    goal: Goal,
+    id: &str,
+    within: Duration,
+    profile: &str,
+) -> Result<()> {
     host.ok(
         "setting the system profile",
         &host
             .root_cmd("nix-env")
-            .args(["-p", PROFILE, "--set", system]),
+            .args(["-p", profile, "--set", system]),
     )?;
     let unit = unit(id);
     host.ok(
