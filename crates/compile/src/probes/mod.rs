@@ -46,8 +46,15 @@ pub struct Front {
     pub port: u16,
 }
 
-/// The proxy's TLS port.
-pub const HTTPS_PORT: u16 = 443;
+/// The port names are asked for at: the front proxy's, as its catalog
+/// entry declares it (`fleet/ports.rs` keeps every port a host listens
+/// on); a tunnel name is asked for where the internet reaches it, on the
+/// same HTTPS port.
+pub fn https_port() -> u16 {
+    crate::catalog::get("caddy")
+        .and_then(|e| e.port)
+        .expect("the proxy's catalog entry has its port")
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HostProbes {
@@ -145,7 +152,7 @@ pub fn probes(fleet: &Fleet) -> Probes {
         serves.then(|| Front {
             host: h.name().to_string(),
             address: h.spec.address.value.clone(),
-            port: HTTPS_PORT,
+            port: https_port(),
         })
     });
     Probes {

@@ -91,7 +91,7 @@ fn web(name: &str, address: Option<&str>, path: &str, limit: Duration) -> (bool,
     let answer = http::get(&Request {
         name,
         address,
-        port: compile::probes::HTTPS_PORT,
+        port: compile::probes::https_port(),
         path,
         tls: true,
         limit,

@@ -103,7 +103,7 @@ pub fn status(probes: &Probes, options: &Options) -> Report {
     let port = probes
         .front
         .as_ref()
-        .map_or(compile::probes::HTTPS_PORT, |f| f.port);
+        .map_or(compile::probes::https_port(), |f| f.port);
     let mut jobs: Vec<Job<'static, Found>> = Vec::new();
     for h in &hosts {
         jobs.push(host_job(h, options, limit));
