@@ -353,7 +353,7 @@ pub enum Command {
 }
 
 /// How the admin machine reaches the homelab.
-#[derive(clap::Args)]
+#[derive(clap::Args, Clone)]
 pub struct Reach {
     /// Ask for names at this address instead of the front proxy's
     /// address (a tailnet address, the home's public address).

@@ -103,6 +103,7 @@ fn main() -> ExitCode {
                 Ok(src) => commands::deploy::run(
                     &src,
                     &commands::deploy::Options {
+                        flake: String::new(),
                         hosts,
                         parallel: parallel.map(usize::from),
                         dry_run,

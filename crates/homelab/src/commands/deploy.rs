@@ -23,7 +23,10 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::Duration;
 
+#[derive(Clone)]
 pub struct Options {
+    /// `path:<flake folder>`, set once the flake is written.
+    pub flake: String,
     pub hosts: Vec<String>,
     pub parallel: Option<usize>,
     pub dry_run: bool,
@@ -52,6 +55,10 @@ pub fn run(src: &Source, o: &Options) -> ExitCode {
     // Nix takes the folder as a path flake: in a git repository a
     // `git+file` flake would not see files not yet committed.
     let flake = std::path::absolute(&flake).unwrap_or(flake);
+    let o = &Options {
+        flake: format!("path:{}", flake.display()),
+        ..o.clone()
+    };
     let all = targets(&fleet);
     let names: Vec<&str> = all.iter().map(|t| t.host.as_str()).collect();
     if let Some(h) = o.hosts.iter().find(|h| !names.contains(&h.as_str())) {
@@ -176,19 +183,27 @@ fn job(fleet: &Fleet, all: &Probes, t: &Target, system: &str, goal: Goal, o: &Op
         ssh_config: o.reach.ssh_config.clone(),
         ssh_user: None,
     };
+    let deploy_rs = fleet.deploy.tool == "deploy-rs";
+    let activate: Option<Box<dyn Fn() -> operate::deploy::Result<()> + Send + Sync>> = deploy_rs
+        .then(|| {
+            let (flake, host, boot) = (o.flake.clone(), t.host.clone(), goal == Goal::Boot);
+            Box::new(move || deploy_rs_activate(&flake, &host, boot))
+                as Box<dyn Fn() -> operate::deploy::Result<()> + Send + Sync>
+        });
     Job {
         host: t.host.clone(),
         runner: Box::new(ssh(t, o)),
         root: t.probes.ssh_user == "root",
         system: system.to_string(),
         goal,
+        activate,
         datasets: if fleet.deploy.snapshots {
             t.datasets.clone()
         } else {
             Vec::new()
         },
         gate: t.gate,
-        copy,
+        copy: if deploy_rs { None } else { copy },
         probe: Box::new(move || {
             let report = status::status(&one, &options);
             Round {
@@ -199,6 +214,26 @@ fn job(fleet: &Fleet, all: &Probes, t: &Target, system: &str, goal: Goal, o: &Op
             }
         }),
     }
+}
+
+/// deploy-rs copies and activates the host's node of the flake, with its
+/// magic roll-back (an activation that cuts SSH is undone); the gate
+/// follows as for homelab's own switch.
+fn deploy_rs_activate(flake: &str, host: &str, boot: bool) -> operate::deploy::Result<()> {
+    let mut cmd = operate::runner::Cmd::new("deploy")
+        .args(["--skip-checks".to_string(), format!("{flake}#{host}")]);
+    if boot {
+        cmd = cmd.arg("--boot");
+    }
+    let out = operate::runner::Runner::run(&Local, &cmd)
+        .map_err(|e| operate::deploy::Error(format!("cannot run deploy-rs: {e}")))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(operate::deploy::Error(format!(
+        "{host}: deploy-rs failed (it rolls back on its own): {}",
+        operate::backup::last_words(&out.stderr)
+    )))
 }
 
 fn failed_build(host: &str, why: &str) -> Outcome {

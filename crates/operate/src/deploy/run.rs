@@ -93,6 +93,9 @@ pub struct Job {
     pub gate: compile::fleet::Gate,
     /// Copies the system to the host (none: it is there already).
     pub copy: Option<Box<dyn Fn() -> Result<()> + Send + Sync>>,
+    /// Copies and activates in one, instead of `copy` and the switch
+    /// (deploy-rs, with its own magic roll-back); the gate follows.
+    pub activate: Option<Box<dyn Fn() -> Result<()> + Send + Sync>>,
     /// One round of the host's probes.
     pub probe: Box<dyn Fn() -> Round + Send + Sync>,
 }
