@@ -27,11 +27,23 @@ pub struct Cli {
 pub enum Command {
     /// Write a commented starter homelab.toml.
     ///
+    /// The starter is the spec README.md shows: one host, four services,
+    /// the proxy, the tailnet and offsite backups. Its admin key and disks
+    /// are placeholders (`check` warns about them, `build` and `secrets`
+    /// refuse them) until you put in your own: --admin-key writes your key
+    /// now; the disks are named on the machine (`ls -l /dev/disk/by-id/`).
     /// Refuses to overwrite an existing spec.
+    ///
+    /// Example: homelab init ~/homelab --admin-key ~/.ssh/id_ed25519.pub
     Init {
         /// Folder to create the spec in.
         #[arg(default_value = ".")]
         dir: PathBuf,
+        /// Your SSH public key file (`~/.ssh/id_ed25519.pub`), written into
+        /// `admin_keys` instead of the example key: you log in with it and
+        /// every secret is encrypted to it.
+        #[arg(long, value_name = "FILE")]
+        admin_key: Option<PathBuf>,
     },
     /// Validate the spec: syntax, references, ports, names, access.
     ///

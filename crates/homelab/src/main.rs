@@ -21,7 +21,7 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     match cli.command {
-        Command::Init { dir } => commands::init::run(&dir),
+        Command::Init { dir, admin_key } => commands::init::run(&dir, admin_key.as_deref()),
         Command::Check { input, display } => match load(&input) {
             Ok(src) => commands::check::run(&src, display.format),
             Err(code) => code,

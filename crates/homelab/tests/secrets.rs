@@ -9,6 +9,8 @@ use std::process::{Command, Output, Stdio};
 
 #[path = "support/bin.rs"]
 mod bin;
+#[path = "support/own_keys.rs"]
+mod own_keys;
 use bin::keygen;
 
 /// A folder with an admin key, two host keys and a spec whose secrets
@@ -538,7 +540,7 @@ fn every_example_generates_and_checks_clean_and_no_value_reaches_the_flake() {
     for example in compile::examples::names() {
         let dir = tempfile::tempdir().unwrap();
         let admin = keygen(dir.path(), "admin");
-        let text = compile::examples::get(example).unwrap();
+        let text = own_keys::own_keys(compile::examples::get(example).unwrap());
         let spec: String = text
             .lines()
             .map(|l| {

@@ -14,6 +14,7 @@ mod login;
 mod media;
 mod network;
 mod passthrough;
+pub mod placeholders;
 mod placement;
 mod resources;
 mod secrets;
@@ -34,6 +35,7 @@ const CHECKS: &[Check] = &[
     network::exposure_needs_access,
     login::admin_can_log_in,
     boot::host_has_boot_disk,
+    placeholders::placeholders,
     exposure::admin_never_public,
     exposure::public_needs_auth,
     exposure::widening_needs_reason,

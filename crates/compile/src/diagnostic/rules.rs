@@ -119,6 +119,7 @@ pub static RULES: &[Rule] = &[
     rule("secret-recipients", Error, false, "rules.md#secret-recipients--error", "a secret not encrypted to every key that reads it"),
     rule("no-admin-key", Error, false, "rules.md#no-admin-key--error", "nobody could log in"),
     rule("missing-boot-disk", Error, false, "rules.md#missing-boot-disk--error", "a host without a boot disk"),
+    rule("placeholder", ErrorOrWarning, false, "rules.md#placeholder--error-for-build-and-secrets-warning-for-check-show-and-report", "an example key or disk of the starter spec, still in place"),
     // Policy: resources.
     rule("ram-high", Warning, false, "rules.md#ram-high--warning-ram-over--error", "services estimated above 80 % of a host's memory"),
     rule("ram-over", Error, false, "rules.md#ram-high--warning-ram-over--error", "services estimated above a host's memory"),

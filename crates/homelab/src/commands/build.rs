@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 pub fn run(src: &Source, out: Option<PathBuf>, force: bool, format: Format) -> ExitCode {
     let out = out.unwrap_or_else(|| default_flake(src).unwrap_or_else(|| PathBuf::from("flake")));
-    let (fleet, mut warnings) = match with_file_checks(compile::compile(&src.text), Some(&out)) {
+    let (fleet, mut warnings) = match with_file_checks(src.compile_to_write(), Some(&out)) {
         Ok(ok) => ok,
         Err(diags) => return refuse(src, &diags, format),
     };

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 pub fn run(src: &Source, table: &str, json: bool) -> ExitCode {
     // The tables need only a resolved fleet: with policy errors they still
     // print, so the table can show what the errors are about.
-    let analysis = compile::analyze(&src.text);
+    let analysis = src.analyze();
     if !json || analysis.fleet.is_none() || analysis.has_errors() {
         print::diagnostics(src, &analysis.diagnostics, Format::Human);
     }
