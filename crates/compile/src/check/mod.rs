@@ -13,6 +13,7 @@ mod images;
 mod login;
 mod media;
 mod network;
+mod options;
 mod passthrough;
 pub mod placeholders;
 mod placement;
@@ -42,6 +43,7 @@ const CHECKS: &[Check] = &[
     backup::data_is_protected,
     secrets::no_literal_secrets,
     passthrough::renderer_owns_access,
+    options::options_exist,
     passthrough::one_module_instance_per_host,
     resources::ram_budget,
     resources::pool_budget,

@@ -144,6 +144,7 @@ pub static RULES: &[Rule] = &[
     // Added with single sign-on, devices, images and pass-through guards.
     rule("control-character", Error, false, SPEC, "a control character where one line is expected"),
     rule("owned-option", Error, false, "rules.md#owned-option--error", "a pass-through setting homelab sets from the spec"),
+    rule("unknown-option", Error, false, "rules.md#unknown-option--error", "a pass-through setting the NixOS module does not have"),
     rule("duplicate-module", Error, false, "rules.md#duplicate-module--error", "two instances of one NixOS module on one host"),
     rule("missing-device", Error, false, "rules.md#missing-device--error", "a serial coordinator without its device path"),
     rule("unpinned-image", Error, false, "rules.md#unpinned-image--error", "a container image without a pinned digest"),

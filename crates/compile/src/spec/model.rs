@@ -346,6 +346,9 @@ pub struct NixosLeaf {
     pub key: String,
     pub value: toml::Value,
     pub span: crate::diagnostic::Span,
+    /// The key's parts as written (a quoted part may hold a dot), `*` for
+    /// an element of a list of tables, each with the span of its key.
+    pub(crate) parts: Vec<(String, crate::diagnostic::Span)>,
 }
 
 /// Overrides for one state directory of a service: `[services.x.data.<dir>]`.
