@@ -1,5 +1,7 @@
 # homelab as a flake: the package a generated homelab flake takes as its
-# `homelab` input and installs on every host (backups, drills, preseed).
+# `homelab` input, and the NixOS module every generated host imports
+# (`nixosModules.default`: the package, on the PATH, for the backup, drill
+# and preseed units).
 {
   description = "homelab: one homelab.toml to a checked NixOS flake, and the commands that keep its data safe";
 
@@ -17,6 +19,26 @@
       forEachSystem = f: nixpkgs.lib.genAttrs systems (system: f nixpkgs.legacyPackages.${system});
     in
     {
+      # What a generated host imports from this flake: `homelab.package`
+      # (this flake's package for the host's platform), which the units of
+      # `hosts/<host>/operations.nix` run, and on the admin's PATH.
+      nixosModules.default =
+        {
+          config,
+          lib,
+          pkgs,
+          ...
+        }:
+        {
+          options.homelab.package = lib.mkOption {
+            type = lib.types.package;
+            default = self.packages.${pkgs.stdenv.hostPlatform.system}.default;
+            defaultText = lib.literalExpression "homelab.packages.\${pkgs.stdenv.hostPlatform.system}.default";
+            description = "The homelab package the backup, drill and preseed units run.";
+          };
+          config.environment.systemPackages = [ config.homelab.package ];
+        };
+
       packages = forEachSystem (pkgs: {
         default = pkgs.rustPlatform.buildRustPackage {
           pname = "homelab";

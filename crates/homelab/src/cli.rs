@@ -75,6 +75,13 @@ pub enum Command {
         /// take over a non-empty folder homelab did not create.
         #[arg(long)]
         force: bool,
+        /// The homelab flake the generated flake takes as its `homelab`
+        /// input (the package and module its hosts run backups with): a
+        /// clone as `git+file:///path/to/homelab` or `path:/…`, or
+        /// `github:<owner>/<repo>/<ref>` [default: `[homelab]
+        /// homelab_flake`, else the clone this binary was built from].
+        #[arg(long, value_name = "FLAKE")]
+        homelab_flake: Option<String>,
         #[command(flatten)]
         display: Display,
     },

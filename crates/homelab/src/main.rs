@@ -30,9 +30,12 @@ fn main() -> ExitCode {
             input,
             out,
             force,
+            homelab_flake,
             display,
         } => match load(&input) {
-            Ok(src) => commands::build::run(&src, out, force, display.format),
+            Ok(src) => {
+                commands::build::run(&src, out, force, homelab_flake.as_deref(), display.format)
+            }
             Err(code) => code,
         },
         Command::Show { table, input, json } => match load(&input) {

@@ -10,6 +10,7 @@ mod parse;
 pub mod reader;
 mod sso;
 
+pub use grammar::is_flake_ref;
 pub use model::*;
 pub(crate) use parse::HARDWARE;
 pub(crate) use parse::is_dns_label;
