@@ -11,7 +11,7 @@ mod boot;
 mod exposure;
 mod images;
 mod login;
-mod media;
+pub(crate) mod media;
 mod network;
 mod options;
 mod passthrough;
