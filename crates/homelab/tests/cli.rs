@@ -324,3 +324,25 @@ fn a_repository_on_the_host_itself_is_not_offsite() {
     let (_, stdout, _) = run(dir.path(), &["show", "backups", "--json"]);
     assert!(stdout.contains("\"offsite\": true"), "{stdout}");
 }
+
+#[test]
+fn a_word_for_an_allowed_value_is_suggested() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/bad-specs/no-offsite-local-repository.toml"),
+    )
+    .unwrap()
+    .replace(
+        "[services.vaultwarden]\n",
+        "[services.vaultwarden]\nexposure = \"internet\"\n",
+    );
+    std::fs::write(dir.path().join("homelab.toml"), spec).unwrap();
+    let (code, _, stderr) = run(dir.path(), &["check"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("`services.vaultwarden.exposure` cannot be `internet`")
+            && stderr.contains("= help: did you mean `public`?"),
+        "{stderr}"
+    );
+}
