@@ -94,6 +94,10 @@ pub enum Command {
     /// budget; snapshots: what is snapshotted how often; resources: RAM
     /// estimates against each host; graph: what each service needs;
     /// backups: how every state directory is protected.
+    ///
+    /// Errors in the spec are printed before the table (it is printed all
+    /// the same); warnings are counted in one line on stderr, and
+    /// `homelab check` lists them.
     Show {
         /// Which table.
         #[arg(value_parser = clap::builder::PossibleValuesParser::new(compile::show::TABLES))]

@@ -346,3 +346,24 @@ fn a_word_for_an_allowed_value_is_suggested() {
         "{stderr}"
     );
 }
+
+#[test]
+fn show_prints_errors_and_only_counts_the_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = run(dir.path(), &["show", "ports", "--example", "frame1"]);
+    assert_eq!(code, 0);
+    assert!(!stderr.contains("warning["), "{stderr}");
+    assert!(
+        stderr.ends_with(" warnings (`homelab check` lists them)\n"),
+        "{stderr}"
+    );
+    // An error is still shown in full before the table.
+    let spec = compile::examples::get("frame1")
+        .unwrap()
+        .replacen("ram_gb = ", "ram_gb = 1 #", 1);
+    std::fs::write(dir.path().join("homelab.toml"), spec).unwrap();
+    let (code, stdout, stderr) = run(dir.path(), &["show", "resources"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("error[ram-over]"), "{stderr}");
+    assert!(!stdout.is_empty());
+}
