@@ -57,6 +57,18 @@
           };
           cargoLock.lockFile = ./Cargo.lock;
           cargoBuildFlags = [ "--package" "homelab" ];
+          # Shell completions and the manual page, made by the binary from
+          # its own command-line definition (`homelab completions`,
+          # `homelab man`); skipped when the build cannot run what it built.
+          nativeBuildInputs = [ pkgs.installShellFiles ];
+          postInstall = pkgs.lib.optionalString (pkgs.stdenv.buildPlatform.canExecute pkgs.stdenv.hostPlatform) ''
+            installShellCompletion --cmd homelab \
+              --bash <($out/bin/homelab completions bash) \
+              --fish <($out/bin/homelab completions fish) \
+              --zsh <($out/bin/homelab completions zsh)
+            $out/bin/homelab man > homelab.1
+            installManPage homelab.1
+          '';
           # The test suite starts PostgreSQL, sshd and Chromium and runs
           # restic, age and nix-instantiate: none of that exists in the
           # build sandbox. CI runs it (`cargo test --workspace`).

@@ -56,5 +56,8 @@ fn main() -> ExitCode {
             json,
         } => commands::restore::run(&service, snapshot, at, from, &host, json),
         Command::Secrets { place, command } => commands::secrets::run(&place, command),
+        Command::Catalog { name, json } => commands::catalog::run(name.as_deref(), json),
+        Command::Completions { shell } => commands::help::completions(shell),
+        Command::Man => commands::help::man(),
     }
 }

@@ -2,6 +2,7 @@
 //! access matrix, storage budget, snapshot plan, RAM budget, dependency
 //! graph, backup coverage), computed from the fleet so they cannot drift.
 
+pub mod entries;
 mod table;
 
 pub use table::{Cell, Table};

@@ -15,4 +15,4 @@ pub use model::*;
 pub(crate) use parse::HARDWARE;
 pub(crate) use parse::is_dns_label;
 pub use parse::{parse, parse_ssh_key};
-pub use reader::Sp;
+pub use reader::{Sp, suggest};

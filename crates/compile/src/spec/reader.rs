@@ -417,7 +417,7 @@ const SYNONYMS: &[(&str, &str)] = &[
 
 /// The allowed value `value` most likely means: the same in another case,
 /// one spelled closely, or one it is another word for.
-pub(crate) fn suggest<'a>(value: &str, allowed: &[&'a str]) -> Option<&'a str> {
+pub fn suggest<'a>(value: &str, allowed: &[&'a str]) -> Option<&'a str> {
     let lower = value.trim().to_ascii_lowercase();
     if let Some(same) = allowed.iter().find(|a| **a == lower) {
         return Some(same);

@@ -4,7 +4,9 @@
 pub mod backup;
 pub mod backup_fleet;
 pub mod build;
+pub mod catalog;
 pub mod check;
+pub mod help;
 pub mod init;
 pub mod report;
 pub mod restore;
