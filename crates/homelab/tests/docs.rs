@@ -34,7 +34,10 @@ fn commands(text: &str, from: &str, to: Option<&str>) -> Vec<String> {
         let Some(marker) = line.trim().strip_prefix("<!-- doc-test") else {
             continue;
         };
-        let marker = marker.strip_suffix("-->").expect("a marker is one line").trim();
+        let marker = marker
+            .strip_suffix("-->")
+            .expect("a marker is one line")
+            .trim();
         if let Some(stand_in) = marker.strip_prefix("stands for ") {
             let (_, command) = stand_in
                 .split_once(": ")
@@ -43,7 +46,11 @@ fn commands(text: &str, from: &str, to: Option<&str>) -> Vec<String> {
             continue;
         }
         assert!(marker.is_empty(), "unknown marker `{line}`");
-        assert_eq!(lines.next(), Some("```sh"), "a doc-test marker precedes a sh block");
+        assert_eq!(
+            lines.next(),
+            Some("```sh"),
+            "a doc-test marker precedes a sh block"
+        );
         for command in lines.by_ref().take_while(|l| *l != "```") {
             out.push(command.to_string());
         }
@@ -69,12 +76,11 @@ fn run_guide(name: &str, commands: &[String]) {
     let path = format!("{}:/usr/local/bin:/usr/bin:/bin", bin.display());
     // Each command is echoed before it runs, so a failure names it.
     let script: String = std::iter::once("set -e".to_string())
-        .chain(commands.iter().map(|c| {
-            format!(
-                "printf '%s\\n' {} >&2\n{c}",
-                shell_quote(&format!("$ {c}"))
-            )
-        }))
+        .chain(
+            commands
+                .iter()
+                .map(|c| format!("printf '%s\\n' {} >&2\n{c}", shell_quote(&format!("$ {c}")))),
+        )
         .collect::<Vec<_>>()
         .join("\n");
     let out = Command::new("bash")
@@ -109,7 +115,11 @@ fn read(path: &str) -> String {
 #[test]
 fn the_readme_tour_runs_as_printed() {
     let text = read("README.md");
-    let commands = commands(&text, "## A five-minute tour", Some("**8. Prove the backups.**"));
+    let commands = commands(
+        &text,
+        "## A five-minute tour",
+        Some("**8. Prove the backups.**"),
+    );
     assert!(commands.iter().any(|c| c.starts_with("homelab build")));
     run_guide("README.md", &commands);
 }
@@ -124,7 +134,11 @@ fn the_first_setup_of_the_secrets_runs_as_printed() {
 #[test]
 fn install_steps_one_to_three_run_as_printed() {
     let text = read("docs/install.md");
-    let commands = commands(&text, "# From a generated flake", Some("## 4. Create the secrets"));
+    let commands = commands(
+        &text,
+        "# From a generated flake",
+        Some("## 4. Create the secrets"),
+    );
     assert!(commands.iter().any(|c| c.starts_with("age -d")));
     run_guide("docs/install.md", &commands);
 }
@@ -133,5 +147,8 @@ fn install_steps_one_to_three_run_as_printed() {
 fn a_marker_takes_only_its_block() {
     let text = "intro\n```sh\nnot this\n```\n<!-- doc-test -->\n```sh\na\nb # c\n```\n\
                 <!-- doc-test stands for a token: printf x > f -->\n```sh\nnor this\n```\n";
-    assert_eq!(commands(text, "intro", None), ["a", "b # c", "printf x > f"]);
+    assert_eq!(
+        commands(text, "intro", None),
+        ["a", "b # c", "printf x > f"]
+    );
 }

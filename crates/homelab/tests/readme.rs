@@ -52,7 +52,13 @@ fn the_tour_spec_is_what_init_writes_and_checks() {
         .collect();
     assert_eq!(
         codes,
-        ["placeholder", "placeholder", "placeholder", "placeholder", "no-replica"],
+        [
+            "placeholder",
+            "placeholder",
+            "placeholder",
+            "placeholder",
+            "no-replica"
+        ],
         "{stderr}"
     );
     assert!(!stderr.contains("error["), "{stderr}");
