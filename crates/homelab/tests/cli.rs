@@ -195,7 +195,7 @@ fn a_hand_edited_file_stops_the_build_until_forced() {
     // counted with them.
     assert_tail(
         &stderr,
-        "error[edited-by-hand]: generated files were edited by hand\n = flake/hosts/frame1/core.nix\n = help: move your changes into the spec (or hosts/<host>/extra.nix), then build again; or run `homelab build --force` to overwrite them\n\nexamples/frame1/homelab.toml: 1 error, 4 warnings\nnothing was written\n",
+        "error[edited-by-hand]: generated files were edited by hand\n = flake/hosts/frame1/core.nix\n = help: move your changes into the spec (or hosts/<host>/extra.nix), then build again; or run `homelab build --force` to overwrite them\n\nexamples/frame1/homelab.toml: 1 error, 9 warnings\nnothing was written\n",
     );
     assert_eq!(std::fs::read_to_string(&core).unwrap(), edited);
 
