@@ -68,3 +68,21 @@ pub fn compile(text: &str) -> Result<(fleet::Fleet, Vec<Diagnostic>), Vec<Diagno
         _ => Err(diagnostics),
     }
 }
+
+/// [`compile`] for the commands that write from the spec — `build`,
+/// `secrets` and the installer: a value the project ships as an example
+/// (the starter's admin key, a `YOUR-…` disk) is an error there, where
+/// `check`, `show` and `report` list it as a warning
+/// ([`check::placeholders`]).
+pub fn compile_to_write(text: &str) -> Result<(fleet::Fleet, Vec<Diagnostic>), Vec<Diagnostic>> {
+    let Analysis {
+        fleet,
+        mut diagnostics,
+    } = analyze(text);
+    check::placeholders::as_errors(&mut diagnostics);
+    diagnostic::sort(&mut diagnostics);
+    match fleet {
+        Some(fleet) if !diagnostics.iter().any(Diagnostic::is_error) => Ok((fleet, diagnostics)),
+        _ => Err(diagnostics),
+    }
+}

@@ -26,13 +26,35 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 pub enum Command {
+    /// Print a shell completion script for homelab.
+    #[command(
+        after_help = "Examples:\n  homelab completions bash > ~/.local/share/bash-completion/completions/homelab\n  homelab completions zsh > ~/.zfunc/_homelab\n  homelab completions fish > ~/.config/fish/completions/homelab.fish"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print homelab's manual page (roff), made from this help.
+    #[command(after_help = "Examples:\n  homelab man > ~/.local/share/man/man1/homelab.1")]
+    Man,
     /// Write a commented starter homelab.toml.
     ///
+    /// The starter is the spec README.md shows: one host, four services,
+    /// the proxy, the tailnet and offsite backups. Its admin key and disks
+    /// are placeholders (`check` warns about them, `build` and `secrets`
+    /// refuse them) until you put in your own: --admin-key writes your key
+    /// now; the disks are named on the machine (`ls -l /dev/disk/by-id/`).
     /// Refuses to overwrite an existing spec.
+    #[command(after_help = "Examples:\n  homelab init ~/homelab --admin-key ~/.ssh/id_ed25519.pub")]
     Init {
         /// Folder to create the spec in.
         #[arg(default_value = ".")]
         dir: PathBuf,
+        /// Your SSH public key file (`~/.ssh/id_ed25519.pub`), written into
+        /// `admin_keys` instead of the example key: you log in with it and
+        /// every secret is encrypted to it.
+        #[arg(long, value_name = "FILE")]
+        admin_key: Option<PathBuf>,
     },
     /// Validate the spec: syntax, references, ports, names, access.
     ///
@@ -64,6 +86,13 @@ pub enum Command {
         /// take over a non-empty folder homelab did not create.
         #[arg(long)]
         force: bool,
+        /// The homelab flake the generated flake takes as its `homelab`
+        /// input (the package and module its hosts run backups with): a
+        /// clone as `git+file:///path/to/homelab` or `path:/…`, or
+        /// `github:<owner>/<repo>/<ref>` [default: `[homelab]
+        /// homelab_flake`, else the clone this binary was built from].
+        #[arg(long, value_name = "FLAKE")]
+        homelab_flake: Option<String>,
         #[command(flatten)]
         display: Display,
     },
@@ -131,6 +160,10 @@ pub enum Command {
     /// budget; snapshots: what is snapshotted how often; resources: RAM
     /// estimates against each host; graph: what each service needs;
     /// backups: how every state directory is protected.
+    ///
+    /// Errors in the spec are printed before the table (it is printed all
+    /// the same); warnings are counted in one line on stderr, and
+    /// `homelab check` lists them.
     Show {
         /// Which table.
         #[arg(value_parser = clap::builder::PossibleValuesParser::new(compile::show::TABLES))]
@@ -288,7 +321,36 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List the built-in service catalog, or show one entry.
+    ///
+    /// Without NAME: every entry with its kind, default port and one line
+    /// about it. With NAME: the NixOS module it drives, its port, data
+    /// directories and their classes, health check, login, memory
+    /// estimate, and what it depends on.
+    #[command(
+        after_help = "Examples:\n  homelab catalog\n  homelab catalog immich\n  homelab catalog grafana --json"
+    )]
+    Catalog {
+        /// The entry to show.
+        name: Option<String>,
+        /// Print JSON (an array of entries, or the one entry).
+        #[arg(long)]
+        json: bool,
+    },
     /// Back up, drill and check the backups of this host's services.
+    ///
+    /// Runs on a host, from the plan `homelab build` installed there
+    /// (/etc/homelab/plan.json; --plan to name another): `run` dumps each
+    /// database and captures the files at one moment into every repository
+    /// of the plan, with a manifest of hashes and row counts; `drill`
+    /// restores the newest snapshot into scratch space and checks every
+    /// file and table against it; `status` says what falls short of each
+    /// service's data class; `preseed` restores a fresh host's empty data.
+    /// The generated flake runs `run` and `drill --all` on timers; run them
+    /// by hand after an install or a change. See docs/backup.md.
+    #[command(
+        after_help = "Examples:\n  homelab backup run                 # every service of this host\n  homelab backup run immich          # one service, now\n  homelab backup drill --all         # prove every service restores\n  homelab backup status              # what falls short, exit 1 if any"
+    )]
     #[command(subcommand)]
     Backup(BackupCommand),
     /// Put a snapshot of a service back in place, never losing current data.
@@ -594,11 +656,29 @@ pub enum SecretsCommand {
     },
     /// Record the SSH ed25519 host key of HOST in the spec (`host_key`).
     ///
-    /// From a `.pub` file (--key), from the running host with ssh-keyscan
-    /// (--scan, at the host's `address`), or made now before the host is
-    /// installed (--generate: the private half is kept encrypted to the
-    /// admin keys in secrets/host-keys/HOST.age for the installer to place
-    /// at /etc/ssh/ssh_host_ed25519_key). Then run `homelab secrets rekey`.
+    /// agenix on a host decrypts its secrets with the host's SSH key, so
+    /// every secret a host reads is encrypted to that key as well as to the
+    /// admin keys; this records the key, keeping the spec's comments and
+    /// layout. Three ways to get it:
+    ///
+    /// --generate: before the host is installed (the usual first step):
+    /// makes the key pair now, writes the public half into the spec and
+    /// keeps the private half in flake/secrets/host-keys/HOST.age, encrypted
+    /// to the admin keys, for the installer to place at
+    /// /etc/ssh/ssh_host_ed25519_key (docs/install.md, step 2).
+    ///
+    /// --scan: a host that is running: asks it with ssh-keyscan at its
+    /// `address` (trust on first use: compare the SHA256 fingerprint printed
+    /// with `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on its
+    /// console). Also after a reinstall, which makes a new key.
+    ///
+    /// --key FILE: from the host's .pub file.
+    ///
+    /// Then run `homelab secrets rekey`: files the host reads are encrypted
+    /// to the new key.
+    #[command(
+        after_help = "Examples:\n  homelab secrets add-host server --generate\n  homelab secrets add-host nas --scan\n  homelab secrets add-host nas --key ssh_host_ed25519_key.pub"
+    )]
     AddHost {
         host: String,
         /// The host's public key file (/etc/ssh/ssh_host_ed25519_key.pub).

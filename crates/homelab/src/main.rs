@@ -22,7 +22,7 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     match cli.command {
-        Command::Init { dir } => commands::init::run(&dir),
+        Command::Init { dir, admin_key } => commands::init::run(&dir, admin_key.as_deref()),
         Command::Check { input, display } => match load(&input) {
             Ok(src) => commands::check::run(&src, display.format),
             Err(code) => code,
@@ -31,9 +31,12 @@ fn main() -> ExitCode {
             input,
             out,
             force,
+            homelab_flake,
             display,
         } => match load(&input) {
-            Ok(src) => commands::build::run(&src, out, force, display.format),
+            Ok(src) => {
+                commands::build::run(&src, out, force, homelab_flake.as_deref(), display.format)
+            }
             Err(code) => code,
         },
         Command::Show { table, input, json } => match load(&input) {
@@ -127,5 +130,8 @@ fn main() -> ExitCode {
             json,
         } => commands::restore::run(&service, snapshot, at, from, &host, json),
         Command::Secrets { place, command } => commands::secrets::run(&place, command),
+        Command::Catalog { name, json } => commands::catalog::run(name.as_deref(), json),
+        Command::Completions { shell } => commands::help::completions(shell),
+        Command::Man => commands::help::man(),
     }
 }

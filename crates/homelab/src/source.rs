@@ -3,7 +3,10 @@
 
 use crate::cli::Input;
 use crate::print::fail;
+use compile::check::placeholders;
+use compile::diagnostic::Diagnostic;
 use compile::examples;
+use compile::fleet::Fleet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -54,3 +57,43 @@ pub fn load(input: &Input) -> Result<Source, ExitCode> {
 pub fn default_flake(src: &Source) -> Option<PathBuf> {
     src.dir.as_ref().map(|d| d.join("flake"))
 }
+
+/// The spec through the pipeline, for a command that reads it (`check`,
+/// `show`, `report`) or writes from it (`build`, `secrets`). A built-in
+/// example is a demonstration: its keys are its own, not placeholders of
+/// the user's spec, so `placeholder` is not raised for it.
+impl Source {
+    fn is_example(&self) -> bool {
+        self.path.is_none()
+    }
+
+    fn keep(&self, diags: &mut Vec<Diagnostic>) {
+        if self.is_example() {
+            diags.retain(|d| d.code != placeholders::CODE);
+        }
+    }
+
+    pub fn analyze(&self) -> compile::Analysis {
+        let mut analysis = compile::analyze(&self.text);
+        self.keep(&mut analysis.diagnostics);
+        analysis
+    }
+
+    pub fn compile(&self) -> Compiled {
+        let mut compiled = compile::compile(&self.text);
+        match &mut compiled {
+            Ok((_, diags)) | Err(diags) => self.keep(diags),
+        }
+        compiled
+    }
+
+    /// As [`Source::compile`], with placeholders as errors.
+    pub fn compile_to_write(&self) -> Compiled {
+        if self.is_example() {
+            return self.compile();
+        }
+        compile::compile_to_write(&self.text)
+    }
+}
+
+type Compiled = Result<(Fleet, Vec<Diagnostic>), Vec<Diagnostic>>;

@@ -9,6 +9,8 @@ use std::process::Command;
 
 #[path = "support/bin.rs"]
 mod bin;
+#[path = "support/own_keys.rs"]
+mod own_keys;
 
 fn run(dir: &Path, args: &[&str]) -> (i32, String) {
     let out = bin::finish_within_a_minute(
@@ -26,7 +28,7 @@ fn run(dir: &Path, args: &[&str]) -> (i32, String) {
 
 fn spec_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let spec = compile::examples::get("frame1").unwrap();
+    let spec = own_keys::own_keys(compile::examples::get("frame1").unwrap());
     std::fs::write(dir.path().join("homelab.toml"), spec).unwrap();
     dir
 }

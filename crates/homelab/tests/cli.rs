@@ -277,3 +277,93 @@ fn show_prints_tables_and_json() {
     assert_eq!(code, 2);
     assert!(stderr.contains("invalid value 'nonsense'"), "{stderr}");
 }
+
+#[test]
+fn a_repository_on_the_host_itself_is_not_offsite() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/bad-specs/no-offsite-local-repository.toml"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("homelab.toml"), &spec).unwrap();
+    let (_, stdout, _) = run(dir.path(), &["show", "backups", "--json"]);
+    let rows: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let vault = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["owner"] == "vaultwarden")
+        .unwrap();
+    assert_eq!(vault["offsite"], false, "{vault}");
+    let (_, stdout, _) = run(dir.path(), &["show", "backups"]);
+    assert!(
+        stdout.contains(
+            "[backup] repository is a folder on each host itself: a copy there is not offsite"
+        ),
+        "{stdout}"
+    );
+    let (code, _, stderr) = run(dir.path(), &["check"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("error[no-offsite]: `vaultwarden` has critical data with no offsite copy")
+            && stderr.contains("a folder on each host itself, not another machine"),
+        "{stderr}"
+    );
+
+    // The plan the host reads agrees: its repository is not offsite.
+    let fleet = compile::analyze(&spec).fleet.unwrap();
+    let plan = compile::plan::plan(&fleet, &fleet.hosts[0]);
+    let repositories: Vec<_> = plan.services.iter().flat_map(|s| &s.repositories).collect();
+    assert!(!repositories.is_empty());
+    assert!(repositories.iter().all(|r| !r.offsite), "{repositories:?}");
+
+    // Another machine off the fleet is offsite.
+    let remote = spec.replace("/backups/restic", "sftp:restic@backup.example.net:/restic");
+    std::fs::write(dir.path().join("homelab.toml"), &remote).unwrap();
+    let (_, stdout, _) = run(dir.path(), &["show", "backups", "--json"]);
+    assert!(stdout.contains("\"offsite\": true"), "{stdout}");
+}
+
+#[test]
+fn a_word_for_an_allowed_value_is_suggested() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/bad-specs/no-offsite-local-repository.toml"),
+    )
+    .unwrap()
+    .replace(
+        "[services.vaultwarden]\n",
+        "[services.vaultwarden]\nexposure = \"internet\"\n",
+    );
+    std::fs::write(dir.path().join("homelab.toml"), spec).unwrap();
+    let (code, _, stderr) = run(dir.path(), &["check"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("`services.vaultwarden.exposure` cannot be `internet`")
+            && stderr.contains("= help: did you mean `public`?"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn show_prints_errors_and_only_counts_the_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = run(dir.path(), &["show", "ports", "--example", "frame1"]);
+    assert_eq!(code, 0);
+    assert!(!stderr.contains("warning["), "{stderr}");
+    assert!(
+        stderr.ends_with(" warnings (`homelab check` lists them)\n"),
+        "{stderr}"
+    );
+    // An error is still shown in full before the table.
+    let spec = compile::examples::get("frame1")
+        .unwrap()
+        .replacen("ram_gb = ", "ram_gb = 1 #", 1);
+    std::fs::write(dir.path().join("homelab.toml"), spec).unwrap();
+    let (code, stdout, stderr) = run(dir.path(), &["show", "resources"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("error[ram-over]"), "{stderr}");
+    assert!(!stdout.is_empty());
+}

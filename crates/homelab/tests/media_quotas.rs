@@ -23,7 +23,7 @@ name = "nuc"
 domain = "example.org"
 timezone = "Asia/Kolkata"
 admin_email = "admin@example.org"
-admin_keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAII65ANq94G89AIZbW5FfU6va1Rc8N90YjcxZQAuKG2TX admin@laptop"]
+admin_keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKxvdSzfFbgBFW3wZmZjF3YqAb0H2kFyQ3wZjAfSLw+6 admin@laptop"]
 
 [hosts.nuc-server]
 address = "192.168.1.50"

@@ -46,8 +46,8 @@ fn hosts_back_up_drill_and_preseed_as_their_plan_says() {
             }
             assert!(default.contains("./operations.nix"), "{name}/{host}");
             let ops = text(&files, &format!("hosts/{host}/operations.nix"));
-            let homelab =
-                "${inputs.homelab.packages.${pkgs.stdenv.hostPlatform.system}.default}/bin/homelab";
+            // The package the `homelab` input's NixOS module sets.
+            let homelab = "${config.homelab.package}/bin/homelab";
             for command in ["backup run", "backup drill --all"] {
                 let exec =
                     format!("ExecStart = \"{homelab} {command} --plan /etc/homelab/plan.json\";");
@@ -419,6 +419,8 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 
 #[path = "support/bin.rs"]
 mod bin;
+#[path = "support/own_keys.rs"]
+mod own_keys;
 
 /// The operating secrets, made by `homelab secrets generate` and read back
 /// with the real `age`: the NAS login as restic's environment lines, the
@@ -428,7 +430,7 @@ mod bin;
 fn operating_secrets_are_made_by_machine_and_never_written_out() {
     let dir = tempfile::tempdir().unwrap();
     let admin = bin::keygen(dir.path(), "admin");
-    let spec = compile::examples::get("family").unwrap();
+    let spec = own_keys::own_keys(compile::examples::get("family").unwrap());
     let example_key = spec
         .lines()
         .find_map(|l| l.strip_prefix("admin_keys = [\""))
@@ -568,4 +570,112 @@ fn a_schedule_needs_a_source() {
         compile::examples::get("nuc").unwrap().to_string() + "\n[deploy]\nschedule = \"daily\"\n";
     let diags = compile::compile(&spec).unwrap_err();
     assert!(diags.iter().any(|d| d.code == "missing-key"), "{diags:?}");
+}
+
+/// The repository, as the binary under test knows it.
+fn repository() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+#[test]
+fn build_names_a_homelab_input_that_exists_and_says_which() {
+    let dir = tempfile::tempdir().unwrap();
+    let build = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_homelab"))
+            .args(["build", "--example", "frame1", "--out", "flake"])
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let url = |dir: &Path| {
+        let flake = std::fs::read_to_string(dir.join("flake/flake.nix")).unwrap();
+        let homelab = flake.split("homelab = {").nth(1).unwrap();
+        homelab
+            .split("url = \"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+
+    // No flag, no spec key: the clone this binary was built from.
+    let (code, stdout, stderr) = build(&[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let clone = format!("git+file://{}", repository().display());
+    assert_eq!(url(dir.path()), clone);
+    assert!(
+        stdout.contains(&format!(
+            "homelab input: {clone} (the clone this homelab was built from)"
+        )),
+        "{stdout}"
+    );
+
+    // A local path that holds the flake.
+    let path = format!("path:{}", repository().display());
+    let (code, stdout, stderr) = build(&["--homelab-flake", &path]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(url(dir.path()), path);
+    assert!(stdout.contains("(--homelab-flake)"), "{stdout}");
+
+    // A folder without a flake: refused, the old tree left as it was.
+    let empty = tempfile::tempdir().unwrap();
+    let missing = format!("path:{}", empty.path().display());
+    let (code, _, stderr) = build(&["--homelab-flake", &missing]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("which holds no flake.nix") && stderr.ends_with("nothing was written\n"),
+        "{stderr}"
+    );
+    assert_eq!(url(dir.path()), path);
+}
+
+#[test]
+fn the_repository_flake_exports_the_module_generated_hosts_import() {
+    // The module, called as the module system would, with this flake's
+    // package as the default of `homelab.package` (the real evaluator).
+    let expr = format!(
+        r#"let
+          flake = import {repo}/flake.nix;
+          self = {{ packages.x86_64-linux.default = "the-package"; }};
+          outputs = flake.outputs {{ inherit self; nixpkgs = null; }};
+          lib = {{ mkOption = o: o; types.package = "package"; literalExpression = t: t; }};
+          pkgs = {{ stdenv.hostPlatform.system = "x86_64-linux"; }};
+          module = outputs.nixosModules.default {{
+            inherit lib pkgs;
+            config.homelab.package = "chosen";
+          }};
+        in {{
+          default = module.options.homelab.package.default;
+          path = module.config.environment.systemPackages;
+        }}"#,
+        repo = repository().display()
+    );
+    let out = Command::new("nix-instantiate")
+        .args(["--eval", "--strict", "--json", "--expr", &expr])
+        .output()
+        .expect("nix-instantiate runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(got["default"], "the-package");
+    assert_eq!(got["path"], serde_json::json!(["chosen"]));
+
+    // Every generated host imports it, and the units run its package.
+    let (_, files) = example("family");
+    let flake = text(&files, "flake.nix");
+    assert!(flake.contains("homelab.nixosModules.default"), "{flake}");
 }

@@ -76,7 +76,7 @@ dns_provider = "cloudflare"
 credentials_secret = "acme-dns"
 
 [backup]
-repository = "/srv/restic"
+repository = "s3:https://s3.example.org/home"
 password_secret = "restic-password"
 "#
     );

@@ -36,7 +36,7 @@ let
       x86_64-linux = { deployChecks = _: { deploy-schema = "stand-in"; }; activate.nixos = c: c; };
       aarch64-linux = { deployChecks = _: { deploy-schema = "stand-in"; }; activate.nixos = c: c; };
     };
-    agenix = { }; disko = { }; vpn-confinement = { };
+    agenix = { }; disko = { }; vpn-confinement = { }; homelab = { };
   };
 in
 builtins.mapAttrs (system: checks: builtins.mapAttrs (name: c:

@@ -84,8 +84,13 @@ pub(crate) fn ssh_tag(key_line: &str) -> Option<(String, String)> {
 pub fn check(fleet: &Fleet, flake: &Path) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let dir = flake.join("secrets");
-    if !fleet.secrets.is_empty() && !dir.join("secrets.nix").exists() {
-        // Nothing built yet: one reminder rather than one per secret.
+    let none_made = fleet.secrets.keys().all(|name| {
+        crate::fs_guard::type_of(&dir.join(format!("{name}.age"))).is_ok_and(|t| t.is_none())
+    });
+    if !fleet.secrets.is_empty() && none_made && !dir.join("secrets.nix").exists() {
+        // Nothing built and no secret made yet: one reminder rather than
+        // one per secret. (A built flake alone says nothing: `homelab
+        // secrets` makes the files before or after the first build.)
         let names: Vec<&str> = fleet.secrets.keys().map(String::as_str).collect();
         out.push(
             Diagnostic::warning(

@@ -47,19 +47,29 @@ pub(crate) fn data_is_protected(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
         }
 
         let offsite: Vec<&DataDir> = kept.iter().copied().filter(|d| d.goes_offsite()).collect();
-        if fleet.backup.is_none() && !offsite.is_empty() {
+        if !fleet.has_offsite() && !offsite.is_empty() {
             let (severity, class): (fn(&'static str, String) -> Diagnostic, _) =
                 if critical.is_empty() {
                     (Diagnostic::warning, "standard")
                 } else {
                     (Diagnostic::error, "critical")
                 };
-            out.push(
-                severity("no-offsite", format!("`{}` has {class} data with no offsite copy", i.name.value))
+            let finding = severity(
+                "no-offsite",
+                format!("`{}` has {class} data with no offsite copy", i.name.value),
+            )
+            .about(&i.name.value);
+            // A repository that is not another machine is named as the cause.
+            let finding = match (&fleet.backup, fleet.offsite_shortfall()) {
+                (Some(b), Some(why)) => finding
+                    .at(span(i), format!("only this site holds {}", paths(&offsite)))
+                    .also(b.repository.span.clone(), format!("{why}, not another machine"))
+                    .help("point `[backup] repository` at storage off the premises (`s3:`, `b2:`, or `sftp:`/`rest:` to a machine that is not a host of this fleet); a second copy inside the fleet is `[backup] replica`"),
+                _ => finding
                     .at(span(i), format!("only this machine holds {}", paths(&offsite)))
-                    .help("add `[backup]` with an encrypted restic repository off the premises, or mark re-creatable data `class = \"disposable\"`")
-                    .about(&i.name.value),
-            );
+                    .help("add `[backup]` with an encrypted restic repository off the premises, or mark re-creatable data `class = \"disposable\"`"),
+            };
+            out.push(finding);
         }
 
         let lonely: Vec<&DataDir> = critical

@@ -3,9 +3,10 @@
 //! inside the VPN, and downloads and the library share one file system so
 //! imports are hardlinks, not copies.
 
-use crate::catalog;
+use crate::catalog::{self, Entry};
 use crate::diagnostic::{Diagnostic, name_list};
 use crate::fleet::Fleet;
+use crate::spec::Sp;
 
 /// Every role a service needs is filled by some service of the fleet.
 pub(crate) fn roles_filled(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
@@ -18,38 +19,43 @@ pub(crate) fn roles_filled(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
             if filled {
                 continue;
             }
-            let candidates: Vec<&str> = catalog::service_names()
-                .into_iter()
-                .filter(|n| catalog::get(n).is_some_and(|e| e.provides.contains(role)))
-                .collect();
-            out.push(
-                Diagnostic::error(
-                    "missing-dependency",
-                    format!(
-                        "`{}` needs a {}, which the spec does not have",
-                        i.name.value,
-                        role.replace('-', " ")
-                    ),
-                )
-                .at(
-                    i.name.span.clone(),
-                    format!(
-                        "{} cannot work without a {}",
-                        i.entry.title,
-                        role.replace('-', " ")
-                    ),
-                )
-                .help(match candidates.as_slice() {
-                    [one] => format!("add `[services.{one}]`"),
-                    many => format!(
-                        "add one of {}",
-                        name_list(many).replacen(" and ", " or ", 1)
-                    ),
-                })
-                .about(&i.name.value),
-            );
+            out.push(missing_role(&i.name, i.entry, role));
         }
     }
+}
+
+/// `missing-dependency` for a role (`mqtt-broker`) nothing in the spec
+/// provides, naming the entries that would. Resolution raises it before a
+/// template of the service (`@hostport:mosquitto@`) could fail on it.
+pub(crate) fn missing_role(name: &Sp<String>, entry: &Entry, role: &str) -> Diagnostic {
+    let candidates: Vec<&str> = catalog::service_names()
+        .into_iter()
+        .filter(|n| catalog::get(n).is_some_and(|e| e.provides.iter().any(|r| r == role)))
+        .collect();
+    Diagnostic::error(
+        "missing-dependency",
+        format!(
+            "`{}` needs a {}, which the spec does not have",
+            name.value,
+            role.replace('-', " ")
+        ),
+    )
+    .at(
+        name.span.clone(),
+        format!(
+            "{} cannot work without a {}",
+            entry.title,
+            role.replace('-', " ")
+        ),
+    )
+    .help(match candidates.as_slice() {
+        [one] => format!("add `[services.{one}]`"),
+        many => format!(
+            "add one of {}",
+            name_list(many).replacen(" and ", " or ", 1)
+        ),
+    })
+    .about(&name.value)
 }
 
 /// A service that must not reach the internet but through the VPN has a

@@ -11,9 +11,11 @@ mod boot;
 mod exposure;
 mod images;
 mod login;
-mod media;
+pub(crate) mod media;
 mod network;
+mod options;
 mod passthrough;
+pub mod placeholders;
 mod placement;
 mod resources;
 mod secrets;
@@ -34,12 +36,14 @@ const CHECKS: &[Check] = &[
     network::exposure_needs_access,
     login::admin_can_log_in,
     boot::host_has_boot_disk,
+    placeholders::placeholders,
     exposure::admin_never_public,
     exposure::public_needs_auth,
     exposure::widening_needs_reason,
     backup::data_is_protected,
     secrets::no_literal_secrets,
     passthrough::renderer_owns_access,
+    options::options_exist,
     passthrough::one_module_instance_per_host,
     resources::ram_budget,
     resources::pool_budget,

@@ -191,6 +191,12 @@ fn sets(cl: &CommandLine, flag: &str, word: &str) -> bool {
         || (cl.abbreviations && body.starts_with('-') && !key.is_empty() && name.starts_with(key))
 }
 
+/// Whether `renderer_owns_access` reports this key (an access option or
+/// a listen flag).
+pub(super) fn owned_by_renderer(entry: &Entry, leaf: &NixosLeaf) -> bool {
+    owned(entry, leaf).is_some() || listen_flag(entry, leaf).is_some()
+}
+
 pub(crate) fn renderer_owns_access(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     for i in &fleet.instances {
         for leaf in &i.passthrough {
@@ -300,6 +306,7 @@ mod tests {
             key: key.into(),
             value,
             span: 0..0,
+            parts: key.split('.').map(|p| (p.to_string(), 0..0)).collect(),
         }
     }
 

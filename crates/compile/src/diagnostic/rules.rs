@@ -119,6 +119,7 @@ pub static RULES: &[Rule] = &[
     rule("secret-recipients", Error, false, "rules.md#secret-recipients--error", "a secret not encrypted to every key that reads it"),
     rule("no-admin-key", Error, false, "rules.md#no-admin-key--error", "nobody could log in"),
     rule("missing-boot-disk", Error, false, "rules.md#missing-boot-disk--error", "a host without a boot disk"),
+    rule("placeholder", ErrorOrWarning, false, "rules.md#placeholder--error-for-build-and-secrets-warning-for-check-show-and-report", "an example key or disk of the starter spec, still in place"),
     // Policy: resources.
     rule("ram-high", Warning, false, "rules.md#ram-high--warning-ram-over--error", "services estimated above 80 % of a host's memory"),
     rule("ram-over", Error, false, "rules.md#ram-high--warning-ram-over--error", "services estimated above a host's memory"),
@@ -143,6 +144,7 @@ pub static RULES: &[Rule] = &[
     // Added with single sign-on, devices, images and pass-through guards.
     rule("control-character", Error, false, SPEC, "a control character where one line is expected"),
     rule("owned-option", Error, false, "rules.md#owned-option--error", "a pass-through setting homelab sets from the spec"),
+    rule("unknown-option", Error, false, "rules.md#unknown-option--error", "a pass-through setting the NixOS module does not have"),
     rule("duplicate-module", Error, false, "rules.md#duplicate-module--error", "two instances of one NixOS module on one host"),
     rule("missing-device", Error, false, "rules.md#missing-device--error", "a serial coordinator without its device path"),
     rule("unpinned-image", Error, false, "rules.md#unpinned-image--error", "a container image without a pinned digest"),

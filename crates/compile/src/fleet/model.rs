@@ -44,6 +44,24 @@ pub struct Fleet {
 }
 
 impl Fleet {
+    /// Whether `[backup] repository` is a copy on another machine, off the
+    /// fleet: there is one, and it is neither a folder on the host nor a
+    /// server that is one of the fleet's hosts.
+    pub fn has_offsite(&self) -> bool {
+        self.backup.is_some() && self.offsite_shortfall().is_none()
+    }
+
+    /// Why `[backup] repository` is not offsite, when it is set and is not.
+    pub fn offsite_shortfall(&self) -> Option<String> {
+        let backup = self.backup.as_ref()?;
+        let hosts: Vec<(&str, &str)> = self
+            .hosts
+            .iter()
+            .map(|h| (h.name(), h.spec.address.value.as_str()))
+            .collect();
+        super::policy::not_offsite(&backup.repository.value, &hosts)
+    }
+
     /// The host whose proxy serves every name of the fleet.
     pub fn front_proxy(&self) -> Option<&HostPlan> {
         // The rule of `wiring::front_proxy`, on the resolved hosts.

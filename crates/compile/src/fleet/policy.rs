@@ -62,9 +62,80 @@ pub(crate) fn host_repository(repository: &str, host: &str) -> String {
     }
 }
 
+/// Why a restic repository is not a copy on another machine, if it is
+/// not: a folder on the backed-up host itself, or a server that is a host
+/// of the fleet (`sftp:`/`rest:` to its address, its name or loopback).
+/// Everything else (`s3:`, `b2:`, `azure:`, `gs:`, `swift:`, `rclone:`,
+/// and `sftp:`/`rest:` to another machine) counts as offsite.
+pub(crate) fn not_offsite(repository: &str, fleet_hosts: &[(&str, &str)]) -> Option<String> {
+    let repository = repository.trim();
+    if repository.starts_with('/') || repository.starts_with("local:") {
+        return Some("a folder on each host itself".into());
+    }
+    let server = if let Some(rest) = repository.strip_prefix("sftp://") {
+        authority(rest)
+    } else if let Some(rest) = repository.strip_prefix("sftp:") {
+        // `sftp:user@host:/path`
+        rest.split(':')
+            .next()
+            .map(|h| h.rsplit('@').next().unwrap_or(h))
+    } else if let Some(rest) = repository.strip_prefix("rest:") {
+        rest.split_once("://").and_then(|(_, r)| authority(r))
+    } else {
+        None
+    }?;
+    let server = server.trim_start_matches('[').trim_end_matches(']');
+    if matches!(server, "localhost" | "::1") || server.starts_with("127.") {
+        return Some(format!("`{server}`, each host itself"));
+    }
+    fleet_hosts
+        .iter()
+        .find(|(name, address)| {
+            server.eq_ignore_ascii_case(name)
+                || server.eq_ignore_ascii_case(address)
+                || server
+                    .split('.')
+                    .next()
+                    .is_some_and(|first| first.eq_ignore_ascii_case(name))
+        })
+        .map(|(name, _)| format!("`{server}`, host `{name}` of this fleet"))
+}
+
+/// The host of `user:pass@host:port/path`.
+fn authority(rest: &str) -> Option<&str> {
+    let authority = rest.split('/').next()?;
+    let host = authority.rsplit('@').next()?;
+    if let Some(v6) = host.strip_prefix('[') {
+        return v6.split(']').next();
+    }
+    host.split(':').next().filter(|h| !h.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::host_repository;
+    use super::{host_repository, not_offsite};
+
+    #[test]
+    fn a_copy_on_the_host_or_a_host_of_the_fleet_is_not_offsite() {
+        let hosts = [("server", "192.168.1.10"), ("nas", "192.168.1.20")];
+        for (repo, offsite) in [
+            ("s3:https://s3.example.org/b", true),
+            ("b2:bucket:family", true),
+            ("rclone:remote:family", true),
+            ("sftp:u@backup.example.net:/restic", true),
+            ("rest:https://u:p@rest.example.net:8000/", true),
+            ("/backups/restic", false),
+            ("local:/backups/restic", false),
+            ("sftp:u@192.168.1.20:/restic", false),
+            ("sftp:nas:/restic", false),
+            ("sftp://u@nas.home.example.org:22/restic", false),
+            ("rest:http://192.168.1.10:8000/", false),
+            ("rest:http://localhost:8000/", false),
+            ("rest:http://[::1]:8000/", false),
+        ] {
+            assert_eq!(not_offsite(repo, &hosts).is_none(), offsite, "{repo}");
+        }
+    }
 
     #[test]
     fn every_host_gets_a_path_of_its_own() {

@@ -256,8 +256,28 @@ fn missing_dependencies<'s>(
             .map(|o| o.service.value.as_str())
             .collect(),
     };
+    let provided = |role: &str, among: &HashSet<&str>| {
+        among
+            .iter()
+            .any(|n| catalog::get(n).is_some_and(|e| e.provides.iter().any(|r| r == role)))
+    };
     let mut incomplete = Vec::new();
     for p in placed {
+        // A role (`mqtt-broker`) no service of the spec provides: said
+        // here, before a template naming the provider fails on it.
+        for role in &p.entry.needs {
+            if provided(role, &known.placed) {
+                continue;
+            }
+            if !provided(role, &known.named) {
+                diags.push(crate::check::media::missing_role(
+                    &p.service.name,
+                    p.entry,
+                    role,
+                ));
+            }
+            incomplete.push(p.service.name.value.as_str());
+        }
         for dep in &p.entry.depends {
             match dependency(&known, p, dep) {
                 Dependency::Met => continue,

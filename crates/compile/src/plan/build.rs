@@ -227,7 +227,8 @@ fn repositories(fleet: &Fleet, host: &HostPlan, class: DataClass) -> Vec<Reposit
         url: policy::host_repository(&b.repository.value, host.name()),
         password_secret: b.password_secret.value.clone(),
         environment_secret: b.environment_secret.as_ref().map(|e| e.value.clone()),
-        offsite: true,
+        // A folder on the host, or a server of the fleet, is not offsite.
+        offsite: fleet.has_offsite(),
         keep: Some(OFFSITE_RETENTION),
     });
     out

@@ -7,8 +7,11 @@ use crate::fleet::Fleet;
 use crate::nix::{Attrs, Nix, set};
 
 /// The `homelab` flake the hosts install: the spec's `homelab_flake` (a
-/// fork), else the release tag of the version that generated this flake,
-/// so the tool on the hosts reads the plans it wrote.
+/// fork, a local clone), or the one `homelab build` chose
+/// ([`crate::spec::Homelab::use_homelab_flake`]); else the release tag of
+/// the version that generated this flake, so the tool on the hosts reads
+/// the plans it wrote. (`build` never leaves it at the tag while no
+/// release is published: it names a source that exists.)
 pub(crate) fn homelab_flake(fleet: &Fleet) -> String {
     match &fleet.homelab.homelab_flake {
         Some(url) => url.value.clone(),
@@ -70,6 +73,7 @@ pub(crate) fn input_modules(fleet: &Fleet, host: &crate::fleet::HostPlan) -> Vec
     let mut modules = vec![
         Nix::raw("inputs.agenix.nixosModules.default"),
         Nix::raw("inputs.disko.nixosModules.disko"),
+        Nix::raw("inputs.homelab.nixosModules.default"),
     ];
     if super::media::confines(fleet, host) {
         modules.push(Nix::raw("inputs.vpn-confinement.nixosModules.default"));
@@ -118,6 +122,9 @@ pub fn flake(fleet: &Fleet) -> File {
         let mut modules = vec![
             Nix::raw("agenix.nixosModules.default"),
             Nix::raw("disko.nixosModules.disko"),
+            // The `homelab` package and its option, for the backup, drill
+            // and preseed units of `operations.nix`.
+            Nix::raw("homelab.nixosModules.default"),
         ];
         if super::media::confines(fleet, host) {
             modules.push(Nix::raw("inputs.vpn-confinement.nixosModules.default"));
@@ -158,7 +165,7 @@ pub fn flake(fleet: &Fleet) -> File {
     flake.insert(
         "outputs".into(),
         Nix::Lambda {
-            formals: ["self", "nixpkgs", "agenix", "disko", "deploy-rs"]
+            formals: ["self", "nixpkgs", "agenix", "disko", "deploy-rs", "homelab"]
                 .map(String::from)
                 .to_vec(),
             ellipsis: true,

@@ -1,6 +1,7 @@
 //! `hosts/<h>/operations.nix`: what runs on a host to keep its data safe,
-//! all through the `homelab` binary (the flake input of the same name)
-//! reading `/etc/homelab/plan.json`:
+//! all through the `homelab` binary (the package of the flake input of the
+//! same name, whose NixOS module every host imports) reading
+//! `/etc/homelab/plan.json`:
 //! - `homelab-backup` (timer): `homelab backup run`, the only backup path,
 //!   so every snapshot carries its manifest (database dumped first, files
 //!   read from one ZFS snapshot, both at one moment);
@@ -22,9 +23,9 @@ use crate::fleet::{BACKUP_UNIT, DRILL_UNIT, Fleet, HostPlan, UPGRADE_UNIT, prese
 use crate::nix::{Attrs, Nix, set};
 use crate::plan::{INSTALLED_PATH, Plan, ServicePlan};
 
-/// The `homelab` package of the flake input, for the host's platform.
-pub(crate) const HOMELAB_PACKAGE: &str =
-    "inputs.homelab.packages.${pkgs.stdenv.hostPlatform.system}.default";
+/// The `homelab` package, as the flake input's NixOS module
+/// (`homelab.nixosModules.default`, which every host imports) sets it.
+pub(crate) const HOMELAB_PACKAGE: &str = "config.homelab.package";
 /// How long after its calendar time a backup may start: spreads hosts'
 /// uploads, as the restic module's default timer does.
 pub(crate) const BACKUP_DELAY: &str = "1h";
@@ -46,12 +47,8 @@ pub fn operations(fleet: &Fleet, host: &HostPlan) -> Option<Attrs> {
         .filter(|s| !s.repositories.is_empty())
         .collect();
     let mut m = Attrs::new();
+    // The module of the `homelab` input puts the package on the PATH.
     if !backed_up.is_empty() || plan.upgrade.is_some() {
-        set(
-            &mut m,
-            &["environment", "systemPackages"],
-            Nix::list([Nix::raw(HOMELAB_PACKAGE)]),
-        );
         secrets(&mut m, fleet, &plan);
     }
     if !backed_up.is_empty() {

@@ -320,7 +320,7 @@ fn backups(page: &mut String, fleet: &Fleet) {
     for host in &fleet.hosts {
         for (owner, d) in fleet.data_on(host) {
             let snap = d.dataset.as_ref().and(policy::snapshots(d.class));
-            let offsite = fleet.backup.is_some() && d.goes_offsite();
+            let offsite = fleet.has_offsite() && d.goes_offsite();
             let replicated = fleet.replicated(host.name(), d);
             let exposed =
                 d.class == DataClass::Critical && (!replicated || (!offsite && d.offsite));
@@ -356,6 +356,11 @@ fn backups(page: &mut String, fleet: &Fleet) {
     page.push_str("</tbody></table>");
     if fleet.backup.is_none() {
         page.push_str(r#"<p class="legend bad">No offsite backup target: critical data exists on this site only.</p>"#);
+    } else if let Some(why) = fleet.offsite_shortfall() {
+        page.push_str(&format!(
+            r#"<p class="legend bad">The backup repository is {}: not offsite, critical data exists on this site only.</p>"#,
+            esc(&why)
+        ));
     }
     page.push_str("</section>");
 }

@@ -2,6 +2,7 @@
 //! access matrix, storage budget, snapshot plan, RAM budget, dependency
 //! graph, backup coverage), computed from the fleet so they cannot drift.
 
+pub mod entries;
 mod table;
 
 pub use table::{Cell, Table};
@@ -395,7 +396,7 @@ pub fn backups(fleet: &Fleet) -> Table {
                 .as_ref()
                 .filter(|_| fleet.replicated(host.name(), d))
                 .map(|r| r.host.clone());
-            let offsite = fleet.backup.is_some() && d.goes_offsite();
+            let offsite = fleet.has_offsite() && d.goes_offsite();
             let database = fleet
                 .instances
                 .iter()
@@ -416,6 +417,10 @@ pub fn backups(fleet: &Fleet) -> Table {
     if fleet.backup.is_none() {
         t.notes
             .push("no [backup] target: nothing is copied offsite".into());
+    } else if let Some(why) = fleet.offsite_shortfall() {
+        t.notes.push(format!(
+            "[backup] repository is {why}: a copy there is not offsite"
+        ));
     }
     t
 }

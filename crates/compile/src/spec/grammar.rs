@@ -61,7 +61,7 @@ pub(crate) const FLAKE_REF: Grammar = Grammar {
     what: "flake reference",
     accepts: is_flake_ref,
     expected: "a flake URL like `github:owner/homelab/v0.2.0`",
-    help: "name your fork as a flake input URL: `github:<owner>/<repo>/<tag or commit>` (also `gitlab:`, `sourcehut:`, `git+https://`, `git+ssh://`, `https://`, `path:`)",
+    help: "name your fork as a flake input URL: `github:<owner>/<repo>/<tag or commit>` (also `gitlab:`, `sourcehut:`, `git+https://`, `git+ssh://`, `https://`; a local clone: `git+file:///…` or `path:/…`)",
 };
 
 pub(crate) const USER_NAME: Grammar = Grammar {
@@ -135,13 +135,15 @@ pub(crate) fn is_calendar(s: &str) -> bool {
 
 /// A flake reference of a scheme Nix fetches, with a location after it,
 /// of URL characters only (it is the `url` of a flake input).
-pub(crate) fn is_flake_ref(s: &str) -> bool {
-    const SCHEMES: [&str; 7] = [
+/// A flake reference `[homelab] homelab_flake` accepts.
+pub fn is_flake_ref(s: &str) -> bool {
+    const SCHEMES: [&str; 8] = [
         "github:",
         "gitlab:",
         "sourcehut:",
         "git+https://",
         "git+ssh://",
+        "git+file:///",
         "https://",
         "path:/",
     ];

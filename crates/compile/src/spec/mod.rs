@@ -12,8 +12,9 @@ pub mod reader;
 mod sso;
 pub mod status;
 
+pub use grammar::is_flake_ref;
 pub use model::*;
 pub(crate) use parse::HARDWARE;
 pub(crate) use parse::is_dns_label;
 pub use parse::{parse, parse_ssh_key};
-pub use reader::Sp;
+pub use reader::{Sp, suggest};

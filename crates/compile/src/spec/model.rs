@@ -130,6 +130,23 @@ pub struct Homelab {
     pub(crate) homelab_flake: Option<Sp<String>>,
 }
 
+impl Homelab {
+    /// The spec's `homelab_flake`, if it names one.
+    pub fn homelab_flake(&self) -> Option<&str> {
+        self.homelab_flake.as_ref().map(|f| f.value.as_str())
+    }
+
+    /// Names the `homelab` flake the generated flake takes as its input,
+    /// chosen outside the spec (`homelab build --homelab-flake`, or the
+    /// clone the binary was built from); `None` when `url` is not a flake
+    /// reference the spec would accept.
+    pub fn use_homelab_flake(&mut self, url: &str) -> Option<()> {
+        super::grammar::is_flake_ref(url).then_some(())?;
+        self.homelab_flake = Some(Sp::new(url.to_string(), 0..0));
+        Some(())
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Role {
     Main,
@@ -389,6 +406,9 @@ pub struct NixosLeaf {
     pub key: String,
     pub value: toml::Value,
     pub span: crate::diagnostic::Span,
+    /// The key's parts as written (a quoted part may hold a dot), `*` for
+    /// an element of a list of tables, each with the span of its key.
+    pub(crate) parts: Vec<(String, crate::diagnostic::Span)>,
 }
 
 /// Overrides for one state directory of a service: `[services.x.data.<dir>]`.

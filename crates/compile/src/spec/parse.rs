@@ -590,7 +590,7 @@ fn service(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<ServiceSp
     });
     let mut nixos_leaves = Vec::new();
     if let Some(v) = t.get("nixos") {
-        leaves(v, String::new(), &mut nixos_leaves);
+        leaves(v, String::new(), &mut Vec::new(), &mut nixos_leaves);
     }
     let exposure_reason = t.str(sink, "exposure_reason");
     let nfs = t.str_list(sink, "nfs").unwrap_or_default();
@@ -831,30 +831,45 @@ fn plain_value(v: &toml::Spanned<DeValue>, sink: &mut Sink) -> Option<toml::Valu
 }
 
 /// Every value under `v` that is not a table or array, with its dotted
-/// key path and span.
-fn leaves(v: &toml::Spanned<DeValue>, path: String, out: &mut Vec<NixosLeaf>) {
-    let scalar = |value| NixosLeaf {
+/// key path, its parts and span.
+fn leaves(
+    v: &toml::Spanned<DeValue>,
+    path: String,
+    parts: &mut Vec<(String, crate::diagnostic::Span)>,
+    out: &mut Vec<NixosLeaf>,
+) {
+    let scalar = |value, parts: &Vec<(String, crate::diagnostic::Span)>| NixosLeaf {
         key: path.clone(),
         value,
         span: v.span(),
+        parts: parts.clone(),
     };
     match v.get_ref() {
-        DeValue::String(s) => out.push(scalar(toml::Value::String(s.to_string()))),
+        DeValue::String(s) => out.push(scalar(toml::Value::String(s.to_string()), parts)),
         DeValue::Integer(i) => {
             if let Ok(n) = i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()) {
-                out.push(scalar(toml::Value::Integer(n)));
+                out.push(scalar(toml::Value::Integer(n), parts));
             }
         }
         DeValue::Float(f) => {
             if let Ok(x) = f.as_str().replace('_', "").parse() {
-                out.push(scalar(toml::Value::Float(x)));
+                out.push(scalar(toml::Value::Float(x), parts));
             }
         }
-        DeValue::Boolean(b) => out.push(scalar(toml::Value::Boolean(*b))),
+        DeValue::Boolean(b) => out.push(scalar(toml::Value::Boolean(*b), parts)),
         DeValue::Datetime(_) => {}
         DeValue::Array(items) => {
             for item in items {
-                leaves(item, path.clone(), out);
+                // A table in a list is an element with options of its own.
+                let element = matches!(item.get_ref(), DeValue::Table(_));
+                if element {
+                    let span = parts.last().map_or(v.span(), |p| p.1.clone());
+                    parts.push(("*".into(), span));
+                }
+                leaves(item, path.clone(), parts, out);
+                if element {
+                    parts.pop();
+                }
             }
         }
         DeValue::Table(t) => {
@@ -864,7 +879,9 @@ fn leaves(v: &toml::Spanned<DeValue>, path: String, out: &mut Vec<NixosLeaf>) {
                 } else {
                     format!("{path}.{}", k.get_ref())
                 };
-                leaves(item, key, out);
+                parts.push((k.get_ref().to_string(), k.span()));
+                leaves(item, key, parts, out);
+                parts.pop();
             }
         }
     }

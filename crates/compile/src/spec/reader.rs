@@ -249,8 +249,10 @@ impl<'a, 'i> Table<'a, 'i> {
             s.span.clone(),
             format!("expected one of {}", name_list(allowed)),
         );
-        if let Some(m) = did_you_mean(&s.value, allowed.iter().copied()) {
+        if let Some(m) = suggest(&s.value, allowed) {
             d = d.help(format!("did you mean `{m}`?"));
+        } else {
+            d = d.help(format!("write one of {}", name_list(allowed)));
         }
         sink.push(d);
         None
@@ -354,5 +356,98 @@ pub(crate) fn quote_key(key: &str) -> String {
         key.to_string()
     } else {
         format!("\"{key}\"")
+    }
+}
+
+/// Words people write for a value of one of the spec's choices, and the
+/// value they mean: `exposure = "internet"` is `public`. Used only when
+/// the value is not close to an allowed one by spelling.
+const SYNONYMS: &[(&str, &str)] = &[
+    // exposure
+    ("internet", "public"),
+    ("world", "public"),
+    ("everyone", "public"),
+    ("external", "public"),
+    ("wan", "public"),
+    ("tunnel", "public"),
+    ("local", "lan"),
+    ("home", "lan"),
+    ("private", "lan"),
+    ("network", "lan"),
+    ("intranet", "lan"),
+    ("vpn", "tailnet"),
+    ("tailscale", "tailnet"),
+    ("remote", "tailnet"),
+    ("localhost", "host"),
+    ("loopback", "host"),
+    ("none", "host"),
+    ("machine", "host"),
+    // data class
+    ("important", "critical"),
+    ("precious", "critical"),
+    ("irreplaceable", "critical"),
+    ("normal", "standard"),
+    ("default", "standard"),
+    ("cache", "disposable"),
+    ("temporary", "disposable"),
+    ("temp", "disposable"),
+    ("scratch", "disposable"),
+    // host role
+    ("server", "main"),
+    ("primary", "main"),
+    ("storage", "nas"),
+    ("backup", "nas"),
+    ("hub", "home-automation"),
+    ("homeassistant", "home-automation"),
+    // pool mode
+    ("raid0", "single"),
+    ("stripe", "single"),
+    ("raid1", "mirror"),
+    ("raid5", "raidz1"),
+    ("raidz", "raidz1"),
+    ("raid6", "raidz2"),
+    // root file system
+    ("ext", "ext4"),
+    // system
+    ("x86_64", "x86_64-linux"),
+    ("amd64", "x86_64-linux"),
+    ("aarch64", "aarch64-linux"),
+    ("arm64", "aarch64-linux"),
+];
+
+/// The allowed value `value` most likely means: the same in another case,
+/// one spelled closely, or one it is another word for.
+pub fn suggest<'a>(value: &str, allowed: &[&'a str]) -> Option<&'a str> {
+    let lower = value.trim().to_ascii_lowercase();
+    if let Some(same) = allowed.iter().find(|a| **a == lower) {
+        return Some(same);
+    }
+    did_you_mean(&lower, allowed.iter().copied()).or_else(|| {
+        let squashed: String = lower
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        SYNONYMS
+            .iter()
+            .find(|(word, _)| *word == lower || *word == squashed)
+            .and_then(|(_, meant)| allowed.iter().find(|a| *a == meant).copied())
+    })
+}
+
+#[cfg(test)]
+mod suggest_tests {
+    use super::suggest;
+
+    #[test]
+    fn words_for_a_value_suggest_it() {
+        let exposure = ["host", "lan", "tailnet", "public"];
+        assert_eq!(suggest("internet", &exposure), Some("public"));
+        assert_eq!(suggest("Public", &exposure), Some("public"));
+        assert_eq!(suggest("tailnt", &exposure), Some("tailnet"));
+        assert_eq!(suggest("VPN", &exposure), Some("tailnet"));
+        assert_eq!(suggest("banana", &exposure), None);
+        // A synonym only suggests a value the key allows.
+        assert_eq!(suggest("raid1", &exposure), None);
+        assert_eq!(suggest("raid1", &["single", "mirror"]), Some("mirror"));
     }
 }

@@ -28,7 +28,7 @@ pub fn with_file_checks(
 pub fn run(src: &Source, format: Format) -> ExitCode {
     // Before the first build there is no flake folder and nothing to read.
     let flake = default_flake(src).filter(|f| f.is_dir());
-    match with_file_checks(compile::compile(&src.text), flake.as_deref()) {
+    match with_file_checks(src.compile(), flake.as_deref()) {
         Ok((fleet, warnings)) => {
             print::diagnostics(src, &warnings, format);
             if format == Format::Human {

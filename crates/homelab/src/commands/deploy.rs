@@ -47,7 +47,7 @@ pub fn run(src: &Source, o: &Options) -> ExitCode {
             Err(code) => return code,
         }
     } else {
-        match super::build::write(src, None, false, Format::Human) {
+        match super::build::write(src, None, false, None, Format::Human) {
             Ok(built) => built,
             Err(code) => return code,
         }

@@ -4,8 +4,10 @@
 pub mod backup;
 pub mod backup_fleet;
 pub mod build;
+pub mod catalog;
 pub mod check;
 pub mod deploy;
+pub mod help;
 pub mod init;
 pub mod plan;
 pub mod report;

@@ -14,7 +14,7 @@ pub fn run(src: &Source, out: &Path, force: bool) -> ExitCode {
         eprintln!("nothing was written");
         return ExitCode::from(1);
     }
-    let mut analysis = compile::analyze(&src.text);
+    let mut analysis = src.analyze();
     if let (Some(fleet), Some(flake)) = (&analysis.fleet, default_flake(src).filter(|f| f.is_dir()))
     {
         let found = operate::secret_files::check(fleet, &flake);

@@ -105,7 +105,7 @@ fn context(place: &SecretsPlace) -> Result<Context, ExitCode> {
         example: None,
     };
     let src = load(&input)?;
-    let fleet = match compile::compile(&src.text) {
+    let fleet = match src.compile_to_write() {
         Ok((fleet, _warnings)) => fleet,
         Err(diags) => {
             print::diagnostics(&src, &diags, Format::Human);

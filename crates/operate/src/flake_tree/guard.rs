@@ -96,9 +96,11 @@ fn absolute_dir(dir: &Path) -> io::Result<PathBuf> {
 }
 
 /// True when homelab may write into `out`: it does not exist, is empty,
-/// or has a generated file at its top level (`flake.nix` first). Only the
-/// first bytes of top-level files are read, and at most [`OWNED_LOOKS`]
-/// of them, so pointing `--out` at a huge folder costs nothing.
+/// has a generated file at its top level (`flake.nix` first), or holds
+/// only what `homelab secrets` writes before the first build (see
+/// [`only_secrets`]). Only the first bytes of top-level files are read,
+/// and at most [`OWNED_LOOKS`] of them, so pointing `--out` at a huge
+/// folder costs nothing.
 pub fn owned(out: &Path) -> Result<bool, WriteError> {
     let io = |e| WriteError::Io {
         path: out.to_path_buf(),
@@ -117,6 +119,7 @@ pub fn owned(out: &Path) -> Result<bool, WriteError> {
         _ => {}
     }
     let mut empty = true;
+    let mut names = Vec::new();
     for entry in entries.take(OWNED_LOOKS) {
         empty = false;
         let entry = entry.map_err(io)?;
@@ -125,8 +128,42 @@ pub fn owned(out: &Path) -> Result<bool, WriteError> {
         {
             return Ok(true);
         }
+        names.push(entry.file_name());
+    }
+    if names.len() == 1 && names[0] == "secrets" {
+        return only_secrets(&out.join("secrets")).map_err(io);
     }
     Ok(empty)
+}
+
+/// Whether `dir` holds only what `homelab secrets` writes before the first
+/// build: `<name>.age` files and a `host-keys/` folder of `<host>.age`
+/// files, all of them regular files (a link is not followed). The guides
+/// make the host key and the secrets first, so the first build finds the
+/// folder they made; anything else in it is someone else's.
+fn only_secrets(dir: &Path) -> io::Result<bool> {
+    let is_age = |entry: &fs::DirEntry| {
+        entry.file_type().is_ok_and(|t| t.is_file())
+            && Path::new(&entry.file_name())
+                .extension()
+                .is_some_and(|e| e == "age")
+    };
+    if !fs::symlink_metadata(dir)?.is_dir() {
+        return Ok(false);
+    }
+    for entry in fs::read_dir(dir)?.take(OWNED_LOOKS) {
+        let entry = entry?;
+        if entry.file_name() == "host-keys" && entry.file_type()?.is_dir() {
+            for key in fs::read_dir(entry.path())?.take(OWNED_LOOKS) {
+                if !is_age(&key?) {
+                    return Ok(false);
+                }
+            }
+        } else if !is_age(&entry) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// How many top-level entries [`owned`] looks at.

@@ -81,6 +81,22 @@ pub(crate) fn state_of(bytes: &[u8], w: &Wanted) -> State {
     }
 }
 
+/// Which example key the project ships (the starter's admin key, an
+/// example's) the file of `name` is encrypted to, if any: a file made
+/// while the spec still held one, which nobody can decrypt.
+pub fn example_recipient(store: &Store, name: &str) -> Result<Option<&'static str>, Error> {
+    let Some(stanzas) = store.read(name)?.as_deref().and_then(recipient_stanzas) else {
+        return Ok(None);
+    };
+    Ok(compile::check::placeholders::EXAMPLE_KEYS
+        .iter()
+        .find(|(body, _)| {
+            ssh_tag(&format!("ssh-ed25519 {body}"))
+                .is_some_and(|(kind, tag)| stanzas.iter().any(|s| s.0 == kind && s.1 == tag))
+        })
+        .map(|(_, from)| *from))
+}
+
 /// Whether the admin identity decrypts the file of `name` (the value is
 /// dropped, and wiped, at once).
 pub fn decryptable(store: &Store, name: &str, identity: &Identity) -> Result<(), Error> {

@@ -69,13 +69,21 @@ pub fn run(cx: &Context, json: bool) -> ExitCode {
             match status::decryptable(&cx.store, &w.name, &identity) {
                 Ok(()) => {}
                 Err(e @ (Error::WrongIdentity { .. } | Error::Corrupt { .. })) => {
+                    let again = if w.generator.is_some() {
+                        format!("homelab secrets generate --regenerate {}", w.name)
+                    } else {
+                        format!("homelab secrets set {}", w.name)
+                    };
+                    let help = match status::example_recipient(&cx.store, &w.name) {
+                        Ok(Some(from)) => format!(
+                            "it was encrypted to {from}, which the spec held when it was made, and nobody holds its private half: with your own key in `admin_keys` (`cat ~/.ssh/id_ed25519.pub`), make it again with `{again}`"
+                        ),
+                        _ => format!("if the admin key changed, re-create it with `{again}`"),
+                    };
                     problems.push(Problem {
                         kind: "undecryptable",
                         message: e.to_string(),
-                        help: format!(
-                            "if the admin key changed, re-create it with `homelab secrets set {}`",
-                            w.name
-                        ),
+                        help,
                         name: w.name.clone(),
                     })
                 }
