@@ -50,8 +50,9 @@ impl Netns {
     }
 
     /// Starts a long-running program inside the namespace; it is killed
-    /// when the namespace is dropped.
-    pub fn spawn(&mut self, mut command: Command) {
+    /// when the namespace is dropped, or by [`Netns::stop`] with the
+    /// number returned.
+    pub fn spawn(&mut self, mut command: Command) -> usize {
         let child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -59,6 +60,14 @@ impl Netns {
             .spawn()
             .expect("the program starts");
         self.children.push(child);
+        self.children.len() - 1
+    }
+
+    /// Kills a program [`Netns::spawn`] started, and waits for its end.
+    pub fn stop(&mut self, process: usize) {
+        let child = &mut self.children[process];
+        let _ = child.kill();
+        let _ = child.wait();
     }
 
     /// Gives the namespace's `dev` an address and brings it up.
@@ -124,8 +133,15 @@ impl Netns {
         let mut c = self.command("curl");
         c.args(["-s", "--max-time", &seconds.to_string(), "-o", "-"]);
         c.args(["-w", "\n%{http_code} %{redirect_url}"]);
+        // An `https://` URL is asked for without checking the certificate:
+        // whether anything answers, not whom to trust.
+        let https = url.starts_with("https://");
+        if https {
+            c.arg("--insecure");
+        }
         if let Some((name, addr)) = resolve {
-            c.args(["--resolve", &format!("{name}:80:{addr}")]);
+            let port = if https { 443 } else { 80 };
+            c.args(["--resolve", &format!("{name}:{port}:{addr}")]);
         }
         for h in headers {
             c.args(["-H", h]);
