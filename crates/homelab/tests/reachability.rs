@@ -15,6 +15,8 @@
 //! here, and how the VPN namespace is built: `support/lab.rs`.
 //! Needs root, iproute2, iptables, curl, python3 and Debian's caddy.
 
+#[path = "support/bin.rs"]
+mod bin;
 #[path = "support/examples.rs"]
 #[allow(dead_code)]
 mod examples;

@@ -3,6 +3,8 @@
 //! in a "switch" namespace. Everything made here is removed on drop.
 //! Needs root (or CAP_NET_ADMIN) and iproute2.
 
+#![allow(dead_code)] // each test binary uses its part
+
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -68,6 +70,28 @@ impl Netns {
         let child = &mut self.children[process];
         let _ = child.kill();
         let _ = child.wait();
+    }
+
+    /// Waits until something listens on TCP `port` in the namespace, up to
+    /// ten seconds.
+    pub fn wait_for_listener(&self, port: u16) {
+        let start = Instant::now();
+        loop {
+            let out = self
+                .command("ss")
+                .args(["-Hltn", &format!("sport = :{port}")])
+                .output()
+                .expect("ss runs (iproute2)");
+            if !out.stdout.is_empty() {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "nothing listens on port {port} in {}",
+                self.name
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// Gives the namespace's `dev` an address and brings it up.
