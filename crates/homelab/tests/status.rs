@@ -389,6 +389,15 @@ fn an_unreachable_host_is_named_and_the_others_are_still_probed() {
 
     let (code, out, err) = status(&lab, &spec, &[]);
     assert_eq!(code, 1, "{out}{err}");
+    let unasked: usize = probes
+        .hosts
+        .iter()
+        .filter(|h| h.host != "forge")
+        .map(|h| h.units.len())
+        .sum();
+    // Two hosts down; what they could not be asked is counted apart.
+    let summary = format!(": 2 down, {unasked} not asked");
+    assert!(out.lines().next().unwrap().ends_with(&summary), "{out}");
     assert!(
         out.contains("luna host: ssh root@10.20.0.30: unreachable over SSH: ")
             && out.contains("Connection refused"),
