@@ -286,7 +286,7 @@ fn a_service_that_is_down_is_named_with_what_its_probe_saw() {
 }
 
 #[test]
-fn a_certificate_about_to_expire_is_down_with_its_days() {
+fn a_certificate_about_to_expire_or_untrusted_is_down_and_says_why() {
     let (lab, spec, _) = frame1(3);
     let (code, out, err) = status(&lab, &spec, &[]);
     assert_eq!(code, 1, "{out}{err}");
@@ -300,12 +300,38 @@ fn a_certificate_about_to_expire_is_down_with_its_days() {
 
     let (code, report) = report(&lab, &spec, &[]);
     assert_eq!(code, 1);
-    let down = down(&report);
-    assert_eq!(down.len(), 1, "{down:?}");
+    let expiring = down(&report);
+    assert_eq!(expiring.len(), 1, "{expiring:?}");
     assert_eq!(
-        (down[0].1.as_str(), down[0].2.as_str()),
+        (expiring[0].1.as_str(), expiring[0].2.as_str()),
         ("caddy", "certificate")
     );
+
+    // Served by an authority the client does not trust: every name and
+    // the certificate are down, and say why.
+    let other = lab::Tls::new(&lab.dir.path().join("other"), "local.kaifer.dev", 90);
+    let config = lab.ssh_config();
+    let args = [
+        "status",
+        spec.to_str().unwrap(),
+        "--ssh-config",
+        config.to_str().unwrap(),
+        "--json",
+    ];
+    let (code, out, _) = lab.homelab_trusting(&lab.lan, Some(&other.ca), &args);
+    assert_eq!(code, 1, "{out}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    let untrusted = "the certificate is signed by an authority this machine does not trust";
+    let untrusting = down(&report);
+    assert_eq!(
+        untrusting.len(),
+        5,
+        "4 names and the certificate: {untrusting:?}"
+    );
+    for (_, _, probe, saw) in &untrusting {
+        assert!(probe.starts_with("https://") || probe == "certificate");
+        assert_eq!(saw, untrusted);
+    }
 
     // A limit of 1 day lets it pass.
     let relaxed = self::spec(&lab, toml::toml! { certificate_days = 1 });

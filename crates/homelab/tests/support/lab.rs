@@ -719,13 +719,16 @@ impl Tls {
     pub fn new(dir: &Path, domain: &str, days: u32) -> Tls {
         std::fs::create_dir_all(dir).unwrap();
         // Configurations of our own: nothing is read from the machine's
-        // openssl.cnf.
+        // openssl.cnf. Each authority has a name of its own (its folder's).
+        let name = dir.file_name().unwrap().to_string_lossy();
         std::fs::write(
             dir.join("ca.cnf"),
-            "[req]\ndistinguished_name = dn\nx509_extensions = ca\nprompt = no\n\
-             [dn]\nCN = homelab test authority\n\
-             [ca]\nbasicConstraints = critical, CA:TRUE\n\
-             keyUsage = critical, keyCertSign, cRLSign\nsubjectKeyIdentifier = hash\n",
+            format!(
+                "[req]\ndistinguished_name = dn\nx509_extensions = ca\nprompt = no\n\
+                 [dn]\nCN = homelab test authority {name}\n\
+                 [ca]\nbasicConstraints = critical, CA:TRUE\n\
+                 keyUsage = critical, keyCertSign, cRLSign\nsubjectKeyIdentifier = hash\n"
+            ),
         )
         .unwrap();
         std::fs::write(
@@ -954,10 +957,22 @@ impl Lab {
     /// would, trusting the lab's certificate authority; exit code, stdout
     /// and stderr.
     pub fn homelab(&self, client: &Netns, args: &[&str]) -> (i32, String, String) {
+        let ca = self.tls.as_ref().map(|t| t.ca.as_path());
+        self.homelab_trusting(client, ca, args)
+    }
+
+    /// Runs `homelab args` in `client` trusting only the authority in the
+    /// file `ca` (`SSL_CERT_FILE`).
+    pub fn homelab_trusting(
+        &self,
+        client: &Netns,
+        ca: Option<&Path>,
+        args: &[&str],
+    ) -> (i32, String, String) {
         let mut c = client.command("env");
         c.arg("NO_COLOR=1");
-        if let Some(tls) = &self.tls {
-            c.arg(format!("SSL_CERT_FILE={}", tls.ca.display()));
+        if let Some(ca) = ca {
+            c.arg(format!("SSL_CERT_FILE={}", ca.display()));
         }
         c.arg(env!("CARGO_BIN_EXE_homelab")).args(args);
         let out = crate::bin::finish_within_a_minute(&mut c, b"");
