@@ -69,14 +69,19 @@ fn exit(report: &Report) -> ExitCode {
 /// The summary line, what is down, and a table per host.
 pub fn text(name: &str, report: &Report, paint: Paint) -> String {
     let total: usize = report.hosts.iter().map(|h| h.findings.len()).sum();
-    let down = report.down().count();
     let failures: Vec<(&str, &operate::probe::status::Finding)> = report.failures().collect();
+    // What a host that did not answer could not be asked is counted apart:
+    // the count matches the lines below it.
+    let unasked = report.down().filter(|(_, f)| !f.asked).count();
     let mut out = String::new();
-    let verdict = if down == 0 {
+    let mut verdict = if failures.is_empty() && unasked == 0 {
         paint.good("all up")
     } else {
-        paint.bad(&format!("{down} down"))
+        paint.bad(&format!("{} down", failures.len()))
     };
+    if unasked > 0 {
+        verdict.push_str(&format!(", {unasked} not asked"));
+    }
     out.push_str(&format!(
         "{}: {} host(s), {total} probes in {:.1} s: {verdict}\n",
         paint.bold(name),

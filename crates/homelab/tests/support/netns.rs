@@ -3,6 +3,8 @@
 //! in a "switch" namespace. Everything made here is removed on drop.
 //! Needs root (or CAP_NET_ADMIN) and iproute2.
 
+#![allow(dead_code)] // each test binary uses its part
+
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -50,8 +52,9 @@ impl Netns {
     }
 
     /// Starts a long-running program inside the namespace; it is killed
-    /// when the namespace is dropped.
-    pub fn spawn(&mut self, mut command: Command) {
+    /// when the namespace is dropped, or by [`Netns::stop`] with the
+    /// number returned.
+    pub fn spawn(&mut self, mut command: Command) -> usize {
         let child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -59,6 +62,36 @@ impl Netns {
             .spawn()
             .expect("the program starts");
         self.children.push(child);
+        self.children.len() - 1
+    }
+
+    /// Kills a program [`Netns::spawn`] started, and waits for its end.
+    pub fn stop(&mut self, process: usize) {
+        let child = &mut self.children[process];
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    /// Waits until something listens on TCP `port` in the namespace, up to
+    /// ten seconds.
+    pub fn wait_for_listener(&self, port: u16) {
+        let start = Instant::now();
+        loop {
+            let out = self
+                .command("ss")
+                .args(["-Hltn", &format!("sport = :{port}")])
+                .output()
+                .expect("ss runs (iproute2)");
+            if !out.stdout.is_empty() {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "nothing listens on port {port} in {}",
+                self.name
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     /// Gives the namespace's `dev` an address and brings it up.
@@ -124,8 +157,15 @@ impl Netns {
         let mut c = self.command("curl");
         c.args(["-s", "--max-time", &seconds.to_string(), "-o", "-"]);
         c.args(["-w", "\n%{http_code} %{redirect_url}"]);
+        // An `https://` URL is asked for without checking the certificate:
+        // whether anything answers, not whom to trust.
+        let https = url.starts_with("https://");
+        if https {
+            c.arg("--insecure");
+        }
         if let Some((name, addr)) = resolve {
-            c.args(["--resolve", &format!("{name}:80:{addr}")]);
+            let port = if https { 443 } else { 80 };
+            c.args(["--resolve", &format!("{name}:{port}:{addr}")]);
         }
         for h in headers {
             c.args(["-H", h]);

@@ -101,6 +101,11 @@ fn web(name: &str, address: Option<&str>, path: &str, limit: Duration) -> (bool,
             false,
             "the proxy refused: not reachable from this network".into(),
         ),
+        // The proxy answers for a service that does not (502, 504).
+        Ok(a) if a.status >= 500 => (
+            false,
+            format!("answered {}: nothing answers behind the proxy", a.status),
+        ),
         Ok(a) => (true, format!("answered {}", a.status)),
         Err(e) => (false, e),
     }

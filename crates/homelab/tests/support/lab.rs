@@ -1,0 +1,993 @@
+//! A homelab of real parts in network namespaces, for the tests that ask
+//! it things from outside (`reachability.rs`, `status.rs`,
+//! `exposure_proof.rs`): for an example, each host is a network namespace
+//! on a LAN, a tailnet and the internet; the real Caddy runs the virtual
+//! hosts the flake gives that host's proxy; a stub service listens at
+//! every bind `homelab show ports` reports; each host runs behind the
+//! firewall its modules configure; clients stand on each network.
+//!
+//! Stand-ins, because the real thing cannot run here: plain HTTP, or TLS
+//! with a certificate from a test authority made here with `openssl`,
+//! instead of ACME certificates (no ACME server offline; the `tls` lines
+//! are the only part of the virtual host left out or replaced); a veth
+//! network from 100.64.0.0/10 instead of tailscaled; a stub that answers
+//! for oauth2-proxy's `/oauth2/auth` (signed in when the request carries
+//! `X-Test-Signed-In`); the Cloudflare tunnel's connector is played by a
+//! request from the tunnel host to the ingress target; the firewall is
+//! the NixOS iptables chain rebuilt here (see `Firewall::script`).
+//!
+//! A service confined to the VPN runs in a namespace of its own beside
+//! its host, built as VPN-Confinement's `vpn-up.nix` (at the pinned commit)
+//! builds it: the host's bridge `wg-br` (192.168.15.5) and a veth pair to
+//! the namespace (192.168.15.1), a namespace firewall that drops its input
+//! except the mapped ports on the veth, a default route into the tunnel,
+//! and for each `portMappings` entry the module's DNAT in the host's nat
+//! PREROUTING (chain `wg-prerouting`), which matches the port on every
+//! address of the host, from every source. Stand-ins: a veth pair for the
+//! WireGuard interface, to a namespace that takes what the tunnel carries
+//! and answers nothing (the VPN provider's end); IPv4 only (the module's
+//! IPv6 rules mirror these).
+//!
+//! A host can also answer over SSH (`Lab::ssh`): the real `sshd` runs in
+//! its namespace, in a mount namespace of its own (`unshare -m`) where a
+//! folder of the test is mounted over `/var/lib` (homelab's records live
+//! at `/var/lib/homelab/…` in it, never on the machine) and another over
+//! `/usr/local/bin`, holding a stand-in `systemctl`: systemd cannot run
+//! here, so `systemctl show` answers in systemd's format from states the
+//! test chooses (`Lab::unit_state`).
+//!
+//! Needs root, iproute2, iptables, curl, python3, openssl, OpenSSH and
+//! Debian's caddy. Everything is removed when the lab is dropped.
+
+#![allow(dead_code)] // each test binary uses its part
+
+use crate::examples;
+use crate::netns::{Netns, Switch};
+use compile::nix::{Attrs, Nix};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Answers every request with the name of the service it stands for;
+/// `@auth` plays oauth2-proxy's authentication endpoint.
+pub const STUB: &str = r#"
+import http.server, sys
+name, bind, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        code, body = 200, name
+        if name == "@auth" and self.path.startswith("/oauth2/auth"):
+            code = 202 if self.headers.get("X-Test-Signed-In") else 401
+        data = body.encode()
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer((bind, port), Handler).serve_forever()
+"#;
+
+/// One row of `homelab show ports --json`.
+pub struct Port {
+    pub host: String,
+    pub service: String,
+    pub port: u16,
+    pub bind: String,
+    pub exposure: String,
+    pub url: Option<String>,
+}
+
+pub fn port_map(example: &str) -> Vec<Port> {
+    let out = Command::new(env!("CARGO_BIN_EXE_homelab"))
+        .args(["show", "ports", "--json", "--example", example])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    rows.iter()
+        .map(|r| Port {
+            host: r["host"].as_str().unwrap().into(),
+            service: r["service"].as_str().unwrap().into(),
+            port: r["port"].as_u64().unwrap() as u16,
+            bind: r["bind"].as_str().unwrap().into(),
+            exposure: r["exposure"].as_str().unwrap().into(),
+            url: r["url"].as_str().map(String::from),
+        })
+        .collect()
+}
+
+fn table<'a>(a: &'a Attrs, path: &[&str]) -> Option<&'a Attrs> {
+    path.iter().try_fold(a, |a, key| match a.get(*key)? {
+        Nix::Attrs(next) => Some(next),
+        _ => None,
+    })
+}
+
+fn string(v: &Nix) -> String {
+    match v {
+        Nix::Str(s) => s.clone(),
+        other => panic!("not a string: {other:?}"),
+    }
+}
+
+/// What a host's modules give its proxy: virtual host name → Caddy
+/// directives, and tunnel ingress name → target URL.
+#[derive(Default)]
+pub struct Front {
+    pub vhosts: BTreeMap<String, String>,
+    pub ingress: BTreeMap<String, String>,
+    pub firewall: Firewall,
+    /// VPN-Confinement's `portMappings` of the host's namespace: the host
+    /// port and the namespace port.
+    pub port_mappings: Vec<(i64, i64)>,
+}
+
+/// What a host's modules give its firewall (the iptables backend, the
+/// default): the TCP ports open to all, the trusted interfaces, and the
+/// extra commands (the per-source rules for other hosts of the fleet).
+#[derive(Default)]
+pub struct Firewall {
+    pub tcp: Vec<i64>,
+    pub trusted: Vec<String>,
+    pub extra: String,
+}
+
+impl Firewall {
+    fn read(&mut self, body: &Attrs) {
+        let Some(fw) = table(body, &["networking", "firewall"]) else {
+            return;
+        };
+        if let Some(Nix::List(ports)) = fw.get("allowedTCPPorts") {
+            self.tcp.extend(ports.iter().map(|p| match p {
+                Nix::Int(p) => *p,
+                other => panic!("a port: {other:?}"),
+            }));
+        }
+        if let Some(Nix::List(names)) = fw.get("trustedInterfaces") {
+            self.trusted.extend(names.iter().map(string));
+        }
+        if let Some(extra) = fw.get("extraCommands") {
+            self.extra.push_str(&string(extra));
+        }
+        assert!(
+            !fw.contains_key("interfaces"),
+            "per-interface ports are not emulated here"
+        );
+    }
+
+    /// What `services.openssh.openFirewall` adds: its ports (22 unless
+    /// set) to the ports open to all.
+    fn read_openssh(&mut self, body: &Attrs) {
+        let Some(ssh) = table(body, &["services", "openssh"]) else {
+            return;
+        };
+        if !matches!(ssh.get("openFirewall"), Some(Nix::Bool(true))) {
+            return;
+        }
+        match ssh.get("ports") {
+            Some(Nix::List(ports)) => self.tcp.extend(ports.iter().map(|p| match p {
+                Nix::Int(p) => *p,
+                other => panic!("a port: {other:?}"),
+            })),
+            _ => self.tcp.push(22),
+        }
+    }
+
+    /// The chain `firewall-iptables.nix` builds at the pinned nixpkgs, in
+    /// its order, for IPv4, without logging and reverse-path filtering.
+    /// Refused packets are rejected rather than dropped (the module's
+    /// default) so that a refused probe does not wait out its timeout;
+    /// what is refused is the same.
+    pub fn script(&self) -> String {
+        let mut s = String::from(
+            "ip46tables() { iptables -w \"$@\"; }\n\
+             iptables -N nixos-fw-accept\n\
+             iptables -A nixos-fw-accept -j ACCEPT\n\
+             iptables -N nixos-fw-refuse\n\
+             iptables -A nixos-fw-refuse -p tcp -j REJECT --reject-with tcp-reset\n\
+             iptables -A nixos-fw-refuse -j REJECT\n\
+             iptables -N nixos-fw-log-refuse\n\
+             iptables -A nixos-fw-log-refuse -j nixos-fw-refuse\n\
+             iptables -N nixos-fw\n",
+        );
+        // The module always trusts the loopback.
+        for iface in std::iter::once("lo").chain(self.trusted.iter().map(String::as_str)) {
+            s.push_str(&format!(
+                "iptables -A nixos-fw -i {iface} -j nixos-fw-accept\n"
+            ));
+        }
+        s.push_str(
+            "iptables -A nixos-fw -m conntrack --ctstate ESTABLISHED,RELATED -j nixos-fw-accept\n",
+        );
+        for port in &self.tcp {
+            s.push_str(&format!(
+                "iptables -A nixos-fw -p tcp --dport {port} -j nixos-fw-accept\n"
+            ));
+        }
+        s.push_str(&self.extra);
+        s.push_str(
+            "\niptables -A nixos-fw -j nixos-fw-log-refuse\niptables -A INPUT -j nixos-fw\n",
+        );
+        s
+    }
+}
+
+pub fn fronts(files: &[compile::render::File]) -> BTreeMap<String, Front> {
+    let mut out: BTreeMap<String, Front> = BTreeMap::new();
+    // vm.nix and the VM test apply in the VM only.
+    let on_the_machine = |f: &&compile::render::File| !f.path.contains("/vm");
+    for f in files.iter().filter(on_the_machine) {
+        let (Some(host), Some(body)) = (
+            f.path
+                .strip_prefix("hosts/")
+                .and_then(|p| p.split('/').next()),
+            f.module_body(),
+        ) else {
+            continue;
+        };
+        let front = out.entry(host.to_string()).or_default();
+        front.firewall.read(body);
+        front.firewall.read_openssh(body);
+        if let Some(vhosts) = table(body, &["services", "caddy", "virtualHosts"]) {
+            for (name, v) in vhosts {
+                let Nix::Attrs(v) = v else { continue };
+                front.vhosts.insert(name.clone(), string(&v["extraConfig"]));
+            }
+        }
+        if let Some(namespaces) = table(body, &["vpnNamespaces"]) {
+            for (name, ns) in namespaces {
+                assert_eq!(
+                    name, VPN_NAMESPACE,
+                    "one namespace, named as the test builds it"
+                );
+                let Nix::Attrs(ns) = ns else { continue };
+                let Some(Nix::List(mappings)) = ns.get("portMappings") else {
+                    continue;
+                };
+                for m in mappings {
+                    let Nix::Attrs(m) = m else {
+                        panic!("a mapping: {m:?}")
+                    };
+                    assert!(
+                        m.get("protocol").is_none_or(|p| string(p) == "tcp"),
+                        "TCP mappings only are built here"
+                    );
+                    let port = |k: &str| match &m[k] {
+                        Nix::Int(p) => *p,
+                        other => panic!("a port: {other:?}"),
+                    };
+                    front.port_mappings.push((port("from"), port("to")));
+                }
+            }
+        }
+        if let Some(tunnels) = table(body, &["services", "cloudflared", "tunnels"]) {
+            for t in tunnels.values() {
+                let Nix::Attrs(t) = t else { continue };
+                if let Some(Nix::Attrs(ingress)) = t.get("ingress") {
+                    for (name, target) in ingress {
+                        front.ingress.insert(name.clone(), string(target));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The example's machines and its three networks.
+pub struct Lab {
+    pub example: String,
+    pub hosts: BTreeMap<String, Netns>,
+    pub lan_address: BTreeMap<String, String>,
+    pub tailnet_address: BTreeMap<String, String>,
+    pub internet_address: BTreeMap<String, String>,
+    /// A client on each network.
+    pub lan: Netns,
+    pub tailnet: Netns,
+    pub internet: Netns,
+    /// What each host's modules give its proxy and firewall.
+    pub fronts: BTreeMap<String, Front>,
+    /// `homelab show ports` of the example.
+    pub ports: Vec<Port>,
+    /// The certificate the proxies serve, when they serve TLS.
+    pub tls: Option<Tls>,
+    /// Bind addresses added to a host's loopback.
+    extra: BTreeSet<(String, String)>,
+    /// The VPN namespace beside each host that confines a service.
+    pub vpn: BTreeMap<String, Netns>,
+    /// The far end of each namespace's tunnel.
+    tunnels: Vec<Netns>,
+    /// Every stub started: its host, service, whether it runs in the VPN
+    /// namespace, and its process there.
+    stubs: Vec<(String, String, bool, usize)>,
+    /// The process of each host's sshd.
+    sshd: BTreeMap<String, usize>,
+    _switch: Switch,
+    /// Stubs, Caddy's files, keys, the hosts' `/var/lib`: removed last.
+    pub dir: tempfile::TempDir,
+}
+
+/// How the proxies serve their names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Serve {
+    /// Plain HTTP on port 80.
+    Http,
+    /// HTTPS on port 443, with a certificate for the example's internal
+    /// domain valid for this many days.
+    Https { days: u32 },
+}
+
+/// VPN-Confinement's names and addresses at their defaults, as the flake
+/// leaves them: the namespace `wg`, its bridge `wg-br` on the host, the
+/// veth pair, and the module's `namespaceAddress` and `bridgeAddress`.
+pub const VPN_NAMESPACE: &str = "wg";
+pub const VPN_ADDRESS: &str = "192.168.15.1";
+pub const VPN_BRIDGE_ADDRESS: &str = "192.168.15.5";
+
+/// Runs `program args` and fails the test when it fails.
+pub fn run(mut c: Command, what: &str) {
+    let out = c.output().expect("the program runs");
+    assert!(
+        out.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl Lab {
+    /// The example's homelab running: the VPN namespaces, a stub at every
+    /// bind, the sign-in gateway's stub, each proxy with its virtual
+    /// hosts served as `serve` says, each host behind its firewall.
+    pub fn start(example: &str, serve: Serve) -> Lab {
+        let mut lab = Lab::new(example);
+        if let Serve::Https { days } = serve {
+            let spec: toml::Table = compile::examples::get(example).unwrap().parse().unwrap();
+            let domain = spec["homelab"]["internal_domain"].as_str().unwrap();
+            lab.tls = Some(Tls::new(&lab.dir.path().join("tls"), domain, days));
+        }
+        std::fs::write(lab.dir.path().join("stub.py"), STUB).unwrap();
+        let fronts = std::mem::take(&mut lab.fronts);
+        for (host, front) in &fronts {
+            if !front.port_mappings.is_empty() {
+                lab.vpn_namespace(host, &front.port_mappings);
+            }
+        }
+        let ports = std::mem::take(&mut lab.ports);
+        let mut started = BTreeSet::new();
+        for p in &ports {
+            let listens = p.exposure != "infrastructure" && !p.bind.contains(' ');
+            if listens && started.insert((p.host.clone(), p.bind.clone(), p.port)) {
+                lab.stub(&p.host, &p.service, &p.bind, p.port);
+            }
+        }
+        lab.ports = ports;
+        for (host, front) in &fronts {
+            for directives in front.vhosts.values() {
+                if let Some((addr, port)) = auth_endpoint(directives)
+                    && started.insert((host.clone(), addr.clone(), port))
+                {
+                    lab.stub(host, "@auth", &addr, port);
+                }
+            }
+            if !front.vhosts.is_empty() {
+                lab.caddy(host, &front.vhosts);
+            }
+        }
+        for (host, front) in &fronts {
+            lab.firewall(host, &front.firewall);
+        }
+        lab.fronts = fronts;
+        lab
+    }
+
+    /// The example's machines on their networks, with nothing running.
+    fn new(example: &str) -> Lab {
+        let spec: toml::Table = compile::examples::get(example).unwrap().parse().unwrap();
+        let (_, files) = examples::example(example);
+        let mut switch = Switch::new(&["lan", "tailnet", "internet"]);
+        let mut hosts = BTreeMap::new();
+        let mut lan_address = BTreeMap::new();
+        let mut tailnet_address = BTreeMap::new();
+        let mut internet_address = BTreeMap::new();
+        let spec_hosts = spec["hosts"].as_table().unwrap();
+        for (n, (name, h)) in spec_hosts.iter().enumerate() {
+            let ns = Netns::new(name);
+            let lan = h["address"].as_str().unwrap().to_string();
+            let (tail, net) = (
+                format!("100.64.0.{}", n + 1),
+                format!("203.0.113.{}", n + 1),
+            );
+            switch.plug("lan", &ns, "eth0", &format!("{lan}/24"));
+            switch.plug("tailnet", &ns, "tailscale0", &format!("{tail}/10"));
+            switch.plug("internet", &ns, "wan0", &format!("{net}/24"));
+            hosts.insert(name.clone(), ns);
+            lan_address.insert(name.clone(), lan);
+            tailnet_address.insert(name.clone(), tail);
+            internet_address.insert(name.clone(), net);
+        }
+        // The LAN client takes the last address of the first host's /24.
+        let first: &String = lan_address.values().next().unwrap();
+        let client = format!("{}.250", first.rsplit_once('.').unwrap().0);
+        let lan = Netns::new("lan-client");
+        switch.plug("lan", &lan, "eth0", &format!("{client}/24"));
+        let tailnet = Netns::new("phone");
+        switch.plug("tailnet", &tailnet, "tailscale0", "100.100.0.2/10");
+        let internet = Netns::new("internet");
+        switch.plug("internet", &internet, "wan0", "203.0.113.200/24");
+        Lab {
+            example: example.to_string(),
+            hosts,
+            lan_address,
+            tailnet_address,
+            internet_address,
+            lan,
+            tailnet,
+            internet,
+            fronts: fronts(&files),
+            ports: port_map(example),
+            tls: None,
+            extra: BTreeSet::new(),
+            vpn: BTreeMap::new(),
+            tunnels: Vec::new(),
+            stubs: Vec::new(),
+            sshd: BTreeMap::new(),
+            _switch: switch,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// The VPN namespace beside `host`, as `vpn-up.nix` builds it, with
+    /// the DNAT and the namespace's accept rule of each port mapping.
+    fn vpn_namespace(&mut self, host: &str, mappings: &[(i64, i64)]) {
+        let vpn = Netns::new(VPN_NAMESPACE);
+        let h = &self.hosts[host];
+        let in_vpn = |args: &[&str]| {
+            let mut c = vpn.command("iptables");
+            c.arg("-w").args(args);
+            run(c, &format!("{VPN_NAMESPACE}: iptables {}", args.join(" ")));
+        };
+        let ip = |args: &[&str]| {
+            let mut c = Command::new("ip");
+            c.args(args);
+            run(c, &format!("ip {}", args.join(" ")));
+        };
+        // Set up netns firewall.
+        in_vpn(&["-P", "INPUT", "DROP"]);
+        in_vpn(&["-P", "FORWARD", "DROP"]);
+        in_vpn(&["-A", "INPUT", "-i", "lo", "-j", "ACCEPT"]);
+        in_vpn(&[
+            "-A",
+            "INPUT",
+            "-m",
+            "conntrack",
+            "--ctstate",
+            "INVALID",
+            "-j",
+            "DROP",
+        ]);
+        in_vpn(&[
+            "-A",
+            "INPUT",
+            "-m",
+            "conntrack",
+            "--ctstate",
+            "ESTABLISHED,RELATED",
+            "-j",
+            "ACCEPT",
+        ]);
+        // The tunnel's interface, up in the namespace. A veth pair stands
+        // in for WireGuard: its far end, the VPN provider's, takes what
+        // the namespace sends and answers nothing.
+        let wg0 = format!("{VPN_NAMESPACE}0");
+        let tunnel = Netns::new("tunnel");
+        ip(&[
+            "-n",
+            &vpn.name,
+            "link",
+            "add",
+            &wg0,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "provider",
+            "netns",
+            &tunnel.name,
+        ]);
+        ip(&["-n", &tunnel.name, "link", "set", "provider", "up"]);
+        ip(&["-n", &vpn.name, "link", "set", &wg0, "up"]);
+        self.tunnels.push(tunnel);
+        // Create a bridge; a veth pair links the namespace with it.
+        let (bridge, veth_br, veth) = (
+            format!("{VPN_NAMESPACE}-br"),
+            format!("veth-{VPN_NAMESPACE}-br"),
+            format!("veth-{VPN_NAMESPACE}"),
+        );
+        ip(&["-n", &h.name, "link", "add", &bridge, "type", "bridge"]);
+        ip(&[
+            "-n",
+            &h.name,
+            "addr",
+            "add",
+            &format!("{VPN_BRIDGE_ADDRESS}/24"),
+            "dev",
+            &bridge,
+        ]);
+        ip(&["-n", &h.name, "link", "set", "dev", &bridge, "up"]);
+        ip(&[
+            "-n", &h.name, "link", "add", &veth_br, "type", "veth", "peer", "name", &veth, "netns",
+            &vpn.name,
+        ]);
+        ip(&["-n", &h.name, "link", "set", &veth_br, "master", &bridge]);
+        ip(&["-n", &h.name, "link", "set", "dev", &veth_br, "up"]);
+        ip(&[
+            "-n",
+            &vpn.name,
+            "addr",
+            "add",
+            &format!("{VPN_ADDRESS}/24"),
+            "dev",
+            &veth,
+        ]);
+        ip(&["-n", &vpn.name, "link", "set", "dev", &veth, "up"]);
+        // Add routes: everything else goes into the tunnel.
+        ip(&["-n", &vpn.name, "route", "add", "default", "dev", &wg0]);
+        // Add prerouting rules: the port on every address of the host,
+        // from anywhere (generatePreroutingRules).
+        let chain = format!("{VPN_NAMESPACE}-prerouting");
+        let on_host = |args: &[&str]| {
+            let mut c = h.command("iptables");
+            c.arg("-w").args(args);
+            run(c, &format!("{host}: iptables {}", args.join(" ")));
+        };
+        on_host(&["-t", "nat", "-N", &chain]);
+        on_host(&["-t", "nat", "-A", "PREROUTING", "-j", &chain]);
+        for (from, to) in mappings {
+            on_host(&[
+                "-t",
+                "nat",
+                "-A",
+                &chain,
+                "-p",
+                "tcp",
+                "--dport",
+                &from.to_string(),
+                "-j",
+                "DNAT",
+                "--to-destination",
+                &format!("{VPN_ADDRESS}:{to}"),
+            ]);
+            // Add veth INPUT rules (generatePortMapRules).
+            in_vpn(&[
+                "-A",
+                "INPUT",
+                "-p",
+                "tcp",
+                "--dport",
+                &to.to_string(),
+                "-j",
+                "ACCEPT",
+                "-i",
+                &veth,
+            ]);
+        }
+        // The module turns forwarding on (boot.kernel.sysctl).
+        let mut c = h.command("sysctl");
+        c.args(["-qw", "net.ipv4.ip_forward=1"]);
+        run(c, "forwarding on the host");
+        self.vpn.insert(host.to_string(), vpn);
+    }
+
+    /// The packets the namespace of `host` accepted on port `to` from its
+    /// veth (the module's INPUT rule of the mapping).
+    pub fn accepted(&self, host: &str, to: i64) -> u64 {
+        let out = self.vpn[host]
+            .command("iptables")
+            .args(["-w", "-L", "INPUT", "-v", "-x", "-n"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let rule = text
+            .lines()
+            .find(|l| l.contains("ACCEPT") && l.contains(&format!("dpt:{to}")))
+            .unwrap_or_else(|| panic!("no accept rule for {to}:\n{text}"));
+        rule.split_whitespace().next().unwrap().parse().unwrap()
+    }
+
+    /// A stub listening at `bind:port` on `host`, answering as `service`.
+    pub fn stub(&mut self, host: &str, service: &str, bind: &str, port: u16) {
+        let script = self.dir.path().join("stub.py");
+        if bind == VPN_ADDRESS
+            && let Some(vpn) = self.vpn.get_mut(host)
+        {
+            let mut c = vpn.command("python3");
+            c.arg(&script).args([service, bind, &port.to_string()]);
+            let process = vpn.spawn(c);
+            self.stubs
+                .push((host.to_string(), service.to_string(), true, process));
+            // Up inside the namespace; from the host only a mapped port is
+            // reached (`confined_ports`), as the proxy reaches it.
+            vpn.wait_for(&format!("http://{bind}:{port}/"), None);
+            return;
+        }
+        let own = &self.lan_address[host];
+        let ns = self.hosts.get_mut(host).unwrap();
+        let extra = !["0.0.0.0", "127.0.0.1", own.as_str()].contains(&bind);
+        if extra && self.extra.insert((host.to_string(), bind.to_string())) {
+            ns.loopback_address(bind);
+        }
+        let mut c = ns.command("python3");
+        c.arg(&script).args([service, bind, &port.to_string()]);
+        let process = ns.spawn(c);
+        self.stubs
+            .push((host.to_string(), service.to_string(), false, process));
+        let at = if bind == "0.0.0.0" { "127.0.0.1" } else { bind };
+        ns.wait_for(&format!("http://{at}:{port}/"), None);
+    }
+
+    /// Stops every stub of `service` on `host`: the service is down.
+    pub fn stop(&mut self, host: &str, service: &str) {
+        let mut stopped = 0;
+        for (h, s, in_vpn, process) in &self.stubs {
+            if h != host || s != service {
+                continue;
+            }
+            let ns = if *in_vpn {
+                self.vpn.get_mut(host).unwrap()
+            } else {
+                self.hosts.get_mut(host).unwrap()
+            };
+            ns.stop(*process);
+            stopped += 1;
+        }
+        assert!(stopped > 0, "no stub of {service} runs on {host}");
+    }
+
+    /// The host's firewall, as its modules configure it.
+    pub fn firewall(&self, host: &str, firewall: &Firewall) {
+        let out = self.hosts[host]
+            .command("sh")
+            .args(["-e", "-c", &firewall.script()])
+            .output()
+            .expect("sh runs");
+        assert!(
+            out.status.success(),
+            "the firewall of {host}: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            firewall.script()
+        );
+    }
+
+    /// The real Caddy on `host` with its virtual hosts, over plain HTTP,
+    /// or over HTTPS with the lab's certificate (`tls <cert> <key>` in
+    /// each site, where the flake has `useACMEHost`).
+    pub fn caddy(&mut self, host: &str, vhosts: &BTreeMap<String, String>) {
+        let mut caddyfile = String::from("{\n\tadmin off\n\tauto_https off\n}\n");
+        for (name, directives) in vhosts {
+            match &self.tls {
+                None => caddyfile.push_str(&format!("http://{name} {{\n{directives}}}\n")),
+                Some(tls) => caddyfile.push_str(&format!(
+                    "https://{name} {{\n\ttls {} {}\n{directives}}}\n",
+                    tls.cert.display(),
+                    tls.key.display()
+                )),
+            }
+        }
+        let home = self.dir.path().join(format!("caddy-{host}"));
+        std::fs::create_dir_all(&home).unwrap();
+        let file = home.join("Caddyfile");
+        std::fs::write(&file, &caddyfile).unwrap();
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        let ns = self.hosts.get_mut(host).unwrap();
+        let mut c = ns.command("caddy");
+        c.args(["run", "--adapter", "caddyfile", "--config"])
+            .arg(&file)
+            .env("HOME", &home)
+            .env("XDG_DATA_HOME", &home)
+            .env("XDG_CONFIG_HOME", &home);
+        ns.spawn(c);
+        let name = vhosts.keys().next().unwrap();
+        ns.wait_for(&format!("{scheme}://{name}/"), Some((name, "127.0.0.1")));
+    }
+}
+
+/// Where `forward_auth` sends the proxy's authentication requests.
+pub fn auth_endpoint(directives: &str) -> Option<(String, u16)> {
+    let line = directives
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("forward_auth "))?;
+    let (addr, port) = line.split_whitespace().next()?.rsplit_once(':')?;
+    Some((addr.to_string(), port.parse().ok()?))
+}
+
+/// A certificate authority made for the test, and the proxies'
+/// certificate: one leaf for `*.<domain>` and `<domain>` (what the flake's
+/// ACME certificate covers), signed by it, valid for a chosen number of
+/// days from now. Clients trust the authority through `SSL_CERT_FILE`.
+pub struct Tls {
+    /// The authority's certificate (PEM).
+    pub ca: PathBuf,
+    /// The leaf (PEM), then its key (PEM, PKCS#8): what Caddy's
+    /// `tls <cert_file> <key_file>` loads.
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub days: u32,
+}
+
+impl Tls {
+    pub fn new(dir: &Path, domain: &str, days: u32) -> Tls {
+        std::fs::create_dir_all(dir).unwrap();
+        // Configurations of our own: nothing is read from the machine's
+        // openssl.cnf. Each authority has a name of its own (its folder's).
+        let name = dir.file_name().unwrap().to_string_lossy();
+        std::fs::write(
+            dir.join("ca.cnf"),
+            format!(
+                "[req]\ndistinguished_name = dn\nx509_extensions = ca\nprompt = no\n\
+                 [dn]\nCN = homelab test authority {name}\n\
+                 [ca]\nbasicConstraints = critical, CA:TRUE\n\
+                 keyUsage = critical, keyCertSign, cRLSign\nsubjectKeyIdentifier = hash\n"
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("leaf.cnf"),
+            format!(
+                "[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = *.{domain}\n\
+                 [leaf]\nbasicConstraints = critical, CA:FALSE\n\
+                 keyUsage = critical, digitalSignature\nextendedKeyUsage = serverAuth\n\
+                 subjectAltName = DNS:*.{domain}, DNS:{domain}\n\
+                 subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n"
+            ),
+        )
+        .unwrap();
+        let openssl = |args: &[&str]| {
+            let mut c = Command::new("openssl");
+            c.current_dir(dir).args(args);
+            run(c, &format!("openssl {}", args.join(" ")));
+        };
+        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
+        openssl(
+            &[
+                &["req", "-x509", "-config", "ca.cnf", "-nodes"][..],
+                &ec,
+                &["-keyout", "ca.key", "-out", "ca.pem", "-days", "3650"],
+            ]
+            .concat(),
+        );
+        openssl(
+            &[
+                &["req", "-new", "-config", "leaf.cnf", "-nodes"][..],
+                &ec,
+                &["-keyout", "leaf.key", "-out", "leaf.csr"],
+            ]
+            .concat(),
+        );
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-set_serial",
+            "0x5eed",
+            "-days",
+            &days.to_string(),
+            "-extfile",
+            "leaf.cnf",
+            "-extensions",
+            "leaf",
+            "-out",
+            "leaf.pem",
+        ]);
+        Tls {
+            ca: dir.join("ca.pem"),
+            cert: dir.join("leaf.pem"),
+            key: dir.join("leaf.key"),
+            days,
+        }
+    }
+}
+
+/// The stand-in `systemctl` of a host where sshd runs: systemd cannot
+/// run here. It answers `systemctl show --property=… -- UNIT…` in
+/// systemd's format (for each unit its properties, units apart by an empty
+/// line; a service's `Result` comes first, as systemd orders it), each
+/// unit's state read from the file named after it in `@UNITS@`
+/// (`LOAD ACTIVE SUB RESULT`), `loaded active running success` when there
+/// is none.
+const SYSTEMCTL: &str = r#"#!/bin/sh
+units=@UNITS@
+if [ "$1" != show ]; then
+  echo "systemctl (test stand-in): only show is answered" >&2
+  exit 1
+fi
+shift
+while [ "$#" -gt 0 ]; do
+  case $1 in
+    --) shift; break ;;
+    *) shift ;;
+  esac
+done
+first=yes
+for unit; do
+  [ "$first" = yes ] || echo
+  first=no
+  load=loaded active=active sub=running result=success
+  if [ -f "$units/$unit" ]; then
+    read -r load active sub result < "$units/$unit"
+  fi
+  printf 'Result=%s\nId=%s\nLoadState=%s\nActiveState=%s\nSubState=%s\n' \
+    "$result" "$unit" "$load" "$active" "$sub"
+done
+"#;
+
+/// Run inside the host's network namespace by `unshare -m`: the mounts
+/// are the sshd's own, gone with it. `/run` is a fresh tmpfs holding the
+/// privilege separation folder sshd wants.
+const SSHD_MOUNTS: &str = r#"set -e
+mount --bind "$1" /var/lib
+mount --bind "$2" /usr/local/bin
+mount -t tmpfs -o mode=0755 tmpfs /run
+mkdir -m 0755 /run/sshd
+exec "$3" -D -e -f "$4"
+"#;
+
+impl Lab {
+    /// The folder a host's sshd sees as `/var/lib`.
+    pub fn var_lib(&self, host: &str) -> PathBuf {
+        self.dir.path().join("hosts").join(host).join("var-lib")
+    }
+
+    /// Sets a unit's state on `host` as systemd would report it:
+    /// `"failed failed exit-code"` (active state, sub-state, result).
+    pub fn unit_state(&self, host: &str, unit: &str, state: &str) {
+        let units = self.dir.path().join("hosts").join(host).join("units");
+        std::fs::write(units.join(unit), format!("loaded {state}\n")).unwrap();
+    }
+
+    /// The client's ssh configuration (`--ssh-config`): the test's key,
+    /// and the hosts' keys known.
+    pub fn ssh_config(&self) -> PathBuf {
+        self.dir.path().join("ssh").join("config")
+    }
+
+    /// The real sshd on `host`, at port 22 of every address, letting root
+    /// in with the test's key; its own `/var/lib` and `systemctl` (see the
+    /// module's notes). Records go in [`Lab::var_lib`].
+    pub fn ssh(&mut self, host: &str) {
+        let keys = self.dir.path().join("ssh");
+        if !keys.join("client").exists() {
+            std::fs::create_dir_all(&keys).unwrap();
+            keygen(&keys.join("client"));
+            std::fs::write(
+                self.ssh_config(),
+                format!(
+                    "Host *\n  IdentityFile {d}/client\n  IdentitiesOnly yes\n  \
+                     UserKnownHostsFile {d}/known_hosts\n  GlobalKnownHostsFile /dev/null\n  \
+                     StrictHostKeyChecking yes\n  UpdateHostKeys no\n",
+                    d = keys.display()
+                ),
+            )
+            .unwrap();
+        }
+        let dir = self.dir.path().join("hosts").join(host);
+        for sub in [
+            "var-lib/homelab/backups",
+            "var-lib/homelab/drills",
+            "bin",
+            "units",
+        ] {
+            std::fs::create_dir_all(dir.join(sub)).unwrap();
+        }
+        let systemctl = dir.join("bin").join("systemctl");
+        let units = dir.join("units").display().to_string();
+        std::fs::write(&systemctl, SYSTEMCTL.replace("@UNITS@", &units)).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&systemctl, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let host_key = dir.join("ssh_host_ed25519_key");
+        keygen(&host_key);
+        let public = std::fs::read_to_string(host_key.with_extension("pub")).unwrap();
+        let mut known = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(keys.join("known_hosts"))
+            .unwrap();
+        use std::io::Write;
+        for address in [
+            &self.lan_address[host],
+            &self.tailnet_address[host],
+            &self.internet_address[host],
+        ] {
+            writeln!(known, "{address} {}", public.trim()).unwrap();
+        }
+        let config = dir.join("sshd_config");
+        std::fs::write(
+            &config,
+            format!(
+                "Port 22\nHostKey {key}\nAuthorizedKeysFile {keys}/client.pub\n\
+                 PidFile {dir}/sshd.pid\nUsePAM no\nStrictModes no\n\
+                 PermitRootLogin prohibit-password\nPasswordAuthentication no\n\
+                 KbdInteractiveAuthentication no\nPrintMotd no\n",
+                key = host_key.display(),
+                keys = keys.display(),
+                dir = dir.display(),
+            ),
+        )
+        .unwrap();
+        let sshd = String::from_utf8(
+            Command::new("sh")
+                .args(["-c", "command -v sshd"])
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap();
+        let ns = self.hosts.get_mut(host).unwrap();
+        let mut c = ns.command("unshare");
+        c.args([
+            "-m",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            SSHD_MOUNTS,
+            "sh",
+        ])
+        .arg(dir.join("var-lib"))
+        .arg(dir.join("bin"))
+        .arg(sshd.trim())
+        .arg(&config);
+        let process = ns.spawn(c);
+        self.sshd.insert(host.to_string(), process);
+        ns.wait_for_listener(22);
+    }
+
+    /// Stops the sshd of `host`: the host no longer answers over SSH.
+    pub fn stop_ssh(&mut self, host: &str) {
+        let process = self.sshd.remove(host).expect("sshd runs there");
+        self.hosts.get_mut(host).unwrap().stop(process);
+    }
+
+    /// Runs `homelab args` in the namespace `client` as a user there
+    /// would, trusting the lab's certificate authority; exit code, stdout
+    /// and stderr.
+    pub fn homelab(&self, client: &Netns, args: &[&str]) -> (i32, String, String) {
+        let ca = self.tls.as_ref().map(|t| t.ca.as_path());
+        self.homelab_trusting(client, ca, args)
+    }
+
+    /// Runs `homelab args` in `client` trusting only the authority in the
+    /// file `ca` (`SSL_CERT_FILE`).
+    pub fn homelab_trusting(
+        &self,
+        client: &Netns,
+        ca: Option<&Path>,
+        args: &[&str],
+    ) -> (i32, String, String) {
+        let mut c = client.command("env");
+        c.arg("NO_COLOR=1");
+        if let Some(ca) = ca {
+            c.arg(format!("SSL_CERT_FILE={}", ca.display()));
+        }
+        c.arg(env!("CARGO_BIN_EXE_homelab")).args(args);
+        let out = crate::bin::finish_within_a_minute(&mut c, b"");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    }
+}
+
+/// An ed25519 key pair at `path` and `path.pub`, made by `ssh-keygen`.
+fn keygen(path: &Path) {
+    let mut c = Command::new("ssh-keygen");
+    c.args(["-q", "-t", "ed25519", "-N", "", "-C", "homelab-test", "-f"])
+        .arg(path);
+    run(c, "ssh-keygen (Debian openssh-client)");
+}
