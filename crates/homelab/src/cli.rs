@@ -299,6 +299,50 @@ pub enum Command {
         #[command(flatten)]
         reach: Reach,
     },
+    /// Install a new machine as HOST of the spec, from a running
+    /// installer (any Linux with SSH as root, such as the NixOS installer).
+    ///
+    /// In order, each step skipped when it is done already: the host's SSH
+    /// key is made and recorded in the spec (`host_key`), its private half
+    /// kept encrypted to the admin keys in secrets/host-keys/HOST.age; every
+    /// secret is encrypted to it; the flake is written; the target's disks
+    /// are held against the spec's `/dev/disk/by-id` names (a mismatch is
+    /// refused unless --force: disko erases what it lays out); nixos-anywhere
+    /// installs with the key in `--extra-files` (so agenix decrypts on the
+    /// first boot), disko's layout, and the hardware scan written to
+    /// hosts/HOST/hardware.nix; then the host is awaited at its address and
+    /// probed (`homelab status --host HOST`).
+    ///
+    /// Exit status: 0 installed and every probe up, 1 a step failed or a
+    /// probe is down, 2 could not run.
+    ///
+    /// Examples:
+    ///   homelab install server --target 192.168.1.50 --dry-run
+    ///   homelab install server --target 192.168.1.50
+    Install {
+        /// The host of the spec to install.
+        host: String,
+        /// The installer's address (root logs in there by key).
+        #[arg(long, value_name = "ADDR")]
+        target: String,
+        /// The installer's SSH port.
+        #[arg(long, value_name = "PORT", default_value_t = 22)]
+        target_port: u16,
+        #[command(flatten)]
+        place: SecretsPlace,
+        /// Print the steps and the exact commands; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Install even when the target's disks are not the spec's.
+        #[arg(long)]
+        force: bool,
+        /// Read this ssh configuration file instead of yours (`ssh -F`).
+        #[arg(long, value_name = "FILE")]
+        ssh_config: Option<PathBuf>,
+        /// How long to wait for the installed host to answer, in seconds.
+        #[arg(long, value_name = "SECONDS", default_value_t = 900)]
+        wait: u64,
+    },
     /// On a host: upgrade it from its flake now, as its timer does.
     ///
     /// Reads the installed plan (`[deploy] schedule` and `source` in the

@@ -120,6 +120,25 @@ fn main() -> ExitCode {
             }
         }
         Command::Upgrade { host, json } => commands::upgrade::run(&host, json),
+        Command::Install {
+            host,
+            target,
+            target_port,
+            place,
+            dry_run,
+            force,
+            ssh_config,
+            wait,
+        } => commands::install::run(&commands::install::Options {
+            host,
+            target,
+            port: target_port,
+            place,
+            dry_run,
+            force,
+            ssh_config,
+            wait: std::time::Duration::from_secs(wait),
+        }),
         Command::Backup(command) => commands::backup::run(command),
         Command::Restore {
             service,

@@ -15,6 +15,7 @@ pub mod deploy;
 pub mod flake_tree;
 pub mod fs_guard;
 pub mod git;
+pub mod install;
 pub mod probe;
 pub mod runner;
 pub mod secret_files;

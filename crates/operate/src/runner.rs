@@ -203,6 +203,16 @@ impl Runner for Ssh {
     }
 }
 
+/// Runs `cmd` on this machine with the terminal's own output: for a long
+/// tool whose progress the user watches (nixos-anywhere).
+pub fn run_in_view(cmd: &Cmd) -> io::Result<std::process::ExitStatus> {
+    Command::new(&cmd.program)
+        .args(&cmd.args)
+        .envs(cmd.env.iter().cloned())
+        .stdin(Stdio::null())
+        .status()
+}
+
 fn spawn_piped(mut command: Command) -> io::Result<Child> {
     command
         .stdin(Stdio::null())

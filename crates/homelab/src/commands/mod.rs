@@ -9,6 +9,7 @@ pub mod check;
 pub mod deploy;
 pub mod help;
 pub mod init;
+pub mod install;
 pub mod plan;
 pub mod report;
 pub mod restore;

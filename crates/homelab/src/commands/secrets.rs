@@ -5,10 +5,10 @@
 //! FIFO, a symlinked spec), and hands each subcommand to its own file; the
 //! work is in `operate::secrets`.
 
-mod add_host;
+pub(crate) mod add_host;
 mod check;
 mod list;
-mod rekey;
+pub(crate) mod rekey;
 mod value;
 
 use crate::cli::{Format, Input, SecretsCommand, SecretsPlace};
@@ -99,7 +99,7 @@ impl Context {
     }
 }
 
-fn context(place: &SecretsPlace) -> Result<Context, ExitCode> {
+pub(crate) fn context(place: &SecretsPlace) -> Result<Context, ExitCode> {
     let input = Input {
         spec: place.spec.clone(),
         example: None,

@@ -7,21 +7,33 @@ use operate::secrets::{State, Store, age_file, status};
 use std::process::ExitCode;
 
 pub fn run(cx: &Context) -> ExitCode {
+    match rekey(cx) {
+        Ok(0) => {
+            println!("every secret file is encrypted to its recipients; nothing to rekey");
+            ExitCode::SUCCESS
+        }
+        Ok(_) => ExitCode::SUCCESS,
+        Err(code) => code,
+    }
+}
+
+/// Re-encrypts every stale file, a line each; how many, or the exit
+/// status of a failure (already printed).
+pub fn rekey(cx: &Context) -> Result<usize, ExitCode> {
     let mut stale = Vec::new();
     for w in &cx.wanted {
         match status::status(&cx.store, w) {
             Ok(s) if matches!(s.state, State::Stale { .. }) => stale.push(w),
             Ok(_) => {}
-            Err(e) => return fail(e),
+            Err(e) => return Err(fail(e)),
         }
     }
     if stale.is_empty() {
-        println!("every secret file is encrypted to its recipients; nothing to rekey");
-        return ExitCode::SUCCESS;
+        return Ok(0);
     }
     let identity = match cx.identity() {
         Ok(id) => id,
-        Err(e) => return fail(e),
+        Err(e) => return Err(fail(e)),
     };
     let mut failed = 0;
     for (n, w) in stale.iter().enumerate() {
@@ -50,7 +62,7 @@ pub fn run(cx: &Context) -> ExitCode {
     }
     if failed > 0 {
         eprintln!("{failed} file(s) could not be rekeyed; the others were");
-        return ExitCode::from(1);
+        return Err(ExitCode::from(1));
     }
-    ExitCode::SUCCESS
+    Ok(stale.len())
 }
