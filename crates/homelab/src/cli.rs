@@ -343,6 +343,53 @@ pub enum Command {
         #[arg(long, value_name = "SECONDS", default_value_t = 900)]
         wait: u64,
     },
+    /// After a disaster: bring a host's services back, proven by drills.
+    ///
+    /// From your computer, with HOST: installs the new machine as HOST
+    /// when --target is given (all of `homelab install`), then asks the
+    /// host over SSH to recover, and prints its report. On the host itself,
+    /// without HOST: every service of its plan is brought back from the
+    /// nearest repository that answers (the NAS's replica, else offsite;
+    /// --from to choose), its database with its files, the host's own
+    /// state first; a service the first boot's preseed restored already is
+    /// not restored twice; then each is drilled from where it came. The
+    /// report gives, per service, the snapshot used, the age of its data
+    /// (RPO) and how long until it was back (RTO). --plan-only says what
+    /// would be restored from where, and how old it is, changing nothing.
+    ///
+    /// Exit status: 0 every service back and its drill passed (or, with
+    /// --plan-only, every service has a snapshot), 1 a service failed, 2
+    /// could not run.
+    ///
+    /// Examples:
+    ///   homelab recover server --plan-only
+    ///   homelab recover server --target 192.168.1.50
+    ///   sudo homelab recover          # on the host
+    Recover {
+        /// The host to recover (from your computer); without it, this
+        /// machine, from its installed plan.
+        host_name: Option<String>,
+        /// Install the new machine at this address first.
+        #[arg(long, value_name = "ADDR", requires = "host_name")]
+        target: Option<String>,
+        /// Restore from this repository only (`nas`, `offsite`).
+        #[arg(long, value_name = "REPO")]
+        from: Option<String>,
+        /// Say what would be restored from where, and how old it is;
+        /// change nothing.
+        #[arg(long)]
+        plan_only: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        host: HostArgs,
+        #[command(flatten)]
+        place: SecretsPlace,
+        /// Read this ssh configuration file instead of yours (`ssh -F`).
+        #[arg(long, value_name = "FILE")]
+        ssh_config: Option<PathBuf>,
+    },
     /// On a host: upgrade it from its flake now, as its timer does.
     ///
     /// Reads the installed plan (`[deploy] schedule` and `source` in the

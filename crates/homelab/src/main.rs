@@ -120,6 +120,25 @@ fn main() -> ExitCode {
             }
         }
         Command::Upgrade { host, json } => commands::upgrade::run(&host, json),
+        Command::Recover {
+            host_name,
+            target,
+            from,
+            plan_only,
+            json,
+            host,
+            place,
+            ssh_config,
+        } => commands::recover::run(&commands::recover::Options {
+            host_name,
+            target,
+            from,
+            plan_only,
+            json,
+            host,
+            place,
+            ssh_config,
+        }),
         Command::Install {
             host,
             target,

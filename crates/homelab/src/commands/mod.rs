@@ -11,6 +11,7 @@ pub mod help;
 pub mod init;
 pub mod install;
 pub mod plan;
+pub mod recover;
 pub mod report;
 pub mod restore;
 pub mod secrets;

@@ -16,6 +16,7 @@ pub mod manifest;
 pub mod postgres;
 pub mod preseed;
 pub mod progress;
+pub mod recover;
 pub mod report;
 pub mod restic;
 pub mod restore;

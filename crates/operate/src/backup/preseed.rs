@@ -56,7 +56,7 @@ pub fn preseed(ctx: &Context, service: &ServicePlan, progress: &Progress) -> Res
 
 /// Why the service counts as having data, if it does: a non-empty state
 /// folder, or a database with a table.
-fn present(ctx: &Context, service: &ServicePlan) -> Result<Option<String>> {
+pub(crate) fn present(ctx: &Context, service: &ServicePlan) -> Result<Option<String>> {
     for p in service.paths.iter().filter(|p| p.backed_up) {
         let dir = ctx.host_path(&p.path);
         let entries = std::fs::read_dir(&dir).map(|mut d| d.next().is_some());

@@ -47,6 +47,8 @@ pub struct Report {
     pub service: String,
     pub repository: String,
     pub snapshot: String,
+    /// When the snapshot was taken (RFC 3339): the age of the data.
+    pub snapshot_time: String,
     pub files: usize,
     /// Where the data it replaced was kept.
     pub kept: Vec<String>,
@@ -196,10 +198,11 @@ pub fn restore(
     }
     release_datasets(ctx, &journal, progress);
     let _ = std::fs::remove_file(journal_path(ctx, &service.name));
-    Ok(Report {
+    let report = Report {
         service: service.name.clone(),
         repository: repo.name.clone(),
         snapshot: snapshot.id,
+        snapshot_time: snapshot.time,
         files: manifest.files.len(),
         kept: journal
             .moves
@@ -207,7 +210,48 @@ pub fn restore(
             .map(|(_, aside)| aside.display().to_string())
             .collect(),
         recovered_interrupted: recovered,
-    })
+    };
+    remember(ctx, &report, progress);
+    Ok(report)
+}
+
+/// What the last restore of a service brought back, kept at
+/// `<state>/restored/<service>.json`: `homelab recover` reports from it
+/// what the first boot's preseed restored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Restored {
+    pub repository: String,
+    pub snapshot: String,
+    pub snapshot_time: String,
+    /// When it was restored (RFC 3339).
+    pub at: String,
+}
+
+fn remember(ctx: &Context, r: &Report, progress: &Progress) {
+    let record = Restored {
+        repository: r.repository.clone(),
+        snapshot: r.snapshot.clone(),
+        snapshot_time: r.snapshot_time.clone(),
+        at: super::now().to_string(),
+    };
+    let path = ctx.record_file("restored", &r.service);
+    let text = serde_json::to_string_pretty(&record).expect("plain data");
+    let kept = path
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| crate::fs_guard::write_file(&path, text.as_bytes()));
+    if let Err(e) = kept {
+        progress.line(format!(
+            "warning: {}: what was restored was not recorded: {e}",
+            r.service
+        ));
+    }
+}
+
+/// The last restore of `service` recorded on this host.
+pub fn last_restored(ctx: &Context, service: &str) -> Option<Restored> {
+    let text = std::fs::read_to_string(ctx.record_file("restored", service)).ok()?;
+    serde_json::from_str(&text).ok()
 }
 
 fn repository<'s>(service: &'s ServicePlan, from: Option<&str>) -> Result<&'s Repository> {

@@ -112,13 +112,33 @@ fn fails_checksum(stderr: &[u8]) -> bool {
     .any(|n| text.contains(n))
 }
 
+/// restic's words for a backend it could not reach (lowercased text). It
+/// adds "Is there a repository at the following location?" to these too,
+/// so they are read first: a host that does not answer is not a
+/// repository that does not exist.
+fn unreachable(text: &str) -> bool {
+    [
+        "unable to start the sftp session",
+        "subprocess ssh",
+        "connection refused",
+        "no route to host",
+        "i/o timeout",
+        "network is unreachable",
+        "no such host",
+        "connection reset",
+    ]
+    .iter()
+    .any(|n| text.contains(n))
+}
+
 /// True when restic says there is no repository at the location (and
 /// not that it could not reach or open one).
 pub(crate) fn is_missing(code: Option<i32>, stderr: &[u8]) -> bool {
     let text = String::from_utf8_lossy(stderr);
-    code == Some(10)
+    let said_missing = code == Some(10)
         || text.contains("Is there a repository at the following location")
-        || text.contains("repository does not exist")
+        || text.contains("repository does not exist");
+    said_missing && !unreachable(&text.to_lowercase())
 }
 
 /// Facts about the repository a message names.
@@ -224,6 +244,14 @@ mod tests {
             Fault::Damaged
         );
         assert_eq!(fault(Some(1), "Fatal: something new"), Fault::Failed);
+        assert_eq!(
+            fault(
+                Some(1),
+                "Fatal: unable to open config file: Head \"http://127.0.0.1:9/config\": dial tcp                  127.0.0.1:9: connect: connection refused\nIs there a repository at the following                  location?"
+            ),
+            Fault::Unreachable,
+            "a host that does not answer is not a missing repository"
+        );
         assert_eq!(
             fault(
                 Some(1),
