@@ -237,17 +237,7 @@ fn deploy_rs_activate(flake: &str, host: &str, boot: bool) -> operate::deploy::R
 }
 
 fn failed_build(host: &str, why: &str) -> Outcome {
-    Outcome {
-        host: host.to_string(),
-        result: Result_::Failed,
-        before: None,
-        after: None,
-        snapshots: Vec::new(),
-        gate: None,
-        regate: None,
-        message: Some(format!("{host}: {why}")),
-        seconds: 0.0,
-    }
+    Outcome::failed(host, Some(format!("{host}: {why}")))
 }
 
 /// Appends the deploy to the history; a failure to keep it is a warning.
