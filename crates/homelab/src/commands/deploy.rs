@@ -47,7 +47,8 @@ pub fn run(src: &Source, o: &Options) -> ExitCode {
             Err(code) => return code,
         }
     } else {
-        match super::build::write(src, None, false, None, Format::Human) {
+        // With `--json` standard output is the outcomes' alone.
+        match super::build::write(src, None, false, None, Format::Human, o.json) {
             Ok(built) => built,
             Err(code) => return code,
         }
