@@ -389,7 +389,7 @@ fn dry_run(
         ));
         out.push_str(&format!(
             "  5. switch     ssh … {sudo}nix-env -p /nix/var/nix/profiles/system --set <system>\n\
-             \x20                ssh … {sudo}systemd-run --unit=homelab-switch-{id} --property=RemainAfterExit=yes --service-type=exec -- <system>/bin/switch-to-configuration {word}\n"
+             \x20                ssh … {sudo}systemd-run --unit=homelab-switch-{id} '--description=homelab: switch to <system>' --property=RemainAfterExit=yes --service-type=exec --quiet -- <system>/bin/switch-to-configuration {word}\n"
         ));
         if goal == Goal::Switch {
             out.push_str(&format!(
