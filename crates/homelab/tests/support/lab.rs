@@ -1488,6 +1488,10 @@ impl Lab {
     /// `host` runs `nixos-system-<host>-25.11-before`, a system whose
     /// switch brings every unit and service up; returns its store path.
     pub fn running(&self, host: &str) -> String {
+        assert!(
+            Path::new("/nix").is_dir(),
+            "the hosts' store and profiles are mounted over /nix: install Debian's nix-bin"
+        );
         let s = self.standins(host);
         let name = format!("nixos-system-{host}-25.11-before");
         let system = s.system(&s.store, &name, &Activation::healthy());
