@@ -100,7 +100,9 @@ pub fn run(o: &Options) -> ExitCode {
         Ok(src) => src,
         Err(code) => return code,
     };
-    if let Err(code) = super::build::write(&src, Some(flake.clone()), false, None, Format::Human) {
+    if let Err(code) =
+        super::build::write(&src, Some(flake.clone()), false, None, Format::Human, false)
+    {
         return code;
     }
     // 4. The target's disks.
