@@ -10,6 +10,7 @@ use super::progress::Progress;
 use super::restic::Restic;
 use super::{Context, Result, io};
 use compile::plan::{Repository, ServicePlan};
+use compile::spec::DataClass;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -59,6 +60,12 @@ pub struct RepositoryOutcome {
 
 pub fn run(ctx: &Context, service: &ServicePlan, progress: &Progress) -> Result<Outcome> {
     super::restore::refuse_pending(ctx, service, "backup")?;
+    if service.class == DataClass::Disposable {
+        return super::fail(format!(
+            "`{}` is disposable: by its class it is re-created, never backed up",
+            service.name
+        ));
+    }
     if service.repositories.is_empty() {
         return super::fail(format!(
             "`{}` has no repository in the plan: add [backup] to the spec",
