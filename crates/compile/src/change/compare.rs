@@ -966,10 +966,18 @@ fn dir(c: &mut Collect, o: &DirFacts, d: &DirFacts) {
     if let (Some(a), Some(b)) = (&o.kept, &d.kept)
         && a != b
     {
-        let fewer = a.counts().iter().zip(b.counts()).any(|((_, x), (_, y))| y < *x);
+        let fewer = a
+            .counts()
+            .iter()
+            .zip(b.counts())
+            .any(|((_, x), (_, y))| y < *x);
         push(
             Kind::Snapshots,
-            if fewer { Severity::Risk } else { Severity::Change },
+            if fewer {
+                Severity::Risk
+            } else {
+                Severity::Change
+            },
             format!(
                 "{owner}: `{state}` snapshots kept {} → {}",
                 kept_text(a),

@@ -67,10 +67,19 @@ fn no_snapshots(o: &Owner, kept: &[&DataDir]) -> Vec<Diagnostic> {
         .collect();
     if !unpooled.is_empty() {
         out.push(
-            Diagnostic::warning("no-snapshots", format!("`{}` keeps data that is never snapshotted", o.name))
-                .at(o.span.clone(), format!("host `{}` has no ZFS pool for {}", o.host, paths(&unpooled)))
-                .help(format!("add `[hosts.{}.pools.<name>]`: each directory then gets a dataset and snapshots", o.host))
-                .about(o.name),
+            Diagnostic::warning(
+                "no-snapshots",
+                format!("`{}` keeps data that is never snapshotted", o.name),
+            )
+            .at(
+                o.span.clone(),
+                format!("host `{}` has no ZFS pool for {}", o.host, paths(&unpooled)),
+            )
+            .help(format!(
+                "add `[hosts.{}.pools.<name>]`: each directory then gets a dataset and snapshots",
+                o.host
+            ))
+            .about(o.name),
         );
     }
     for d in kept {
@@ -83,7 +92,10 @@ fn no_snapshots(o: &Owner, kept: &[&DataDir]) -> Vec<Diagnostic> {
                     "no-snapshots",
                     format!("`{}` keeps data that is never snapshotted", o.name),
                 )
-                .at(schedule.span.clone(), format!("keeps no snapshot of {}", d.path))
+                .at(
+                    schedule.span.clone(),
+                    format!("keeps no snapshot of {}", d.path),
+                )
                 .help(format!(
                     "keep some (`daily = 7`), or remove `snapshots` for the {} class's",
                     d.class.as_str()

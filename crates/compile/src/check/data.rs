@@ -69,7 +69,9 @@ pub(crate) fn paths_apart(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     for host in &fleet.hosts {
         for (n, p) in host.plain_data.iter().enumerate() {
             let path = p.dir.path.as_str();
-            let earlier = host.plain_data[..n].iter().map(|q| (q.name.value.as_str(), &q.dir));
+            let earlier = host.plain_data[..n]
+                .iter()
+                .map(|q| (q.name.value.as_str(), &q.dir));
             let others = fleet
                 .data_on(host)
                 .into_iter()
@@ -95,10 +97,12 @@ pub(crate) fn paths_apart(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
                     format!("{path} meets {other} of `{owner}`"),
                 )
                 .help("give the dataset a folder of its own (`/srv/<name>`): one directory, one owner");
-                out.push(match host.plain_data.iter().find(|q| q.name.value == owner) {
-                    Some(q) => d.also(q.path_span.clone(), "mounted here"),
-                    None => d,
-                });
+                out.push(
+                    match host.plain_data.iter().find(|q| q.name.value == owner) {
+                        Some(q) => d.also(q.path_span.clone(), "mounted here"),
+                        None => d,
+                    },
+                );
             }
         }
     }
@@ -124,9 +128,9 @@ pub(crate) fn names_apart(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
                 fleet
                     .hosts
                     .iter()
-                    .flat_map(|h| h.infrastructure.iter().map(move |e| format!("{e}-{}", h.name())))
-                    .find(|n| n == name)
-                    .map(|n| format!("the backup of `{n}`'s infrastructure state"))
+                    .flat_map(|h| h.infrastructure.iter().map(move |e| (*e, h.name())))
+                    .find(|(e, h)| format!("{e}-{h}") == name)
+                    .map(|(e, h)| format!("`{e}`'s state on `{h}` in the host plan"))
             };
             seen.push((name, host));
             if let Some(taken) = taken {

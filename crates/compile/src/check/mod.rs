@@ -88,9 +88,12 @@ pub fn check(fleet: &Fleet) -> Vec<Diagnostic> {
     out
 }
 
+/// Silenced rule codes, each with the reason given.
+type Silences = [(Sp<String>, Sp<String>)];
+
 /// What the spec silences rules for: each service instance and each
 /// plain dataset, by name, with its silences.
-fn silencers(fleet: &Fleet) -> Vec<(&str, &[(Sp<String>, Sp<String>)])> {
+fn silencers(fleet: &Fleet) -> Vec<(&str, &Silences)> {
     let services = fleet
         .instances
         .iter()

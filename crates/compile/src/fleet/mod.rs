@@ -27,14 +27,12 @@ mod wiring;
 pub use deploy::{BuildOn, DeployPlan, Gate};
 pub use model::*;
 pub use nfs::NfsMount;
-pub use plain::PlainDataset;
 pub(crate) use operations::*;
+pub use plain::PlainDataset;
 pub(crate) use ports::{GATEWAY_PORT, REST_SERVER_PORT, VMALERT_PORT, port_bind};
 pub use quotas::{ProjectQuota, project_id};
+pub(crate) use replica::{NAS_REPOSITORY_DATASET, NAS_REPOSITORY_ROOT, REPLICAS, nas_login_secret};
 pub use replica::{Pulled, ReplicaPlan};
-pub(crate) use replica::{
-    NAS_REPOSITORY_DATASET, NAS_REPOSITORY_ROOT, REPLICAS, nas_login_secret,
-};
 pub use resolve::resolve;
 pub(crate) use sso::{KEYCLOAK_ADMIN_CLIENT, PROVISIONED_PROVIDERS, own_sign_in};
 pub use sso::{OidcClient, ProviderKind, SsoPlan};

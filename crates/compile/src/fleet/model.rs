@@ -151,7 +151,10 @@ impl Fleet {
             .instances_on(host.name())
             .flat_map(|i| i.data.iter().map(move |d| (i.name.value.as_str(), d)));
         let infrastructure = host.data.iter().map(|(e, d)| (e.name.as_str(), d));
-        let plain = host.plain_data.iter().map(|p| (p.name.value.as_str(), &p.dir));
+        let plain = host
+            .plain_data
+            .iter()
+            .map(|p| (p.name.value.as_str(), &p.dir));
         services.chain(infrastructure).chain(plain).collect()
     }
 }

@@ -42,7 +42,10 @@ fn without_pool(host: &Host, d: &PlainData) -> Diagnostic {
             host.name.value, d.name.value
         ),
     )
-    .at(d.name.span.clone(), "a plain dataset is a ZFS dataset of the host's pool")
+    .at(
+        d.name.span.clone(),
+        "a plain dataset is a ZFS dataset of the host's pool",
+    )
     .help(format!(
         "add `[hosts.{}.pools.<name>]` with its disks, or keep the data on a host that has a pool",
         host.name.value

@@ -173,7 +173,53 @@ fn authority(rest: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
-    use super::{host_repository, not_offsite};
+    use super::{counts, host_repository, not_offsite, schedule};
+    use crate::spec::{DataClass, Schedule, Sp};
+
+    fn written(counts: &[(&'static str, u32)]) -> Schedule {
+        Schedule {
+            span: 0..0,
+            counts: counts
+                .iter()
+                .map(|(p, n)| (*p, Sp::new(*n, 0..0)))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_schedule_changes_the_counts_it_names_and_keeps_the_class_s_others() {
+        let photos = written(&[("frequently", 0), ("hourly", 0)]);
+        let kept = schedule(DataClass::Critical, Some(&photos)).unwrap();
+        assert_eq!(
+            kept.counts().map(|(_, n)| n),
+            [0, 0, 7, 4, 12, 0],
+            "seed 004's photos: daily 7, weekly 4, monthly 12"
+        );
+        assert_eq!(
+            schedule(DataClass::Standard, None),
+            super::snapshots(DataClass::Standard)
+        );
+    }
+
+    #[test]
+    fn disposable_data_keeps_only_what_its_schedule_asks_for() {
+        assert_eq!(schedule(DataClass::Disposable, None), None);
+        let media = written(&[("daily", 3), ("weekly", 4)]);
+        let kept = schedule(DataClass::Disposable, Some(&media)).unwrap();
+        assert_eq!(kept.counts().map(|(_, n)| n), [0, 0, 3, 4, 0, 0]);
+    }
+
+    #[test]
+    fn a_schedule_of_zeros_keeps_nothing_but_still_has_its_counts() {
+        let none = written(&[("hourly", 0), ("daily", 0), ("weekly", 0), ("monthly", 0)]);
+        assert_eq!(schedule(DataClass::Standard, Some(&none)), None);
+        assert_eq!(
+            counts(DataClass::Standard, Some(&none))
+                .counts()
+                .map(|(_, n)| n),
+            [0; 6]
+        );
+    }
 
     #[test]
     fn a_copy_on_the_host_or_a_host_of_the_fleet_is_not_offsite() {

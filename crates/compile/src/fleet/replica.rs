@@ -210,7 +210,11 @@ impl Fleet {
         let own = || {
             self.hosts.iter().filter(|h| h.name() == host).any(|h| {
                 let plain = h.plain_data.iter().map(|p| &p.dir);
-                h.data.iter().map(|(_, d)| d).chain(plain).any(DataDir::goes_offsite)
+                h.data
+                    .iter()
+                    .map(|(_, d)| d)
+                    .chain(plain)
+                    .any(DataDir::goes_offsite)
             })
         };
         self.backup.is_some() && (self.instances_on(host).any(|i| i.backed_up()) || own())

@@ -8,8 +8,8 @@ mod build;
 mod model;
 mod validate;
 
-pub(crate) use build::{SCRATCH_DIR, STATE_DIR, units};
 pub use build::{OFFSITE_RETENTION, PLAIN_ENTRY, max_age_hours, plan};
+pub(crate) use build::{SCRATCH_DIR, STATE_DIR, units};
 
 pub use model::*;
 pub use validate::{

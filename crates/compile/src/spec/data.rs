@@ -84,10 +84,13 @@ fn data_path(sink: &mut Sink, p: &Sp<String>) {
     } else if let Some(system) = system_folder(&p.value) {
         Some(format!("a system folder ({system})"))
     } else {
-        [(STATE_DIR, "homelab's state"), (SCRATCH_DIR, "the drills' scratch space")]
-            .into_iter()
-            .find(|(own, _)| is_at_or_below(&p.value, own) || is_at_or_below(own, &p.value))
-            .map(|(own, what)| format!("overlaps {what} ({own})"))
+        [
+            (STATE_DIR, "homelab's state"),
+            (SCRATCH_DIR, "the drills' scratch space"),
+        ]
+        .into_iter()
+        .find(|(own, _)| is_at_or_below(&p.value, own) || is_at_or_below(own, &p.value))
+        .map(|(own, what)| format!("overlaps {what} ({own})"))
     };
     if let Some(problem) = problem {
         sink.push(

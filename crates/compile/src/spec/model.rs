@@ -455,8 +455,14 @@ pub struct Schedule {
 
 impl Schedule {
     /// The periods sanoid keeps snapshots for, shortest first.
-    pub const PERIODS: [&'static str; 6] =
-        ["frequently", "hourly", "daily", "weekly", "monthly", "yearly"];
+    pub const PERIODS: [&'static str; 6] = [
+        "frequently",
+        "hourly",
+        "daily",
+        "weekly",
+        "monthly",
+        "yearly",
+    ];
     /// The most snapshots of one period a dataset may keep.
     pub const MAX: u32 = 1000;
 

@@ -65,10 +65,5 @@ fn never_backed_up(fleet: &Fleet) -> Option<String> {
                 .map(move |p| format!("`{}` ({} on {})", p.name.value, p.dir.path, h.name()))
         })
         .collect();
-    (!datasets.is_empty()).then(|| {
-        format!(
-            "disposable, never backed up: {}",
-            datasets.join(", ")
-        )
-    })
+    (!datasets.is_empty()).then(|| format!("disposable, never backed up: {}", datasets.join(", ")))
 }

@@ -73,11 +73,13 @@ pub fn run(ctx: &Context, service: &ServicePlan, progress: &Progress) -> Result<
         ));
     }
     let mut capture = capture::for_service(ctx, service);
-    progress.step(format!(
-        "{}: stopping {}",
-        service.name,
-        service.units.join(" ")
-    ));
+    if !service.units.is_empty() {
+        progress.step(format!(
+            "{}: stopping {}",
+            service.name,
+            service.units.join(" ")
+        ));
+    }
     ctx.units(service, "stop")?;
     let frozen = freeze(ctx, service, capture.as_mut(), progress);
     // With a frozen copy the service runs again at once; otherwise it
