@@ -154,3 +154,23 @@ fn the_examples_keep_the_seeds_schedules_and_tier_2_data() {
         }
     }
 }
+
+#[test]
+fn a_critical_plain_dataset_is_replicated_and_reports_to_the_status_page() {
+    let mut spec = compile::examples::get("family").unwrap().to_string();
+    spec.push_str("\n[hosts.server.data.scans]\npath = \"/srv/scans\"\nclass = \"critical\"\n");
+    let (fleet, _) = compile::compile(&spec).expect("the family with a plain dataset compiles");
+    let files = render(&fleet);
+    let nas = text(&files, "hosts/nas/infrastructure.nix");
+    assert!(
+        nas.contains("source = \"syncoid@192.168.1.10:tank/scans\";")
+            && nas.contains("target = \"vault/replicas/server/scans\";"),
+        "the NAS pulls it: {nas}"
+    );
+    let server = text(&files, "hosts/server/infrastructure.nix");
+    assert!(server.contains("zfs allow -u syncoid hold,send ${lib.escapeShellArg \"tank/scans\"}"));
+    let operations = text(&files, "hosts/server/operations.nix");
+    for heartbeat in ["name = \"scans-backup\";", "name = \"scans-drill\";"] {
+        assert!(operations.contains(heartbeat), "{operations}");
+    }
+}
