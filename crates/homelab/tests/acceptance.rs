@@ -189,9 +189,22 @@ fn nuc_has_the_datasets_of_section_5() {
         disko.contains("compression = \"lz4\";"),
         "5.2: lz4 on the pool"
     );
-    // 5.4: thumbnails and transcodes are not snapshotted, photos are.
-    assert!(immich_nix.contains("\"storagepool/immich/library\".use_template = [ \"critical\" ];"));
-    assert!(!immich_nix.contains("storagepool/immich/thumbs\".use_template"));
+    // 5.4: thumbnails and transcodes are not snapshotted; photos are,
+    // daily, weekly and monthly only; uploads by the critical class.
+    assert!(immich_nix.contains("\"storagepool/immich/library\" = {\n        frequently = 0;\n        hourly = 0;\n        use_template = [ \"critical\" ];"), "{immich_nix}");
+    assert!(immich_nix.contains("\"storagepool/immich/upload\".use_template = [ \"critical\" ];"));
+    assert!(!immich_nix.contains("storagepool/immich/thumbs\""));
+    // 5.2: `backups/` (200G), a dataset no service owns, backed up.
+    let backups = fleet.hosts[0]
+        .plain_data
+        .iter()
+        .find(|p| p.name.value == "backups")
+        .unwrap();
+    assert_eq!(backups.dir.quota, compile::spec::Size::parse("200G"));
+    assert_eq!(
+        backups.dir.dataset,
+        Some(("storagepool".to_string(), "backups".to_string()))
+    );
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 use super::facts::{DirFacts, DirKey, Facts, HostFacts, PoolFacts, ServiceFacts};
 use super::{Change, Changes, Kind, Severity};
+use crate::fleet::policy::SnapshotPolicy;
 use crate::spec::{DataClass, Exposure, Size};
 
 pub(super) fn compare(old: &Facts, new: &Facts) -> Changes {
@@ -58,6 +59,7 @@ pub(super) fn compare(old: &Facts, new: &Facts) -> Changes {
         }
     }
     dirs(&mut c, old, new);
+    plain_datasets(&mut c, old, new);
     secrets(&mut c, old, new);
 
     let mut blocks = vec![None];
@@ -836,6 +838,71 @@ enum What {
     Offsite,
 }
 
+/// Plain datasets added or removed. A new one on an installed host is
+/// made by hand (disko makes datasets only at install); how it is
+/// protected is said here, once: a disposable one is never backed up.
+fn plain_datasets(c: &mut Collect, old: &Facts, new: &Facts) {
+    for d in new.dirs.iter().filter(|d| d.plain) {
+        if old.dir(&d.key()).is_some() {
+            continue;
+        }
+        let protection = match (d.class, d.offsite) {
+            (DataClass::Disposable, _) => "never backed up",
+            (_, true) => "backed up",
+            (_, false) => "not backed up: the spec has no `[backup]`",
+        };
+        let (severity, make) = if old.host(&d.host).is_some() {
+            (
+                Severity::Disruptive,
+                "; disko creates datasets only at install: create it on the running host before deploying",
+            )
+        } else {
+            (Severity::Change, "")
+        };
+        c.push(
+            Kind::Dataset,
+            severity,
+            Some(&d.host),
+            None,
+            format!(
+                "{}: new dataset {} at {} ({}, {protection}{make})",
+                d.owner,
+                d.dataset.as_deref().unwrap_or("-"),
+                d.path,
+                d.class.as_str()
+            ),
+        );
+    }
+    for o in old.dirs.iter().filter(|d| d.plain) {
+        if new.dir(&o.key()).is_none() {
+            c.push(
+                Kind::Dataset,
+                Severity::Risk,
+                Some(&o.host),
+                None,
+                format!(
+                    "{}: dataset removed (its data stays in {}, no longer snapshotted or backed up)",
+                    o.owner,
+                    o.dataset.as_deref().unwrap_or(&o.path)
+                ),
+            );
+        }
+    }
+}
+
+/// "4 quarter-hourly, 24 hourly, 7 daily", the periods kept at all.
+fn kept_text(p: &SnapshotPolicy) -> String {
+    p.counts()
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(period, n)| match *period {
+            "frequently" => format!("{n} quarter-hourly"),
+            _ => format!("{n} {period}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// One state directory in both fleets, on the same host.
 fn dir(c: &mut Collect, o: &DirFacts, d: &DirFacts) {
     let owner = &d.owner;
@@ -893,6 +960,28 @@ fn dir(c: &mut Collect, o: &DirFacts, d: &DirFacts) {
                 "{owner}: `{state}` data class {} → {}",
                 o.class.as_str(),
                 d.class.as_str()
+            ),
+        );
+    }
+    if let (Some(a), Some(b)) = (&o.kept, &d.kept)
+        && a != b
+    {
+        let fewer = a
+            .counts()
+            .iter()
+            .zip(b.counts())
+            .any(|((_, x), (_, y))| y < *x);
+        push(
+            Kind::Snapshots,
+            if fewer {
+                Severity::Risk
+            } else {
+                Severity::Change
+            },
+            format!(
+                "{owner}: `{state}` snapshots kept {} → {}",
+                kept_text(a),
+                kept_text(b)
             ),
         );
     }

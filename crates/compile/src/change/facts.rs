@@ -2,7 +2,8 @@
 //! flattened into plain values (no spans, no catalog references), so two
 //! fleets compare field by field and an empty fleet is `Facts::default()`.
 
-use crate::fleet::{DataDir, Fleet, HostPlan, Instance, policy};
+use crate::fleet::policy::SnapshotPolicy;
+use crate::fleet::{DataDir, Fleet, HostPlan, Instance};
 use crate::spec::{DataClass, Exposure, RootFs, Size};
 use std::collections::BTreeMap;
 
@@ -73,8 +74,11 @@ pub(super) struct ServiceFacts {
 #[derive(Debug)]
 pub(super) struct DirFacts {
     pub owner: String,
-    /// Owned by a service instance (else by the host's infrastructure).
+    /// Owned by a service instance (else by the host's infrastructure or
+    /// the spec's plain dataset).
     pub service: bool,
+    /// A plain dataset of the spec (`[hosts.<h>.data.<name>]`).
+    pub plain: bool,
     pub host: String,
     pub state: String,
     pub path: String,
@@ -84,6 +88,8 @@ pub(super) struct DirFacts {
     /// `pool/dataset`, when it has one.
     pub dataset: Option<String>,
     pub snapshots: bool,
+    /// The counts kept of each period (a class's, or a schedule's).
+    pub kept: Option<SnapshotPolicy>,
     /// The host that keeps its replica.
     pub replica: Option<String>,
     pub offsite: bool,
@@ -111,6 +117,12 @@ impl Facts {
             }
             for (entry, d) in &host.data {
                 dirs.push(dir(fleet, host, &entry.name, false, d));
+            }
+            for p in &host.plain_data {
+                dirs.push(DirFacts {
+                    plain: true,
+                    ..dir(fleet, host, &p.name.value, false, &p.dir)
+                });
             }
         }
         Facts {
@@ -223,6 +235,7 @@ fn dir(fleet: &Fleet, host: &HostPlan, owner: &str, service: bool, d: &DataDir) 
     DirFacts {
         owner: owner.to_string(),
         service,
+        plain: false,
         host: host.name().to_string(),
         state: d.state.clone(),
         path: d.path.clone(),
@@ -230,7 +243,8 @@ fn dir(fleet: &Fleet, host: &HostPlan, owner: &str, service: bool, d: &DataDir) 
         recordsize: d.recordsize.clone(),
         quota: d.quota,
         dataset: d.dataset.as_ref().map(|(p, n)| format!("{p}/{n}")),
-        snapshots: d.dataset.is_some() && policy::snapshots(d.class).is_some(),
+        snapshots: d.snapshots().is_some(),
+        kept: d.snapshots(),
         replica: fleet
             .replica
             .as_ref()

@@ -625,3 +625,41 @@ fn names_roles_hardware_and_infrastructure() {
         "{changes:#?}"
     );
 }
+
+#[test]
+fn plain_datasets_added_and_removed_say_how_they_are_protected() {
+    let isos = "[hosts.server.data.isos]\npath = \"/srv/isos\"\nclass = \"disposable\"\n";
+    let added = plan(BACKUP, &format!("{BACKUP}{isos}"));
+    assert_eq!(
+        only(&added, "isos"),
+        "disruptive server: isos: new dataset tank/isos at /srv/isos (disposable, never backed up; disko creates datasets only at install: create it on the running host before deploying)"
+    );
+    let removed = plan(&format!("{BACKUP}{isos}"), BACKUP);
+    assert_eq!(
+        only(&removed, "isos"),
+        "risk server: isos: dataset removed (its data stays in tank/isos, no longer snapshotted or backed up)"
+    );
+    // Its class changing is a change of the directory, as for a service.
+    let kept = isos.replace("disposable", "standard");
+    let classed = plan(&format!("{BACKUP}{isos}"), &format!("{BACKUP}{kept}"));
+    assert!(
+        classed
+            .contains(&"change server: isos: `isos` data class disposable → standard".to_string()),
+        "{classed:#?}"
+    );
+}
+
+#[test]
+fn a_schedule_that_keeps_fewer_snapshots_is_a_risk() {
+    let gatus = "[services.gatus]\nhost = \"server\"\n";
+    let fewer = format!("{gatus}[services.gatus.data.data]\nsnapshots = {{ hourly = 0 }}\n");
+    assert_eq!(
+        only(&plan(gatus, &fewer), "snapshots kept"),
+        "risk server: gatus: `data` snapshots kept 24 hourly, 7 daily, 4 weekly, 6 monthly → 7 daily, 4 weekly, 6 monthly"
+    );
+    let more = format!("{gatus}[services.gatus.data.data]\nsnapshots = {{ yearly = 2 }}\n");
+    assert_eq!(
+        only(&plan(gatus, &more), "snapshots kept"),
+        "change server: gatus: `data` snapshots kept 24 hourly, 7 daily, 4 weekly, 6 monthly → 24 hourly, 7 daily, 4 weekly, 6 monthly, 2 yearly"
+    );
+}

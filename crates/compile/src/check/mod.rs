@@ -8,6 +8,7 @@
 mod alerts;
 mod backup;
 mod boot;
+mod data;
 mod exposure;
 mod images;
 mod login;
@@ -26,6 +27,7 @@ mod wiring;
 use crate::diagnostic::rules;
 use crate::diagnostic::{Diagnostic, Severity, did_you_mean, name_list};
 use crate::fleet::Fleet;
+use crate::spec::Sp;
 
 /// A check: looks at the fleet, reports what is wrong.
 type Check = fn(&Fleet, &mut Vec<Diagnostic>);
@@ -41,6 +43,10 @@ const CHECKS: &[Check] = &[
     exposure::public_needs_auth,
     exposure::widening_needs_reason,
     backup::data_is_protected,
+    data::critical_keeps_dailies,
+    data::schedule_has_dataset,
+    data::paths_apart,
+    data::names_apart,
     secrets::no_literal_secrets,
     passthrough::renderer_owns_access,
     options::options_exist,
@@ -82,13 +88,31 @@ pub fn check(fleet: &Fleet) -> Vec<Diagnostic> {
     out
 }
 
+/// Silenced rule codes, each with the reason given.
+type Silences = [(Sp<String>, Sp<String>)];
+
+/// What the spec silences rules for: each service instance and each
+/// plain dataset, by name, with its silences.
+fn silencers(fleet: &Fleet) -> Vec<(&str, &Silences)> {
+    let services = fleet
+        .instances
+        .iter()
+        .map(|i| (i.name.value.as_str(), i.silence.as_slice()));
+    let plain = fleet
+        .hosts
+        .iter()
+        .flat_map(|h| &h.plain_data)
+        .map(|p| (p.name.value.as_str(), p.silence.as_slice()));
+    services.chain(plain).collect()
+}
+
 /// Marks findings the spec silenced, and reports silences that name no
 /// rule or silence nothing.
 fn apply_silences(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     let silenceable = rules::silenceable();
     let mut extra = Vec::new();
-    for i in &fleet.instances {
-        for (code, reason) in &i.silence {
+    for (name, silence) in silencers(fleet) {
+        for (code, reason) in silence {
             if !silenceable.contains(&code.value.as_str()) {
                 let mut d = Diagnostic::error(
                     "unknown-rule",
@@ -110,7 +134,7 @@ fn apply_silences(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
             }
             let mut used = false;
             for d in out.iter_mut() {
-                if d.code == code.value && d.subject.as_deref() == Some(i.name.value.as_str()) {
+                if d.code == code.value && d.subject.as_deref() == Some(name) {
                     d.severity = Severity::Silenced;
                     d.help = Some(format!("silenced: {}", reason.value));
                     used = true;
@@ -120,7 +144,7 @@ fn apply_silences(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
                 extra.push(
                     Diagnostic::warning(
                         "unused-silence",
-                        format!("`{}` does not fire for `{}`", code.value, i.name.value),
+                        format!("`{}` does not fire for `{name}`", code.value),
                     )
                     .at(code.span.clone(), "nothing to silence")
                     .help("remove this line"),

@@ -96,6 +96,7 @@ pub static RULES: &[Rule] = &[
     rule("unknown-state", Error, false, RESOLVE, "a data directory the service does not have"),
     rule("unknown-pool", Error, false, RESOLVE, "a ZFS pool the host does not have"),
     rule("replica-without-pool", Error, false, RESOLVE, "the replica host has no ZFS pool"),
+    rule("dataset-without-pool", Error, false, RESOLVE, "a plain dataset on a host without a ZFS pool"),
     rule("no-module", Error, false, RESOLVE, "module settings for a service without a NixOS module"),
     rule("missing-dependency", Error, false, RESOLVE, "a service or role the service needs is absent"),
     rule("catalog", Error, false, RESOLVE, "a catalog entry could not be filled in"),
@@ -111,6 +112,9 @@ pub static RULES: &[Rule] = &[
     rule("no-snapshots", Warning, true, "rules.md#no-snapshots--warning-silenceable", "data on a host without a ZFS pool"),
     rule("no-offsite", ErrorOrWarning, true, "rules.md#no-offsite--error-for-critical-data-warning-for-standard-silenceable", "data with no offsite copy"),
     rule("no-replica", Warning, true, "rules.md#no-replica--warning-silenceable", "critical data on one machine only"),
+    rule("critical-without-daily", Error, true, "rules.md#critical-without-daily--error-silenceable", "a schedule that keeps no daily snapshot of critical data"),
+    rule("path-clash", Error, false, "rules.md#path-clash--error", "a plain dataset mounted at, above or below other data of its host"),
+    rule("duplicate-dataset", Error, false, "rules.md#duplicate-dataset--error", "a plain dataset named like a service, the infrastructure or another dataset"),
     // Policy: secrets.
     rule("literal-secret", Error, true, "rules.md#literal-secret--error-silenceable", "a credential written into the spec"),
     rule("secret-missing", Warning, false, "rules.md#secret-missing--warning", "a secret without its encrypted file"),
@@ -141,6 +145,7 @@ pub static RULES: &[Rule] = &[
     rule("idle-replica", Warning, false, "rules.md#idle-replica--warning", "a replica with no critical dataset to pull"),
     rule("unused-hardware", Warning, false, "rules.md#unused-hardware--warning", "a device no service on the host uses"),
     rule("unscraped-exporter", Warning, false, "rules.md#unscraped-exporter--warning", "an exporter nothing scrapes"),
+    rule("unused-schedule", Warning, false, "rules.md#unused-schedule--warning", "a snapshot schedule on data without a dataset"),
     // Added with single sign-on, devices, images and pass-through guards.
     rule("control-character", Error, false, SPEC, "a control character where one line is expected"),
     rule("owned-option", Error, false, "rules.md#owned-option--error", "a pass-through setting homelab sets from the spec"),
@@ -169,7 +174,8 @@ pub fn lookup(code: &str) -> Option<&'static Rule> {
     RULES.iter().find(|r| r.code == code)
 }
 
-/// Codes of the rules that can be silenced for one service.
+/// Codes of the rules that can be silenced for one service (or one
+/// plain dataset).
 pub fn silenceable() -> Vec<&'static str> {
     RULES
         .iter()
@@ -204,6 +210,7 @@ mod tests {
                 "no-snapshots",
                 "no-offsite",
                 "no-replica",
+                "critical-without-daily",
                 "literal-secret",
                 "recordsize",
                 "sso-ungated",

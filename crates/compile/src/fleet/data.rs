@@ -5,7 +5,7 @@
 use super::model::DataDir;
 use crate::catalog::{Entry, State};
 use crate::diagnostic::{Diagnostic, did_you_mean, name_list};
-use crate::spec::{DataSpec, Host, ServiceSpec, Size};
+use crate::spec::{DataSpec, Host, ServiceSpec, Size, Sp};
 
 /// Every state directory of the entry; overrides that name no state
 /// directory or no pool of the host are reported.
@@ -17,7 +17,7 @@ pub(super) fn dirs(
 ) -> Vec<DataDir> {
     for o in &s.data {
         diags.extend(unknown_state(entry, o));
-        diags.extend(unknown_pool(host, o));
+        diags.extend(unknown_pool(host, o.pool.as_ref()));
     }
     entry.state.iter().map(|st| dir(s, host, st)).collect()
 }
@@ -45,8 +45,9 @@ fn unknown_state(entry: &Entry, o: &DataSpec) -> Option<Diagnostic> {
     })
 }
 
-fn unknown_pool(host: &Host, o: &DataSpec) -> Option<Diagnostic> {
-    let p = o.pool.as_ref()?;
+/// A `pool = "…"` that names no pool of the host.
+pub(super) fn unknown_pool(host: &Host, pool: Option<&Sp<String>>) -> Option<Diagnostic> {
+    let p = pool?;
     if host.pools.iter().any(|x| x.name.value == p.value) {
         return None;
     }
@@ -92,6 +93,7 @@ fn dir(s: &ServiceSpec, host: &Host, st: &State) -> DataDir {
         span: o.map(|o| o.name.span.clone()),
         offsite: st.offsite,
         module_creates: st.module_creates,
+        schedule: o.and_then(|o| o.snapshots.clone()),
     }
 }
 

@@ -24,6 +24,7 @@ pub(super) fn plan_hosts(spec: &Spec, instances: &[Instance]) -> Vec<HostPlan> {
             HostPlan {
                 host_id: host_id(&spec.homelab.name.value, &h.name.value),
                 data: infrastructure_data(h, &infrastructure),
+                plain_data: super::plain::datasets(h),
                 infrastructure,
                 spec: h.clone(),
             }
@@ -104,6 +105,7 @@ fn infrastructure_dir(entry: &Entry, st: &State, host: &Host, pool: Option<&str>
         span: None,
         offsite: st.offsite,
         module_creates: st.module_creates,
+        schedule: None,
     }
 }
 

@@ -143,14 +143,19 @@ impl Fleet {
         (services, infra)
     }
 
-    /// Every state directory on a host, its services' then its
-    /// infrastructure's, with the name of what owns it.
+    /// Every state directory on a host, its services', its
+    /// infrastructure's, then its plain datasets, with the name of what
+    /// owns it.
     pub fn data_on<'a>(&'a self, host: &'a HostPlan) -> Vec<(&'a str, &'a DataDir)> {
         let services = self
             .instances_on(host.name())
             .flat_map(|i| i.data.iter().map(move |d| (i.name.value.as_str(), d)));
         let infrastructure = host.data.iter().map(|(e, d)| (e.name.as_str(), d));
-        services.chain(infrastructure).collect()
+        let plain = host
+            .plain_data
+            .iter()
+            .map(|p| (p.name.value.as_str(), &p.dir));
+        services.chain(infrastructure).chain(plain).collect()
     }
 }
 
@@ -164,6 +169,8 @@ pub struct HostPlan {
     /// State of that infrastructure (PostgreSQL's databases, certificates,
     /// tailnet identity), with the entry it belongs to.
     pub data: Vec<(&'static Entry, DataDir)>,
+    /// `[hosts.<name>.data.<dataset>]`: datasets no service owns.
+    pub plain_data: Vec<super::PlainDataset>,
 }
 
 impl HostPlan {
@@ -288,12 +295,21 @@ pub struct DataDir {
     pub offsite: bool,
     /// The module creates the directory with its own owner and mode.
     pub(crate) module_creates: bool,
+    /// The spec's `snapshots = { … }`, over the class's counts.
+    pub schedule: Option<crate::spec::Schedule>,
 }
 
 impl DataDir {
     /// Whether the offsite backup copies this directory.
     pub(crate) fn goes_offsite(&self) -> bool {
         self.offsite && super::policy::offsite(self.class)
+    }
+
+    /// The snapshots kept of it: its class's, changed by its schedule;
+    /// none without a dataset, or when nothing is kept.
+    pub fn snapshots(&self) -> Option<super::policy::SnapshotPolicy> {
+        self.dataset.as_ref()?;
+        super::policy::schedule(self.class, self.schedule.as_ref())
     }
 }
 

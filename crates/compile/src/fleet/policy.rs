@@ -1,8 +1,9 @@
 //! Protection by data class (DESIGN "Data model"): how often each class is
 //! snapshotted and how long snapshots are kept. One table, read by the
-//! renderer (sanoid templates) and by `homelab show snapshots`.
+//! renderer (sanoid templates) and by `homelab show snapshots`; a data
+//! entry's `snapshots = { … }` changes counts of it for one dataset.
 
-use crate::spec::DataClass;
+use crate::spec::{DataClass, Schedule};
 
 /// Snapshots kept per period; 0 means none taken for that period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -13,6 +14,63 @@ pub struct SnapshotPolicy {
     pub daily: u32,
     pub weekly: u32,
     pub monthly: u32,
+    /// None for every class (sanoid's default too); a schedule may ask.
+    pub yearly: u32,
+}
+
+impl SnapshotPolicy {
+    const NONE: SnapshotPolicy = SnapshotPolicy {
+        frequently: 0,
+        hourly: 0,
+        daily: 0,
+        weekly: 0,
+        monthly: 0,
+        yearly: 0,
+    };
+
+    /// The count of each period, in [`Schedule::PERIODS`] order.
+    pub fn counts(&self) -> [(&'static str, u32); 6] {
+        let p = Schedule::PERIODS;
+        [
+            (p[0], self.frequently),
+            (p[1], self.hourly),
+            (p[2], self.daily),
+            (p[3], self.weekly),
+            (p[4], self.monthly),
+            (p[5], self.yearly),
+        ]
+    }
+
+    fn count_mut(&mut self, period: &str) -> Option<&mut u32> {
+        match period {
+            "frequently" => Some(&mut self.frequently),
+            "hourly" => Some(&mut self.hourly),
+            "daily" => Some(&mut self.daily),
+            "weekly" => Some(&mut self.weekly),
+            "monthly" => Some(&mut self.monthly),
+            "yearly" => Some(&mut self.yearly),
+            _ => None,
+        }
+    }
+}
+
+/// What a dataset of `class` keeps with `schedule`'s counts over the
+/// class's (over none, for a class without snapshots); none when that
+/// keeps no snapshot at all.
+pub fn schedule(class: DataClass, schedule: Option<&Schedule>) -> Option<SnapshotPolicy> {
+    let p = counts(class, schedule);
+    p.counts().iter().any(|(_, n)| *n > 0).then_some(p)
+}
+
+/// Every count of `class` with `schedule`'s over it, zeros included.
+pub(crate) fn counts(class: DataClass, schedule: Option<&Schedule>) -> SnapshotPolicy {
+    let mut p = snapshots(class).unwrap_or(SnapshotPolicy::NONE);
+    for (period, n) in schedule.iter().flat_map(|s| &s.counts) {
+        if let Some(count) = p.count_mut(period) {
+            *count = n.value;
+        }
+    }
+    p
 }
 
 /// The snapshot policy of a class; disposable data has none.
@@ -25,6 +83,7 @@ pub fn snapshots(class: DataClass) -> Option<SnapshotPolicy> {
             daily: 7,
             weekly: 4,
             monthly: 12,
+            yearly: 0,
         }),
         // Configuration: hourly is plenty, half a year back.
         DataClass::Standard => Some(SnapshotPolicy {
@@ -33,6 +92,7 @@ pub fn snapshots(class: DataClass) -> Option<SnapshotPolicy> {
             daily: 7,
             weekly: 4,
             monthly: 6,
+            yearly: 0,
         }),
         DataClass::Disposable => None,
     }
@@ -113,7 +173,53 @@ fn authority(rest: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
-    use super::{host_repository, not_offsite};
+    use super::{counts, host_repository, not_offsite, schedule};
+    use crate::spec::{DataClass, Schedule, Sp};
+
+    fn written(counts: &[(&'static str, u32)]) -> Schedule {
+        Schedule {
+            span: 0..0,
+            counts: counts
+                .iter()
+                .map(|(p, n)| (*p, Sp::new(*n, 0..0)))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_schedule_changes_the_counts_it_names_and_keeps_the_class_s_others() {
+        let photos = written(&[("frequently", 0), ("hourly", 0)]);
+        let kept = schedule(DataClass::Critical, Some(&photos)).unwrap();
+        assert_eq!(
+            kept.counts().map(|(_, n)| n),
+            [0, 0, 7, 4, 12, 0],
+            "seed 004's photos: daily 7, weekly 4, monthly 12"
+        );
+        assert_eq!(
+            schedule(DataClass::Standard, None),
+            super::snapshots(DataClass::Standard)
+        );
+    }
+
+    #[test]
+    fn disposable_data_keeps_only_what_its_schedule_asks_for() {
+        assert_eq!(schedule(DataClass::Disposable, None), None);
+        let media = written(&[("daily", 3), ("weekly", 4)]);
+        let kept = schedule(DataClass::Disposable, Some(&media)).unwrap();
+        assert_eq!(kept.counts().map(|(_, n)| n), [0, 0, 3, 4, 0, 0]);
+    }
+
+    #[test]
+    fn a_schedule_of_zeros_keeps_nothing_but_still_has_its_counts() {
+        let none = written(&[("hourly", 0), ("daily", 0), ("weekly", 0), ("monthly", 0)]);
+        assert_eq!(schedule(DataClass::Standard, Some(&none)), None);
+        assert_eq!(
+            counts(DataClass::Standard, Some(&none))
+                .counts()
+                .map(|(_, n)| n),
+            [0; 6]
+        );
+    }
 
     #[test]
     fn a_copy_on_the_host_or_a_host_of_the_fleet_is_not_offsite() {

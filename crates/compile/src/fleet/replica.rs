@@ -17,6 +17,10 @@ pub struct ReplicaPlan {
 
 /// Below the replica pool, copies live at `<pool>/replicas/<host>/…`.
 pub(crate) const REPLICAS: &str = "replicas";
+/// The NAS repositories' dataset below the replica pool, and its mount
+/// point (`render::nas` makes it).
+pub(crate) const NAS_REPOSITORY_DATASET: &str = "restic";
+pub(crate) const NAS_REPOSITORY_ROOT: &str = "/srv/restic";
 
 /// Resolves `[backup] replica`; a host or pool that does not exist is an
 /// error, as is a replica host without a pool to receive into.
@@ -201,13 +205,17 @@ impl Fleet {
     }
 
     /// Whether a host has data that goes to a repository: a service's,
-    /// or its own (the tailnet identity, certificates).
+    /// its own (the tailnet identity, certificates), or a plain dataset.
     pub fn backs_up(&self, host: &str) -> bool {
         let own = || {
-            self.hosts
-                .iter()
-                .filter(|h| h.name() == host)
-                .any(|h| h.data.iter().any(|(_, d)| d.goes_offsite()))
+            self.hosts.iter().filter(|h| h.name() == host).any(|h| {
+                let plain = h.plain_data.iter().map(|p| &p.dir);
+                h.data
+                    .iter()
+                    .map(|(_, d)| d)
+                    .chain(plain)
+                    .any(DataDir::goes_offsite)
+            })
         };
         self.backup.is_some() && (self.instances_on(host).any(|i| i.backed_up()) || own())
     }

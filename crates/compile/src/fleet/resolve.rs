@@ -32,6 +32,7 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
     let sso = super::sso::wire(spec, &mut instances, &mut secrets);
     let replica = super::replica::resolve(spec, &mut diags);
     let deploy = super::deploy::resolve(spec, &mut diags);
+    diags.extend(spec.hosts.iter().flat_map(super::plain::problems));
     if !diags.is_empty() {
         return Err(diags);
     }

@@ -49,6 +49,7 @@ pub fn plan(fleet: &Fleet, host: &HostPlan) -> Plan {
             .filter(|i| !i.data.is_empty() || i.database.is_some())
             .map(|i| service(fleet, host, i))
             .chain(infrastructure(fleet, host))
+            .chain(plain(fleet, host))
             .collect(),
         status_page: status_page(fleet, host),
         metrics_dir: fleet.metrics_dir(host.name()).map(str::to_string),
@@ -163,6 +164,32 @@ fn infrastructure(fleet: &Fleet, host: &HostPlan) -> Vec<ServicePlan> {
         s.max_age_hours = max_age_hours(s.class);
     }
     out
+}
+
+/// The entry a plain dataset's plan names: no catalog entry owns it.
+pub const PLAIN_ENTRY: &str = "dataset";
+
+/// The host's plain datasets (`[hosts.<h>.data.<name>]`), one entry each
+/// under the dataset's name: no units to stop (nothing the flake runs
+/// writes there), no database. A disposable one is listed with no
+/// repository: the plan says what it is, and `backup run` passes it by.
+fn plain(fleet: &Fleet, host: &HostPlan) -> Vec<ServicePlan> {
+    host.plain_data
+        .iter()
+        .map(|p| ServicePlan {
+            name: p.name.value.clone(),
+            entry: PLAIN_ENTRY.into(),
+            units: Vec::new(),
+            class: p.dir.class,
+            paths: vec![state_path(&p.dir)],
+            database: None,
+            dump_dir: format!("{STATE_DIR}/dumps/{}", p.name.value),
+            repositories: repositories(fleet, host, p.dir.class),
+            health: None,
+            schedule: schedule(fleet),
+            max_age_hours: max_age_hours(p.dir.class),
+        })
+        .collect()
 }
 
 /// The units to stop around a capture: the catalog's list, or the unit

@@ -8,13 +8,13 @@ mod build;
 mod model;
 mod validate;
 
-pub(crate) use build::units;
-pub use build::{OFFSITE_RETENTION, max_age_hours, plan};
+pub use build::{OFFSITE_RETENTION, PLAIN_ENTRY, max_age_hours, plan};
+pub(crate) use build::{SCRATCH_DIR, STATE_DIR, units};
 
 pub use model::*;
 pub use validate::{
     PlanError, is_at_or_below, is_data_subset, is_identifier, is_name, is_normal_absolute,
-    is_secret_name, load, validate,
+    is_secret_name, load, system_folder, validate,
 };
 
 /// Where the flake installs the plan on the host.

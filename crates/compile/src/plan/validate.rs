@@ -52,6 +52,11 @@ const SYSTEM: [&str; 16] = [
     "/var/empty",
 ];
 
+/// The system folder `p` is, or is below, if any.
+pub fn system_folder(p: &str) -> Option<&'static str> {
+    SYSTEM.iter().copied().find(|s| is_at_or_below(p, s))
+}
+
 /// Reads and checks a plan. Every later use may rely on what is checked
 /// here: names are names, paths are absolute and normal.
 pub fn load(text: &str) -> Result<Plan, PlanError> {
@@ -242,7 +247,7 @@ fn state_path(plan: &Plan, field: &str, p: &str) -> Result<(), PlanError> {
             format!("`{p}` is a top-level folder, not a service's state"),
         ));
     }
-    if let Some(system) = SYSTEM.iter().find(|s| is_at_or_below(p, s)) {
+    if let Some(system) = system_folder(p) {
         return Err(err(
             field,
             format!("`{p}` is a system folder ({system}), not a service's state"),

@@ -48,14 +48,43 @@ pub(crate) fn contribute(m: &mut Attrs, owner: &str, user: Option<&str>, data: &
                 Nix::Attrs(perms),
             );
         }
-        if policy::snapshots(d.class).is_some() {
-            let full = format!("{pool}/{name}");
-            set(
-                m,
-                &["services", "sanoid", "datasets", &full, "use_template"],
-                Nix::strs([d.class.as_str()]),
-            );
+        sanoid(m, &format!("{pool}/{name}"), d);
+    }
+}
+
+/// The dataset in sanoid: its class's template, and the counts its
+/// schedule changes set on the dataset itself, which sanoid takes over
+/// the template's. A class without a template (disposable) whose schedule
+/// asks for snapshots gets every count and both switches on the dataset:
+/// sanoid would fill the counts left out from its own defaults (48
+/// hourly, 90 daily). A schedule of zeros stays listed, so sanoid prunes
+/// the snapshots taken before.
+fn sanoid(m: &mut Attrs, full: &str, d: &DataDir) {
+    let dataset = ["services", "sanoid", "datasets", full];
+    let mut put = |key: &str, value: Nix| set(m, &[&dataset[..], &[key]].concat(), value);
+    match (policy::snapshots(d.class), &d.schedule) {
+        (Some(_), schedule) => {
+            put("use_template", Nix::strs([d.class.as_str()]));
+            for (period, n) in schedule.iter().flat_map(|s| &s.counts) {
+                put(period, Nix::Int(i64::from(n.value)));
+            }
         }
+        (None, Some(schedule)) => {
+            for (period, n) in policy::counts(d.class, Some(schedule)).counts() {
+                put(period, Nix::Int(i64::from(n)));
+            }
+            put("autosnap", Nix::Bool(true));
+            put("autoprune", Nix::Bool(true));
+        }
+        (None, None) => {}
+    }
+}
+
+/// The host's plain datasets (`[hosts.<h>.data.<name>]`): no service
+/// owns them, so they belong to root.
+pub(crate) fn plain(m: &mut Attrs, host: &HostPlan) {
+    for p in &host.plain_data {
+        contribute(m, &p.name.value, None, std::slice::from_ref(&p.dir));
     }
 }
 

@@ -45,6 +45,7 @@ pub fn infrastructure(fleet: &Fleet, host: &HostPlan) -> Attrs {
             std::slice::from_ref(dir),
         );
     }
+    super::datasets::plain(&mut m, host);
     m
 }
 
@@ -87,9 +88,10 @@ fn zfs(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
     // sanoid takes a snapshot only when it runs: `frequently` snapshots
     // (its 15-minute `frequent_period`) need a run every 15 minutes, not
     // the module's hourly default.
-    let frequent = fleet.data_on(host).iter().any(|(_, d)| {
-        d.dataset.is_some() && policy::snapshots(d.class).is_some_and(|p| p.frequently > 0)
-    });
+    let frequent = fleet
+        .data_on(host)
+        .iter()
+        .any(|(_, d)| d.snapshots().is_some_and(|p| p.frequently > 0));
     if frequent {
         set(
             m,

@@ -22,9 +22,9 @@ use crate::fleet::{
 use crate::nix::{Attrs, Nix, set};
 
 /// Where the repositories live: a dataset of the replica pool.
-pub(crate) const REPOSITORY_ROOT: &str = "/srv/restic";
+pub(crate) const REPOSITORY_ROOT: &str = crate::fleet::NAS_REPOSITORY_ROOT;
 /// The dataset below the replica pool that holds them.
-pub(crate) const REPOSITORY_DATASET: &str = "restic";
+pub(crate) const REPOSITORY_DATASET: &str = crate::fleet::NAS_REPOSITORY_DATASET;
 /// rest-server's logins, written at boot (a tmpfs, never the store).
 pub(crate) const HTPASSWD: &str = "/run/homelab-nas/htpasswd";
 /// What the NAS keeps: the offsite retention (a test holds them equal).

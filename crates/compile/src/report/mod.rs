@@ -319,7 +319,7 @@ fn backups(page: &mut String, fleet: &Fleet) {
         .collect();
     for host in &fleet.hosts {
         for (owner, d) in fleet.data_on(host) {
-            let snap = d.dataset.as_ref().and(policy::snapshots(d.class));
+            let snap = d.snapshots();
             let offsite = fleet.has_offsite() && d.goes_offsite();
             let replicated = fleet.replicated(host.name(), d);
             let exposed =
@@ -373,6 +373,7 @@ fn retention(p: &policy::SnapshotPolicy) -> String {
         (p.daily, "daily"),
         (p.weekly, "weekly"),
         (p.monthly, "monthly"),
+        (p.yearly, "yearly"),
     ];
     let kept: Vec<String> = kinds
         .iter()

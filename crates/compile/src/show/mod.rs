@@ -256,7 +256,7 @@ pub fn snapshots(fleet: &Fleet) -> Table {
     let mut t = Table::new(
         "Snapshot strategy (snapshots kept)",
         &[
-            "dataset", "class", "15 min", "hourly", "daily", "weekly", "monthly",
+            "dataset", "class", "15 min", "hourly", "daily", "weekly", "monthly", "yearly",
         ],
     );
     for host in &fleet.hosts {
@@ -265,7 +265,7 @@ pub fn snapshots(fleet: &Fleet) -> Table {
                 Some((pool, name)) => format!("{pool}/{name}"),
                 None => format!("{} (no dataset: not snapshotted)", d.path),
             };
-            let p = d.dataset.as_ref().and(policy::snapshots(d.class));
+            let p = d.snapshots();
             let n = |f: fn(&policy::SnapshotPolicy) -> u32| match &p {
                 Some(p) => Cell::from(u64::from(f(p))),
                 None => Cell::with_text(0, "-"),
@@ -278,6 +278,7 @@ pub fn snapshots(fleet: &Fleet) -> Table {
                 n(|p| p.daily),
                 n(|p| p.weekly),
                 n(|p| p.monthly),
+                n(|p| p.yearly),
             ]);
         }
     }
@@ -390,7 +391,7 @@ pub fn backups(fleet: &Fleet) -> Table {
     );
     for host in &fleet.hosts {
         for (owner, d) in fleet.data_on(host) {
-            let snap = d.dataset.is_some() && policy::snapshots(d.class).is_some();
+            let snap = d.snapshots().is_some();
             let replica = fleet
                 .replica
                 .as_ref()

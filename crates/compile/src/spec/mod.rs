@@ -2,6 +2,7 @@
 //! values. Nothing later reads the raw TOML.
 
 mod alerts;
+mod data;
 pub mod deploy;
 mod external;
 pub mod grammar;

@@ -200,6 +200,8 @@ pub struct Host {
     /// `/dev/serial/by-id/…`).
     pub devices: Vec<(Sp<String>, Sp<String>)>,
     pub pools: Vec<Pool>,
+    /// `[hosts.<name>.data.<dataset>]`: datasets no service owns.
+    pub data: Vec<PlainData>,
 }
 
 /// The boot disk: an EFI system partition and the root file system,
@@ -419,6 +421,58 @@ pub struct DataSpec {
     pub quota: Option<Sp<Size>>,
     pub recordsize: Option<Sp<String>>,
     pub pool: Option<Sp<String>>,
+    /// `snapshots = { … }`: counts kept over the class's.
+    pub snapshots: Option<Schedule>,
+}
+
+/// `[hosts.<h>.data.<name>]`: a dataset no catalog entry owns (an ISO
+/// collection, a folder of dumps), protected by its class like a
+/// service's data.
+#[derive(Debug, Clone)]
+pub struct PlainData {
+    pub name: Sp<String>,
+    /// Where it is mounted.
+    pub path: Sp<String>,
+    pub class: Sp<DataClass>,
+    pub quota: Option<Sp<Size>>,
+    pub recordsize: Option<Sp<String>>,
+    pub pool: Option<Sp<String>>,
+    pub snapshots: Option<Schedule>,
+    /// Rules silenced for this dataset: code and the reason.
+    pub silence: Vec<(Sp<String>, Sp<String>)>,
+}
+
+/// `snapshots = { daily = 7, … }`: how many snapshots of each period a
+/// dataset keeps, where it differs from its class (sanoid's words:
+/// `frequently` is every 15 minutes).
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    /// The `snapshots` key, for findings about the schedule as a whole.
+    pub span: crate::diagnostic::Span,
+    /// Each period written, one of [`Schedule::PERIODS`], with its count.
+    pub counts: Vec<(&'static str, Sp<u32>)>,
+}
+
+impl Schedule {
+    /// The periods sanoid keeps snapshots for, shortest first.
+    pub const PERIODS: [&'static str; 6] = [
+        "frequently",
+        "hourly",
+        "daily",
+        "weekly",
+        "monthly",
+        "yearly",
+    ];
+    /// The most snapshots of one period a dataset may keep.
+    pub const MAX: u32 = 1000;
+
+    /// The count written for `period`, if any.
+    pub fn count(&self, period: &str) -> Option<&Sp<u32>> {
+        self.counts
+            .iter()
+            .find(|(p, _)| *p == period)
+            .map(|(_, n)| n)
+    }
 }
 
 #[derive(Debug, Clone, Default)]

@@ -374,6 +374,7 @@ fn host(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<Host> {
         }
     }
     let devices = devices(t, sink, &name.value, &hardware);
+    let data = super::data::plain(t, sink);
     let mut pools = Vec::new();
     for (pool_name, mut p) in t.named_tables(sink, "pools") {
         grammar::POOL_NAME.check(sink, &pool_name);
@@ -422,6 +423,7 @@ fn host(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<Host> {
         hardware,
         devices,
         pools,
+        data,
     })
 }
 
@@ -528,7 +530,7 @@ fn state_version_value(sink: &mut Sink, v: &Sp<String>) {
     }
 }
 
-fn size(t: &mut Table, sink: &mut Sink, key: &'static str) -> Option<Sp<Size>> {
+pub(super) fn size(t: &mut Table, sink: &mut Sink, key: &'static str) -> Option<Sp<Size>> {
     let s = t.str(sink, key)?;
     match Size::parse(&s.value) {
         Some(v) => Some(Sp::new(v, s.span)),
@@ -568,6 +570,7 @@ fn service(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<ServiceSp
             recordsize_value(sink, r);
         }
         let pool = d.str(sink, "pool");
+        let snapshots = super::data::schedule(&mut d, sink);
         d.finish(sink);
         data.push(DataSpec {
             name: dir,
@@ -575,6 +578,7 @@ fn service(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<ServiceSp
             quota,
             recordsize,
             pool,
+            snapshots,
         });
     }
     let nixos = t.get("nixos").and_then(|v| match v.get_ref() {
@@ -595,28 +599,7 @@ fn service(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<ServiceSp
     let exposure_reason = t.str(sink, "exposure_reason");
     let nfs = t.str_list(sink, "nfs").unwrap_or_default();
     let groups = t.str_list(sink, "groups").unwrap_or_default();
-    let mut silence = Vec::new();
-    if let Some(s) = t.table(sink, "silence") {
-        for (code, reason) in s.entries() {
-            match reason.get_ref() {
-                DeValue::String(r) if !r.trim().is_empty() => silence.push((
-                    Sp::new(code.get_ref().to_string(), code.span()),
-                    Sp::new(r.to_string(), reason.span()),
-                )),
-                _ => sink.push(
-                    Diagnostic::error(
-                        "wrong-type",
-                        format!("silencing `{}` needs a reason", code.get_ref()),
-                    )
-                    .at(reason.span(), "expected a non-empty string")
-                    .help(format!(
-                        "write `{} = \"why this is fine here\"`",
-                        code.get_ref()
-                    )),
-                ),
-            }
-        }
-    }
+    let silence = silences(t, sink);
     Some(ServiceSpec {
         name,
         service,
@@ -634,8 +617,37 @@ fn service(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<ServiceSp
     })
 }
 
+/// `silence = { <code> = "<reason>" }`: rules turned off for what the
+/// table declares, each with a reason.
+pub(super) fn silences(t: &mut Table, sink: &mut Sink) -> Vec<(Sp<String>, Sp<String>)> {
+    let mut silence = Vec::new();
+    let Some(s) = t.table(sink, "silence") else {
+        return silence;
+    };
+    for (code, reason) in s.entries() {
+        match reason.get_ref() {
+            DeValue::String(r) if !r.trim().is_empty() => silence.push((
+                Sp::new(code.get_ref().to_string(), code.span()),
+                Sp::new(r.to_string(), reason.span()),
+            )),
+            _ => sink.push(
+                Diagnostic::error(
+                    "wrong-type",
+                    format!("silencing `{}` needs a reason", code.get_ref()),
+                )
+                .at(reason.span(), "expected a non-empty string")
+                .help(format!(
+                    "write `{} = \"why this is fine here\"`",
+                    code.get_ref()
+                )),
+            ),
+        }
+    }
+    silence
+}
+
 /// Record sizes ZFS accepts: powers of two from 512 bytes to 16M.
-fn recordsize_value(sink: &mut Sink, r: &Sp<String>) {
+pub(super) fn recordsize_value(sink: &mut Sink, r: &Sp<String>) {
     let ok = Size::parse(&r.value)
         .is_some_and(|s| s.0.is_power_of_two() && (512..=16 << 20).contains(&s.0));
     if !ok {
@@ -897,7 +909,7 @@ pub(crate) fn is_dns_label(s: &str) -> bool {
         && !s.ends_with('-')
 }
 
-fn dns_label(sink: &mut Sink, s: &Sp<String>, what: &str) {
+pub(super) fn dns_label(sink: &mut Sink, s: &Sp<String>, what: &str) {
     if !is_dns_label(&s.value) {
         sink.push(
             Diagnostic::error(

@@ -5,6 +5,7 @@ use crate::print;
 use crate::source::{Source, default_flake};
 use compile::diagnostic::{self, Diagnostic};
 use compile::fleet::Fleet;
+use compile::spec::DataClass;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -32,6 +33,9 @@ pub fn run(src: &Source, format: Format) -> ExitCode {
         Ok((fleet, warnings)) => {
             print::diagnostics(src, &warnings, format);
             if format == Format::Human {
+                if let Some(note) = never_backed_up(&fleet) {
+                    println!("{}: {note}", src.name);
+                }
                 println!(
                     "{}: ok — {} host(s), {} service(s)",
                     src.name,
@@ -46,4 +50,20 @@ pub fn run(src: &Source, format: Format) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// The plain datasets the spec declares disposable: never backed up. Said
+/// here, and by `plan` when one is added, never by each backup run.
+fn never_backed_up(fleet: &Fleet) -> Option<String> {
+    let datasets: Vec<String> = fleet
+        .hosts
+        .iter()
+        .flat_map(|h| {
+            h.plain_data
+                .iter()
+                .filter(|p| p.dir.class == DataClass::Disposable)
+                .map(move |p| format!("`{}` ({} on {})", p.name.value, p.dir.path, h.name()))
+        })
+        .collect();
+    (!datasets.is_empty()).then(|| format!("disposable, never backed up: {}", datasets.join(", ")))
 }

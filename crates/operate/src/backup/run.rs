@@ -10,6 +10,7 @@ use super::progress::Progress;
 use super::restic::Restic;
 use super::{Context, Result, io};
 use compile::plan::{Repository, ServicePlan};
+use compile::spec::DataClass;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -59,6 +60,12 @@ pub struct RepositoryOutcome {
 
 pub fn run(ctx: &Context, service: &ServicePlan, progress: &Progress) -> Result<Outcome> {
     super::restore::refuse_pending(ctx, service, "backup")?;
+    if service.class == DataClass::Disposable {
+        return super::fail(format!(
+            "`{}` is disposable: by its class it is re-created, never backed up",
+            service.name
+        ));
+    }
     if service.repositories.is_empty() {
         return super::fail(format!(
             "`{}` has no repository in the plan: add [backup] to the spec",
@@ -66,11 +73,13 @@ pub fn run(ctx: &Context, service: &ServicePlan, progress: &Progress) -> Result<
         ));
     }
     let mut capture = capture::for_service(ctx, service);
-    progress.step(format!(
-        "{}: stopping {}",
-        service.name,
-        service.units.join(" ")
-    ));
+    if !service.units.is_empty() {
+        progress.step(format!(
+            "{}: stopping {}",
+            service.name,
+            service.units.join(" ")
+        ));
+    }
     ctx.units(service, "stop")?;
     let frozen = freeze(ctx, service, capture.as_mut(), progress);
     // With a frozen copy the service runs again at once; otherwise it
