@@ -951,8 +951,15 @@ fn a_degraded_pool_is_mailed_through_prometheus_and_alertmanager() {
     assert_eq!(job["labels"]["host"], host.as_str());
     job["targets"] = serde_json::json!([format!("127.0.0.1:{}", exporter_stub(DEGRADED_POOL))]);
     let alerting = &mut config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"];
-    let rendered = fleet.instance_of("alertmanager").unwrap().local_endpoint().unwrap();
-    assert_eq!(*alerting, serde_json::json!([rendered.trim_start_matches("http://")]));
+    let rendered = fleet
+        .instance_of("alertmanager")
+        .unwrap()
+        .local_endpoint()
+        .unwrap();
+    assert_eq!(
+        *alerting,
+        serde_json::json!([rendered.trim_start_matches("http://")])
+    );
     *alerting = serde_json::json!([format!("127.0.0.1:{}", am.port)]);
     config["global"] = serde_json::json!({ "scrape_interval": "5s", "evaluation_interval": "5s" });
     let yml = dir.path().join("prometheus.yml");

@@ -21,7 +21,7 @@ pub(crate) fn one_metrics_store(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
             )
         } else {
             format!(
-                "keep one store: remove `[services.{}]`, or `[services.{}]` (a spec uses Prometheus or VictoriaMetrics, never both)",
+                "keep one store: remove `[services.{}]` or `[services.{}]`",
                 second.name.value, first.name.value
             )
         };
@@ -76,7 +76,7 @@ mod tests {
         let help = out[0].help.as_deref().unwrap();
         assert!(
             help.starts_with(
-                "keep one store: remove `[services.prometheus]`, or `[services.victoriametrics]`"
+                "keep one store: remove `[services.prometheus]` or `[services.victoriametrics]`;"
             ),
             "{help}"
         );
@@ -93,7 +93,7 @@ mod tests {
                 .help
                 .as_deref()
                 .unwrap()
-                .starts_with("keep one `victoriametrics`: remove `[services.vm2]`")
+                .starts_with("keep one `victoriametrics`: remove `[services.vm2]`;")
         );
     }
 }

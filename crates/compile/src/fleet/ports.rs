@@ -212,10 +212,7 @@ replica_public_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAII65ANq94G89AIZbW5FfU6
 
     #[test]
     fn prometheus_evaluates_the_rules_itself_so_vmalert_takes_no_port() {
-        let text = EVERYTHING.replace(
-            "[services.victoriametrics]",
-            "[services.prometheus]",
-        );
+        let text = EVERYTHING.replace("[services.victoriametrics]", "[services.prometheus]");
         let (_, spec) = spec(&text);
         let fleet = resolve(&spec).unwrap();
         assert!(fleet.evaluates_alert_rules("server"));

@@ -33,9 +33,5 @@ pub(crate) fn scrape_job(
         "static_configs".into(),
         Nix::list([Nix::Attrs(static_config)]),
     );
-    set(
-        m,
-        store.scrape_jobs_option(),
-        Nix::list([Nix::Attrs(job)]),
-    );
+    set(m, store.scrape_jobs_option(), Nix::list([Nix::Attrs(job)]));
 }

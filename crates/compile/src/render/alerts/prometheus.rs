@@ -32,10 +32,7 @@ pub(super) fn prometheus(m: &mut Attrs, fleet: &Fleet) {
         Nix::strs([am.trim_start_matches("http://")]),
     );
     let mut alertmanager = Attrs::new();
-    alertmanager.insert(
-        "static_configs".into(),
-        Nix::list([Nix::Attrs(targets)]),
-    );
+    alertmanager.insert("static_configs".into(), Nix::list([Nix::Attrs(targets)]));
     set(
         m,
         &["services", "prometheus", "alertmanagers"],
