@@ -16,8 +16,6 @@ const VERIFIED_ELSEWHERE: &[&str] = &[
     // nixos/modules/services/web-servers/nginx/default.nix: listOf (submodule { addr; port; ssl; proxyProtocol; extraParameters; })
     "services.nginx.defaultListen.*.addr",
     "services.nginx.defaultListen.*.port",
-    // nixos/modules/services/monitoring/grafana.nix: grafanaTypes.datasourceConfig has a freeformType
-    "services.grafana.provision.datasources.settings.datasources.*.isDefault",
 ];
 
 struct OptionPath {

@@ -1,18 +1,23 @@
-//! `[alerts]` in the generated flake of each example that asks for it:
-//! the rule file is valid for the real `promtool`, and its unit tests prove
-//! every alert fires on the series that should raise it and stays quiet on
-//! the ones that should not; Alertmanager's configuration, evaluated by the
-//! real `nix-instantiate`, passes the real `amtool check-config` and mails
-//! through the spec's relay, and the real Alertmanager run with it mails
-//! an alert to a relay on loopback; Gatus mails too, every check carries an
-//! alert; every host's node exporter reads the metrics folder; and no
-//! password is written anywhere but as a reference to its secret.
+//! `[alerts]` in the generated flake of each example that asks for it,
+//! with either metrics store (forge's is Prometheus, family's
+//! VictoriaMetrics; each is also built with the other): the rule file is
+//! valid for the real `promtool`, and its unit tests prove every alert
+//! fires on the series that should raise it and stays quiet on the ones
+//! that should not; Prometheus' configuration as the module writes it
+//! passes `promtool check config`; Alertmanager's configuration, evaluated
+//! by the real `nix-instantiate`, passes the real `amtool check-config`
+//! and mails through the spec's relay, and the real Alertmanager run with
+//! it mails an alert to a relay on loopback, and a degraded pool through
+//! each whole chain (Prometheus scraping it; VictoriaMetrics and vmalert);
+//! Gatus mails too, every check carries an alert; every host's node
+//! exporter reads the metrics folder; and no password is written anywhere
+//! but as a reference to its secret.
 //!
-//! Tools: Debian's `prometheus` (promtool), `prometheus-alertmanager`
+//! Tools: Debian's `prometheus` (and promtool), `prometheus-alertmanager`
 //! (amtool), `victoria-metrics` (vmalert) and `nix-bin`. A NixOS
 //! activation cannot run here.
 
-use compile::fleet::Fleet;
+use compile::fleet::{Fleet, MetricsStore};
 use compile::render::File;
 use serde_json::Value;
 use std::path::Path;
@@ -20,13 +25,25 @@ use std::process::Command;
 
 #[path = "support/examples.rs"]
 mod examples;
-use examples::{example, text};
+use examples::{example, example_with_store, text};
+
+#[path = "support/http.rs"]
+mod http;
 
 /// The examples whose seeds ask for alert mail.
 const WITH_ALERTS: [&str; 2] = ["forge", "family"];
 
 fn metrics_host(fleet: &Fleet) -> &str {
-    fleet.host_of("victoriametrics").unwrap()
+    fleet.metrics_host().unwrap()
+}
+
+fn store(fleet: &Fleet) -> MetricsStore {
+    fleet.metrics_store().unwrap().0
+}
+
+/// The rule file beside the store host's `default.nix`, as written.
+fn rules_path(fleet: &Fleet, dir: &Path) -> std::path::PathBuf {
+    dir.join(format!("hosts/{}/alert-rules.yml", metrics_host(fleet)))
 }
 
 /// Runs a tool and asserts it succeeded, showing its output otherwise.
@@ -62,32 +79,55 @@ fn written(name: &str) -> (Fleet, Vec<File>, tempfile::TempDir) {
     (fleet, files, dir)
 }
 
+/// `written`, with the example's metrics store swapped for `store`.
+fn written_with(name: &str, store: MetricsStore) -> (Fleet, Vec<File>, tempfile::TempDir) {
+    let (fleet, files) = example_with_store(name, store);
+    let dir = tempfile::tempdir().unwrap();
+    write(&files, dir.path());
+    (fleet, files, dir)
+}
+
 #[test]
 fn the_rule_files_pass_promtool() {
-    for name in WITH_ALERTS {
-        let (fleet, files, dir) = written(name);
-        let rules = dir
-            .path()
-            .join(format!("hosts/{}/alert-rules.yml", metrics_host(&fleet)));
+    for (name, with) in WITH_ALERTS
+        .into_iter()
+        .flat_map(|n| MetricsStore::ALL.map(|s| (n, s)))
+    {
+        let (fleet, files, dir) = written_with(name, with);
+        let rules = rules_path(&fleet, dir.path());
         let out = run(Command::new("promtool")
             .arg("check")
             .arg("rules")
             .arg(&rules));
         assert!(out.contains("SUCCESS: 8 rules found"), "{name}: {out}");
-        // vmalert gets the file from the store, by its flake path.
-        let alerts = text(
-            &files,
-            &format!("hosts/{}/alerts.nix", metrics_host(&fleet)),
-        );
-        assert!(alerts.contains("\"${./alert-rules.yml}\""), "{alerts}");
-        assert!(
-            alerts.contains("\"notifier.url\" = [ \"http://127.0.0.1:9093\" ];"),
-            "{alerts}"
-        );
-        assert!(
-            alerts.contains("\"datasource.url\" = \"http://127.0.0.1:8428\";"),
-            "{alerts}"
-        );
+        let host = metrics_host(&fleet);
+        let alerts = text(&files, &format!("hosts/{host}/alerts.nix"));
+        match with {
+            // vmalert gets the file from the store, by its flake path.
+            MetricsStore::VictoriaMetrics => {
+                assert!(alerts.contains("\"${./alert-rules.yml}\""), "{alerts}");
+                assert!(
+                    alerts.contains("\"notifier.url\" = [ \"http://127.0.0.1:9093\" ];"),
+                    "{alerts}"
+                );
+                assert!(
+                    alerts.contains("\"datasource.url\" = \"http://127.0.0.1:8428\";"),
+                    "{alerts}"
+                );
+            }
+            // Prometheus lists the file by its path beside alerts.nix and
+            // sends to Alertmanager itself; no vmalert.
+            MetricsStore::Prometheus => {
+                let file = dir.path().join(format!("hosts/{host}/alerts.nix"));
+                let listed = eval(&file, "services.prometheus.ruleFiles or [ ]");
+                assert_eq!(listed, serde_json::json!([rules.display().to_string()]));
+                assert_eq!(
+                    eval(&file, "services.prometheus.alertmanagers"),
+                    serde_json::json!([{ "static_configs": [{ "targets": ["127.0.0.1:9093"] }] }])
+                );
+                assert!(!alerts.contains("vmalert"), "{alerts}");
+            }
+        }
     }
 }
 
@@ -96,10 +136,8 @@ fn the_rule_files_pass_promtool() {
 #[test]
 fn vmalert_accepts_the_rules_beside_the_modules_own_file() {
     for name in WITH_ALERTS {
-        let (fleet, _, dir) = written(name);
-        let rules = dir
-            .path()
-            .join(format!("hosts/{}/alert-rules.yml", metrics_host(&fleet)));
+        let (fleet, _, dir) = written_with(name, MetricsStore::VictoriaMetrics);
+        let rules = rules_path(&fleet, dir.path());
         let module_file = dir.path().join("rules.yml");
         std::fs::write(&module_file, "{}\n").unwrap();
         run(Command::new("vmalert")
@@ -256,26 +294,39 @@ tests:
               description: "The last restore drill of radarr on forge could not restore its data; see `homelab backup status`."
 "#;
 
+/// forge's rules, as Prometheus and as vmalert read them (the same file
+/// but for its header).
 #[test]
 fn every_alert_fires_on_its_cause_and_only_then() {
-    let (fleet, _, dir) = written("forge");
-    let rules = dir
-        .path()
-        .join(format!("hosts/{}/alert-rules.yml", metrics_host(&fleet)));
-    let tests = dir.path().join("alert-tests.yml");
-    std::fs::write(&tests, UNIT_TESTS.replace("RULES", rules.to_str().unwrap())).unwrap();
-    let out = run(Command::new("promtool")
-        .arg("test")
-        .arg("rules")
-        .arg(&tests));
-    assert!(out.contains("SUCCESS"), "{out}");
+    for with in MetricsStore::ALL {
+        let (fleet, _, dir) = written_with("forge", with);
+        let rules = rules_path(&fleet, dir.path());
+        let tests = dir.path().join("alert-tests.yml");
+        std::fs::write(&tests, UNIT_TESTS.replace("RULES", rules.to_str().unwrap())).unwrap();
+        let out = run(Command::new("promtool")
+            .arg("test")
+            .arg("rules")
+            .arg(&tests));
+        assert!(out.contains("SUCCESS"), "{with:?}: {out}");
+    }
 }
 
 /// Evaluates one attribute of a generated module with stand-in arguments
 /// (no nixpkgs offline); only that attribute is forced.
 fn eval(file: &Path, attr: &str) -> Value {
+    eval_with(file, &format!("m.{attr}"))
+}
+
+/// Evaluates an expression of `m`, a generated module called with stand-in
+/// arguments. Paths come out as the text of where they point
+/// (`toString`), not copied to a store.
+fn eval_with(file: &Path, expr: &str) -> Value {
     let expr = format!(
-        "(import {} {{ config = {{ }}; lib = {{ }}; pkgs = {{ }}; inputs = {{ }}; }}).{attr}",
+        "let m = import {} {{ config = {{ }}; lib = {{ }}; pkgs = {{ }}; inputs = {{ }}; }}; \
+         text = x: if builtins.isPath x then toString x \
+           else if builtins.isList x then map text x \
+           else if builtins.isAttrs x then builtins.mapAttrs (_: text) x else x; \
+         in text ({expr})",
         file.display()
     );
     let out =
@@ -381,12 +432,21 @@ fn gatus_mails_every_failing_check() {
             checks >= fleet.instances.len() / 2,
             "{name}: {checks} checks"
         );
-        // The evaluator itself is one of them.
-        let alerts = text(&files, &format!("hosts/{status}/alerts.nix"));
-        assert!(
-            alerts.contains("url = \"http://127.0.0.1:8880/health\";"),
-            "{alerts}"
-        );
+        // The evaluator itself is one of them: Prometheus' own check, or
+        // vmalert's beside VictoriaMetrics.
+        let (with, at) = fleet.metrics_store().unwrap();
+        let (file, url) = match with {
+            MetricsStore::VictoriaMetrics => (
+                format!("hosts/{status}/alerts.nix"),
+                "http://127.0.0.1:8880/health".to_string(),
+            ),
+            MetricsStore::Prometheus => (
+                format!("hosts/{}/services/{}.nix", at.host, at.name.value),
+                format!("{}/-/healthy", at.local_endpoint().unwrap()),
+            ),
+        };
+        let checks = text(&files, &file);
+        assert!(checks.contains(&format!("url = \"{url}\";")), "{checks}");
     }
 }
 
@@ -478,6 +538,8 @@ fn without_alerts_nothing_mails() {
             let t = f.text();
             assert!(!t.contains("alerting"), "{}", f.path);
             assert!(!t.contains("vmalert.instances"), "{}", f.path);
+            assert!(!t.contains("ruleFiles"), "{}", f.path);
+            assert!(!t.contains("alertmanagers"), "{}", f.path);
         }
     }
 }
@@ -546,19 +608,20 @@ impl Drop for Server {
     }
 }
 
-/// The real Alertmanager, running family's generated configuration with a
-/// relay on loopback whose mails the test reads.
+/// The real Alertmanager, running an example's generated configuration
+/// with a relay on loopback whose mails the test reads.
 struct LoopbackAlertmanager {
     _server: Server,
     port: u16,
     mails: std::sync::mpsc::Receiver<String>,
 }
 
-/// Starts family's Alertmanager in `dir`. Only what cannot be the same here
-/// changes: the relay's address (no TLS on loopback), where the password
-/// file is, and a 1 s group wait instead of 30 s.
-fn family_alertmanager(dir: &Path) -> (Fleet, LoopbackAlertmanager) {
-    let (fleet, files) = example("family");
+/// Starts an example's Alertmanager in `dir`, its flake written there.
+/// Only what cannot be the same here changes: the relay's address (no TLS
+/// on loopback), where the password file is, and a 1 s group wait instead
+/// of 30 s.
+fn loopback_alertmanager(name: &str, dir: &Path) -> (Fleet, Vec<File>, LoopbackAlertmanager) {
+    let (fleet, files) = example(name);
     write(&files, dir);
     let am = fleet.instance_of("alertmanager").unwrap();
     let file = dir.join(format!("hosts/{}/services/alertmanager.nix", am.host));
@@ -598,7 +661,7 @@ fn family_alertmanager(dir: &Path) -> (Fleet, LoopbackAlertmanager) {
         port,
         mails,
     };
-    (fleet, am)
+    (fleet, files, am)
 }
 
 /// The generated Alertmanager configuration, run by the real Alertmanager
@@ -608,7 +671,7 @@ fn family_alertmanager(dir: &Path) -> (Fleet, LoopbackAlertmanager) {
 #[test]
 fn an_alert_reaches_the_mailbox_through_the_relay() {
     let dir = tempfile::tempdir().unwrap();
-    let (_fleet, am) = family_alertmanager(dir.path());
+    let (_, _, am) = loopback_alertmanager("family", dir.path());
     let url = format!("http://127.0.0.1:{}", am.port);
     // Post until Alertmanager is up.
     let posted = (0..100).any(|_| {
@@ -687,16 +750,42 @@ fn post(port: u16, path: &str, body: &str) -> bool {
     answer.starts_with("HTTP/1.1 2")
 }
 
+/// Waits for the mail about a degraded pool (the rule's own `for: 1m`
+/// and an evaluation or two), doing `each_round` every 5 s meanwhile, and
+/// checks it went to the spec's address about `pool` on `host`: grouped
+/// by alert and host, with the pool's labels in the subject.
+fn pool_mail(am: &LoopbackAlertmanager, host: &str, pool: &str, mut each_round: impl FnMut()) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(150);
+    let mail = loop {
+        each_round();
+        if let Ok(m) = am.mails.recv_timeout(std::time::Duration::from_secs(5)) {
+            break m;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no mail about the degraded pool"
+        );
+    };
+    assert!(mail.contains("RCPT TO:<admin@example.org>"), "{mail}");
+    assert!(mail.contains("ZfsPoolNotOnline"), "{mail}");
+    let subject = mail.lines().find(|l| l.starts_with("Subject:")).unwrap();
+    assert!(
+        subject.contains(&format!("[FIRING:1] ZfsPoolNotOnline {host}")),
+        "{subject}"
+    );
+    assert!(subject.contains(&format!("degraded {pool}")), "{subject}");
+}
+
 /// The whole chain with the real programs: a degraded pool's metric in
 /// VictoriaMetrics, the generated rules in vmalert, the generated
 /// Alertmanager configuration, a mail to the spec's address on a relay
 /// on loopback. The metric is written the way the node exporter's is
-/// scraped (with the scrape's `host` label); the wait is the rule's own
-/// `for: 1m`.
+/// scraped (with the scrape's `host` label).
 #[test]
 fn a_degraded_pool_is_mailed_through_vmalert_and_alertmanager() {
     let dir = tempfile::tempdir().unwrap();
-    let (fleet, am) = family_alertmanager(dir.path());
+    let (fleet, _, am) = loopback_alertmanager("family", dir.path());
+    assert_eq!(store(&fleet), MetricsStore::VictoriaMetrics);
     let am_port = am.port;
     let quiet = || std::process::Stdio::null();
     let (vm_port, vmalert_port) = (free_port(), free_port());
@@ -715,9 +804,7 @@ fn a_degraded_pool_is_mailed_through_vmalert_and_alertmanager() {
             .spawn()
             .expect("victoria-metrics runs"),
     );
-    let rules = dir
-        .path()
-        .join(format!("hosts/{}/alert-rules.yml", metrics_host(&fleet)));
+    let rules = rules_path(&fleet, dir.path());
     let _vmalert = Server(
         Command::new("vmalert")
             .arg(format!("-rule={}", rules.display()))
@@ -733,24 +820,162 @@ fn a_degraded_pool_is_mailed_through_vmalert_and_alertmanager() {
     // The node exporter's line, as scraped from the NAS every 5 s.
     let sample = "node_zfs_zpool_state{job=\"node-exporter-nas\",instance=\"192.168.1.20:9100\",host=\"nas\",zpool=\"vault\",state=\"degraded\"} 1\n\
                   node_zfs_zpool_state{job=\"node-exporter-nas\",instance=\"192.168.1.20:9100\",host=\"nas\",zpool=\"vault\",state=\"online\"} 0\n";
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(150);
-    let mail = loop {
+    pool_mail(&am, "nas", "vault", || {
         post(vm_port, "/api/v1/import/prometheus", sample);
-        if let Ok(m) = am.mails.recv_timeout(std::time::Duration::from_secs(5)) {
-            break m;
+    });
+}
+
+/// Prometheus' configuration as the NixOS module writes it from the
+/// options every module of the store's host sets (prometheus/default.nix
+/// `promConfig`: `global`, `scrape_configs`, `rule_files`,
+/// `alerting.alertmanagers`, remote reads and writes, null values left
+/// out), each module evaluated by the real `nix-instantiate`; the rule
+/// files are the flake's files in `dir`.
+fn rendered_prometheus_config(fleet: &Fleet, files: &[File], dir: &Path) -> Value {
+    let host = metrics_host(fleet);
+    let (mut jobs, mut rule_files, mut alertmanagers) = (vec![], vec![], vec![]);
+    for f in files
+        .iter()
+        .filter(|f| f.path.starts_with(&format!("hosts/{host}/")))
+    {
+        // NixOS modules only (not the VM's secret package or test).
+        let compile::nix::Nix::Lambda { formals, .. } = &f.value else {
+            continue;
+        };
+        if !formals.iter().any(|a| a == "config") {
+            continue;
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no mail about the degraded pool"
+        let set = eval_with(
+            &dir.join(&f.path),
+            "let p = (m.services or { }).prometheus or { }; in { jobs = p.scrapeConfigs or [ ]; \
+             rules = p.ruleFiles or [ ]; alertmanagers = p.alertmanagers or [ ]; }",
         );
-    };
-    assert!(mail.contains("RCPT TO:<admin@example.org>"), "{mail}");
-    assert!(mail.contains("ZfsPoolNotOnline"), "{mail}");
-    // Grouped by alert and host, with the pool's labels in the subject.
-    let subject = mail.lines().find(|l| l.starts_with("Subject:")).unwrap();
+        let list = |key: &str| set[key].as_array().unwrap().clone();
+        jobs.extend(list("jobs"));
+        rule_files.extend(list("rules"));
+        alertmanagers.extend(list("alertmanagers"));
+    }
+    serde_json::json!({
+        "global": {},
+        "scrape_configs": jobs,
+        "rule_files": rule_files,
+        "alerting": { "alertmanagers": alertmanagers },
+        "remote_read": [],
+        "remote_write": [],
+    })
+}
+
+/// Runs `promtool check config` on a configuration, as the module does
+/// when the system is built (`checkConfig`), rule files included.
+fn promtool_checks(config: &Value, at: &Path) {
+    std::fs::write(at, config.to_string()).unwrap();
+    let out = run(Command::new("promtool").arg("check").arg("config").arg(at));
+    assert!(out.contains("SUCCESS: 8 rules found"), "{out}");
+}
+
+/// What the module would build from forge's flake passes `promtool check
+/// config`: every scrape job of every service on every host, the rule
+/// file by its path, Alertmanager as the target.
+#[test]
+fn prometheus_accepts_its_configuration_as_the_module_writes_it() {
+    let (fleet, files, dir) = written("forge");
+    assert_eq!(store(&fleet), MetricsStore::Prometheus);
+    let config = rendered_prometheus_config(&fleet, &files, dir.path());
+    let jobs = config["scrape_configs"].as_array().unwrap();
+    // A job per service with metrics, wherever it runs, and none twice.
+    let with_metrics = fleet
+        .instances
+        .iter()
+        .filter(|i| i.entry.metrics.is_some())
+        .count();
+    assert_eq!(jobs.len(), with_metrics, "{config}");
     assert!(
-        subject.contains("[FIRING:1] ZfsPoolNotOnline nas"),
-        "{subject}"
+        jobs.iter()
+            .all(|j| j["static_configs"][0]["labels"]["host"].is_string()),
+        "{config}"
     );
-    assert!(subject.contains("degraded vault"), "{subject}");
+    assert_eq!(
+        config["rule_files"],
+        serde_json::json!([rules_path(&fleet, dir.path()).display().to_string()])
+    );
+    promtool_checks(&config, &dir.path().join("prometheus.yml"));
+}
+
+/// Node exporter lines of a degraded pool, as the exporter serves them.
+const DEGRADED_POOL: &str = "# TYPE node_zfs_zpool_state gauge\n\
+    node_zfs_zpool_state{state=\"degraded\",zpool=\"tank\"} 1\n\
+    node_zfs_zpool_state{state=\"online\",zpool=\"tank\"} 0\n";
+
+/// A stand-in for the node exporter on loopback (a real one reports this
+/// machine's pools, and it has none): every request gets `body` in the
+/// exporter's text format.
+fn exporter_stub(body: &'static str) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            // The path the scrape job names.
+            match http::read(&stream).path.as_str() {
+                "/metrics" => http::reply_as(stream, 200, "text/plain; version=0.0.4", body),
+                _ => http::reply_as(stream, 404, "text/plain", ""),
+            }
+        }
+    });
+    port
+}
+
+/// The whole chain with the real programs and forge's generated
+/// configuration: the real Prometheus scrapes a degraded pool with the
+/// node exporter's scrape job, evaluates the generated rules and sends to
+/// the generated Alertmanager target, whose mail reaches a relay on
+/// loopback. Only what cannot be the same here changes: the job scrapes
+/// the exporter's stand-in (the other jobs' targets do not run here and
+/// are left out), the target is the test's Alertmanager, and Prometheus
+/// scrapes and evaluates every 5 s instead of every minute.
+#[test]
+fn a_degraded_pool_is_mailed_through_prometheus_and_alertmanager() {
+    let dir = tempfile::tempdir().unwrap();
+    let (fleet, files, am) = loopback_alertmanager("forge", dir.path());
+    assert_eq!(store(&fleet), MetricsStore::Prometheus);
+    let host = metrics_host(&fleet).to_string();
+    let mut config = rendered_prometheus_config(&fleet, &files, dir.path());
+    let exporter = fleet
+        .instances
+        .iter()
+        .find(|i| i.entry.name == "node-exporter" && i.host == host)
+        .unwrap();
+    let jobs = config["scrape_configs"].as_array_mut().unwrap();
+    jobs.retain(|j| j["job_name"] == exporter.name.value.as_str());
+    let job = &mut jobs[0]["static_configs"][0];
+    assert_eq!(job["labels"]["host"], host.as_str());
+    job["targets"] = serde_json::json!([format!("127.0.0.1:{}", exporter_stub(DEGRADED_POOL))]);
+    let alerting = &mut config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"];
+    let rendered = fleet
+        .instance_of("alertmanager")
+        .unwrap()
+        .local_endpoint()
+        .unwrap();
+    assert_eq!(
+        *alerting,
+        serde_json::json!([rendered.trim_start_matches("http://")])
+    );
+    *alerting = serde_json::json!([format!("127.0.0.1:{}", am.port)]);
+    config["global"] = serde_json::json!({ "scrape_interval": "5s", "evaluation_interval": "5s" });
+    let yml = dir.path().join("prometheus.yml");
+    promtool_checks(&config, &yml);
+    let _prometheus = Server(
+        Command::new("prometheus")
+            .arg(format!("--config.file={}", yml.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("prometheus").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{}", free_port()))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("prometheus runs"),
+    );
+    pool_mail(&am, &host, "tank", || {});
 }

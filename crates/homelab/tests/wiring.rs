@@ -1,15 +1,18 @@
 //! Services on other hosts, in the generated flake of each example: the
 //! front proxy routes to them, the status page checks and the metrics
-//! store scrapes every host, Zigbee2MQTT reaches the broker, NFS exports
-//! are mounted before the services that work in them, and a service
-//! binds to its host's LAN address only when another host reaches it.
+//! store scrapes every host (the same jobs whichever the store), Grafana
+//! reads the store wherever it runs, Zigbee2MQTT reaches the broker, NFS
+//! exports are mounted before the services that work in them, and a
+//! service binds to its host's LAN address only when another host
+//! reaches it.
 
-use compile::fleet::{BIND_ADDRESS, Fleet};
+use compile::fleet::{BIND_ADDRESS, Fleet, MetricsStore};
+use compile::nix::Nix;
 use compile::render::{File, render};
 
 #[path = "support/examples.rs"]
 mod examples;
-use examples::{example, text};
+use examples::{example, example_with_store, text};
 
 /// Every file of one host, concatenated.
 fn host_text(files: &[File], host: &str) -> String {
@@ -101,7 +104,7 @@ fn the_front_proxy_routes_every_name() {
     }
 }
 
-/// forge: VictoriaMetrics on forge scrapes the node exporter of every
+/// forge: Prometheus on forge scrapes the node exporter of every
 /// host, the remote ones at their LAN address; every host's Alloy pushes
 /// to Loki on forge; the status page checks the exporters of the others.
 #[test]
@@ -315,4 +318,168 @@ host = "pi"
     // Home Assistant itself is reached by no one else: it stays local.
     let hass = text(&files, "hosts/server/services/home-assistant.nix");
     assert!(hass.contains("server_host = [ \"127.0.0.1\" ];"), "{hass}");
+}
+
+/// The value at `path` below a value, if it has one.
+fn at<'a>(mut value: &'a Nix, path: &[&str]) -> Option<&'a Nix> {
+    for key in path {
+        let Nix::Attrs(attrs) = value else {
+            return None;
+        };
+        value = attrs.get(*key)?;
+    }
+    Some(value)
+}
+
+/// The value at `path` of a module body, if the module sets it.
+fn in_module<'a>(body: &'a compile::nix::Attrs, path: &[&str]) -> Option<&'a Nix> {
+    let (first, rest) = path.split_first()?;
+    at(body.get(*first)?, rest)
+}
+
+/// The option a store reads its scrape jobs from, as its NixOS module
+/// declares it.
+fn jobs_option(store: MetricsStore) -> &'static [&'static str] {
+    match store {
+        MetricsStore::Prometheus => &["services", "prometheus", "scrapeConfigs"],
+        MetricsStore::VictoriaMetrics => &[
+            "services",
+            "victoriametrics",
+            "prometheusConfig",
+            "scrape_configs",
+        ],
+    }
+}
+
+/// Every scrape job the modules of the store's host set in the store's
+/// option, by job name.
+fn scrape_jobs(fleet: &Fleet, files: &[File]) -> std::collections::BTreeMap<String, Nix> {
+    let (store, instance) = fleet.metrics_store().unwrap();
+    let mut jobs = std::collections::BTreeMap::new();
+    for f in files
+        .iter()
+        .filter(|f| f.path.starts_with(&format!("hosts/{}/", instance.host)))
+    {
+        let Some(body) = f.module_body() else {
+            continue;
+        };
+        let Some(Nix::List(list)) = in_module(body, jobs_option(store)) else {
+            continue;
+        };
+        for job in list {
+            let Some(Nix::Str(name)) = at(job, &["job_name"]) else {
+                panic!("{}: a job without a name: {job:?}", f.path);
+            };
+            assert!(
+                jobs.insert(name.clone(), job.clone()).is_none(),
+                "{}: job {name} twice",
+                f.path
+            );
+        }
+    }
+    jobs
+}
+
+/// Each example with either store: one job per service with metrics on
+/// every host, labelled with its host; nothing of the other store is
+/// configured; and but for the store's own job (and vmalert's, which
+/// runs beside VictoriaMetrics only) the jobs are the same for both.
+#[test]
+fn the_store_scrapes_the_same_jobs_whichever_it_is() {
+    for name in compile::examples::names() {
+        if example(name).0.metrics_store().is_none() {
+            continue;
+        }
+        let [vm, prometheus] = MetricsStore::ALL.map(|store| {
+            let (fleet, files) = example_with_store(name, store);
+            let mut jobs = scrape_jobs(&fleet, &files);
+            for i in fleet.instances.iter().filter(|i| i.entry.metrics.is_some()) {
+                let job = &jobs[&i.name.value];
+                let Some(Nix::List(configs)) = at(job, &["static_configs"]) else {
+                    panic!("{name}: {job:?}");
+                };
+                assert_eq!(
+                    at(&configs[0], &["labels", "host"]),
+                    Some(&Nix::str(&i.host)),
+                    "{name}: {}",
+                    i.name.value
+                );
+            }
+            let other = MetricsStore::ALL.into_iter().find(|s| *s != store).unwrap();
+            for body in files.iter().filter_map(File::module_body) {
+                assert!(in_module(body, &["services", other.entry(), "enable"]).is_none());
+                assert!(in_module(body, jobs_option(other)).is_none());
+                if store == MetricsStore::Prometheus {
+                    assert!(in_module(body, &["services", "vmalert"]).is_none());
+                }
+            }
+            let own = &fleet.metrics_store().unwrap().1.name.value;
+            jobs.remove(own).expect("the store scrapes itself");
+            jobs.remove("vmalert-homelab");
+            jobs
+        });
+        assert!(!vm.is_empty(), "{name}");
+        assert_eq!(vm, prometheus, "{name}");
+    }
+}
+
+/// Grafana reads the fleet's store, named after it, wherever it runs: on
+/// another host the store listens on its LAN address and admits Grafana's
+/// host (Grafana needs the `metrics-store` role).
+#[test]
+fn grafana_reads_the_store_on_another_host() {
+    for store in MetricsStore::ALL {
+        let spec = format!(
+            r#"
+[homelab]
+name = "home"
+domain = "example.org"
+internal_domain = "home.example.org"
+timezone = "Europe/Prague"
+admin_email = "admin@example.org"
+admin_keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEBTIGiXnUDiGk9cY1PIrmdVLGAqMXOkUmnI4w2GTgRN me@laptop"]
+
+[hosts.server]
+role = "main"
+address = "192.168.1.10"
+ram_gb = 16
+boot = {{ disk = "/dev/disk/by-id/nvme-server" }}
+
+[hosts.nas]
+address = "192.168.1.20"
+ram_gb = 8
+boot = {{ disk = "/dev/disk/by-id/nvme-nas" }}
+
+[services.grafana]
+host = "server"
+
+[services.{}]
+host = "nas"
+"#,
+            store.entry()
+        );
+        let fleet = compile::fleet::resolve(&compile::spec::parse(&spec).unwrap()).unwrap();
+        let files = render(&fleet);
+        let (_, at_nas) = fleet.metrics_store().unwrap();
+        let port = at_nas.port.unwrap();
+        let grafana = text(&files, "hosts/server/services/grafana.nix");
+        for line in [
+            format!("name = \"{}\";", at_nas.entry.title),
+            "type = \"prometheus\";".to_string(),
+            format!("url = \"http://192.168.1.20:{port}\";"),
+            "isDefault = true;".to_string(),
+        ] {
+            assert!(
+                grafana.contains(&line),
+                "{store:?}: no `{line}` in {grafana}"
+            );
+        }
+        let stored = text(&files, &format!("hosts/nas/services/{}.nix", store.entry()));
+        assert!(
+            stored.contains(&format!(
+                "-s 192.168.1.10 -d 192.168.1.20 --dport {port} -j nixos-fw-accept"
+            )),
+            "{stored}"
+        );
+    }
 }

@@ -5,10 +5,10 @@
 use crate::diagnostic::Diagnostic;
 use crate::fleet::Fleet;
 
-/// `[alerts]` with VictoriaMetrics but no Alertmanager: rules would fire
+/// `[alerts]` with a metrics store but no Alertmanager: rules would fire
 /// into nothing.
 pub(crate) fn alerts_have_alertmanager(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
-    let (Some(a), Some(store)) = (&fleet.alerts, fleet.instance_of("victoriametrics")) else {
+    let (Some(a), Some((_, store))) = (&fleet.alerts, fleet.metrics_store()) else {
         return;
     };
     if fleet.instance_of("alertmanager").is_some() {
@@ -35,13 +35,13 @@ pub(crate) fn alerts_have_alertmanager(fleet: &Fleet, out: &mut Vec<Diagnostic>)
 /// nothing would ever raise an alert.
 pub(crate) fn alerts_are_raised(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     let Some(a) = &fleet.alerts else { return };
-    if fleet.instance_of("victoriametrics").is_some() || fleet.instance_of("gatus").is_some() {
+    if fleet.metrics_store().is_some() || fleet.instance_of("gatus").is_some() {
         return;
     }
     out.push(
         Diagnostic::error("alerts-unwatched", "nothing in the fleet raises an alert")
             .at(a.span.clone(), "no metrics store and no status page to watch the fleet")
-            .help("add `victoriametrics`, `node-exporter` and `alertmanager` for metric alerts, and `gatus` for the status page's"),
+            .help("add a metrics store (`prometheus` or `victoriametrics`), `node-exporter` and `alertmanager` for metric alerts, and `gatus` for the status page's"),
     );
 }
 

@@ -13,6 +13,7 @@ mod exposure;
 mod images;
 mod login;
 pub(crate) mod media;
+mod metrics;
 mod network;
 mod options;
 mod passthrough;
@@ -63,6 +64,7 @@ const CHECKS: &[Check] = &[
     media::media_quotas_apply,
     unused::unused_tunnel,
     unused::idle_replica,
+    metrics::one_metrics_store,
     unused::unscraped_exporter,
     wiring::address_is_ip,
     wiring::confined_on_proxy_host,

@@ -2,7 +2,7 @@
 //! is a warning that says why, so that nothing is dropped without a word.
 
 use crate::diagnostic::Diagnostic;
-use crate::fleet::Fleet;
+use crate::fleet::{Fleet, MetricsStore};
 
 /// `[access.tunnel]` with no `public` service: nothing routes through it.
 pub(crate) fn unused_tunnel(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
@@ -52,7 +52,7 @@ pub(crate) fn unscraped_exporter(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     let stores: Vec<&str> = fleet
         .instances
         .iter()
-        .filter(|i| i.entry.name == "victoriametrics")
+        .filter(|i| MetricsStore::of(&i.entry.name).is_some())
         .map(|i| i.host.as_str())
         .collect();
     for i in &fleet.instances {
@@ -71,7 +71,7 @@ pub(crate) fn unscraped_exporter(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
                 "metrics are scraped on the host that stores them; move `{}` to `{store}`, or remove it",
                 i.name.value
             ),
-            None => "add `[services.victoriametrics]` on this host, or remove it".to_string(),
+            None => "add a metrics store on this host (`[services.prometheus]` or `[services.victoriametrics]`), or remove it".to_string(),
         };
         out.push(
             Diagnostic::warning(

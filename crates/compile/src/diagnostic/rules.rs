@@ -133,6 +133,7 @@ pub static RULES: &[Rule] = &[
     rule("missing-hardware", Error, false, "rules.md#missing-hardware--error", "a device the host does not have"),
     rule("vpn-required", Error, false, "rules.md#vpn-required--error", "a torrent client outside the VPN"),
     rule("media-split", Error, false, "rules.md#media-split--error", "the media stack on several hosts"),
+    rule("two-metrics-stores", Error, false, "rules.md#two-metrics-stores--error", "a second metrics store beside the first"),
     // Policy: network.
     rule("port-clash", Error, false, "rules.md#port-clash--error", "one port used twice on a host"),
     rule("duplicate-name", Error, false, "rules.md#duplicate-name--error", "two services under one name"),

@@ -27,13 +27,13 @@ impl Fleet {
         self.instances.iter().find(|i| i.entry.name == entry)
     }
 
-    /// Whether `host` evaluates the metric alert rules (vmalert): the spec
-    /// has `[alerts]` and an Alertmanager, and `host` runs the metrics
-    /// store.
+    /// Whether `host` evaluates the metric alert rules (Prometheus, or
+    /// vmalert beside VictoriaMetrics): the spec has `[alerts]` and an
+    /// Alertmanager, and `host` runs the metrics store.
     pub(crate) fn evaluates_alert_rules(&self, host: &str) -> bool {
         self.alerts.is_some()
             && self.instance_of("alertmanager").is_some()
-            && self.host_of("victoriametrics") == Some(host)
+            && self.metrics_host() == Some(host)
     }
 
     /// The node exporter's textfile folder on `host`, when one runs there.

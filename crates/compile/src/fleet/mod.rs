@@ -6,6 +6,7 @@ mod data;
 mod deploy;
 mod host_plan;
 mod instance;
+mod metrics_store;
 mod model;
 mod mqtt;
 mod nfs;
@@ -25,6 +26,7 @@ pub(crate) mod testing;
 mod wiring;
 
 pub use deploy::{BuildOn, DeployPlan, Gate};
+pub use metrics_store::MetricsStore;
 pub use model::*;
 pub use nfs::NfsMount;
 pub(crate) use operations::*;

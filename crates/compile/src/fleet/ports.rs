@@ -12,8 +12,8 @@ use crate::catalog::{self, Entry};
 /// Where oauth2-proxy, the sign-in gateway, listens on the front proxy's
 /// host (the module's default `httpAddress`).
 pub(crate) const GATEWAY_PORT: u16 = 4180;
-/// vmalert's own port (its default), on the metrics store's host when the
-/// fleet evaluates metric alerts.
+/// vmalert's own port (its default), on VictoriaMetrics' host when the
+/// fleet evaluates metric alerts (Prometheus evaluates them itself).
 pub(crate) const VMALERT_PORT: u16 = 8880;
 /// The NAS restic repository's port: rest-server's, as the NixOS module
 /// defaults it (`services.restic.server.listenAddress = "8000"`), on the
@@ -75,7 +75,7 @@ impl Fleet {
                 "the sign-in gateway",
             ));
         }
-        if self.evaluates_alert_rules(host.name()) {
+        if self.runs_vmalert(host.name()) {
             out.push(loopback(VMALERT_PORT, "vmalert", "the metric alert rules"));
         }
         if self.serves_nas_repository(host.name()) {
@@ -208,6 +208,16 @@ replica_public_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAII65ANq94G89AIZbW5FfU6
         let rest = &fleet.infrastructure_ports(&fleet.hosts[1]);
         let rest = rest.iter().find(|p| p.port == REST_SERVER_PORT).unwrap();
         assert_eq!(rest.bind, "192.168.1.20");
+    }
+
+    #[test]
+    fn prometheus_evaluates_the_rules_itself_so_vmalert_takes_no_port() {
+        let text = EVERYTHING.replace("[services.victoriametrics]", "[services.prometheus]");
+        let (_, spec) = spec(&text);
+        let fleet = resolve(&spec).unwrap();
+        assert!(fleet.evaluates_alert_rules("server"));
+        let server = owners(&fleet, 0);
+        assert!(!server.iter().any(|p| p.0 == VMALERT_PORT), "{server:?}");
     }
 
     #[test]

@@ -384,14 +384,29 @@ mod tests {
 
     #[test]
     fn an_absent_dependency_is_reported_once_and_marks_the_service() {
+        let (text, spec) = spec("[services.alloy]\nhost = \"server\"\n");
+        let mut diags = Vec::new();
+        let placed = place_services(&spec, &spec.services, &mut diags);
+        let incomplete = missing_dependencies(&spec, &placed, &mut diags);
+        assert_eq!(found(&text, &diags), ["missing-dependency@20:11"]);
+        assert_eq!(diags[0].help.as_deref(), Some("add `[services.loki]`"));
+        assert_eq!(incomplete, ["alloy"]);
+    }
+
+    #[test]
+    fn grafana_without_a_metrics_store_names_both_kinds() {
         let (text, spec) = spec("[services.grafana]\nhost = \"server\"\n");
         let mut diags = Vec::new();
         let placed = place_services(&spec, &spec.services, &mut diags);
         let incomplete = missing_dependencies(&spec, &placed, &mut diags);
         assert_eq!(found(&text, &diags), ["missing-dependency@20:11"]);
         assert_eq!(
+            diags[0].message,
+            "`grafana` needs a metrics store, which the spec does not have"
+        );
+        assert_eq!(
             diags[0].help.as_deref(),
-            Some("add `[services.victoriametrics]`")
+            Some("add one of `prometheus` or `victoriametrics`")
         );
         assert_eq!(incomplete, ["grafana"]);
     }

@@ -74,7 +74,11 @@ impl<'s> Index<'s> {
                 .as_ref()
                 .and_then(|_| front_proxy(&spec.hosts)),
             status: host_of("gatus"),
-            metrics: host_of("victoriametrics"),
+            // The first store, as `Fleet::metrics_store` finds it.
+            metrics: placed
+                .iter()
+                .find(|(_, e, _)| super::MetricsStore::of(&e.name).is_some())
+                .map(|(_, _, h)| *h),
             dependents: HashMap::new(),
             users: HashMap::new(),
         };

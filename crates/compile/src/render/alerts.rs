@@ -1,6 +1,7 @@
-//! `[alerts]`: metric alerts evaluated by vmalert on the metrics store's
-//! host (rules in `hosts/<h>/alert-rules.yml`, a real file `promtool`
-//! checks), sent by Alertmanager; status-page alerts sent by Gatus. Both
+//! `[alerts]`: metric alerts evaluated on the metrics store's host, by
+//! Prometheus itself or by vmalert beside VictoriaMetrics (rules in
+//! `hosts/<h>/alert-rules.yml`, a real file `promtool` checks), sent by
+//! Alertmanager; status-page alerts sent by Gatus. Both
 //! mail through the relay of `[alerts.smtp]`, whose password reaches them
 //! as a systemd credential (Alertmanager) and an environment file (Gatus),
 //! never through the Nix store. `docs/alerts.md` says what fires when.
@@ -11,10 +12,11 @@
 
 use super::File;
 use crate::fleet::alerts::METRICS_DIR;
-use crate::fleet::{Fleet, HostPlan, Instance};
+use crate::fleet::{Fleet, HostPlan, Instance, MetricsStore};
 use crate::nix::{Attrs, Nix, set};
 
 mod mail;
+mod prometheus;
 mod rules;
 mod tls;
 mod vmalert;
@@ -26,7 +28,7 @@ pub(crate) const RULES_FILE: &str = "alert-rules.yml";
 pub(crate) fn host_alerts(fleet: &Fleet, host: &HostPlan) -> Attrs {
     let mut m = Attrs::new();
     if evaluates_rules(fleet, host) {
-        vmalert::vmalert(&mut m, fleet);
+        evaluator(&mut m, fleet);
     }
     tls::tls_metrics(&mut m, fleet, host);
     m
@@ -43,9 +45,19 @@ pub(crate) fn rules_file(fleet: &Fleet, host: &HostPlan) -> Option<File> {
 }
 
 /// Metric alerts need the spec's `[alerts]`, a metrics store and an
-/// Alertmanager; the store's host runs vmalert.
+/// Alertmanager; the store's host evaluates the rules.
 fn evaluates_rules(fleet: &Fleet, host: &HostPlan) -> bool {
     fleet.evaluates_alert_rules(host.name())
+}
+
+/// What evaluates the rules: Prometheus itself, or vmalert beside
+/// VictoriaMetrics.
+fn evaluator(m: &mut Attrs, fleet: &Fleet) {
+    match fleet.metrics_store() {
+        Some((MetricsStore::Prometheus, _)) => prometheus::prometheus(m, fleet),
+        Some((MetricsStore::VictoriaMetrics, vm)) => vmalert::vmalert(m, fleet, vm),
+        None => {}
+    }
 }
 
 /// What `[alerts]` adds to one service's file: the node exporter's

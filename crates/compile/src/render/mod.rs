@@ -13,6 +13,7 @@ mod devices;
 mod disko;
 mod flake;
 mod gatus;
+mod grafana;
 mod hardware;
 mod heartbeats;
 mod infrastructure;

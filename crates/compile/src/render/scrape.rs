@@ -1,6 +1,7 @@
 //! Scrape jobs of the metrics store, each labelled with the host it
-//! watches.
+//! watches, in the option the store reads them from.
 
+use crate::fleet::MetricsStore;
 use crate::nix::{Attrs, Nix, set};
 
 /// `{ host = "<name>"; }`: every scrape target's host, so a mail says
@@ -14,6 +15,7 @@ pub(crate) fn host_label(host: &str) -> Nix {
 /// One scrape job of the metrics store, labelled with the host it watches.
 pub(crate) fn scrape_job(
     m: &mut Attrs,
+    store: MetricsStore,
     name: &str,
     target: String,
     path: &str,
@@ -31,14 +33,5 @@ pub(crate) fn scrape_job(
         "static_configs".into(),
         Nix::list([Nix::Attrs(static_config)]),
     );
-    set(
-        m,
-        &[
-            "services",
-            "victoriametrics",
-            "prometheusConfig",
-            "scrape_configs",
-        ],
-        Nix::list([Nix::Attrs(job)]),
-    );
+    set(m, store.scrape_jobs_option(), Nix::list([Nix::Attrs(job)]));
 }

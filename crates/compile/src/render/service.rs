@@ -28,6 +28,7 @@ pub fn service(fleet: &Fleet, host: &HostPlan, i: &Instance) -> Attrs {
     super::devices::contribute(&mut m, host, i);
     super::sso::provision(&mut m, fleet, i);
     super::alerts::contribute(&mut m, fleet, i);
+    super::grafana::contribute(&mut m, fleet, i);
     // An admin-only secret (the clear form of a hashed password) is never
     // decrypted on the host.
     for secret in i.secrets.values() {

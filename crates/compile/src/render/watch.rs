@@ -3,7 +3,7 @@
 //! file calls it for its host; `wiring.nix` for the services of other
 //! hosts that count this one a peer.
 
-use crate::fleet::{Fleet, HostPlan, Instance, TAILNET_RANGE};
+use crate::fleet::{Fleet, HostPlan, Instance, MetricsStore, TAILNET_RANGE};
 use crate::nix::{Attrs, Nix, set};
 use crate::spec::Exposure;
 
@@ -17,8 +17,10 @@ pub fn watch(m: &mut Attrs, fleet: &Fleet, host: &HostPlan, i: &Instance) {
     if fleet.host_of("gatus") == Some(host.name()) {
         status_check(m, fleet, i);
     }
-    if fleet.host_of("victoriametrics") == Some(host.name()) {
-        scrape(m, i);
+    if let Some((store, at)) = fleet.metrics_store()
+        && at.host == host.name()
+    {
+        scrape(m, store, i);
     }
 }
 
@@ -93,10 +95,10 @@ fn status_check(m: &mut Attrs, fleet: &Fleet, i: &Instance) {
     );
 }
 
-fn scrape(m: &mut Attrs, i: &Instance) {
+fn scrape(m: &mut Attrs, store: MetricsStore, i: &Instance) {
     let (Some(path), Some(port)) = (&i.entry.metrics, i.port) else {
         return;
     };
     let target = format!("{}:{port}", i.address);
-    super::scrape::scrape_job(m, &i.name.value, target, path, Some(&i.host));
+    super::scrape::scrape_job(m, store, &i.name.value, target, path, Some(&i.host));
 }

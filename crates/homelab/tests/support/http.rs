@@ -6,6 +6,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 
 /// One request: method, path and query apart, headers as sent, the body.
+#[allow(dead_code)] // each test binary reads the parts it needs
 #[derive(Debug, Clone)]
 pub struct Request {
     pub method: String,
@@ -63,10 +64,16 @@ pub fn read(stream: &TcpStream) -> Request {
 }
 
 /// Writes a JSON reply (an empty body when `body` is empty) and closes.
-pub fn reply(mut stream: TcpStream, status: u16, body: &str) {
+#[allow(dead_code)] // not every test binary answers in JSON
+pub fn reply(stream: TcpStream, status: u16, body: &str) {
+    reply_as(stream, status, "application/json", body);
+}
+
+/// Writes a reply of the given content type and closes.
+pub fn reply_as(mut stream: TcpStream, status: u16, content_type: &str, body: &str) {
     let _ = write!(
         stream,
-        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
 }

@@ -1,7 +1,8 @@
-//! The alert rules, as the Prometheus rule file vmalert reads (and
-//! `promtool check rules` / `promtool test rules` check). Fixed text but
-//! for the node exporters' job names, which tell a host that is down from
-//! a service that is; thresholds are the constants below.
+//! The alert rules, as the Prometheus rule file that Prometheus or vmalert
+//! reads (and `promtool check rules` / `promtool test rules` check).
+//! Fixed text but for the node exporters' job names, which tell a host
+//! that is down from a service that is, and the header naming the
+//! evaluator; thresholds are the constants below.
 
 use crate::fleet::Fleet;
 
@@ -22,6 +23,9 @@ pub fn rules(fleet: &Fleet) -> String {
         .map(|i| i.name.value.as_str())
         .collect();
     exporters.sort_unstable();
+    let evaluator = fleet
+        .metrics_store()
+        .map_or("the metrics store", |(store, _)| store.evaluator());
     // A fleet without node exporters has no host to be down.
     let hosts = if exporters.is_empty() {
         "^$".to_string()
@@ -29,7 +33,7 @@ pub fn rules(fleet: &Fleet) -> String {
         exporters.join("|")
     };
     format!(
-        r#"# Alerts of the fleet, evaluated by vmalert against VictoriaMetrics and
+        r#"# Alerts of the fleet, evaluated by {evaluator} and
 # sent by Alertmanager. docs/alerts.md says what each one means.
 groups:
   - name: hosts

@@ -1,10 +1,11 @@
-//! vmalert on the metrics store's host: the rule file, the store as its
-//! data source, Alertmanager as its notifier; the store scrapes it and the
-//! status page beside it checks it, so a stopped evaluator is noticed.
+//! vmalert beside VictoriaMetrics, which evaluates no rules itself: the
+//! rule file, the store as its data source, Alertmanager as its notifier;
+//! the store scrapes it and the status page beside it checks it, so a
+//! stopped evaluator is noticed.
 
 use super::RULES_FILE;
 use crate::fleet::VMALERT_PORT;
-use crate::fleet::{Fleet, Instance};
+use crate::fleet::{Fleet, Instance, MetricsStore};
 use crate::nix::{Attrs, Nix, set};
 use crate::render::gatus::check_alerts;
 
@@ -12,20 +13,18 @@ use crate::render::gatus::check_alerts;
 const VMALERT: &str = "homelab";
 
 /// The instance: its rules, data source, notifier and listener.
-pub(super) fn vmalert(m: &mut Attrs, fleet: &Fleet) {
+pub(super) fn vmalert(m: &mut Attrs, fleet: &Fleet, vm: &Instance) {
     let (Some(store), Some(am)) = (
-        fleet
-            .instance_of("victoriametrics")
-            .and_then(Instance::local_endpoint),
+        vm.local_endpoint(),
         fleet
             .instance_of("alertmanager")
             .and_then(Instance::local_endpoint),
     ) else {
         return;
     };
-    let vm = ["services", "vmalert", "instances", VMALERT];
-    set(m, &[vm[0], vm[1], vm[2], vm[3], "enable"], true);
-    let settings = |key: &'static str| [vm[0], vm[1], vm[2], vm[3], "settings", key];
+    let at = ["services", "vmalert", "instances", VMALERT];
+    set(m, &[at[0], at[1], at[2], at[3], "enable"], true);
+    let settings = |key: &'static str| [at[0], at[1], at[2], at[3], "settings", key];
     set(m, &settings("datasource.url"), store);
     set(m, &settings("notifier.url"), Nix::strs([am]));
     set(
@@ -40,7 +39,7 @@ pub(super) fn vmalert(m: &mut Attrs, fleet: &Fleet) {
     );
     // Links in the mail lead to the alert on the metrics store's page,
     // which shows vmalert's own under `/vmalert/`.
-    if let Some(url) = fleet.instance_of("victoriametrics").and_then(Instance::url) {
+    if let Some(url) = vm.url() {
         set(m, &settings("external.url"), url);
         set(
             m,
@@ -48,27 +47,27 @@ pub(super) fn vmalert(m: &mut Attrs, fleet: &Fleet) {
             Nix::strs([format!("-vmalert.proxyURL=http://127.0.0.1:{VMALERT_PORT}")]),
         );
     }
-    scraped(m, fleet);
-    checked(m, fleet);
+    scraped(m, vm);
+    checked(m, fleet, vm);
 }
 
 /// The store scrapes vmalert too: a stopped evaluator is a target down.
-fn scraped(m: &mut Attrs, fleet: &Fleet) {
+fn scraped(m: &mut Attrs, vm: &Instance) {
     crate::render::scrape::scrape_job(
         m,
+        MetricsStore::VictoriaMetrics,
         &format!("vmalert-{VMALERT}"),
         format!("127.0.0.1:{VMALERT_PORT}"),
         "/metrics",
-        fleet.host_of("victoriametrics"),
+        Some(&vm.host),
     );
 }
 
 /// The status page beside it checks vmalert too, and mails on its own
 /// when the evaluator itself has stopped (vmalert listens on loopback, so
 /// only a status page on its host can).
-fn checked(m: &mut Attrs, fleet: &Fleet) {
-    let status = fleet.host_of("gatus");
-    if status.is_none() || status != fleet.host_of("victoriametrics") {
+fn checked(m: &mut Attrs, fleet: &Fleet, vm: &Instance) {
+    if fleet.host_of("gatus") != Some(vm.host.as_str()) {
         return;
     }
     let mut check = Attrs::new();
