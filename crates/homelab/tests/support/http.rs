@@ -2,7 +2,7 @@
 //! identity provider's API, a status page): one request read whole, one
 //! reply written, the connection closed.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 
 /// One request: method, path and query apart, headers as sent, the body.
@@ -27,7 +27,11 @@ impl Request {
 
 /// Reads one request from the stream.
 pub fn read(stream: &TcpStream) -> Request {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    read_from(&mut BufReader::new(stream.try_clone().unwrap()))
+}
+
+/// Reads one request from any reader (a TLS session too).
+pub fn read_from(reader: &mut impl BufRead) -> Request {
     let mut line = String::new();
     reader.read_line(&mut line).unwrap();
     let mut parts = line.split_whitespace();
@@ -64,6 +68,11 @@ pub fn read(stream: &TcpStream) -> Request {
 
 /// Writes a JSON reply (an empty body when `body` is empty) and closes.
 pub fn reply(mut stream: TcpStream, status: u16, body: &str) {
+    reply_on(&mut stream, status, body);
+}
+
+/// Writes a JSON reply on any writer (a TLS session too).
+pub fn reply_on(stream: &mut impl Write, status: u16, body: &str) {
     let _ = write!(
         stream,
         "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
