@@ -249,8 +249,7 @@ fn each_channel_gets_the_alerts_of_its_routes_as_its_api_takes_them() {
     let module = dir
         .path()
         .join(format!("hosts/{}/services/alertmanager.nix", am.host));
-    let (mut config, credentials, env) =
-        as_systemd_runs_it(&fleet, &module, &secrets, dir.path());
+    let (mut config, credentials, env) = as_systemd_runs_it(&fleet, &module, &secrets, dir.path());
     // The topic came from its environment file, never from the store.
     assert_eq!(
         env,
@@ -284,7 +283,9 @@ fn each_channel_gets_the_alerts_of_its_routes_as_its_api_takes_them() {
         });
     }
     config["route"]["group_wait"] = "1s".into();
-    for_debian(&mut config, |_, path| std::fs::read_to_string(path).unwrap());
+    for_debian(&mut config, |_, path| {
+        std::fs::read_to_string(path).unwrap()
+    });
     let (_server, port) = alertmanager::start(dir.path(), &config);
     assert!(alertmanager::add_alert(
         port,
@@ -338,7 +339,10 @@ fn each_channel_gets_the_alerts_of_its_routes_as_its_api_takes_them() {
     // Pushover: a POST to /1/messages.json with the token, the user key,
     // the title, the message and the priority (high, for critical).
     let p = &got["pushover"][0];
-    assert_eq!((p.method.as_str(), p.path.as_str()), ("POST", "/1/messages.json"));
+    assert_eq!(
+        (p.method.as_str(), p.path.as_str()),
+        ("POST", "/1/messages.json")
+    );
     let fields = form(&p.query);
     assert_eq!(fields["token"], values["pushover-token"]);
     assert_eq!(fields["user"], values["pushover-user-key"]);
@@ -432,38 +436,83 @@ const GATUS_PROVIDERS: [(&str, &[&str], &[&str]); 6] = [
     (
         "ntfy",
         &[
-            "topic", "url", "token", "email", "click", "priority", "disable-firebase",
-            "disable-cache", "default-alert", "overrides",
+            "topic",
+            "url",
+            "token",
+            "email",
+            "click",
+            "priority",
+            "disable-firebase",
+            "disable-cache",
+            "default-alert",
+            "overrides",
         ],
         &["topic"],
     ),
     (
         "pushover",
         &[
-            "application-token", "user-key", "title", "priority", "resolved-priority", "sound",
-            "ttl", "device", "default-alert",
+            "application-token",
+            "user-key",
+            "title",
+            "priority",
+            "resolved-priority",
+            "sound",
+            "ttl",
+            "device",
+            "default-alert",
         ],
         &["application-token", "user-key"],
     ),
     (
         "discord",
-        &["webhook-url", "title", "message-content", "default-alert", "overrides"],
+        &[
+            "webhook-url",
+            "title",
+            "message-content",
+            "default-alert",
+            "overrides",
+        ],
         &["webhook-url"],
     ),
     (
         "telegram",
-        &["token", "id", "topic-id", "api-url", "client", "default-alert", "overrides"],
+        &[
+            "token",
+            "id",
+            "topic-id",
+            "api-url",
+            "client",
+            "default-alert",
+            "overrides",
+        ],
         &["token", "id"],
     ),
     (
         "custom",
-        &["url", "method", "body", "headers", "placeholders", "client", "default-alert", "overrides"],
+        &[
+            "url",
+            "method",
+            "body",
+            "headers",
+            "placeholders",
+            "client",
+            "default-alert",
+            "overrides",
+        ],
         &["url"],
     ),
     (
         "email",
         &[
-            "from", "username", "password", "host", "port", "to", "client", "default-alert",
+            "from",
+            "username",
+            "password",
+            "host",
+            "port",
+            "to",
+            "client",
+            "default-alert",
             "overrides",
         ],
         &["from", "host", "port", "to"],
@@ -510,7 +559,12 @@ fn gatus_alerts_every_status_channel_with_the_keys_it_documents() {
 
     // Every variable comes from an environment file Gatus loads, made
     // from the secret the channel names.
-    let unit = eval_with_secrets(&fleet, &module, "systemd.services.gatus.serviceConfig", &secrets);
+    let unit = eval_with_secrets(
+        &fleet,
+        &module,
+        "systemd.services.gatus.serviceConfig",
+        &secrets,
+    );
     let mut defined = Vec::new();
     for f in unit["EnvironmentFile"].as_array().unwrap() {
         let name = f.as_str().unwrap().rsplit('/').next().unwrap();
@@ -538,13 +592,19 @@ fn gatus_alerts_every_status_channel_with_the_keys_it_documents() {
     let body = custom["body"]
         .as_str()
         .unwrap()
-        .replace("[ALERT_TRIGGERED_OR_RESOLVED]", states["TRIGGERED"].as_str().unwrap())
+        .replace(
+            "[ALERT_TRIGGERED_OR_RESOLVED]",
+            states["TRIGGERED"].as_str().unwrap(),
+        )
         .replace("[ENDPOINT_NAME]", "immich")
         .replace("[ENDPOINT_GROUP]", "Photos")
         .replace("[RESULT_ERRORS]", "connection refused");
     let body: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["status"], "firing");
-    assert_eq!(body["alerts"][0]["labels"]["alertname"], "StatusCheckFailing");
+    assert_eq!(
+        body["alerts"][0]["labels"]["alertname"],
+        "StatusCheckFailing"
+    );
     assert_eq!(body["alerts"][0]["labels"]["service"], "immich");
 
     // Each check alerts through every provider, once.
@@ -579,7 +639,15 @@ fn no_generated_file_holds_a_channel_secret_and_amtool_accepts_the_routes() {
         // the heartbeat's).
         for line in t.lines().map(str::trim) {
             let key = line.split(" = ").next().unwrap();
-            if ["token", "user-key", "application-token", "webhook-url", "topic"].contains(&key) {
+            if [
+                "token",
+                "user-key",
+                "application-token",
+                "webhook-url",
+                "topic",
+            ]
+            .contains(&key)
+            {
                 assert!(line.contains(" = \"\\${"), "{}: {line}", f.path);
             }
         }
@@ -591,8 +659,19 @@ fn no_generated_file_holds_a_channel_secret_and_amtool_accepts_the_routes() {
         .join(format!("hosts/{}/services/alertmanager.nix", am.host));
     let mut config = eval(&module, "services.prometheus.alertmanager.configuration");
     let text = config.to_string();
-    for file in ["user_key_file", "token_file", "bot_token_file", "webhook_url_file", "url_file"] {
-        assert!(text.contains(&format!("\"{file}\":\"/run/credentials/alertmanager.service/")), "{file}: {text}");
+    for file in [
+        "user_key_file",
+        "token_file",
+        "bot_token_file",
+        "webhook_url_file",
+        "url_file",
+    ] {
+        assert!(
+            text.contains(&format!(
+                "\"{file}\":\"/run/credentials/alertmanager.service/"
+            )),
+            "{file}: {text}"
+        );
     }
     for_debian(&mut config, |field, _| match field {
         "webhook_url" | "url" => "https://hooks.example.org/stand-in".into(),

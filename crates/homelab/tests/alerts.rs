@@ -291,7 +291,9 @@ fn alertmanager_mails_through_the_relay_and_amtool_accepts_it() {
         std::fs::write(&yml, config.to_string()).unwrap();
         let out = run(Command::new("amtool").arg("check-config").arg(&yml));
         assert!(
-            out.contains("SUCCESS") && out.contains("1 inhibit rules") && out.contains("2 receivers"),
+            out.contains("SUCCESS")
+                && out.contains("1 inhibit rules")
+                && out.contains("2 receivers"),
             "{out}"
         );
         // The password comes in as a credential from its agenix file.
@@ -322,7 +324,9 @@ fn gatus_mails_every_failing_check() {
         assert_eq!(email["default-alert"]["send-on-resolved"], true);
         let gatus = text(&files, &format!("hosts/{status}/services/gatus.nix"));
         assert!(
-            gatus.contains("EnvironmentFile = [\n      config.age.secrets.smtp-password-environment.path\n"),
+            gatus.contains(
+                "EnvironmentFile = [\n      config.age.secrets.smtp-password-environment.path\n"
+            ),
             "{gatus}"
         );
         // Every check on the status page's host, its own and the other

@@ -48,7 +48,8 @@ pub(crate) fn channels_used(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
         let (note, help) = if name == MAIL {
             (
                 "`[alerts.smtp]` makes the channel `mail`".to_string(),
-                "add `\"mail\"` to a route in `[alerts.routes]`, or remove `[alerts.smtp]`".to_string(),
+                "add `\"mail\"` to a route in `[alerts.routes]`, or remove `[alerts.smtp]`"
+                    .to_string(),
             )
         } else {
             (
@@ -95,9 +96,7 @@ pub(crate) fn status_channels_distinct(fleet: &Fleet, out: &mut Vec<Diagnostic>)
             )
             .at(at, "a second channel of this type")
             .also(first.name.span.clone(), "the first")
-            .help(format!(
-                "keep one of them in `status` of `[alerts.routes]` (Gatus has one provider per type); both can still take metric alerts"
-            )),
+            .help("keep one of them in `status` of `[alerts.routes]` (Gatus has one provider per type); both can still take metric alerts"),
         );
     }
 }
@@ -106,10 +105,10 @@ pub(crate) fn status_channels_distinct(fleet: &Fleet, out: &mut Vec<Diagnostic>)
 /// `critical`, which it follows), or the channel itself when the spec has
 /// no routes.
 fn listed_at(a: &crate::spec::Alerts, c: &Channel) -> crate::diagnostic::Span {
-    let list = a.routes.as_ref().and_then(|r| {
-        r.given(Route::Status)
-            .or(r.given(Route::Critical))
-    });
+    let list = a
+        .routes
+        .as_ref()
+        .and_then(|r| r.given(Route::Status).or(r.given(Route::Critical)));
     list.into_iter()
         .flatten()
         .find(|n| n.value == c.name.value)

@@ -114,7 +114,9 @@ pub(super) fn channel_secrets(secrets: &mut Secrets, spec: &Spec, instances: &[I
             let var = variable(&secret.value);
             let readers = [
                 status.map(|h| (h, "gatus.service")),
-                metric.filter(|_| !file).map(|h| (h, "alertmanager.service")),
+                metric
+                    .filter(|_| !file)
+                    .map(|h| (h, "alertmanager.service")),
             ];
             for (host, unit) in readers.into_iter().flatten() {
                 let env = Sp::new(environment_secret(&secret.value), secret.span.clone());
@@ -179,8 +181,14 @@ warning = ["topic"]
         };
         // Pushover: Alertmanager reads the keys as credentials, Gatus
         // (the status route follows critical) from environment files.
-        assert_eq!(s("pushover-user"), ("server".into(), "alertmanager.service".into()));
-        assert_eq!(s("pushover-user-environment"), ("nas".into(), "gatus.service".into()));
+        assert_eq!(
+            s("pushover-user"),
+            ("server".into(), "alertmanager.service".into())
+        );
+        assert_eq!(
+            s("pushover-user-environment"),
+            ("nas".into(), "gatus.service".into())
+        );
         assert_eq!(
             fleet.secrets["pushover-user-environment"].generator,
             Some(crate::catalog::Generator::Copy {

@@ -5,8 +5,8 @@
 //! each is checked against its grammar here; the password is only ever
 //! named, as an agenix secret.
 
-use super::grammar::{self, Grammar};
 use super::channels::{Channel, ChannelKind, MAIL};
+use super::grammar::{self, Grammar};
 use super::model::{Alerts, Homelab, Smtp};
 use super::reader::{Sink, Sp, Table};
 use crate::diagnostic::Diagnostic;
@@ -50,10 +50,13 @@ pub fn alerts(t: &mut Table, sink: &mut Sink, homelab: Option<&Homelab>) -> Opti
     }
     if let (Some(e), false) = (&email, has_smtp) {
         sink.push(
-            Diagnostic::error("missing-key", "`[alerts]` has an `email` but no `[alerts.smtp]` relay")
-                .at(e.span.clone(), "mail needs a relay to carry it")
-                .also(t.span.clone(), "`[alerts.smtp]` is required here")
-                .help("add `[alerts.smtp]` with `host` and `from`, or remove `email`"),
+            Diagnostic::error(
+                "missing-key",
+                "`[alerts]` has an `email` but no `[alerts.smtp]` relay",
+            )
+            .at(e.span.clone(), "mail needs a relay to carry it")
+            .also(t.span.clone(), "`[alerts.smtp]` is required here")
+            .help("add `[alerts.smtp]` with `host` and `from`, or remove `email`"),
         );
     }
     let email = email.or_else(|| homelab.map(|h| h.admin_email.clone()))?;

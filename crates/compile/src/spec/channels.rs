@@ -194,15 +194,18 @@ pub(super) fn channels(t: &mut Table, sink: &mut Sink) -> Vec<Channel> {
 }
 
 fn channel(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<Channel> {
-    if name.value == MAIL {
+    // Read on, so the table's keys are checked; it just does not count.
+    let reserved = name.value == MAIL;
+    if reserved {
         sink.push(
-            Diagnostic::error("invalid-name", "`mail` is the e-mail channel of `[alerts.smtp]`")
-                .at(name.span.clone(), "a name of its own is needed here")
-                .help("call this channel after where it reaches, e.g. `[alerts.channels.phone]`"),
+            Diagnostic::error(
+                "invalid-name",
+                "`mail` is the e-mail channel of `[alerts.smtp]`",
+            )
+            .at(name.span.clone(), "a name of its own is needed here")
+            .help("call this channel after where it reaches, e.g. `[alerts.channels.phone]`"),
         );
-        return None;
-    }
-    if !super::parse::is_dns_label(&name.value) {
+    } else if !super::parse::is_dns_label(&name.value) {
         sink.push(
             Diagnostic::error(
                 "invalid-name",
@@ -227,76 +230,166 @@ fn channel(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<Channel> 
         return None;
     }
     let kind = t.choice(sink, "type", &TYPES)?;
-    let ch = name.value.clone();
+    let ch = name.value.as_str();
     let kind = match kind.value.as_str() {
-        "ntfy" => {
-            literal(t, sink, &ch, &[("topic", "topic_secret"), ("token", "token_secret")]);
-            let server = t.str(sink, "server");
-            if let Some(s) = &server {
-                SERVER.check(sink, s);
-            }
-            let topic_secret = secret(t, sink, &ch, "topic_secret", "ntfy-topic", "the topic");
-            let token_secret = optional_secret(t, sink, "token_secret");
-            ChannelKind::Ntfy {
-                server: server.unwrap_or_else(|| Sp::new(NTFY_SERVER.into(), name.span.clone())),
-                topic_secret: topic_secret?,
-                token_secret,
-            }
-        }
-        "pushover" => {
-            literal(t, sink, &ch, &[("user_key", "user_key_secret"), ("token", "token_secret")]);
-            let user = secret(t, sink, &ch, "user_key_secret", "pushover-user-key", "your user key");
-            let token = secret(t, sink, &ch, "token_secret", "pushover-token", "the application's API token");
-            ChannelKind::Pushover {
-                user_key_secret: user?,
-                token_secret: token?,
-            }
-        }
-        "discord" => {
-            literal(t, sink, &ch, &[("webhook_url", "webhook_secret"), ("webhook", "webhook_secret"), ("url", "webhook_secret")]);
-            let webhook = secret(t, sink, &ch, "webhook_secret", "discord-webhook", "the channel's webhook URL");
-            ChannelKind::Discord {
-                webhook_secret: webhook?,
-            }
-        }
-        "telegram" => {
-            literal(t, sink, &ch, &[("token", "token_secret"), ("bot_token", "token_secret")]);
-            let token = secret(t, sink, &ch, "token_secret", "telegram-bot-token", "the bot token");
-            let chat_id = chat_id(t, sink, &ch, &name.span);
-            ChannelKind::Telegram {
-                token_secret: token?,
-                chat_id: chat_id?,
-            }
-        }
-        _ => {
-            literal(t, sink, &ch, &[("url", "url_secret")]);
-            let url = secret(t, sink, &ch, "url_secret", "alert-webhook-url", "the webhook's URL");
-            ChannelKind::Webhook { url_secret: url? }
-        }
-    };
-    Some(Channel { name, kind })
+        "ntfy" => ntfy(t, sink, ch, &name.span),
+        "pushover" => pushover(t, sink, ch),
+        "discord" => discord(t, sink, ch),
+        "telegram" => telegram(t, sink, ch, &name.span),
+        _ => webhook(t, sink, ch),
+    }?;
+    (!reserved).then_some(Channel { name, kind })
 }
 
-/// A key that names a secret, required.
-fn secret(
-    t: &mut Table,
-    sink: &mut Sink,
-    channel: &str,
-    key: &'static str,
-    example: &str,
-    what: &str,
-) -> Option<Sp<String>> {
-    if t.key_span(key).is_none() {
-        sink.push(
-            Diagnostic::error("missing-key", format!("channel `{channel}` has no `{key}`"))
-                .at(t.span.clone(), format!("`{key}` (the secret holding {what}) is required here"))
-                .help(format!(
-                    "add `{key} = \"{example}\"` and store the value with `homelab secrets set {example}`"
-                )),
-        );
-        return None;
+fn ntfy(t: &mut Table, sink: &mut Sink, ch: &str, at: &Span) -> Option<ChannelKind> {
+    let r = Required::new(
+        t,
+        sink,
+        ch,
+        &[("topic", "topic_secret"), ("token", "token_secret")],
+    );
+    let server = t.str(sink, "server");
+    if let Some(s) = &server {
+        SERVER.check(sink, s);
     }
-    optional_secret(t, sink, key)
+    let topic_secret = r.secret(t, sink, "topic_secret", "ntfy-topic", "the topic");
+    Some(ChannelKind::Ntfy {
+        server: server.unwrap_or_else(|| Sp::new(NTFY_SERVER.into(), at.clone())),
+        topic_secret: topic_secret?,
+        token_secret: optional_secret(t, sink, "token_secret"),
+    })
+}
+
+fn pushover(t: &mut Table, sink: &mut Sink, ch: &str) -> Option<ChannelKind> {
+    let r = Required::new(
+        t,
+        sink,
+        ch,
+        &[("user_key", "user_key_secret"), ("token", "token_secret")],
+    );
+    let user = r.secret(
+        t,
+        sink,
+        "user_key_secret",
+        "pushover-user-key",
+        "your user key",
+    );
+    let token = r.secret(
+        t,
+        sink,
+        "token_secret",
+        "pushover-token",
+        "the application's API token",
+    );
+    Some(ChannelKind::Pushover {
+        user_key_secret: user?,
+        token_secret: token?,
+    })
+}
+
+fn discord(t: &mut Table, sink: &mut Sink, ch: &str) -> Option<ChannelKind> {
+    let literal = [
+        ("webhook_url", "webhook_secret"),
+        ("webhook", "webhook_secret"),
+        ("url", "webhook_secret"),
+    ];
+    let r = Required::new(t, sink, ch, &literal);
+    let webhook = r.secret(
+        t,
+        sink,
+        "webhook_secret",
+        "discord-webhook",
+        "the channel's webhook URL",
+    );
+    Some(ChannelKind::Discord {
+        webhook_secret: webhook?,
+    })
+}
+
+fn telegram(t: &mut Table, sink: &mut Sink, ch: &str, at: &Span) -> Option<ChannelKind> {
+    let r = Required::new(
+        t,
+        sink,
+        ch,
+        &[("token", "token_secret"), ("bot_token", "token_secret")],
+    );
+    let token = r.secret(
+        t,
+        sink,
+        "token_secret",
+        "telegram-bot-token",
+        "the bot token",
+    );
+    let chat_id = chat_id(t, sink, ch, at);
+    Some(ChannelKind::Telegram {
+        token_secret: token?,
+        chat_id: chat_id?,
+    })
+}
+
+fn webhook(t: &mut Table, sink: &mut Sink, ch: &str) -> Option<ChannelKind> {
+    let r = Required::new(t, sink, ch, &[("url", "url_secret")]);
+    let url = r.secret(
+        t,
+        sink,
+        "url_secret",
+        "alert-webhook-url",
+        "the webhook's URL",
+    );
+    Some(ChannelKind::Webhook { url_secret: url? })
+}
+
+/// The channel being read, and the secret keys whose values were written
+/// in their place (`literal`), which are then not also reported missing.
+struct Required<'a> {
+    channel: &'a str,
+    literal: Vec<&'static str>,
+}
+
+impl<'a> Required<'a> {
+    /// Reads a channel whose secrets' values may have been written in
+    /// place of their names under the `literal` keys.
+    fn new(
+        t: &mut Table,
+        sink: &mut Sink,
+        channel: &'a str,
+        literal: &[(&'static str, &'static str)],
+    ) -> Self {
+        Required {
+            channel,
+            literal: self::literal(t, sink, channel, literal),
+        }
+    }
+
+    /// A key that names a secret, required.
+    fn secret(
+        &self,
+        t: &mut Table,
+        sink: &mut Sink,
+        key: &'static str,
+        example: &str,
+        what: &str,
+    ) -> Option<Sp<String>> {
+        if t.key_span(key).is_none() {
+            if !self.literal.contains(&key) {
+                sink.push(
+                    Diagnostic::error(
+                        "missing-key",
+                        format!("channel `{}` has no `{key}`", self.channel),
+                    )
+                    .at(
+                        t.span.clone(),
+                        format!("`{key}` (the secret holding {what}) is required here"),
+                    )
+                    .help(format!(
+                        "add `{key} = \"{example}\"` and store the value with `homelab secrets set {example}`"
+                    )),
+                );
+            }
+            return None;
+        }
+        optional_secret(t, sink, key)
+    }
 }
 
 fn optional_secret(t: &mut Table, sink: &mut Sink, key: &'static str) -> Option<Sp<String>> {
@@ -305,12 +398,21 @@ fn optional_secret(t: &mut Table, sink: &mut Sink, key: &'static str) -> Option<
     Some(s)
 }
 
-/// Keys that would put a token, key or address into the spec itself.
-fn literal(t: &mut Table, sink: &mut Sink, channel: &str, keys: &[(&'static str, &'static str)]) {
+/// Keys that would put a token, key or address into the spec itself;
+/// returns the keys of the secrets they stand for, which are then not
+/// also reported missing.
+fn literal(
+    t: &mut Table,
+    sink: &mut Sink,
+    channel: &str,
+    keys: &[(&'static str, &'static str)],
+) -> Vec<&'static str> {
+    let mut found = Vec::new();
     for (key, instead) in keys {
         let Some(span) = t.key_span(key) else {
             continue;
         };
+        found.push(*instead);
         sink.push(
             Diagnostic::error(
                 "literal-secret",
@@ -323,6 +425,7 @@ fn literal(t: &mut Table, sink: &mut Sink, channel: &str, keys: &[(&'static str,
             )),
         );
     }
+    found
 }
 
 /// A Telegram chat: a user's id, or a group's (negative).
@@ -362,7 +465,11 @@ pub(super) fn routes(t: &mut Table, sink: &mut Sink) -> Routes {
 /// Every name a route lists must be a channel.
 pub(super) fn unknown_channels(alerts: &Alerts, sink: &mut Sink) {
     let Some(routes) = &alerts.routes else { return };
-    let known: Vec<&str> = alerts.channels.iter().map(|c| c.name.value.as_str()).collect();
+    let known: Vec<&str> = alerts
+        .channels
+        .iter()
+        .map(|c| c.name.value.as_str())
+        .collect();
     for route in Route::ALL {
         for name in routes.given(route).into_iter().flatten() {
             if known.contains(&name.value.as_str()) {
@@ -378,7 +485,10 @@ pub(super) fn unknown_channels(alerts: &Alerts, sink: &mut Sink) {
             } else if let Some(m) = did_you_mean(&name.value, known.iter().copied()) {
                 d.help(format!("did you mean `{m}`?"))
             } else if known.is_empty() {
-                d.help(format!("declare it: `[alerts.channels.{}]` with its `type`", name.value))
+                d.help(format!(
+                    "declare it: `[alerts.channels.{}]` with its `type`",
+                    name.value
+                ))
             } else {
                 d.help(format!(
                     "the channels are {}; declare others as `[alerts.channels.<name>]`",

@@ -84,7 +84,10 @@ fn serve(stream: TcpStream, tx: &Sender<Recorded>, tls: Arc<rustls::ServerConfig
 /// What each API answers on success, as its documentation shows.
 fn answer(r: &Request) -> (u16, &'static str) {
     if r.path == "/1/messages.json" {
-        return (200, r#"{"status":1,"request":"5042853c-402d-4a18-abcb-168734a801de"}"#);
+        return (
+            200,
+            r#"{"status":1,"request":"5042853c-402d-4a18-abcb-168734a801de"}"#,
+        );
     }
     if r.path.starts_with("/bot") && r.path.ends_with("/sendMessage") {
         return (
@@ -151,8 +154,24 @@ fn tls_for(dir: &Path, name: &str) -> (PathBuf, Arc<rustls::ServerConfig>) {
         .concat(),
     );
     openssl(&[
-        "x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-set_serial",
-        "0x5eed", "-days", "2", "-extfile", "leaf.cnf", "-extensions", "leaf", "-out", "leaf.pem",
+        "x509",
+        "-req",
+        "-in",
+        "leaf.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-set_serial",
+        "0x5eed",
+        "-days",
+        "2",
+        "-extfile",
+        "leaf.cnf",
+        "-extensions",
+        "leaf",
+        "-out",
+        "leaf.pem",
     ]);
     let certs: Vec<CertificateDer> = CertificateDer::pem_file_iter(dir.join("leaf.pem"))
         .unwrap()

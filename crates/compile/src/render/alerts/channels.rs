@@ -9,9 +9,7 @@
 
 use super::mail;
 use crate::fleet::Fleet;
-use crate::fleet::channels::{
-    credential, environment_secret, gatus_type, read_as_file, variable,
-};
+use crate::fleet::channels::{credential, environment_secret, gatus_type, read_as_file, variable};
 use crate::nix::{Attrs, Nix, set};
 use crate::render::gatus::environment_file as gatus_environment_file;
 use crate::render::secrets::age_secret;
@@ -34,7 +32,11 @@ pub(super) fn alertmanager(m: &mut Attrs, fleet: &Fleet) {
     let receivers = SEVERITIES.map(|route| Nix::Attrs(receiver(a, route)));
     replace(m, &conf("receivers"), Nix::list(receivers));
     routes(m);
-    for c in a.channels.iter().filter(|c| a.takes_metric_alerts(&c.name.value)) {
+    for c in a
+        .channels
+        .iter()
+        .filter(|c| a.takes_metric_alerts(&c.name.value))
+    {
         alertmanager_secrets(m, fleet, c);
     }
     let mut inhibit = Attrs::new();
@@ -172,7 +174,13 @@ fn alertmanager_secrets(m: &mut Attrs, fleet: &Fleet, c: &Channel) {
         if read_as_file(&c.kind, key) {
             set(
                 m,
-                &[service[0], service[1], service[2], service[3], "LoadCredential"],
+                &[
+                    service[0],
+                    service[1],
+                    service[2],
+                    service[3],
+                    "LoadCredential",
+                ],
                 Nix::list([Nix::Interp(vec![
                     Nix::str(format!("{}:", credential(&c.name.value, key))),
                     Nix::age_secret_path(&secret.value),
@@ -183,7 +191,13 @@ fn alertmanager_secrets(m: &mut Attrs, fleet: &Fleet, c: &Channel) {
             let env = environment_secret(&secret.value);
             set(
                 m,
-                &[service[0], service[1], service[2], service[3], "EnvironmentFile"],
+                &[
+                    service[0],
+                    service[1],
+                    service[2],
+                    service[3],
+                    "EnvironmentFile",
+                ],
                 Nix::list([Nix::age_secret_path(&env)]),
             );
             age_secret(m, fleet, &env, 3);
