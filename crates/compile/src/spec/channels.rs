@@ -526,7 +526,55 @@ fn is_server(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_server;
+    use super::{Route, is_server};
+    use crate::spec::Alerts;
+
+    const CHANNELS: &str = r#"
+[alerts.smtp]
+host = "smtp.example.org"
+from = "homelab@example.org"
+
+[alerts.channels.phone]
+type = "pushover"
+user_key_secret = "pushover-user-key"
+token_secret = "pushover-token"
+
+[alerts.channels.chat]
+type = "discord"
+webhook_secret = "discord-webhook"
+"#;
+
+    fn alerts(more: &str) -> Alerts {
+        let (_, spec) = crate::fleet::testing::spec(&format!("{CHANNELS}{more}"));
+        spec.alerts.unwrap()
+    }
+
+    fn names(a: &Alerts, route: Route) -> Vec<&str> {
+        a.routed(route)
+            .iter()
+            .map(|c| c.name.value.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn without_routes_every_channel_takes_every_alert() {
+        let a = alerts("");
+        for route in Route::ALL {
+            assert_eq!(names(&a, route), ["mail", "phone", "chat"]);
+        }
+    }
+
+    #[test]
+    fn status_follows_critical_and_a_left_out_severity_reaches_nobody() {
+        let a = alerts("[alerts.routes]\ncritical = [\"phone\", \"mail\", \"phone\"]\n");
+        assert_eq!(names(&a, Route::Critical), ["phone", "mail"]);
+        assert_eq!(names(&a, Route::Status), ["phone", "mail"]);
+        assert!(names(&a, Route::Warning).is_empty());
+        assert!(a.takes_metric_alerts("phone") && !a.takes_metric_alerts("chat"));
+        let a = alerts("[alerts.routes]\ncritical = [\"phone\"]\nstatus = [\"chat\"]\n");
+        assert_eq!(names(&a, Route::Status), ["chat"]);
+        assert!(a.takes_status_alerts("chat") && !a.takes_status_alerts("phone"));
+    }
 
     #[test]
     fn servers_are_plain_web_addresses() {
