@@ -8,6 +8,7 @@
 mod alerts;
 mod backup;
 mod boot;
+mod channels;
 mod data;
 mod exposure;
 mod images;
@@ -76,6 +77,9 @@ const CHECKS: &[Check] = &[
     alerts::alerts_have_alertmanager,
     alerts::alerts_are_raised,
     alerts::alertmanager_has_receiver,
+    channels::severities_routed,
+    channels::channels_used,
+    channels::status_channels_distinct,
     sso::ungated,
     sso::provider_reachable,
 ];

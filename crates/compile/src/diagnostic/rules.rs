@@ -89,6 +89,7 @@ pub static RULES: &[Rule] = &[
     rule("not-a-service", Error, false, RESOLVE, "an infrastructure entry placed as a service"),
     rule("unknown-host", Error, false, RESOLVE, "a host the spec does not have"),
     rule("unknown-export", Error, false, RESOLVE, "an NFS export of no `[external]` host"),
+    rule("unknown-channel", Error, false, RESOLVE, "an alert route names a channel `[alerts]` does not have"),
     rule("missing-host", Error, false, RESOLVE, "several hosts and the service does not say which runs it"),
     rule("fixed-port", Error, false, RESOLVE, "`port` on a service whose module cannot move its port"),
     rule("no-port", Error, false, RESOLVE, "`port` on a service that listens on no port"),
@@ -164,6 +165,9 @@ pub static RULES: &[Rule] = &[
     rule("alerts-without-alertmanager", Error, false, "rules.md#alerts-without-alertmanager--error", "metric alerts without Alertmanager to send them"),
     rule("alerts-unwatched", Error, false, "rules.md#alerts-unwatched--error", "alerts in a fleet that nothing watches"),
     rule("alertmanager-without-alerts", Warning, false, "rules.md#alertmanager-without-alerts--warning", "Alertmanager without `[alerts]` to send to"),
+    rule("unrouted-severity", Warning, false, "rules.md#unrouted-severity--warning", "a severity no alert route sends anywhere"),
+    rule("unused-channel", Warning, false, "rules.md#unused-channel--warning", "an alert channel no route names"),
+    rule("status-channel-clash", Error, false, "rules.md#status-channel-clash--error", "two status-page alert channels of one type"),
     rule("sso-provider-unreachable", Error, false, "rules.md#sso-provider-unreachable--error", "a client reached from farther away than its provider"),
     rule("sso-ungated", Warning, true, "rules.md#sso-ungated--warning-silenceable", "a service without a login that single sign-on does not guard"),
     // Writing the flake.

@@ -2,6 +2,7 @@
 
 mod agents;
 pub mod alerts;
+pub mod channels;
 mod data;
 mod deploy;
 mod host_plan;

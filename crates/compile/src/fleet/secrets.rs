@@ -9,20 +9,20 @@ use crate::spec::{SecretSpec, Sp, Spec};
 use std::collections::BTreeMap;
 
 /// One use of a secret: what reads it, where and how.
-struct SecretUse {
+pub(super) struct SecretUse {
     description: String,
     owner: Option<String>,
     group: Option<String>,
     mode: String,
     /// The host that decrypts it; none for an admin-only secret.
-    host: Option<String>,
+    pub(super) host: Option<String>,
     used_by: String,
     units: Vec<String>,
     generator: Option<Generator>,
 }
 
 impl SecretUse {
-    fn new(description: impl Into<String>, used_by: &str, host: &str) -> SecretUse {
+    pub(super) fn new(description: impl Into<String>, used_by: &str, host: &str) -> SecretUse {
         SecretUse {
             description: description.into(),
             owner: None,
@@ -35,7 +35,7 @@ impl SecretUse {
         }
     }
 
-    fn unit(mut self, unit: String) -> SecretUse {
+    pub(super) fn unit(mut self, unit: String) -> SecretUse {
         self.units.push(unit);
         self
     }
@@ -45,7 +45,7 @@ impl SecretUse {
         self
     }
 
-    fn made_by(mut self, generator: Generator) -> SecretUse {
+    pub(super) fn made_by(mut self, generator: Generator) -> SecretUse {
         self.generator = Some(generator);
         self
     }
@@ -55,10 +55,10 @@ impl SecretUse {
 /// owner, mode, generator and span; each use adds its host, reader and
 /// units.
 #[derive(Default)]
-struct Secrets(BTreeMap<String, Secret>);
+pub(super) struct Secrets(BTreeMap<String, Secret>);
 
 impl Secrets {
-    fn add(&mut self, name: &Sp<String>, u: SecretUse) {
+    pub(super) fn add(&mut self, name: &Sp<String>, u: SecretUse) {
         let s = self.0.entry(name.value.clone()).or_insert_with(|| Secret {
             name: name.value.clone(),
             description: u.description,
@@ -105,6 +105,7 @@ pub(super) fn collect(
         backup_secrets(&mut secrets, spec, &h.name.value);
     }
     alert_secrets(&mut secrets, spec, instances);
+    super::channels::channel_secrets(&mut secrets, spec, instances);
     for declared in &spec.secrets {
         declared_secret(&mut secrets, spec, declared, diags);
     }
@@ -324,22 +325,26 @@ fn heartbeat_secrets(secrets: &mut Secrets, instances: &[Instance], host: &str) 
 /// which root reads: no owner), and the same password as an environment
 /// file line where Gatus runs (`${SMTP_PASSWORD}` in its settings).
 fn alert_secrets(secrets: &mut Secrets, spec: &Spec, instances: &[Instance]) {
-    let Some(p) = spec
+    let Some((a, p)) = spec
         .alerts
         .as_ref()
-        .and_then(|a| a.smtp.password_secret.as_ref())
+        .and_then(|a| Some((a, a.smtp.as_ref()?.password_secret.as_ref()?)))
     else {
         return;
     };
+    let mail = crate::spec::channels::MAIL;
     let host_of = |entry: &str| instances.iter().find(|i| i.entry.name == entry);
     let mut source = SecretUse::new("SMTP relay password for alert mail", "[alerts.smtp]", "");
-    // Without Alertmanager only the admin reads it, to make Gatus' copy.
-    source.host = host_of("alertmanager").map(|am| am.host.clone());
+    // Without Alertmanager only the admin reads it, to make Gatus' copy;
+    // so too when the routes send no metric alert by mail.
+    source.host = host_of("alertmanager")
+        .filter(|_| a.takes_metric_alerts(mail))
+        .map(|am| am.host.clone());
     if source.host.is_some() {
         source = source.unit("alertmanager.service".into());
     }
     secrets.add(p, source);
-    if let Some(gatus) = host_of("gatus") {
+    if let Some(gatus) = host_of("gatus").filter(|_| a.takes_status_alerts(mail)) {
         let env = Sp::new(super::alerts::environment_secret(&p.value), p.span.clone());
         let u = SecretUse::new(
             "the SMTP relay password as Gatus' environment file (SMTP_PASSWORD=…)",
@@ -497,7 +502,7 @@ password_secret = "smtp"
         // Without `email`, mail goes to the admin; 587 is the default port.
         let alerts = fleet.alerts.as_ref().unwrap();
         assert_eq!(alerts.email.value, "admin@example.org");
-        assert_eq!(alerts.smtp.port.value, 587);
+        assert_eq!(alerts.smtp.as_ref().unwrap().port.value, 587);
         assert!(fleet.secrets["smtp"].hosts.is_empty());
         assert_eq!(fleet.secrets["smtp-environment"].hosts, ["nas"]);
     }

@@ -2,8 +2,9 @@
 //! Prometheus itself or by vmalert beside VictoriaMetrics (rules in
 //! `hosts/<h>/alert-rules.yml`, a real file `promtool` checks), sent by
 //! Alertmanager; status-page alerts sent by Gatus. Both
-//! mail through the relay of `[alerts.smtp]`, whose password reaches them
-//! as a systemd credential (Alertmanager) and an environment file (Gatus),
+//! mail through the relay of `[alerts.smtp]` (`mail.rs`) and send to the
+//! channels of `[alerts.channels]` by the routes (`channels.rs`); secrets
+//! reach them as systemd credentials (Alertmanager) and environment files,
 //! never through the Nix store. `docs/alerts.md` says what fires when.
 //!
 //! The node exporter's textfile folder and the certificate metric are
@@ -15,6 +16,7 @@ use crate::fleet::alerts::METRICS_DIR;
 use crate::fleet::{Fleet, HostPlan, Instance, MetricsStore};
 use crate::nix::{Attrs, Nix, set};
 
+mod channels;
 mod mail;
 mod prometheus;
 mod rules;
@@ -61,12 +63,19 @@ fn evaluator(m: &mut Attrs, fleet: &Fleet) {
 }
 
 /// What `[alerts]` adds to one service's file: the node exporter's
-/// textfile folder, Alertmanager's mail route, Gatus' mail alerting.
+/// textfile folder, Alertmanager's relay, receivers and routes, Gatus'
+/// mail and channel alerting.
 pub(crate) fn contribute(m: &mut Attrs, fleet: &Fleet, i: &Instance) {
     match i.entry.name.as_str() {
         "node-exporter" => textfile_collector(m),
-        "alertmanager" => mail::alertmanager(m, fleet),
-        "gatus" => mail::gatus(m, fleet),
+        "alertmanager" => {
+            mail::alertmanager(m, fleet);
+            channels::alertmanager(m, fleet);
+        }
+        "gatus" => {
+            mail::gatus(m, fleet);
+            channels::gatus(m, fleet);
+        }
         _ => {}
     }
 }

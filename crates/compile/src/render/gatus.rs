@@ -4,6 +4,7 @@
 
 use super::secrets::secret_path;
 use crate::fleet::Fleet;
+use crate::fleet::channels::status_alert_types;
 use crate::nix::{Attrs, Nix, set};
 
 /// Adds an agenix secret to Gatus' environment files, where it reads the
@@ -22,10 +23,16 @@ pub(crate) fn environment_file(m: &mut Attrs, secret: &str) {
     );
 }
 
-/// The `alerts` of every status check when the spec has `[alerts]`.
+/// The `alerts` of every status check: one per provider of the channels
+/// of the `status` route (none without `[alerts]`).
 pub(crate) fn check_alerts(fleet: &Fleet) -> Option<Nix> {
-    fleet.alerts.as_ref()?;
-    let mut alert = Attrs::new();
-    alert.insert("type".into(), Nix::str("email"));
-    Some(Nix::list([Nix::Attrs(alert)]))
+    let types = status_alert_types(fleet);
+    if types.is_empty() {
+        return None;
+    }
+    Some(Nix::list(types.into_iter().map(|t| {
+        let mut alert = Attrs::new();
+        alert.insert("type".into(), Nix::str(t));
+        Nix::Attrs(alert)
+    })))
 }

@@ -1,9 +1,11 @@
-//! `[alerts]`: where alert mail goes and the SMTP relay that carries it.
+//! `[alerts]`: where alert mail goes and the SMTP relay that carries it;
+//! the other channels and the routes are `spec::channels`.
 //! The addresses and the relay's name end up in Alertmanager's and Gatus'
 //! configuration files (after `envsubst`, which would expand a `$`), so
 //! each is checked against its grammar here; the password is only ever
 //! named, as an agenix secret.
 
+use super::channels::{Channel, ChannelKind, MAIL};
 use super::grammar::{self, Grammar};
 use super::model::{Alerts, Homelab, Smtp};
 use super::reader::{Sink, Sp, Table};
@@ -17,27 +19,59 @@ pub fn alerts(t: &mut Table, sink: &mut Sink, homelab: Option<&Homelab>) -> Opti
     if let Some(e) = &email {
         EMAIL.check(sink, e);
     }
-    let smtp = match t.table(sink, "smtp") {
-        Some(mut s) => {
-            let smtp = smtp(&mut s, sink);
-            s.finish(sink);
-            smtp
-        }
-        None => {
-            sink.push(
-                Diagnostic::error("missing-key", "`[alerts]` has no `[alerts.smtp]` relay")
-                    .at(t.span.clone(), "alerts are sent by e-mail through a relay")
-                    .help("add `[alerts.smtp]` with `host`, `from`, and `username` and `password_secret` if the relay wants a login"),
-            );
-            None
-        }
-    };
+    let smtp = t.table(sink, "smtp").and_then(|mut s| {
+        let span = s.span.clone();
+        let smtp = smtp(&mut s, sink);
+        s.finish(sink);
+        smtp.map(|smtp| (span, smtp))
+    });
+    let has_smtp = t.key_span("smtp").is_some();
+    let mut channels = Vec::new();
+    if let Some((span, _)) = &smtp {
+        channels.push(Channel {
+            name: Sp::new(MAIL.into(), span.clone()),
+            kind: ChannelKind::Mail,
+        });
+    }
+    channels.extend(super::channels::channels(t, sink));
+    let has_channels = t.key_span("channels").is_some();
+    let routes = t.table(sink, "routes").map(|mut r| {
+        let routes = super::channels::routes(&mut r, sink);
+        r.finish(sink);
+        routes
+    });
+    if !has_smtp && !has_channels {
+        sink.push(
+            Diagnostic::error("missing-key", "`[alerts]` has no `[alerts.smtp]` relay and no channel")
+                .at(t.span.clone(), "alerts need somewhere to go")
+                .help("add `[alerts.smtp]` with `host`, `from`, and `username` and `password_secret` if the relay wants a login, or a channel such as `[alerts.channels.phone]` with `type = \"ntfy\"` (see docs/alerts.md)"),
+        );
+        return None;
+    }
+    if let (Some(e), false) = (&email, has_smtp) {
+        sink.push(
+            Diagnostic::error(
+                "missing-key",
+                "`[alerts]` has an `email` but no `[alerts.smtp]` relay",
+            )
+            .at(e.span.clone(), "mail needs a relay to carry it")
+            .also(t.span.clone(), "`[alerts.smtp]` is required here")
+            .help("add `[alerts.smtp]` with `host` and `from`, or remove `email`"),
+        );
+    }
     let email = email.or_else(|| homelab.map(|h| h.admin_email.clone()))?;
-    Some(Alerts {
+    if has_smtp && smtp.is_none() {
+        return None;
+    }
+    let alerts = Alerts {
         span: t.span.clone(),
         email,
-        smtp: smtp?,
-    })
+        smtp: smtp.map(|(_, s)| s),
+        channels,
+        routes,
+    };
+    super::channels::unknown_channels(&alerts, sink);
+    Some(alerts)
 }
 
 fn smtp(t: &mut Table, sink: &mut Sink) -> Option<Smtp> {

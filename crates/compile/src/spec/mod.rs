@@ -2,6 +2,7 @@
 //! values. Nothing later reads the raw TOML.
 
 mod alerts;
+pub mod channels;
 mod data;
 pub mod deploy;
 mod external;
@@ -13,6 +14,7 @@ pub mod reader;
 mod sso;
 pub mod status;
 
+pub use channels::{Channel, ChannelKind, Route, Routes};
 pub use grammar::is_flake_ref;
 pub use model::*;
 pub(crate) use parse::HARDWARE;

@@ -57,14 +57,20 @@ pub struct Status {
     pub public_address: Option<Sp<String>>,
 }
 
-/// `[alerts]`: metric and status-page alerts, sent by e-mail.
+/// `[alerts]`: metric and status-page alerts, sent by e-mail and to the
+/// channels of `[alerts.channels]` (`spec::channels`).
 #[derive(Debug, Clone)]
 pub struct Alerts {
     /// The `[alerts]` table, for findings about the section as a whole.
     pub span: crate::diagnostic::Span,
     /// Who receives the mail (default: `[homelab] admin_email`).
     pub email: Sp<String>,
-    pub smtp: Smtp,
+    /// The relay; without it there is no `mail` channel.
+    pub smtp: Option<Smtp>,
+    /// Every channel, `mail` first when there is a relay.
+    pub channels: Vec<super::channels::Channel>,
+    /// `[alerts.routes]`; without it every channel takes every alert.
+    pub routes: Option<super::channels::Routes>,
 }
 
 /// `[alerts.smtp]`: the relay that accepts the fleet's mail.

@@ -2,7 +2,7 @@
 //! identity provider's API, a status page): one request read whole, one
 //! reply written, the connection closed.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 
 /// One request: method, path and query apart, headers as sent, the body.
@@ -28,7 +28,11 @@ impl Request {
 
 /// Reads one request from the stream.
 pub fn read(stream: &TcpStream) -> Request {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    read_from(&mut BufReader::new(stream.try_clone().unwrap()))
+}
+
+/// Reads one request from any reader (a TLS session too).
+pub fn read_from(reader: &mut impl BufRead) -> Request {
     let mut line = String::new();
     reader.read_line(&mut line).unwrap();
     let mut parts = line.split_whitespace();
@@ -65,12 +69,19 @@ pub fn read(stream: &TcpStream) -> Request {
 
 /// Writes a JSON reply (an empty body when `body` is empty) and closes.
 #[allow(dead_code)] // not every test binary answers in JSON
-pub fn reply(stream: TcpStream, status: u16, body: &str) {
+pub fn reply(mut stream: TcpStream, status: u16, body: &str) {
+    reply_on(&mut stream, status, body);
+}
+
+/// Writes a JSON reply on any writer (a TLS session too).
+#[allow(dead_code)] // not every test binary answers in JSON
+pub fn reply_on(stream: &mut impl Write, status: u16, body: &str) {
     reply_as(stream, status, "application/json", body);
 }
 
-/// Writes a reply of the given content type and closes.
-pub fn reply_as(mut stream: TcpStream, status: u16, content_type: &str, body: &str) {
+/// Writes a reply of the given content type.
+#[allow(dead_code)] // not every test binary answers in other types
+pub fn reply_as(stream: &mut impl Write, status: u16, content_type: &str, body: &str) {
     let _ = write!(
         stream,
         "HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
