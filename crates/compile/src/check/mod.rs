@@ -19,6 +19,7 @@ pub mod placeholders;
 mod placement;
 mod resources;
 mod secrets;
+mod segments;
 mod sso;
 mod unused;
 mod wiring;
@@ -70,6 +71,8 @@ const CHECKS: &[Check] = &[
     alerts::alertmanager_has_receiver,
     sso::ungated,
     sso::provider_reachable,
+    segments::uses_are_reached,
+    segments::devices_kept_in,
 ];
 
 /// Runs every rule; the caller puts the findings in order.
@@ -83,34 +86,32 @@ pub fn check(fleet: &Fleet) -> Vec<Diagnostic> {
 }
 
 /// Marks findings the spec silenced, and reports silences that name no
-/// rule or silence nothing.
+/// rule or silence nothing. Services and segments silence rules alike;
+/// a finding about a segment names it as its subject with
+/// [`segment_subject`].
 fn apply_silences(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+    let services = fleet
+        .instances
+        .iter()
+        .map(|i| (i.name.value.clone(), i.name.value.as_str(), &i.silence));
+    let segments = fleet.segments.iter().map(|s| {
+        (
+            segment_subject(s.name()),
+            s.name(),
+            &s.spec.silence,
+        )
+    });
     let silenceable = rules::silenceable();
     let mut extra = Vec::new();
-    for i in &fleet.instances {
-        for (code, reason) in &i.silence {
+    for (subject, name, silences) in services.chain(segments) {
+        for (code, reason) in silences {
             if !silenceable.contains(&code.value.as_str()) {
-                let mut d = Diagnostic::error(
-                    "unknown-rule",
-                    format!("there is no rule `{}` to silence", code.value),
-                )
-                .at(
-                    code.span.clone(),
-                    "not a rule that can be silenced per service",
-                );
-                d = match did_you_mean(&code.value, silenceable.iter().copied()) {
-                    Some(m) => d.help(format!("did you mean `{m}`?")),
-                    None => d.help(format!(
-                        "rules that can be silenced: {}",
-                        name_list(&silenceable)
-                    )),
-                };
-                extra.push(d);
+                extra.push(unknown_rule(code, &silenceable));
                 continue;
             }
             let mut used = false;
             for d in out.iter_mut() {
-                if d.code == code.value && d.subject.as_deref() == Some(i.name.value.as_str()) {
+                if d.code == code.value && d.subject.as_deref() == Some(subject.as_str()) {
                     d.severity = Severity::Silenced;
                     d.help = Some(format!("silenced: {}", reason.value));
                     used = true;
@@ -120,7 +121,7 @@ fn apply_silences(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
                 extra.push(
                     Diagnostic::warning(
                         "unused-silence",
-                        format!("`{}` does not fire for `{}`", code.value, i.name.value),
+                        format!("`{}` does not fire for `{name}`", code.value),
                     )
                     .at(code.span.clone(), "nothing to silence")
                     .help("remove this line"),
@@ -129,4 +130,25 @@ fn apply_silences(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
         }
     }
     out.append(&mut extra);
+}
+
+/// The subject of a finding about segment `name`: apart from the
+/// services' names, which it may share.
+pub(crate) fn segment_subject(name: &str) -> String {
+    format!("network.segments.{name}")
+}
+
+fn unknown_rule(code: &crate::spec::Sp<String>, silenceable: &[&str]) -> Diagnostic {
+    let d = Diagnostic::error(
+        "unknown-rule",
+        format!("there is no rule `{}` to silence", code.value),
+    )
+    .at(code.span.clone(), "not a rule that can be silenced");
+    match did_you_mean(&code.value, silenceable.iter().copied()) {
+        Some(m) => d.help(format!("did you mean `{m}`?")),
+        None => d.help(format!(
+            "rules that can be silenced: {}",
+            name_list(silenceable)
+        )),
+    }
 }

@@ -17,6 +17,7 @@ mod quotas;
 mod replica;
 mod resolve;
 mod secrets;
+mod segments;
 mod sso;
 mod sso_gateway;
 #[cfg(test)]
@@ -32,6 +33,7 @@ pub use quotas::{ProjectQuota, project_id};
 pub use replica::{Pulled, ReplicaPlan};
 pub(crate) use replica::{REPLICAS, nas_login_secret};
 pub use resolve::resolve;
+pub use segments::{Member, OnSegment, SegmentPlan, WILDCARD_ADDRESS, serves, vlan_interface};
 pub(crate) use sso::{KEYCLOAK_ADMIN_CLIENT, PROVISIONED_PROVIDERS, own_sign_in};
 pub use sso::{OidcClient, ProviderKind, SsoPlan};
 pub(crate) use sso_gateway::{GATEWAY, GATEWAY_PREFIX};

@@ -6,6 +6,7 @@ pub mod deploy;
 mod external;
 pub mod grammar;
 mod media;
+mod network;
 mod model;
 mod parse;
 pub mod reader;

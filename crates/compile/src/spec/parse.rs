@@ -231,6 +231,15 @@ fn decode(root: &mut Table, sink: &mut Sink, root_text: &str) -> Option<Spec> {
         None => Status::default(),
     };
 
+    let network = match root.table(sink, "network") {
+        Some(mut t) => {
+            let n = super::network::network(&mut t, sink);
+            t.finish(sink);
+            n
+        }
+        None => Network::default(),
+    };
+
     let deploy = match root.table(sink, "deploy") {
         Some(mut t) => {
             let d = super::deploy::deploy(&mut t, sink);
@@ -245,6 +254,7 @@ fn decode(root: &mut Table, sink: &mut Sink, root_text: &str) -> Option<Spec> {
         alerts,
         status,
         deploy,
+        network,
         external,
         hosts,
         services,
@@ -374,6 +384,11 @@ fn host(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<Host> {
         }
     }
     let devices = devices(t, sink, &name.value, &hardware);
+    let interface = t.str(sink, "interface");
+    if let Some(i) = &interface {
+        super::network::interface_name(sink, i);
+    }
+    let segments = super::network::host_segments(t, sink);
     let mut pools = Vec::new();
     for (pool_name, mut p) in t.named_tables(sink, "pools") {
         grammar::POOL_NAME.check(sink, &pool_name);
@@ -422,6 +437,8 @@ fn host(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<Host> {
         hardware,
         devices,
         pools,
+        interface,
+        segments,
     })
 }
 
@@ -595,6 +612,28 @@ fn service(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<ServiceSp
     let exposure_reason = t.str(sink, "exposure_reason");
     let nfs = t.str_list(sink, "nfs").unwrap_or_default();
     let groups = t.str_list(sink, "groups").unwrap_or_default();
+    let silence = silences(t, sink);
+    let segments = t.str_list(sink, "segments").unwrap_or_default();
+    Some(ServiceSpec {
+        name,
+        service,
+        host,
+        exposure,
+        subdomain,
+        port,
+        data,
+        nixos,
+        exposure_reason,
+        silence,
+        nixos_leaves,
+        nfs,
+        groups,
+        segments,
+    })
+}
+
+/// `[<table>.silence]`: rule codes and the reason each is silenced.
+pub(super) fn silences(t: &mut Table, sink: &mut Sink) -> Vec<(Sp<String>, Sp<String>)> {
     let mut silence = Vec::new();
     if let Some(s) = t.table(sink, "silence") {
         for (code, reason) in s.entries() {
@@ -617,21 +656,7 @@ fn service(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<ServiceSp
             }
         }
     }
-    Some(ServiceSpec {
-        name,
-        service,
-        host,
-        exposure,
-        subdomain,
-        port,
-        data,
-        nixos,
-        exposure_reason,
-        silence,
-        nixos_leaves,
-        nfs,
-        groups,
-    })
+    silence
 }
 
 /// Record sizes ZFS accepts: powers of two from 512 bytes to 16M.
@@ -897,7 +922,7 @@ pub(crate) fn is_dns_label(s: &str) -> bool {
         && !s.ends_with('-')
 }
 
-fn dns_label(sink: &mut Sink, s: &Sp<String>, what: &str) {
+pub(super) fn dns_label(sink: &mut Sink, s: &Sp<String>, what: &str) {
     if !is_dns_label(&s.value) {
         sink.push(
             Diagnostic::error(
