@@ -94,13 +94,10 @@ fn apply_silences(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
         .instances
         .iter()
         .map(|i| (i.name.value.clone(), i.name.value.as_str(), &i.silence));
-    let segments = fleet.segments.iter().map(|s| {
-        (
-            segment_subject(s.name()),
-            s.name(),
-            &s.spec.silence,
-        )
-    });
+    let segments = fleet
+        .segments
+        .iter()
+        .map(|s| (segment_subject(s.name()), s.name(), &s.spec.silence));
     let silenceable = rules::silenceable();
     let mut extra = Vec::new();
     for (subject, name, silences) in services.chain(segments) {

@@ -111,7 +111,13 @@ pub(crate) fn devices_kept_in(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn open(seg: &SegmentPlan, at: crate::diagnostic::Span, what: &str, note: &str, help: &str) -> Diagnostic {
+fn open(
+    seg: &SegmentPlan,
+    at: crate::diagnostic::Span,
+    what: &str,
+    note: &str,
+    help: &str,
+) -> Diagnostic {
     Diagnostic::warning(
         "segment-open",
         format!("segment `{}` holds devices but {what}", seg.name()),

@@ -129,7 +129,11 @@ pub(crate) fn resolve(
 }
 
 /// Whether `name` is a segment of the spec; reported when not.
-fn known(segments: &[Segment], name: &crate::spec::Sp<String>, diags: &mut Vec<Diagnostic>) -> bool {
+fn known(
+    segments: &[Segment],
+    name: &crate::spec::Sp<String>,
+    diags: &mut Vec<Diagnostic>,
+) -> bool {
     if segments.iter().any(|s| s.name.value == name.value) {
         return true;
     }
@@ -157,10 +161,22 @@ fn clashes(spec: &Spec, diags: &mut Vec<Diagnostic>) {
     for (n, seg) in segments.iter().enumerate() {
         for earlier in &segments[..n] {
             if seg.vlan.value == earlier.vlan.value {
-                diags.push(clash(seg.vlan.span.clone(), earlier.vlan.span.clone(), format!("VLAN {}", seg.vlan.value), &seg.name.value, &earlier.name.value));
+                diags.push(clash(
+                    seg.vlan.span.clone(),
+                    earlier.vlan.span.clone(),
+                    format!("VLAN {}", seg.vlan.value),
+                    &seg.name.value,
+                    &earlier.name.value,
+                ));
             }
             if seg.subnet.value.overlaps(earlier.subnet.value) {
-                diags.push(clash(seg.subnet.span.clone(), earlier.subnet.span.clone(), "addresses".into(), &seg.name.value, &earlier.name.value));
+                diags.push(clash(
+                    seg.subnet.span.clone(),
+                    earlier.subnet.span.clone(),
+                    "addresses".into(),
+                    &seg.name.value,
+                    &earlier.name.value,
+                ));
             }
         }
         let lan_host = spec.hosts.iter().find(|h| {
@@ -197,14 +213,22 @@ fn clash(at: Span, first: Span, what: String, this: &str, other: &str) -> Diagno
 fn members(spec: &Spec, seg: &Segment, diags: &mut Vec<Diagnostic>) -> Vec<Member> {
     let mut out: Vec<(Member, Span)> = Vec::new();
     for host in &spec.hosts {
-        for joined in host.segments.iter().filter(|j| j.segment.value == seg.name.value) {
+        for joined in host
+            .segments
+            .iter()
+            .filter(|j| j.segment.value == seg.name.value)
+        {
             let Some(m) = member(host, seg, joined, diags) else {
                 continue;
             };
             let taken = out
                 .iter()
                 .map(|(m, s)| (m.address, s.clone()))
-                .chain(seg.clients.iter().map(|c| (c.address.value, c.address.span.clone())))
+                .chain(
+                    seg.clients
+                        .iter()
+                        .map(|c| (c.address.value, c.address.span.clone())),
+                )
                 .find(|(a, _)| *a == m.address);
             if let Some((_, other)) = taken {
                 diags.push(
@@ -212,7 +236,10 @@ fn members(spec: &Spec, seg: &Segment, diags: &mut Vec<Diagnostic>) -> Vec<Membe
                         "segment-address",
                         format!("{} is taken in segment `{}`", m.address, seg.name.value),
                     )
-                    .at(joined.address.span.clone(), format!("host `{}` has it", host.name.value))
+                    .at(
+                        joined.address.span.clone(),
+                        format!("host `{}` has it", host.name.value),
+                    )
                     .also(other, "also given here")
                     .help("give each host and client of the segment an address of its own"),
                 );
@@ -229,7 +256,12 @@ fn members(spec: &Spec, seg: &Segment, diags: &mut Vec<Diagnostic>) -> Vec<Membe
     out.into_iter().map(|(m, _)| m).collect()
 }
 
-fn member(host: &Host, seg: &Segment, joined: &HostSegment, diags: &mut Vec<Diagnostic>) -> Option<Member> {
+fn member(
+    host: &Host,
+    seg: &Segment,
+    joined: &HostSegment,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Member> {
     let subnet: Subnet = seg.subnet.value;
     if !subnet.holds_host(joined.address.value) {
         diags.push(
@@ -291,18 +323,34 @@ fn on_segment(seg: &Segment, placed: &[Placed<'_>], diags: &mut Vec<Diagnostic>)
         let Some(named) = s.segments.iter().find(|n| n.value == seg.name.value) else {
             continue;
         };
-        if !host.segments.iter().any(|j| j.segment.value == seg.name.value) {
+        if !host
+            .segments
+            .iter()
+            .any(|j| j.segment.value == seg.name.value)
+        {
             diags.push(
                 Diagnostic::error(
                     "segment-not-joined",
-                    format!("`{}` is on segment `{}`, but its host `{}` does not join it", s.name.value, seg.name.value, host.name.value),
+                    format!(
+                        "`{}` is on segment `{}`, but its host `{}` does not join it",
+                        s.name.value, seg.name.value, host.name.value
+                    ),
                 )
-                .at(named.span.clone(), "its host has no address in this segment")
-                .help(format!("add `[hosts.{}.segments.{}]` with the host's `address` there", host.name.value, seg.name.value)),
+                .at(
+                    named.span.clone(),
+                    "its host has no address in this segment",
+                )
+                .help(format!(
+                    "add `[hosts.{}.segments.{}]` with the host's `address` there",
+                    host.name.value, seg.name.value
+                )),
             );
             continue;
         }
-        let reached = seg.uses.iter().any(|u| serves(&s.name.value, entry, &u.value));
+        let reached = seg
+            .uses
+            .iter()
+            .any(|u| serves(&s.name.value, entry, &u.value));
         out.push(OnSegment {
             instance: s.name.value.clone(),
             host: host.name.value.clone(),
@@ -319,9 +367,11 @@ fn on_segment(seg: &Segment, placed: &[Placed<'_>], diags: &mut Vec<Diagnostic>)
 fn uses_known(seg: &Segment, placed: &[Placed<'_>], diags: &mut Vec<Diagnostic>) {
     for u in &seg.uses {
         let wanted = u.value.as_str();
-        let in_spec = placed.iter().any(|(s, e, _)| serves(&s.name.value, e, wanted));
-        let in_catalog = catalog::service_names().contains(&wanted)
-            || catalog::roles().any(|r| r == wanted);
+        let in_spec = placed
+            .iter()
+            .any(|(s, e, _)| serves(&s.name.value, e, wanted));
+        let in_catalog =
+            catalog::service_names().contains(&wanted) || catalog::roles().any(|r| r == wanted);
         if in_spec || in_catalog {
             continue;
         }
@@ -332,19 +382,29 @@ fn uses_known(seg: &Segment, placed: &[Placed<'_>], diags: &mut Vec<Diagnostic>)
             .collect();
         let d = Diagnostic::error(
             "unknown-service",
-            format!("segment `{}` uses `{wanted}`, which is no service or role", seg.name.value),
+            format!(
+                "segment `{}` uses `{wanted}`, which is no service or role",
+                seg.name.value
+            ),
         )
-        .at(u.span.clone(), "neither a service of the spec, of the catalog, nor a role");
-        diags.push(match did_you_mean(wanted, names.iter().map(String::as_str)) {
-            Some(m) => d.help(format!("did you mean `{m}`?")),
-            None => d.help("name a service instance (`mosquitto`) or a role (`mqtt-broker`)"),
-        });
+        .at(
+            u.span.clone(),
+            "neither a service of the spec, of the catalog, nor a role",
+        );
+        diags.push(
+            match did_you_mean(wanted, names.iter().map(String::as_str)) {
+                Some(m) => d.help(format!("did you mean `{m}`?")),
+                None => d.help("name a service instance (`mosquitto`) or a role (`mqtt-broker`)"),
+            },
+        );
     }
 }
 
 /// Whether the instance is reached from any segment.
 pub(crate) fn reached_from_a_segment(segments: &[SegmentPlan], instance: &str) -> bool {
-    segments
-        .iter()
-        .any(|s| s.services.iter().any(|o| o.reached && o.instance == instance))
+    segments.iter().any(|s| {
+        s.services
+            .iter()
+            .any(|o| o.reached && o.instance == instance)
+    })
 }

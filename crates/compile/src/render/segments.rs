@@ -17,7 +17,9 @@
 //! (Frigate's to the cameras), then exactly the segment's clients to the
 //! services the segment uses at the host's address there, and refuses the
 //! rest — SSH and the proxy's ports too, which `nixos-fw` opens to every
-//! interface. Nothing is forwarded from or into a segment: a host that
+//! interface. Every host refuses a new connection from an isolated
+//! segment's subnet that the router routed in on another interface.
+//! Nothing is forwarded from or into a segment: a host that
 //! forwards packets (VPN-Confinement turns forwarding on) would otherwise
 //! be a router out of the segment for any device that names it its
 //! gateway. What the router must do is printed by `homelab show network`.
@@ -25,10 +27,11 @@
 use crate::fleet::{Fleet, HostPlan, Member, SegmentPlan};
 use crate::nix::{Attrs, Nix, set};
 
-/// What `host` has in the segments it joins; empty when it joins none.
+/// What `host` has in the segments it joins, and its refusal of the
+/// others' devices; empty when the fleet has no isolated segment.
 pub fn segments(fleet: &Fleet, host: &HostPlan) -> Attrs {
     let mut m = Attrs::new();
-    let mut rules = String::new();
+    let mut rules = refuse_routed_devices(fleet);
     for seg in &fleet.segments {
         let Some(member) = seg.member(host.name()) else {
             continue;
@@ -42,14 +45,50 @@ pub fn segments(fleet: &Fleet, host: &HostPlan) -> Attrs {
     m
 }
 
+/// Devices of an isolated segment reach a host only on its interface in
+/// that segment: a new connection from the segment's subnet that comes in
+/// on any other interface — routed by a router that routes more than the
+/// checklist of `show network` says — is refused on every host, the
+/// proxy's names included. The rules are inserted first in `nixos-fw`; the
+/// jumps of the segment interfaces (below) are inserted after, above them.
+fn refuse_routed_devices(fleet: &Fleet) -> String {
+    let isolated: Vec<&SegmentPlan> = fleet
+        .segments
+        .iter()
+        .filter(|s| !s.spec.lan.value)
+        .collect();
+    if isolated.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "# devices of isolated segments: only on the segment's own interface, never routed in\n",
+    );
+    for seg in isolated {
+        out.push_str(&format!(
+            "iptables -I nixos-fw -s {} -m conntrack --ctstate NEW -j nixos-fw-log-refuse  # {}\n",
+            seg.spec.subnet.value,
+            seg.name()
+        ));
+    }
+    out
+}
+
 /// The VLAN tagged on the LAN interface (or the host's own interface on
 /// the segment) and the host's fixed address there. No gateway: the
 /// host's way out stays the LAN.
 fn interface(m: &mut Attrs, seg: &SegmentPlan, member: &Member) {
     if let Some(parent) = &member.parent {
         let vlan = ["networking", "vlans", member.interface.as_str()];
-        set(m, &[vlan[0], vlan[1], vlan[2], "id"], i64::from(seg.spec.vlan.value));
-        set(m, &[vlan[0], vlan[1], vlan[2], "interface"], parent.as_str());
+        set(
+            m,
+            &[vlan[0], vlan[1], vlan[2], "id"],
+            i64::from(seg.spec.vlan.value),
+        );
+        set(
+            m,
+            &[vlan[0], vlan[1], vlan[2], "interface"],
+            parent.as_str(),
+        );
     }
     let mut address = Attrs::new();
     set(&mut address, &["address"], member.address.to_string());

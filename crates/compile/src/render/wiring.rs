@@ -21,9 +21,10 @@ pub fn wiring(fleet: &Fleet, host: &HostPlan) -> Attrs {
     if fleet.host_of("gatus") == Some(host.name()) {
         external_checks(&mut m, fleet);
     }
-    let serves_peers = fleet.instances.iter().any(|i| {
-        i.host == host.name() && i.bind != BIND_ADDRESS && i.bind != WILDCARD_ADDRESS
-    });
+    let serves_peers = fleet
+        .instances
+        .iter()
+        .any(|i| i.host == host.name() && i.bind != BIND_ADDRESS && i.bind != WILDCARD_ADDRESS);
     if serves_peers {
         // A service binds to the LAN address before DHCP or a slow link
         // has put it on the interface; the kernel then accepts the bind

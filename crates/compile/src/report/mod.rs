@@ -154,7 +154,9 @@ fn exposure(page: &mut String, fleet: &Fleet) {
     if fleet.segments.is_empty() {
         page.push_str(".");
     } else {
-        page.push_str(", and on a segment (VLAN) what it uses: its clients reach nothing else of the fleet.");
+        page.push_str(
+            ", and on a segment (VLAN) what it uses: its clients reach nothing else of the fleet.",
+        );
     }
     page.push_str(r#"</p><table><thead><tr><th>service</th><th>host</th><th>exposure</th><th>LAN</th><th>tailnet</th><th>internet (tunnel)</th>"#);
     for seg in &fleet.segments {

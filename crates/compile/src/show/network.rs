@@ -10,7 +10,15 @@ use crate::fleet::{Fleet, Member, SegmentPlan};
 pub fn network(fleet: &Fleet) -> Table {
     let mut t = Table::new(
         "Network segments (VLANs): who reaches what, and who enforces it",
-        &["segment", "vlan", "from", "to", "port", "allowed", "enforced by"],
+        &[
+            "segment",
+            "vlan",
+            "from",
+            "to",
+            "port",
+            "allowed",
+            "enforced by",
+        ],
     );
     for seg in &fleet.segments {
         rows(&mut t, seg);
@@ -29,7 +37,12 @@ fn clients(seg: &SegmentPlan) -> String {
     if seg.spec.clients.is_empty() {
         format!("{} clients ({})", seg.name(), seg.spec.subnet.value)
     } else {
-        let names: Vec<&str> = seg.spec.clients.iter().map(|c| c.name.value.as_str()).collect();
+        let names: Vec<&str> = seg
+            .spec
+            .clients
+            .iter()
+            .map(|c| c.name.value.as_str())
+            .collect();
         format!("{} clients: {}", seg.name(), names.join(", "))
     }
 }
@@ -40,20 +53,28 @@ fn at(name: &str, m: &Member) -> String {
 
 fn rows(t: &mut Table, seg: &SegmentPlan) {
     let vlan = u64::from(seg.spec.vlan.value);
-    let row = |t: &mut Table, from: String, to: String, port: Option<u64>, allowed: bool, by: String| {
-        t.row(vec![
-            seg.name().into(),
-            vlan.into(),
-            from.into(),
-            to.into(),
-            Cell::from(port),
-            allowed.into(),
-            by.into(),
-        ]);
-    };
+    let row =
+        |t: &mut Table, from: String, to: String, port: Option<u64>, allowed: bool, by: String| {
+            t.row(vec![
+                seg.name().into(),
+                vlan.into(),
+                from.into(),
+                to.into(),
+                Cell::from(port),
+                allowed.into(),
+                by.into(),
+            ]);
+        };
     for (s, m) in seg.reached() {
         let by = format!("host {}", m.host);
-        row(t, clients(seg), at(&s.instance, m), s.port.map(u64::from), true, by);
+        row(
+            t,
+            clients(seg),
+            at(&s.instance, m),
+            s.port.map(u64::from),
+            true,
+            by,
+        );
     }
     for m in &seg.members {
         let by = format!("host {}", m.host);
@@ -65,17 +86,37 @@ fn rows(t: &mut Table, seg: &SegmentPlan) {
             row(t, at(&s.instance, m), clients(seg), None, true, by);
         }
     }
-    row(t, clients(seg), "the LAN and the other VLANs".into(), None, seg.spec.lan.value, "router".into());
-    row(t, clients(seg), "the internet".into(), None, seg.spec.internet.value, "router".into());
+    row(
+        t,
+        clients(seg),
+        "the LAN and the other VLANs".into(),
+        None,
+        seg.spec.lan.value,
+        "router".into(),
+    );
+    row(
+        t,
+        clients(seg),
+        "the internet".into(),
+        None,
+        seg.spec.internet.value,
+        "router".into(),
+    );
 }
 
 /// What the router (and the switches, the access points) must do for the
 /// segments, one paragraph per VLAN.
 fn router_checklist(fleet: &Fleet) -> String {
-    let mut out = String::from("What the router must do (the hosts enforce only what reaches them):\n");
+    let mut out =
+        String::from("What the router must do (the hosts enforce only what reaches them):\n");
     for seg in &fleet.segments {
         let s = &seg.spec;
-        out.push_str(&format!("\nVLAN {} `{}` ({}):", s.vlan.value, seg.name(), s.subnet.value));
+        out.push_str(&format!(
+            "\nVLAN {} `{}` ({}):",
+            s.vlan.value,
+            seg.name(),
+            s.subnet.value
+        ));
         if let Some(d) = &s.description {
             out.push_str(&format!(" {}", d.value));
         }

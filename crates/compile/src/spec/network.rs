@@ -30,7 +30,9 @@ fn segment(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<Segment> 
         sink.push(
             Diagnostic::error("missing-key", format!("`[{}]` has no `vlan`", t.path))
                 .at(t.span.clone(), "`vlan` (an integer) is required here")
-                .help("add `vlan = 40`: the 802.1Q tag the switch and the router give this segment"),
+                .help(
+                    "add `vlan = 40`: the 802.1Q tag the switch and the router give this segment",
+                ),
         );
     }
     let subnet_text = t.req_str(sink, "subnet", "\"10.40.0.0/24\"");
@@ -73,10 +75,16 @@ fn subnet(sink: &mut Sink, s: Sp<String>) -> Option<Sp<Subnet>> {
         sink.push(
             Diagnostic::error(
                 "invalid-value",
-                format!("`{}` is an address inside a subnet, not the subnet", s.value),
+                format!(
+                    "`{}` is an address inside a subnet, not the subnet",
+                    s.value
+                ),
             )
             .at(s.span, "the address has host bits set")
-            .help(format!("write the network: `subnet = \"{}\"`", parsed.network())),
+            .help(format!(
+                "write the network: `subnet = \"{}\"`",
+                parsed.network()
+            )),
         );
         return None;
     }
@@ -114,9 +122,15 @@ fn clients(t: &mut Table, sink: &mut Sink, subnet: Option<&Sp<Subnet>>) -> Vec<S
             sink.push(
                 Diagnostic::error(
                     "segment-address",
-                    format!("`{}` is not a device address of {}", address.value, net.value),
+                    format!(
+                        "`{}` is not a device address of {}",
+                        address.value, net.value
+                    ),
                 )
-                .at(address.span.clone(), "outside the segment's subnet, or its network or broadcast address")
+                .at(
+                    address.span.clone(),
+                    "outside the segment's subnet, or its network or broadcast address",
+                )
                 .also(net.span.clone(), "the segment's subnet")
                 .help("give the address the router reserves for this device in the segment"),
             );
@@ -129,7 +143,10 @@ fn clients(t: &mut Table, sink: &mut Sink, subnet: Option<&Sp<Subnet>>) -> Vec<S
                     format!("two clients have the address {}", address.value),
                 )
                 .at(address.span.clone(), format!("`{}` has it", name.value))
-                .also(first.address.span.clone(), format!("`{}` has it too", first.name.value))
+                .also(
+                    first.address.span.clone(),
+                    format!("`{}` has it too", first.name.value),
+                )
                 .help("give each device an address of its own"),
             );
             continue;
@@ -200,7 +217,10 @@ pub(crate) fn interface_name(sink: &mut Sink, s: &Sp<String>) {
                 "invalid-name",
                 format!("`{}` is not a network interface name", s.value),
             )
-            .at(s.span.clone(), "expected 1 to 15 letters, digits, `_`, `-` or `.`")
+            .at(
+                s.span.clone(),
+                "expected 1 to 15 letters, digits, `_`, `-` or `.`",
+            )
             .help("write the name `ip link` shows on the host, e.g. `enp3s0`"),
         );
     }
@@ -215,7 +235,16 @@ mod tests {
         for ok in ["enp3s0", "eth0", "enp0s31f6", "br-lan", "wlp2s0.40"] {
             assert!(is_interface_name(ok), "{ok}");
         }
-        for bad in ["", ".", "..", "-x", "a b", "eth0;reboot", "averyverylongname0", "a/b"] {
+        for bad in [
+            "",
+            ".",
+            "..",
+            "-x",
+            "a b",
+            "eth0;reboot",
+            "averyverylongname0",
+            "a/b",
+        ] {
             assert!(!is_interface_name(bad), "{bad}");
         }
     }
