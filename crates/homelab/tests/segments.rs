@@ -266,3 +266,17 @@ fn the_report_has_a_column_per_segment() {
     assert_eq!(marks(row("frigate"))[3..], [false, false]);
     assert_eq!(marks(row("vaultwarden"))[3..], [false, false]);
 }
+
+/// The interfaces and the firewall each host of `family` gets: the hub
+/// tags VLAN 40 on its LAN port, the server has a port of its own on the
+/// cameras' switch, the NAS joins nothing and refuses both segments.
+#[test]
+fn the_flake_gives_each_host_its_segments() {
+    let (_, files) = examples::example("family");
+    for host in ["hub", "server", "nas"] {
+        let text = examples::text(&files, &format!("hosts/{host}/segments.nix"));
+        insta::assert_snapshot!(format!("segments-{host}"), text);
+        let default = examples::text(&files, &format!("hosts/{host}/default.nix"));
+        assert!(default.contains("./segments.nix"), "{host} imports it");
+    }
+}

@@ -36,6 +36,10 @@
 //! here, so `systemctl show` answers in systemd's format from states the
 //! test chooses (`Lab::unit_state`).
 //!
+//! An example with segments (VLANs) also gets each host's interface in
+//! the segments it joins, a device for each segment client and a router
+//! between the networks (`SegmentLab`, which says what stands in for what).
+//!
 //! Needs root, iproute2, iptables, curl, python3, openssl, OpenSSH and
 //! Debian's caddy. Everything is removed when the lab is dropped.
 
