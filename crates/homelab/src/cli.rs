@@ -159,7 +159,9 @@ pub enum Command {
     /// datasets, quotas and the pool
     /// budget; snapshots: what is snapshotted how often; resources: RAM
     /// estimates against each host; graph: what each service needs;
-    /// backups: how every state directory is protected.
+    /// backups: how every state directory is protected; network: the
+    /// segments (VLANs), who in them reaches what, and what the router
+    /// must do.
     ///
     /// Errors in the spec are printed before the table (it is printed all
     /// the same); warnings are counted in one line on stderr, and

@@ -56,6 +56,17 @@ pub(crate) fn service_names() -> Vec<&'static str> {
         .collect()
 }
 
+/// Every role a catalog service provides (`mqtt-broker`), once each.
+pub(crate) fn roles() -> impl Iterator<Item = &'static str> {
+    let mut roles: Vec<&'static str> = catalog()
+        .values()
+        .flat_map(|e| e.provides.iter().map(String::as_str))
+        .collect();
+    roles.sort_unstable();
+    roles.dedup();
+    roles.into_iter()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

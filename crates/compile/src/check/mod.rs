@@ -22,6 +22,7 @@ pub mod placeholders;
 mod placement;
 mod resources;
 mod secrets;
+mod segments;
 mod sso;
 mod unused;
 mod wiring;
@@ -82,6 +83,8 @@ const CHECKS: &[Check] = &[
     channels::status_channels_distinct,
     sso::ungated,
     sso::provider_reachable,
+    segments::uses_are_reached,
+    segments::devices_kept_in,
 ];
 
 /// Runs every rule; the caller puts the findings in order.
@@ -97,9 +100,10 @@ pub fn check(fleet: &Fleet) -> Vec<Diagnostic> {
 /// Silenced rule codes, each with the reason given.
 type Silences = [(Sp<String>, Sp<String>)];
 
-/// What the spec silences rules for: each service instance and each
-/// plain dataset, by name, with its silences.
-fn silencers(fleet: &Fleet) -> Vec<(&str, &Silences)> {
+/// What the spec silences rules for, each with the subject its findings
+/// carry, its name and its silences: each service instance, each plain
+/// dataset, and each segment (whose subject is [`segment_subject`]).
+fn silencers(fleet: &Fleet) -> Vec<(String, &str, &Silences)> {
     let services = fleet
         .instances
         .iter()
@@ -109,7 +113,14 @@ fn silencers(fleet: &Fleet) -> Vec<(&str, &Silences)> {
         .iter()
         .flat_map(|h| &h.plain_data)
         .map(|p| (p.name.value.as_str(), p.silence.as_slice()));
-    services.chain(plain).collect()
+    let named = services
+        .chain(plain)
+        .map(|(name, silence)| (name.to_string(), name, silence));
+    let segments = fleet
+        .segments
+        .iter()
+        .map(|s| (segment_subject(s.name()), s.name(), s.spec.silence.as_slice()));
+    named.chain(segments).collect()
 }
 
 /// Marks findings the spec silenced, and reports silences that name no
@@ -117,30 +128,15 @@ fn silencers(fleet: &Fleet) -> Vec<(&str, &Silences)> {
 fn apply_silences(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     let silenceable = rules::silenceable();
     let mut extra = Vec::new();
-    for (name, silence) in silencers(fleet) {
-        for (code, reason) in silence {
+    for (subject, name, silences) in silencers(fleet) {
+        for (code, reason) in silences {
             if !silenceable.contains(&code.value.as_str()) {
-                let mut d = Diagnostic::error(
-                    "unknown-rule",
-                    format!("there is no rule `{}` to silence", code.value),
-                )
-                .at(
-                    code.span.clone(),
-                    "not a rule that can be silenced per service",
-                );
-                d = match did_you_mean(&code.value, silenceable.iter().copied()) {
-                    Some(m) => d.help(format!("did you mean `{m}`?")),
-                    None => d.help(format!(
-                        "rules that can be silenced: {}",
-                        name_list(&silenceable)
-                    )),
-                };
-                extra.push(d);
+                extra.push(unknown_rule(code, &silenceable));
                 continue;
             }
             let mut used = false;
             for d in out.iter_mut() {
-                if d.code == code.value && d.subject.as_deref() == Some(name) {
+                if d.code == code.value && d.subject.as_deref() == Some(subject.as_str()) {
                     d.severity = Severity::Silenced;
                     d.help = Some(format!("silenced: {}", reason.value));
                     used = true;
@@ -159,4 +155,25 @@ fn apply_silences(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
         }
     }
     out.append(&mut extra);
+}
+
+/// The subject of a finding about segment `name`: apart from the
+/// services' names, which it may share.
+pub(crate) fn segment_subject(name: &str) -> String {
+    format!("network.segments.{name}")
+}
+
+fn unknown_rule(code: &crate::spec::Sp<String>, silenceable: &[&str]) -> Diagnostic {
+    let d = Diagnostic::error(
+        "unknown-rule",
+        format!("there is no rule `{}` to silence", code.value),
+    )
+    .at(code.span.clone(), "not a rule that can be silenced");
+    match did_you_mean(&code.value, silenceable.iter().copied()) {
+        Some(m) => d.help(format!("did you mean `{m}`?")),
+        None => d.help(format!(
+            "rules that can be silenced: {}",
+            name_list(silenceable)
+        )),
+    }
 }

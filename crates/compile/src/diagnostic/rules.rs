@@ -170,6 +170,13 @@ pub static RULES: &[Rule] = &[
     rule("status-channel-clash", Error, false, "rules.md#status-channel-clash--error", "two status-page alert channels of one type"),
     rule("sso-provider-unreachable", Error, false, "rules.md#sso-provider-unreachable--error", "a client reached from farther away than its provider"),
     rule("sso-ungated", Warning, true, "rules.md#sso-ungated--warning-silenceable", "a service without a login that single sign-on does not guard"),
+    // Added with network segments.
+    rule("unknown-segment", Error, false, RESOLVE, "a segment `[network.segments]` does not have"),
+    rule("segment-clash", Error, false, RESOLVE, "two segments on one VLAN or subnet, or a segment over the LAN"),
+    rule("segment-address", Error, false, RESOLVE, "an address outside its segment, or taken twice in it"),
+    rule("segment-not-joined", Error, false, RESOLVE, "a service on a segment its host does not join"),
+    rule("segment-unreachable", Error, false, "rules.md#segment-unreachable--error", "a service a segment uses that its clients cannot reach"),
+    rule("segment-open", Warning, true, "rules.md#segment-open--warning-silenceable", "a segment of devices routed to the LAN or the internet"),
     // Writing the flake.
     rule("edited-by-hand", Error, false, BUILD, "generated files were changed since the last build"),
 ];
@@ -219,6 +226,7 @@ mod tests {
                 "literal-secret",
                 "recordsize",
                 "sso-ungated",
+                "segment-open",
             ]
         );
     }

@@ -66,6 +66,7 @@ pub(super) fn build(
         exposure_reason: s.exposure_reason.clone(),
         silence: s.silence.clone(),
         address: wiring.wire.address.clone(),
+        bind: wiring.wire.bind.clone(),
         peers: wiring.wire.peers.clone(),
         nfs,
         groups: s.groups.clone(),
@@ -211,7 +212,7 @@ fn placeholders(homelab: &Homelab, host: &Host, i: &Instance, wiring: &Wiring) -
             .join(",")
     };
     let simple = [
-        ("address", i.address.clone()),
+        ("address", i.bind.clone()),
         // Where the front proxy's requests come from, for the services
         // that trust its forwarded headers.
         ("proxy", wiring.proxy.clone()),
@@ -290,6 +291,7 @@ mod tests {
     fn loopback() -> Wire {
         Wire {
             address: BIND_ADDRESS.to_string(),
+            bind: BIND_ADDRESS.to_string(),
             peers: Vec::new(),
         }
     }
@@ -435,6 +437,7 @@ mod tests {
             testing::spec("[services.victoriametrics]\nhost = \"nas\"\nexposure = \"host\"\n");
         let wire = Wire {
             address: "192.168.1.20".to_string(),
+            bind: "192.168.1.20".to_string(),
             peers: vec![crate::fleet::Peer {
                 host: "server".to_string(),
                 address: "192.168.1.10".to_string(),

@@ -20,6 +20,7 @@ mod quotas;
 mod replica;
 mod resolve;
 mod secrets;
+mod segments;
 mod sso;
 mod sso_gateway;
 #[cfg(test)]
@@ -37,6 +38,7 @@ pub use quotas::{ProjectQuota, project_id};
 pub(crate) use replica::{NAS_REPOSITORY_DATASET, NAS_REPOSITORY_ROOT, REPLICAS, nas_login_secret};
 pub use replica::{Pulled, ReplicaPlan};
 pub use resolve::resolve;
+pub use segments::{Member, OnSegment, SegmentPlan, WILDCARD_ADDRESS, serves, vlan_interface};
 pub(crate) use sso::{KEYCLOAK_ADMIN_CLIENT, PROVISIONED_PROVIDERS, own_sign_in};
 pub use sso::{OidcClient, ProviderKind, SsoPlan};
 pub(crate) use sso_gateway::{GATEWAY, GATEWAY_PREFIX};

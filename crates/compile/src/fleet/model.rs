@@ -43,6 +43,8 @@ pub struct Fleet {
     pub status: crate::spec::Status,
     /// How changes reach the hosts (`[deploy]`).
     pub deploy: super::DeployPlan,
+    /// The segments (VLANs) of the home network (`[network]`).
+    pub segments: Vec<super::SegmentPlan>,
 }
 
 impl Fleet {
@@ -213,9 +215,12 @@ pub struct Instance {
     pub exposure_reason: Option<Sp<String>>,
     /// Silenced rule codes with the reason given.
     pub silence: Vec<(Sp<String>, Sp<String>)>,
-    /// The address it listens on: `127.0.0.1`, or its host's LAN address
+    /// Where the fleet reaches it: `127.0.0.1`, or its host's LAN address
     /// when another host reaches it (see `wiring.rs`).
     pub address: String,
+    /// The address it listens on: `address`, or `0.0.0.0` when a segment
+    /// reaches it as well (see `segments.rs`).
+    pub bind: String,
     /// The hosts that reach it from elsewhere; the firewall admits them.
     pub peers: Vec<super::Peer>,
     /// NFS exports it works in, mounted on its host before it starts.

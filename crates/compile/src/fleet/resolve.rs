@@ -23,7 +23,8 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let services = super::agents::with_agents(spec);
     let placed = place_services(spec, &services, &mut diags);
-    let wires = wire(spec, &placed);
+    let mut wires = wire(spec, &placed);
+    let segments = segments(spec, &placed, &mut wires, &mut diags);
     let endpoints = endpoints(&placed, &wires);
     let incomplete = missing_dependencies(spec, &placed, &mut diags);
     let mut instances = build_instances(spec, &placed, &wires, &endpoints, &incomplete, &mut diags);
@@ -52,6 +53,7 @@ pub fn resolve(spec: &Spec) -> Result<Fleet, Vec<Diagnostic>> {
         alerts: spec.alerts.clone(),
         status: spec.status.clone(),
         deploy,
+        segments,
     };
     drop_idle_replica_key(&mut fleet, spec);
     secrets::add_operations_secrets(&mut fleet, spec);
@@ -175,6 +177,27 @@ fn wire(spec: &Spec, placed: &[Placed]) -> BTreeMap<String, Wire> {
         .map(|p| (p.service, p.entry, p.host))
         .collect();
     wiring::wire(spec, &tuples)
+}
+
+/// The segments, and the services their clients reach listening on every
+/// address of their hosts.
+fn segments(
+    spec: &Spec,
+    placed: &[Placed],
+    wires: &mut BTreeMap<String, Wire>,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<super::SegmentPlan> {
+    let tuples: Vec<wiring::Placed> = placed
+        .iter()
+        .map(|p| (p.service, p.entry, p.host))
+        .collect();
+    let plans = super::segments::resolve(spec, &tuples, diags);
+    for (name, wire) in wires.iter_mut() {
+        if super::segments::reached_from_a_segment(&plans, name) {
+            wire.bind = super::segments::WILDCARD_ADDRESS.to_string();
+        }
+    }
+    plans
 }
 
 /// Where each entry with a port is reached by the others: the address its

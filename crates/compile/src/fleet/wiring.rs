@@ -24,7 +24,11 @@ pub struct Peer {
 /// Where an instance listens and who reaches it from other hosts.
 #[derive(Debug, Clone)]
 pub(crate) struct Wire {
+    /// Where the fleet reaches it: loopback, or its host's LAN address.
     pub address: String,
+    /// Where it listens: `address`, or every address when a segment
+    /// reaches it too (`fleet/segments.rs`).
+    pub bind: String,
     /// Hosts other than its own that connect to it, sorted by name.
     pub peers: Vec<Peer>,
 }
@@ -159,7 +163,14 @@ pub fn wire(spec: &Spec, placed: &[Placed<'_>]) -> BTreeMap<String, Wire> {
         } else {
             host.address.value.clone()
         };
-        out.insert(s.name.value.clone(), Wire { address, peers });
+        out.insert(
+            s.name.value.clone(),
+            Wire {
+                bind: address.clone(),
+                address,
+                peers,
+            },
+        );
     }
     out
 }

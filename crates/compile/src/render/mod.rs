@@ -23,6 +23,7 @@ mod operations;
 mod replication;
 mod scrape;
 mod secrets;
+mod segments;
 mod service;
 mod sso;
 mod sso_gateway;
@@ -125,6 +126,10 @@ fn host_files(fleet: &Fleet, host: &HostPlan) -> Vec<File> {
     if !wiring.is_empty() {
         imports.push(Nix::Path("./wiring.nix".into()));
     }
+    let segments = segments::segments(fleet, host);
+    if !segments.is_empty() {
+        imports.push(Nix::Path("./segments.nix".into()));
+    }
     let operations = operations::operations(fleet, host);
     if operations.is_some() {
         imports.push(Nix::Path("./operations.nix".into()));
@@ -168,6 +173,12 @@ fn host_files(fleet: &Fleet, host: &HostPlan) -> Vec<File> {
     ];
     if !wiring.is_empty() {
         files.push(File::tool(format!("{dir}/wiring.nix"), Nix::module(wiring)));
+    }
+    if !segments.is_empty() {
+        files.push(File::tool(
+            format!("{dir}/segments.nix"),
+            Nix::module(segments),
+        ));
     }
     if let Some(body) = operations {
         files.push(File::tool(

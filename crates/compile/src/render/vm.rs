@@ -74,6 +74,16 @@ pub fn module(fleet: &Fleet, host: &HostPlan) -> Attrs {
             Nix::List(vec![Nix::Attrs(address)]),
         );
     }
+    let tags_vlans = fleet
+        .segments
+        .iter()
+        .any(|s| s.member(host.name()).is_some_and(|m| m.parent.is_some()));
+    if tags_vlans {
+        // The VM has no LAN port to tag a VLAN on: its `-netdev` unit
+        // would hold up network.target until the missing device times out.
+        // The addresses' units wait for their interface outside the boot.
+        set(&mut m, &["networking", "vlans"], force(Nix::Attrs(Attrs::new())));
+    }
     if host.runs("caddy") {
         set(
             &mut m,

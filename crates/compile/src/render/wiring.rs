@@ -6,7 +6,7 @@
 //! bind to the LAN address. The service's own file admits its peers
 //! through its host's firewall.
 
-use crate::fleet::{BIND_ADDRESS, Fleet, HostPlan, Instance};
+use crate::fleet::{BIND_ADDRESS, Fleet, HostPlan, Instance, WILDCARD_ADDRESS};
 use crate::nix::{Attrs, Nix, set};
 
 /// What `host` contributes for the instances of other hosts it reaches.
@@ -24,7 +24,7 @@ pub fn wiring(fleet: &Fleet, host: &HostPlan) -> Attrs {
     let serves_peers = fleet
         .instances
         .iter()
-        .any(|i| i.host == host.name() && i.address != BIND_ADDRESS);
+        .any(|i| i.host == host.name() && i.bind != BIND_ADDRESS && i.bind != WILDCARD_ADDRESS);
     if serves_peers {
         // A service binds to the LAN address before DHCP or a slow link
         // has put it on the interface; the kernel then accepts the bind

@@ -150,12 +150,34 @@ fn link(url: Option<String>) -> String {
 }
 
 fn exposure(page: &mut String, fleet: &Fleet) {
-    page.push_str(r#"<section id="exposure"><h2>Who can reach what</h2><p class="note">Services listen on 127.0.0.1; the proxy serves LAN and tailnet names, the tunnel public ones. Nothing else is open but SSH.</p><table><thead><tr><th>service</th><th>host</th><th>exposure</th><th>LAN</th><th>tailnet</th><th>internet (tunnel)</th><th>internal URL</th><th>public URL</th></tr></thead><tbody>"#);
-    for i in &fleet.instances {
-        let e = i.exposure.value;
+    page.push_str(r#"<section id="exposure"><h2>Who can reach what</h2><p class="note">Services listen on 127.0.0.1; the proxy serves LAN and tailnet names, the tunnel public ones. Nothing else is open but SSH"#);
+    if fleet.segments.is_empty() {
+        page.push_str(".");
+    } else {
+        page.push_str(
+            ", and on a segment (VLAN) what it uses: its clients reach nothing else of the fleet.",
+        );
+    }
+    page.push_str(r#"</p><table><thead><tr><th>service</th><th>host</th><th>exposure</th><th>LAN</th><th>tailnet</th><th>internet (tunnel)</th>"#);
+    for seg in &fleet.segments {
         let _ = write!(
             page,
-            r#"<tr class="exposure-{}"><td><b>{}</b><span class="muted"> {}</span></td><td>{}</td><td><span class="chip {}">{}</span></td>{}{}{}<td>{}</td><td>{}</td></tr>"#,
+            "<th>segment {} (VLAN {})</th>",
+            esc(seg.name()),
+            seg.spec.vlan.value
+        );
+    }
+    page.push_str("<th>internal URL</th><th>public URL</th></tr></thead><tbody>");
+    for i in &fleet.instances {
+        let e = i.exposure.value;
+        let segments: String = fleet
+            .segments
+            .iter()
+            .map(|seg| mark(seg.reached().any(|(s, _)| s.instance == i.name.value)))
+            .collect();
+        let _ = write!(
+            page,
+            r#"<tr class="exposure-{}"><td><b>{}</b><span class="muted"> {}</span></td><td>{}</td><td><span class="chip {}">{}</span></td>{}{}{}{}<td>{}</td><td>{}</td></tr>"#,
             e.as_str(),
             esc(&i.name.value),
             esc(&i.entry.title),
@@ -165,6 +187,7 @@ fn exposure(page: &mut String, fleet: &Fleet) {
             mark(i.fqdn.is_some() && e >= Exposure::Lan),
             mark(i.fqdn.is_some() && e >= Exposure::Tailnet),
             mark(i.public_fqdn.is_some()),
+            segments,
             link(i.fqdn.as_ref().map(|f| format!("https://{}", f.value))),
             link(
                 i.public_fqdn

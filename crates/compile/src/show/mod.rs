@@ -3,6 +3,7 @@
 //! graph, backup coverage), computed from the fleet so they cannot drift.
 
 pub mod entries;
+mod network;
 mod table;
 
 pub use table::{Cell, Table};
@@ -12,7 +13,7 @@ use crate::fleet::{Fleet, policy};
 use crate::spec::{Exposure, Size};
 
 /// The tables `show` knows, in the order `--help` lists them.
-pub const TABLES: [&str; 7] = [
+pub const TABLES: [&str; 8] = [
     "ports",
     "exposure",
     "storage",
@@ -20,6 +21,7 @@ pub const TABLES: [&str; 7] = [
     "resources",
     "graph",
     "backups",
+    "network",
 ];
 
 pub fn table(fleet: &Fleet, name: &str) -> Option<Table> {
@@ -31,6 +33,7 @@ pub fn table(fleet: &Fleet, name: &str) -> Option<Table> {
         "resources" => resources(fleet),
         "graph" => graph(fleet),
         "backups" => backups(fleet),
+        "network" => network::network(fleet),
         _ => return None,
     })
 }
@@ -92,13 +95,13 @@ fn instance_bind(i: &crate::fleet::Instance, n: usize, port: u16) -> String {
     if i.entry.vpn {
         return crate::fleet::VPN_NAMESPACE_ADDRESS.to_string();
     }
-    if n == 0 && i.address != crate::fleet::BIND_ADDRESS {
+    if n == 0 && i.bind != crate::fleet::BIND_ADDRESS {
         let wildcard = i
             .entry
             .port
             .is_some_and(|p| i.entry.wildcard_ports.contains(&p));
         if !wildcard {
-            return i.address.clone();
+            return i.bind.clone();
         }
     }
     let default = if n == 0 {

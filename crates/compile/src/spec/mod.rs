@@ -9,6 +9,7 @@ mod external;
 pub mod grammar;
 mod media;
 mod model;
+mod network;
 mod parse;
 pub mod reader;
 mod sso;

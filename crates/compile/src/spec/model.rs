@@ -22,6 +22,101 @@ pub struct Spec {
     pub status: Status,
     /// `[deploy]`: how changes reach the hosts (`spec::deploy`).
     pub deploy: Deploy,
+    /// `[network]`: the segments (VLANs) of the home network.
+    pub network: Network,
+}
+
+/// `[network]` (`spec::network`).
+#[derive(Debug, Clone, Default)]
+pub struct Network {
+    pub segments: Vec<Segment>,
+}
+
+/// `[network.segments.<name>]`: a VLAN of the home network and who in it
+/// may reach what. Isolated unless it says otherwise: its clients reach
+/// only the services it `uses`, on hosts that join it.
+#[derive(Debug, Clone)]
+pub struct Segment {
+    pub name: Sp<String>,
+    /// The 802.1Q tag, 2 to 4094.
+    pub vlan: Sp<u16>,
+    pub subnet: Sp<Subnet>,
+    pub description: Option<Sp<String>>,
+    /// Whether the router lets its clients out to the internet (default
+    /// true; `internet = false` denies it).
+    pub internet: Sp<bool>,
+    /// Whether the router routes it to the LAN, so its clients reach what
+    /// the LAN reaches (default false).
+    pub lan: Sp<bool>,
+    /// The services its clients open connections to: instance names,
+    /// catalog names or roles (`mqtt-broker`).
+    pub uses: Vec<Sp<String>>,
+    /// Named devices with fixed addresses; none: every address of the
+    /// subnet is a client.
+    pub clients: Vec<SegmentClient>,
+    /// Rules silenced for this segment: code and the reason.
+    pub silence: Vec<(Sp<String>, Sp<String>)>,
+}
+
+/// `doorbell = "10.50.0.11"` in `[network.segments.<name>.clients]`.
+#[derive(Debug, Clone)]
+pub struct SegmentClient {
+    pub name: Sp<String>,
+    pub address: Sp<core::net::Ipv4Addr>,
+}
+
+/// An IPv4 network, `10.40.0.0/24`: its first address and prefix length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subnet {
+    pub address: core::net::Ipv4Addr,
+    pub prefix: u8,
+}
+
+impl Subnet {
+    /// Parses `a.b.c.d/n`; `None` unless both parts are valid.
+    pub fn parse(s: &str) -> Option<Subnet> {
+        let (address, prefix) = s.split_once('/')?;
+        let prefix: u8 = prefix.parse().ok().filter(|p| *p <= 32)?;
+        let address = address.parse().ok()?;
+        Some(Subnet { address, prefix })
+    }
+
+    fn mask(self) -> u32 {
+        if self.prefix == 0 {
+            0
+        } else {
+            u32::MAX << (32 - u32::from(self.prefix))
+        }
+    }
+
+    /// The network with the host bits of `address` cleared.
+    pub fn network(self) -> Subnet {
+        Subnet {
+            address: (u32::from(self.address) & self.mask()).into(),
+            prefix: self.prefix,
+        }
+    }
+
+    pub fn contains(self, a: core::net::Ipv4Addr) -> bool {
+        u32::from(a) & self.mask() == u32::from(self.address) & self.mask()
+    }
+
+    /// An address a device can have: inside, and neither the network's
+    /// own address nor its broadcast address.
+    pub fn holds_host(self, a: core::net::Ipv4Addr) -> bool {
+        let host = u32::from(a) & !self.mask();
+        self.contains(a) && (self.prefix >= 31 || (host != 0 && host != !self.mask()))
+    }
+
+    pub fn overlaps(self, other: Subnet) -> bool {
+        self.contains(other.address) || other.contains(self.address)
+    }
+}
+
+impl std::fmt::Display for Subnet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.address, self.prefix)
+    }
 }
 
 /// `[deploy]` (every key optional; `spec::deploy` has the defaults).
@@ -208,6 +303,22 @@ pub struct Host {
     pub pools: Vec<Pool>,
     /// `[hosts.<name>.data.<dataset>]`: datasets no service owns.
     pub data: Vec<PlainData>,
+    /// The network interface that carries `address` (`enp3s0`): the
+    /// segments' VLANs are tagged on it.
+    pub interface: Option<Sp<String>>,
+    /// `[hosts.<name>.segments.<segment>]`: the segments it joins.
+    pub segments: Vec<HostSegment>,
+}
+
+/// The host's place in one segment.
+#[derive(Debug, Clone)]
+pub struct HostSegment {
+    pub segment: Sp<String>,
+    /// Its fixed address in the segment's subnet.
+    pub address: Sp<core::net::Ipv4Addr>,
+    /// A network interface of its own on the segment (an untagged switch
+    /// port); none: a VLAN tagged on the host's `interface`.
+    pub interface: Option<Sp<String>>,
 }
 
 /// The boot disk: an EFI system partition and the root file system,
@@ -405,6 +516,8 @@ pub struct ServiceSpec {
     pub nfs: Vec<Sp<String>>,
     /// `groups = ["family"]`: the `[access.sso]` groups let in.
     pub groups: Vec<Sp<String>>,
+    /// `segments = ["iot"]`: the segments it is on (its host joins them).
+    pub segments: Vec<Sp<String>>,
 }
 
 /// One setting of `[services.<name>.nixos]`: its dotted key below the

@@ -231,6 +231,15 @@ fn decode(root: &mut Table, sink: &mut Sink, root_text: &str) -> Option<Spec> {
         None => Status::default(),
     };
 
+    let network = match root.table(sink, "network") {
+        Some(mut t) => {
+            let n = super::network::network(&mut t, sink);
+            t.finish(sink);
+            n
+        }
+        None => Network::default(),
+    };
+
     let deploy = match root.table(sink, "deploy") {
         Some(mut t) => {
             let d = super::deploy::deploy(&mut t, sink);
@@ -245,6 +254,7 @@ fn decode(root: &mut Table, sink: &mut Sink, root_text: &str) -> Option<Spec> {
         alerts,
         status,
         deploy,
+        network,
         external,
         hosts,
         services,
@@ -375,6 +385,11 @@ fn host(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<Host> {
     }
     let devices = devices(t, sink, &name.value, &hardware);
     let data = super::data::plain(t, sink);
+    let interface = t.str(sink, "interface");
+    if let Some(i) = &interface {
+        super::network::interface_name(sink, i);
+    }
+    let segments = super::network::host_segments(t, sink);
     let mut pools = Vec::new();
     for (pool_name, mut p) in t.named_tables(sink, "pools") {
         grammar::POOL_NAME.check(sink, &pool_name);
@@ -424,6 +439,8 @@ fn host(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<Host> {
         devices,
         pools,
         data,
+        interface,
+        segments,
     })
 }
 
@@ -600,6 +617,7 @@ fn service(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<ServiceSp
     let nfs = t.str_list(sink, "nfs").unwrap_or_default();
     let groups = t.str_list(sink, "groups").unwrap_or_default();
     let silence = silences(t, sink);
+    let segments = t.str_list(sink, "segments").unwrap_or_default();
     Some(ServiceSpec {
         name,
         service,
@@ -614,6 +632,7 @@ fn service(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<ServiceSp
         nixos_leaves,
         nfs,
         groups,
+        segments,
     })
 }
 

@@ -329,7 +329,12 @@ impl<'a, 'i> Table<'a, 'i> {
             if self.asked.contains(&key.as_ref()) {
                 continue;
             }
-            let known: Vec<&str> = self.asked.clone();
+            let mut known: Vec<&str> = Vec::new();
+            for k in &self.asked {
+                if !known.contains(k) {
+                    known.push(k);
+                }
+            }
             let place = if self.path.is_empty() {
                 "at the top level".to_string()
             } else {

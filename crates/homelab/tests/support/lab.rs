@@ -49,6 +49,10 @@
 //! `nix` on its PATH (`build` prints the fake system the test built,
 //! `copy` sends it over the real SSH into the host's store).
 //!
+//! An example with segments (VLANs) also gets each host's interface in
+//! the segments it joins, a device for each segment client and a router
+//! between the networks (`SegmentLab`, which says what stands in for what).
+//!
 //! Needs root, iproute2, iptables, curl, python3, openssl, OpenSSH, Nix's
 //! `/nix` (Debian's nix-bin; nothing is written to it) and Debian's caddy.
 //! Everything is removed when the lab is dropped.
@@ -322,6 +326,9 @@ pub struct Lab {
     stubs: Vec<(String, String, bool, usize)>,
     /// The process of each host's sshd.
     sshd: BTreeMap<String, usize>,
+    /// The segments' devices and the router between the networks, when
+    /// the example has segments (`Lab::segments`).
+    pub segments: Option<SegmentLab>,
     _switch: Switch,
     /// Stubs, Caddy's files, keys, the hosts' `/var/lib`: removed last.
     pub dir: tempfile::TempDir,
@@ -403,7 +410,7 @@ impl Lab {
     /// The example's machines on their networks, with nothing running.
     fn new(example: &str) -> Lab {
         let spec: toml::Table = compile::examples::get(example).unwrap().parse().unwrap();
-        let (_, files) = examples::example(example);
+        let (fleet, files) = examples::example(example);
         let mut switch = Switch::new(&["lan", "tailnet", "internet"]);
         let mut hosts = BTreeMap::new();
         let mut lan_address = BTreeMap::new();
@@ -434,6 +441,7 @@ impl Lab {
         switch.plug("tailnet", &tailnet, "tailscale0", "100.100.0.2/10");
         let internet = Netns::new("internet");
         switch.plug("internet", &internet, "wan0", "203.0.113.200/24");
+        let segments = SegmentLab::new(&fleet, &mut switch, &hosts, &lan_address);
         Lab {
             example: example.to_string(),
             hosts,
@@ -451,6 +459,7 @@ impl Lab {
             tunnels: Vec::new(),
             stubs: Vec::new(),
             sshd: BTreeMap::new(),
+            segments,
             _switch: switch,
             dir: tempfile::tempdir().unwrap(),
         }
@@ -714,6 +723,125 @@ impl Lab {
         let name = vhosts.keys().next().unwrap();
         ns.wait_for(&format!("{scheme}://{name}/"), Some((name, "127.0.0.1")));
     }
+}
+
+/// The segments (VLANs) of an example: each host's interface in the
+/// segments it joins, a device for each client, and a router.
+///
+/// The kernel here has no 802.1Q (`ip link add … type vlan` is refused,
+/// and so is a bridge's `vlan_filtering`): each segment is a bridge of its
+/// own, and a host that joins one over a VLAN is plugged into it by a
+/// veth named as the flake names the VLAN interface (`vlan40`). What the
+/// firewall sees — the interface a packet comes in on, the addresses — is
+/// what it sees on the machine; the tag itself is the switch's.
+///
+/// The router stands for one that routes everything: the LAN and every
+/// segment, nothing filtered. That is the case the hosts must hold on
+/// their own: what reaches a host is the host's to refuse. Each device's
+/// default route is the router; each host that does not join a segment
+/// reaches it through the router too.
+pub struct SegmentLab {
+    pub router: Netns,
+    /// The router's address on the LAN.
+    pub router_address: String,
+    pub devices: Vec<Device>,
+}
+
+/// A client of a segment: a named one of the spec, or a device at the
+/// end of the subnet when the segment names none.
+pub struct Device {
+    pub segment: String,
+    pub name: String,
+    pub address: String,
+    pub ns: Netns,
+}
+
+impl SegmentLab {
+    fn new(
+        fleet: &compile::fleet::Fleet,
+        switch: &mut Switch,
+        hosts: &BTreeMap<String, Netns>,
+        lan_address: &BTreeMap<String, String>,
+    ) -> Option<SegmentLab> {
+        if fleet.segments.is_empty() {
+            return None;
+        }
+        let router = Netns::new("router");
+        let first = lan_address.values().next().unwrap();
+        let router_address = format!("{}.1", first.rsplit_once('.').unwrap().0);
+        switch.plug("lan", &router, "lan0", &format!("{router_address}/24"));
+        let mut devices = Vec::new();
+        for seg in &fleet.segments {
+            let net = seg.spec.subnet.value;
+            let bridge = format!("seg{}", seg.spec.vlan.value);
+            switch.add_network(&bridge);
+            let gateway = nth(net, 1);
+            switch.plug(
+                &bridge,
+                &router,
+                &bridge,
+                &format!("{gateway}/{}", net.prefix),
+            );
+            for m in &seg.members {
+                let cidr = format!("{}/{}", m.address, net.prefix);
+                switch.plug(&bridge, &hosts[&m.host], &m.interface, &cidr);
+            }
+            for (host, ns) in hosts {
+                if seg.member(host).is_none() {
+                    route(ns, &net.to_string(), &router_address);
+                }
+            }
+            let clients: Vec<(String, String)> = if seg.spec.clients.is_empty() {
+                let last = (1u32 << (32 - u32::from(net.prefix))) - 6;
+                vec![("device".into(), nth(net, last))]
+            } else {
+                seg.spec
+                    .clients
+                    .iter()
+                    .map(|c| (c.name.value.clone(), c.address.value.to_string()))
+                    .collect()
+            };
+            for (name, address) in clients {
+                let ns = Netns::new(&name);
+                switch.plug(&bridge, &ns, "eth0", &format!("{address}/{}", net.prefix));
+                route(&ns, "default", &gateway);
+                devices.push(Device {
+                    segment: seg.name().to_string(),
+                    name,
+                    address,
+                    ns,
+                });
+            }
+        }
+        let mut c = router.command("sysctl");
+        c.args(["-qw", "net.ipv4.ip_forward=1"]);
+        run(c, "forwarding on the router");
+        Some(SegmentLab {
+            router,
+            router_address,
+            devices,
+        })
+    }
+
+    /// The first client of `segment`.
+    pub fn device(&self, segment: &str) -> &Device {
+        self.devices
+            .iter()
+            .find(|d| d.segment == segment)
+            .unwrap_or_else(|| panic!("no device on segment {segment}"))
+    }
+}
+
+/// The `n`th address of a subnet.
+fn nth(net: compile::spec::Subnet, n: u32) -> String {
+    core::net::Ipv4Addr::from(u32::from(net.address) + n).to_string()
+}
+
+/// `ip route add <to> via <via>` in a namespace.
+pub fn route(ns: &Netns, to: &str, via: &str) {
+    let mut c = ns.command("ip");
+    c.args(["route", "add", to, "via", via]);
+    run(c, &format!("a route to {to} in {}", ns.name));
 }
 
 /// Where `forward_auth` sends the proxy's authentication requests.

@@ -223,6 +223,20 @@ impl Switch {
         Switch { ns, ports: 0 }
     }
 
+    /// Adds a network (a bridge) after the switch is made.
+    pub fn add_network(&mut self, network: &str) {
+        ip(&[
+            "-n",
+            &self.ns.name,
+            "link",
+            "add",
+            network,
+            "type",
+            "bridge",
+        ]);
+        ip(&["-n", &self.ns.name, "link", "set", network, "up"]);
+    }
+
     /// Plugs `machine` into `network` as its interface `dev` with `cidr`.
     pub fn plug(&mut self, network: &str, machine: &Netns, dev: &str, cidr: &str) {
         self.ports += 1;
