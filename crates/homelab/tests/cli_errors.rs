@@ -177,7 +177,7 @@ fn unknown_top_level_key_lists_the_known_ones() {
 1 │ version = 2
   │ ^^^^^^^ not a known key
   │
-  = help: known keys here: `homelab`, `hosts`, `services`, `access`, `backup`, `secrets`, `media`, `external`, `alerts`, `status` and `deploy`
+  = help: known keys here: `homelab`, `hosts`, `services`, `access`, `backup`, `secrets`, `media`, `external`, `alerts`, `status`, `network` and `deploy`
 
 homelab.toml: 1 error, 0 warnings
 "#,

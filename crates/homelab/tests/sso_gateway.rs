@@ -116,11 +116,11 @@ fn forge_guards_every_service_without_a_login_with_its_groups() {
             ("esphome", vec!["admin"]),
             ("gatus", vec!["admin"]),
             ("loki", vec![]),
+            ("prometheus", vec![]),
             ("prowlarr", vec!["admin"]),
             ("radarr", vec!["media"]),
             ("sonarr", vec!["media"]),
             ("tdarr", vec!["media"]),
-            ("victoriametrics", vec![]),
             ("zigbee2mqtt", vec!["admin"]),
         ]
     );

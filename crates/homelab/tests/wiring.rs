@@ -190,16 +190,20 @@ fn zigbee2mqtt_logs_in_to_the_broker_on_another_host() {
 }
 
 /// family: Home Assistant and the broker share the hub, so the MQTT
-/// address there is the loopback one and the broker binds to it; the
-/// proxy on the server is the only host Home Assistant trusts.
+/// address there is the loopback one; the broker also serves the `iot`
+/// segment's devices, so it listens on every address and opens no port
+/// in the firewall (only the segment's chain admits them,
+/// `segments.rs`); the proxy on the server is the only host Home
+/// Assistant trusts.
 #[test]
 fn family_hub_keeps_mqtt_on_localhost_and_trusts_the_server_proxy() {
     let (_, files) = example("family");
     let z2m = text(&files, "hosts/hub/services/zigbee2mqtt.nix");
     assert!(z2m.contains("server = \"mqtt://127.0.0.1:1883\";"), "{z2m}");
     let broker = text(&files, "hosts/hub/services/mosquitto.nix");
-    assert!(broker.contains("address = \"127.0.0.1\";"), "{broker}");
+    assert!(broker.contains("address = \"0.0.0.0\";"), "{broker}");
     assert!(!broker.contains("nixos-fw-accept"));
+    assert!(!broker.contains("allowedTCPPorts"), "{broker}");
     let hass = text(&files, "hosts/hub/services/home-assistant.nix");
     assert!(
         hass.contains("server_host = [ \"192.168.1.30\" ];"),
