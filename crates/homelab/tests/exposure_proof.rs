@@ -21,6 +21,8 @@ mod examples;
 mod lab;
 #[path = "support/netns.rs"]
 mod netns;
+#[path = "support/sshd.rs"]
+mod sshd;
 
 use lab::{Lab, Serve};
 use netns::Netns;

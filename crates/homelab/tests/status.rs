@@ -25,6 +25,8 @@ mod examples;
 mod lab;
 #[path = "support/netns.rs"]
 mod netns;
+#[path = "support/sshd.rs"]
+mod sshd;
 
 use compile::probes::Probes;
 use lab::{Lab, Serve};

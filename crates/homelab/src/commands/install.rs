@@ -113,7 +113,7 @@ pub fn run(o: &Options) -> ExitCode {
             missing.join(", ")
         ),
         Ok(missing) => {
-            return fail(format!(
+            return step_failed(format!(
                 "the target {} has no {}: disko would lay out other disks than the spec names\n\
                  help: check `ls -l /dev/disk/by-id/` on the target and put its disks in the spec \
                  (`[hosts.{}.boot] disk`, the pools' `disks`), or give --force",
@@ -122,7 +122,7 @@ pub fn run(o: &Options) -> ExitCode {
                 o.host
             ));
         }
-        Err(e) => return fail(format!("{}: {e}", o.target)),
+        Err(e) => return step_failed(format!("{}: {e}", o.target)),
     }
     // 5. nixos-anywhere, with the key and the hardware scan.
     step(5, "installing with nixos-anywhere");
@@ -135,30 +135,50 @@ pub fn run(o: &Options) -> ExitCode {
         Err(e) => return fail(e),
     };
     let public = host_public_key(&cx.fleet, &o.host);
-    let extra = match tempfile::Builder::new()
+    // The clear key, and the ssh that reads --ssh-config, for this run
+    // only: removed with the folder, whatever happens.
+    let private_dir = match tempfile::Builder::new()
         .prefix("homelab-install-")
         .tempdir()
     {
         Ok(d) => d,
         Err(e) => return fail(format!("making a private folder: {e}")),
     };
-    if let Err(e) = install::extra_files(extra.path(), plain.as_ref(), &public) {
+    let extra = private_dir.path().join("root");
+    if let Err(e) = install::extra_files(&extra, plain.as_ref(), &public) {
         return fail(format!("writing the host key for the install: {e}"));
     }
+    let path = match &o.ssh_config {
+        Some(config) => {
+            let bin = private_dir.path().join("bin");
+            let inherited = std::env::var_os("PATH").unwrap_or_default();
+            if let Err(e) = install::ssh_reading(&bin, config, &inherited) {
+                return fail(format!(
+                    "giving nixos-anywhere an ssh that reads {}: {e}",
+                    config.display()
+                ));
+            }
+            let mut path = bin.into_os_string();
+            path.push(":");
+            path.push(inherited);
+            Some(path)
+        }
+        None => None,
+    };
     let flake_ref = format!("path:{}", flake.display());
     let cmd = install::nixos_anywhere(&Install {
         flake: &flake_ref,
         host: &o.host,
         target: &o.target,
         port: o.port,
-        extra_files: extra.path(),
+        extra_files: &extra,
         hardware: flake.join(format!("hosts/{}/hardware.nix", o.host)),
-        ssh_config: o.ssh_config.as_deref(),
+        path: path.as_deref(),
     });
     match operate::runner::run_in_view(&cmd) {
         Ok(s) if s.success() => {}
         Ok(s) => {
-            return fail(format!(
+            return step_failed(format!(
                 "nixos-anywhere failed ({s}); the target may be half installed: run the install again"
             ));
         }
@@ -168,13 +188,19 @@ pub fn run(o: &Options) -> ExitCode {
             ));
         }
     }
-    drop(extra);
+    drop(private_dir);
     // 6. The installed host, awaited and probed.
     probe_installed(&cx.fleet, o)
 }
 
 fn step(n: u8, what: &str) {
     eprintln!("[{n}/6] {what}");
+}
+
+/// A step that ran and failed (exit status 1; `fail` is 2, could not run).
+fn step_failed(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(1)
 }
 
 /// Waits for the installed host at its own address, then probes it.
@@ -189,7 +215,7 @@ fn probe_installed(fleet: &Fleet, o: &Options) -> ExitCode {
     ssh.config = o.ssh_config.clone();
     ssh.options.push("ConnectTimeout=5".into());
     if let Err(e) = install::wait_for(&ssh, o.wait) {
-        return fail(e);
+        return step_failed(e);
     }
     let mut one = probes.clone();
     one.hosts.retain(|x| x.host == o.host);
@@ -293,6 +319,12 @@ fn dry_run(o: &Options, flake: &Path, disks: &[String], has_key: bool) -> String
             .join(", ")
     ));
     let flake_ref = format!("path:{}", flake.display());
+    let path = o.ssh_config.as_ref().map(|config| {
+        std::ffi::OsString::from(format!(
+            "<a private folder whose ssh reads {}>:$PATH",
+            config.display()
+        ))
+    });
     let cmd = install::nixos_anywhere(&Install {
         flake: &flake_ref,
         host: &o.host,
@@ -300,7 +332,7 @@ fn dry_run(o: &Options, flake: &Path, disks: &[String], has_key: bool) -> String
         port: o.port,
         extra_files: Path::new("<a private folder with etc/ssh/ssh_host_ed25519_key>"),
         hardware: flake.join(format!("hosts/{}/hardware.nix", o.host)),
-        ssh_config: o.ssh_config.as_deref(),
+        path: path.as_deref(),
     });
     out.push_str(&format!("  5. install   {}\n", cmd.shell_line()));
     out.push_str(&format!(

@@ -29,7 +29,7 @@
 //! IPv6 rules mirror these).
 //!
 //! A host can also answer over SSH (`Lab::ssh`): the real `sshd` runs in
-//! its namespace, in a mount namespace of its own (`unshare -m`) where a
+//! its namespace, in a mount namespace of its own (`sshd.rs`) where a
 //! folder of the test is mounted over `/var/lib` (homelab's records live
 //! at `/var/lib/homelab/…` in it, never on the machine) and another over
 //! `/usr/local/bin`, holding a stand-in `systemctl`: systemd cannot run
@@ -43,6 +43,7 @@
 
 use crate::examples;
 use crate::netns::{Netns, Switch};
+use crate::sshd;
 use compile::nix::{Attrs, Nix};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -303,6 +304,8 @@ pub struct Lab {
     stubs: Vec<(String, String, bool, usize)>,
     /// The process of each host's sshd.
     sshd: BTreeMap<String, usize>,
+    /// The folders of each host where sshd runs.
+    machines: BTreeMap<String, sshd::Machine>,
     _switch: Switch,
     /// Stubs, Caddy's files, keys, the hosts' `/var/lib`: removed last.
     pub dir: tempfile::TempDir,
@@ -432,6 +435,7 @@ impl Lab {
             tunnels: Vec::new(),
             stubs: Vec::new(),
             sshd: BTreeMap::new(),
+            machines: BTreeMap::new(),
             _switch: switch,
             dir: tempfile::tempdir().unwrap(),
         }
@@ -793,158 +797,52 @@ impl Tls {
     }
 }
 
-/// The stand-in `systemctl` of a host where sshd runs: systemd cannot
-/// run here. It answers `systemctl show --property=… -- UNIT…` in
-/// systemd's format (for each unit its properties, units apart by an empty
-/// line; a service's `Result` comes first, as systemd orders it), each
-/// unit's state read from the file named after it in `@UNITS@`
-/// (`LOAD ACTIVE SUB RESULT`), `loaded active running success` when there
-/// is none.
-const SYSTEMCTL: &str = r#"#!/bin/sh
-units=@UNITS@
-if [ "$1" != show ]; then
-  echo "systemctl (test stand-in): only show is answered" >&2
-  exit 1
-fi
-shift
-while [ "$#" -gt 0 ]; do
-  case $1 in
-    --) shift; break ;;
-    *) shift ;;
-  esac
-done
-first=yes
-for unit; do
-  [ "$first" = yes ] || echo
-  first=no
-  load=loaded active=active sub=running result=success
-  if [ -f "$units/$unit" ]; then
-    read -r load active sub result < "$units/$unit"
-  fi
-  printf 'Result=%s\nId=%s\nLoadState=%s\nActiveState=%s\nSubState=%s\n' \
-    "$result" "$unit" "$load" "$active" "$sub"
-done
-"#;
-
-/// Run inside the host's network namespace by `unshare -m`: the mounts
-/// are the sshd's own, gone with it. `/run` is a fresh tmpfs holding the
-/// privilege separation folder sshd wants.
-const SSHD_MOUNTS: &str = r#"set -e
-mount --bind "$1" /var/lib
-mount --bind "$2" /usr/local/bin
-mount -t tmpfs -o mode=0755 tmpfs /run
-mkdir -m 0755 /run/sshd
-exec "$3" -D -e -f "$4"
-"#;
-
 impl Lab {
     /// The folder a host's sshd sees as `/var/lib`.
     pub fn var_lib(&self, host: &str) -> PathBuf {
-        self.dir.path().join("hosts").join(host).join("var-lib")
+        self.machine(host).var_lib()
     }
 
     /// Sets a unit's state on `host` as systemd would report it:
     /// `"failed failed exit-code"` (active state, sub-state, result).
     pub fn unit_state(&self, host: &str, unit: &str, state: &str) {
-        let units = self.dir.path().join("hosts").join(host).join("units");
-        std::fs::write(units.join(unit), format!("loaded {state}\n")).unwrap();
+        self.machine(host).unit_state(unit, state);
     }
 
     /// The client's ssh configuration (`--ssh-config`): the test's key,
     /// and the hosts' keys known.
     pub fn ssh_config(&self) -> PathBuf {
-        self.dir.path().join("ssh").join("config")
+        self.client().config()
+    }
+
+    fn client(&self) -> sshd::Client {
+        sshd::Client::new(&self.dir.path().join("ssh"))
+    }
+
+    fn machine(&self, host: &str) -> &sshd::Machine {
+        self.machines
+            .get(host)
+            .unwrap_or_else(|| panic!("no sshd was started on {host}"))
     }
 
     /// The real sshd on `host`, at port 22 of every address, letting root
-    /// in with the test's key; its own `/var/lib` and `systemctl` (see the
-    /// module's notes). Records go in [`Lab::var_lib`].
+    /// in with the test's key; its own `/var/lib` and `systemctl` (see
+    /// `sshd.rs`). Records go in [`Lab::var_lib`].
     pub fn ssh(&mut self, host: &str) {
-        let keys = self.dir.path().join("ssh");
-        if !keys.join("client").exists() {
-            std::fs::create_dir_all(&keys).unwrap();
-            keygen(&keys.join("client"));
-            std::fs::write(
-                self.ssh_config(),
-                format!(
-                    "Host *\n  IdentityFile {d}/client\n  IdentitiesOnly yes\n  \
-                     UserKnownHostsFile {d}/known_hosts\n  GlobalKnownHostsFile /dev/null\n  \
-                     StrictHostKeyChecking yes\n  UpdateHostKeys no\n",
-                    d = keys.display()
-                ),
-            )
-            .unwrap();
-        }
-        let dir = self.dir.path().join("hosts").join(host);
-        for sub in [
-            "var-lib/homelab/backups",
-            "var-lib/homelab/drills",
-            "bin",
-            "units",
-        ] {
-            std::fs::create_dir_all(dir.join(sub)).unwrap();
-        }
-        let systemctl = dir.join("bin").join("systemctl");
-        let units = dir.join("units").display().to_string();
-        std::fs::write(&systemctl, SYSTEMCTL.replace("@UNITS@", &units)).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&systemctl, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let host_key = dir.join("ssh_host_ed25519_key");
-        keygen(&host_key);
-        let public = std::fs::read_to_string(host_key.with_extension("pub")).unwrap();
-        let mut known = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(keys.join("known_hosts"))
-            .unwrap();
-        use std::io::Write;
-        for address in [
-            &self.lan_address[host],
-            &self.tailnet_address[host],
-            &self.internet_address[host],
-        ] {
-            writeln!(known, "{address} {}", public.trim()).unwrap();
-        }
-        let config = dir.join("sshd_config");
-        std::fs::write(
-            &config,
-            format!(
-                "Port 22\nHostKey {key}\nAuthorizedKeysFile {keys}/client.pub\n\
-                 PidFile {dir}/sshd.pid\nUsePAM no\nStrictModes no\n\
-                 PermitRootLogin prohibit-password\nPasswordAuthentication no\n\
-                 KbdInteractiveAuthentication no\nPrintMotd no\n",
-                key = host_key.display(),
-                keys = keys.display(),
-                dir = dir.display(),
-            ),
-        )
-        .unwrap();
-        let sshd = String::from_utf8(
-            Command::new("sh")
-                .args(["-c", "command -v sshd"])
-                .output()
-                .unwrap()
-                .stdout,
-        )
-        .unwrap();
-        let ns = self.hosts.get_mut(host).unwrap();
-        let mut c = ns.command("unshare");
-        c.args([
-            "-m",
-            "--propagation",
-            "private",
-            "sh",
-            "-c",
-            SSHD_MOUNTS,
-            "sh",
-        ])
-        .arg(dir.join("var-lib"))
-        .arg(dir.join("bin"))
-        .arg(sshd.trim())
-        .arg(&config);
-        let process = ns.spawn(c);
+        let client = self.client();
+        let machine = sshd::Machine::new(&self.dir.path().join("hosts").join(host));
+        client.know(
+            &[
+                &self.lan_address[host],
+                &self.tailnet_address[host],
+                &self.internet_address[host],
+            ],
+            22,
+            &machine.host_key(),
+        );
+        let process = machine.sshd(self.hosts.get_mut(host).unwrap(), &client, 22);
         self.sshd.insert(host.to_string(), process);
-        ns.wait_for_listener(22);
+        self.machines.insert(host.to_string(), machine);
     }
 
     /// Stops the sshd of `host`: the host no longer answers over SSH.
@@ -982,12 +880,4 @@ impl Lab {
             String::from_utf8(out.stderr).unwrap(),
         )
     }
-}
-
-/// An ed25519 key pair at `path` and `path.pub`, made by `ssh-keygen`.
-fn keygen(path: &Path) {
-    let mut c = Command::new("ssh-keygen");
-    c.args(["-q", "-t", "ed25519", "-N", "", "-C", "homelab-test", "-f"])
-        .arg(path);
-    run(c, "ssh-keygen (Debian openssh-client)");
 }
