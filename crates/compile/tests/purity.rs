@@ -8,7 +8,10 @@
 // Tests and benches may touch the world; the library may not (clippy.toml).
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+#[path = "support/sources.rs"]
+mod sources;
 
 /// Paths whose mere mention in library code is a door to the world.
 const FORBIDDEN: &[&str] = &[
@@ -38,17 +41,6 @@ const ALLOWED_DEPENDENCIES: &[&str] = &[
     "thiserror",
     "toml",
 ];
-
-fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            sources(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
 
 /// Every forbidden path mentioned in `text`, with its line number.
 fn doors(text: &str) -> Vec<(usize, &'static str)> {
@@ -80,8 +72,7 @@ fn doors(text: &str) -> Vec<(usize, &'static str)> {
 #[test]
 fn library_sources_name_no_door_to_the_world() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    sources(&src, &mut files);
+    let files = sources::rust_files(&src);
     assert!(
         files.len() > 20,
         "found the sources under {}",

@@ -23,6 +23,8 @@ mod lab;
 mod netns;
 #[path = "support/sshd.rs"]
 mod sshd;
+#[path = "support/standins.rs"]
+mod standins;
 
 use lab::{Lab, Serve};
 use netns::Netns;

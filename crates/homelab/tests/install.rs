@@ -33,6 +33,8 @@ mod bin;
 mod netns;
 #[path = "support/sshd.rs"]
 mod sshd;
+#[path = "support/standins.rs"]
+mod standins;
 
 use netns::{Netns, Switch};
 use sshd::{Client, Machine};

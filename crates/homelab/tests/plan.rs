@@ -9,10 +9,13 @@ use std::process::Command;
 #[path = "support/bin.rs"]
 mod bin;
 use bin::run_in as run;
+#[path = "support/own_keys.rs"]
+mod own_keys;
 
-/// The `family` example: a server, a NAS and a Home Assistant hub.
+/// The `family` example with keys of its own: a server, a NAS and a Home
+/// Assistant hub.
 fn family() -> String {
-    compile::examples::get("family").unwrap().to_string()
+    own_keys::own_keys(compile::examples::get("family").unwrap())
 }
 
 /// The edit the tests (and docs/deploy.md) plan: the documents opened to

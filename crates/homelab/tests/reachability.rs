@@ -26,6 +26,8 @@ mod lab;
 mod netns;
 #[path = "support/sshd.rs"]
 mod sshd;
+#[path = "support/standins.rs"]
+mod standins;
 
 use lab::{Front, Lab, Port, Serve, VPN_ADDRESS, VPN_BRIDGE_ADDRESS, auth_endpoint, run};
 use std::collections::BTreeMap;

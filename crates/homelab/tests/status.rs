@@ -27,6 +27,8 @@ mod lab;
 mod netns;
 #[path = "support/sshd.rs"]
 mod sshd;
+#[path = "support/standins.rs"]
+mod standins;
 
 use compile::probes::Probes;
 use lab::{Lab, Serve};

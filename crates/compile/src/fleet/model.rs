@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 
 /// Services listen here; only the proxy and the tunnel reach them.
 pub const BIND_ADDRESS: &str = "127.0.0.1";
+/// The tailnet's address range (Tailscale's CGNAT block).
+pub const TAILNET_RANGE: &str = "100.64.0.0/10";
 /// Where a service confined to the VPN namespace is reached from its host
 /// (the namespace's own address; VPN-Confinement's default).
 pub(crate) const VPN_NAMESPACE_ADDRESS: &str = "192.168.15.1";

@@ -48,14 +48,6 @@ fn evaluates_rules(fleet: &Fleet, host: &HostPlan) -> bool {
     fleet.evaluates_alert_rules(host.name())
 }
 
-/// `{ host = "<name>"; }`: every scrape target's host, so a mail says
-/// which machine, and a host that is down silences its services' alerts.
-pub(crate) fn host_label(host: &str) -> Nix {
-    let mut labels = Attrs::new();
-    labels.insert("host".into(), Nix::str(host));
-    Nix::Attrs(labels)
-}
-
 /// What `[alerts]` adds to one service's file: the node exporter's
 /// textfile folder, Alertmanager's mail route, Gatus' mail alerting.
 pub(crate) fn contribute(m: &mut Attrs, fleet: &Fleet, i: &Instance) {
@@ -78,12 +70,4 @@ fn textfile_collector(m: &mut Attrs) {
         &["systemd", "tmpfiles", "rules"],
         Nix::strs([format!("d {METRICS_DIR} 0755 root root -")]),
     );
-}
-
-/// The `alerts` of every status check when the spec has `[alerts]`.
-pub(crate) fn endpoint_alerts(fleet: &Fleet) -> Option<Nix> {
-    fleet.alerts.as_ref()?;
-    let mut alert = Attrs::new();
-    alert.insert("type".into(), Nix::str("email"));
-    Some(Nix::list([Nix::Attrs(alert)]))
 }

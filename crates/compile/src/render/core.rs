@@ -1,7 +1,7 @@
 //! `core.nix`: what every host has whatever it runs — identity, the admin
 //! user, SSH hardening, the firewall, fail2ban, nix settings, boot.
 
-use crate::fleet::{Fleet, HostPlan};
+use crate::fleet::{Fleet, HostPlan, TAILNET_RANGE};
 use crate::nix::{Attrs, Nix, set};
 
 /// One evaluation error naming every agenix file that is not in the flake
@@ -34,7 +34,7 @@ const TRUSTED_RANGES: [&str; 5] = [
     "10.0.0.0/8",
     "172.16.0.0/12",
     "192.168.0.0/16",
-    "100.64.0.0/10",
+    TAILNET_RANGE,
 ];
 
 pub fn core(fleet: &Fleet, host: &HostPlan) -> Attrs {

@@ -13,8 +13,9 @@
 //! `services.gatus.environmentFile`, so other settings (alerting
 //! credentials) keep that option for themselves.
 
-use super::infrastructure::{age_secret, gatus_environment_file};
-use super::operations::{BACKUP_DELAY, DRILL_DELAY};
+use super::gatus::environment_file as gatus_environment_file;
+use super::secrets::age_secret;
+use super::timers::{BACKUP_DELAY, DRILL_DELAY, UPGRADE_DELAY, hours};
 use crate::fleet::{Fleet, HEARTBEAT_ENV_SECRET, HEARTBEAT_TOKEN_VARIABLE, HostPlan};
 use crate::nix::{Attrs, Nix, set};
 use crate::plan::{Heartbeat, Plan, heartbeat_key};
@@ -77,7 +78,7 @@ pub(crate) fn contribute(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
     if endpoints.is_empty() {
         return;
     }
-    let alerts = super::alerts::endpoint_alerts(fleet);
+    let alerts = super::gatus::check_alerts(fleet);
     let list = endpoints.iter().map(|e| {
         let mut a = Attrs::new();
         // A missed or failed run mails like any other failing check.
@@ -122,7 +123,7 @@ pub(crate) fn backup_interval(schedule: &str, max_age_hours: u32) -> u32 {
 /// from falls back to a week.
 pub(crate) fn upgrade_interval(schedule: &str) -> u32 {
     match period_hours(schedule) {
-        Some(p) => p + hours(super::operations::UPGRADE_DELAY) + 1,
+        Some(p) => p + hours(UPGRADE_DELAY) + 1,
         None => 7 * 24,
     }
 }
@@ -134,13 +135,6 @@ pub(crate) fn drill_interval(plan: &Plan) -> u32 {
         Some(p) => p + 2 * hours(DRILL_DELAY),
         None => plan.drill.max_age_days * 24,
     }
-}
-
-fn hours(delay: &str) -> u32 {
-    delay
-        .trim_end_matches('h')
-        .parse()
-        .expect("delays are whole hours")
 }
 
 /// The period of the `OnCalendar` forms the spec's examples use:

@@ -4,6 +4,7 @@
 //! preseed are `operations.nix` (see `operations.rs`).
 //! Services add their own parts (routes, paths, datasets) in their files.
 
+use super::secrets::{age_secret, secret_path};
 use crate::fleet::{Fleet, HostPlan, policy};
 use crate::nix::{Attrs, Nix, set};
 use crate::spec::DataClass;
@@ -11,8 +12,6 @@ use crate::spec::DataClass;
 /// How often sanoid runs where `frequently` snapshots are kept: every 15
 /// minutes, sanoid's default `frequent_period`.
 pub(crate) const SANOID_FREQUENT_INTERVAL: &str = "*:0/15";
-/// The tailnet's address range (Tailscale's CGNAT block).
-pub(crate) const TAILNET_RANGE: &str = "100.64.0.0/10";
 
 pub fn infrastructure(fleet: &Fleet, host: &HostPlan) -> Attrs {
     let mut m = Attrs::new();
@@ -47,17 +46,6 @@ pub fn infrastructure(fleet: &Fleet, host: &HostPlan) -> Attrs {
         );
     }
     m
-}
-
-/// Declares an agenix secret; `depth` is how many folders below the flake
-/// root the declaring file sits.
-pub(crate) fn age_secret(m: &mut Attrs, fleet: &Fleet, name: &str, depth: usize) {
-    super::secrets::declare(m, fleet, name, depth);
-}
-
-/// `config.age.secrets."name".path`, the decrypted file at run time.
-pub(crate) fn secret_path(name: &str) -> Nix {
-    Nix::age_secret_path(name)
 }
 
 fn zfs(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
@@ -224,20 +212,4 @@ fn tunnel(m: &mut Attrs, fleet: &Fleet) {
         "http_status:404",
     );
     age_secret(m, fleet, &t.credentials_secret.value, 2);
-}
-
-/// Adds an agenix secret to Gatus' environment files, where it reads the
-/// `${VAR}`s of its settings from; a list, so each contribution adds one.
-pub(crate) fn gatus_environment_file(m: &mut Attrs, secret: &str) {
-    set(
-        m,
-        &[
-            "systemd",
-            "services",
-            "gatus",
-            "serviceConfig",
-            "EnvironmentFile",
-        ],
-        Nix::list([secret_path(secret)]),
-    );
 }

@@ -3,7 +3,7 @@
 //! tree where downloads and the library share one dataset, so that the
 //! *arr apps import with hardlinks instead of copies.
 
-use super::infrastructure::{age_secret, secret_path};
+use super::secrets::{age_secret, secret_path};
 use crate::fleet::{Fleet, HostPlan, Instance, MEDIA_ROOT, VPN_NAMESPACE};
 use crate::nix::{Attrs, Nix, set};
 

@@ -14,7 +14,7 @@
 //!   so no password or hash reaches the Nix store.
 //! - The port is open to the source hosts' LAN addresses only.
 
-use super::infrastructure::secret_path;
+use super::secrets::secret_path;
 use super::secrets::{AGENIX_UNIT, declare_file};
 use crate::fleet::{
     Fleet, HostPlan, NAS_HTPASSWD_UNIT, NAS_PRUNE_UNIT, REST_SERVER_PORT, nas_login_secret,

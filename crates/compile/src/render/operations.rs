@@ -17,8 +17,9 @@
 //! Units, schedules and paths are read from the host's plan, the same
 //! value `plan.json` is written from, so the two cannot disagree.
 
-use super::infrastructure::age_secret;
 use super::secrets::AGENIX_UNIT;
+use super::secrets::age_secret;
+use super::timers::{BACKUP_DELAY, DRILL_DELAY, UPGRADE_DELAY, timer};
 use crate::fleet::{BACKUP_UNIT, DRILL_UNIT, Fleet, HostPlan, UPGRADE_UNIT, preseed_unit};
 use crate::nix::{Attrs, Nix, set};
 use crate::plan::{INSTALLED_PATH, Plan, ServicePlan};
@@ -26,14 +27,6 @@ use crate::plan::{INSTALLED_PATH, Plan, ServicePlan};
 /// The `homelab` package, as the flake input's NixOS module
 /// (`homelab.nixosModules.default`, which every host imports) sets it.
 pub(crate) const HOMELAB_PACKAGE: &str = "config.homelab.package";
-/// How long after its calendar time a backup may start: spreads hosts'
-/// uploads, as the restic module's default timer does.
-pub(crate) const BACKUP_DELAY: &str = "1h";
-/// Drills run at a quiet hour within this window of their calendar time.
-pub(crate) const DRILL_DELAY: &str = "6h";
-/// How long after its calendar time an upgrade may start: hosts of a
-/// fleet upgrading on one schedule do not all switch at once.
-pub(crate) const UPGRADE_DELAY: &str = "1h";
 /// restic's cache (`RESTIC_CACHE_DIR`), kept by systemd as the unit's
 /// `CacheDirectory`: the home folder is read-only to the units.
 pub(crate) const RESTIC_CACHE: &str = "homelab-restic";
@@ -241,19 +234,6 @@ fn hardening() -> Attrs {
     }
     s.insert("ProtectHome".into(), Nix::str("read-only"));
     s
-}
-
-fn timer(description: &str, schedule: &str, delay: &str) -> Nix {
-    let mut t = Attrs::new();
-    t.insert("description".into(), Nix::str(description));
-    t.insert("wantedBy".into(), Nix::strs(["timers.target"]));
-    let mut config = Attrs::new();
-    config.insert("OnCalendar".into(), Nix::str(schedule));
-    // A run missed while the machine was off starts at the next boot.
-    config.insert("Persistent".into(), Nix::Bool(true));
-    config.insert("RandomizedDelaySec".into(), Nix::str(delay));
-    t.insert("timerConfig".into(), Nix::Attrs(config));
-    Nix::Attrs(t)
 }
 
 /// Before the service's units: restore its data from the first

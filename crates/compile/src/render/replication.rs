@@ -3,7 +3,7 @@
 //! sources unable to touch the copies: a compromised server cannot destroy
 //! its replicas. Received datasets are never mounted on the replica.
 
-use super::infrastructure::{age_secret, secret_path};
+use super::secrets::{age_secret, secret_path};
 use crate::fleet::{Fleet, HostPlan, REPLICAS};
 use crate::nix::shell::{Line, code, line, value};
 use crate::nix::{Attrs, Nix, set};

@@ -98,3 +98,14 @@ fn orders_after_agenix(m: &Attrs, service: &str) -> bool {
     }
     matches!(node.get("after"), Some(Nix::List(l)) if l.contains(&Nix::str(AGENIX_UNIT)))
 }
+
+/// Declares an agenix secret; `depth` is how many folders below the flake
+/// root the declaring file sits.
+pub(crate) fn age_secret(m: &mut Attrs, fleet: &Fleet, name: &str, depth: usize) {
+    declare(m, fleet, name, depth);
+}
+
+/// `config.age.secrets."name".path`, the decrypted file at run time.
+pub(crate) fn secret_path(name: &str) -> Nix {
+    Nix::age_secret_path(name)
+}

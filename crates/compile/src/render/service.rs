@@ -7,10 +7,9 @@
 //! exception: homepage's file lists every service, one entry per group.
 
 use super::datasets;
-use super::infrastructure::{TAILNET_RANGE, age_secret};
+use super::secrets::age_secret;
 use crate::fleet::{Fleet, HostPlan, Instance};
 use crate::nix::{Attrs, Nix, merge_into, set};
-use crate::spec::Exposure;
 use std::collections::BTreeMap;
 
 pub fn service(fleet: &Fleet, host: &HostPlan, i: &Instance) -> Attrs {
@@ -20,7 +19,7 @@ pub fn service(fleet: &Fleet, host: &HostPlan, i: &Instance) -> Attrs {
     }
     datasets::contribute(&mut m, &i.name.value, i.entry.user.as_deref(), &i.data);
     route(&mut m, fleet, i);
-    watch(&mut m, fleet, host, i);
+    super::watch::watch(&mut m, fleet, host, i);
     super::wiring::admit_peers(&mut m, i);
     super::wiring::after_mounts(&mut m, i);
     dashboard(&mut m, fleet, host, i);
@@ -41,21 +40,6 @@ pub fn service(fleet: &Fleet, host: &HostPlan, i: &Instance) -> Attrs {
         }
     }
     m
-}
-
-/// What `host` does for instance `i` as its front proxy, status page and
-/// metrics store: the route, the check and the scrape job, each only
-/// where `host` runs that part. `i` runs here or counts `host` a peer.
-pub fn watch(m: &mut Attrs, fleet: &Fleet, host: &HostPlan, i: &Instance) {
-    if fleet.front_proxy().is_some_and(|p| p.name() == host.name()) {
-        vhost(m, fleet, i);
-    }
-    if fleet.host_of("gatus") == Some(host.name()) {
-        status_check(m, fleet, i);
-    }
-    if fleet.host_of("victoriametrics") == Some(host.name()) {
-        scrape(m, i);
-    }
 }
 
 /// The tunnel ingress for the public name and the names the service's
@@ -81,51 +65,6 @@ fn route(m: &mut Attrs, fleet: &Fleet, i: &Instance) {
     }
 }
 
-/// The proxy route on the internal name, limited to the networks the
-/// exposure allows.
-fn vhost(m: &mut Attrs, fleet: &Fleet, i: &Instance) {
-    let Some(endpoint) = i.local_endpoint() else {
-        return;
-    };
-    let upstream = endpoint.trim_start_matches("http://");
-    if let Some(fqdn) = &i.fqdn {
-        let mut allowed = "private_ranges".to_string();
-        if i.exposure.value >= Exposure::Tailnet {
-            allowed.push(' ');
-            allowed.push_str(TAILNET_RANGE);
-        }
-        // A service bound to one name sends its other names there, so links,
-        // cookies and WebAuthn see the name its settings hold.
-        let handler = match (&i.public_fqdn, i.entry.binds_one_name()) {
-            (Some(public), true) => format!("redir https://{}{{uri}} permanent", public.value),
-            _ => format!("reverse_proxy {upstream}"),
-        };
-        let outside = format!("@outside not remote_ip {allowed}\n");
-        let gated = fleet
-            .sso
-            .as_ref()
-            .and_then(|p| p.gateway.as_ref())
-            .and_then(|g| g.route(&i.name.value));
-        let config = match gated {
-            Some(route) => super::sso_gateway::route_config(route, &outside, upstream),
-            None => format!(
-                "{outside}respond @outside \"Not reachable from this network\" 403\n{handler}\n"
-            ),
-        };
-        let vhost = ["services", "caddy", "virtualHosts", fqdn.value.as_str()];
-        set(
-            m,
-            &[vhost[0], vhost[1], vhost[2], vhost[3], "useACMEHost"],
-            fleet.homelab.internal_domain.value.as_str(),
-        );
-        set(
-            m,
-            &[vhost[0], vhost[1], vhost[2], vhost[3], "extraConfig"],
-            config,
-        );
-    }
-}
-
 /// The internal name, for a service with a public (canonical) name whose
 /// module takes a list of further names.
 fn aliases(m: &mut Attrs, i: &Instance) {
@@ -136,32 +75,6 @@ fn aliases(m: &mut Attrs, i: &Instance) {
     let path = crate::nix::split_path(option);
     let path: Vec<&str> = path.iter().map(String::as_str).collect();
     set(m, &path, Nix::strs([internal.value.as_str()]));
-}
-
-fn status_check(m: &mut Attrs, fleet: &Fleet, i: &Instance) {
-    let (Some(path), Some(endpoint)) = (&i.entry.health, i.local_endpoint()) else {
-        return;
-    };
-    let mut e = Attrs::new();
-    e.insert("name".into(), Nix::str(&i.name.value));
-    e.insert(
-        "group".into(),
-        Nix::str(i.entry.group.as_deref().unwrap_or("Services")),
-    );
-    e.insert("url".into(), Nix::str(format!("{endpoint}{path}")));
-    e.insert("interval".into(), Nix::str("1m"));
-    e.insert(
-        "conditions".into(),
-        Nix::strs(["[STATUS] == 200", "[RESPONSE_TIME] < 2000"]),
-    );
-    if let Some(alerts) = super::alerts::endpoint_alerts(fleet) {
-        e.insert("alerts".into(), alerts);
-    }
-    set(
-        m,
-        &["services", "gatus", "settings", "endpoints"],
-        Nix::list([Nix::Attrs(e)]),
-    );
 }
 
 /// The dashboard's entries, written by the homepage instance for every
@@ -218,46 +131,6 @@ fn dashboard(m: &mut Attrs, fleet: &Fleet, host: &HostPlan, i: &Instance) {
         m,
         &["services", "homepage-dashboard", "services"],
         Nix::list(list),
-    );
-}
-
-fn scrape(m: &mut Attrs, i: &Instance) {
-    let (Some(path), Some(port)) = (&i.entry.metrics, i.port) else {
-        return;
-    };
-    let target = format!("{}:{port}", i.address);
-    scrape_job(m, &i.name.value, target, path, Some(&i.host));
-}
-
-/// One scrape job of the metrics store, labelled with the host it watches.
-pub(crate) fn scrape_job(
-    m: &mut Attrs,
-    name: &str,
-    target: String,
-    path: &str,
-    host: Option<&str>,
-) {
-    let mut static_config = Attrs::new();
-    static_config.insert("targets".into(), Nix::strs([target]));
-    if let Some(host) = host {
-        static_config.insert("labels".into(), super::alerts::host_label(host));
-    }
-    let mut job = Attrs::new();
-    job.insert("job_name".into(), Nix::str(name));
-    job.insert("metrics_path".into(), Nix::str(path));
-    job.insert(
-        "static_configs".into(),
-        Nix::list([Nix::Attrs(static_config)]),
-    );
-    set(
-        m,
-        &[
-            "services",
-            "victoriametrics",
-            "prometheusConfig",
-            "scrape_configs",
-        ],
-        Nix::list([Nix::Attrs(job)]),
     );
 }
 

@@ -9,7 +9,7 @@
 //! store file that `jq` reads, so no spec value is ever spliced into
 //! shell code.
 
-use super::infrastructure::secret_path;
+use super::secrets::secret_path;
 use crate::fleet::{Fleet, Instance, KEYCLOAK_ADMIN_CLIENT, ProviderKind, SsoPlan};
 use crate::nix::{Attrs, Nix, set};
 

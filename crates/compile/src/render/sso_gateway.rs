@@ -4,7 +4,7 @@
 //! and sends whoever has no session to its sign-in page. The route's
 //! `allowed_groups` carries the service's `groups`.
 
-use super::infrastructure::{age_secret, secret_path};
+use super::secrets::{age_secret, secret_path};
 use crate::fleet::{Fleet, GATEWAY, GATEWAY_PORT, GATEWAY_PREFIX, GatedRoute, HostPlan};
 use crate::nix::{Attrs, Nix, set};
 

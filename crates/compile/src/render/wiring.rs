@@ -14,7 +14,7 @@ pub fn wiring(fleet: &Fleet, host: &HostPlan) -> Attrs {
     let mut m = Attrs::new();
     for i in fleet.instances.iter().filter(|i| i.host != host.name()) {
         if i.peers.iter().any(|p| p.host == host.name()) {
-            super::service::watch(&mut m, fleet, host, i);
+            super::watch::watch(&mut m, fleet, host, i);
         }
     }
     mounts(&mut m, fleet, host);
@@ -106,7 +106,7 @@ fn external_checks(m: &mut Attrs, fleet: &Fleet) {
             );
             c.insert("interval".into(), Nix::str("1m"));
             c.insert("conditions".into(), Nix::strs(["[CONNECTED] == true"]));
-            if let Some(alerts) = super::alerts::endpoint_alerts(fleet) {
+            if let Some(alerts) = super::gatus::check_alerts(fleet) {
                 c.insert("alerts".into(), alerts);
             }
             Nix::Attrs(c)

@@ -5,7 +5,8 @@
 use crate::fleet::Fleet;
 use crate::fleet::alerts::{PASSWORD_CREDENTIAL, PASSWORD_VARIABLE, environment_secret};
 use crate::nix::{Attrs, Nix, set};
-use crate::render::infrastructure::{age_secret, gatus_environment_file};
+use crate::render::gatus::environment_file as gatus_environment_file;
+use crate::render::secrets::age_secret;
 
 /// Alertmanager's configuration: the relay, one receiver (the spec's
 /// address) in place of the catalog's empty one, grouping by alert and

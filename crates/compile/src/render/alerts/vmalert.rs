@@ -2,10 +2,11 @@
 //! data source, Alertmanager as its notifier; the store scrapes it and the
 //! status page beside it checks it, so a stopped evaluator is noticed.
 
-use super::{RULES_FILE, endpoint_alerts};
+use super::RULES_FILE;
 use crate::fleet::VMALERT_PORT;
 use crate::fleet::{Fleet, Instance};
 use crate::nix::{Attrs, Nix, set};
+use crate::render::gatus::check_alerts;
 
 /// The vmalert instance name (`vmalert-homelab.service`).
 const VMALERT: &str = "homelab";
@@ -53,7 +54,7 @@ pub(super) fn vmalert(m: &mut Attrs, fleet: &Fleet) {
 
 /// The store scrapes vmalert too: a stopped evaluator is a target down.
 fn scraped(m: &mut Attrs, fleet: &Fleet) {
-    crate::render::service::scrape_job(
+    crate::render::scrape::scrape_job(
         m,
         &format!("vmalert-{VMALERT}"),
         format!("127.0.0.1:{VMALERT_PORT}"),
@@ -79,7 +80,7 @@ fn checked(m: &mut Attrs, fleet: &Fleet) {
     );
     check.insert("interval".into(), Nix::str("1m"));
     check.insert("conditions".into(), Nix::strs(["[STATUS] == 200"]));
-    if let Some(alerts) = endpoint_alerts(fleet) {
+    if let Some(alerts) = check_alerts(fleet) {
         check.insert("alerts".into(), alerts);
     }
     set(
