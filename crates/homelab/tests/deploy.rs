@@ -45,8 +45,8 @@ mod sshd;
 mod standins;
 
 use lab::{Lab, Serve};
-use standins::Activation;
 use serde_json::Value;
+use standins::Activation;
 use std::path::{Path, PathBuf};
 
 /// Replaces every SSH public key of `v` with `key`.

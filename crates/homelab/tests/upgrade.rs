@@ -25,8 +25,8 @@ mod http;
 #[path = "support/standins.rs"]
 mod standins;
 
-use standins::{Activation, Standins};
 use serde_json::Value;
+use standins::{Activation, Standins};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
