@@ -539,6 +539,40 @@ fn a_failed_nixos_anywhere_is_said_and_leaves_no_key_behind() {
     );
 }
 
+/// `recover --target` installs first; when the install fails, it stops
+/// there rather than ask a half-installed machine to restore.
+#[test]
+fn recover_stops_when_its_install_fails() {
+    let site = Site::new(&[BOOT, DISK_A, DISK_B]);
+    std::fs::create_dir_all(site.path("nixos-anywhere")).unwrap();
+    std::fs::write(site.path("nixos-anywhere/fail"), "").unwrap();
+    let (spec, config) = (site.spec(), site.client.config());
+    let port = PORT.to_string();
+    let (code, stdout, stderr) = site.homelab(
+        &[
+            "recover",
+            "server",
+            "--target",
+            TARGET,
+            "--target-port",
+            &port,
+            "--spec",
+            spec.to_str().unwrap(),
+            "--ssh-config",
+            config.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(site.nixos_anywhere_args().is_some(), "nixos-anywhere ran");
+    assert!(
+        stderr.contains("server was not installed, so nothing was recovered"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("[6/6]"), "{stderr}");
+    assert!(!stderr.contains("recovery report"), "{stderr}");
+}
+
 #[test]
 fn an_installed_host_with_a_probe_down_is_named() {
     let site = Site::new(&[BOOT, DISK_A, DISK_B]);
