@@ -10,7 +10,7 @@
 //! passes in a row, within 8 s).
 //!
 //! Stand-ins, because a NixOS activation cannot run here (`Standins` in
-//! `support/lab.rs`): each host's `/nix/store` (a folder of the test, in
+//! `support/standins.rs`): each host's `/nix/store` (a folder of the test, in
 //! the mount namespace of its sshd) holds the system it runs,
 //! `nixos-system-<host>-25.11-before`, and receives the one deployed,
 //! `…-after`, whose `bin/switch-to-configuration` records its goal and
@@ -39,9 +39,14 @@ mod examples;
 mod lab;
 #[path = "support/netns.rs"]
 mod netns;
+#[path = "support/sshd.rs"]
+mod sshd;
+#[path = "support/standins.rs"]
+mod standins;
 
-use lab::{Activation, Lab, Serve};
+use lab::{Lab, Serve};
 use serde_json::Value;
+use standins::Activation;
 use std::path::{Path, PathBuf};
 
 /// Replaces every SSH public key of `v` with `key`.

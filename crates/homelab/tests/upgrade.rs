@@ -7,7 +7,7 @@
 //! namespace of its own whose `/nix/store` is a folder of the test.
 //!
 //! Stand-ins, because a NixOS activation cannot run here (`Standins` in
-//! `support/lab.rs`), first on its PATH: `nix` (`flake metadata` reports
+//! `support/standins.rs`), first on its PATH: `nix` (`flake metadata` reports
 //! the revision the test chose, `build` prints the fake system the test
 //! made for it), `systemd-run` (the switch detached, its unit's end kept
 //! for `systemctl show`), `systemctl` (units' states in systemd's format,
@@ -20,18 +20,13 @@
 
 #[path = "support/bin.rs"]
 mod bin;
-#[path = "support/examples.rs"]
-#[allow(dead_code)]
-mod examples;
 #[path = "support/http.rs"]
 mod http;
-#[path = "support/lab.rs"]
-mod lab;
-#[path = "support/netns.rs"]
-mod netns;
+#[path = "support/standins.rs"]
+mod standins;
 
-use lab::{Activation, Standins};
 use serde_json::Value;
+use standins::{Activation, Standins};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -120,7 +115,7 @@ impl Frame1 {
         };
         standins.install();
         let nix = dir.path().join("nix");
-        lab::install_nix(&nix);
+        standins::install_nix(&nix);
         let mut plan: Value =
             serde_json::from_str(&std::fs::read_to_string(plan).unwrap()).unwrap();
         assert_eq!(
