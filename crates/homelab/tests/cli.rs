@@ -66,6 +66,10 @@ fn policy_findings_print_exactly_this() {
         "no-offsite",
         "silenced-replica",
         "unknown-rule",
+        "torrent-outside-vpn",
+        "vpn-not-optional",
+        "duplicate-boot-disk",
+        "public-page-internals",
     ] {
         insta::assert_snapshot!(name, check_corpus(name));
     }

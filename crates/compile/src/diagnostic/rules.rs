@@ -160,6 +160,12 @@ pub static RULES: &[Rule] = &[
     rule("alertmanager-without-alerts", Warning, false, "rules.md#alertmanager-without-alerts--warning", "Alertmanager without `[alerts]` to send to"),
     rule("sso-provider-unreachable", Error, false, "rules.md#sso-provider-unreachable--error", "a client reached from farther away than its provider"),
     rule("sso-ungated", Warning, true, "rules.md#sso-ungated--warning-silenceable", "a service without a login that single sign-on does not guard"),
+    // Added with the catalog's choices.
+    rule("vpn-not-optional", Error, false, RESOLVE, "a `vpn` choice the service does not have"),
+    rule("exclusive-keys", Error, false, SPEC, "two keys that exclude each other"),
+    rule("duplicate-disk", Error, false, "rules.md#duplicate-disk--error", "one disk named twice on a host"),
+    rule("public-page-internals", Error, false, "rules.md#public-page-internals--error", "checks added by hand to a public status page"),
+    rule("vpn-off", Warning, false, "rules.md#vpn-off--warning", "a torrent client outside the VPN, by choice"),
     // Writing the flake.
     rule("edited-by-hand", Error, false, BUILD, "generated files were changed since the last build"),
 ];
