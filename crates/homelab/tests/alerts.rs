@@ -14,6 +14,7 @@
 
 use compile::fleet::Fleet;
 use compile::render::File;
+use compile::spec::Exposure;
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -325,6 +326,16 @@ fn alertmanager_mails_through_the_relay_and_amtool_accepts_it() {
     }
 }
 
+/// What a check on a public status page keeps off the internet (Gatus'
+/// endpoint `ui`).
+const HIDDEN: [&str; 5] = [
+    "hide-hostname",
+    "hide-url",
+    "hide-port",
+    "hide-conditions",
+    "hide-errors",
+];
+
 #[test]
 fn gatus_mails_every_failing_check() {
     for name in WITH_ALERTS {
@@ -345,7 +356,12 @@ fn gatus_mails_every_failing_check() {
             "{gatus}"
         );
         // Every check on the status page's host, its own and the other
-        // hosts' (wiring.nix), carries the mail alert.
+        // hosts' (wiring.nix), carries the mail alert; on a public page
+        // (forge's) each hides its address, port, conditions and errors.
+        let public = fleet
+            .instances
+            .iter()
+            .any(|i| i.entry.name == "gatus" && i.exposure.value == Exposure::Public);
         let mut checks = 0;
         for f in files
             .iter()
@@ -375,6 +391,8 @@ fn gatus_mails_every_failing_check() {
                     "{}: {e}",
                     f.path
                 );
+                let hidden = HIDDEN.iter().all(|k| e["ui"][k] == true);
+                assert_eq!(hidden, public, "{name}: {}: {e}", f.path);
             }
         }
         assert!(

@@ -122,7 +122,7 @@ fn port_problem(s: &ServiceSpec, entry: &Entry) -> Option<Diagnostic> {
 /// Whether the placed service runs in the VPN namespace: its entry
 /// confines it, and the spec did not say `vpn = false`.
 pub(super) fn confined(s: &ServiceSpec, e: &Entry) -> bool {
-    e.vpn && !s.vpn.as_ref().is_some_and(|v| !v.value)
+    e.vpn && s.vpn.as_ref().is_none_or(|v| v.value)
 }
 
 /// `vpn = false` (with its reason, which the spec reader requires) on an
