@@ -100,7 +100,9 @@ pub fn run(o: &Options) -> ExitCode {
         Ok(src) => src,
         Err(code) => return code,
     };
-    if let Err(code) = super::build::write(&src, Some(flake.clone()), false, None, Format::Human) {
+    if let Err(code) =
+        super::build::write(&src, Some(flake.clone()), false, None, Format::Human, false)
+    {
         return code;
     }
     // 4. The target's disks.
@@ -145,16 +147,7 @@ pub fn run(o: &Options) -> ExitCode {
     if let Err(e) = install::extra_files(extra.path(), plain.as_ref(), &public) {
         return fail(format!("writing the host key for the install: {e}"));
     }
-    let flake_ref = format!("path:{}", flake.display());
-    let cmd = install::nixos_anywhere(&Install {
-        flake: &flake_ref,
-        host: &o.host,
-        target: &o.target,
-        port: o.port,
-        extra_files: extra.path(),
-        hardware: flake.join(format!("hosts/{}/hardware.nix", o.host)),
-        ssh_config: o.ssh_config.as_deref(),
-    });
+    let cmd = nixos_anywhere(o, &flake, extra.path());
     match operate::runner::run_in_view(&cmd) {
         Ok(s) if s.success() => {}
         Ok(s) => {
@@ -257,6 +250,19 @@ fn host_public_key(fleet: &Fleet, host: &str) -> String {
         .unwrap_or_default()
 }
 
+/// nixos-anywhere on the flake folder, with the key pair in `extra`.
+fn nixos_anywhere(o: &Options, flake: &Path, extra: &Path) -> operate::runner::Cmd {
+    install::nixos_anywhere(&Install {
+        flake: &format!("path:{}", flake.display()),
+        host: &o.host,
+        target: &o.target,
+        port: o.port,
+        extra_files: extra,
+        hardware: flake.join(format!("hosts/{}/hardware.nix", o.host)),
+        ssh_config: o.ssh_config.as_deref(),
+    })
+}
+
 /// The steps and the exact commands; nothing is made or changed.
 fn dry_run(o: &Options, flake: &Path, disks: &[String], has_key: bool) -> String {
     let spec = o.place.spec.display();
@@ -293,16 +299,11 @@ fn dry_run(o: &Options, flake: &Path, disks: &[String], has_key: bool) -> String
             .collect::<Vec<_>>()
             .join(", ")
     ));
-    let flake_ref = format!("path:{}", flake.display());
-    let cmd = install::nixos_anywhere(&Install {
-        flake: &flake_ref,
-        host: &o.host,
-        target: &o.target,
-        port: o.port,
-        extra_files: Path::new("<a private folder with etc/ssh/ssh_host_ed25519_key>"),
-        hardware: flake.join(format!("hosts/{}/hardware.nix", o.host)),
-        ssh_config: o.ssh_config.as_deref(),
-    });
+    let cmd = nixos_anywhere(
+        o,
+        flake,
+        Path::new("<a private folder with etc/ssh/ssh_host_ed25519_key>"),
+    );
     out.push_str(&format!("  5. install   {}\n", cmd.shell_line()));
     out.push_str(&format!(
         "  6. probe     wait for the host over SSH, then homelab status --host {}\n",

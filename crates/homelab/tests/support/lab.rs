@@ -34,13 +34,27 @@
 //! A host can also answer over SSH (`Lab::ssh`): the real `sshd` runs in
 //! its namespace, in a mount namespace of its own (`unshare -m`) where a
 //! folder of the test is mounted over `/var/lib` (homelab's records live
-//! at `/var/lib/homelab/…` in it, never on the machine) and another over
-//! `/usr/local/bin`, holding a stand-in `systemctl`: systemd cannot run
-//! here, so `systemctl show` answers in systemd's format from states the
-//! test chooses (`Lab::unit_state`).
+//! at `/var/lib/homelab/…` in it, never on the machine), another over
+//! `/usr/local/bin`, and a tmpfs over `/nix` holding the host's own
+//! `/nix/store` and `/nix/var/nix/profiles`, folders of the test too.
 //!
-//! Needs root, iproute2, iptables, curl, python3, openssl, OpenSSH and
-//! Debian's caddy. Everything is removed when the lab is dropped.
+//! What systemd and NixOS do cannot run here; `/usr/local/bin` holds
+//! stand-ins for it (`Standins`): `systemctl show` answers in systemd's
+//! format from states the test chooses (`Lab::unit_state`) or a transient
+//! unit left, `stop` and `reset-failed` end such a unit; `systemd-run`
+//! runs its command detached, so it outlives the SSH session, as a
+//! transient unit with `RemainAfterExit`; `nix-env --set` links a new
+//! generation of the profile; `zfs` records what it is asked. For a
+//! deploy, each host's store holds fake systems whose
+//! `bin/switch-to-configuration` records its goal and does what the test
+//! says (`Activation`: exit with a code, break a service or bring every
+//! one back, drop SSH half way), and the admin machine has a stand-in
+//! `nix` on its PATH (`build` prints the fake system the test built,
+//! `copy` sends it over the real SSH into the host's store).
+//!
+//! Needs root, iproute2, iptables, curl, python3, openssl, OpenSSH, Nix's
+//! `/nix` (Debian's nix-bin; nothing is written to it) and Debian's caddy.
+//! Everything is removed when the lab is dropped.
 
 #![allow(dead_code)] // each test binary uses its part
 
@@ -52,15 +66,20 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Answers every request with the name of the service it stands for;
-/// `@auth` plays oauth2-proxy's authentication endpoint.
+/// `@auth` plays oauth2-proxy's authentication endpoint. While the file
+/// named by the fourth argument exists, the service is down: it answers
+/// 503 (a system a deploy switched to broke it).
 pub const STUB: &str = r#"
-import http.server, sys
+import http.server, os, sys
 name, bind, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+down = sys.argv[4] if len(sys.argv) > 4 else None
 class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         code, body = 200, name
         if name == "@auth" and self.path.startswith("/oauth2/auth"):
             code = 202 if self.headers.get("X-Test-Signed-In") else 401
+        elif down and os.path.exists(down):
+            code, body = 503, name + " is down"
         data = body.encode()
         self.send_response(code)
         self.send_header("Content-Length", str(len(data)))
@@ -624,11 +643,14 @@ impl Lab {
     /// A stub listening at `bind:port` on `host`, answering as `service`.
     pub fn stub(&mut self, host: &str, service: &str, bind: &str, port: u16) {
         let script = self.dir.path().join("stub.py");
+        let down = self.host_dir(host).join("down").join(service);
         if bind == VPN_ADDRESS
             && let Some(vpn) = self.vpn.get_mut(host)
         {
             let mut c = vpn.command("python3");
-            c.arg(&script).args([service, bind, &port.to_string()]);
+            c.arg(&script)
+                .args([service, bind, &port.to_string()])
+                .arg(&down);
             let process = vpn.spawn(c);
             self.stubs
                 .push((host.to_string(), service.to_string(), true, process));
@@ -644,7 +666,9 @@ impl Lab {
             ns.loopback_address(bind);
         }
         let mut c = ns.command("python3");
-        c.arg(&script).args([service, bind, &port.to_string()]);
+        c.arg(&script)
+            .args([service, bind, &port.to_string()])
+            .arg(&down);
         let process = ns.spawn(c);
         self.stubs
             .push((host.to_string(), service.to_string(), false, process));
@@ -819,60 +843,535 @@ impl Tls {
     }
 }
 
-/// The stand-in `systemctl` of a host where sshd runs: systemd cannot
-/// run here. It answers `systemctl show --property=… -- UNIT…` in
-/// systemd's format (for each unit its properties, units apart by an empty
-/// line; a service's `Result` comes first, as systemd orders it), each
-/// unit's state read from the file named after it in `@UNITS@`
-/// (`LOAD ACTIVE SUB RESULT`), `loaded active running success` when there
-/// is none.
+/// The stand-in `systemctl` of a machine: systemd cannot run here.
+///
+/// `show [--property=…] -- UNIT…` answers in systemd's format: for each
+/// unit the properties asked (all it knows when none is), in the order
+/// systemd prints a service's (`Result` and `ExecMain…` before `Id` and
+/// the states), units apart by an empty line. Each unit's state is read
+/// from the file named after it in `@UNITS@`, `LOAD ACTIVE SUB RESULT
+/// [EXECMAINSTATUS EXECMAINCODE]`; without one a unit is `loaded active
+/// running success`, and a switch unit (`homelab-switch-…`) does not exist
+/// (`not-found inactive dead`).
+///
+/// `stop` and `reset-failed` are recorded in `@CALLS@/systemctl` and end
+/// a transient unit as systemd does: `stop` kills its process if it still
+/// runs and unloads it unless it failed; `reset-failed` unloads a failed
+/// one.
 const SYSTEMCTL: &str = r#"#!/bin/sh
 units=@UNITS@
-if [ "$1" != show ]; then
-  echo "systemctl (test stand-in): only show is answered" >&2
-  exit 1
-fi
+verb=$1
 shift
+case $verb in
+  show) ;;
+  stop | reset-failed)
+    echo "$verb $*" >> "@CALLS@/systemctl"
+    for unit; do
+      f=$units/$unit
+      [ -f "$f" ] || continue
+      read -r load active sub result status code < "$f"
+      if [ "$verb" = stop ] && [ -f "$f.pid" ]; then
+        kill "$(cat "$f.pid")" 2> /dev/null
+        rm -f "$f.pid"
+      fi
+      if [ "$active" = failed ]; then
+        if [ "$verb" = reset-failed ]; then rm -f "$f" "$f.transient"; fi
+      elif [ "$verb" = stop ]; then
+        if [ -f "$f.transient" ]; then
+          rm -f "$f" "$f.transient"
+        else
+          echo "loaded inactive dead success" > "$f"
+        fi
+      fi
+    done
+    exit 0 ;;
+  *)
+    echo "systemctl (test stand-in): only show, stop and reset-failed are answered" >&2
+    exit 1 ;;
+esac
+props=
 while [ "$#" -gt 0 ]; do
   case $1 in
     --) shift; break ;;
-    *) shift ;;
+    --property=*) props="$props,${1#--property=}" ;;
+    -p) props="$props,$2"; shift ;;
   esac
+  shift
 done
+[ -n "$props" ] || props=,Result,ExecMainCode,ExecMainStatus,Id,LoadState,ActiveState,SubState
 first=yes
 for unit; do
   [ "$first" = yes ] || echo
   first=no
-  load=loaded active=active sub=running result=success
+  load=loaded active=active sub=running result=success status= code=
+  case $unit in
+    homelab-switch-*) load=not-found active=inactive sub=dead ;;
+  esac
   if [ -f "$units/$unit" ]; then
-    read -r load active sub result < "$units/$unit"
+    read -r load active sub result status code < "$units/$unit"
   fi
-  printf 'Result=%s\nId=%s\nLoadState=%s\nActiveState=%s\nSubState=%s\n' \
-    "$result" "$unit" "$load" "$active" "$sub"
+  for p in Result ExecMainCode ExecMainStatus Id LoadState ActiveState SubState; do
+    case "$props," in
+      *",$p,"*) ;;
+      *) continue ;;
+    esac
+    case $p in
+      Result) v=$result ;;
+      ExecMainCode) v=${code:-0} ;;
+      ExecMainStatus) v=${status:-0} ;;
+      Id) v=$unit ;;
+      LoadState) v=$load ;;
+      ActiveState) v=$active ;;
+      SubState) v=$sub ;;
+    esac
+    printf '%s=%s\n' "$p" "$v"
+  done
 done
 "#;
 
+/// The stand-in `systemd-run`: records its arguments in
+/// `@CALLS@/systemd-run`, then runs the command after `--` detached
+/// (`setsid`, no terminal, no inherited output), so it outlives the SSH
+/// session that started it, as a transient unit does. The unit is
+/// `active (running)` while the command runs; when it ends the unit keeps
+/// its result where the stand-in `systemctl show` reads it, as
+/// `RemainAfterExit=yes` keeps it: `active (exited)` after exit 0, else
+/// `failed` with the exit status (ExecMainCode 1) or the signal
+/// (ExecMainCode 2). A unit of that name still loaded refuses the start.
+const SYSTEMD_RUN: &str = r#"#!/bin/sh
+units=@UNITS@
+echo "$*" >> "@CALLS@/systemd-run"
+unit=
+while [ "$#" -gt 0 ]; do
+  case $1 in
+    --unit=*) unit=${1#--unit=} ;;
+    --) shift; break ;;
+    -*) ;;
+    *) break ;;
+  esac
+  shift
+done
+case $unit in
+  "") echo "systemd-run (test stand-in): give --unit=" >&2; exit 1 ;;
+  *.service) ;;
+  *) unit=$unit.service ;;
+esac
+f=$units/$unit
+if [ -e "$f" ]; then
+  echo "Failed to start transient service unit: Unit $unit was already loaded or has a fragment file." >&2
+  exit 1
+fi
+if [ ! -x "$1" ]; then
+  echo "Failed to start transient service unit: $1: No such file or directory" >&2
+  exit 1
+fi
+: > "$f.transient"
+echo "loaded active running success" > "$f"
+setsid sh -c '
+  f=$1
+  shift
+  echo "$$" > "$f.pid"
+  "$@"
+  code=$?
+  if [ "$code" -eq 0 ]; then
+    s="loaded active exited success 0 1"
+  elif [ "$code" -gt 128 ]; then
+    s="loaded failed failed signal $((code - 128)) 2"
+  else
+    s="loaded failed failed exit-code $code 1"
+  fi
+  if [ -e "$f.transient" ]; then
+    echo "$s" > "$f.new" && mv "$f.new" "$f"
+  fi
+  rm -f "$f.pid"
+' sh "$f" "$@" < /dev/null > /dev/null 2>&1 &
+"#;
+
+/// The stand-in `nix-env`: `-p PROFILE --set PATH` only, recorded in
+/// `@CALLS@/nix-env`. As Nix does, it refuses a path that is not in the
+/// store, links a new generation `PROFILE-<n>-link` to the path and
+/// points the profile at it.
+const NIX_ENV: &str = r#"#!/bin/sh
+echo "$*" >> "@CALLS@/nix-env"
+if [ "$#" -ne 4 ] || [ "$1" != -p ] || [ "$3" != --set ]; then
+  echo "nix-env (test stand-in): only -p PROFILE --set PATH is answered" >&2
+  exit 1
+fi
+profile=$2 system=$4
+if [ ! -d "$system" ]; then
+  echo "error: path '$system' is not valid" >&2
+  exit 1
+fi
+dir=${profile%/*} name=${profile##*/}
+n=1
+while [ -L "$dir/$name-$n-link" ]; do n=$((n + 1)); done
+ln -s "$system" "$dir/$name-$n-link"
+ln -s "$name-$n-link" "$dir/.$name.new"
+mv -T "$dir/.$name.new" "$profile"
+"#;
+
+/// The stand-in `zfs`: records what it was asked in `@CALLS@/zfs`.
+const ZFS: &str = r#"#!/bin/sh
+echo "$*" >> "@CALLS@/zfs"
+"#;
+
+/// The stand-in `switch-to-configuration` of a fake system (a NixOS
+/// activation cannot run here). It records its system, goal and time in
+/// `@CALLS@/switch-to-configuration`; `boot` does nothing more. `switch`
+/// does to the machine what the `activation` file beside `bin/` says (see
+/// [`Activation`]): drop SSH (kill sshd's sessions and sshd itself, start
+/// sshd again 2 s later), bring every unit and service back up, leave
+/// units failed and services down, and exit with its code.
+const SWITCH: &str = r#"#!/bin/sh
+. "$(dirname "$0")/../activation"
+echo "@NAME@ $1 $(date +%s.%N)" >> "@CALLS@/switch-to-configuration"
+[ "$1" = switch ] || exit 0
+sleep 0.2
+if [ "$drop_ssh" = yes ]; then
+  listener=$(cat "@SSHD_PID@")
+  for st in /proc/[0-9]*/status; do
+    if [ "$(sed -n 's/^PPid:[[:space:]]*//p' "$st" 2> /dev/null)" = "$listener" ]; then
+      p=${st#/proc/}
+      kill -KILL "${p%/status}" 2> /dev/null
+    fi
+  done
+  kill -KILL "$listener"
+  echo "dropped $(date +%s.%N)" >> "@CALLS@/ssh"
+  sleep 2
+  "$(command -v sshd)" -f "@SSHD_CONFIG@" -E "@CALLS@/sshd.log"
+  echo "back $(date +%s.%N)" >> "@CALLS@/ssh"
+fi
+if [ "$restore" = yes ]; then
+  for f in "@UNITS@"/*; do
+    case ${f##*/} in
+      homelab-switch-*) ;;
+      *) rm -f "$f" ;;
+    esac
+  done
+  rm -f "@DOWN@"/*
+fi
+for u in $fail_units; do
+  echo "loaded failed failed exit-code" > "@UNITS@/$u"
+done
+for s in $down; do
+  : > "@DOWN@/$s"
+done
+exit "$exit_code"
+"#;
+
+/// The stand-in `nix` on the PATH of whoever builds (the admin machine
+/// for a deploy, the host for its upgrade), keeping its state in `@DIR@`.
+/// Each call is recorded in `@DIR@/calls`, a copy's `NIX_SSHOPTS` in
+/// `@DIR@/copies` with its arguments.
+///
+/// - `build … <flake>#<attribute>` prints the system the test built: the
+///   path in `built/<host>` (the host of the attribute), or in
+///   `built/<revision>` for a flake pinned with `?rev=`;
+/// - `copy --to ssh-ng://<user>@<address> <system>` sends the system's
+///   folder from `@DIR@/store` over the real ssh, with `NIX_SSHOPTS`,
+///   into the host's `/nix/store`;
+/// - `flake metadata --json …` reports the revision in `revision`.
+const NIX: &str = r#"#!/bin/sh
+dir=@DIR@
+all=$*
+echo "$all" >> "$dir/calls"
+while [ "$1" = --extra-experimental-features ]; do shift 2; done
+verb=$1
+shift
+for last; do :; done
+case $verb in
+  build)
+    flake=${last%%#*} attr=${last#*#}
+    case $flake in
+      *rev=*) key=${flake##*rev=}; key=${key%%&*} ;;
+      *) key=$(echo "$attr" | cut -d. -f2) ;;
+    esac
+    if [ ! -f "$dir/built/$key" ]; then
+      echo "error: nix (test stand-in) built nothing for $key" >&2
+      exit 1
+    fi
+    cat "$dir/built/$key" ;;
+  copy)
+    echo "NIX_SSHOPTS=$NIX_SSHOPTS $all" >> "$dir/copies"
+    to= prev=
+    for a; do
+      [ "$prev" = --to ] && to=$a
+      prev=$a
+    done
+    name=${last##*/}
+    # shellcheck disable=SC2086 # NIX_SSHOPTS is split into words, as Nix splits it
+    tar -C "$dir/store" -c -f - "$name" |
+      ssh $NIX_SSHOPTS -o BatchMode=yes "${to#ssh-ng://}" tar -x -f - -C /nix/store ;;
+  flake)
+    if [ "$1" != metadata ] || [ ! -f "$dir/revision" ]; then
+      echo "error: nix (test stand-in) has no revision" >&2
+      exit 1
+    fi
+    rev=$(cat "$dir/revision")
+    printf '{"locked":{"rev":"%s","type":"git"},"originalUrl":"%s","revision":"%s","url":"%s?rev=%s"}\n' \
+      "$rev" "$last" "$rev" "$last" "$rev" ;;
+  *)
+    echo "nix (test stand-in): $verb is not answered" >&2
+    exit 1 ;;
+esac
+"#;
+
+/// What a fake system's `switch-to-configuration switch` does to the
+/// machine it runs on.
+#[derive(Debug, Clone, Default)]
+pub struct Activation {
+    /// Its exit code: 0, or 1, 2, 4 as `switch-to-configuration` fails.
+    pub exit: i32,
+    /// Every unit active and every service answering again (what a
+    /// healthy system does).
+    pub restore: bool,
+    /// Units it leaves `failed (exit-code)`.
+    pub fail_units: Vec<String>,
+    /// Services whose stubs answer 503 after it.
+    pub down: Vec<String>,
+    /// It drops SSH half way: every session and sshd itself killed, sshd
+    /// started again 2 s later (a switch that restarts sshd).
+    pub drop_ssh: bool,
+}
+
+impl Activation {
+    /// Brings every unit and service up, exits 0.
+    pub fn healthy() -> Activation {
+        Activation {
+            restore: true,
+            ..Activation::default()
+        }
+    }
+
+    /// Leaves `service` down and its `units` failed, exits 0.
+    pub fn breaking(service: &str, units: &[String]) -> Activation {
+        Activation {
+            fail_units: units.to_vec(),
+            down: vec![service.to_string()],
+            ..Activation::default()
+        }
+    }
+
+    fn file(&self) -> String {
+        format!(
+            "exit_code={}\nrestore={}\nfail_units='{}'\ndown='{}'\ndrop_ssh={}\n",
+            self.exit,
+            if self.restore { "yes" } else { "no" },
+            self.fail_units.join(" "),
+            self.down.join(" "),
+            if self.drop_ssh { "yes" } else { "no" },
+        )
+    }
+}
+
+/// A machine's stand-ins for what a switch touches, and where they keep
+/// their state. On a lab host the mount namespace of its sshd puts `bin`
+/// over `/usr/local/bin`, `store` over `/nix/store` and `profiles` over
+/// `/nix/var/nix/profiles`; a host's own upgrade puts `bin` first on PATH.
+pub struct Standins {
+    /// `systemctl`, `systemd-run`, `nix-env`, `zfs`.
+    pub bin: PathBuf,
+    /// Each unit's state (see [`SYSTEMCTL`]).
+    pub units: PathBuf,
+    /// What each stand-in was asked: a file per program, a line per call.
+    pub calls: PathBuf,
+    /// A service named by a file here is down: its stubs answer 503.
+    pub down: PathBuf,
+    /// The machine's `/nix/store`.
+    pub store: PathBuf,
+    /// The machine's `/nix/var/nix/profiles`.
+    pub profiles: PathBuf,
+    /// sshd's pid file and configuration (for a switch that drops SSH).
+    pub sshd: (PathBuf, PathBuf),
+}
+
+/// Writes an executable script.
+fn executable(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// A store hash made from `name`: 32 characters of Nix's base-32.
+fn store_hash(name: &str) -> String {
+    const ALPHABET: &[u8] = b"0123456789abcdfghijklmnpqrsvwxyz";
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    (0..32)
+        .map(|_| {
+            h = h
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ALPHABET[(h >> 59) as usize] as char
+        })
+        .collect()
+}
+
+impl Standins {
+    /// The stand-ins of the machine whose test folder is `dir`.
+    pub fn at(dir: &Path) -> Standins {
+        Standins {
+            bin: dir.join("bin"),
+            units: dir.join("units"),
+            calls: dir.join("calls"),
+            down: dir.join("down"),
+            store: dir.join("store"),
+            profiles: dir.join("profiles"),
+            sshd: (dir.join("sshd.pid"), dir.join("sshd_config")),
+        }
+    }
+
+    /// Writes the stand-ins and makes their folders.
+    pub fn install(&self) {
+        for d in [
+            &self.bin,
+            &self.units,
+            &self.calls,
+            &self.down,
+            &self.store,
+            &self.profiles,
+        ] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        let fill = |text: &str| {
+            text.replace("@UNITS@", &self.units.display().to_string())
+                .replace("@CALLS@", &self.calls.display().to_string())
+        };
+        executable(&self.bin.join("systemctl"), &fill(SYSTEMCTL));
+        executable(&self.bin.join("systemd-run"), &fill(SYSTEMD_RUN));
+        executable(&self.bin.join("nix-env"), &fill(NIX_ENV));
+        executable(&self.bin.join("zfs"), &fill(ZFS));
+    }
+
+    /// A fake system `name` in the store folder `store` (this machine's,
+    /// or the admin's before it is copied), whose switch does `activation`
+    /// to this machine; returns its path as the machine sees it,
+    /// `/nix/store/<hash>-<name>`.
+    pub fn system(&self, store: &Path, name: &str, activation: &Activation) -> String {
+        let base = format!("{}-{name}", store_hash(name));
+        let dir = store.join(&base);
+        std::fs::create_dir_all(dir.join("bin")).unwrap();
+        let script = SWITCH
+            .replace("@NAME@", name)
+            .replace("@CALLS@", &self.calls.display().to_string())
+            .replace("@UNITS@", &self.units.display().to_string())
+            .replace("@DOWN@", &self.down.display().to_string())
+            .replace("@SSHD_PID@", &self.sshd.0.display().to_string())
+            .replace("@SSHD_CONFIG@", &self.sshd.1.display().to_string());
+        executable(&dir.join("bin").join("switch-to-configuration"), &script);
+        std::fs::write(dir.join("activation"), activation.file()).unwrap();
+        format!("/nix/store/{base}")
+    }
+
+    /// Points the system profile at `system`, as an installed host has it.
+    pub fn boot(&self, system: &str) {
+        let link = self.profiles.join("system-1-link");
+        std::os::unix::fs::symlink(system, &link).unwrap();
+        std::os::unix::fs::symlink("system-1-link", self.profiles.join("system")).unwrap();
+    }
+
+    /// The system the profile points at.
+    pub fn current(&self) -> String {
+        let generation = std::fs::read_link(self.profiles.join("system")).unwrap();
+        let target = std::fs::read_link(self.profiles.join(generation)).unwrap();
+        target.display().to_string()
+    }
+
+    /// What `program`'s stand-in was asked, a line per call.
+    pub fn calls(&self, program: &str) -> Vec<String> {
+        std::fs::read_to_string(self.calls.join(program))
+            .unwrap_or_default()
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+
+    /// Each `switch-to-configuration` run: the system's name and the goal.
+    pub fn switches(&self) -> Vec<(String, String)> {
+        self.calls("switch-to-configuration")
+            .iter()
+            .map(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                (w[0].to_string(), w[1].to_string())
+            })
+            .collect()
+    }
+
+    /// The state file of every unit the stand-ins know of.
+    pub fn unit_files(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&self.units)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+/// The stand-in `nix` in `dir/bin`, its state in `dir` (see [`NIX`]).
+pub fn install_nix(dir: &Path) {
+    for sub in ["bin", "built", "store"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+    }
+    executable(
+        &dir.join("bin").join("nix"),
+        &NIX.replace("@DIR@", &dir.display().to_string()),
+    );
+}
+
 /// Run inside the host's network namespace by `unshare -m`: the mounts
 /// are the sshd's own, gone with it. `/run` is a fresh tmpfs holding the
-/// privilege separation folder sshd wants.
+/// privilege separation folder sshd wants; where the machine has `/nix`,
+/// a tmpfs over it holds the host's own store and profiles.
 const SSHD_MOUNTS: &str = r#"set -e
 mount --bind "$1" /var/lib
 mount --bind "$2" /usr/local/bin
 mount -t tmpfs -o mode=0755 tmpfs /run
 mkdir -m 0755 /run/sshd
+if [ -d /nix ]; then
+  mount -t tmpfs -o mode=0755 tmpfs /nix
+  mkdir -p /nix/store /nix/var/nix/profiles
+  mount --bind "$5" /nix/store
+  mount --bind "$6" /nix/var/nix/profiles
+fi
 exec "$3" -D -e -f "$4"
 "#;
 
+/// Kills process `pid` (with `group`, its whole process group) if its
+/// command line names `needle` (a folder of this test): a process this
+/// test started, not one that took its number since.
+fn kill_ours(pid: &str, needle: &Path, group: bool) {
+    let Ok(pid) = pid.trim().parse::<i32>() else {
+        return;
+    };
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let needle = needle.display().to_string();
+    if String::from_utf8_lossy(&cmdline).contains(&needle) {
+        // SAFETY: a plain signal to a process this test started.
+        unsafe {
+            libc::kill(if group { -pid } else { pid }, libc::SIGKILL);
+        }
+    }
+}
+
 impl Lab {
+    /// The test folder of `host`.
+    pub fn host_dir(&self, host: &str) -> PathBuf {
+        self.dir.path().join("hosts").join(host)
+    }
+
     /// The folder a host's sshd sees as `/var/lib`.
     pub fn var_lib(&self, host: &str) -> PathBuf {
-        self.dir.path().join("hosts").join(host).join("var-lib")
+        self.host_dir(host).join("var-lib")
     }
 
     /// Sets a unit's state on `host` as systemd would report it:
     /// `"failed failed exit-code"` (active state, sub-state, result).
     pub fn unit_state(&self, host: &str, unit: &str, state: &str) {
-        let units = self.dir.path().join("hosts").join(host).join("units");
+        let units = self.host_dir(host).join("units");
         std::fs::write(units.join(unit), format!("loaded {state}\n")).unwrap();
     }
 
@@ -882,9 +1381,27 @@ impl Lab {
         self.dir.path().join("ssh").join("config")
     }
 
+    /// The test's public key, which every sshd of the lab lets in.
+    pub fn client_key(&self) -> String {
+        let path = self.dir.path().join("ssh").join("client.pub");
+        std::fs::read_to_string(path).unwrap().trim().to_string()
+    }
+
+    /// The public host key of `host`'s sshd.
+    pub fn host_key(&self, host: &str) -> String {
+        let path = self.host_dir(host).join("ssh_host_ed25519_key.pub");
+        std::fs::read_to_string(path).unwrap().trim().to_string()
+    }
+
+    /// The stand-ins of `host` (after [`Lab::ssh`]).
+    pub fn standins(&self, host: &str) -> Standins {
+        Standins::at(&self.host_dir(host))
+    }
+
     /// The real sshd on `host`, at port 22 of every address, letting root
-    /// in with the test's key; its own `/var/lib` and `systemctl` (see the
-    /// module's notes). Records go in [`Lab::var_lib`].
+    /// in with the test's key; its own `/var/lib`, stand-ins in
+    /// `/usr/local/bin`, `/nix/store` and `/nix/var/nix/profiles` (see
+    /// the module's notes). Records go in [`Lab::var_lib`].
     pub fn ssh(&mut self, host: &str) {
         let keys = self.dir.path().join("ssh");
         if !keys.join("client").exists() {
@@ -901,20 +1418,12 @@ impl Lab {
             )
             .unwrap();
         }
-        let dir = self.dir.path().join("hosts").join(host);
-        for sub in [
-            "var-lib/homelab/backups",
-            "var-lib/homelab/drills",
-            "bin",
-            "units",
-        ] {
+        let dir = self.host_dir(host);
+        for sub in ["var-lib/homelab/backups", "var-lib/homelab/drills"] {
             std::fs::create_dir_all(dir.join(sub)).unwrap();
         }
-        let systemctl = dir.join("bin").join("systemctl");
-        let units = dir.join("units").display().to_string();
-        std::fs::write(&systemctl, SYSTEMCTL.replace("@UNITS@", &units)).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&systemctl, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let standins = Standins::at(&dir);
+        standins.install();
         let host_key = dir.join("ssh_host_ed25519_key");
         keygen(&host_key);
         let public = std::fs::read_to_string(host_key.with_extension("pub")).unwrap();
@@ -965,9 +1474,11 @@ impl Lab {
             "sh",
         ])
         .arg(dir.join("var-lib"))
-        .arg(dir.join("bin"))
+        .arg(&standins.bin)
         .arg(sshd.trim())
-        .arg(&config);
+        .arg(&config)
+        .arg(&standins.store)
+        .arg(&standins.profiles);
         let process = ns.spawn(c);
         self.sshd.insert(host.to_string(), process);
         ns.wait_for_listener(22);
@@ -977,6 +1488,75 @@ impl Lab {
     pub fn stop_ssh(&mut self, host: &str) {
         let process = self.sshd.remove(host).expect("sshd runs there");
         self.hosts.get_mut(host).unwrap().stop(process);
+        // One a switch started again, if any.
+        self.kill_sshd(host);
+    }
+
+    /// Kills the sshd whose pid `host`'s pid file holds, if it is ours.
+    fn kill_sshd(&self, host: &str) {
+        let dir = self.host_dir(host);
+        if let Ok(pid) = std::fs::read_to_string(dir.join("sshd.pid")) {
+            kill_ours(&pid, &dir.join("sshd_config"), false);
+        }
+    }
+
+    /// The admin machine's folder: its stand-in `nix` in `bin`, the
+    /// systems it built in `store`, what its `nix` was asked in `calls`
+    /// and `copies`, the deploy history in `state`.
+    pub fn admin(&self) -> PathBuf {
+        let dir = self.dir.path().join("admin");
+        if !dir.join("bin").join("nix").exists() {
+            install_nix(&dir);
+        }
+        dir
+    }
+
+    /// `host` runs `nixos-system-<host>-25.11-before`, a system whose
+    /// switch brings every unit and service up; returns its store path.
+    pub fn running(&self, host: &str) -> String {
+        assert!(
+            Path::new("/nix").is_dir(),
+            "the hosts' store and profiles are mounted over /nix: install Debian's nix-bin"
+        );
+        let s = self.standins(host);
+        let name = format!("nixos-system-{host}-25.11-before");
+        let system = s.system(&s.store, &name, &Activation::healthy());
+        s.boot(&system);
+        system
+    }
+
+    /// The system `nix build` gives the admin for `host`,
+    /// `nixos-system-<host>-25.11-after`, whose switch does `activation`
+    /// on the host; returns its store path.
+    pub fn built(&self, host: &str, activation: &Activation) -> String {
+        let admin = self.admin();
+        let name = format!("nixos-system-{host}-25.11-after");
+        let system = self
+            .standins(host)
+            .system(&admin.join("store"), &name, activation);
+        std::fs::write(admin.join("built").join(host), format!("{system}\n")).unwrap();
+        system
+    }
+
+    /// The system `host`'s profile points at.
+    pub fn system(&self, host: &str) -> String {
+        self.standins(host).current()
+    }
+
+    /// `homelab args` from the LAN client as the administrator runs it:
+    /// the admin's `nix` first on PATH, the deploy history in the admin's
+    /// `state` (`XDG_STATE_HOME`), the lab's authority trusted.
+    pub fn admin_homelab(&self, args: &[&str]) -> (i32, String, String) {
+        let admin = self.admin();
+        let path = format!(
+            "{}:{}",
+            admin.join("bin").display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let state = admin.join("state").display().to_string();
+        let env = [("PATH", path.as_str()), ("XDG_STATE_HOME", state.as_str())];
+        let ca = self.tls.as_ref().map(|t| t.ca.as_path());
+        self.homelab_with(&self.lan, ca, &env, args)
     }
 
     /// Runs `homelab args` in the namespace `client` as a user there
@@ -995,10 +1575,24 @@ impl Lab {
         ca: Option<&Path>,
         args: &[&str],
     ) -> (i32, String, String) {
+        self.homelab_with(client, ca, &[], args)
+    }
+
+    /// [`Lab::homelab_trusting`] with more of the environment set.
+    pub fn homelab_with(
+        &self,
+        client: &Netns,
+        ca: Option<&Path>,
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> (i32, String, String) {
         let mut c = client.command("env");
         c.arg("NO_COLOR=1");
         if let Some(ca) = ca {
             c.arg(format!("SSL_CERT_FILE={}", ca.display()));
+        }
+        for (k, v) in env {
+            c.arg(format!("{k}={v}"));
         }
         c.arg(env!("CARGO_BIN_EXE_homelab")).args(args);
         let out = crate::bin::finish_within_a_minute(&mut c, b"");
@@ -1007,6 +1601,29 @@ impl Lab {
             String::from_utf8(out.stdout).unwrap(),
             String::from_utf8(out.stderr).unwrap(),
         )
+    }
+}
+
+impl Drop for Lab {
+    /// What the namespaces do not take with them: an sshd a switch
+    /// started again, a switch still running in its transient unit.
+    fn drop(&mut self) {
+        for host in self.hosts.keys() {
+            let dir = self.host_dir(host);
+            if !dir.join("sshd_config").exists() {
+                continue;
+            }
+            self.kill_sshd(host);
+            let units = dir.join("units");
+            for e in std::fs::read_dir(&units).into_iter().flatten().flatten() {
+                let path = e.path();
+                if path.extension().is_some_and(|x| x == "pid") {
+                    let pid = std::fs::read_to_string(&path).unwrap_or_default();
+                    // The switch runs in the session `setsid` made.
+                    kill_ours(&pid, &units, true);
+                }
+            }
+        }
     }
 }
 
