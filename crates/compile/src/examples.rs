@@ -25,3 +25,16 @@ pub fn names() -> Vec<&'static str> {
     names.sort();
     names
 }
+
+#[cfg(test)]
+mod tests {
+    /// An example is read whole, as a user's first spec: each stays under
+    /// 150 lines.
+    #[test]
+    fn every_example_stays_under_150_lines() {
+        for name in super::names() {
+            let lines = super::get(name).unwrap().lines().count();
+            assert!(lines < 150, "examples/{name} has {lines} lines");
+        }
+    }
+}

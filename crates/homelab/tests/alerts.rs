@@ -19,6 +19,7 @@
 
 use compile::fleet::{Fleet, MetricsStore};
 use compile::render::File;
+use compile::spec::Exposure;
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -348,6 +349,16 @@ fn alertmanager_mails_through_the_relay_and_amtool_accepts_it() {
     }
 }
 
+/// What a check on a public status page keeps off the internet (Gatus'
+/// endpoint `ui`).
+const HIDDEN: [&str; 5] = [
+    "hide-hostname",
+    "hide-url",
+    "hide-port",
+    "hide-conditions",
+    "hide-errors",
+];
+
 #[test]
 fn gatus_mails_every_failing_check() {
     for name in WITH_ALERTS {
@@ -371,11 +382,17 @@ fn gatus_mails_every_failing_check() {
         );
         // Every check on the status page's host, its own and the other
         // hosts' (wiring.nix), alerts the providers of the status route:
-        // mail, and in forge's the phone (critical's, which it follows).
+        // mail, and in forge's the phone (critical's, which it follows); on
+        // a public page (forge's) each hides its address, port, conditions
+        // and errors.
         let expected = match name {
             "forge" => serde_json::json!([{ "type": "pushover" }, { "type": "email" }]),
             _ => serde_json::json!([{ "type": "email" }]),
         };
+        let public = fleet
+            .instances
+            .iter()
+            .any(|i| i.entry.name == "gatus" && i.exposure.value == Exposure::Public);
         let mut checks = 0;
         for f in files
             .iter()
@@ -400,6 +417,8 @@ fn gatus_mails_every_failing_check() {
             for e in endpoints.as_array().unwrap() {
                 checks += 1;
                 assert_eq!(e["alerts"], expected, "{}: {e}", f.path);
+                let hidden = HIDDEN.iter().all(|k| e["ui"][k] == true);
+                assert_eq!(hidden, public, "{name}: {}: {e}", f.path);
             }
         }
         assert!(

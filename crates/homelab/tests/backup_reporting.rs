@@ -302,3 +302,31 @@ fn results_reach_the_status_page_and_the_metrics_file() {
         "{err}"
     );
 }
+
+/// A public status page (read through the tunnel) learns that a run
+/// failed, never why: the error text names paths, repositories and hosts.
+#[test]
+fn a_public_status_page_gets_a_failure_without_its_text() {
+    let h = seeded();
+    let (port, seen) = status_page();
+    std::fs::write(h.root_path("/run/agenix/gatus-token"), "s3cret-token\n").unwrap();
+    let mut plan = h.plan_json();
+    plan["status_page"] = json!({
+        "url": format!("http://127.0.0.1:{port}"),
+        "token_secret": "gatus-token",
+        "public": true,
+    });
+    h.write_plan(plan);
+    std::fs::write(h.root_path("/run/agenix/restic-password"), "wrong\n").unwrap();
+    let (code, _, _) = h.homelab(&["backup", "drill", "app"]);
+    assert_eq!(code, 1);
+    let requests = seen.lock().unwrap().clone();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert!(
+        requests[0].line.starts_with(
+            "POST /api/v1/endpoints/backups_app-drill/external?success=false&duration="
+        ),
+        "{:?}",
+        requests[0]
+    );
+}

@@ -428,3 +428,58 @@ fn missing_secret_files_are_one_evaluation_error_naming_them() {
     }
     assert_eq!(check("server")[0]["assertion"], true);
 }
+
+/// forge boots from a mirror of its two NVMe: each has an EFI system
+/// partition (`/boot`, `/boot-2`), mounted `nofail` so either may be gone,
+/// and a root partition of the `rpool` mirror; GRUB, not systemd-boot,
+/// writes itself and the kernels to both, at the firmware's fallback path.
+#[test]
+fn a_mirrored_boot_disk_boots_from_either_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    build("forge", dir.path());
+    let host = dir.path().join("hosts/forge");
+    let disko = module(&host.join("disko.nix"));
+    let disks = &disko["disko"]["devices"]["disk"];
+    let mut devices = Vec::new();
+    for (name, esp_at) in [("boot", "/boot"), ("boot-2", "/boot-2")] {
+        devices.push(disks[name]["device"].as_str().unwrap().to_string());
+        let parts = &disks[name]["content"]["partitions"];
+        let esp = &parts["ESP"];
+        assert_eq!(esp["type"], "EF00", "{name}");
+        assert_eq!(esp["size"], "1G", "{name}");
+        assert_eq!(esp["content"]["format"], "vfat", "{name}");
+        assert_eq!(esp["content"]["mountpoint"], esp_at, "{name}");
+        let options = esp["content"]["mountOptions"].as_array().unwrap();
+        assert!(options.contains(&"nofail".into()), "{name}: {options:?}");
+        assert_eq!(parts["root"]["content"]["type"], "zfs", "{name}");
+        assert_eq!(parts["root"]["content"]["pool"], "rpool", "{name}");
+    }
+    assert_ne!(devices[0], devices[1]);
+    assert_eq!(
+        disks.as_object().unwrap().len(),
+        4,
+        "two boot disks, two of tank"
+    );
+    let rpool = &disko["disko"]["devices"]["zpool"]["rpool"];
+    assert_eq!(rpool["mode"], "mirror");
+    assert_eq!(rpool["datasets"]["root"]["mountpoint"], "/");
+
+    let core = module(&host.join("core.nix"));
+    let loader = &core["boot"]["loader"];
+    assert_eq!(loader.get("systemd-boot"), None, "one loader: GRUB");
+    let grub = &loader["grub"];
+    assert_eq!(grub["enable"], true);
+    assert_eq!(grub["efiSupport"], true);
+    // grub.nix asserts the two go together.
+    assert_eq!(grub["efiInstallAsRemovable"], true);
+    assert_eq!(loader["efi"]["canTouchEfiVariables"], false);
+    let mirrors = grub["mirroredBoots"].as_array().unwrap();
+    let paths: Vec<&str> = mirrors
+        .iter()
+        .map(|m| m["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["/boot", "/boot-2"]);
+    for m in mirrors {
+        assert_eq!(m["devices"], serde_json::json!(["nodev"]), "{m}");
+    }
+}

@@ -69,6 +69,10 @@ fn policy_findings_print_exactly_this() {
         "unknown-rule",
         "critical-without-daily",
         "dataset-path-clash-datasets",
+        "torrent-outside-vpn",
+        "vpn-not-optional",
+        "duplicate-boot-disk",
+        "public-page-internals",
     ] {
         insta::assert_snapshot!(name, check_corpus(name));
     }

@@ -71,12 +71,14 @@ fn check(example: &str) {
         } else if let Some((front, f)) = fronts.iter().find(|(_, f)| f.ingress.contains_key(name)) {
             // The tunnel's connector runs on `front` and asks the target.
             let target = format!("{}/", f.ingress[name]);
+            assert!(f.tunnel_passes(name, "/"), "{what}: the tunnel takes /");
             let answer = lab.hosts[front].get(&target, None, &[]);
             assert_eq!(
                 answer,
                 Some((200, p.service.clone())),
                 "{what} through the tunnel"
             );
+            tunnel_keeps_the_rest(&what, f, name);
         } else {
             panic!("{what}: no proxy and no tunnel serves it");
         }
@@ -110,6 +112,29 @@ fn check(example: &str) {
             }
         }
     }
+}
+
+/// A public page's tunnel rule (the status page's) leaves the rest of the
+/// service on the LAN: its metrics, its health and the heartbeats' push
+/// never reach it from the internet.
+fn tunnel_keeps_the_rest(what: &str, f: &Front, name: &str) {
+    if !f.ingress_paths.contains_key(name) {
+        return;
+    }
+    for path in [
+        "/metrics",
+        "/health",
+        "/api/v1/endpoints/backups_immich-backup/external",
+    ] {
+        assert!(
+            !f.tunnel_passes(name, path),
+            "{what}: the tunnel passes {path}"
+        );
+    }
+    assert!(
+        f.tunnel_passes(name, "/api/v1/endpoints/statuses"),
+        "{what}: the tunnel keeps the page's statuses out"
+    );
 }
 
 /// Each port asked for directly, from the LAN, the tailnet and the

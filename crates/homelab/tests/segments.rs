@@ -19,6 +19,10 @@ mod examples;
 mod lab;
 #[path = "support/netns.rs"]
 mod netns;
+#[path = "support/sshd.rs"]
+mod sshd;
+#[path = "support/standins.rs"]
+mod standins;
 
 use lab::{Lab, Serve, route, run};
 use netns::Netns;

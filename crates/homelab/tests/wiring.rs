@@ -145,11 +145,14 @@ fn forge_watches_every_host() {
     );
     let checks = text(&files, "hosts/forge/wiring.nix");
     for host in ["nas-1", "luna"] {
-        let check = format!(
-            "name = \"node-exporter-{host}\";\n        url = \"http://{}:9100/\";",
-            address(&fleet, host)
-        );
-        assert!(checks.contains(&check), "no `{check}` in\n{checks}");
+        let name = format!("name = \"node-exporter-{host}\";");
+        let url = format!("url = \"http://{}:9100/\";", address(&fleet, host));
+        // The check's own attributes: from its name to the next check's.
+        let (_, check) = checks
+            .split_once(&name)
+            .unwrap_or_else(|| panic!("no `{name}` in\n{checks}"));
+        let check = check.split(" name = ").next().unwrap();
+        assert!(check.contains(&url), "no `{url}` in\n{check}");
     }
     // AdGuard Home on luna is served by forge's proxy.
     assert!(checks.contains("reverse_proxy 10.20.0.30:3053"), "{checks}");
@@ -486,4 +489,32 @@ host = "nas"
             "{stored}"
         );
     }
+}
+
+/// A torrent client run outside the VPN (forge's qBittorrent) has no
+/// namespace to keep its web UI off the network: it binds the UI to its
+/// address (`Preferences/WebUI/Address`), as any service binds; one in
+/// the VPN (family's) is bound by its namespace and sets none.
+#[test]
+fn a_torrent_client_outside_the_vpn_binds_its_web_ui_to_its_address() {
+    let mut outside = 0;
+    for name in compile::examples::names() {
+        let (fleet, files) = example(name);
+        for i in fleet.instances.iter().filter(|i| i.entry.vpn) {
+            let file = text(
+                &files,
+                &format!("hosts/{}/services/{}.nix", i.host, i.name.value),
+            );
+            if i.confined() {
+                assert!(!file.contains("WebUI.Address"), "{name}: {file}");
+                assert!(file.contains("vpnConfinement"), "{name}: {file}");
+            } else {
+                outside += 1;
+                let bind = format!("Preferences.WebUI.Address = \"{}\";", i.address);
+                assert!(file.contains(&bind), "{name}: no `{bind}` in\n{file}");
+                assert!(!file.contains("vpnConfinement"), "{name}: {file}");
+            }
+        }
+    }
+    assert_eq!(outside, 1, "forge's qBittorrent");
 }

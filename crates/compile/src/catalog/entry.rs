@@ -103,6 +103,13 @@ pub struct Entry {
     /// clients): without `[access.vpn]` the spec is refused.
     #[serde(default)]
     pub vpn: bool,
+    /// A page meant to be read by anyone (a status page): `public` draws
+    /// neither `admin-public` nor `public-without-auth`, and the tunnel
+    /// passes only the paths of the page itself.
+    pub public_page: Option<PublicPage>,
+    /// How a `vpn` service runs when the spec takes it out of the VPN
+    /// (`vpn = false`); an entry without it cannot leave the namespace.
+    pub(crate) unconfined: Option<Unconfined>,
     /// Works in the host's shared media tree (`/srv/media`): downloads and
     /// the library on one dataset, so imports are hardlinks, not copies.
     #[serde(default)]
@@ -196,6 +203,27 @@ pub struct CommandLine {
     /// (oci-containers' `networks`, each `--network=<value>`).
     #[serde(default)]
     pub listen_options: Vec<String>,
+}
+
+/// What the tunnel passes to a public page: the page and its read-only
+/// API; the rest of the service (metrics, pushes) stays on the LAN.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublicPage {
+    /// An RE2 regular expression on the request path (cloudflared's
+    /// ingress `path`), anchored at both ends.
+    pub paths: String,
+}
+
+/// A VPN client run outside the namespace: what it then needs that the
+/// namespace gave it (the namespace keeps its web UI off the network;
+/// outside, it binds to its address like any other service).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Unconfined {
+    /// Settings merged over `[nixos]`, with the same placeholders.
+    #[serde(default)]
+    pub nixos: toml::Table,
 }
 
 /// A service the proxy's gateway signs people in for (forward-auth).

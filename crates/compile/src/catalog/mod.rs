@@ -370,4 +370,59 @@ mod tests {
             assert!(enabled, "{name}: module not enabled");
         }
     }
+
+    /// The status page's tunnel rule passes what the page itself asks for
+    /// (Gatus v5.34.0, api/api.go and web/static) and nothing else: not its
+    /// metrics, its own health, nor the heartbeats' push. cloudflared
+    /// matches the rule with Go's RE2 (`MatchString` on the request path),
+    /// whose syntax the `regex` crate shares for what the rule uses.
+    #[test]
+    fn the_public_status_page_passes_its_page_and_nothing_else() {
+        let page = get("gatus").unwrap().public_page.as_ref().unwrap();
+        let rule = regex::Regex::new(&page.paths).unwrap();
+        for path in [
+            "/",
+            "/index.html",
+            "/endpoints/media_jellyfin",
+            "/suites/nightly",
+            "/css/app.css",
+            "/css/custom.css",
+            "/js/app.js",
+            "/js/chunk-vendors.js",
+            "/img/logo.svg",
+            "/favicon.ico",
+            "/favicon-32x32.png",
+            "/apple-touch-icon.png",
+            "/logo-192x192.png",
+            "/manifest.json",
+            "/api/v1/config",
+            "/api/v1/endpoints/statuses",
+            "/api/v1/endpoints/media_jellyfin/statuses",
+            "/api/v1/suites/statuses",
+            "/api/v1/suites/nightly/statuses",
+            "/api/v1/endpoints/media_jellyfin/health/badge.svg",
+            "/api/v1/endpoints/media_jellyfin/health/badge.shields",
+            "/api/v1/endpoints/media_jellyfin/uptimes/7d",
+            "/api/v1/endpoints/media_jellyfin/uptimes/7d/badge.svg",
+            "/api/v1/endpoints/media_jellyfin/response-times/24h",
+            "/api/v1/endpoints/media_jellyfin/response-times/24h/badge.svg",
+            "/api/v1/endpoints/media_jellyfin/response-times/24h/chart.svg",
+            "/api/v1/endpoints/media_jellyfin/response-times/24h/history",
+        ] {
+            assert!(rule.is_match(path), "the page needs {path}");
+        }
+        for path in [
+            "/metrics",
+            "/health",
+            "/api/v1/endpoints/backups_immich-backup/external",
+            "/api/v1/endpoints/x/statuses/../external",
+            "/metrics/",
+            "/x/metrics",
+            "/api/v1/endpoints/x/y/statuses",
+            "/css/../metrics",
+            "//metrics",
+        ] {
+            assert!(!rule.is_match(path), "the tunnel passes {path}");
+        }
+    }
 }

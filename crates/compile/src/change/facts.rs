@@ -37,6 +37,7 @@ pub(super) struct HostFacts {
 
 #[derive(Debug, PartialEq, Eq)]
 pub(super) struct BootFacts {
+    /// The disk, or the disks of a mirror, joined with `+`.
     pub disk: String,
     pub fs: &'static str,
     pub swap: Option<Size>,
@@ -171,7 +172,12 @@ fn host(h: &HostPlan) -> HostFacts {
         .to_string(),
         host_id: h.host_id.clone(),
         boot: s.boot.as_ref().map(|b| BootFacts {
-            disk: b.disk.value.clone(),
+            disk: b
+                .disks
+                .iter()
+                .map(|d| d.value.as_str())
+                .collect::<Vec<_>>()
+                .join(" + "),
             fs: match b.fs.value {
                 RootFs::Ext4 => "ext4",
                 RootFs::Zfs => "zfs",

@@ -6,9 +6,14 @@ use crate::fleet::Fleet;
 use crate::spec::Exposure;
 
 /// Admin tools (metrics, databases, the *arr apps, torrent UIs) are never
-/// on the internet.
+/// on the internet; a status page's page is (`[public_page]`), without
+/// the rest of it.
 pub(crate) fn admin_never_public(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
-    for i in &fleet.instances {
+    for i in fleet
+        .instances
+        .iter()
+        .filter(|i| i.entry.public_page.is_none())
+    {
         if i.entry.audience == Audience::Admin && i.exposure.value == Exposure::Public {
             out.push(
                 Diagnostic::error(
@@ -27,9 +32,13 @@ pub(crate) fn admin_never_public(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
 }
 
 /// A public service must ask who is there: its own login, OIDC or the
-/// proxy's forward-auth.
+/// proxy's forward-auth; a page meant for anyone (`[public_page]`) need not.
 pub(crate) fn public_needs_auth(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
-    for i in &fleet.instances {
+    for i in fleet
+        .instances
+        .iter()
+        .filter(|i| i.entry.public_page.is_none())
+    {
         if i.exposure.value == Exposure::Public && i.entry.auth == Auth::None {
             out.push(
                 Diagnostic::error(
@@ -67,5 +76,55 @@ pub(crate) fn widening_needs_reason(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
                 .about(&i.name.value),
             );
         }
+    }
+}
+
+/// The checks of a public status page, as the spec adds them by hand
+/// (`[services.gatus.nixos] settings.endpoints`): the renderer redacts
+/// what its own checks show on the internet (addresses, ports, URLs,
+/// errors), but not these, nor their names.
+const HAND_CHECKS: [&str; 3] = ["endpoints", "external-endpoints", "suites"];
+
+/// A public page shows only what the renderer redacted: checks added by
+/// hand would put their URLs and errors on the internet.
+pub(crate) fn public_page_shows_no_internals(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+    let public = |i: &&crate::fleet::Instance| {
+        i.entry.public_page.is_some() && i.exposure.value == Exposure::Public
+    };
+    for i in fleet.instances.iter().filter(public) {
+        let mut seen = Vec::new();
+        for leaf in &i.passthrough {
+            let Some((key, span)) = hand_checks(&leaf.parts) else {
+                continue;
+            };
+            if seen.contains(&key) {
+                continue;
+            }
+            seen.push(key);
+            out.push(
+                Diagnostic::error(
+                    "public-page-internals",
+                    format!(
+                        "`{}` is public, and `settings.{key}` would show its own checks there",
+                        i.name.value
+                    ),
+                )
+                .at(span.clone(), "checks the page shows as written, with their URLs and errors")
+                .also(i.exposure.span.clone(), "the page is public")
+                .help("remove them (every service of the spec is checked already), or keep the page off the internet; checks of your own go into `hosts/<host>/extra.nix`, with Gatus' `ui.hide-*` settings"),
+            );
+        }
+    }
+}
+
+/// `settings.<one of HAND_CHECKS>` at the start of a pass-through key.
+fn hand_checks(
+    parts: &[(String, crate::diagnostic::Span)],
+) -> Option<(&str, &crate::diagnostic::Span)> {
+    match parts {
+        [(settings, _), (key, span), ..] if settings == "settings" => {
+            HAND_CHECKS.iter().find(|k| *k == key).map(|k| (*k, span))
+        }
+        _ => None,
     }
 }

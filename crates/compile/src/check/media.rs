@@ -64,7 +64,7 @@ pub(crate) fn vpn_confined(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     if fleet.access.vpn.is_some() {
         return;
     }
-    for i in fleet.instances.iter().filter(|i| i.entry.vpn) {
+    for i in fleet.instances.iter().filter(|i| i.confined()) {
         out.push(
             Diagnostic::error(
                 "vpn-required",
@@ -74,7 +74,31 @@ pub(crate) fn vpn_confined(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
                 i.name.span.clone(),
                 format!("{} would reach peers from the home address", i.entry.title),
             )
-            .help("add `[access.vpn]` with `wireguard_secret`, your VPN provider's wg-quick file as a secret; the client then runs in a namespace whose only way out is the tunnel")
+            .help("add `[access.vpn]` with `wireguard_secret`, your VPN provider's wg-quick file as a secret; the client then runs in a namespace whose only way out is the tunnel (or, to run it outside the VPN, say so: `vpn = false` with `vpn_reason = \"…\"`)")
+            .about(&i.name.value),
+        );
+    }
+}
+
+/// A torrent client the spec runs outside the VPN (`vpn = false`): a
+/// choice with a reason, said again on every check, since every peer sees
+/// the home address.
+pub(crate) fn vpn_off(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
+    for i in &fleet.instances {
+        let Some(off) = &i.vpn_off else { continue };
+        out.push(
+            Diagnostic::warning(
+                "vpn-off",
+                format!(
+                    "`{}` runs outside the VPN: its peers see the home address",
+                    i.name.value
+                ),
+            )
+            .at(off.at.clone(), format!("{} is not confined", i.entry.title))
+            .also(off.reason.span.clone(), "the reason given")
+            .help(
+                "to confine it again, remove `vpn = false` and `vpn_reason` and add `[access.vpn]`",
+            )
             .about(&i.name.value),
         );
     }

@@ -138,7 +138,9 @@ pub(crate) fn exposure_needs_access(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
                 "`dns_provider` and `credentials_secret`",
             ));
         }
-        if e >= Exposure::Tailnet && fleet.access.tailscale.is_none() {
+        // A public service is reached through the tunnel; the tailnet
+        // route to it is there only when the spec has a tailnet.
+        if e == Exposure::Tailnet && fleet.access.tailscale.is_none() {
             out.push(missing("the tailnet", "tailscale", "`auth_key_secret`"));
         }
         if e == Exposure::Public && fleet.access.tunnel.is_none() {

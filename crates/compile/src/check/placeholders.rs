@@ -128,7 +128,8 @@ pub(crate) fn placeholders(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
                 ),
             );
         }
-        let disks = host.spec.boot.iter().map(|b| (&b.disk, "boot disk")).chain(
+        let boot = host.spec.boot.iter().flat_map(|b| &b.disks);
+        let disks = boot.map(|d| (d, "boot disk")).chain(
             host.spec
                 .pools
                 .iter()

@@ -207,6 +207,10 @@ pub fn ungated(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
         if i.entry.auth != Auth::None || i.entry.oidc.is_some() || gated(i) || i.url().is_none() {
             continue;
         }
+        // A public page is for anyone by the spec's own choice.
+        if i.entry.public_page.is_some() && i.public_fqdn.is_some() {
+            continue;
+        }
         let why = if i.entry.forward_auth.is_some() {
             "the gateway guards internal names only, and this one is public"
         } else {

@@ -91,7 +91,7 @@ pub(crate) fn confined_on_proxy_host(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
         return;
     }
     for i in &fleet.instances {
-        if !i.entry.vpn || i.fqdn.is_none() || i.host == proxy.name() {
+        if !i.confined() || i.fqdn.is_none() || i.host == proxy.name() {
             continue;
         }
         out.push(

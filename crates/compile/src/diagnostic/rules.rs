@@ -177,6 +177,12 @@ pub static RULES: &[Rule] = &[
     rule("segment-not-joined", Error, false, RESOLVE, "a service on a segment its host does not join"),
     rule("segment-unreachable", Error, false, "rules.md#segment-unreachable--error", "a service a segment uses that its clients cannot reach"),
     rule("segment-open", Warning, true, "rules.md#segment-open--warning-silenceable", "a segment of devices routed to the LAN or the internet"),
+    // Added with the catalog's choices.
+    rule("vpn-not-optional", Error, false, RESOLVE, "a `vpn` choice the service does not have"),
+    rule("exclusive-keys", Error, false, SPEC, "two keys that exclude each other"),
+    rule("duplicate-disk", Error, false, "rules.md#duplicate-disk--error", "one disk named twice on a host"),
+    rule("public-page-internals", Error, false, "rules.md#public-page-internals--error", "checks added by hand to a public status page"),
+    rule("vpn-off", Warning, false, "rules.md#vpn-off--warning", "a torrent client outside the VPN, by choice"),
     // Writing the flake.
     rule("edited-by-hand", Error, false, BUILD, "generated files were changed since the last build"),
 ];

@@ -38,6 +38,10 @@ pub(super) fn build(
     wiring: &Wiring,
 ) -> Result<Instance, Vec<Diagnostic>> {
     let mut diags: Vec<Diagnostic> = port_problem(s, entry).into_iter().collect();
+    let vpn_off = vpn_off(s, entry).unwrap_or_else(|d| {
+        diags.push(d);
+        None
+    });
     let names = Names::of(&spec.homelab, s, entry);
     diags.extend(not_proxied(entry, &names.exposure));
     let data = data::dirs(s, entry, host, &mut diags);
@@ -64,6 +68,7 @@ pub(super) fn build(
         nixos: Attrs::new(),
         passthrough: s.nixos_leaves.clone(),
         exposure_reason: s.exposure_reason.clone(),
+        vpn_off,
         silence: s.silence.clone(),
         address: wiring.wire.address.clone(),
         bind: wiring.wire.bind.clone(),
@@ -72,7 +77,12 @@ pub(super) fn build(
         groups: s.groups.clone(),
     };
     let placeholders = placeholders(&spec.homelab, host, &instance, wiring);
-    instance.nixos = module_settings(s, entry, &placeholders, &mut diags);
+    let unconfined = instance
+        .vpn_off
+        .as_ref()
+        .and(entry.unconfined.as_ref())
+        .map(|u| &u.nixos);
+    instance.nixos = module_settings(s, entry, unconfined, &placeholders, &mut diags);
     if diags.is_empty() {
         Ok(instance)
     } else {
@@ -108,6 +118,50 @@ fn port_problem(s: &ServiceSpec, entry: &Entry) -> Option<Diagnostic> {
     } else {
         None
     }
+}
+
+/// Whether the placed service runs in the VPN namespace: its entry
+/// confines it, and the spec did not say `vpn = false`.
+pub(super) fn confined(s: &ServiceSpec, e: &Entry) -> bool {
+    e.vpn && s.vpn.as_ref().is_none_or(|v| v.value)
+}
+
+/// `vpn = false` (with its reason, which the spec reader requires) on an
+/// entry that can run outside the VPN; `vpn` on any other is refused.
+fn vpn_off(s: &ServiceSpec, entry: &Entry) -> Result<Option<VpnOff>, Diagnostic> {
+    let Some(vpn) = &s.vpn else { return Ok(None) };
+    let refuse = |message: String, why: String, help: &str| {
+        Diagnostic::error("vpn-not-optional", message)
+            .at(vpn.span.clone(), why)
+            .help(help)
+    };
+    if !entry.vpn {
+        return Err(refuse(
+            format!(
+                "`{}` never runs in the VPN: `vpn` chooses nothing",
+                s.name.value
+            ),
+            format!("{} is not a torrent client", entry.title),
+            "remove `vpn`: only the torrent clients run in the VPN namespace",
+        ));
+    }
+    if entry.unconfined.is_none() && !vpn.value {
+        return Err(refuse(
+            format!("`{}` runs only inside the VPN", s.name.value),
+            format!(
+                "outside the namespace {} would listen on every address of the host: its module has no address option",
+                entry.title
+            ),
+            "remove `vpn = false`, or use a client that can run outside the VPN (qBittorrent)",
+        ));
+    }
+    Ok(s.vpn_reason
+        .as_ref()
+        .filter(|_| !vpn.value)
+        .map(|reason| VpnOff {
+            at: vpn.span.clone(),
+            reason: reason.clone(),
+        }))
 }
 
 /// Who can reach the service, and under which names. Defaults point at
@@ -263,10 +317,15 @@ fn device_paths(entry: &Entry, host: &Host) -> BTreeMap<String, String> {
 fn module_settings(
     s: &ServiceSpec,
     entry: &Entry,
+    unconfined: Option<&toml::Table>,
     placeholders: &Placeholders,
     diags: &mut Vec<Diagnostic>,
 ) -> Attrs {
-    let mut nixos = catalog::expand(&entry.nixos, placeholders).unwrap_or_else(|e| {
+    let mut table = entry.nixos.clone();
+    if let Some(extra) = unconfined {
+        merge_tables(&mut table, extra);
+    }
+    let mut nixos = catalog::expand(&table, placeholders).unwrap_or_else(|e| {
         diags.push(
             Diagnostic::error(
                 "catalog",
@@ -280,6 +339,18 @@ fn module_settings(
         pass_through(&mut nixos, entry, extra, diags);
     }
     nixos
+}
+
+/// `extra` merged into `base`, table by table (the later value wins).
+fn merge_tables(base: &mut toml::Table, extra: &toml::Table) {
+    for (k, v) in extra {
+        match (base.get_mut(k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(e)) => merge_tables(b, e),
+            _ => {
+                base.insert(k.clone(), v.clone());
+            }
+        }
+    }
 }
 
 #[cfg(test)]

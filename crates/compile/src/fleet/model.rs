@@ -213,6 +213,8 @@ pub struct Instance {
     /// options the renderer owns.
     pub(crate) passthrough: Vec<crate::spec::NixosLeaf>,
     pub exposure_reason: Option<Sp<String>>,
+    /// `vpn = false`: a client the catalog confines runs outside the VPN.
+    pub vpn_off: Option<VpnOff>,
     /// Silenced rule codes with the reason given.
     pub silence: Vec<(Sp<String>, Sp<String>)>,
     /// Where the fleet reaches it: `127.0.0.1`, or its host's LAN address
@@ -229,7 +231,21 @@ pub struct Instance {
     pub groups: Vec<Sp<String>>,
 }
 
+/// Where the spec takes a VPN client out of the VPN (`vpn = false`), and
+/// the `vpn_reason` it gives.
+#[derive(Debug, Clone)]
+pub struct VpnOff {
+    pub at: Span,
+    pub reason: Sp<String>,
+}
+
 impl Instance {
+    /// Whether it runs in the VPN namespace: its entry says so and the
+    /// spec did not take it out (`vpn = false`).
+    pub fn confined(&self) -> bool {
+        self.entry.vpn && self.vpn_off.is_none()
+    }
+
     /// The systemd units the service runs: the catalog's list, else the
     /// module's last name (`services.plex` runs `plex.service`).
     pub fn units(&self) -> Vec<&str> {
@@ -275,7 +291,7 @@ impl Instance {
     /// its host or from a peer); a service confined to the VPN is reached
     /// at its namespace's address.
     pub fn local_endpoint(&self) -> Option<String> {
-        let address = if self.entry.vpn {
+        let address = if self.confined() {
             VPN_NAMESPACE_ADDRESS
         } else {
             self.address.as_str()

@@ -188,7 +188,7 @@ fn access_secrets(secrets: &mut Secrets, spec: &Spec, instances: &[Instance], ho
         secrets.add(&t.credentials_secret, u);
     }
     if let Some(v) = &access.vpn
-        && mine().any(|i| i.entry.vpn)
+        && mine().any(Instance::confined)
     {
         let u = SecretUse::new(
             "wg-quick configuration of the VPN torrent clients are confined to",

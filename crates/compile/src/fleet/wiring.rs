@@ -155,7 +155,7 @@ pub fn wire(spec: &Spec, placed: &[Placed<'_>]) -> BTreeMap<String, Wire> {
         // A service confined to the VPN namespace is reached only from
         // its own host; `remote-confined` refuses a spec that serves it
         // from another.
-        if entry.vpn || entry.port.is_none() {
+        if super::instance::confined(s, entry) || entry.port.is_none() {
             peers.clear();
         }
         let address = if peers.is_empty() {

@@ -262,9 +262,9 @@ fn repositories(fleet: &Fleet, host: &HostPlan, class: DataClass) -> Vec<Reposit
 }
 
 /// Where the host's backups and drills report: Gatus itself on its own
-/// host, its proxied name from the others (the one address every host
-/// already reaches it at); none without Gatus, or when nothing on the
-/// host is backed up.
+/// host, its internal name from the others (the one address every host
+/// already reaches it at; a public page's tunnel does not pass pushes);
+/// none without Gatus, or when nothing on the host is backed up.
 fn status_page(fleet: &Fleet, host: &HostPlan) -> Option<StatusPage> {
     let upgrades = fleet.deploy.schedule.is_some() && fleet.deploy.source.is_some();
     if !fleet.backs_up(host.name()) && !upgrades {
@@ -274,11 +274,12 @@ fn status_page(fleet: &Fleet, host: &HostPlan) -> Option<StatusPage> {
     let url = if gatus.host == host.name() {
         gatus.local_endpoint()?
     } else {
-        gatus.url()?
+        format!("https://{}", gatus.fqdn.as_ref()?.value)
     };
     Some(StatusPage {
         url,
         token_secret: HEARTBEAT_TOKEN_SECRET.into(),
+        public: gatus.public_fqdn.is_some(),
     })
 }
 

@@ -74,6 +74,10 @@ pub struct UpgradeCheck {
 pub struct StatusPage {
     pub url: String,
     pub token_secret: String,
+    /// The page is public (through the tunnel): a failed run is pushed
+    /// without its error text, which names paths, repositories and hosts.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub public: bool,
 }
 
 /// The Gatus group of the backup and drill heartbeats.

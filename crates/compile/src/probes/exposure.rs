@@ -177,6 +177,12 @@ fn names(i: &Instance, vantage: Vantage, front: Option<&str>) -> Vec<Check> {
         out.push(check(route, open, rule));
     }
     if let (Some(public), Vantage::Internet) = (&i.public_fqdn, vantage) {
+        // The tunnel passes a public page's own paths only (`/health` is
+        // not one of them): its page is what answers.
+        let path = match i.entry.public_page {
+            Some(_) => "/".to_string(),
+            None => path,
+        };
         let route = Route::TunnelName {
             name: public.value.clone(),
             path,
@@ -205,8 +211,8 @@ fn ports(i: &Instance, vantage: Vantage, address: &str) -> Vec<Check> {
             } else {
                 Exposure::Host
             };
-            let open = n == 0 && !proxied && !i.entry.vpn && vantage.reached_by(e);
-            let rule = if i.entry.vpn {
+            let open = n == 0 && !proxied && !i.confined() && vantage.reached_by(e);
+            let rule = if i.confined() {
                 "a port confined to the VPN is reached through the proxy only".to_string()
             } else if n == 0 && proxied {
                 "a service behind the proxy is reached through it only".to_string()

@@ -27,6 +27,59 @@ pub(crate) fn state_version(host: &HostPlan) -> String {
     crate::release::state_version(fixed).to_string()
 }
 
+/// Boot entries kept on the EFI system partition (1G holds this many
+/// kernels and initrds).
+const BOOT_ENTRIES: i64 = 20;
+
+/// systemd-boot on the one EFI system partition; for a mirrored boot disk,
+/// GRUB, the loader NixOS mirrors (`boot.loader.grub.mirroredBoots`): it
+/// writes the boot files and itself to every disk's EFI system partition,
+/// at the firmware's fallback path (`--removable`, `EFI/BOOT/BOOTX64.EFI`),
+/// which any firmware boots from whichever disk is left, with no boot entry
+/// in its memory to lose. systemd-boot installs to one partition only.
+fn boot_loader(m: &mut Attrs, host: &HostPlan) {
+    let mirror = host.spec.boot.as_ref().filter(|b| b.mirrored());
+    let Some(boot) = mirror else {
+        set(m, &["boot", "loader", "systemd-boot", "enable"], true);
+        set(
+            m,
+            &["boot", "loader", "systemd-boot", "configurationLimit"],
+            BOOT_ENTRIES,
+        );
+        set(m, &["boot", "loader", "efi", "canTouchEfiVariables"], true);
+        return;
+    };
+    let grub = ["boot", "loader", "grub"];
+    set(m, &[grub[0], grub[1], grub[2], "enable"], true);
+    set(m, &[grub[0], grub[1], grub[2], "efiSupport"], true);
+    // The removable path, and so no boot entries: grub.nix asserts that
+    // efiInstallAsRemovable goes with canTouchEfiVariables = false.
+    set(
+        m,
+        &[grub[0], grub[1], grub[2], "efiInstallAsRemovable"],
+        true,
+    );
+    set(m, &["boot", "loader", "efi", "canTouchEfiVariables"], false);
+    set(
+        m,
+        &[grub[0], grub[1], grub[2], "configurationLimit"],
+        BOOT_ENTRIES,
+    );
+    // `nodev`: no BIOS boot code, the EFI install only (install-grub.pl
+    // skips `nodev` when it writes boot sectors).
+    let mirrors = (0..boot.disks.len()).map(|n| {
+        let mut mirror = Attrs::new();
+        mirror.insert("devices".into(), Nix::strs(["nodev"]));
+        mirror.insert("path".into(), Nix::str(super::disko::esp_mount(n)));
+        Nix::Attrs(mirror)
+    });
+    set(
+        m,
+        &[grub[0], grub[1], grub[2], "mirroredBoots"],
+        Nix::list(mirrors),
+    );
+}
+
 /// Address ranges never banned by fail2ban: loopback, the home network
 /// ranges and the tailnet.
 const TRUSTED_RANGES: [&str; 5] = [
@@ -50,17 +103,7 @@ pub fn core(fleet: &Fleet, host: &HostPlan) -> Attrs {
     set(&mut m, &["time", "timeZone"], h.timezone.value.as_str());
     set(&mut m, &["system", "stateVersion"], state_version(host));
 
-    set(&mut m, &["boot", "loader", "systemd-boot", "enable"], true);
-    set(
-        &mut m,
-        &["boot", "loader", "systemd-boot", "configurationLimit"],
-        20i64,
-    );
-    set(
-        &mut m,
-        &["boot", "loader", "efi", "canTouchEfiVariables"],
-        true,
-    );
+    boot_loader(&mut m, host);
 
     set(
         &mut m,

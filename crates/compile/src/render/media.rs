@@ -14,7 +14,7 @@ const MEDIA_DIRS: [&str; 2] = ["downloads", "library"];
 
 /// Whether any service on the host must run inside the VPN namespace.
 pub(crate) fn confines(fleet: &Fleet, host: &HostPlan) -> bool {
-    on(fleet, host).any(|i| i.entry.vpn)
+    on(fleet, host).any(Instance::confined)
 }
 
 fn on<'f>(fleet: &'f Fleet, host: &'f HostPlan) -> impl Iterator<Item = &'f Instance> + 'f {
@@ -212,7 +212,7 @@ pub(crate) fn contribute(m: &mut Attrs, i: &Instance) {
     } else {
         i.entry.units.iter().map(String::as_str).collect()
     };
-    if i.entry.vpn {
+    if i.confined() {
         for unit in units {
             let c = ["systemd", "services", unit, "vpnConfinement"];
             set(m, &[c[0], c[1], c[2], c[3], "enable"], true);

@@ -61,9 +61,22 @@ fn route(m: &mut Attrs, fleet: &Fleet, i: &Instance) {
                 "ingress",
                 public.value.as_str(),
             ],
-            endpoint,
+            ingress(i, endpoint),
         );
     }
+}
+
+/// The tunnel's rule for a public name: the whole service, or for a page
+/// meant for anyone (`[public_page]`) the page's own paths only; other
+/// paths get the tunnel's `default`, a 404.
+fn ingress(i: &Instance, endpoint: String) -> Nix {
+    let Some(page) = &i.entry.public_page else {
+        return Nix::str(endpoint);
+    };
+    let mut rule = Attrs::new();
+    rule.insert("service".into(), Nix::str(endpoint));
+    rule.insert("path".into(), Nix::str(&page.paths));
+    Nix::Attrs(rule)
 }
 
 /// The internal name, for a service with a public (canonical) name whose

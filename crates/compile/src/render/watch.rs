@@ -33,7 +33,7 @@ fn vhost(m: &mut Attrs, fleet: &Fleet, i: &Instance) {
     let upstream = endpoint.trim_start_matches("http://");
     if let Some(fqdn) = &i.fqdn {
         let mut allowed = "private_ranges".to_string();
-        if i.exposure.value >= Exposure::Tailnet {
+        if i.exposure.value >= Exposure::Tailnet && fleet.access.tailscale.is_some() {
             allowed.push(' ');
             allowed.push_str(TAILNET_RANGE);
         }
@@ -87,6 +87,9 @@ fn status_check(m: &mut Attrs, fleet: &Fleet, i: &Instance) {
     );
     if let Some(alerts) = super::gatus::check_alerts(fleet) {
         e.insert("alerts".into(), alerts);
+    }
+    if let Some(ui) = super::gatus::check_ui(fleet) {
+        e.insert("ui".into(), ui);
     }
     set(
         m,

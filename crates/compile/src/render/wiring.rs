@@ -109,6 +109,9 @@ fn external_checks(m: &mut Attrs, fleet: &Fleet) {
             if let Some(alerts) = super::gatus::check_alerts(fleet) {
                 c.insert("alerts".into(), alerts);
             }
+            if let Some(ui) = super::gatus::check_ui(fleet) {
+                c.insert("ui".into(), ui);
+            }
             Nix::Attrs(c)
         });
     let checks: Vec<Nix> = checks.collect();

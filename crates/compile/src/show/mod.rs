@@ -92,7 +92,7 @@ pub fn ports(fleet: &Fleet) -> Table {
 /// reached at the namespace's address, not on the host's localhost; the
 /// main port of one other hosts reach listens on the wired address.
 fn instance_bind(i: &crate::fleet::Instance, n: usize, port: u16) -> String {
-    if i.entry.vpn {
+    if i.confined() {
         return crate::fleet::VPN_NAMESPACE_ADDRESS.to_string();
     }
     if n == 0 && i.bind != crate::fleet::BIND_ADDRESS {

@@ -322,16 +322,26 @@ pub struct HostSegment {
 }
 
 /// The boot disk: an EFI system partition and the root file system,
-/// partitioned by disko when nixos-anywhere installs the host.
+/// partitioned by disko when nixos-anywhere installs the host. Two disks
+/// or more are a mirror: each has its own EFI system partition, and the
+/// root is a ZFS mirror across them.
 #[derive(Debug, Clone)]
 pub struct Boot {
     /// Where `[hosts.<name>.boot]` is named.
     pub span: crate::diagnostic::Span,
-    /// The whole disk, e.g. `/dev/disk/by-id/nvme-…` (erased at install).
-    pub disk: Sp<String>,
+    /// The whole disks, e.g. `/dev/disk/by-id/nvme-…` (erased at
+    /// install): `disk`, or the mirror's `disks`.
+    pub disks: Vec<Sp<String>>,
     pub fs: Sp<RootFs>,
     /// A swap partition of this size.
     pub swap: Option<Sp<Size>>,
+}
+
+impl Boot {
+    /// Whether it is a mirror of several disks.
+    pub fn mirrored(&self) -> bool {
+        self.disks.len() > 1
+    }
 }
 
 /// The root file system of a boot disk.
@@ -508,6 +518,10 @@ pub struct ServiceSpec {
     pub nixos: Option<Sp<toml::Value>>,
     /// Why the exposure is wider than the catalog default.
     pub exposure_reason: Option<Sp<String>>,
+    /// `vpn = false`: a client the catalog confines to the VPN runs
+    /// outside it, for the reason in `vpn_reason` (required with it).
+    pub vpn: Option<Sp<bool>>,
+    pub vpn_reason: Option<Sp<String>>,
     /// Rules silenced for this service: code and the reason.
     pub silence: Vec<(Sp<String>, Sp<String>)>,
     /// Every value in `nixos` that is not a table, by dotted key path.

@@ -508,18 +508,74 @@ fn devices(
 
 /// `[hosts.<name>.boot]`: the disk is required, the root defaults to ext4.
 fn boot(t: &mut Table, sink: &mut Sink) -> Option<Boot> {
-    let disk = t.req_str(sink, "disk", "\"/dev/disk/by-id/nvme-…\"");
-    checked(sink, &grammar::DISK, &disk);
+    let disks = boot_disks(t, sink);
+    for d in disks.iter().flatten() {
+        grammar::DISK.check(sink, d);
+    }
+    let mirrored = disks.as_ref().is_some_and(|d| d.len() > 1);
     let fs = t
         .choice(sink, "fs", &RootFs::NAMES)
         .and_then(|f| RootFs::parse(&f.value).map(|v| Sp::new(v, f.span)));
+    if let (Some(f), true) = (&fs, mirrored)
+        && f.value != RootFs::Zfs
+    {
+        sink.push(
+            Diagnostic::error(
+                "invalid-value",
+                "a mirrored boot disk's root file system is ZFS",
+            )
+            .at(f.span.clone(), "ext4 cannot span several disks")
+            .help("remove `fs` (a mirror's root is a ZFS mirror), or boot from one `disk`"),
+        );
+    }
+    let default_fs = if mirrored { RootFs::Zfs } else { RootFs::Ext4 };
     let swap = size(t, sink, "swap");
     Some(Boot {
         span: t.span.clone(),
-        fs: fs.unwrap_or_else(|| Sp::new(RootFs::Ext4, t.span.clone())),
-        disk: disk?,
+        fs: fs.unwrap_or_else(|| Sp::new(default_fs, t.span.clone())),
+        disks: disks?,
         swap,
     })
+}
+
+/// `disk = "…"`, or `disks = ["…", "…"]` for a mirror: one of the two,
+/// and a mirror of two disks or more.
+fn boot_disks(t: &mut Table, sink: &mut Sink) -> Option<Vec<Sp<String>>> {
+    let list_span = t.key_span("disks");
+    let one = t.str(sink, "disk");
+    let list = t.str_list(sink, "disks");
+    match (one, list, list_span) {
+        (Some(d), None, _) => Some(vec![d]),
+        (None, Some(list), Some(span)) if list.len() < 2 => {
+            sink.push(
+                Diagnostic::error(
+                    "invalid-value",
+                    "a mirrored boot disk needs two disks or more",
+                )
+                .at(span, format!("{} disk(s) listed", list.len()))
+                .help("list both disks of the mirror, or write `disk = \"…\"` for one disk"),
+            );
+            None
+        }
+        (None, Some(list), _) => Some(list),
+        (Some(d), Some(_), Some(span)) => {
+            sink.push(
+                Diagnostic::error("exclusive-keys", "`disk` and `disks` are both set")
+                    .at(span, "a mirror of disks")
+                    .also(d.span, "one disk")
+                    .help("keep `disk` for one boot disk, or `disks` for a mirror"),
+            );
+            None
+        }
+        _ => {
+            sink.push(
+                Diagnostic::error("missing-key", format!("`[{}]` has no `disk`", t.path))
+                    .at(t.span.clone(), "`disk` (a string) or `disks` (a mirror) is required here")
+                    .help("add `disk = \"/dev/disk/by-id/nvme-…\"`, or `disks = [\"…\", \"…\"]` for a mirror"),
+            );
+            None
+        }
+    }
 }
 
 /// A `system.stateVersion`: a release number no newer than the pinned
@@ -614,6 +670,7 @@ fn service(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<ServiceSp
         leaves(v, String::new(), &mut Vec::new(), &mut nixos_leaves);
     }
     let exposure_reason = t.str(sink, "exposure_reason");
+    let (vpn, vpn_reason) = vpn_choice(t, sink);
     let nfs = t.str_list(sink, "nfs").unwrap_or_default();
     let groups = t.str_list(sink, "groups").unwrap_or_default();
     let silence = silences(t, sink);
@@ -628,6 +685,8 @@ fn service(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<ServiceSp
         data,
         nixos,
         exposure_reason,
+        vpn,
+        vpn_reason,
         silence,
         nixos_leaves,
         nfs,
@@ -663,6 +722,34 @@ pub(super) fn silences(t: &mut Table, sink: &mut Sink) -> Vec<(Sp<String>, Sp<St
         }
     }
     silence
+}
+
+/// `vpn = false` with its `vpn_reason`: running a client outside the VPN
+/// is a decision the spec writes down, and a reason without the choice
+/// explains nothing.
+fn vpn_choice(t: &mut Table, sink: &mut Sink) -> (Option<Sp<bool>>, Option<Sp<String>>) {
+    let vpn = t.bool(sink, "vpn");
+    let reason = t.str(sink, "vpn_reason");
+    let reason = reason.filter(|r| !r.value.trim().is_empty());
+    match (&vpn, &reason) {
+        (Some(v), None) if !v.value => sink.push(
+            Diagnostic::error("missing-key", "`vpn = false` needs `vpn_reason`")
+                .at(v.span.clone(), "runs the client outside the VPN")
+                .help("say why peers may see the home address: `vpn_reason = \"…\"` next to it"),
+        ),
+        (v, Some(r)) if v.as_ref().is_none_or(|v| v.value) => sink.push(
+            Diagnostic::error("missing-key", "`vpn_reason` without `vpn = false`")
+                .at(
+                    r.span.clone(),
+                    "a reason for a choice the spec does not make",
+                )
+                .help(
+                    "add `vpn = false` to run the client outside the VPN, or remove `vpn_reason`",
+                ),
+        ),
+        _ => {}
+    }
+    (vpn, reason)
 }
 
 /// Record sizes ZFS accepts: powers of two from 512 bytes to 16M.

@@ -118,7 +118,7 @@ pub fn install(o: &Options) -> Result<Option<Fleet>, ExitCode> {
             return Err(step_failed(format!(
                 "the target {} has no {}: disko would lay out other disks than the spec names\n\
                  help: check `ls -l /dev/disk/by-id/` on the target and put its disks in the spec \
-                 (`[hosts.{}.boot] disk`, the pools' `disks`), or give --force",
+                 (`[hosts.{}.boot] disk` or `disks`, the pools' `disks`), or give --force",
                 o.target,
                 missing.join(", "),
                 o.host
@@ -252,7 +252,8 @@ fn target_ssh(o: &Options) -> Ssh {
     ssh
 }
 
-/// Every disk the spec names for the host: its boot disk and its pools'.
+/// Every disk the spec names for the host: its boot disk (each disk of a
+/// mirror) and its pools'.
 fn disks(fleet: &Fleet, host: &str) -> Vec<String> {
     let Some(h) = fleet.hosts.iter().find(|h| h.name() == host) else {
         return Vec::new();
@@ -260,7 +261,7 @@ fn disks(fleet: &Fleet, host: &str) -> Vec<String> {
     h.spec
         .boot
         .iter()
-        .map(|b| b.disk.value.clone())
+        .flat_map(|b| b.disks.iter().map(|d| d.value.clone()))
         .chain(
             h.spec
                 .pools

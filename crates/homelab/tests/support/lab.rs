@@ -13,7 +13,10 @@
 //! network from 100.64.0.0/10 instead of tailscaled; a stub that answers
 //! for oauth2-proxy's `/oauth2/auth` (signed in when the request carries
 //! `X-Test-Signed-In`); the Cloudflare tunnel's connector is played by a
-//! request from the tunnel host to the ingress target; the firewall is
+//! request from the tunnel host to the ingress target, after the rule's
+//! `path` filter as cloudflared applies it (`Front::tunnel_passes`: the
+//! expression searched in the request path, RE2 syntax, which the `regex`
+//! crate shares); the firewall is
 //! the NixOS iptables chain rebuilt here (see `Firewall::script`).
 //!
 //! A service confined to the VPN runs in a namespace of its own beside
@@ -137,11 +140,13 @@ fn string(v: &Nix) -> String {
 }
 
 /// What a host's modules give its proxy: virtual host name → Caddy
-/// directives, and tunnel ingress name → target URL.
+/// directives, and tunnel ingress name → target URL (and the path filter
+/// of a rule that has one).
 #[derive(Default)]
 pub struct Front {
     pub vhosts: BTreeMap<String, String>,
     pub ingress: BTreeMap<String, String>,
+    pub ingress_paths: BTreeMap<String, regex::Regex>,
     pub firewall: Firewall,
     /// VPN-Confinement's `portMappings` of the host's namespace: the host
     /// port and the namespace port.
@@ -290,14 +295,35 @@ pub fn fronts(files: &[compile::render::File]) -> BTreeMap<String, Front> {
             for t in tunnels.values() {
                 let Nix::Attrs(t) = t else { continue };
                 if let Some(Nix::Attrs(ingress)) = t.get("ingress") {
-                    for (name, target) in ingress {
-                        front.ingress.insert(name.clone(), string(target));
+                    for (name, rule) in ingress {
+                        let target = match rule {
+                            Nix::Attrs(rule) => {
+                                if let Some(path) = rule.get("path") {
+                                    let re = regex::Regex::new(&string(path)).unwrap();
+                                    front.ingress_paths.insert(name.clone(), re);
+                                }
+                                string(&rule["service"])
+                            }
+                            target => string(target),
+                        };
+                        front.ingress.insert(name.clone(), target);
                     }
                 }
             }
         }
     }
     out
+}
+
+impl Front {
+    /// Whether the tunnel's rule for `name` takes a request for `path`
+    /// (cloudflared's `Rule::Matches`: no path filter, or the expression
+    /// found in the path); one it does not take gets the tunnel's default.
+    pub fn tunnel_passes(&self, name: &str, path: &str) -> bool {
+        self.ingress_paths
+            .get(name)
+            .is_none_or(|re| re.is_match(path))
+    }
 }
 
 /// The example's machines and its three networks.

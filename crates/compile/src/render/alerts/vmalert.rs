@@ -82,6 +82,9 @@ fn checked(m: &mut Attrs, fleet: &Fleet, vm: &Instance) {
     if let Some(alerts) = check_alerts(fleet) {
         check.insert("alerts".into(), alerts);
     }
+    if let Some(ui) = crate::render::gatus::check_ui(fleet) {
+        check.insert("ui".into(), ui);
+    }
     set(
         m,
         &["services", "gatus", "settings", "endpoints"],

@@ -20,8 +20,11 @@ pub fn report(ctx: &Context, key: &str, error: Option<&str>, took: Duration, pro
     let Some(page) = &ctx.plan.status_page else {
         return;
     };
+    // A public page shows that a run failed, never why: the text names
+    // paths, repositories and hosts.
+    let shown = error.filter(|_| !page.public);
     let pushed = token(ctx, &page.token_secret).and_then(|token| {
-        let url = push_url(&page.url, key, error, took);
+        let url = push_url(&page.url, key, error.is_none(), shown, took);
         if url.starts_with("https://") {
             post_with_curl(ctx, &url, &token)
         } else {
@@ -46,13 +49,19 @@ fn token(ctx: &Context, secret: &str) -> Result<String, String> {
     Ok(token)
 }
 
-/// The push URL with its query, as Gatus reads it.
-pub(crate) fn push_url(base: &str, key: &str, error: Option<&str>, took: Duration) -> String {
+/// The push URL with its query, as Gatus reads it (it keeps `error` of
+/// a failed run only).
+pub(crate) fn push_url(
+    base: &str,
+    key: &str,
+    success: bool,
+    error: Option<&str>,
+    took: Duration,
+) -> String {
     let mut url = format!(
-        "{}/api/v1/endpoints/{}/external?success={}",
+        "{}/api/v1/endpoints/{}/external?success={success}",
         base.trim_end_matches('/'),
         encode(key),
-        error.is_none()
     );
     if let Some(e) = error {
         url.push_str("&error=");
@@ -112,6 +121,7 @@ mod tests {
             push_url(
                 "http://status.lan:8080/",
                 "backups_app-drill",
+                false,
                 Some("a b/c: 3 rows & more"),
                 Duration::from_secs_f64(83.4)
             ),
@@ -119,7 +129,12 @@ mod tests {
              ?success=false&error=a%20b%2Fc%3A%203%20rows%20%26%20more&duration=83s"
         );
         assert!(
-            push_url("http://s", "k", None, Duration::ZERO).ends_with("?success=true&duration=1s")
+            push_url("http://s", "k", true, None, Duration::ZERO)
+                .ends_with("?success=true&duration=1s")
+        );
+        assert!(
+            push_url("http://s", "k", false, None, Duration::ZERO)
+                .ends_with("?success=false&duration=1s")
         );
     }
 }
