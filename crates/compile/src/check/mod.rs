@@ -5,6 +5,7 @@
 //! a reason (`[services.<name>.silence] <code> = "why"`); silenced findings
 //! are still listed, as such.
 
+mod admins;
 mod alerts;
 mod backup;
 mod boot;
@@ -34,6 +35,7 @@ const CHECKS: &[Check] = &[
     network::port_clash,
     network::duplicate_name,
     network::exposure_needs_access,
+    admins::admins_have_devices,
     login::admin_can_log_in,
     boot::host_has_boot_disk,
     placeholders::placeholders,

@@ -160,6 +160,9 @@ pub static RULES: &[Rule] = &[
     rule("alertmanager-without-alerts", Warning, false, "rules.md#alertmanager-without-alerts--warning", "Alertmanager without `[alerts]` to send to"),
     rule("sso-provider-unreachable", Error, false, "rules.md#sso-provider-unreachable--error", "a client reached from farther away than its provider"),
     rule("sso-ungated", Warning, true, "rules.md#sso-ungated--warning-silenceable", "a service without a login that single sign-on does not guard"),
+    // Added with admin devices on the tailnet.
+    rule("admin-not-tailnet", Error, false, SPEC, "an admin device's address that is not on the tailnet"),
+    rule("no-admin-devices", Error, false, "rules.md#no-admin-devices--error", "an `admins` service and no admin device to reach it"),
     // Writing the flake.
     rule("edited-by-hand", Error, false, BUILD, "generated files were changed since the last build"),
 ];
