@@ -372,6 +372,9 @@ pub enum Command {
         /// Install the new machine at this address first.
         #[arg(long, value_name = "ADDR", requires = "host_name")]
         target: Option<String>,
+        /// The installer's SSH port, with --target.
+        #[arg(long, value_name = "PORT", default_value_t = 22, requires = "target")]
+        target_port: u16,
         /// Restore from this repository only (`nas`, `offsite`).
         #[arg(long, value_name = "REPO")]
         from: Option<String>,

@@ -123,6 +123,7 @@ fn main() -> ExitCode {
         Command::Recover {
             host_name,
             target,
+            target_port,
             from,
             plan_only,
             json,
@@ -132,6 +133,7 @@ fn main() -> ExitCode {
         } => commands::recover::run(&commands::recover::Options {
             host_name,
             target,
+            target_port,
             from,
             plan_only,
             json,

@@ -21,6 +21,10 @@ mod examples;
 mod lab;
 #[path = "support/netns.rs"]
 mod netns;
+#[path = "support/sshd.rs"]
+mod sshd;
+#[path = "support/standins.rs"]
+mod standins;
 
 use lab::{Lab, Serve};
 use netns::Netns;

@@ -15,6 +15,9 @@ use compile::nix::{Nix, print};
 use proptest::prelude::*;
 use std::process::Command;
 
+#[path = "support/argv_stub.rs"]
+mod argv_stub;
+
 /// `lib.escapeShellArg` as nixpkgs lib/strings.nix defines it.
 const ESCAPE_SHELL_ARG: &str = r#"arg: let string = toString arg; in if builtins.match "[[:alnum:],._+:@%/-]+" string == null then "'${builtins.replaceStrings [ "'" ] [ "'\\''" ] string}'" else string"#;
 
@@ -48,18 +51,8 @@ fn run_with_stubs(body: &str) -> (Vec<Vec<String>>, String) {
     std::fs::create_dir(&bin).unwrap();
     let log = dir.path().join("argv.log");
     for name in STUBS {
-        let stub = bin.join(name);
-        // Each call: a record separator, then every argument NUL-terminated.
         // The stub fails, so the `||` branch of each line runs as well.
-        std::fs::write(
-            &stub,
-            format!(
-                "#!/bin/sh\nprintf '\\036{name}\\0' >> \"$ARGV_LOG\"\nfor a in \"$@\"; do printf '%s\\0' \"$a\" >> \"$ARGV_LOG\"; done\nexit 1\n"
-            ),
-        )
-        .unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&stub, std::fs::Permissions::from_mode(0o755)).unwrap();
+        argv_stub::argv_stub(&bin, name, 1);
     }
     let out = Command::new("/bin/sh")
         .args(["-c", body])

@@ -27,6 +27,10 @@ mod examples;
 mod lab;
 #[path = "support/netns.rs"]
 mod netns;
+#[path = "support/sshd.rs"]
+mod sshd;
+#[path = "support/standins.rs"]
+mod standins;
 
 use lab::{Front, Lab, Port, Serve, VPN_ADDRESS, VPN_BRIDGE_ADDRESS, auth_endpoint, run};
 use std::collections::BTreeMap;

@@ -14,6 +14,8 @@
 //! source of a pull, quoted as it quotes them (`escapeshellparam`, a second
 //! time for remote hosts). Needs `nix-instantiate`, `sh` and `bash`.
 
+#[path = "support/argv_stub.rs"]
+mod argv_stub;
 #[path = "support/examples.rs"]
 mod examples;
 #[path = "support/modules.rs"]
@@ -190,17 +192,7 @@ fn the_forced_command_admits_a_pull_and_refuses_everything_else() {
     let bin = package.join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     for name in ["zfs", "zpool"] {
-        let stub = bin.join(name);
-        // Each call: a record separator, then every argument NUL-terminated.
-        std::fs::write(
-            &stub,
-            format!(
-                "#!/bin/sh\nprintf '\\036{name}\\0' >> \"$ARGV_LOG\"\nfor a in \"$@\"; do printf '%s\\0' \"$a\" >> \"$ARGV_LOG\"; done\n"
-            ),
-        )
-        .unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&stub, std::fs::Permissions::from_mode(0o755)).unwrap();
+        argv_stub::argv_stub(&bin, name, 0);
     }
     let script = dir.path().join("homelab-replica-command");
     std::fs::write(&script, command_script(&files, "server", &package)).unwrap();

@@ -25,6 +25,10 @@ mod examples;
 mod lab;
 #[path = "support/netns.rs"]
 mod netns;
+#[path = "support/sshd.rs"]
+mod sshd;
+#[path = "support/standins.rs"]
+mod standins;
 
 use compile::probes::Probes;
 use lab::{Lab, Serve};

@@ -5,8 +5,13 @@
 //! `--extra-files`; disko lays out the disks the spec names (so a target
 //! whose disks are not those is refused first); the hardware scan lands in
 //! `hosts/<host>/hardware.nix`.
+//!
+//! nixos-anywhere runs `ssh` with options of its own and sets
+//! `NIX_SSHOPTS` itself for `nix copy`, so an ssh configuration file
+//! (`ssh -F`) reaches it only through the `ssh` it finds first on its
+//! `PATH`: one that reads that file ([`ssh_reading`]).
 
-use crate::runner::{Cmd, Runner};
+use crate::runner::{Cmd, Runner, shell_quote};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -50,6 +55,32 @@ pub fn extra_files(dir: &Path, private: &[u8], public: &str) -> std::io::Result<
     std::fs::set_permissions(&public_file, std::fs::Permissions::from_mode(0o644))
 }
 
+/// Writes `dir/ssh`: the system's `ssh` (the first on `path`, which must
+/// not hold `dir`) reading `config` instead of the user's configuration.
+/// Put ahead on nixos-anywhere's `PATH`, every ssh it runs (its own,
+/// `ssh-copy-id`'s, `nix copy`'s) reads the file.
+pub fn ssh_reading(dir: &Path, config: &Path, path: &std::ffi::OsStr) -> std::io::Result<()> {
+    let ssh = std::env::split_paths(path)
+        .map(|d| d.join("ssh"))
+        .find(|p| {
+            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no ssh on PATH"))?;
+    let config = std::path::absolute(config)?;
+    std::fs::create_dir_all(dir)?;
+    let script = dir.join("ssh");
+    crate::fs_guard::write_file(
+        &script,
+        format!(
+            "#!/bin/sh\nexec {} -F {} \"$@\"\n",
+            shell_quote(&ssh.to_string_lossy()),
+            shell_quote(&config.to_string_lossy())
+        )
+        .as_bytes(),
+    )?;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700))
+}
+
 /// What nixos-anywhere is told.
 pub struct Install<'a> {
     /// `path:<flake folder>`.
@@ -60,7 +91,9 @@ pub struct Install<'a> {
     pub extra_files: &'a Path,
     /// Where the hardware scan is written (`hosts/<host>/hardware.nix`).
     pub hardware: PathBuf,
-    pub ssh_config: Option<&'a Path>,
+    /// Its `PATH`, when it must find another `ssh` first
+    /// ([`ssh_reading`]).
+    pub path: Option<&'a std::ffi::OsStr>,
 }
 
 /// The nixos-anywhere command line: kexec into its installer, disko, the
@@ -80,8 +113,8 @@ pub fn nixos_anywhere(i: &Install) -> Cmd {
     if i.port != 22 {
         cmd = cmd.args(["--ssh-port".to_string(), i.port.to_string()]);
     }
-    if let Some(config) = i.ssh_config {
-        cmd = cmd.env("NIX_SSHOPTS", format!("-F {}", config.display()));
+    if let Some(path) = i.path {
+        cmd = cmd.env("PATH", path.to_string_lossy());
     }
     cmd
 }
@@ -124,6 +157,35 @@ mod tests {
     }
 
     #[test]
+    fn the_ssh_found_first_reads_the_configuration_given() {
+        let dir = tempfile::tempdir().unwrap();
+        // The system's ssh, here one that prints its arguments.
+        let system = dir.path().join("usr bin");
+        std::fs::create_dir(&system).unwrap();
+        std::fs::write(system.join("ssh"), "#!/bin/sh\nprintf '%s\\n' \"$@\"\n").unwrap();
+        std::fs::set_permissions(system.join("ssh"), std::fs::Permissions::from_mode(0o755))
+            .unwrap();
+        let path = std::env::join_paths([dir.path().join("none"), system]).unwrap();
+        let bin = dir.path().join("bin");
+        ssh_reading(&bin, Path::new("/etc/it's config"), &path).unwrap();
+        let mode = std::fs::metadata(bin.join("ssh"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700);
+        let out = std::process::Command::new(bin.join("ssh"))
+            .args(["-p", "2222", "root@192.168.1.50", "true"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap(),
+            "-F\n/etc/it's config\n-p\n2222\nroot@192.168.1.50\ntrue\n"
+        );
+        let empty = dir.path().join("empty");
+        assert!(ssh_reading(&empty, Path::new("/c"), dir.path().as_os_str()).is_err());
+    }
+
+    #[test]
     fn nixos_anywhere_is_given_the_flake_the_key_and_the_scan() {
         let cmd = nixos_anywhere(&Install {
             flake: "path:/home/me/flake",
@@ -132,7 +194,7 @@ mod tests {
             port: 2222,
             extra_files: Path::new("/tmp/x"),
             hardware: PathBuf::from("/home/me/flake/hosts/server/hardware.nix"),
-            ssh_config: None,
+            path: None,
         });
         assert_eq!(
             cmd.shell_line(),

@@ -17,20 +17,24 @@ pub fn run(
     homelab_flake: Option<&str>,
     format: Format,
 ) -> ExitCode {
-    match write(src, out, force, homelab_flake, format) {
+    match write(src, out, force, homelab_flake, format, false) {
         Ok(_) => ExitCode::SUCCESS,
         Err(code) => code,
     }
 }
 
 /// Checks and writes the flake; the fleet and the folder it was written
-/// to, or the exit status of a refusal (already printed).
+/// to, or the exit status of a refusal (already printed). What was
+/// written is said on standard output, or on standard error with JSON
+/// diagnostics or when the caller's standard output is its own
+/// (`stdout_taken`: `deploy --json`).
 pub fn write(
     src: &Source,
     out: Option<PathBuf>,
     force: bool,
     homelab_flake: Option<&str>,
     format: Format,
+    stdout_taken: bool,
 ) -> Result<(compile::fleet::Fleet, PathBuf), ExitCode> {
     let out = out.unwrap_or_else(|| default_flake(src).unwrap_or_else(|| PathBuf::from("flake")));
     let (mut fleet, mut warnings) = match with_file_checks(src.compile_to_write(), Some(&out)) {
@@ -77,7 +81,7 @@ pub fn write(
                 s.removed.len()
             );
             let input = format!("homelab input: {} ({})", input.url, input.why);
-            if format == Format::Json {
+            if format == Format::Json || stdout_taken {
                 eprintln!("{summary}\n{input}");
             } else {
                 println!("{summary}\n{input}");

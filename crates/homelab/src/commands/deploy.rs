@@ -47,7 +47,8 @@ pub fn run(src: &Source, o: &Options) -> ExitCode {
             Err(code) => return code,
         }
     } else {
-        match super::build::write(src, None, false, None, Format::Human) {
+        // With `--json` standard output is the outcomes' alone.
+        match super::build::write(src, None, false, None, Format::Human, o.json) {
             Ok(built) => built,
             Err(code) => return code,
         }
@@ -237,17 +238,7 @@ fn deploy_rs_activate(flake: &str, host: &str, boot: bool) -> operate::deploy::R
 }
 
 fn failed_build(host: &str, why: &str) -> Outcome {
-    Outcome {
-        host: host.to_string(),
-        result: Result_::Failed,
-        before: None,
-        after: None,
-        snapshots: Vec::new(),
-        gate: None,
-        regate: None,
-        message: Some(format!("{host}: {why}")),
-        seconds: 0.0,
-    }
+    Outcome::failed(host, Some(format!("{host}: {why}")))
 }
 
 /// Appends the deploy to the history; a failure to keep it is a warning.
@@ -388,7 +379,7 @@ fn dry_run(
         ));
         out.push_str(&format!(
             "  5. switch     ssh … {sudo}nix-env -p /nix/var/nix/profiles/system --set <system>\n\
-             \x20                ssh … {sudo}systemd-run --unit=homelab-switch-{id} --property=RemainAfterExit=yes --service-type=exec -- <system>/bin/switch-to-configuration {word}\n"
+             \x20                ssh … {sudo}systemd-run --unit=homelab-switch-{id} '--description=homelab: switch to <system>' --property=RemainAfterExit=yes --service-type=exec --quiet -- <system>/bin/switch-to-configuration {word}\n"
         ));
         if goal == Goal::Switch {
             out.push_str(&format!(

@@ -30,17 +30,29 @@ pub struct Options {
 }
 
 pub fn run(o: &Options) -> ExitCode {
-    let cx = match super::secrets::context(&o.place) {
-        Ok(cx) => cx,
+    let fleet = match install(o) {
+        Ok(Some(fleet)) => fleet,
+        Ok(None) => return ExitCode::SUCCESS,
         Err(code) => return code,
     };
+    match wait_for_host(&fleet, o) {
+        Ok(()) => probe_installed(&fleet, o),
+        Err(code) => code,
+    }
+}
+
+/// Steps 1 to 5: the host installed from the spec's flake, and the spec
+/// it was installed from; `None` after a dry run, which installs nothing.
+/// An error is the exit code, its reason already said.
+pub fn install(o: &Options) -> Result<Option<Fleet>, ExitCode> {
+    let cx = super::secrets::context(&o.place)?;
     let Some(host) = cx.fleet.hosts.iter().find(|h| h.name() == o.host) else {
         let names: Vec<&str> = cx.fleet.hosts.iter().map(|h| h.name()).collect();
-        return fail(format!(
+        return Err(fail(format!(
             "the spec has no host `{}`; hosts: {}",
             o.host,
             names.join(", ")
-        ));
+        )));
     };
     let disks = disks(&cx.fleet, &o.host);
     let flake = cx
@@ -54,18 +66,15 @@ pub fn run(o: &Options) -> ExitCode {
             "{}",
             dry_run(o, &flake, &disks, host.spec.host_key.is_some())
         );
-        return ExitCode::SUCCESS;
+        return Ok(None);
     }
     // 1. The host's key: made now unless the spec has one.
     let cx = if host.spec.host_key.is_none() {
         step(1, "making the host's SSH key and recording it in the spec");
         if let Err(e) = super::secrets::add_host::run(&cx, &o.host, None, false, None, true) {
-            return fail(e);
+            return Err(fail(e));
         }
-        match super::secrets::context(&o.place) {
-            Ok(cx) => cx,
-            Err(code) => return code,
-        }
+        super::secrets::context(&o.place)?
     } else {
         step(1, "the spec has the host's key");
         cx
@@ -74,7 +83,7 @@ pub fn run(o: &Options) -> ExitCode {
     let private = match cx.store.read(&key_name) {
         Ok(Some(bytes)) => bytes,
         Ok(None) => {
-            return fail(format!(
+            return Err(fail(format!(
                 "the spec records a host_key for `{}` but {} holds no private key: the \
                  installed host would make a key of its own that the secrets are not \
                  encrypted to\nhelp: run `homelab secrets add-host {} --generate` (a new key), \
@@ -82,27 +91,20 @@ pub fn run(o: &Options) -> ExitCode {
                 o.host,
                 Store::shown(&key_name),
                 o.host
-            ));
+            )));
         }
-        Err(e) => return fail(e),
+        Err(e) => return Err(fail(e)),
     };
     // 2. Every secret encrypted to it.
     step(2, "encrypting the secrets to the host's key");
-    if let Err(code) = super::secrets::rekey::rekey(&cx) {
-        return code;
-    }
+    super::secrets::rekey::rekey(&cx)?;
     // 3. The flake.
     step(3, "writing the flake");
-    let src = match load(&crate::cli::Input {
+    let src = load(&crate::cli::Input {
         spec: o.place.spec.clone(),
         example: None,
-    }) {
-        Ok(src) => src,
-        Err(code) => return code,
-    };
-    if let Err(code) = super::build::write(&src, Some(flake.clone()), false, None, Format::Human) {
-        return code;
-    }
+    })?;
+    super::build::write(&src, Some(flake.clone()), false, None, Format::Human, false)?;
     // 4. The target's disks.
     step(4, &format!("checking the disks of {}", o.target));
     let target = target_ssh(o);
@@ -113,84 +115,106 @@ pub fn run(o: &Options) -> ExitCode {
             missing.join(", ")
         ),
         Ok(missing) => {
-            return fail(format!(
+            return Err(step_failed(format!(
                 "the target {} has no {}: disko would lay out other disks than the spec names\n\
                  help: check `ls -l /dev/disk/by-id/` on the target and put its disks in the spec \
                  (`[hosts.{}.boot] disk`, the pools' `disks`), or give --force",
                 o.target,
                 missing.join(", "),
                 o.host
-            ));
+            )));
         }
-        Err(e) => return fail(format!("{}: {e}", o.target)),
+        Err(e) => return Err(step_failed(format!("{}: {e}", o.target))),
     }
     // 5. nixos-anywhere, with the key and the hardware scan.
     step(5, "installing with nixos-anywhere");
     let identity = match cx.identity() {
         Ok(id) => id,
-        Err(e) => return fail(e),
+        Err(e) => return Err(fail(e)),
     };
     let plain = match age_file::decrypt(&Store::shown(&key_name), &private, &identity) {
         Ok(p) => p,
-        Err(e) => return fail(e),
+        Err(e) => return Err(fail(e)),
     };
     let public = host_public_key(&cx.fleet, &o.host);
-    let extra = match tempfile::Builder::new()
+    // The clear key, and the ssh that reads --ssh-config, for this run
+    // only: removed with the folder, whatever happens.
+    let private_dir = match tempfile::Builder::new()
         .prefix("homelab-install-")
         .tempdir()
     {
         Ok(d) => d,
-        Err(e) => return fail(format!("making a private folder: {e}")),
+        Err(e) => return Err(fail(format!("making a private folder: {e}"))),
     };
-    if let Err(e) = install::extra_files(extra.path(), plain.as_ref(), &public) {
-        return fail(format!("writing the host key for the install: {e}"));
+    let extra = private_dir.path().join("root");
+    if let Err(e) = install::extra_files(&extra, plain.as_ref(), &public) {
+        return Err(fail(format!("writing the host key for the install: {e}")));
     }
-    let flake_ref = format!("path:{}", flake.display());
-    let cmd = install::nixos_anywhere(&Install {
-        flake: &flake_ref,
-        host: &o.host,
-        target: &o.target,
-        port: o.port,
-        extra_files: extra.path(),
-        hardware: flake.join(format!("hosts/{}/hardware.nix", o.host)),
-        ssh_config: o.ssh_config.as_deref(),
-    });
+    let path = match &o.ssh_config {
+        Some(config) => {
+            let bin = private_dir.path().join("bin");
+            let inherited = std::env::var_os("PATH").unwrap_or_default();
+            if let Err(e) = install::ssh_reading(&bin, config, &inherited) {
+                return Err(fail(format!(
+                    "giving nixos-anywhere an ssh that reads {}: {e}",
+                    config.display()
+                )));
+            }
+            let mut path = bin.into_os_string();
+            path.push(":");
+            path.push(inherited);
+            Some(path)
+        }
+        None => None,
+    };
+    let cmd = nixos_anywhere(o, &flake, &extra, path.as_deref());
     match operate::runner::run_in_view(&cmd) {
         Ok(s) if s.success() => {}
         Ok(s) => {
-            return fail(format!(
+            return Err(step_failed(format!(
                 "nixos-anywhere failed ({s}); the target may be half installed: run the install again"
-            ));
+            )));
         }
         Err(e) => {
-            return fail(format!(
+            return Err(fail(format!(
                 "cannot run nixos-anywhere: {e}\nhelp: `nix run github:nix-community/nixos-anywhere -- --help`, or install it"
-            ));
+            )));
         }
     }
-    drop(extra);
-    // 6. The installed host, awaited and probed.
-    probe_installed(&cx.fleet, o)
+    drop(private_dir);
+    Ok(Some(cx.fleet))
 }
 
 fn step(n: u8, what: &str) {
     eprintln!("[{n}/6] {what}");
 }
 
-/// Waits for the installed host at its own address, then probes it.
-fn probe_installed(fleet: &Fleet, o: &Options) -> ExitCode {
+/// A step that ran and failed (exit status 1; `fail` is 2, could not run).
+fn step_failed(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(1)
+}
+
+/// Step 6, first half: waits until the installed host answers SSH at its
+/// own address.
+pub fn wait_for_host(fleet: &Fleet, o: &Options) -> Result<(), ExitCode> {
     step(6, "waiting for the installed host, then probing it");
     let probes = compile::probes::probes(fleet);
     let Some(h) = probes.hosts.iter().find(|h| h.host == o.host) else {
-        return fail("the host has no probes");
+        return Err(fail("the host has no probes"));
     };
     let mut ssh = Ssh::new(format!("{}@{}", h.ssh_user, h.address));
     ssh.port = Some(h.ssh_port);
     ssh.config = o.ssh_config.clone();
     ssh.options.push("ConnectTimeout=5".into());
-    if let Err(e) = install::wait_for(&ssh, o.wait) {
-        return fail(e);
-    }
+    install::wait_for(&ssh, o.wait)
+        .map(|_| ())
+        .map_err(step_failed)
+}
+
+/// Step 6, second half: the installed host probed.
+fn probe_installed(fleet: &Fleet, o: &Options) -> ExitCode {
+    let probes = compile::probes::probes(fleet);
     let mut one = probes.clone();
     one.hosts.retain(|x| x.host == o.host);
     // A fresh host has no backup yet: its records are not held against it.
@@ -256,6 +280,24 @@ fn host_public_key(fleet: &Fleet, host: &str) -> String {
         .unwrap_or_default()
 }
 
+/// nixos-anywhere on the flake folder, with the key pair in `extra`.
+fn nixos_anywhere(
+    o: &Options,
+    flake: &Path,
+    extra: &Path,
+    path: Option<&std::ffi::OsStr>,
+) -> operate::runner::Cmd {
+    install::nixos_anywhere(&Install {
+        flake: &format!("path:{}", flake.display()),
+        host: &o.host,
+        target: &o.target,
+        port: o.port,
+        extra_files: extra,
+        hardware: flake.join(format!("hosts/{}/hardware.nix", o.host)),
+        path,
+    })
+}
+
 /// The steps and the exact commands; nothing is made or changed.
 fn dry_run(o: &Options, flake: &Path, disks: &[String], has_key: bool) -> String {
     let spec = o.place.spec.display();
@@ -292,16 +334,18 @@ fn dry_run(o: &Options, flake: &Path, disks: &[String], has_key: bool) -> String
             .collect::<Vec<_>>()
             .join(", ")
     ));
-    let flake_ref = format!("path:{}", flake.display());
-    let cmd = install::nixos_anywhere(&Install {
-        flake: &flake_ref,
-        host: &o.host,
-        target: &o.target,
-        port: o.port,
-        extra_files: Path::new("<a private folder with etc/ssh/ssh_host_ed25519_key>"),
-        hardware: flake.join(format!("hosts/{}/hardware.nix", o.host)),
-        ssh_config: o.ssh_config.as_deref(),
+    let path = o.ssh_config.as_ref().map(|config| {
+        std::ffi::OsString::from(format!(
+            "<a private folder whose ssh reads {}>:$PATH",
+            config.display()
+        ))
     });
+    let cmd = nixos_anywhere(
+        o,
+        flake,
+        Path::new("<a private folder with etc/ssh/ssh_host_ed25519_key>"),
+        path.as_deref(),
+    );
     out.push_str(&format!("  5. install   {}\n", cmd.shell_line()));
     out.push_str(&format!(
         "  6. probe     wait for the host over SSH, then homelab status --host {}\n",

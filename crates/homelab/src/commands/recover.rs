@@ -15,6 +15,7 @@ use std::process::ExitCode;
 pub struct Options {
     pub host_name: Option<String>,
     pub target: Option<String>,
+    pub target_port: u16,
     pub from: Option<String>,
     pub plan_only: bool,
     pub json: bool,
@@ -44,10 +45,10 @@ pub fn run(o: &Options) -> ExitCode {
 /// recovery over SSH.
 fn from_admin(o: &Options, name: &str) -> ExitCode {
     if let Some(target) = &o.target {
-        let code = super::install::run(&super::install::Options {
+        let install = super::install::Options {
             host: name.to_string(),
             target: target.clone(),
-            port: 22,
+            port: o.target_port,
             place: SecretsPlace {
                 spec: o.place.spec.clone(),
                 flake: o.place.flake.clone(),
@@ -57,9 +58,16 @@ fn from_admin(o: &Options, name: &str) -> ExitCode {
             force: false,
             ssh_config: o.ssh_config.clone(),
             wait: std::time::Duration::from_secs(900),
+        };
+        // Its services are not probed: they come up as their data comes
+        // back. A failed install leaves nothing to recover onto.
+        let installed = super::install::install(&install).and_then(|fleet| match fleet {
+            Some(fleet) => super::install::wait_for_host(&fleet, &install),
+            None => Ok(()),
         });
-        if code != ExitCode::SUCCESS {
-            eprintln!("the install did not finish cleanly; recovering what it installed");
+        if let Err(code) = installed {
+            eprintln!("error: {name} was not installed, so nothing was recovered");
+            return code;
         }
     }
     let src = match crate::source::load(&crate::cli::Input {

@@ -29,34 +29,55 @@
 //! IPv6 rules mirror these).
 //!
 //! A host can also answer over SSH (`Lab::ssh`): the real `sshd` runs in
-//! its namespace, in a mount namespace of its own (`unshare -m`) where a
+//! its namespace, in a mount namespace of its own (`sshd.rs`) where a
 //! folder of the test is mounted over `/var/lib` (homelab's records live
-//! at `/var/lib/homelab/…` in it, never on the machine) and another over
-//! `/usr/local/bin`, holding a stand-in `systemctl`: systemd cannot run
-//! here, so `systemctl show` answers in systemd's format from states the
-//! test chooses (`Lab::unit_state`).
+//! at `/var/lib/homelab/…` in it, never on the machine), another over
+//! `/usr/local/bin`, and a tmpfs over `/nix` holding the host's own
+//! `/nix/store` and `/nix/var/nix/profiles`, folders of the test too.
 //!
-//! Needs root, iproute2, iptables, curl, python3, openssl, OpenSSH and
-//! Debian's caddy. Everything is removed when the lab is dropped.
+//! What systemd and NixOS do cannot run here; `/usr/local/bin` holds
+//! stand-ins for it (`standins.rs`): `systemctl show` answers in systemd's
+//! format from states the test chooses (`Lab::unit_state`) or a transient
+//! unit left, `stop` and `reset-failed` end such a unit; `systemd-run`
+//! runs its command detached, so it outlives the SSH session, as a
+//! transient unit with `RemainAfterExit`; `nix-env --set` links a new
+//! generation of the profile; `zfs` records what it is asked. For a
+//! deploy, each host's store holds fake systems whose
+//! `bin/switch-to-configuration` records its goal and does what the test
+//! says (`Activation`: exit with a code, break a service or bring every
+//! one back, drop SSH half way), and the admin machine has a stand-in
+//! `nix` on its PATH (`build` prints the fake system the test built,
+//! `copy` sends it over the real SSH into the host's store).
+//!
+//! Needs root, iproute2, iptables, curl, python3, openssl, OpenSSH, Nix's
+//! `/nix` (Debian's nix-bin; nothing is written to it) and Debian's caddy.
+//! Everything is removed when the lab is dropped.
 
 #![allow(dead_code)] // each test binary uses its part
 
 use crate::netns::{Netns, Switch};
+use crate::sshd::{Client, Machine};
+use crate::standins::{Activation, Standins, install_nix};
 use compile::nix::{Attrs, Nix};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Answers every request with the name of the service it stands for;
-/// `@auth` plays oauth2-proxy's authentication endpoint.
+/// `@auth` plays oauth2-proxy's authentication endpoint. While the file
+/// named by the fourth argument exists, the service is down: it answers
+/// 503 (a system a deploy switched to broke it).
 pub const STUB: &str = r#"
-import http.server, sys
+import http.server, os, sys
 name, bind, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+down = sys.argv[4] if len(sys.argv) > 4 else None
 class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         code, body = 200, name
         if name == "@auth" and self.path.startswith("/oauth2/auth"):
             code = 202 if self.headers.get("X-Test-Signed-In") else 401
+        elif down and os.path.exists(down):
+            code, body = 503, name + " is down"
         data = body.encode()
         self.send_response(code)
         self.send_header("Content-Length", str(len(data)))
@@ -372,6 +393,8 @@ pub struct Lab {
     stubs: Vec<(String, String, bool, usize)>,
     /// The process of each host's sshd.
     sshd: BTreeMap<String, usize>,
+    /// The folders of each host where sshd runs.
+    machines: BTreeMap<String, Machine>,
     _switch: Switch,
     /// Stubs, Caddy's files, keys, the hosts' `/var/lib`: removed last.
     pub dir: tempfile::TempDir,
@@ -533,6 +556,7 @@ impl Lab {
             tunnels: Vec::new(),
             stubs: Vec::new(),
             sshd: BTreeMap::new(),
+            machines: BTreeMap::new(),
             _switch: switch,
             dir,
         }
@@ -718,11 +742,14 @@ impl Lab {
     /// A stub listening at `bind:port` on `host`, answering as `service`.
     pub fn stub(&mut self, host: &str, service: &str, bind: &str, port: u16) {
         let script = self.dir.path().join("stub.py");
+        let down = Standins::at(&self.host_dir(host)).down.join(service);
         if bind == VPN_ADDRESS
             && let Some(vpn) = self.vpn.get_mut(host)
         {
             let mut c = vpn.command("python3");
-            c.arg(&script).args([service, bind, &port.to_string()]);
+            c.arg(&script)
+                .args([service, bind, &port.to_string()])
+                .arg(&down);
             let process = vpn.spawn(c);
             self.stubs
                 .push((host.to_string(), service.to_string(), true, process));
@@ -738,7 +765,9 @@ impl Lab {
             ns.loopback_address(bind);
         }
         let mut c = ns.command("python3");
-        c.arg(&script).args([service, bind, &port.to_string()]);
+        c.arg(&script)
+            .args([service, bind, &port.to_string()])
+            .arg(&down);
         let process = ns.spawn(c);
         self.stubs
             .push((host.to_string(), service.to_string(), false, process));
@@ -913,164 +942,141 @@ impl Tls {
     }
 }
 
-/// The stand-in `systemctl` of a host where sshd runs: systemd cannot
-/// run here. It answers `systemctl show --property=… -- UNIT…` in
-/// systemd's format (for each unit its properties, units apart by an empty
-/// line; a service's `Result` comes first, as systemd orders it), each
-/// unit's state read from the file named after it in `@UNITS@`
-/// (`LOAD ACTIVE SUB RESULT`), `loaded active running success` when there
-/// is none.
-const SYSTEMCTL: &str = r#"#!/bin/sh
-units=@UNITS@
-if [ "$1" != show ]; then
-  echo "systemctl (test stand-in): only show is answered" >&2
-  exit 1
-fi
-shift
-while [ "$#" -gt 0 ]; do
-  case $1 in
-    --) shift; break ;;
-    *) shift ;;
-  esac
-done
-first=yes
-for unit; do
-  [ "$first" = yes ] || echo
-  first=no
-  load=loaded active=active sub=running result=success
-  if [ -f "$units/$unit" ]; then
-    read -r load active sub result < "$units/$unit"
-  fi
-  printf 'Result=%s\nId=%s\nLoadState=%s\nActiveState=%s\nSubState=%s\n' \
-    "$result" "$unit" "$load" "$active" "$sub"
-done
-"#;
-
-/// Run inside the host's network namespace by `unshare -m`: the mounts
-/// are the sshd's own, gone with it. `/run` is a fresh tmpfs holding the
-/// privilege separation folder sshd wants.
-const SSHD_MOUNTS: &str = r#"set -e
-mount --bind "$1" /var/lib
-mount --bind "$2" /usr/local/bin
-mount -t tmpfs -o mode=0755 tmpfs /run
-mkdir -m 0755 /run/sshd
-exec "$3" -D -e -f "$4"
-"#;
-
 impl Lab {
+    /// The test folder of `host`.
+    pub fn host_dir(&self, host: &str) -> PathBuf {
+        self.dir.path().join("hosts").join(host)
+    }
+
     /// The folder a host's sshd sees as `/var/lib`.
     pub fn var_lib(&self, host: &str) -> PathBuf {
-        self.dir.path().join("hosts").join(host).join("var-lib")
+        self.machine(host).var_lib()
     }
 
     /// Sets a unit's state on `host` as systemd would report it:
     /// `"failed failed exit-code"` (active state, sub-state, result).
     pub fn unit_state(&self, host: &str, unit: &str, state: &str) {
-        let units = self.dir.path().join("hosts").join(host).join("units");
-        std::fs::write(units.join(unit), format!("loaded {state}\n")).unwrap();
+        self.machine(host).unit_state(unit, state);
     }
 
     /// The client's ssh configuration (`--ssh-config`): the test's key,
     /// and the hosts' keys known.
     pub fn ssh_config(&self) -> PathBuf {
-        self.dir.path().join("ssh").join("config")
+        self.client().config()
+    }
+
+    /// The test's public key, which every sshd of the lab lets in.
+    pub fn client_key(&self) -> String {
+        let path = self.client().authorized_keys();
+        std::fs::read_to_string(path).unwrap().trim().to_string()
+    }
+
+    /// The public host key of `host`'s sshd.
+    pub fn host_key(&self, host: &str) -> String {
+        self.machine(host).host_key()
+    }
+
+    /// The stand-ins of `host` (after [`Lab::ssh`]).
+    pub fn standins(&self, host: &str) -> Standins {
+        self.machine(host).standins()
+    }
+
+    fn client(&self) -> Client {
+        Client::new(&self.dir.path().join("ssh"))
+    }
+
+    fn machine(&self, host: &str) -> &Machine {
+        self.machines
+            .get(host)
+            .unwrap_or_else(|| panic!("no sshd was started on {host}"))
     }
 
     /// The real sshd on `host`, at port 22 of every address, letting root
-    /// in with the test's key; its own `/var/lib` and `systemctl` (see the
-    /// module's notes). Records go in [`Lab::var_lib`].
+    /// in with the test's key; its own `/var/lib`, stand-ins in
+    /// `/usr/local/bin`, `/nix/store` and `/nix/var/nix/profiles` (see
+    /// `sshd.rs`). Records go in [`Lab::var_lib`].
     pub fn ssh(&mut self, host: &str) {
-        let keys = self.dir.path().join("ssh");
-        if !keys.join("client").exists() {
-            std::fs::create_dir_all(&keys).unwrap();
-            keygen(&keys.join("client"));
-            std::fs::write(
-                self.ssh_config(),
-                format!(
-                    "Host *\n  IdentityFile {d}/client\n  IdentitiesOnly yes\n  \
-                     UserKnownHostsFile {d}/known_hosts\n  GlobalKnownHostsFile /dev/null\n  \
-                     StrictHostKeyChecking yes\n  UpdateHostKeys no\n",
-                    d = keys.display()
-                ),
-            )
-            .unwrap();
-        }
-        let dir = self.dir.path().join("hosts").join(host);
-        for sub in [
-            "var-lib/homelab/backups",
-            "var-lib/homelab/drills",
-            "bin",
-            "units",
-        ] {
-            std::fs::create_dir_all(dir.join(sub)).unwrap();
-        }
-        let systemctl = dir.join("bin").join("systemctl");
-        let units = dir.join("units").display().to_string();
-        std::fs::write(&systemctl, SYSTEMCTL.replace("@UNITS@", &units)).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&systemctl, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let host_key = dir.join("ssh_host_ed25519_key");
-        keygen(&host_key);
-        let public = std::fs::read_to_string(host_key.with_extension("pub")).unwrap();
-        let mut known = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(keys.join("known_hosts"))
-            .unwrap();
-        use std::io::Write;
-        for address in [
-            &self.lan_address[host],
-            &self.tailnet_address[host],
-            &self.internet_address[host],
-        ] {
-            writeln!(known, "{address} {}", public.trim()).unwrap();
-        }
-        let config = dir.join("sshd_config");
-        std::fs::write(
-            &config,
-            format!(
-                "Port 22\nHostKey {key}\nAuthorizedKeysFile {keys}/client.pub\n\
-                 PidFile {dir}/sshd.pid\nUsePAM no\nStrictModes no\n\
-                 PermitRootLogin prohibit-password\nPasswordAuthentication no\n\
-                 KbdInteractiveAuthentication no\nPrintMotd no\n",
-                key = host_key.display(),
-                keys = keys.display(),
-                dir = dir.display(),
-            ),
-        )
-        .unwrap();
-        let sshd = String::from_utf8(
-            Command::new("sh")
-                .args(["-c", "command -v sshd"])
-                .output()
-                .unwrap()
-                .stdout,
-        )
-        .unwrap();
-        let ns = self.hosts.get_mut(host).unwrap();
-        let mut c = ns.command("unshare");
-        c.args([
-            "-m",
-            "--propagation",
-            "private",
-            "sh",
-            "-c",
-            SSHD_MOUNTS,
-            "sh",
-        ])
-        .arg(dir.join("var-lib"))
-        .arg(dir.join("bin"))
-        .arg(sshd.trim())
-        .arg(&config);
-        let process = ns.spawn(c);
+        let client = self.client();
+        let machine = Machine::new(&self.host_dir(host));
+        client.know(
+            &[
+                &self.lan_address[host],
+                &self.tailnet_address[host],
+                &self.internet_address[host],
+            ],
+            22,
+            &machine.host_key(),
+        );
+        let process = machine.sshd(self.hosts.get_mut(host).unwrap(), &client, 22);
         self.sshd.insert(host.to_string(), process);
-        ns.wait_for_listener(22);
+        self.machines.insert(host.to_string(), machine);
     }
 
     /// Stops the sshd of `host`: the host no longer answers over SSH.
     pub fn stop_ssh(&mut self, host: &str) {
         let process = self.sshd.remove(host).expect("sshd runs there");
         self.hosts.get_mut(host).unwrap().stop(process);
+        // One a switch started again, if any.
+        self.machine(host).kill_sshd();
+    }
+
+    /// The admin machine's folder: its stand-in `nix` in `bin`, the
+    /// systems it built in `store`, what its `nix` was asked in `calls`
+    /// and `copies`, the deploy history in `state`.
+    pub fn admin(&self) -> PathBuf {
+        let dir = self.dir.path().join("admin");
+        if !dir.join("bin").join("nix").exists() {
+            install_nix(&dir);
+        }
+        dir
+    }
+
+    /// `host` runs `nixos-system-<host>-25.11-before`, a system whose
+    /// switch brings every unit and service up; returns its store path.
+    pub fn running(&self, host: &str) -> String {
+        assert!(
+            Path::new("/nix").is_dir(),
+            "the hosts' store and profiles are mounted over /nix: install Debian's nix-bin"
+        );
+        let s = self.standins(host);
+        let name = format!("nixos-system-{host}-25.11-before");
+        let system = s.system(&s.store, &name, &Activation::healthy());
+        s.boot(&system);
+        system
+    }
+
+    /// The system `nix build` gives the admin for `host`,
+    /// `nixos-system-<host>-25.11-after`, whose switch does `activation`
+    /// on the host; returns its store path.
+    pub fn built(&self, host: &str, activation: &Activation) -> String {
+        let admin = self.admin();
+        let name = format!("nixos-system-{host}-25.11-after");
+        let system = self
+            .standins(host)
+            .system(&admin.join("store"), &name, activation);
+        std::fs::write(admin.join("built").join(host), format!("{system}\n")).unwrap();
+        system
+    }
+
+    /// The system `host`'s profile points at.
+    pub fn system(&self, host: &str) -> String {
+        self.standins(host).current()
+    }
+
+    /// `homelab args` from the LAN client as the administrator runs it:
+    /// the admin's `nix` first on PATH, the deploy history in the admin's
+    /// `state` (`XDG_STATE_HOME`), the lab's authority trusted.
+    pub fn admin_homelab(&self, args: &[&str]) -> (i32, String, String) {
+        let admin = self.admin();
+        let path = format!(
+            "{}:{}",
+            admin.join("bin").display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let state = admin.join("state").display().to_string();
+        let env = [("PATH", path.as_str()), ("XDG_STATE_HOME", state.as_str())];
+        let ca = self.tls.as_ref().map(|t| t.ca.as_path());
+        self.homelab_with(&self.lan, ca, &env, args)
     }
 
     /// Runs `homelab args` in the namespace `client` as a user there
@@ -1089,10 +1095,24 @@ impl Lab {
         ca: Option<&Path>,
         args: &[&str],
     ) -> (i32, String, String) {
+        self.homelab_with(client, ca, &[], args)
+    }
+
+    /// [`Lab::homelab_trusting`] with more of the environment set.
+    pub fn homelab_with(
+        &self,
+        client: &Netns,
+        ca: Option<&Path>,
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> (i32, String, String) {
         let mut c = client.command("env");
         c.arg("NO_COLOR=1");
         if let Some(ca) = ca {
             c.arg(format!("SSL_CERT_FILE={}", ca.display()));
+        }
+        for (k, v) in env {
+            c.arg(format!("{k}={v}"));
         }
         c.arg(env!("CARGO_BIN_EXE_homelab")).args(args);
         let out = crate::bin::finish_within_a_minute(&mut c, b"");
@@ -1102,12 +1122,4 @@ impl Lab {
             String::from_utf8(out.stderr).unwrap(),
         )
     }
-}
-
-/// An ed25519 key pair at `path` and `path.pub`, made by `ssh-keygen`.
-fn keygen(path: &Path) {
-    let mut c = Command::new("ssh-keygen");
-    c.args(["-q", "-t", "ed25519", "-N", "", "-C", "homelab-test", "-f"])
-        .arg(path);
-    run(c, "ssh-keygen (Debian openssh-client)");
 }

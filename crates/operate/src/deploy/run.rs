@@ -81,6 +81,23 @@ pub struct Outcome {
     pub seconds: f64,
 }
 
+impl Outcome {
+    /// A host that failed before anything reached it.
+    pub fn failed(host: &str, message: Option<String>) -> Outcome {
+        Outcome {
+            host: host.to_string(),
+            result: Result_::Failed,
+            before: None,
+            after: None,
+            snapshots: Vec::new(),
+            gate: None,
+            regate: None,
+            message,
+            seconds: 0.0,
+        }
+    }
+}
+
 /// Everything one host's deploy needs.
 pub struct Job {
     pub host: String,
@@ -115,17 +132,7 @@ pub fn deploy(job: &Job, id: &str, clock: &dyn Clock, step: &dyn Fn(&str, Step))
     let started = Instant::now();
     let host = job.host();
     let say = |s: Step| step(&job.host, s);
-    let mut out = Outcome {
-        host: job.host.clone(),
-        result: Result_::Failed,
-        before: None,
-        after: None,
-        snapshots: Vec::new(),
-        gate: None,
-        regate: None,
-        message: None,
-        seconds: 0.0,
-    };
+    let mut out = Outcome::failed(&job.host, None);
     let finish = |mut out: Outcome| {
         out.seconds = started.elapsed().as_secs_f64();
         say(Step::Done(out.result));

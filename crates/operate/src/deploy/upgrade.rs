@@ -238,7 +238,9 @@ fn build(host: &Host, flake: &str, attribute: &str) -> Result<String> {
 fn checks(ctx: &Context, u: &UpgradePlan) -> Round {
     let units: Vec<String> = u.checks.iter().flat_map(|c| c.units.clone()).collect();
     let mut failing = Vec::new();
-    match crate::probe::host::ask(ctx.runner, "root", &ctx.plan.state_dir, &units) {
+    // The records are read where this run keeps them (under `--root`).
+    let state_dir = ctx.state_dir().to_string_lossy().into_owned();
+    match crate::probe::host::ask(ctx.runner, "root", &state_dir, &units) {
         Err(e) => failing.push(("units".to_string(), e)),
         Ok(facts) => {
             for c in &u.checks {

@@ -71,15 +71,7 @@ pub(crate) fn classify(said: &Said) -> Fault {
         || has(&["unable to create lock", "repository is already locked"])
     {
         Fault::Locked
-    } else if has(&[
-        "unable to start the sftp session",
-        "subprocess ssh",
-        "connection refused",
-        "no route to host",
-        "i/o timeout",
-        "network is unreachable",
-        "no such host",
-    ]) {
+    } else if unreachable(&text) {
         Fault::Unreachable
     } else if has(&[
         "ciphertext verification failed",
