@@ -528,14 +528,17 @@ pub enum VerifyCommand {
     /// Prove that each service is reachable exactly where it is declared.
     ///
     /// Run it from the place you name with --from: a computer on the LAN,
-    /// a device on the tailnet, or one on the internet (a phone on mobile
-    /// data, a cloud VM). It tries every service by every route: its name
-    /// at the front proxy (with TLS), its tunnel name from the internet,
-    /// and each of its ports directly at each host's address (the LAN
-    /// address from the LAN, `tailnet_address` from the tailnet,
-    /// `[status] public_address` from the internet). Each answer is held
-    /// against the declared exposure, the model `check` and
-    /// `show exposure` use.
+    /// one of the admin devices of `[access.tailscale] admins` on the
+    /// tailnet (admin), another device on the tailnet (tailnet: a family
+    /// phone), or one on the internet (a phone on mobile data, a cloud
+    /// VM). It tries every service by every route: its name at the front
+    /// proxy (with TLS), its tunnel name from the internet, and each of
+    /// its ports directly at each host's address (the LAN address from
+    /// the LAN, `tailnet_address` from the tailnet, `[status]
+    /// public_address` from the internet). Each answer is held against
+    /// the declared exposure, the model `check` and `show exposure` use:
+    /// an `admins` name must answer an admin device and refuse every
+    /// other device of the tailnet.
     ///
     /// A route that answers where it must not is an error naming the route
     /// and the rule (a port opened by hand, a published container port, a
@@ -546,13 +549,14 @@ pub enum VerifyCommand {
     ///
     /// Examples:
     ///   homelab verify exposure --from lan
+    ///   homelab verify exposure --from admin --via 100.101.102.103
     ///   homelab verify exposure --from tailnet --via 100.101.102.103
     ///   homelab verify exposure --from public
     Exposure {
         #[command(flatten)]
         input: Input,
         /// Where this runs.
-        #[arg(long, value_name = "WHERE", value_parser = clap::builder::PossibleValuesParser::new(["lan", "tailnet", "public"]))]
+        #[arg(long, value_name = "WHERE", value_parser = clap::builder::PossibleValuesParser::new(["lan", "admin", "tailnet", "public"]))]
         from: String,
         /// Ask for every name and port at this address instead.
         #[arg(long, value_name = "ADDR")]

@@ -451,7 +451,7 @@ fn invalid_exposure_suggests_the_close_one() {
    ┌─ homelab.toml:22:12
    │
 22 │ exposure = "tailnett"
-   │            ^^^^^^^^^^ expected one of `host`, `lan`, `tailnet` and `public`
+   │            ^^^^^^^^^^ expected one of `host`, `lan`, `admins`, `tailnet` and `public`
    │
    = help: did you mean `tailnet`?
 

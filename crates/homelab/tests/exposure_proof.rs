@@ -31,28 +31,6 @@ use netns::Netns;
 use serde_json::Value;
 use std::path::PathBuf;
 
-/// The example's spec with `[status]` keys and, when asked, each host's
-/// `tailnet_address` in the lab, written beside the lab.
-fn spec(lab: &Lab, status: toml::Table, tailnet_addresses: bool) -> PathBuf {
-    let mut spec: toml::Table = compile::examples::get(&lab.example)
-        .unwrap()
-        .parse()
-        .unwrap();
-    spec.insert("status".into(), status.into());
-    if tailnet_addresses {
-        let hosts = spec["hosts"].as_table_mut().unwrap();
-        for (name, host) in hosts.iter_mut() {
-            let address = lab.tailnet_address[name.as_str()].clone();
-            host.as_table_mut()
-                .unwrap()
-                .insert("tailnet_address".into(), address.into());
-        }
-    }
-    let path = lab.dir.path().join("homelab.toml");
-    std::fs::write(&path, toml::to_string(&spec).unwrap()).unwrap();
-    path
-}
-
 /// `homelab verify exposure SPEC --from FROM args` on `client`.
 fn verify(
     lab: &Lab,
@@ -138,7 +116,7 @@ fn frame1() -> (Lab, PathBuf) {
     let public = lab.internet_address["frame1"].clone();
     let mut status = toml::Table::new();
     status.insert("public_address".into(), public.into());
-    let spec = spec(&lab, status, false);
+    let spec = lab.write_spec(status, false);
     (lab, spec)
 }
 
@@ -264,7 +242,7 @@ fn a_service_that_does_not_answer_where_it_must_is_a_warning() {
 #[test]
 fn each_host_is_tried_at_its_own_address_from_the_lan_and_the_tailnet() {
     let lab = Lab::start("family", Serve::Https { days: 90 });
-    let spec = spec(&lab, toml::toml! { probe_timeout = "2s" }, true);
+    let spec = lab.write_spec(toml::toml! { probe_timeout = "2s" }, true);
     let proofs = clean(&lab, &lab.lan, &spec, "lan", &[]);
     let (names, open) = routes(&proofs, "proxy-name");
     assert!(names > 10 && open == names, "{proofs:#?}");

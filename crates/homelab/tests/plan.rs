@@ -317,7 +317,7 @@ fn diff_adds_the_unified_diff_of_the_generated_files() {
         .nth(1)
         .expect("grafana's file differs");
     assert!(
-        grafana.starts_with("@@ -31,7 +31,7 @@\n       extraConfig = ''\n         @outside not remote_ip private_ranges\n         respond @outside \"Not reachable from this network\" 403\n-        reverse_proxy 127.0.0.1:3000\n+        reverse_proxy 127.0.0.1:3001\n"),
+        grafana.starts_with("@@ -36,7 +36,7 @@\n         }\n         }\n         respond @outside \"Not reachable from this network\" 403\n-        reverse_proxy 127.0.0.1:3000\n+        reverse_proxy 127.0.0.1:3001\n"),
         "{grafana}"
     );
     // The deploy node follows the hub's address.

@@ -4,7 +4,10 @@
 //! service listens at every bind `homelab show ports` reports; clients on
 //! each network ask for every name. A LAN name must answer from its
 //! service on the LAN and be refused (403) from the tailnet and the
-//! internet; a tailnet name must also answer from the tailnet; a gated
+//! internet; a tailnet name must also answer from the tailnet; an `admins`
+//! name must answer the spec's admin devices on the tailnet
+//! (`[access.tailscale] admins`, nuc) and be refused (403) to the family
+//! phone there, over IPv4 and IPv6; a gated
 //! name must send a visitor who has not signed in to the sign-in page.
 //! Each host runs behind its own firewall, and every port is also asked
 //! for directly: it answers only where its exposure reaches and only when
@@ -32,8 +35,11 @@ mod standins;
 use lab::{Front, Lab, Port, Serve, VPN_ADDRESS, VPN_BRIDGE_ADDRESS, auth_endpoint, run};
 use std::collections::BTreeMap;
 
-fn check(example: &str) {
+/// Checks `example`; returns how many times an admin device reached a
+/// name the family phone was refused.
+fn check(example: &str) -> usize {
     let lab = Lab::start(example, Serve::Http);
+    let mut admin_only = 0;
     let (fronts, ports) = (&lab.fronts, &lab.ports);
     direct_ports(example, &lab, ports);
     confined_ports(example, &lab, fronts);
@@ -58,6 +64,31 @@ fn check(example: &str) {
                 Some(from_tailnet),
                 "{what} from the tailnet"
             );
+            // The family phone's IPv6 tailnet address lies inside Caddy's
+            // private ranges: it is refused all the same.
+            let tail6 = format!("[{}]", lab.tailnet_address_v6[front]);
+            let tail6 = lab.tailnet.get(&url, Some((name, &tail6)), &signed_in);
+            assert_eq!(
+                tail6.map(|t| t.0),
+                Some(from_tailnet),
+                "{what} from the tailnet over IPv6"
+            );
+            // An admin device reaches the `admins` names the family phone
+            // does not.
+            let from_admin = if ["admins", "tailnet"].contains(&p.exposure.as_str()) {
+                200
+            } else {
+                403
+            };
+            for (device, client) in &lab.admins {
+                let got = client.get(&url, Some((name, &lab.tailnet_address[front])), &signed_in);
+                assert_eq!(
+                    got.map(|t| t.0),
+                    Some(from_admin),
+                    "{what} from the admin device {device}"
+                );
+                admin_only += usize::from(from_admin == 200 && from_tailnet == 403);
+            }
             let outside =
                 lab.internet
                     .get(&url, Some((name, &lab.internet_address[front])), &signed_in);
@@ -112,6 +143,7 @@ fn check(example: &str) {
             }
         }
     }
+    admin_only
 }
 
 /// A public page's tunnel rule (the status page's) leaves the rest of the
@@ -143,7 +175,7 @@ fn tunnel_keeps_the_rest(what: &str, f: &Front, name: &str) {
 /// and nothing is reached from where its exposure does not reach.
 fn direct_ports(example: &str, lab: &Lab, ports: &[Port]) {
     let reaches = |exposure: &str, from: &str| match from {
-        "lan" => ["lan", "tailnet", "public"].contains(&exposure),
+        "lan" => ["lan", "admins", "tailnet", "public"].contains(&exposure),
         "tailnet" => ["tailnet", "public"].contains(&exposure),
         _ => exposure == "public",
     };
@@ -240,7 +272,13 @@ fn confined_ports(example: &str, lab: &Lab, fronts: &BTreeMap<String, Front>) {
 
 #[test]
 fn every_name_answers_where_its_exposure_says_and_nowhere_else() {
+    let mut admin_only = 0;
     for example in compile::examples::names() {
-        check(example);
+        admin_only += check(example);
     }
+    // nuc's *arr apps, torrent client and pastebin are `admins`.
+    assert!(
+        admin_only > 0,
+        "no example has a name for the admin devices only"
+    );
 }

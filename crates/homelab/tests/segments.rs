@@ -161,7 +161,10 @@ fn a_camera_reaches_nothing_and_frigate_reaches_the_cameras() {
     // reaches the camera through it. The hosts filter what comes in, not
     // what they open (docs/network.md).
     assert!(
-        reaches(&lab.hosts["hub"], &format!("http://{}:8554/", camera.address)),
+        reaches(
+            &lab.hosts["hub"],
+            &format!("http://{}:8554/", camera.address)
+        ),
         "the hub reaches the camera through the router"
     );
     let _ = child.kill();

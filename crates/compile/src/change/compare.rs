@@ -9,6 +9,7 @@ use crate::spec::{DataClass, Exposure, Size};
 pub(super) fn compare(old: &Facts, new: &Facts) -> Changes {
     let mut c = Collect::default();
     fleet(&mut c, old, new);
+    admin_devices(&mut c, old, new);
     for h in &new.hosts {
         match old.host(&h.name) {
             None => c.host(
@@ -201,6 +202,46 @@ fn fleet(c: &mut Collect, old: &Facts, new: &Facts) {
             ),
         ),
         _ => {}
+    }
+}
+
+/// The admin devices of the tailnet added and removed: a device added
+/// (or moved to another address) reaches every `admins` service.
+fn admin_devices(c: &mut Collect, old: &Facts, new: &Facts) {
+    let first = old.hosts.is_empty();
+    for (name, address) in new
+        .admin_devices
+        .iter()
+        .filter(|d| !old.admin_devices.contains(d))
+    {
+        c.push(
+            Kind::AdminDevice,
+            if first {
+                Severity::Change
+            } else {
+                Severity::Risk
+            },
+            None,
+            None,
+            format!(
+                "admin device added: `{name}` at {address} (reaches the `admins` services from the tailnet)"
+            ),
+        );
+    }
+    for (name, address) in old
+        .admin_devices
+        .iter()
+        .filter(|d| !new.admin_devices.contains(d))
+    {
+        c.push(
+            Kind::AdminDevice,
+            Severity::Change,
+            None,
+            None,
+            format!(
+                "admin device removed: `{name}` at {address} (no longer reaches the `admins` services)"
+            ),
+        );
     }
 }
 
@@ -485,6 +526,7 @@ fn reach(e: Exposure) -> &'static str {
     match e {
         Exposure::Host => "its host only",
         Exposure::Lan => "the LAN",
+        Exposure::Admins => "the admin devices on the tailnet",
         Exposure::Tailnet => "the tailnet",
         Exposure::Public => "the internet through the tunnel",
     }
@@ -699,15 +741,25 @@ fn service(c: &mut Collect, o: &ServiceFacts, s: &ServiceFacts) {
 
 /// The reach lost when exposure narrows from `old` to `new`, widest first.
 fn lost_reach(new: Exposure, old: Exposure) -> String {
-    let lost: Vec<&str> = [Exposure::Public, Exposure::Tailnet, Exposure::Lan]
-        .into_iter()
-        .filter(|e| *e > new && *e <= old)
-        .map(|e| match e {
-            Exposure::Public => "the internet",
-            Exposure::Tailnet => "the tailnet",
-            _ => "the LAN",
-        })
-        .collect();
+    // The tailnet includes its admin devices: name them only when the
+    // rest of the tailnet did not reach it before either.
+    let lost: Vec<&str> = [
+        Exposure::Public,
+        Exposure::Tailnet,
+        Exposure::Admins,
+        Exposure::Lan,
+    ]
+    .into_iter()
+    .filter(|e| *e > new && *e <= old)
+    .filter(|e| *e != Exposure::Admins || old == Exposure::Admins)
+    .map(|e| match e {
+        Exposure::Public => "the internet",
+        Exposure::Tailnet if new == Exposure::Admins => "the tailnet but its admin devices",
+        Exposure::Tailnet => "the tailnet",
+        Exposure::Admins => "the admin devices on the tailnet",
+        _ => "the LAN",
+    })
+    .collect();
     match lost.as_slice() {
         [one] => one.to_string(),
         [rest @ .., last] => format!("{} or {last}", rest.join(", ")),

@@ -15,6 +15,8 @@ pub(super) struct Facts {
     /// Secret name → the hosts that decrypt it.
     pub secrets: BTreeMap<String, Vec<String>>,
     pub admin_keys: Vec<String>,
+    /// The admin devices on the tailnet: name and address.
+    pub admin_devices: Vec<(String, String)>,
     /// The offsite repository of `[backup]`.
     pub backup: Option<String>,
     /// The host that keeps replicas of the critical datasets.
@@ -140,6 +142,11 @@ impl Facts {
                 .admin_keys
                 .iter()
                 .map(|k| k.value.clone())
+                .collect(),
+            admin_devices: fleet
+                .admin_devices()
+                .iter()
+                .map(|d| (d.name.value.clone(), d.address.value.clone()))
                 .collect(),
             backup: fleet.backup.as_ref().map(|b| b.repository.value.clone()),
             replica: fleet.replica.as_ref().map(|r| r.host.clone()),

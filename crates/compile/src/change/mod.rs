@@ -80,6 +80,7 @@ pub enum Kind {
     Backup,
     Secret,
     AdminKey,
+    AdminDevice,
     /// Generated files differ in a way none of the other kinds describes.
     Files,
 }

@@ -663,3 +663,47 @@ fn a_schedule_that_keeps_fewer_snapshots_is_a_risk() {
         "change server: gatus: `data` snapshots kept 24 hourly, 7 daily, 4 weekly, 6 monthly → 24 hourly, 7 daily, 4 weekly, 6 monthly, 2 yearly"
     );
 }
+
+#[test]
+fn admin_devices_and_the_admins_exposure() {
+    let tailnet = "\n[access.tailscale]\nadmins = { laptop = \"100.87.12.34\" }\n";
+    let admins = format!(
+        "[services.gatus]\nhost = \"server\"\nexposure = \"admins\"\nexposure_reason = \"from away\"\n{PROXY}{tailnet}"
+    );
+    // A device added, or moved to another address, reaches the `admins`
+    // services: a risk.
+    let phone = admins.replace(
+        "laptop = \"100.87.12.34\"",
+        "laptop = \"100.87.12.34\", phone = \"100.99.56.78\"",
+    );
+    assert_eq!(
+        plan(&admins, &phone),
+        [
+            "risk -: admin device added: `phone` at 100.99.56.78 (reaches the `admins` services from the tailnet)"
+        ]
+    );
+    assert_eq!(
+        plan(&phone, &admins),
+        [
+            "change -: admin device removed: `phone` at 100.99.56.78 (no longer reaches the `admins` services)"
+        ]
+    );
+    // Narrowed from the whole tailnet to its admin devices, and on to the
+    // LAN.
+    let whole = admins.replace("\"admins\"", "\"tailnet\"");
+    assert_eq!(
+        only(&plan(&whole, &admins), "exposure"),
+        "change server: gatus: exposure tailnet → admins (no longer reachable from the tailnet but its admin devices)"
+    );
+    assert_eq!(
+        only(
+            &plan(&admins, &admins.replace("\"admins\"", "\"lan\"")),
+            "exposure"
+        ),
+        "change server: gatus: exposure admins → lan (no longer reachable from the admin devices on the tailnet)"
+    );
+    assert_eq!(
+        only(&plan(&admins, &whole), "exposure"),
+        "risk server: gatus: exposure admins → tailnet (now reachable from the tailnet)"
+    );
+}

@@ -24,7 +24,7 @@ pub(crate) fn admin_never_public(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
                     i.exposure.span.clone(),
                     "admin tools stay on the LAN or the tailnet",
                 )
-                .help("use `exposure = \"tailnet\"` and reach it over Tailscale")
+                .help("use `exposure = \"admins\"` and reach it from your admin devices over Tailscale")
                 .about(&i.name.value),
             );
         }

@@ -5,6 +5,7 @@
 //! a reason (`[services.<name>.silence] <code> = "why"`); silenced findings
 //! are still listed, as such.
 
+mod admins;
 mod alerts;
 mod backup;
 mod boot;
@@ -39,6 +40,7 @@ const CHECKS: &[Check] = &[
     network::port_clash,
     network::duplicate_name,
     network::exposure_needs_access,
+    admins::admins_have_devices,
     login::admin_can_log_in,
     boot::host_has_boot_disk,
     boot::disks_distinct,
@@ -119,10 +121,13 @@ fn silencers(fleet: &Fleet) -> Vec<(String, &str, &Silences)> {
     let named = services
         .chain(plain)
         .map(|(name, silence)| (name.to_string(), name, silence));
-    let segments = fleet
-        .segments
-        .iter()
-        .map(|s| (segment_subject(s.name()), s.name(), s.spec.silence.as_slice()));
+    let segments = fleet.segments.iter().map(|s| {
+        (
+            segment_subject(s.name()),
+            s.name(),
+            s.spec.silence.as_slice(),
+        )
+    });
     named.chain(segments).collect()
 }
 

@@ -108,8 +108,8 @@ pub(crate) fn duplicate_name(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// `lan`/`tailnet` need the reverse proxy, `tailnet` needs Tailscale,
-/// `public` needs the tunnel.
+/// `lan`/`admins`/`tailnet` need the reverse proxy, `admins` and
+/// `tailnet` need Tailscale, `public` needs the tunnel.
 pub(crate) fn exposure_needs_access(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
     for i in &fleet.instances {
         let e = i.exposure.value;
@@ -136,6 +136,13 @@ pub(crate) fn exposure_needs_access(fleet: &Fleet, out: &mut Vec<Diagnostic>) {
                 "the reverse proxy",
                 "proxy",
                 "`dns_provider` and `credentials_secret`",
+            ));
+        }
+        if e == Exposure::Admins && fleet.access.tailscale.is_none() {
+            out.push(missing(
+                "the tailnet",
+                "tailscale",
+                "`admins = { laptop = \"100.x.y.z\" }`",
             ));
         }
         // A public service is reached through the tunnel; the tailnet

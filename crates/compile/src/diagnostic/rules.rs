@@ -183,6 +183,9 @@ pub static RULES: &[Rule] = &[
     rule("duplicate-disk", Error, false, "rules.md#duplicate-disk--error", "one disk named twice on a host"),
     rule("public-page-internals", Error, false, "rules.md#public-page-internals--error", "checks added by hand to a public status page"),
     rule("vpn-off", Warning, false, "rules.md#vpn-off--warning", "a torrent client outside the VPN, by choice"),
+    // Added with admin devices on the tailnet.
+    rule("admin-not-tailnet", Error, false, SPEC, "an admin device's address that is not on the tailnet"),
+    rule("no-admin-devices", Error, false, "rules.md#no-admin-devices--error", "an `admins` service and no admin device to reach it"),
     // Writing the flake.
     rule("edited-by-hand", Error, false, BUILD, "generated files were changed since the last build"),
 ];

@@ -12,6 +12,9 @@ use std::collections::BTreeMap;
 pub const BIND_ADDRESS: &str = "127.0.0.1";
 /// The tailnet's address range (Tailscale's CGNAT block).
 pub const TAILNET_RANGE: &str = "100.64.0.0/10";
+/// The tailnet's IPv6 range (Tailscale's ULA block). It lies inside
+/// `fd00::/8`, which Caddy's `private_ranges` counts as private.
+pub const TAILNET_RANGE_V6: &str = "fd7a:115c:a1e0::/48";
 /// Where a service confined to the VPN namespace is reached from its host
 /// (the namespace's own address; VPN-Confinement's default).
 pub(crate) const VPN_NAMESPACE_ADDRESS: &str = "192.168.15.1";
@@ -48,6 +51,15 @@ pub struct Fleet {
 }
 
 impl Fleet {
+    /// The admin devices on the tailnet (`[access.tailscale] admins`):
+    /// the only devices there that reach an `admins` service.
+    pub fn admin_devices(&self) -> &[crate::spec::AdminDevice] {
+        self.access
+            .tailscale
+            .as_ref()
+            .map_or(&[][..], |t| t.admins.as_slice())
+    }
+
     /// Whether `[backup] repository` is a copy on another machine, off the
     /// fleet: there is one, and it is neither a folder on the host nor a
     /// server that is one of the fleet's hosts.

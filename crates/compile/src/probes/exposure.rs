@@ -3,10 +3,11 @@
 //! `homelab verify exposure` tries, each with what it must see.
 //!
 //! - A name the front proxy serves answers from the LAN when the service's
-//!   exposure is at least `lan`, from the tailnet when it is at least
-//!   `tailnet`, and never from the internet (the proxy refuses every
-//!   address outside the networks the exposure allows: its 403 says "Not
-//!   reachable from this network").
+//!   exposure is at least `lan`, from an admin device on the tailnet when
+//!   it is at least `admins`, from any other device of the tailnet when it
+//!   is at least `tailnet`, and never from the internet (the proxy refuses
+//!   every address outside the networks the exposure allows: its 403 says
+//!   "Not reachable from this network").
 //! - A tunnel name answers from the internet.
 //! - A port asked for directly answers only when no proxy fronts the
 //!   service and its exposure reaches where the asker is; everything else
@@ -27,17 +28,21 @@ use serde::Serialize;
 #[serde(rename_all = "kebab-case")]
 pub enum Vantage {
     Lan,
+    /// An admin device on the tailnet (`[access.tailscale] admins`).
+    Admin,
+    /// Any other device of the tailnet.
     Tailnet,
     /// The internet (`--from public`).
     Internet,
 }
 
 impl Vantage {
-    pub const NAMES: [&'static str; 3] = ["lan", "tailnet", "public"];
+    pub const NAMES: [&'static str; 4] = ["lan", "admin", "tailnet", "public"];
 
     pub fn parse(s: &str) -> Option<Vantage> {
         match s {
             "lan" => Some(Vantage::Lan),
+            "admin" => Some(Vantage::Admin),
             "tailnet" => Some(Vantage::Tailnet),
             "public" | "internet" => Some(Vantage::Internet),
             _ => None,
@@ -47,6 +52,7 @@ impl Vantage {
     pub fn as_str(self) -> &'static str {
         match self {
             Vantage::Lan => "the LAN",
+            Vantage::Admin => "an admin device on the tailnet",
             Vantage::Tailnet => "the tailnet",
             Vantage::Internet => "the internet",
         }
@@ -56,6 +62,7 @@ impl Vantage {
     fn reached_by(self, e: Exposure) -> bool {
         match self {
             Vantage::Lan => e >= Exposure::Lan,
+            Vantage::Admin => e >= Exposure::Admins,
             Vantage::Tailnet => e >= Exposure::Tailnet,
             Vantage::Internet => e == Exposure::Public,
         }
@@ -114,14 +121,17 @@ pub struct Check {
 }
 
 /// Where the vantage reaches each host: the LAN by the spec's addresses,
-/// the tailnet by each host's `tailnet_address`, the internet by the
+/// the tailnet (from an admin device or another) by each host's
+/// `tailnet_address`, the internet by the
 /// home's `public_address` (a host without one for the vantage is left
 /// out). `via` replaces the front proxy's address.
 pub fn checks(fleet: &Fleet, vantage: Vantage, via: Option<&str>) -> Vec<Check> {
     let address = |h: &HostPlan| -> Option<String> {
         match vantage {
             Vantage::Lan => Some(h.spec.address.value.clone()),
-            Vantage::Tailnet => h.spec.tailnet_address.as_ref().map(|a| a.value.clone()),
+            Vantage::Admin | Vantage::Tailnet => {
+                h.spec.tailnet_address.as_ref().map(|a| a.value.clone())
+            }
             Vantage::Internet => fleet
                 .status
                 .public_address
@@ -162,6 +172,8 @@ fn names(i: &Instance, vantage: Vantage, front: Option<&str>) -> Vec<Check> {
             format!("exposure `{}` reaches {}", e.as_str(), vantage.as_str())
         } else if vantage == Vantage::Internet {
             "the proxy serves internal names to private networks only".to_string()
+        } else if vantage == Vantage::Tailnet && e == Exposure::Admins {
+            "exposure `admins` reaches the admin devices of the tailnet only".to_string()
         } else {
             format!(
                 "exposure `{}` does not reach {}",

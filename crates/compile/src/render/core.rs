@@ -175,5 +175,6 @@ pub fn core(fleet: &Fleet, host: &HostPlan) -> Attrs {
         &["services", "fail2ban", "ignoreIP"],
         Nix::strs(TRUSTED_RANGES),
     );
+    super::reach::proxy_from_tailnet(&mut m, fleet, host);
     m
 }

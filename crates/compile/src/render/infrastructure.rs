@@ -130,7 +130,7 @@ fn proxy(m: &mut Attrs, fleet: &Fleet) {
     set(
         m,
         &["networking", "firewall", "allowedTCPPorts"],
-        Nix::list([Nix::Int(80), Nix::Int(443)]),
+        Nix::list(super::reach::PROXY_PORTS.map(|p| Nix::Int(p.into()))),
     );
 
     // One wildcard certificate through DNS-01, so no name leaks into
@@ -177,13 +177,22 @@ fn tailnet(m: &mut Attrs, fleet: &Fleet) {
         &["services", "tailscale", "useRoutingFeatures"],
         "server",
     );
+    // tailscaled (since 1.52) jumps from INPUT to a chain of its own ahead
+    // of the firewall's, ending in "accept everything on tailscale0": every
+    // port of the host would be open to the whole tailnet. `nodivert`
+    // keeps its chains but leaves INPUT to the firewall. `tailscale set`
+    // applies it on every boot; `tailscale up` (run with the auth key)
+    // refuses to drop a setting that is not the default, so it says it too.
+    let mut up = vec![NETFILTER_MODE];
     if t.ssh.value {
-        set(
-            m,
-            &["services", "tailscale", "extraUpFlags"],
-            Nix::strs(["--ssh"]),
-        );
+        up.push("--ssh");
     }
+    set(m, &["services", "tailscale", "extraUpFlags"], Nix::strs(up));
+    set(
+        m,
+        &["services", "tailscale", "extraSetFlags"],
+        Nix::strs([NETFILTER_MODE]),
+    );
     if let Some(k) = &t.auth_key_secret {
         set(
             m,
@@ -196,6 +205,10 @@ fn tailnet(m: &mut Attrs, fleet: &Fleet) {
     // every interface already, and trusting it would open every port of a
     // service that cannot bind to one address (0.0.0.0) to the tailnet.
 }
+
+/// tailscaled's netfilter mode: its chains made, no jump to them, so the
+/// host's firewall decides what the tailnet reaches.
+const NETFILTER_MODE: &str = "--netfilter-mode=nodivert";
 
 fn tunnel(m: &mut Attrs, fleet: &Fleet) {
     let Some(t) = &fleet.access.tunnel else {

@@ -20,6 +20,7 @@ mod infrastructure;
 mod media;
 mod nas;
 mod operations;
+mod reach;
 mod replication;
 mod scrape;
 mod secrets;

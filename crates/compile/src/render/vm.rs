@@ -82,7 +82,11 @@ pub fn module(fleet: &Fleet, host: &HostPlan) -> Attrs {
         // The VM has no LAN port to tag a VLAN on: its `-netdev` unit
         // would hold up network.target until the missing device times out.
         // The addresses' units wait for their interface outside the boot.
-        set(&mut m, &["networking", "vlans"], force(Nix::Attrs(Attrs::new())));
+        set(
+            &mut m,
+            &["networking", "vlans"],
+            force(Nix::Attrs(Attrs::new())),
+        );
     }
     if host.runs("caddy") {
         set(

@@ -3,9 +3,8 @@
 //! file calls it for its host; `wiring.nix` for the services of other
 //! hosts that count this one a peer.
 
-use crate::fleet::{Fleet, HostPlan, Instance, MetricsStore, TAILNET_RANGE};
+use crate::fleet::{Fleet, HostPlan, Instance, MetricsStore};
 use crate::nix::{Attrs, Nix, set};
-use crate::spec::Exposure;
 
 /// What `host` does for instance `i` as its front proxy, status page and
 /// metrics store: the route, the check and the scrape job, each only
@@ -25,25 +24,20 @@ pub fn watch(m: &mut Attrs, fleet: &Fleet, host: &HostPlan, i: &Instance) {
 }
 
 /// The proxy route on the internal name, limited to the networks the
-/// exposure allows.
+/// exposure allows (`reach`).
 fn vhost(m: &mut Attrs, fleet: &Fleet, i: &Instance) {
     let Some(endpoint) = i.local_endpoint() else {
         return;
     };
     let upstream = endpoint.trim_start_matches("http://");
     if let Some(fqdn) = &i.fqdn {
-        let mut allowed = "private_ranges".to_string();
-        if i.exposure.value >= Exposure::Tailnet && fleet.access.tailscale.is_some() {
-            allowed.push(' ');
-            allowed.push_str(TAILNET_RANGE);
-        }
         // A service bound to one name sends its other names there, so links,
         // cookies and WebAuthn see the name its settings hold.
         let handler = match (&i.public_fqdn, i.entry.binds_one_name()) {
             (Some(public), true) => format!("redir https://{}{{uri}} permanent", public.value),
             _ => format!("reverse_proxy {upstream}"),
         };
-        let outside = format!("@outside not remote_ip {allowed}\n");
+        let outside = super::reach::outside(fleet, i);
         let gated = fleet
             .sso
             .as_ref()

@@ -142,6 +142,14 @@ fn mark(open: bool) -> &'static str {
     }
 }
 
+/// The tailnet's cell: all of it, its admin devices only, or none.
+fn tailnet_mark(served: bool, e: Exposure) -> &'static str {
+    match e {
+        Exposure::Admins if served => r#"<td class="some">admin devices</td>"#,
+        _ => mark(served && e >= Exposure::Tailnet),
+    }
+}
+
 fn link(url: Option<String>) -> String {
     url.map_or_else(
         || "—".to_string(),
@@ -185,7 +193,7 @@ fn exposure(page: &mut String, fleet: &Fleet) {
             e.as_str(),
             e.as_str(),
             mark(i.fqdn.is_some() && e >= Exposure::Lan),
-            mark(i.fqdn.is_some() && e >= Exposure::Tailnet),
+            tailnet_mark(i.fqdn.is_some(), e),
             mark(i.public_fqdn.is_some()),
             segments,
             link(i.fqdn.as_ref().map(|f| format!("https://{}", f.value))),

@@ -140,7 +140,7 @@ pub fn exposure(fleet: &Fleet) -> Table {
             i.host.as_str().into(),
             e.as_str().into(),
             mark(e >= Exposure::Lan && i.fqdn.is_some()),
-            mark(e >= Exposure::Tailnet && i.fqdn.is_some()),
+            tailnet_cell(e, i.fqdn.is_some()),
             mark(i.public_fqdn.is_some()),
             i.fqdn
                 .as_ref()
@@ -154,6 +154,18 @@ pub fn exposure(fleet: &Fleet) -> Table {
         ]);
     }
     t
+}
+
+/// Whether the tailnet reaches a name: `✓` all of it, `admins` its admin
+/// devices only (`false` in JSON: not the tailnet as a whole).
+fn tailnet_cell(e: Exposure, served: bool) -> Cell {
+    match e {
+        Exposure::Admins if served => Cell::with_text(false, "admins"),
+        _ => {
+            let open = served && e >= Exposure::Tailnet;
+            Cell::with_text(open, if open { "✓" } else { "✗" })
+        }
+    }
 }
 
 fn size_cell(s: Option<Size>) -> Cell {

@@ -1,6 +1,7 @@
 //! Stage 1: the spec. Reads `homelab.toml` strictly, with spans, into typed
 //! values. Nothing later reads the raw TOML.
 
+mod admins;
 mod alerts;
 pub mod channels;
 mod data;

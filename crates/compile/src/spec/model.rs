@@ -454,17 +454,21 @@ impl Size {
 pub enum Exposure {
     Host,
     Lan,
+    /// The LAN, and the admin devices of `[access.tailscale] admins` on
+    /// the tailnet (no other device of the tailnet).
+    Admins,
     Tailnet,
     Public,
 }
 
 impl Exposure {
-    pub(crate) const NAMES: [&'static str; 4] = ["host", "lan", "tailnet", "public"];
+    pub(crate) const NAMES: [&'static str; 5] = ["host", "lan", "admins", "tailnet", "public"];
 
     pub fn parse(s: &str) -> Option<Exposure> {
         match s {
             "host" => Some(Exposure::Host),
             "lan" => Some(Exposure::Lan),
+            "admins" => Some(Exposure::Admins),
             "tailnet" => Some(Exposure::Tailnet),
             "public" => Some(Exposure::Public),
             _ => None,
@@ -660,6 +664,17 @@ pub struct Tailscale {
     pub span: crate::diagnostic::Span,
     pub auth_key_secret: Option<Sp<String>>,
     pub ssh: Sp<bool>,
+    /// `admins = { laptop = "100.101.102.103" }`: the devices `admins`
+    /// services are reached from on the tailnet (`spec::admins`).
+    pub admins: Vec<AdminDevice>,
+}
+
+/// One admin device: its name in the spec and its tailnet address.
+#[derive(Debug, Clone)]
+pub struct AdminDevice {
+    pub name: Sp<String>,
+    /// An IPv4 address in 100.64.0.0/10.
+    pub address: Sp<String>,
 }
 
 /// Cloudflare Tunnel for `public` services.

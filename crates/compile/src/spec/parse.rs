@@ -786,6 +786,7 @@ fn access(t: &mut Table, sink: &mut Sink) -> Access {
             span: p.span.clone(),
             auth_key_secret: p.str(sink, "auth_key_secret"),
             ssh: p.bool(sink, "ssh").unwrap_or_else(|| Sp::new(false, 0..0)),
+            admins: super::admins::admins(&mut p, sink),
         };
         p.finish(sink);
         ts

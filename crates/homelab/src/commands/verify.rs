@@ -14,13 +14,21 @@ pub fn exposure(src: &Source, from: &str, via: Option<&str>, json: bool) -> Exit
         Err(code) => return code,
     };
     let vantage = Vantage::parse(from).expect("clap allows only known places");
+    if vantage == Vantage::Admin && fleet.admin_devices().is_empty() {
+        return fail(
+            "no admin device to verify from: list yours in `[access.tailscale]`, \
+             `admins = { laptop = \"100.x.y.z\" }`, and run this on one of them",
+        );
+    }
     let routes = checks(&fleet, vantage, via);
     if routes.is_empty() {
         return fail(format!(
             "nothing to try from {}: give the address to ask with --via{}",
             vantage.as_str(),
             match vantage {
-                Vantage::Tailnet => ", or each host's `tailnet_address` in the spec",
+                Vantage::Admin | Vantage::Tailnet => {
+                    ", or each host's `tailnet_address` in the spec"
+                }
                 Vantage::Internet => ", or `[status] public_address` in the spec",
                 Vantage::Lan => "",
             }

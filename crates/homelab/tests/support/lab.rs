@@ -62,7 +62,6 @@
 
 #![allow(dead_code)] // each test binary uses its part
 
-use crate::examples;
 use crate::netns::{Netns, Switch};
 use crate::sshd::{Client, Machine};
 use crate::standins::{Activation, Standins, install_nix};
@@ -107,11 +106,22 @@ pub struct Port {
 }
 
 pub fn port_map(example: &str) -> Vec<Port> {
+    ports_of(&["--example", example])
+}
+
+/// `homelab show ports --json` of the spec `args` name (`--example NAME`
+/// or a file).
+fn ports_of(args: &[&str]) -> Vec<Port> {
     let out = Command::new(env!("CARGO_BIN_EXE_homelab"))
-        .args(["show", "ports", "--json", "--example", example])
+        .args(["show", "ports", "--json"])
+        .args(args)
         .output()
         .unwrap();
-    assert!(out.status.success());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
     rows.iter()
         .map(|r| Port {
@@ -161,6 +171,9 @@ pub struct Firewall {
     pub tcp: Vec<i64>,
     pub trusted: Vec<String>,
     pub extra: String,
+    /// tailscaled runs on the host and jumps from `INPUT` to its own
+    /// chain (its default netfilter mode): see [`Firewall::tailscaled`].
+    pub tailscaled_diverts: bool,
 }
 
 impl Firewall {
@@ -186,6 +199,42 @@ impl Firewall {
         );
     }
 
+    /// Whether tailscaled, as the host's modules run it, diverts `INPUT`
+    /// to its own chain: it does unless `tailscale set` (or `up`) is
+    /// given `--netfilter-mode=nodivert` or `off`.
+    fn read_tailscale(&mut self, body: &Attrs) {
+        let Some(ts) = table(body, &["services", "tailscale"]) else {
+            return;
+        };
+        if !matches!(ts.get("enable"), Some(Nix::Bool(true))) {
+            return;
+        }
+        let keeps_out = match ts.get("extraSetFlags") {
+            Some(Nix::List(flags)) => flags
+                .iter()
+                .map(string)
+                .any(|f| f == "--netfilter-mode=nodivert" || f == "--netfilter-mode=off"),
+            _ => false,
+        };
+        self.tailscaled_diverts = !keeps_out;
+    }
+
+    /// The chain tailscaled 1.98 (the pinned release's) builds in its
+    /// default netfilter mode (`util/linuxfw/iptables_runner.go`,
+    /// `addBase4`, `addBase6` and the hook): inserted first in `INPUT`,
+    /// ahead of the firewall's, it accepts everything that arrives on
+    /// `tailscale0`. A stand-in for the daemon, which cannot run here.
+    pub fn tailscaled() -> &'static str {
+        "iptables -w -N ts-input\n\
+         iptables -w -A ts-input ! -i tailscale0 -s 100.115.92.0/23 -j RETURN\n\
+         iptables -w -A ts-input ! -i tailscale0 -s 100.64.0.0/10 -j DROP\n\
+         iptables -w -A ts-input -i tailscale0 -j ACCEPT\n\
+         iptables -w -I INPUT 1 -j ts-input\n\
+         ip6tables -w -N ts-input\n\
+         ip6tables -w -A ts-input -i tailscale0 -j ACCEPT\n\
+         ip6tables -w -I INPUT 1 -j ts-input\n"
+    }
+
     /// What `services.openssh.openFirewall` adds: its ports (22 unless
     /// set) to the ports open to all.
     fn read_openssh(&mut self, body: &Attrs) {
@@ -205,40 +254,51 @@ impl Firewall {
     }
 
     /// The chain `firewall-iptables.nix` builds at the pinned nixpkgs, in
-    /// its order, for IPv4, without logging and reverse-path filtering.
-    /// Refused packets are rejected rather than dropped (the module's
-    /// default) so that a refused probe does not wait out its timeout;
-    /// what is refused is the same.
+    /// its order, for IPv4 and IPv6 (`ip46tables`, as the module's helper),
+    /// without logging and reverse-path filtering. Refused packets are
+    /// rejected rather than dropped (the module's default) so that a
+    /// refused probe does not wait out its timeout; what is refused is the
+    /// same. tailscaled's chain comes first when it diverts `INPUT`.
     pub fn script(&self) -> String {
         let mut s = String::from(
-            "ip46tables() { iptables -w \"$@\"; }\n\
-             iptables -N nixos-fw-accept\n\
-             iptables -A nixos-fw-accept -j ACCEPT\n\
-             iptables -N nixos-fw-refuse\n\
-             iptables -A nixos-fw-refuse -p tcp -j REJECT --reject-with tcp-reset\n\
-             iptables -A nixos-fw-refuse -j REJECT\n\
-             iptables -N nixos-fw-log-refuse\n\
-             iptables -A nixos-fw-log-refuse -j nixos-fw-refuse\n\
-             iptables -N nixos-fw\n",
+            "ip46tables() { iptables -w \"$@\" && ip6tables -w \"$@\"; }\n\
+             ip46tables -N nixos-fw-accept\n\
+             ip46tables -A nixos-fw-accept -j ACCEPT\n\
+             ip46tables -N nixos-fw-refuse\n\
+             ip46tables -A nixos-fw-refuse -p tcp -j REJECT --reject-with tcp-reset\n\
+             ip46tables -A nixos-fw-refuse -j REJECT\n\
+             ip46tables -N nixos-fw-log-refuse\n\
+             ip46tables -A nixos-fw-log-refuse -j nixos-fw-refuse\n\
+             ip46tables -N nixos-fw\n",
         );
         // The module always trusts the loopback.
         for iface in std::iter::once("lo").chain(self.trusted.iter().map(String::as_str)) {
             s.push_str(&format!(
-                "iptables -A nixos-fw -i {iface} -j nixos-fw-accept\n"
+                "ip46tables -A nixos-fw -i {iface} -j nixos-fw-accept\n"
             ));
         }
         s.push_str(
-            "iptables -A nixos-fw -m conntrack --ctstate ESTABLISHED,RELATED -j nixos-fw-accept\n",
+            "ip46tables -A nixos-fw -m conntrack --ctstate ESTABLISHED,RELATED -j nixos-fw-accept\n",
         );
         for port in &self.tcp {
             s.push_str(&format!(
-                "iptables -A nixos-fw -p tcp --dport {port} -j nixos-fw-accept\n"
+                "ip46tables -A nixos-fw -p tcp --dport {port} -j nixos-fw-accept\n"
             ));
         }
+        // `networking.enableIPv6` (the default): ICMPv6 but redirects and
+        // node information queries, so neighbour discovery works.
+        s.push_str(
+            "ip6tables -w -A nixos-fw -p icmpv6 --icmpv6-type redirect -j DROP\n\
+             ip6tables -w -A nixos-fw -p icmpv6 --icmpv6-type 139 -j DROP\n\
+             ip6tables -w -A nixos-fw -p icmpv6 -j nixos-fw-accept\n",
+        );
         s.push_str(&self.extra);
         s.push_str(
-            "\niptables -A nixos-fw -j nixos-fw-log-refuse\niptables -A INPUT -j nixos-fw\n",
+            "\nip46tables -A nixos-fw -j nixos-fw-log-refuse\nip46tables -A INPUT -j nixos-fw\n",
         );
+        if self.tailscaled_diverts {
+            s.push_str(Firewall::tailscaled());
+        }
         s
     }
 }
@@ -259,6 +319,7 @@ pub fn fronts(files: &[compile::render::File]) -> BTreeMap<String, Front> {
         let front = out.entry(host.to_string()).or_default();
         front.firewall.read(body);
         front.firewall.read_openssh(body);
+        front.firewall.read_tailscale(body);
         if let Some(vhosts) = table(body, &["services", "caddy", "virtualHosts"]) {
             for (name, v) in vhosts {
                 let Nix::Attrs(v) = v else { continue };
@@ -332,11 +393,19 @@ pub struct Lab {
     pub hosts: BTreeMap<String, Netns>,
     pub lan_address: BTreeMap<String, String>,
     pub tailnet_address: BTreeMap<String, String>,
+    /// Each host's IPv6 address on the tailnet.
+    pub tailnet_address_v6: BTreeMap<String, String>,
     pub internet_address: BTreeMap<String, String>,
-    /// A client on each network.
+    /// A client on each network; the tailnet's is a family device, not
+    /// one of the spec's admin devices.
     pub lan: Netns,
     pub tailnet: Netns,
     pub internet: Netns,
+    /// A client at the address of each admin device of the spec
+    /// (`[access.tailscale] admins`), by device name.
+    pub admins: BTreeMap<String, Netns>,
+    /// The spec the lab runs, as text.
+    pub spec: String,
     /// What each host's modules give its proxy and firewall.
     pub fronts: BTreeMap<String, Front>,
     /// `homelab show ports` of the example.
@@ -363,6 +432,10 @@ pub struct Lab {
     /// Stubs, Caddy's files, keys, the hosts' `/var/lib`: removed last.
     pub dir: tempfile::TempDir,
 }
+
+/// The family phone's IPv6 address on the tailnet (Tailscale gives every
+/// device one in fd7a:115c:a1e0::/48 beside its IPv4 address).
+pub const FAMILY_PHONE_V6: &str = "fd7a:115c:a1e0::100:2/48";
 
 /// How the proxies serve their names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -396,9 +469,14 @@ impl Lab {
     /// bind, the sign-in gateway's stub, each proxy with its virtual
     /// hosts served as `serve` says, each host behind its firewall.
     pub fn start(example: &str, serve: Serve) -> Lab {
-        let mut lab = Lab::new(example);
+        Lab::start_spec(example, compile::examples::get(example).unwrap(), serve)
+    }
+
+    /// As [`Lab::start`], for a spec of the test's own (`name` tags it).
+    pub fn start_spec(name: &str, text: &str, serve: Serve) -> Lab {
+        let mut lab = Lab::new(name, text);
         if let Serve::Https { days } = serve {
-            let spec: toml::Table = compile::examples::get(example).unwrap().parse().unwrap();
+            let spec: toml::Table = text.parse().unwrap();
             let domain = spec["homelab"]["internal_domain"].as_str().unwrap();
             lab.tls = Some(Tls::new(&lab.dir.path().join("tls"), domain, days));
         }
@@ -438,13 +516,15 @@ impl Lab {
     }
 
     /// The example's machines on their networks, with nothing running.
-    fn new(example: &str) -> Lab {
-        let spec: toml::Table = compile::examples::get(example).unwrap().parse().unwrap();
-        let (fleet, files) = examples::example(example);
+    fn new(example: &str, text: &str) -> Lab {
+        let spec: toml::Table = text.parse().unwrap();
+        let (fleet, _) = compile::compile(text).unwrap();
+        let files = compile::render::render(&fleet);
         let mut switch = Switch::new(&["lan", "tailnet", "internet"]);
         let mut hosts = BTreeMap::new();
         let mut lan_address = BTreeMap::new();
         let mut tailnet_address = BTreeMap::new();
+        let mut tailnet_address_v6 = BTreeMap::new();
         let mut internet_address = BTreeMap::new();
         let spec_hosts = spec["hosts"].as_table().unwrap();
         for (n, (name, h)) in spec_hosts.iter().enumerate() {
@@ -456,6 +536,9 @@ impl Lab {
             );
             switch.plug("lan", &ns, "eth0", &format!("{lan}/24"));
             switch.plug("tailnet", &ns, "tailscale0", &format!("{tail}/10"));
+            let tail6 = format!("fd7a:115c:a1e0::{}", n + 1);
+            ns.address6("tailscale0", &format!("{tail6}/48"));
+            tailnet_address_v6.insert(name.clone(), tail6);
             switch.plug("internet", &ns, "wan0", &format!("{net}/24"));
             hosts.insert(name.clone(), ns);
             lan_address.insert(name.clone(), lan);
@@ -469,6 +552,21 @@ impl Lab {
         switch.plug("lan", &lan, "eth0", &format!("{client}/24"));
         let tailnet = Netns::new("phone");
         switch.plug("tailnet", &tailnet, "tailscale0", "100.100.0.2/10");
+        tailnet.address6("tailscale0", FAMILY_PHONE_V6);
+        let mut admins = BTreeMap::new();
+        let devices = spec.get("access").and_then(|a| a.get("tailscale"));
+        let devices = devices
+            .and_then(|t| t.get("admins"))
+            .and_then(|a| a.as_table());
+        for (device, address) in devices.into_iter().flatten() {
+            let ns = Netns::new(device);
+            let cidr = format!("{}/10", address.as_str().unwrap());
+            switch.plug("tailnet", &ns, "tailscale0", &cidr);
+            admins.insert(device.clone(), ns);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let spec_file = dir.path().join("homelab.toml");
+        std::fs::write(&spec_file, text).unwrap();
         let internet = Netns::new("internet");
         switch.plug("internet", &internet, "wan0", "203.0.113.200/24");
         let segments = SegmentLab::new(&fleet, &mut switch, &hosts, &lan_address);
@@ -477,12 +575,15 @@ impl Lab {
             hosts,
             lan_address,
             tailnet_address,
+            tailnet_address_v6,
             internet_address,
             lan,
             tailnet,
             internet,
+            admins,
+            spec: text.to_string(),
             fronts: fronts(&files),
-            ports: port_map(example),
+            ports: ports_of(&[spec_file.to_str().unwrap()]),
             tls: None,
             extra: BTreeSet::new(),
             vpn: BTreeMap::new(),
@@ -492,8 +593,27 @@ impl Lab {
             segments,
             machines: BTreeMap::new(),
             _switch: switch,
-            dir: tempfile::tempdir().unwrap(),
+            dir,
         }
+    }
+
+    /// The lab's spec with `[status]` keys and, when asked, each host's
+    /// `tailnet_address` in the lab, written beside the lab.
+    pub fn write_spec(&self, status: toml::Table, tailnet_addresses: bool) -> PathBuf {
+        let mut spec: toml::Table = self.spec.parse().unwrap();
+        spec.insert("status".into(), status.into());
+        if tailnet_addresses {
+            let hosts = spec["hosts"].as_table_mut().unwrap();
+            for (name, host) in hosts.iter_mut() {
+                let address = self.tailnet_address[name.as_str()].clone();
+                host.as_table_mut()
+                    .unwrap()
+                    .insert("tailnet_address".into(), address.into());
+            }
+        }
+        let path = self.dir.path().join("homelab.toml");
+        std::fs::write(&path, toml::to_string(&spec).unwrap()).unwrap();
+        path
     }
 
     /// The VPN namespace beside `host`, as `vpn-up.nix` builds it, with

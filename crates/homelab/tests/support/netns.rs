@@ -100,6 +100,12 @@ impl Netns {
         ip(&["-n", &self.name, "link", "set", dev, "up"]);
     }
 
+    /// Gives the namespace's `dev` an IPv6 address, usable at once (no
+    /// duplicate address detection: every address of the test is its own).
+    pub fn address6(&self, dev: &str, cidr: &str) {
+        ip(&["-n", &self.name, "addr", "add", cidr, "dev", dev, "nodad"]);
+    }
+
     /// An extra address on the loopback (a bind address the host has on
     /// an interface this test does not build, such as a VPN bridge).
     pub fn loopback_address(&self, addr: &str) {

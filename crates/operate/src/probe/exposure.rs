@@ -16,7 +16,7 @@ use serde::Serialize;
 use std::time::Duration;
 
 /// The body of the front proxy's refusal (see `render::service`).
-const REFUSAL: &str = "Not reachable from this network";
+pub(crate) const REFUSAL: &str = "Not reachable from this network";
 
 /// What trying one route proved.
 #[derive(Debug, Clone, Serialize)]

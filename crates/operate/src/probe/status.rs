@@ -233,7 +233,13 @@ fn web_finding(w: &WebProbe, found: Option<Found>) -> Finding {
             {
                 saw.push_str(&format!(" to {l}"));
             }
-            if !up {
+            if !up && a.status == 403 && a.body.contains(super::exposure::REFUSAL) {
+                // An `admins` name asked from a family device, a `lan`
+                // one from the tailnet: the service may well be up.
+                saw.push_str(
+                    ": the proxy refused this computer, on a network the name's exposure does not reach (`homelab show exposure`)",
+                );
+            } else if !up {
                 saw.push_str(&format!(", expected {}", w.expect.describe()));
             }
             (up, saw)
@@ -357,4 +363,41 @@ fn record_findings(
         saw,
     });
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use compile::probes::Expect;
+
+    fn grafana() -> WebProbe {
+        WebProbe {
+            service: "grafana".into(),
+            name: "grafana.home.example.org".into(),
+            path: "/api/health".into(),
+            expect: Expect::Healthy,
+        }
+    }
+
+    fn answer(status: u16, body: &str) -> Option<Found> {
+        let a = http::Answer {
+            status,
+            location: None,
+            body: body.into(),
+        };
+        Some(Found::Web(Ok(a), Duration::from_millis(3)))
+    }
+
+    #[test]
+    fn the_proxys_refusal_names_the_network_not_the_service() {
+        let f = web_finding(&grafana(), answer(403, super::super::exposure::REFUSAL));
+        assert!(!f.up);
+        assert_eq!(
+            f.saw,
+            "403 in 3 ms: the proxy refused this computer, on a network the name's exposure does not reach (`homelab show exposure`)"
+        );
+        // A 403 of the service's own is held against what was expected.
+        let f = web_finding(&grafana(), answer(403, "Forbidden"));
+        assert_eq!(f.saw, "403 in 3 ms, expected 200");
+    }
 }
