@@ -160,7 +160,7 @@ fn link(url: Option<String>) -> String {
 fn exposure(page: &mut String, fleet: &Fleet) {
     page.push_str(r#"<section id="exposure"><h2>Who can reach what</h2><p class="note">Services listen on 127.0.0.1; the proxy serves LAN and tailnet names, the tunnel public ones. Nothing else is open but SSH"#);
     if fleet.segments.is_empty() {
-        page.push_str(".");
+        page.push('.');
     } else {
         page.push_str(
             ", and on a segment (VLAN) what it uses: its clients reach nothing else of the fleet.",
