@@ -208,14 +208,19 @@ impl Site {
         )
     }
 
-    /// `homelab install server --target … --target-port … --ssh-config …`
-    /// with `extra` arguments.
+    /// `homelab install server …` (as [`Site::on_target`]) with `extra`
+    /// arguments.
     fn install(&self, extra: &[&str]) -> (i32, String, String) {
-        let spec = self.spec();
-        let config = self.client.config();
+        self.on_target("install", &[&["--wait", "20"], extra].concat())
+    }
+
+    /// `homelab <command> server --target … --target-port … --spec …
+    /// --ssh-config …` with `extra` arguments.
+    fn on_target(&self, command: &str, extra: &[&str]) -> (i32, String, String) {
+        let (spec, config) = (self.spec(), self.client.config());
         let port = PORT.to_string();
         let mut args = vec![
-            "install",
+            command,
             "server",
             "--target",
             TARGET,
@@ -225,8 +230,6 @@ impl Site {
             spec.to_str().unwrap(),
             "--ssh-config",
             config.to_str().unwrap(),
-            "--wait",
-            "20",
         ];
         args.extend(extra);
         self.homelab(&args, b"")
@@ -546,23 +549,7 @@ fn recover_stops_when_its_install_fails() {
     let site = Site::new(&[BOOT, DISK_A, DISK_B]);
     std::fs::create_dir_all(site.path("nixos-anywhere")).unwrap();
     std::fs::write(site.path("nixos-anywhere/fail"), "").unwrap();
-    let (spec, config) = (site.spec(), site.client.config());
-    let port = PORT.to_string();
-    let (code, stdout, stderr) = site.homelab(
-        &[
-            "recover",
-            "server",
-            "--target",
-            TARGET,
-            "--target-port",
-            &port,
-            "--spec",
-            spec.to_str().unwrap(),
-            "--ssh-config",
-            config.to_str().unwrap(),
-        ],
-        b"",
-    );
+    let (code, stdout, stderr) = site.on_target("recover", &[]);
     assert_eq!(code, 1, "{stdout}{stderr}");
     assert!(site.nixos_anywhere_args().is_some(), "nixos-anywhere ran");
     assert!(

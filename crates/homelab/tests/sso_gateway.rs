@@ -114,7 +114,6 @@ fn forge_guards_every_service_without_a_login_with_its_groups() {
             ("alertmanager", vec![]),
             ("cooklang", vec![]),
             ("esphome", vec!["admin"]),
-            ("gatus", vec!["admin"]),
             ("loki", vec![]),
             ("prometheus", vec![]),
             ("prowlarr", vec!["admin"]),

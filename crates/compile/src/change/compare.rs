@@ -108,6 +108,17 @@ impl Collect {
     fn host(&mut self, h: &HostFacts, kind: Kind, severity: Severity, text: impl Into<String>) {
         self.push(kind, severity, Some(&h.name), None, text.into());
     }
+
+    /// A new way into the whole fleet: a risk, but on a first build the
+    /// admin's own setup, a change.
+    fn way_in(&mut self, kind: Kind, first: bool, text: String) {
+        let severity = if first {
+            Severity::Change
+        } else {
+            Severity::Risk
+        };
+        self.push(kind, severity, None, None, text);
+    }
 }
 
 /// What the spec says once for every host: the admin keys, the offsite
@@ -120,15 +131,9 @@ fn fleet(c: &mut Collect, old: &Facts, new: &Facts) {
         .iter()
         .filter(|k| !old.admin_keys.contains(k))
     {
-        c.push(
+        c.way_in(
             Kind::AdminKey,
-            if first {
-                Severity::Change
-            } else {
-                Severity::Risk
-            },
-            None,
-            None,
+            first,
             format!(
                 "admin key added: {} (logs in to every host and decrypts every secret)",
                 key_name(k)
@@ -214,15 +219,9 @@ fn admin_devices(c: &mut Collect, old: &Facts, new: &Facts) {
         .iter()
         .filter(|d| !old.admin_devices.contains(d))
     {
-        c.push(
+        c.way_in(
             Kind::AdminDevice,
-            if first {
-                Severity::Change
-            } else {
-                Severity::Risk
-            },
-            None,
-            None,
+            first,
             format!(
                 "admin device added: `{name}` at {address} (reaches the `admins` services from the tailnet)"
             ),

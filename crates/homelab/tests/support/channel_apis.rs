@@ -9,14 +9,16 @@
 //! which the test makes Alertmanager trust.
 
 use super::http::{self, Request};
+#[path = "test_ca.rs"]
+mod test_ca;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::io::{BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
+use test_ca::Tls;
 
 /// One request a stand-in got: the host it was meant for (the `CONNECT`
 /// target's, or the `Host` header's) and the request.
@@ -101,86 +103,18 @@ fn answer(r: &Request) -> (u16, &'static str) {
     (200, r#"{"id":"stand-in"}"#)
 }
 
-/// A test authority and a certificate for `name`, made with `openssl`
-/// from configurations of our own (nothing from the machine's
-/// `openssl.cnf`); the authority's file, and the server's settings.
+/// A test authority and a certificate for `name`: the authority's file,
+/// and the server's settings.
 fn tls_for(dir: &Path, name: &str) -> (PathBuf, Arc<rustls::ServerConfig>) {
-    std::fs::write(
-        dir.join("ca.cnf"),
-        "[req]\ndistinguished_name = dn\nx509_extensions = ca\nprompt = no\n\
-         [dn]\nCN = homelab test authority for alert channels\n\
-         [ca]\nbasicConstraints = critical, CA:TRUE\n\
-         keyUsage = critical, keyCertSign, cRLSign\nsubjectKeyIdentifier = hash\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("leaf.cnf"),
-        format!(
-            "[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = {name}\n\
-             [leaf]\nbasicConstraints = critical, CA:FALSE\n\
-             keyUsage = critical, digitalSignature\nextendedKeyUsage = serverAuth\n\
-             subjectAltName = DNS:{name}\n\
-             subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n"
-        ),
-    )
-    .unwrap();
-    let openssl = |args: &[&str]| {
-        let out = Command::new("openssl")
-            .current_dir(dir)
-            .args(args)
-            .output()
-            .expect("openssl runs");
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
-    openssl(
-        &[
-            &["req", "-x509", "-config", "ca.cnf", "-nodes"][..],
-            &ec,
-            &["-keyout", "ca.key", "-out", "ca.pem", "-days", "2"],
-        ]
-        .concat(),
-    );
-    openssl(
-        &[
-            &["req", "-new", "-config", "leaf.cnf", "-nodes"][..],
-            &ec,
-            &["-keyout", "leaf.key", "-out", "leaf.csr"],
-        ]
-        .concat(),
-    );
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        "leaf.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-set_serial",
-        "0x5eed",
-        "-days",
-        "2",
-        "-extfile",
-        "leaf.cnf",
-        "-extensions",
-        "leaf",
-        "-out",
-        "leaf.pem",
-    ]);
-    let certs: Vec<CertificateDer> = CertificateDer::pem_file_iter(dir.join("leaf.pem"))
+    let tls = Tls::issue(dir, "homelab test authority for alert channels", &[name], 2);
+    let certs: Vec<CertificateDer> = CertificateDer::pem_file_iter(&tls.cert)
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    let key = PrivateKeyDer::from_pem_file(dir.join("leaf.key")).unwrap();
+    let key = PrivateKeyDer::from_pem_file(&tls.key).unwrap();
     let config = rustls::ServerConfig::builder()
         .with_no_client_auth()
         .with_single_cert(certs, key)
         .unwrap();
-    (dir.join("ca.pem"), Arc::new(config))
+    (tls.ca, Arc::new(config))
 }

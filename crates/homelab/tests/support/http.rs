@@ -88,3 +88,34 @@ pub fn reply_as(stream: &mut impl Write, status: u16, content_type: &str, body: 
         body.len()
     );
 }
+
+/// The fields of a form or query string, `a=b&c=d`, each `+` and `%XX`
+/// decoded; a field without `=` has an empty value.
+#[allow(dead_code)] // not every test binary reads forms
+pub fn form(text: &str) -> Vec<(String, String)> {
+    text.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+/// `+` as a space and `%XX` as its byte.
+fn decode(s: &str) -> String {
+    let bytes = s.replace('+', " ").into_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
+            out.push(u8::from_str_radix(hex, 16).unwrap());
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}

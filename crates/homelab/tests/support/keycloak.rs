@@ -84,33 +84,8 @@ fn bearer(req: &Request) -> Option<&str> {
     req.header("authorization")?.strip_prefix("Bearer ")
 }
 
-/// `a=b&c=d`, percent-decoded.
-fn form(text: &str) -> Vec<(String, String)> {
-    text.split('&')
-        .filter_map(|p| p.split_once('='))
-        .map(|(k, v)| (decode(k), decode(v)))
-        .collect()
-}
-
-fn decode(s: &str) -> String {
-    let bytes = s.replace('+', " ").into_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
-            out.push(u8::from_str_radix(hex, 16).unwrap());
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).unwrap()
-}
-
 fn param(query: &str, key: &str) -> String {
-    form(query)
+    http::form(query)
         .into_iter()
         .find(|(k, _)| k == key)
         .map(|(_, v)| v)
@@ -118,7 +93,7 @@ fn param(query: &str, key: &str) -> String {
 }
 
 fn token(s: &mut State, req: &Request, admin: &Admin) -> (u16, Value) {
-    let fields = form(std::str::from_utf8(&req.body).unwrap());
+    let fields = http::form(std::str::from_utf8(&req.body).unwrap());
     let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     if get("grant_type") == Some("client_credentials")
         && get("client_id") == Some(admin.client_id.as_str())

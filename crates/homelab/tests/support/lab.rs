@@ -66,9 +66,12 @@ use crate::netns::{Netns, Switch};
 use crate::sshd::{Client, Machine};
 use crate::standins::{Activation, Standins, install_nix};
 use compile::nix::{Attrs, Nix};
+#[path = "test_ca.rs"]
+mod test_ca;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+pub use test_ca::Tls;
 
 /// Answers every request with the name of the service it stands for;
 /// `@auth` plays oauth2-proxy's authentication endpoint. While the file
@@ -1004,95 +1007,22 @@ pub fn auth_endpoint(directives: &str) -> Option<(String, u16)> {
     Some((addr.to_string(), port.parse().ok()?))
 }
 
-/// A certificate authority made for the test, and the proxies'
-/// certificate: one leaf for `*.<domain>` and `<domain>` (what the flake's
-/// ACME certificate covers), signed by it, valid for a chosen number of
-/// days from now. Clients trust the authority through `SSL_CERT_FILE`.
-pub struct Tls {
-    /// The authority's certificate (PEM).
-    pub ca: PathBuf,
-    /// The leaf (PEM), then its key (PEM, PKCS#8): what Caddy's
-    /// `tls <cert_file> <key_file>` loads.
-    pub cert: PathBuf,
-    pub key: PathBuf,
-    pub days: u32,
-}
-
+/// The proxies' certificate: one leaf for `*.<domain>` and `<domain>`
+/// (what the flake's ACME certificate covers), signed by an authority made
+/// for the test, valid for a chosen number of days from now. Clients trust
+/// the authority through `SSL_CERT_FILE`; Caddy's `tls <cert_file>
+/// <key_file>` loads the leaf and its key.
 impl Tls {
     pub fn new(dir: &Path, domain: &str, days: u32) -> Tls {
-        std::fs::create_dir_all(dir).unwrap();
-        // Configurations of our own: nothing is read from the machine's
-        // openssl.cnf. Each authority has a name of its own (its folder's).
+        // Each authority has a name of its own (its folder's).
         let name = dir.file_name().unwrap().to_string_lossy();
-        std::fs::write(
-            dir.join("ca.cnf"),
-            format!(
-                "[req]\ndistinguished_name = dn\nx509_extensions = ca\nprompt = no\n\
-                 [dn]\nCN = homelab test authority {name}\n\
-                 [ca]\nbasicConstraints = critical, CA:TRUE\n\
-                 keyUsage = critical, keyCertSign, cRLSign\nsubjectKeyIdentifier = hash\n"
-            ),
-        )
-        .unwrap();
-        std::fs::write(
-            dir.join("leaf.cnf"),
-            format!(
-                "[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = *.{domain}\n\
-                 [leaf]\nbasicConstraints = critical, CA:FALSE\n\
-                 keyUsage = critical, digitalSignature\nextendedKeyUsage = serverAuth\n\
-                 subjectAltName = DNS:*.{domain}, DNS:{domain}\n\
-                 subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n"
-            ),
-        )
-        .unwrap();
-        let openssl = |args: &[&str]| {
-            let mut c = Command::new("openssl");
-            c.current_dir(dir).args(args);
-            run(c, &format!("openssl {}", args.join(" ")));
-        };
-        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
-        openssl(
-            &[
-                &["req", "-x509", "-config", "ca.cnf", "-nodes"][..],
-                &ec,
-                &["-keyout", "ca.key", "-out", "ca.pem", "-days", "3650"],
-            ]
-            .concat(),
-        );
-        openssl(
-            &[
-                &["req", "-new", "-config", "leaf.cnf", "-nodes"][..],
-                &ec,
-                &["-keyout", "leaf.key", "-out", "leaf.csr"],
-            ]
-            .concat(),
-        );
-        openssl(&[
-            "x509",
-            "-req",
-            "-in",
-            "leaf.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-set_serial",
-            "0x5eed",
-            "-days",
-            &days.to_string(),
-            "-extfile",
-            "leaf.cnf",
-            "-extensions",
-            "leaf",
-            "-out",
-            "leaf.pem",
-        ]);
-        Tls {
-            ca: dir.join("ca.pem"),
-            cert: dir.join("leaf.pem"),
-            key: dir.join("leaf.key"),
+        let wildcard = format!("*.{domain}");
+        Tls::issue(
+            dir,
+            &format!("homelab test authority {name}"),
+            &[&wildcard, domain],
             days,
-        }
+        )
     }
 }
 
