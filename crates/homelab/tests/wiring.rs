@@ -193,9 +193,9 @@ fn zigbee2mqtt_logs_in_to_the_broker_on_another_host() {
 }
 
 /// family: Home Assistant and the broker share the hub, so the MQTT
-/// address there is the loopback one; the broker also serves the `iot`
-/// segment's devices, so it listens on every address and opens no port
-/// in the firewall (only the segment's chain admits them,
+/// address there is the loopback one; both also serve the `iot`
+/// segment's devices, so they listen on every address and the broker
+/// opens no port in the firewall (only the segment's chain admits them,
 /// `segments.rs`); the proxy on the server is the only host Home
 /// Assistant trusts.
 #[test]
@@ -207,11 +207,10 @@ fn family_hub_keeps_mqtt_on_localhost_and_trusts_the_server_proxy() {
     assert!(broker.contains("address = \"0.0.0.0\";"), "{broker}");
     assert!(!broker.contains("nixos-fw-accept"));
     assert!(!broker.contains("allowedTCPPorts"), "{broker}");
+    // Home Assistant too serves the `iot` segment: every address, with
+    // the firewall admitting the segment's devices and the proxy only.
     let hass = text(&files, "hosts/hub/services/home-assistant.nix");
-    assert!(
-        hass.contains("server_host = [ \"192.168.1.30\" ];"),
-        "{hass}"
-    );
+    assert!(hass.contains("server_host = [ \"0.0.0.0\" ];"), "{hass}");
     assert!(
         hass.contains("trusted_proxies = [ \"192.168.1.10\" ];"),
         "{hass}"
