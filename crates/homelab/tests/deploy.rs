@@ -815,3 +815,43 @@ fn boot_stages_the_new_system_without_activating_or_gating_it() {
     assert_eq!(entries[0]["before"], before.as_str());
     assert!(entries[0]["gate"].is_null());
 }
+
+/// `tool = "deploy-rs"`: deploy-rs copies and activates (a stand-in on the
+/// admin's PATH records what it was asked: deploy-rs cannot reach a
+/// NixOS activation here), homelab neither copies nor switches, and the
+/// gate follows as for its own switch.
+#[test]
+fn deploy_rs_activates_and_homelab_gates() {
+    let mut lab = Lab::start("frame1", Serve::Https { days: 90 });
+    lab.ssh("frame1");
+    lab.running("frame1");
+    lab.built("frame1", &Activation::healthy());
+    let spec = spec(&lab, toml::toml! { tool = "deploy-rs" });
+    let admin = lab.admin();
+    let calls = admin.join("deploy-rs-calls");
+    let standin = admin.join("bin").join("deploy");
+    std::fs::write(
+        &standin,
+        format!("#!/bin/sh\necho \"$*\" >> {}\n", calls.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &standin,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+
+    let (code, out, err) = deploy(&lab, &spec, &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(row(&out, "frame1")[1], "deployed", "{out}");
+    let asked = std::fs::read_to_string(&calls).expect("deploy-rs ran");
+    assert!(
+        asked.starts_with("--skip-checks ") && asked.trim_end().ends_with("#frame1"),
+        "{asked}"
+    );
+    assert_eq!(switched(&lab, "frame1"), Vec::new(), "homelab switched too");
+    assert!(
+        !admin.join("copies").exists(),
+        "homelab copied what deploy-rs copies"
+    );
+}

@@ -157,9 +157,12 @@ fn ssh(t: &Target, o: &Options) -> Ssh {
 /// The job of one host: where it is, its system, how it is copied there,
 /// and its gate's probes (its part of `homelab status`, without records).
 fn job(fleet: &Fleet, all: &Probes, t: &Target, system: &str, goal: Goal, o: &Options) -> Job {
+    let deploy_rs = fleet.deploy.tool == "deploy-rs";
     let copy: Option<Box<dyn Fn() -> operate::deploy::Result<()> + Send + Sync>> =
         match &fleet.deploy.build_on {
-            // Built in the host's own store: nothing to copy.
+            // deploy-rs copies itself; built in the host's own store:
+            // nothing to copy.
+            _ if deploy_rs => None,
             BuildOn::Target => None,
             BuildOn::Host(h) if *h == t.host => None,
             on => {
@@ -184,7 +187,6 @@ fn job(fleet: &Fleet, all: &Probes, t: &Target, system: &str, goal: Goal, o: &Op
         ssh_config: o.reach.ssh_config.clone(),
         ssh_user: None,
     };
-    let deploy_rs = fleet.deploy.tool == "deploy-rs";
     let activate: Option<Box<dyn Fn() -> operate::deploy::Result<()> + Send + Sync>> = deploy_rs
         .then(|| {
             let (flake, host, boot) = (o.flake.clone(), t.host.clone(), goal == Goal::Boot);
@@ -204,7 +206,7 @@ fn job(fleet: &Fleet, all: &Probes, t: &Target, system: &str, goal: Goal, o: &Op
             Vec::new()
         },
         gate: t.gate,
-        copy: if deploy_rs { None } else { copy },
+        copy,
         probe: Box::new(move || {
             let report = status::status(&one, &options);
             Round {

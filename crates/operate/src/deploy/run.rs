@@ -156,14 +156,17 @@ pub fn deploy(job: &Job, id: &str, clock: &dyn Clock, step: &dyn Fn(&str, Step))
         return finish(out);
     }
     say(Step::Switching);
-    let switched = switch(
-        &host,
-        &job.system,
-        job.goal,
-        id,
-        SWITCH_LIMIT,
-        record::PROFILE,
-    );
+    let switched = match &job.activate {
+        Some(activate) => activate(),
+        None => switch(
+            &host,
+            &job.system,
+            job.goal,
+            id,
+            SWITCH_LIMIT,
+            record::PROFILE,
+        ),
+    };
     if let Err(e) = switched {
         return finish(back(job, &host, id, clock, out, e.0, &say));
     }
