@@ -118,6 +118,11 @@ pub(crate) fn resolve(
             known(segments, name, diags);
         }
     }
+    for host in &spec.hosts {
+        for joined in &host.segments {
+            known(segments, &joined.segment, diags);
+        }
+    }
     segments
         .iter()
         .map(|seg| SegmentPlan {
@@ -246,11 +251,6 @@ fn members(spec: &Spec, seg: &Segment, diags: &mut Vec<Diagnostic>) -> Vec<Membe
                 continue;
             }
             out.push((m, joined.address.span.clone()));
-        }
-    }
-    for host in &spec.hosts {
-        for joined in &host.segments {
-            known(&spec.network.segments, &joined.segment, diags);
         }
     }
     out.into_iter().map(|(m, _)| m).collect()
@@ -407,4 +407,27 @@ pub(crate) fn reached_from_a_segment(segments: &[SegmentPlan], instance: &str) -
             .iter()
             .any(|o| o.reached && o.instance == instance)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::fleet::testing::{BASE, found};
+
+    /// A host joining a segment the spec does not declare is named once,
+    /// whether the spec declares no segment or several.
+    #[test]
+    fn an_undeclared_segment_is_named_once() {
+        let join = "interface = \"enp2s0\"\n\n[hosts.nas.segments.iott]\naddress = \"10.40.0.2\"\n";
+        let two = "\n[network.segments.iot]\nvlan = 40\nsubnet = \"10.40.0.0/24\"\n\n\
+                   [network.segments.cameras]\nvlan = 50\nsubnet = \"10.50.0.0/24\"\n";
+        for declared in ["", two] {
+            let text = format!("{BASE}{join}{declared}");
+            let diags = crate::compile(&text).expect_err("it does not compile");
+            let unknown: Vec<String> = found(&text, &diags)
+                .into_iter()
+                .filter(|f| f.starts_with("unknown-segment"))
+                .collect();
+            assert_eq!(unknown, ["unknown-segment@22:21"], "declared: {declared:?}");
+        }
+    }
 }
