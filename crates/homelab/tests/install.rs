@@ -64,7 +64,9 @@ const SECRETS: [(&str, &str); 2] = [
 const SCAN: &str = "# scanned on the target\n{ ... }:\n{\n  boot.initrd.availableKernelModules = [ \"nvme\" \"ahci\" ];\n}\n";
 
 /// nixos-anywhere, played by the test (see the notes at the top).
-/// `@RECORD@` is the folder it writes what it was given to.
+/// `@RECORD@` is the folder it writes what it was given to; `@MACHINE@`
+/// the target machine's folder, whose sshd (pid in `@PIDFILE@`) then
+/// answers with the host key handed over, as the installed system does.
 const NIXOS_ANYWHERE: &str = r#"#!/bin/sh
 record=@RECORD@
 mkdir -p "$record"
@@ -89,6 +91,11 @@ ssh -o BatchMode=yes -p "$port" "$target" \
   nixos-generate-config --show-hardware-config --no-filesystems > "$hardware"
 tar -C "$extra" -cpf- . | ssh -o BatchMode=yes -p "$port" "$target" \
   "tar -C /mnt -xf- --no-same-owner"
+# The first boot: the machine's sshd comes back with the host key handed
+# over (it re-reads its keys on SIGHUP).
+install -m 600 "$extra/etc/ssh/ssh_host_ed25519_key" @MACHINE@/ssh_host_ed25519_key
+ssh-keygen -y -f @MACHINE@/ssh_host_ed25519_key > @MACHINE@/ssh_host_ed25519_key.pub
+kill -HUP "$(cat @PIDFILE@)"
 "#;
 
 /// Fails the test, naming the tool, unless every tool it runs is here.
@@ -135,10 +142,21 @@ impl Site {
         let bin = dir.path().join("admin-bin");
         std::fs::create_dir(&bin).unwrap();
         let standin = bin.join("nixos-anywhere");
+        let machine_dir = dir.path().join("target");
         let record = dir.path().join("nixos-anywhere");
         std::fs::write(
             &standin,
-            NIXOS_ANYWHERE.replace("@RECORD@", &record.display().to_string()),
+            NIXOS_ANYWHERE
+                .replace("@RECORD@", &record.display().to_string())
+                .replace("@MACHINE@", &machine_dir.display().to_string())
+                .replace(
+                    "@PIDFILE@",
+                    &standins::Standins::at(&machine_dir)
+                        .sshd
+                        .0
+                        .display()
+                        .to_string(),
+                ),
         )
         .unwrap();
         std::fs::set_permissions(&standin, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -149,7 +167,7 @@ impl Site {
         switch.plug("lan", &target, "eth0", &format!("{TARGET}/24"));
         switch.plug("lan", &admin, "eth0", ADMIN);
         let client = Client::new(&dir.path().join("ssh"));
-        let mut machine = Machine::new(&dir.path().join("target"));
+        let mut machine = Machine::new(&machine_dir);
         machine.installer(disks);
         machine.program(
             "nixos-generate-config",
@@ -469,6 +487,8 @@ fn a_first_install_makes_the_key_encrypts_to_it_and_hands_it_to_nixos_anywhere()
     let spec = std::fs::read(site.spec()).unwrap();
     let secrets = tree(&flake.join("secrets"));
     std::fs::remove_dir_all(site.machine.new_root().join("etc")).unwrap();
+    // The target answers with its installed key now; the admin knows it.
+    site.client.know(&[TARGET], PORT, &site.machine.host_key());
     let (code, stdout, stderr) = site.install(&[]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(

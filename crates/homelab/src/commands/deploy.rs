@@ -147,11 +147,17 @@ fn store(t: &Target, o: &Options) -> Store {
 }
 
 fn ssh(t: &Target, o: &Options) -> Ssh {
-    let mut ssh = Ssh::new(format!("{}@{}", t.probes.ssh_user, t.probes.address));
-    ssh.port = Some(t.probes.ssh_port);
-    ssh.config = o.reach.ssh_config.clone();
-    ssh.options.push("ConnectTimeout=10".into());
-    ssh
+    probe_options(o).ssh(&t.probes, std::time::Duration::from_secs(10))
+}
+
+/// How the gate probes, and SSH reaches the hosts: the user's reach.
+fn probe_options(o: &Options) -> ProbeOptions {
+    ProbeOptions {
+        hosts: Vec::new(),
+        front_address: o.reach.via.clone(),
+        ssh_config: o.reach.ssh_config.clone(),
+        known_hosts: None,
+    }
 }
 
 /// The job of one host: where it is, its system, how it is copied there,
@@ -181,12 +187,7 @@ fn job(fleet: &Fleet, all: &Probes, t: &Target, system: &str, goal: Goal, o: &Op
         front: all.front.clone(),
         hosts: vec![t.probes.clone()],
     };
-    let options = ProbeOptions {
-        hosts: Vec::new(),
-        front_address: o.reach.via.clone(),
-        ssh_config: o.reach.ssh_config.clone(),
-        ssh_user: None,
-    };
+    let options = probe_options(o);
     let activate: Option<Box<dyn Fn() -> operate::deploy::Result<()> + Send + Sync>> = deploy_rs
         .then(|| {
             let (flake, host, boot) = (o.flake.clone(), t.host.clone(), goal == Goal::Boot);

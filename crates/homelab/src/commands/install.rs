@@ -36,7 +36,7 @@ pub fn run(o: &Options) -> ExitCode {
         Err(code) => return code,
     };
     match wait_for_host(&fleet, o) {
-        Ok(()) => probe_installed(&fleet, o),
+        Ok(reach) => probe_installed(&fleet, o, &reach.options),
         Err(code) => code,
     }
 }
@@ -195,25 +195,45 @@ fn step_failed(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(1)
 }
 
+/// How the installed host is reached: through the SSH configuration
+/// given, trusting the key the spec records for it, in a known_hosts file
+/// of its own (the installer at that address had another key, and the
+/// user's known_hosts holds that one or none).
+pub struct Reach {
+    _dir: tempfile::TempDir,
+    pub options: ProbeOptions,
+}
+
 /// Step 6, first half: waits until the installed host answers SSH at its
-/// own address.
-pub fn wait_for_host(fleet: &Fleet, o: &Options) -> Result<(), ExitCode> {
+/// own address, with the key the spec records.
+pub fn wait_for_host(fleet: &Fleet, o: &Options) -> Result<Reach, ExitCode> {
     step(6, "waiting for the installed host, then probing it");
     let probes = compile::probes::probes(fleet);
     let Some(h) = probes.hosts.iter().find(|h| h.host == o.host) else {
         return Err(fail("the host has no probes"));
     };
-    let mut ssh = Ssh::new(format!("{}@{}", h.ssh_user, h.address));
-    ssh.port = Some(h.ssh_port);
-    ssh.config = o.ssh_config.clone();
-    ssh.options.push("ConnectTimeout=5".into());
-    install::wait_for(&ssh, o.wait)
-        .map(|_| ())
-        .map_err(step_failed)
+    let dir = tempfile::Builder::new()
+        .prefix("homelab-known-hosts-")
+        .tempdir()
+        .map_err(|e| fail(format!("making a private folder: {e}")))?;
+    let known = dir.path().join("known_hosts");
+    let at = match h.ssh_port {
+        22 => h.address.clone(),
+        port => format!("[{}]:{port}", h.address),
+    };
+    let line = format!("{at} {}\n", host_public_key(fleet, &o.host));
+    std::fs::write(&known, line).map_err(|e| fail(format!("writing {}: {e}", known.display())))?;
+    let options = ProbeOptions {
+        ssh_config: o.ssh_config.clone(),
+        known_hosts: Some(known),
+        ..ProbeOptions::default()
+    };
+    install::wait_for(&options.ssh(h, Duration::from_secs(5)), o.wait).map_err(step_failed)?;
+    Ok(Reach { _dir: dir, options })
 }
 
 /// Step 6, second half: the installed host probed.
-fn probe_installed(fleet: &Fleet, o: &Options) -> ExitCode {
+fn probe_installed(fleet: &Fleet, o: &Options, options: &ProbeOptions) -> ExitCode {
     let probes = compile::probes::probes(fleet);
     let mut one = probes.clone();
     one.hosts.retain(|x| x.host == o.host);
@@ -221,13 +241,7 @@ fn probe_installed(fleet: &Fleet, o: &Options) -> ExitCode {
     for x in &mut one.hosts {
         x.records.clear();
     }
-    let report = status(
-        &one,
-        &ProbeOptions {
-            ssh_config: o.ssh_config.clone(),
-            ..ProbeOptions::default()
-        },
-    );
+    let report = status(&one, options);
     print!(
         "{}",
         super::status::text(&fleet.homelab.name.value, &report, Paint::stdout())

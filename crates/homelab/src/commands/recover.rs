@@ -8,7 +8,8 @@ use crate::cli::{HostArgs, SecretsPlace};
 use crate::print::{self, Paint, fail};
 use operate::backup::progress::Progress;
 use operate::backup::recover::{Report, recover};
-use operate::runner::{Cmd, Runner, Ssh};
+use operate::probe::status::Options as ProbeOptions;
+use operate::runner::{Cmd, Runner};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -44,6 +45,8 @@ pub fn run(o: &Options) -> ExitCode {
 /// From the admin machine: install first when asked, then the host's own
 /// recovery over SSH.
 fn from_admin(o: &Options, name: &str) -> ExitCode {
+    // A host just installed is reached with the key the spec records.
+    let mut reached = None;
     if let Some(target) = &o.target {
         let install = super::install::Options {
             host: name.to_string(),
@@ -62,12 +65,15 @@ fn from_admin(o: &Options, name: &str) -> ExitCode {
         // Its services are not probed: they come up as their data comes
         // back. A failed install leaves nothing to recover onto.
         let installed = super::install::install(&install).and_then(|fleet| match fleet {
-            Some(fleet) => super::install::wait_for_host(&fleet, &install),
-            None => Ok(()),
+            Some(fleet) => super::install::wait_for_host(&fleet, &install).map(Some),
+            None => Ok(None),
         });
-        if let Err(code) = installed {
-            eprintln!("error: {name} was not installed, so nothing was recovered");
-            return code;
+        match installed {
+            Ok(reach) => reached = reach,
+            Err(code) => {
+                eprintln!("error: {name} was not installed, so nothing was recovered");
+                return code;
+            }
         }
     }
     let src = match crate::source::load(&crate::cli::Input {
@@ -89,10 +95,14 @@ fn from_admin(o: &Options, name: &str) -> ExitCode {
             names.join(", ")
         ));
     };
-    let mut ssh = Ssh::new(format!("{}@{}", h.ssh_user, h.address));
-    ssh.port = Some(h.ssh_port);
-    ssh.config = o.ssh_config.clone();
-    ssh.options.push("ConnectTimeout=10".into());
+    let options = reached.as_ref().map_or_else(
+        || ProbeOptions {
+            ssh_config: o.ssh_config.clone(),
+            ..ProbeOptions::default()
+        },
+        |r| r.options.clone(),
+    );
+    let ssh = options.ssh(h, std::time::Duration::from_secs(10));
     let mut cmd = if h.ssh_user == "root" {
         Cmd::new("homelab")
     } else {

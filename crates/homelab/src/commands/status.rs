@@ -31,7 +31,7 @@ pub fn run(
         hosts: hosts.to_vec(),
         front_address: reach.via.clone(),
         ssh_config: reach.ssh_config.clone(),
-        ssh_user: None,
+        known_hosts: None,
     };
     let paint = Paint::stdout();
     let Some(every) = watch else {

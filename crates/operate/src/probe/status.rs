@@ -24,8 +24,25 @@ pub struct Options {
     pub front_address: Option<String>,
     /// An ssh configuration file (`ssh -F`).
     pub ssh_config: Option<PathBuf>,
-    /// The SSH user instead of the spec's.
-    pub ssh_user: Option<String>,
+    /// A known_hosts file to trust instead of the user's (a host just
+    /// installed, whose key the spec records).
+    pub known_hosts: Option<PathBuf>,
+}
+
+impl Options {
+    /// SSH to host `h` as its probes say (its user, address and port),
+    /// through these options' configuration and known hosts.
+    pub fn ssh(&self, h: &HostProbes, connect_timeout: Duration) -> Ssh {
+        let mut ssh = Ssh::new(format!("{}@{}", h.ssh_user, h.address));
+        ssh.port = Some(h.ssh_port);
+        ssh.config = self.ssh_config.clone();
+        ssh.known_hosts = self.known_hosts.clone();
+        ssh.options.push(format!(
+            "ConnectTimeout={}",
+            connect_timeout.as_secs().max(1)
+        ));
+        ssh
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -131,7 +148,7 @@ pub fn status(probes: &Probes, options: &Options) -> Report {
                 host: h.host.clone(),
                 address: h.address.clone(),
                 reachable: facts.is_ok(),
-                findings: vec![ssh_finding(h, options, &facts)],
+                findings: vec![ssh_finding(h, &facts)],
             };
             report.findings.extend(unit_findings(h, &facts));
             for w in &h.web {
@@ -154,17 +171,9 @@ pub fn status(probes: &Probes, options: &Options) -> Report {
     }
 }
 
-fn user<'a>(h: &'a HostProbes, options: &'a Options) -> &'a str {
-    options.ssh_user.as_deref().unwrap_or(&h.ssh_user)
-}
-
 fn host_job(h: &HostProbes, options: &Options, limit: Duration) -> Job<'static, Found> {
-    let user = user(h, options).to_string();
-    let mut ssh = Ssh::new(format!("{user}@{}", h.address));
-    ssh.port = Some(h.ssh_port);
-    ssh.config = options.ssh_config.clone();
-    ssh.options
-        .push(format!("ConnectTimeout={}", limit.as_secs().max(1)));
+    let user = h.ssh_user.clone();
+    let ssh = options.ssh(h, limit);
     let state_dir = h.state_dir.clone();
     let units: Vec<String> = h.units.iter().map(|u| u.unit.clone()).collect();
     Box::new(move || Found::Host(host::ask(&ssh, &user, &state_dir, &units)))
@@ -186,10 +195,10 @@ fn web_job(w: &WebProbe, front: Option<String>, port: u16, limit: Duration) -> J
     })
 }
 
-fn ssh_finding(h: &HostProbes, options: &Options, facts: &Result<HostFacts, String>) -> Finding {
+fn ssh_finding(h: &HostProbes, facts: &Result<HostFacts, String>) -> Finding {
     Finding {
         service: "host".into(),
-        probe: format!("ssh {}@{}", user(h, options), h.address),
+        probe: format!("ssh {}@{}", h.ssh_user, h.address),
         up: facts.is_ok(),
         asked: true,
         saw: match facts {
