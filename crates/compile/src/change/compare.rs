@@ -3,7 +3,6 @@
 
 use super::facts::{DirFacts, DirKey, Facts, HostFacts, PoolFacts, ServiceFacts};
 use super::{Change, Changes, Kind, Severity};
-use crate::fleet::policy::SnapshotPolicy;
 use crate::spec::{DataClass, Exposure, Size};
 
 pub(super) fn compare(old: &Facts, new: &Facts) -> Changes {
@@ -810,8 +809,8 @@ fn dirs(c: &mut Collect, old: &Facts, new: &Facts) {
                 &d.state,
             );
         };
-        if o.snapshots != d.snapshots {
-            note(o.snapshots, What::Snapshots);
+        if o.kept.is_some() != d.kept.is_some() {
+            note(o.kept.is_some(), What::Snapshots);
         }
         if old.replica == new.replica && o.replica != d.replica {
             note(o.replica.is_some(), What::Replica(new.replica.clone()));
@@ -941,19 +940,6 @@ fn plain_datasets(c: &mut Collect, old: &Facts, new: &Facts) {
     }
 }
 
-/// "4 quarter-hourly, 24 hourly, 7 daily", the periods kept at all.
-fn kept_text(p: &SnapshotPolicy) -> String {
-    p.counts()
-        .iter()
-        .filter(|(_, n)| *n > 0)
-        .map(|(period, n)| match *period {
-            "frequently" => format!("{n} quarter-hourly"),
-            _ => format!("{n} {period}"),
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// One state directory in both fleets, on the same host.
 fn dir(c: &mut Collect, o: &DirFacts, d: &DirFacts) {
     let owner = &d.owner;
@@ -1031,8 +1017,8 @@ fn dir(c: &mut Collect, o: &DirFacts, d: &DirFacts) {
             },
             format!(
                 "{owner}: `{state}` snapshots kept {} → {}",
-                kept_text(a),
-                kept_text(b)
+                a.kept(),
+                b.kept()
             ),
         );
     }

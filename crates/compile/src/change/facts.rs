@@ -90,8 +90,8 @@ pub(super) struct DirFacts {
     pub quota: Option<Size>,
     /// `pool/dataset`, when it has one.
     pub dataset: Option<String>,
-    pub snapshots: bool,
-    /// The counts kept of each period (a class's, or a schedule's).
+    /// The counts kept of each period (a class's, or a schedule's); none:
+    /// not snapshotted.
     pub kept: Option<SnapshotPolicy>,
     /// The host that keeps its replica.
     pub replica: Option<String>,
@@ -256,7 +256,6 @@ fn dir(fleet: &Fleet, host: &HostPlan, owner: &str, service: bool, d: &DataDir) 
         recordsize: d.recordsize.clone(),
         quota: d.quota,
         dataset: d.dataset.as_ref().map(|(p, n)| format!("{p}/{n}")),
-        snapshots: d.snapshots().is_some(),
         kept: d.snapshots(),
         replica: fleet
             .replica

@@ -41,6 +41,19 @@ impl SnapshotPolicy {
         ]
     }
 
+    /// What is kept, in words: `4 quarter-hourly, 24 hourly, 7 daily`.
+    pub fn kept(&self) -> String {
+        self.counts()
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(period, n)| match *period {
+                "frequently" => format!("{n} quarter-hourly"),
+                _ => format!("{n} {period}"),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     fn count_mut(&mut self, period: &str) -> Option<&mut u32> {
         match period {
             "frequently" => Some(&mut self.frequently),

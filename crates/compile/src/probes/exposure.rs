@@ -23,6 +23,11 @@ use crate::fleet::{Fleet, HostPlan, Instance};
 use crate::spec::Exposure;
 use serde::Serialize;
 
+/// The body of the front proxy's refusal: the routes answer it with 403
+/// (`render::watch`, `render::sso_gateway`), and the probes tell a refusal
+/// from a service by it.
+pub const REFUSAL: &str = "Not reachable from this network";
+
 /// Where the asker stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]

@@ -7,6 +7,7 @@
 use super::secrets::{age_secret, secret_path};
 use crate::fleet::{Fleet, GATEWAY, GATEWAY_PORT, GATEWAY_PREFIX, GatedRoute, HostPlan};
 use crate::nix::{Attrs, Nix, set};
+use crate::probes::exposure::REFUSAL;
 
 /// oauth2-proxy's settings, on the gateway's host.
 pub fn gateway(m: &mut Attrs, fleet: &Fleet, host: &HostPlan) {
@@ -77,7 +78,7 @@ pub(crate) fn route_config(route: &GatedRoute, outside: &str, upstream: &str) ->
     }
     format!(
         "{outside}route {{
-  respond @outside \"Not reachable from this network\" 403
+  respond @outside \"{REFUSAL}\" 403
   reverse_proxy {GATEWAY_PREFIX}/* {gateway} {{
     header_up X-Real-IP {{remote_host}}
     header_up X-Forwarded-Uri {{uri}}

@@ -5,6 +5,7 @@
 
 use crate::fleet::{Fleet, HostPlan, Instance, MetricsStore};
 use crate::nix::{Attrs, Nix, set};
+use crate::probes::exposure::REFUSAL;
 
 /// What `host` does for instance `i` as its front proxy, status page and
 /// metrics store: the route, the check and the scrape job, each only
@@ -45,9 +46,7 @@ fn vhost(m: &mut Attrs, fleet: &Fleet, i: &Instance) {
             .and_then(|g| g.route(&i.name.value));
         let config = match gated {
             Some(route) => super::sso_gateway::route_config(route, &outside, upstream),
-            None => format!(
-                "{outside}respond @outside \"Not reachable from this network\" 403\n{handler}\n"
-            ),
+            None => format!("{outside}respond @outside \"{REFUSAL}\" 403\n{handler}\n"),
         };
         let vhost = ["services", "caddy", "virtualHosts", fqdn.value.as_str()];
         set(

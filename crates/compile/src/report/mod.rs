@@ -7,7 +7,7 @@ mod svg;
 
 use crate::catalog;
 use crate::diagnostic::{Diagnostic, LineIndex, Severity};
-use crate::fleet::{Fleet, policy};
+use crate::fleet::Fleet;
 use crate::show;
 use crate::spec::{DataClass, Exposure, Size};
 use std::collections::{HashMap, HashSet};
@@ -365,7 +365,7 @@ fn backups(page: &mut String, fleet: &Fleet) {
                 esc(&d.path),
                 class_css(d.class),
                 d.class.as_str(),
-                snap.map_or("—".to_string(), |p| retention(&p)),
+                snap.map_or("—".to_string(), |p| p.kept()),
                 match &fleet.replica {
                     Some(r) if replicated => format!("✓ {}", esc(&r.host)),
                     _ if d.class == DataClass::Critical => "✗".to_string(),
@@ -394,24 +394,6 @@ fn backups(page: &mut String, fleet: &Fleet) {
         ));
     }
     page.push_str("</section>");
-}
-
-/// "4 quarter-hourly, 24 hourly, …", leaving out the kinds kept 0 times.
-fn retention(p: &policy::SnapshotPolicy) -> String {
-    let kinds = [
-        (p.frequently, "quarter-hourly"),
-        (p.hourly, "hourly"),
-        (p.daily, "daily"),
-        (p.weekly, "weekly"),
-        (p.monthly, "monthly"),
-        (p.yearly, "yearly"),
-    ];
-    let kept: Vec<String> = kinds
-        .iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, what)| format!("{n} {what}"))
-        .collect();
-    kept.join(", ")
 }
 
 /// Escapes a message and shows its `quoted` names as code.

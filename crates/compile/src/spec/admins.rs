@@ -26,18 +26,7 @@ pub fn admins(t: &mut Table, sink: &mut Sink) -> Vec<AdminDevice> {
     };
     for (k, v) in table.entries() {
         let name = Sp::new(k.get_ref().to_string(), k.span());
-        if !super::parse::is_dns_label(&name.value) {
-            sink.push(
-                Diagnostic::error(
-                    "invalid-name",
-                    format!("`{}` is not a valid device name", name.value),
-                )
-                .at(
-                    name.span.clone(),
-                    "expected lowercase letters, digits and inner hyphens",
-                )
-                .help("name the device as you would a host: `laptop`, `phone`"),
-            );
+        if !super::parse::dns_label(sink, &name, "device name") {
             continue;
         }
         let DeValue::String(address) = v.get_ref() else {

@@ -205,15 +205,8 @@ fn channel(name: Sp<String>, t: &mut Table, sink: &mut Sink) -> Option<Channel> 
             .at(name.span.clone(), "a name of its own is needed here")
             .help("call this channel after where it reaches, e.g. `[alerts.channels.phone]`"),
         );
-    } else if !super::parse::is_dns_label(&name.value) {
-        sink.push(
-            Diagnostic::error(
-                "invalid-name",
-                format!("`{}` is not a valid channel name", name.value),
-            )
-            .at(name.span.clone(), "not a DNS label")
-            .help("use 1 to 63 lowercase letters, digits and inner hyphens, e.g. `phone`"),
-        );
+    } else {
+        super::parse::dns_label(sink, &name, "channel name");
     }
     if t.key_span("type").is_none() {
         sink.push(

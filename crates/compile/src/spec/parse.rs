@@ -1016,8 +1016,10 @@ pub(crate) fn is_dns_label(s: &str) -> bool {
         && !s.ends_with('-')
 }
 
-pub(super) fn dns_label(sink: &mut Sink, s: &Sp<String>, what: &str) {
-    if !is_dns_label(&s.value) {
+/// Whether `s` is a DNS label; when not, says so, naming it a `what`.
+pub(super) fn dns_label(sink: &mut Sink, s: &Sp<String>, what: &str) -> bool {
+    let ok = is_dns_label(&s.value);
+    if !ok {
         sink.push(
             Diagnostic::error(
                 "invalid-name",
@@ -1027,6 +1029,7 @@ pub(super) fn dns_label(sink: &mut Sink, s: &Sp<String>, what: &str) {
             .help("use 1 to 63 lowercase letters, digits and inner hyphens, e.g. `photos`"),
         );
     }
+    ok
 }
 
 fn domain_name(sink: &mut Sink, s: &Sp<String>) {

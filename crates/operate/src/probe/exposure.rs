@@ -15,8 +15,7 @@ use compile::probes::exposure::{Check, Route};
 use serde::Serialize;
 use std::time::Duration;
 
-/// The body of the front proxy's refusal (see `render::service`).
-pub(crate) const REFUSAL: &str = "Not reachable from this network";
+pub(crate) use compile::probes::exposure::REFUSAL;
 
 /// What trying one route proved.
 #[derive(Debug, Clone, Serialize)]
