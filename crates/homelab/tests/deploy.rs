@@ -46,7 +46,7 @@ mod standins;
 
 use lab::{Lab, Serve};
 use serde_json::Value;
-use standins::Activation;
+use standins::{Activation, executable, pair};
 use std::path::{Path, PathBuf};
 
 /// Replaces every SSH public key of `v` with `key`.
@@ -191,10 +191,6 @@ fn name(system: &str) -> String {
 
 fn switched(lab: &Lab, host: &str) -> Vec<(String, String)> {
     lab.standins(host).switches()
-}
-
-fn pair(name: &str, goal: &str) -> (String, String) {
-    (name.to_string(), goal.to_string())
 }
 
 /// The switch units the stand-ins still hold on `host`.
@@ -830,16 +826,10 @@ fn deploy_rs_activates_and_homelab_gates() {
     let admin = lab.admin();
     let calls = admin.join("deploy-rs-calls");
     let standin = admin.join("bin").join("deploy");
-    std::fs::write(
+    executable(
         &standin,
-        format!("#!/bin/sh\necho \"$*\" >> {}\n", calls.display()),
-    )
-    .unwrap();
-    std::fs::set_permissions(
-        &standin,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+        &format!("#!/bin/sh\necho \"$*\" >> {}\n", calls.display()),
+    );
 
     let (code, out, err) = deploy(&lab, &spec, &[]);
     assert_eq!(code, 0, "{out}{err}");

@@ -18,8 +18,7 @@ use std::process::Command;
 #[path = "support/argv_stub.rs"]
 mod argv_stub;
 
-/// `lib.escapeShellArg` as nixpkgs lib/strings.nix defines it.
-const ESCAPE_SHELL_ARG: &str = r#"arg: let string = toString arg; in if builtins.match "[[:alnum:],._+:@%/-]+" string == null then "'${builtins.replaceStrings [ "'" ] [ "'\\''" ] string}'" else string"#;
+use argv_stub::{ESCAPE_SHELL_ARG, eval_string};
 
 /// The shell text NixOS would put in the unit: the printed script, with
 /// `lib` in scope, evaluated by the real evaluator.
@@ -28,16 +27,7 @@ fn script_text(lines: &[Vec<Word>]) -> String {
         "let lib = {{ escapeShellArg = {ESCAPE_SHELL_ARG}; }}; in {}",
         print(&Nix::script(lines.to_vec()))
     );
-    let out = Command::new("nix-instantiate")
-        .args(["--eval", "--strict", "--json", "-E", &expr])
-        .output()
-        .expect("nix-instantiate runs (install Debian's nix-bin)");
-    assert!(
-        out.status.success(),
-        "nix rejected:\n{expr}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice::<String>(&out.stdout).expect("a string")
+    eval_string(&expr)
 }
 
 /// Commands the stubs stand in for; anything else is "not found".
@@ -62,19 +52,7 @@ fn run_with_stubs(body: &str) -> (Vec<Vec<String>>, String) {
         .current_dir(dir.path())
         .output()
         .unwrap();
-    let recorded = std::fs::read(&log).unwrap_or_default();
-    let calls = String::from_utf8(recorded)
-        .unwrap()
-        .split('\u{1e}')
-        .filter(|c| !c.is_empty())
-        .map(|c| {
-            c.strip_suffix('\0')
-                .unwrap_or(c)
-                .split('\0')
-                .map(str::to_string)
-                .collect()
-        })
-        .collect();
+    let calls = argv_stub::calls(&log);
     (calls, String::from_utf8_lossy(&out.stderr).into_owned())
 }
 

@@ -144,9 +144,9 @@ impl Site {
         let standin = bin.join("nixos-anywhere");
         let machine_dir = dir.path().join("target");
         let record = dir.path().join("nixos-anywhere");
-        std::fs::write(
+        standins::executable(
             &standin,
-            NIXOS_ANYWHERE
+            &NIXOS_ANYWHERE
                 .replace("@RECORD@", &record.display().to_string())
                 .replace("@MACHINE@", &machine_dir.display().to_string())
                 .replace(
@@ -157,9 +157,7 @@ impl Site {
                         .display()
                         .to_string(),
                 ),
-        )
-        .unwrap();
-        std::fs::set_permissions(&standin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        );
 
         let mut switch = Switch::new(&["lan"]);
         let mut target = Netns::new("target");

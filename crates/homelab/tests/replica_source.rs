@@ -27,8 +27,7 @@ use modules::{at, module};
 use std::path::Path;
 use std::process::Command;
 
-/// `lib.escapeShellArg` as nixpkgs lib/strings.nix defines it.
-const ESCAPE_SHELL_ARG: &str = r#"arg: let string = toString arg; in if builtins.match "[[:alnum:],._+:@%/-]+" string == null then "'${builtins.replaceStrings [ "'" ] [ "'\\''" ] string}'" else string"#;
+use argv_stub::{ESCAPE_SHELL_ARG, eval_string};
 
 /// The datasets the family example's NAS pulls from `server`.
 const SERVER_DATASETS: [&str; 2] = ["tank/vaultwarden/data", "tank/immich/library"];
@@ -140,16 +139,7 @@ fn command_script(files: &[compile::render::File], host: &str, package: &Path) -
         serde_json::to_string(&package.to_string_lossy()).unwrap(),
         print(&args[1])
     );
-    let out = Command::new("nix-instantiate")
-        .args(["--eval", "--strict", "--json", "-E", &expr])
-        .output()
-        .expect("nix-instantiate runs (install Debian's nix-bin)");
-    assert!(
-        out.status.success(),
-        "nix rejected:\n{expr}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("a string")
+    eval_string(&expr)
 }
 
 /// Runs the forced command for `asked` under `shell`: its exit status, and
@@ -164,19 +154,7 @@ fn run(shell: &str, script: &Path, package: &Path, asked: &str) -> (i32, Vec<Vec
         .env("ARGV_LOG", &log)
         .output()
         .expect("the shell runs");
-    let recorded = std::fs::read_to_string(&log).unwrap_or_default();
-    let calls = recorded
-        .split('\u{1e}')
-        .filter(|c| !c.is_empty())
-        .map(|c| {
-            c.strip_suffix('\0')
-                .unwrap_or(c)
-                .split('\0')
-                .map(str::to_string)
-                .collect()
-        })
-        .collect();
-    (out.status.code().unwrap_or(-1), calls)
+    (out.status.code().unwrap_or(-1), argv_stub::calls(&log))
 }
 
 /// `escapeshellparam` of syncoid: the whole word in single quotes.

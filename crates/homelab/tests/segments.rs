@@ -50,17 +50,30 @@ fn reaches_the_vault(from: &Netns, lab: &Lab) -> bool {
         .is_some()
 }
 
-/// The lab's stub answering as `name` at `bind:port` in `ns`, until the
-/// test kills it.
-fn stub(lab: &Lab, ns: &Netns, name: &str, bind: &str, port: u16) -> std::process::Child {
-    ns.command("python3")
+/// The lab's stub answering as `name` at `bind:port` in `ns`, once it
+/// answers; stopped when dropped, however the test ends.
+fn stub(lab: &Lab, ns: &Netns, name: &str, bind: &str, port: u16) -> Stub {
+    let child = ns
+        .command("python3")
         .arg(lab.dir.path().join("stub.py"))
         .args([name, bind, &port.to_string()])
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
-        .expect("the stub starts")
+        .expect("the stub starts");
+    let stub = Stub(child);
+    ns.wait_for(&format!("http://{bind}:{port}/"), None);
+    stub
+}
+
+struct Stub(std::process::Child);
+
+impl Drop for Stub {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// Runs `iptables args` on `host`.
@@ -145,10 +158,7 @@ fn a_camera_reaches_nothing_and_frigate_reaches_the_cameras() {
 
     // The camera's stream (a stub on RTSP's port stands for it), asked for
     // by Frigate's host on the segment.
-    let mut child = stub(&lab, &camera.ns, "camera", &camera.address, 8554);
-    camera
-        .ns
-        .wait_for(&format!("http://{}:8554/", camera.address), None);
+    let _camera = stub(&lab, &camera.ns, "camera", &camera.address, 8554);
     let from_frigate =
         lab.hosts["server"].get(&format!("http://{}:8554/", camera.address), None, &[]);
     assert_eq!(
@@ -167,8 +177,6 @@ fn a_camera_reaches_nothing_and_frigate_reaches_the_cameras() {
         ),
         "the hub reaches the camera through the router"
     );
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 /// A host that forwards packets (the server does: VPN-Confinement turns
@@ -180,8 +188,7 @@ fn a_segment_with_the_internet_denied_gets_no_way_out_through_a_host() {
     let lab = lab();
     let segments = lab.segments.as_ref().unwrap();
     // A server on the internet; its way back to the segments is the hosts'.
-    let mut child = stub(&lab, &lab.internet, "vendor-cloud", "203.0.113.200", 8443);
-    lab.internet.wait_for("http://203.0.113.200:8443/", None);
+    let _cloud = stub(&lab, &lab.internet, "vendor-cloud", "203.0.113.200", 8443);
     for (segment, host, via) in [
         ("iot", "hub", HUB_IOT),
         ("cameras", "server", SERVER_CAMERAS),
@@ -214,8 +221,6 @@ fn a_segment_with_the_internet_denied_gets_no_way_out_through_a_host() {
             "{segment}: without the drops {host} routes the device out"
         );
     }
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 #[test]

@@ -37,17 +37,9 @@ use std::path::PathBuf;
 
 /// The example's spec with `[status]` keys, written beside the lab.
 fn spec(lab: &Lab, status: toml::Table) -> PathBuf {
-    let mut spec: toml::Table = compile::examples::get(&lab.example)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let mut table = toml::Table::new();
-    table.insert("ssh_user".into(), "root".into());
+    let mut table = toml::toml! { ssh_user = "root" };
     table.extend(status);
-    spec.insert("status".into(), table.into());
-    let path = lab.dir.path().join("homelab.toml");
-    std::fs::write(&path, toml::to_string(&spec).unwrap()).unwrap();
-    path
+    lab.write_spec(table, false)
 }
 
 /// What `homelab status` will ask, read off the spec the test wrote.

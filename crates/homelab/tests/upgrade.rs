@@ -26,7 +26,7 @@ mod http;
 mod standins;
 
 use serde_json::Value;
-use standins::{Activation, Standins};
+use standins::{Activation, Standins, pair};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -289,10 +289,6 @@ fn built_plan(dir: &Path, status_page: u16) -> PathBuf {
     let (code, out, err) = bin::run_in(dir, &["build"]);
     assert_eq!(code, 0, "{out}{err}");
     dir.join("flake/hosts/frame1/plan.json")
-}
-
-fn pair(name: &str, goal: &str) -> (String, String) {
-    (name.to_string(), goal.to_string())
 }
 
 const FIRST: &str = "3f9a2c1e0b7d44a1c0ffee0123456789abcdef01";

@@ -1,9 +1,11 @@
 //! A stand-in command that records how it was called: each call appends
 //! a record separator (0x1e), its name and every argument, NUL-terminated,
-//! to the file `$ARGV_LOG` names.
+//! to the file `$ARGV_LOG` names. And the shell text a generated script
+//! becomes, as NixOS quotes its words.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use std::process::Command;
 
 /// Writes the stand-in `bin/name`, which exits with `code`.
 pub fn argv_stub(bin: &Path, name: &str, code: i32) {
@@ -16,4 +18,38 @@ pub fn argv_stub(bin: &Path, name: &str, code: i32) {
     )
     .unwrap();
     std::fs::set_permissions(&stub, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Every call the stand-ins recorded in `log`, each its argv (the
+/// command's name first); none when nothing ran.
+pub fn calls(log: &Path) -> Vec<Vec<String>> {
+    let recorded = std::fs::read_to_string(log).unwrap_or_default();
+    recorded
+        .split('\u{1e}')
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            c.strip_suffix('\0')
+                .unwrap_or(c)
+                .split('\0')
+                .map(str::to_string)
+                .collect()
+        })
+        .collect()
+}
+
+/// `lib.escapeShellArg` as nixpkgs lib/strings.nix defines it.
+pub const ESCAPE_SHELL_ARG: &str = r#"arg: let string = toString arg; in if builtins.match "[[:alnum:],._+:@%/-]+" string == null then "'${builtins.replaceStrings [ "'" ] [ "'\\''" ] string}'" else string"#;
+
+/// The string a Nix expression evaluates to, by the real evaluator.
+pub fn eval_string(expr: &str) -> String {
+    let out = Command::new("nix-instantiate")
+        .args(["--eval", "--strict", "--json", "-E", expr])
+        .output()
+        .expect("nix-instantiate runs (install Debian's nix-bin)");
+    assert!(
+        out.status.success(),
+        "nix rejected:\n{expr}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice::<String>(&out.stdout).expect("a string")
 }

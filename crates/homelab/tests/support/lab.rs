@@ -108,10 +108,6 @@ pub struct Port {
     pub url: Option<String>,
 }
 
-pub fn port_map(example: &str) -> Vec<Port> {
-    ports_of(&["--example", example])
-}
-
 /// `homelab show ports --json` of the spec `args` name (`--example NAME`
 /// or a file).
 fn ports_of(args: &[&str]) -> Vec<Port> {

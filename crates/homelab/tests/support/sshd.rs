@@ -29,7 +29,6 @@
 
 use crate::netns::Netns;
 use crate::standins::Standins;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -175,8 +174,7 @@ impl Machine {
     /// shell script with `body`.
     pub fn program(&self, program: &str, body: &str) {
         let path = self.standins().bin.join(program);
-        std::fs::write(&path, format!("#!/bin/sh\n{body}")).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        crate::standins::executable(&path, &format!("#!/bin/sh\n{body}"));
     }
 
     /// The machine runs an installer, from the next start of its sshd on:

@@ -353,10 +353,16 @@ pub struct Standins {
 }
 
 /// Writes an executable script.
-fn executable(path: &Path, text: &str) {
+pub fn executable(path: &Path, text: &str) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::write(path, text).unwrap();
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// A switch to system `name` for `goal`, as [`Standins::switches`] lists
+/// it.
+pub fn pair(name: &str, goal: &str) -> (String, String) {
+    (name.to_string(), goal.to_string())
 }
 
 /// A store hash made from `name`: 32 characters of Nix's base-32.
