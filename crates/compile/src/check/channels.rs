@@ -105,10 +105,7 @@ pub(crate) fn status_channels_distinct(fleet: &Fleet, out: &mut Vec<Diagnostic>)
 /// `critical`, which it follows), or the channel itself when the spec has
 /// no routes.
 fn listed_at(a: &crate::spec::Alerts, c: &Channel) -> crate::diagnostic::Span {
-    let list = a
-        .routes
-        .as_ref()
-        .and_then(|r| r.given(Route::Status).or(r.given(Route::Critical)));
+    let list = a.routes.as_ref().and_then(|r| r.effective(Route::Status));
     list.into_iter()
         .flatten()
         .find(|n| n.value == c.name.value)

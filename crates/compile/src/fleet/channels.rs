@@ -8,6 +8,7 @@
 //! secrets the user stores.
 
 use super::Fleet;
+use super::alerts::environment_secret;
 use super::model::Instance;
 use super::secrets::{SecretUse, Secrets};
 use crate::catalog::Generator;
@@ -73,12 +74,6 @@ fn what(kind: &ChannelKind, key: &str) -> &'static str {
         (ChannelKind::Telegram { .. }, _) => "Telegram bot token",
         _ => "webhook URL",
     }
-}
-
-/// The name of the machine-made environment-file copy of a channel
-/// secret.
-pub fn environment_secret(secret: &str) -> String {
-    super::alerts::environment_secret(secret)
 }
 
 /// Every secret of every channel: the value as the user stores it, read

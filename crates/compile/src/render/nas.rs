@@ -14,7 +14,7 @@
 //!   so no password or hash reaches the Nix store.
 //! - The port is open to the source hosts' LAN addresses only.
 
-use super::secrets::secret_path;
+use super::secrets::load_credential;
 use super::secrets::{AGENIX_UNIT, declare_file};
 use crate::fleet::{
     Fleet, HostPlan, NAS_HTPASSWD_UNIT, NAS_PRUNE_UNIT, REST_SERVER_PORT, nas_login_secret,
@@ -140,10 +140,7 @@ fn htpasswd(m: &mut Attrs, fleet: &Fleet, sources: &[&HostPlan]) {
     for s in sources {
         let secret = nas_login_secret(s.name());
         declare_file(m, fleet, &secret, 2);
-        credentials.push(Nix::Interp(vec![
-            Nix::str(format!("{}:", s.name())),
-            secret_path(&secret),
-        ]));
+        credentials.push(load_credential(s.name(), &secret));
     }
     let u = ["systemd", "services", name];
     set(
@@ -220,7 +217,7 @@ fn prune(m: &mut Attrs, fleet: &Fleet) {
     set(
         m,
         &[u[0], u[1], u[2], "serviceConfig", "LoadCredential"],
-        Nix::Interp(vec![Nix::str("password:"), secret_path(password)]),
+        load_credential("password", password),
     );
     set(
         m,

@@ -109,3 +109,9 @@ pub(crate) fn age_secret(m: &mut Attrs, fleet: &Fleet, name: &str, depth: usize)
 pub(crate) fn secret_path(name: &str) -> Nix {
     Nix::age_secret_path(name)
 }
+
+/// `name:path` for `LoadCredential=`: the agenix file of `secret`, handed
+/// to the unit as its credential `name`.
+pub(crate) fn load_credential(name: &str, secret: &str) -> Nix {
+    Nix::Interp(vec![Nix::str(format!("{name}:")), secret_path(secret)])
+}

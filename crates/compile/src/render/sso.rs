@@ -9,7 +9,7 @@
 //! store file that `jq` reads, so no spec value is ever spliced into
 //! shell code.
 
-use super::secrets::secret_path;
+use super::secrets::load_credential;
 use crate::fleet::{Fleet, Instance, KEYCLOAK_ADMIN_CLIENT, ProviderKind, SsoPlan};
 use crate::nix::{Attrs, Nix, set};
 
@@ -67,9 +67,9 @@ pub fn provision(m: &mut Attrs, fleet: &Fleet, i: &Instance) {
         Nix::list([Nix::raw("pkgs.curl"), Nix::raw("pkgs.jq")]),
     );
     set(m, &at("environment"), Nix::Attrs(env));
-    let mut credentials = vec![credential("admin", &plan.admin_secret)];
+    let mut credentials = vec![load_credential("admin", &plan.admin_secret)];
     for c in &plan.clients {
-        credentials.push(credential(&format!("client-{}", c.id), &c.secret));
+        credentials.push(load_credential(&format!("client-{}", c.id), &c.secret));
         // On another host than the client the file is only read by systemd
         // for the credential: root-owned, as agenix makes it without owner.
         if c.host != plan.host {
@@ -90,11 +90,6 @@ pub fn provision(m: &mut Attrs, fleet: &Fleet, i: &Instance) {
     service.insert("LoadCredential".into(), Nix::list(credentials));
     set(m, &at("serviceConfig"), Nix::Attrs(service));
     set(m, &at("script"), Nix::str(script));
-}
-
-/// `name:path` for `LoadCredential=`.
-fn credential(name: &str, secret: &str) -> Nix {
-    Nix::Interp(vec![Nix::str(format!("{name}:")), secret_path(secret)])
 }
 
 /// The plan as JSON in the store: group and client names, members, URLs.

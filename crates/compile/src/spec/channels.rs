@@ -94,6 +94,15 @@ impl Routes {
             Route::Status => self.status.as_ref(),
         }
     }
+
+    /// The list that decides `route`: the one given, and for `status`
+    /// without one, `critical`'s, which it follows.
+    pub fn effective(&self, route: Route) -> Option<&Vec<Sp<String>>> {
+        self.given(route).or(match route {
+            Route::Status => self.critical.as_ref(),
+            _ => None,
+        })
+    }
 }
 
 impl ChannelKind {
@@ -148,10 +157,7 @@ impl Alerts {
         let Some(routes) = &self.routes else {
             return self.channels.iter().collect();
         };
-        let list = routes.given(route).or(match route {
-            Route::Status => routes.critical.as_ref(),
-            _ => None,
-        });
+        let list = routes.effective(route);
         let mut out: Vec<&Channel> = Vec::new();
         for name in list.into_iter().flatten() {
             if let Some(c) = self.channel(&name.value)

@@ -9,10 +9,11 @@
 
 use super::mail;
 use crate::fleet::Fleet;
-use crate::fleet::channels::{credential, environment_secret, gatus_type, read_as_file, variable};
+use crate::fleet::alerts::environment_secret;
+use crate::fleet::channels::{credential, gatus_type, read_as_file, variable};
 use crate::nix::{Attrs, Nix, set};
 use crate::render::gatus::environment_file as gatus_environment_file;
-use crate::render::secrets::age_secret;
+use crate::render::secrets::{age_secret, load_credential};
 use crate::spec::{Alerts, Channel, ChannelKind, Route};
 
 /// `services.prometheus.alertmanager.configuration`.
@@ -181,10 +182,10 @@ fn alertmanager_secrets(m: &mut Attrs, fleet: &Fleet, c: &Channel) {
                     service[3],
                     "LoadCredential",
                 ],
-                Nix::list([Nix::Interp(vec![
-                    Nix::str(format!("{}:", credential(&c.name.value, key))),
-                    Nix::age_secret_path(&secret.value),
-                ])]),
+                Nix::list([load_credential(
+                    &credential(&c.name.value, key),
+                    &secret.value,
+                )]),
             );
             age_secret(m, fleet, &secret.value, 3);
         } else {

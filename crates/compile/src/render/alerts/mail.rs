@@ -7,7 +7,7 @@ use crate::fleet::Fleet;
 use crate::fleet::alerts::{PASSWORD_CREDENTIAL, PASSWORD_VARIABLE, environment_secret};
 use crate::nix::{Attrs, Nix, set};
 use crate::render::gatus::environment_file as gatus_environment_file;
-use crate::render::secrets::age_secret;
+use crate::render::secrets::{age_secret, load_credential};
 use crate::spec::Alerts;
 use crate::spec::channels::MAIL;
 
@@ -41,10 +41,7 @@ pub(super) fn alertmanager(m: &mut Attrs, fleet: &Fleet) {
                 "serviceConfig",
                 "LoadCredential",
             ],
-            Nix::list([Nix::Interp(vec![
-                Nix::str(format!("{PASSWORD_CREDENTIAL}:")),
-                Nix::age_secret_path(&secret.value),
-            ])]),
+            Nix::list([load_credential(PASSWORD_CREDENTIAL, &secret.value)]),
         );
         age_secret(m, fleet, &secret.value, 3);
     }
