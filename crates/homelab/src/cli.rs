@@ -692,7 +692,7 @@ impl HostArgs {
 }
 
 /// Where the secrets are and who decrypts them.
-#[derive(clap::Args)]
+#[derive(Clone, clap::Args)]
 pub struct SecretsPlace {
     /// The spec file.
     #[arg(long, global = true, default_value = "homelab.toml")]

@@ -831,6 +831,19 @@ fn deploy_rs_activates_and_homelab_gates() {
         &format!("#!/bin/sh\necho \"$*\" >> {}\n", calls.display()),
     );
 
+    // The dry run says so: deploy-rs copies and activates.
+    let (code, out, err) = deploy(&lab, &spec, &["--dry-run"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("  4. copy       deploy --skip-checks 'path:"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("nix copy") && !out.contains("nix-env"),
+        "{out}"
+    );
+    assert!(!calls.exists(), "a dry run ran deploy-rs");
+
     let (code, out, err) = deploy(&lab, &spec, &[]);
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(row(&out, "frame1")[1], "deployed", "{out}");

@@ -21,6 +21,16 @@ pub struct Cmd {
 }
 
 impl Cmd {
+    /// `program` run as root: itself for root, through `sudo -n` (which
+    /// never asks for a password) for any other user.
+    pub fn as_root(root: bool, program: &str) -> Cmd {
+        if root {
+            Cmd::new(program)
+        } else {
+            Cmd::new("sudo").args(["-n", program])
+        }
+    }
+
     pub fn new(program: impl Into<String>) -> Cmd {
         Cmd {
             program: program.into(),

@@ -12,10 +12,12 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use operate::deploy::copy::{self, Store};
 use operate::deploy::gate::{RealClock, Round};
 use operate::deploy::log::{self, Entry};
+use operate::deploy::record::PROFILE;
 use operate::deploy::run::{Job, Outcome, Result_, Step, deploy_all};
-use operate::deploy::switch::Goal;
+use operate::deploy::snapshot;
+use operate::deploy::switch::{self, Goal};
 use operate::probe::status::{self, Options as ProbeOptions};
-use operate::runner::{Local, Ssh};
+use operate::runner::{Cmd, Local, Ssh};
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::Path;
@@ -160,17 +162,24 @@ fn probe_options(o: &Options) -> ProbeOptions {
     }
 }
 
+/// Whether homelab copies the host's system to it: not when deploy-rs
+/// does, nor when it was built in the host's own store.
+fn copied(fleet: &Fleet, t: &Target) -> bool {
+    match &fleet.deploy.build_on {
+        _ if fleet.deploy.tool == "deploy-rs" => false,
+        BuildOn::Target => false,
+        BuildOn::Host(h) => *h != t.host,
+        BuildOn::Local => true,
+    }
+}
+
 /// The job of one host: where it is, its system, how it is copied there,
 /// and its gate's probes (its part of `homelab status`, without records).
 fn job(fleet: &Fleet, all: &Probes, t: &Target, system: &str, goal: Goal, o: &Options) -> Job {
     let deploy_rs = fleet.deploy.tool == "deploy-rs";
     let copy: Option<Box<dyn Fn() -> operate::deploy::Result<()> + Send + Sync>> =
         match &fleet.deploy.build_on {
-            // deploy-rs copies itself; built in the host's own store:
-            // nothing to copy.
-            _ if deploy_rs => None,
-            BuildOn::Target => None,
-            BuildOn::Host(h) if *h == t.host => None,
+            _ if !copied(fleet, t) => None,
             on => {
                 let from = match on {
                     BuildOn::Host(_) => builder(fleet, t, o),
@@ -224,12 +233,7 @@ fn job(fleet: &Fleet, all: &Probes, t: &Target, system: &str, goal: Goal, o: &Op
 /// magic roll-back (an activation that cuts SSH is undone); the gate
 /// follows as for homelab's own switch.
 fn deploy_rs_activate(flake: &str, host: &str, boot: bool) -> operate::deploy::Result<()> {
-    let mut cmd = operate::runner::Cmd::new("deploy")
-        .args(["--skip-checks".to_string(), format!("{flake}#{host}")]);
-    if boot {
-        cmd = cmd.arg("--boot");
-    }
-    let out = operate::runner::Runner::run(&Local, &cmd)
+    let out = operate::runner::Runner::run(&Local, &deploy_rs(flake, host, boot))
         .map_err(|e| operate::deploy::Error(format!("cannot run deploy-rs: {e}")))?;
     if out.status.success() {
         return Ok(());
@@ -238,6 +242,12 @@ fn deploy_rs_activate(flake: &str, host: &str, boot: bool) -> operate::deploy::R
         "{host}: deploy-rs failed (it rolls back on its own): {}",
         operate::backup::last_words(&out.stderr)
     )))
+}
+
+/// deploy-rs's command for the host's node of the flake.
+fn deploy_rs(flake: &str, host: &str, boot: bool) -> Cmd {
+    let cmd = Cmd::new("deploy").args(["--skip-checks".to_string(), format!("{flake}#{host}")]);
+    if boot { cmd.arg("--boot") } else { cmd }
 }
 
 fn failed_build(host: &str, why: &str) -> Outcome {
@@ -333,11 +343,8 @@ fn dry_run(
     );
     let word = if goal == Goal::Boot { "boot" } else { "switch" };
     for t in chosen {
-        let sudo = if t.probes.ssh_user == "root" {
-            ""
-        } else {
-            "sudo -n "
-        };
+        let root = t.probes.ssh_user == "root";
+        let sudo = if root { "" } else { "sudo -n " };
         let ssh = ssh(t, o);
         let at = ssh
             .ssh_args()
@@ -360,14 +367,12 @@ fn dry_run(
             ),
         };
         out.push_str(&format!("  1. build      {build}\n"));
-        out.push_str(&format!(
-            "  2. record     ssh {at} readlink -f /nix/var/nix/profiles/system\n"
-        ));
+        out.push_str(&format!("  2. record     ssh {at} readlink -f {PROFILE}\n"));
         if fleet.deploy.snapshots && !t.datasets.is_empty() {
             let snaps: Vec<String> = t
                 .datasets
                 .iter()
-                .map(|d| format!("{d}@homelab-deploy-{id}"))
+                .map(|d| format!("{d}@{}", snapshot::name(id)))
                 .collect();
             out.push_str(&format!(
                 "  3. snapshot   ssh … {sudo}zfs snapshot {}\n",
@@ -376,14 +381,27 @@ fn dry_run(
         } else {
             out.push_str("  3. snapshot   (no critical dataset)\n");
         }
-        out.push_str(&format!(
-            "  4. copy       nix copy --to {} <system>\n",
-            store(t, o).url()
-        ));
-        out.push_str(&format!(
-            "  5. switch     ssh … {sudo}nix-env -p /nix/var/nix/profiles/system --set <system>\n\
-             \x20                ssh … {sudo}systemd-run --unit=homelab-switch-{id} '--description=homelab: switch to <system>' --property=RemainAfterExit=yes --service-type=exec --quiet -- <system>/bin/switch-to-configuration {word}\n"
-        ));
+        if fleet.deploy.tool == "deploy-rs" {
+            let cmd = deploy_rs(&o.flake, &t.host, goal == Goal::Boot);
+            out.push_str(&format!(
+                "  4. copy       {} (deploy-rs copies,\n  5. switch     and activates, with its magic roll-back)\n",
+                cmd.shell_line()
+            ));
+        } else {
+            if copied(fleet, t) {
+                out.push_str(&format!(
+                    "  4. copy       nix copy --to {} <system>\n",
+                    store(t, o).url()
+                ));
+            } else {
+                out.push_str("  4. copy       (built in the host's own store)\n");
+            }
+            out.push_str(&format!(
+                "  5. switch     ssh … {sudo}nix-env -p {PROFILE} --set <system>\n\
+                 \x20                ssh … {sudo}systemd-run --unit={} '--description=homelab: switch to <system>' --property=RemainAfterExit=yes --service-type=exec --quiet -- <system>/bin/switch-to-configuration {word}\n",
+                switch::unit(id)
+            ));
+        }
         if goal == Goal::Switch {
             out.push_str(&format!(
                 "  6. gate       {} probes every {} s, {} passes in a row within {} s\n",

@@ -6,6 +6,7 @@
 use super::backup::{exit, with_context};
 use crate::cli::{HostArgs, SecretsPlace};
 use crate::print::{self, Paint, fail};
+use compile::fleet::Fleet;
 use operate::backup::progress::Progress;
 use operate::backup::recover::{Report, recover};
 use operate::probe::status::Options as ProbeOptions;
@@ -42,50 +43,55 @@ pub fn run(o: &Options) -> ExitCode {
     }
 }
 
+/// `homelab install` onto `target`, then waiting for the host: the spec
+/// as installed (its host key recorded), and how the host is reached, with
+/// that key. Its services are not probed: they come up as their data
+/// comes back. A failed install leaves nothing to recover onto.
+fn install_first(
+    o: &Options,
+    name: &str,
+    target: &str,
+) -> Result<(Fleet, Option<super::install::Reach>), ExitCode> {
+    let install = super::install::Options {
+        host: name.to_string(),
+        target: target.to_string(),
+        port: o.target_port,
+        place: o.place.clone(),
+        dry_run: false,
+        force: false,
+        ssh_config: o.ssh_config.clone(),
+        wait: std::time::Duration::from_secs(900),
+    };
+    let fleet =
+        super::install::install(&install)?.ok_or_else(|| fail("the install ran as a dry run"))?;
+    let reach = super::install::wait_for_host(&fleet, &install)?;
+    Ok((fleet, Some(reach)))
+}
+
 /// From the admin machine: install first when asked, then the host's own
 /// recovery over SSH.
 fn from_admin(o: &Options, name: &str) -> ExitCode {
-    // A host just installed is reached with the key the spec records.
-    let mut reached = None;
-    if let Some(target) = &o.target {
-        let install = super::install::Options {
-            host: name.to_string(),
-            target: target.clone(),
-            port: o.target_port,
-            place: SecretsPlace {
-                spec: o.place.spec.clone(),
-                flake: o.place.flake.clone(),
-                identity: o.place.identity.clone(),
-            },
-            dry_run: false,
-            force: false,
-            ssh_config: o.ssh_config.clone(),
-            wait: std::time::Duration::from_secs(900),
-        };
-        // Its services are not probed: they come up as their data comes
-        // back. A failed install leaves nothing to recover onto.
-        let installed = super::install::install(&install).and_then(|fleet| match fleet {
-            Some(fleet) => super::install::wait_for_host(&fleet, &install).map(Some),
-            None => Ok(None),
-        });
-        match installed {
-            Ok(reach) => reached = reach,
+    let (fleet, reached) = match &o.target {
+        Some(target) => match install_first(o, name, target) {
+            Ok(installed) => installed,
             Err(code) => {
                 eprintln!("error: {name} was not installed, so nothing was recovered");
                 return code;
             }
+        },
+        None => {
+            let src = match crate::source::load(&crate::cli::Input {
+                spec: o.place.spec.clone(),
+                example: None,
+            }) {
+                Ok(src) => src,
+                Err(code) => return code,
+            };
+            match print::fleet(&src) {
+                Ok(f) => (f, None),
+                Err(code) => return code,
+            }
         }
-    }
-    let src = match crate::source::load(&crate::cli::Input {
-        spec: o.place.spec.clone(),
-        example: None,
-    }) {
-        Ok(src) => src,
-        Err(code) => return code,
-    };
-    let fleet = match print::fleet(&src) {
-        Ok(f) => f,
-        Err(code) => return code,
     };
     let probes = compile::probes::probes(&fleet);
     let Some(h) = probes.hosts.iter().find(|h| h.host == name) else {
@@ -103,12 +109,12 @@ fn from_admin(o: &Options, name: &str) -> ExitCode {
         |r| r.options.clone(),
     );
     let ssh = options.ssh(h, std::time::Duration::from_secs(10));
-    let mut cmd = if h.ssh_user == "root" {
-        Cmd::new("homelab")
-    } else {
-        Cmd::new("sudo").args(["-n", "homelab"])
-    };
-    cmd = cmd.args(["recover", "--json", "--plan", compile::plan::INSTALLED_PATH]);
+    let mut cmd = Cmd::as_root(h.ssh_user == "root", "homelab").args([
+        "recover",
+        "--json",
+        "--plan",
+        compile::plan::INSTALLED_PATH,
+    ]);
     if let Some(from) = &o.from {
         cmd = cmd.args(["--from", from]);
     }

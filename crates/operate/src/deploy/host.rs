@@ -17,11 +17,7 @@ pub struct Host<'a> {
 impl Host<'_> {
     /// `program args` as root.
     pub fn root_cmd(&self, program: &str) -> Cmd {
-        if self.root {
-            Cmd::new(program)
-        } else {
-            Cmd::new("sudo").args(["-n", program])
-        }
+        Cmd::as_root(self.root, program)
     }
 
     /// Runs a command; an error only when it could not start.

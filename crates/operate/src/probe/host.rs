@@ -76,12 +76,8 @@ pub struct HostFacts {
 /// How the host is asked: as root, or through `sudo -n` (the state folder
 /// is root's alone).
 pub fn command(user: &str, state_dir: &str, units: &[String]) -> Cmd {
-    let cmd = if user == "root" {
-        Cmd::new("sh")
-    } else {
-        Cmd::new("sudo").args(["-n", "sh"])
-    };
-    cmd.args(["-c", SCRIPT, "sh", state_dir])
+    Cmd::as_root(user == "root", "sh")
+        .args(["-c", SCRIPT, "sh", state_dir])
         .args(units.iter().cloned())
 }
 
