@@ -8,6 +8,9 @@
 //! with stand-ins for `lib` and `config` (no nixpkgs is available offline;
 //! a NixOS evaluation of the whole host cannot run here).
 
+#[path = "support/nix_eval.rs"]
+mod nix_eval;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -29,16 +32,7 @@ fn build(example: &str, out: &Path) {
 
 /// Evaluates `expr` strictly and returns its JSON.
 fn eval(expr: &str) -> Value {
-    let out = Command::new("nix-instantiate")
-        .args(["--eval", "--strict", "--json", "-E", expr])
-        .output()
-        .expect("nix-instantiate runs (install Debian's nix-bin)");
-    assert!(
-        out.status.success(),
-        "{expr}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    nix_eval::eval_json(expr)
 }
 
 /// A generated module applied to stand-in arguments: `lib.mkDefault v`

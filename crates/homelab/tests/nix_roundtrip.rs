@@ -4,20 +4,13 @@
 
 use compile::nix::{Attrs, Nix, print};
 use proptest::prelude::*;
-use std::process::Command;
+
+#[path = "support/nix_eval.rs"]
+mod nix_eval;
 
 /// Evaluates a Nix expression to JSON with the real evaluator.
 fn eval_json(expr: &str) -> serde_json::Value {
-    let out = Command::new("nix-instantiate")
-        .args(["--eval", "--strict", "--json", "-E", expr])
-        .output()
-        .expect("nix-instantiate runs (install Debian's nix-bin)");
-    assert!(
-        out.status.success(),
-        "nix rejected:\n{expr}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("nix prints JSON")
+    nix_eval::eval_json(expr)
 }
 
 /// Strings biased towards what is special in Nix: quotes, `${`, `''`,

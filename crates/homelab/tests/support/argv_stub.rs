@@ -5,7 +5,8 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::Command;
+#[path = "nix_eval.rs"]
+mod nix_eval;
 
 /// Writes the stand-in `bin/name`, which exits with `code`.
 pub fn argv_stub(bin: &Path, name: &str, code: i32) {
@@ -42,14 +43,5 @@ pub const ESCAPE_SHELL_ARG: &str = r#"arg: let string = toString arg; in if buil
 
 /// The string a Nix expression evaluates to, by the real evaluator.
 pub fn eval_string(expr: &str) -> String {
-    let out = Command::new("nix-instantiate")
-        .args(["--eval", "--strict", "--json", "-E", expr])
-        .output()
-        .expect("nix-instantiate runs (install Debian's nix-bin)");
-    assert!(
-        out.status.success(),
-        "nix rejected:\n{expr}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice::<String>(&out.stdout).expect("a string")
+    nix_eval::eval_json(expr)
 }
